@@ -1,0 +1,115 @@
+"""Build the township contiguity graph from shared borders, joining islands and enclaves to their nearest neighbour."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+
+# Polygons are in degrees. Two townships are neighbours when they share a border at least
+# this long (about 50 m): a single touching corner does not make a community contiguous.
+MIN_SHARED_BORDER_DEG = 0.0005
+# Borders of user polygons rarely match exactly; gaps narrower than this (about 10 m) are closed.
+SNAP_TOLERANCE_DEG = 0.0001
+
+
+def border_pairs(polygons: gpd.GeoSeries) -> list[tuple[object, object, float]]:
+    """Pairs of polygons (by index label) that share a border, with its length in degrees."""
+    geoms = np.asarray(polygons.values, dtype=object)
+    labels = list(polygons.index)
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="dwithin", distance=SNAP_TOLERANCE_DEG)
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if len(left) == 0:
+        return []
+    shared = shapely.length(shapely.intersection(shapely.boundary(geoms[left]),
+                                                 shapely.buffer(geoms[right], SNAP_TOLERANCE_DEG)))
+    return [(labels[a], labels[b], float(s)) for a, b, s in zip(left, right, shared) if s >= MIN_SHARED_BORDER_DEG]
+
+
+def _nearest_link(graph: nx.Graph, component: set, others: set, geoms: dict) -> tuple[object, object, float]:
+    comp = sorted(component)
+    rest = sorted(others)
+    tree = shapely.STRtree([geoms[n] for n in rest])
+    best: tuple[float, object, object] | None = None
+    for a in comp:
+        j = int(tree.nearest(geoms[a]))
+        d = float(shapely.distance(geoms[a], geoms[rest[j]]))
+        if best is None or (d, str(a), str(rest[j])) < (best[0], str(best[1]), str(best[2])):
+            best = (d, a, rest[j])
+    assert best is not None
+    return best[1], best[2], best[0]
+
+
+def connect_components(graph: nx.Graph, nodes: Iterable, geoms: dict, level: str) -> None:
+    """Join the components of the subgraph on `nodes` by nearest-polygon links until it is connected.
+
+    Each time the smallest component (ties by its lowest code) is linked to its nearest
+    township outside it; links are marked with `kind="island_link"` and the level
+    (county, city, province) at which they were needed.
+    """
+    nodes = set(nodes)
+    while True:
+        comps = sorted((set(c) for c in nx.connected_components(graph.subgraph(nodes))),
+                       key=lambda c: (len(c), min(map(str, c))))
+        if len(comps) <= 1:
+            return
+        small = comps[0]
+        a, b, dist = _nearest_link(graph, small, nodes - small, geoms)
+        graph.add_edge(a, b, kind="island_link", level=level, gap_deg=dist, shared_deg=0.0)
+        for n in small:
+            graph.nodes[n]["island"] = True
+
+
+def contiguity_graph(townships: gpd.GeoDataFrame, counties: pd.DataFrame | None = None) -> nx.Graph:
+    """The township contiguity graph: an edge for every shared border, plus island links.
+
+    Islands and enclaves (townships whose county part is not connected to the rest of the
+    county by shared borders) are joined to their nearest township by an edge with
+    `kind="island_link"`, and flagged with the node attribute `island=True`. Links are added
+    within each county first, then between the counties of each city and the cities of each
+    province, so every county, city and province induces a connected subgraph.
+
+    Parameters
+    ----------
+    townships
+        Township polygons indexed by code, with a `county_code` column.
+    counties
+        County table indexed by adcode with `city_code` and `province_code`; without it only
+        county-level links are added.
+
+    Returns
+    -------
+    networkx.Graph
+        Nodes are township codes (attributes: county_code, population, island); edges carry
+        `kind` ("border" or "island_link") and `shared_deg` (shared border length).
+    """
+    graph = nx.Graph()
+    for code, county, pop in zip(townships.index, townships["county_code"], townships["population"]):
+        graph.add_node(code, county_code=county, population=int(pop), island=False)
+    for a, b, shared in border_pairs(townships.geometry):
+        graph.add_edge(a, b, kind="border", shared_deg=shared)
+    geoms = dict(zip(townships.index, townships.geometry.values))
+    by_county = townships.groupby("county_code").groups
+    for county in sorted(by_county):
+        connect_components(graph, by_county[county], geoms, "county")
+    if counties is not None:
+        county_of = townships["county_code"]
+        for level, key in (("city", "city_code"), ("province", "province_code")):
+            groups = counties.groupby(key).groups
+            for unit in sorted(groups):
+                members = set(groups[unit])
+                connect_components(graph, townships.index[county_of.isin(members)], geoms, level)
+    return graph
+
+
+def island_links(graph: nx.Graph) -> pd.DataFrame:
+    """The links that join islands and enclaves, one row each (for reports and maps)."""
+    rows = [{"from": a, "to": b, "level": d["level"], "gap_km": d["gap_deg"] * 111.0}
+            for a, b, d in graph.edges(data=True) if d.get("kind") == "island_link"]
+    return pd.DataFrame(rows, columns=["from", "to", "level", "gap_km"])

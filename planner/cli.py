@@ -1,0 +1,259 @@
+"""The `planner` command: a thin layer over the library that turns planner errors into one-line messages."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from ._errors import PlannerError
+from .milp import BACKENDS
+
+EXIT_BAD_INPUT = 2
+EXIT_BUG = 1
+
+
+def _echo_err(line: str) -> None:
+    click.echo(line, err=True)
+
+
+def _slug(text: str) -> str:
+    keep = "".join(ch if (ch.isalnum() or ch in "-_") else "_" for ch in text)
+    return keep.strip("_") or "region"
+
+
+class PlannerGroup(click.Group):
+    """Run commands so that planner errors print one line per problem and never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PlannerError as exc:
+            lines = exc.lines()
+            _echo_err(f"Error: {len(lines)} problem{'s' if len(lines) != 1 else ''} found:" if len(lines) > 1 else f"Error: {lines[0]}")
+            if len(lines) > 1:
+                for line in lines:
+                    _echo_err(f"  {line}")
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            _echo_err("Interrupted.")
+            ctx.exit(130)
+        except Exception as exc:  # a bug, not bad input
+            from .debug import save_bundle
+
+            path = save_bundle(exc, sys.argv)
+            _echo_err(f"Internal error ({type(exc).__name__}: {exc}). This is a bug in the planner; please report it "
+                      f"with the debug bundle saved at {path}")
+            ctx.exit(EXIT_BUG)
+
+
+@click.group(cls=PlannerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="planner")
+def main() -> None:
+    """Plan county medical communities (县域医共体) and city medical groups from provincial rules."""
+
+
+# --- regions and data ------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--cities", is_flag=True, help="List cities too.")
+def regions(cities: bool) -> None:
+    """List the embedded regions (provinces, and with --cities their cities)."""
+    from .regions import DEFAULT_REGION, catalog
+
+    cat = catalog()
+    plannable = cat[cat["plannable"]]
+    click.echo(f"Embedded regions (default: {DEFAULT_REGION}); name or adcode works with --region:")
+    click.echo(f"  全国 (000000): {plannable['province_code'].nunique()} provinces, {len(plannable):,} county-level units, "
+               f"{int(plannable['n_townships'].sum()):,} townships, {int(plannable['population'].sum()):,} residents")
+    for (pcode, pname), rows in plannable.groupby(["province_code", "province_name"], sort=True):
+        click.echo(f"  {pname} ({pcode}): {rows['city_code'].nunique()} cities, {len(rows)} county-level units, "
+                   f"{int(rows['n_townships'].sum()):,} townships, {int(rows['population'].sum()):,} residents")
+        if cities:
+            for (ccode, cname), crow in rows.groupby(["city_code", "city_name"], sort=True):
+                click.echo(f"      {cname} ({ccode}): {len(crow)} county-level units, {int(crow['n_townships'].sum()):,} townships")
+    excluded = cat[~cat["plannable"]]
+    if len(excluded):
+        click.echo(f"Not plannable ({len(excluded)} county-level units without township data or census population), e.g. "
+                   + ", ".join(f"{r.name} ({r.adcode})" for r in excluded.head(5).itertuples()))
+
+
+@main.command()
+@click.argument("region")
+def show(region: str) -> None:
+    """Summarise a region: counties, townships, population, facilities by kind and grade."""
+    from .regions import load
+
+    r = load(region)
+    c, t, v, f = r.counties, r.townships, r.villages, r.facilities
+    click.echo(f"{r.name}: {len(c):,} county-level units, {len(t):,} townships, {len(v):,} villages, "
+               f"population {r.population:,} (2020 census)")
+    kinds = t["kind"].value_counts()
+    click.echo("Townships by kind: " + ", ".join(f"{k} {kinds.get(k, 0):,}" for k in ("街道", "镇", "乡", "其他") if kinds.get(k, 0)))
+    town_pop = int(t["population"].sum())
+    if town_pop != r.population:
+        click.echo(f"Township populations sum to {town_pop:,} ({town_pop - r.population:+,} against the census counties).")
+    reapp = c[c["population_source"] != "census2020"]
+    for _, row in reapp.iterrows():
+        click.echo(f"  {row['name']} ({row['adcode']}): {row['population']:,} — {row['population_note']}")
+    click.echo(f"Facilities: {len(f):,}")
+    table = r.facility_counts()
+    if not table.empty:
+        click.echo(table.to_string())
+    flags = r.estimated_flags()
+    click.echo("Estimated or synthesized: " + ", ".join(f"{k.replace('_', ' ')} {n:,}" for k, n in flags.items()))
+    for note in r.notes:
+        click.echo(f"Note: {note}")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--crs", type=click.Choice(["auto", "wgs84", "cgcs2000", "gcj02"]), default="auto", show_default=True,
+              help="Coordinate system of the files; gcj02 for Amap/Tencent coordinates (converted to WGS84).")
+@click.option("--encoding", default=None, help="Text encoding of CSV/Shapefile (default: guess UTF-8, then GBK).")
+@click.option("--region", "base", default=None, help="Check references against an embedded region (e.g. user facilities).")
+def validate(files: tuple[str, ...], crs: str, encoding: str | None, base: str | None) -> None:
+    """Check geodata files (a folder checks every file in it); list every problem with file, row and fix."""
+    from . import io
+    from ._errors import InputDataError
+    from .regions import load
+    from .validate import region_from_tables
+
+    paths: list[Path] = []
+    for f in files:
+        p = Path(f)
+        paths.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in io.SUPPORTED_SUFFIXES) if p.is_dir() else [p])
+    problems, tables = [], []
+    for p in paths:
+        try:
+            tables.extend(io.read_tables(p, encoding=encoding, crs=crs))
+        except InputDataError as exc:
+            problems.extend(exc.problems)
+    base_region = load(base) if base else None
+    try:
+        region = region_from_tables(tables, name=", ".join(files), base=base_region)
+    except InputDataError as exc:
+        raise InputDataError(problems + exc.problems) from None
+    if problems:
+        raise InputDataError(problems)
+    click.echo(f"OK: {len(paths)} files, {len(region.counties):,} counties, {len(region.townships):,} townships, "
+               f"{len(region.villages):,} villages, {len(region.facilities):,} facilities")
+    for note in region.notes:
+        click.echo(f"Note: {note}")
+
+
+# --- rules, planning, checking ---------------------------------------------------------------
+
+
+@main.command()
+@click.argument("rules", default="zhejiang-2026")
+def rules(rules: str) -> None:
+    """List the rules of a constraint file with their citations."""
+    from .rulefile import load_rules
+
+    rs = load_rules(rules)
+    click.echo(f"{rs.title or rs.name} ({rs.path})")
+    for r in rs.rules:
+        state = "off " if not r.enabled else ("soft" if not r.hard else "hard")
+        click.echo(f"  [{state}] {r.id} ({r.citation}) {r.kind}: {r.heading()}")
+
+
+def _progress(total: int, quiet: bool, label: str) -> tuple[Callable[[Any], None], Callable[[], None]]:
+    if quiet or not sys.stderr.isatty():
+        return (lambda _u: None), (lambda: None)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                   transient=True)
+    bar.start()
+    task = bar.add_task(label, total=total)
+    return (lambda _u: bar.advance(task)), bar.stop
+
+
+@main.command()
+@click.option("--region", default=None, help="Embedded region: province, city or county name or adcode (default 浙江省).")
+@click.option("--rules", "rules_name", default="zhejiang-2026", show_default=True, help="Constraint file or built-in name.")
+@click.option("--backend", type=click.Choice(BACKENDS), default="cpsat", show_default=True)
+@click.option("--time-limit-s", type=float, default=60.0, show_default=True, help="Solver time limit per county/city.")
+@click.option("--previous", type=click.Path(exists=True), default=None, help="Earlier plan: warm start and diff.")
+@click.option("--out", "out_dir", type=click.Path(), default=None, help="Plan folder (default plans/<region>_<rules>).")
+@click.option("--facilities", "user_files", multiple=True, type=click.Path(), help="Your own facility/staff files.")
+@click.option("--od", "od_file", type=click.Path(), default=None, help="Origin-destination minutes (CSV: origin, destination, travel_min).")
+@click.option("--roads", "road_file", type=click.Path(), default=None, help="Road lines (GeoPackage/GeoJSON) with speed_kph.")
+@click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float, previous: str | None,
+         out_dir: str | None, user_files: tuple[str, ...], od_file: str | None, road_file: str | None, jobs: int,
+         quiet: bool) -> None:
+    """Form communities and city grids for a region under a rule file, check them, and write the plan."""
+    from .pipeline import load_region, load_travel, run_plan, write_outputs
+    from .planfile import read_plan
+    from .planning import SolveOptions
+    from .regions import DEFAULT_REGION
+    from .rulefile import load_rules
+
+    rs = load_rules(rules_name)
+    reg = load_region(region or DEFAULT_REGION, list(user_files))
+    travel = load_travel(rs, od_file, road_file)
+    prev = read_plan(previous) if previous else None
+    units_hint = len(reg.counties)
+    advance, stop = _progress(units_hint, quiet, f"Solving {reg.name}")
+    try:
+        result = run_plan(reg, rs, SolveOptions(backend=backend, time_limit_s=time_limit_s), travel=travel,
+                          previous=prev, progress=advance, jobs=jobs)
+    finally:
+        stop()
+    out = write_outputs(result, out_dir or Path("plans") / f"{_slug(reg.name)}_{_slug(rs.name)}")
+    s = result.summary()
+    status = ", ".join(f"{k} {v}" for k, v in sorted(s["status"].items()))
+    click.echo(f"{reg.name} under {rs.name}: {s['units']} units ({status}), {s['communities']} communities, "
+               f"population {s['population']:,}")
+    click.echo(f"Travel to lead: mean {s['mean_travel_min']:.1f} min, max {s['max_travel_min']:.1f} min "
+               f"({travel.describe()})")
+    for u in result.plan.units.values():
+        for line in u.explanation:
+            click.echo(line)
+        if u.status is not None and u.status.value == "FEASIBLE":
+            click.echo(f"{u.name}: time limit reached; best plan kept with gap {u.gap:.2%}")
+    failed = [st for st in result.statuses if st.violations and st.rule.hard]
+    click.echo(f"Checker: {len(result.statuses) - len(failed)}/{len(result.statuses)} rules pass"
+               + (f"; {sum(len(st.violations) for st in failed)} violations (see {out}/check.txt)" if failed else ""))
+    if prev is not None:
+        from .diff import diff_lines
+
+        for line in diff_lines(prev, result.plan, reg):
+            click.echo(line)
+    click.echo(f"Plan written to {out}/")
+    if failed:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@main.command()
+@click.argument("plan_path", type=click.Path(exists=True))
+@click.option("--rules", "rules_name", default="zhejiang-2026", show_default=True)
+@click.option("--region", default=None, help="Region of a hand-made layout (a plan folder knows its own).")
+def check(plan_path: str, rules_name: str, region: str | None) -> None:
+    """Re-check a plan (ours, or a layout CSV with township_code and lead_id) against every rule."""
+    from .check import compliance_lines
+    from .pipeline import check_file
+
+    _plan, _units, statuses = check_file(plan_path, rules_name, region)
+    for line in compliance_lines(statuses):
+        click.echo(line)
+    broken = sum(len(s.violations) for s in statuses if s.rule.hard)
+    click.echo(f"{broken} hard-rule violations" if broken else "All rules hold.")
+    if broken:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+    os._exit(0)

@@ -1,0 +1,452 @@
+"""Read and write geodata files (GeoPackage, GeoJSON, Shapefile, CSV, XLSX) atomically and by encoding."""
+
+from __future__ import annotations
+
+import contextlib
+import io as _io
+import os
+import tempfile
+import warnings
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from . import gcj02
+from ._errors import InputDataError, Problem
+
+SPATIAL_SUFFIXES = (".gpkg", ".geojson", ".json", ".shp", ".zip")
+TABLE_SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm")
+SUPPORTED_SUFFIXES = SPATIAL_SUFFIXES + TABLE_SUFFIXES
+
+LON_NAMES = ("lon", "lng", "longitude", "x", "经度", "seat_lon")
+LAT_NAMES = ("lat", "latitude", "y", "纬度", "seat_lat")
+
+CRS_CHOICES = ("auto", "wgs84", "cgcs2000", "gcj02")
+"""Coordinate systems a user can declare: auto (read from the file, WGS84 when absent), or a fixed one."""
+
+
+@dataclass
+class RawTable:
+    """A table as read from a file, before validation: text cells, geometry in WGS84.
+
+    Parameters
+    ----------
+    path
+        The file it came from.
+    layer
+        The layer name inside the file (GeoPackage layer, Excel sheet), or the file stem.
+    frame
+        Every column as text (`object` dtype, `None` for blank cells) plus `geometry` when the
+        file has one; row 0 is the first data row.
+    row_offset
+        Number to add to a frame position to get the row number a user sees in the file
+        (2 for CSV/XLSX with a header line, 1 for feature files).
+    notes
+        What was done on read (encoding guessed, CRS converted), for the report.
+    """
+
+    path: Path
+    layer: str
+    frame: pd.DataFrame
+    row_offset: int
+    notes: list[str]
+
+    @property
+    def label(self) -> str:
+        """How problems name this table: the file, plus the layer when a file holds several."""
+        if self.path.suffix.lower() in (".gpkg", ".xlsx", ".xlsm") and self.layer != self.path.stem:
+            return f"{self.path}[{self.layer}]"
+        return str(self.path)
+
+    def row(self, position: int) -> str:
+        """The row label a user can find in the file, for frame position `position`."""
+        return f"row {position + self.row_offset}"
+
+
+def list_layers(path: Path) -> list[str]:
+    """Names of the layers (or sheets) in a GeoPackage or workbook; the stem for single-layer files."""
+    suffix = path.suffix.lower()
+    if suffix == ".gpkg":
+        return [str(name) for name, _ in pyogrio.list_layers(path)]
+    if suffix in (".xlsx", ".xlsm"):
+        import openpyxl
+
+        wb = openpyxl.load_workbook(path, read_only=True)
+        try:
+            return list(wb.sheetnames)
+        finally:
+            wb.close()
+    return [path.stem]
+
+
+def read_tables(path: str | Path, *, encoding: str | None = None, crs: str = "auto") -> list[RawTable]:
+    """Read every layer (or sheet) of a file as raw text tables with geometry in WGS84.
+
+    Parameters
+    ----------
+    path
+        A .gpkg, .geojson/.json, .shp (or zipped shapefile), .csv/.txt or .xlsx file.
+    encoding
+        Text encoding of CSV and Shapefile attributes; None guesses UTF-8 (with or without BOM),
+        then GB18030 (a superset of GBK and GB2312).
+    crs
+        What the coordinates are: "auto" reads the file's CRS (WGS84 when it has none),
+        "wgs84", "cgcs2000" (EPSG:4490), or "gcj02" (the shifted datum of Amap/Tencent maps,
+        converted to WGS84 on read).
+
+    Raises
+    ------
+    InputDataError
+        When the file is missing, unreadable, truncated or of an unsupported kind.
+    """
+    p = Path(path)
+    problems = _file_problems(p, crs)
+    if problems:
+        raise InputDataError(problems)
+    suffix = p.suffix.lower()
+    try:
+        if suffix in (".csv", ".txt"):
+            return [_read_csv(p, encoding, crs)]
+        if suffix in (".xlsx", ".xlsm"):
+            return _read_xlsx(p, crs)
+        return _read_features(p, encoding, crs)
+    except InputDataError:
+        raise
+    except Exception as exc:  # GDAL, openpyxl and pandas raise many kinds on damaged files
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise InputDataError(
+            Problem(str(p), "", f"cannot be read as {_kind_name(suffix)} ({reason})",
+                    "check the file is complete and not damaged; re-export it from the source system")
+        ) from None
+
+
+def _kind_name(suffix: str) -> str:
+    return {".gpkg": "a GeoPackage", ".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "a Shapefile",
+            ".zip": "a zipped Shapefile", ".csv": "CSV", ".txt": "CSV", ".xlsx": "an Excel workbook",
+            ".xlsm": "an Excel workbook"}.get(suffix, suffix)
+
+
+def _file_problems(p: Path, crs: str) -> list[Problem]:
+    if crs not in CRS_CHOICES:
+        return [Problem(str(p), "", f"unknown coordinate system {crs!r}", f"use one of {', '.join(CRS_CHOICES)}")]
+    if not p.exists():
+        return [Problem(str(p), "", "no such file", "check the path")]
+    if p.is_dir():
+        return [Problem(str(p), "", "is a folder, not a file", "name the files inside it")]
+    if p.suffix.lower() not in SUPPORTED_SUFFIXES:
+        return [Problem(str(p), "", f"unsupported file type {p.suffix!r}",
+                        f"use one of {', '.join(SUPPORTED_SUFFIXES)}")]
+    if p.stat().st_size == 0:
+        return [Problem(str(p), "", "is empty (0 bytes)", "re-export the file")]
+    return []
+
+
+def decode_text(data: bytes, encoding: str | None, label: str) -> tuple[str, list[str]]:
+    """Decode file bytes: the given encoding, else UTF-8 (BOM stripped), else GB18030."""
+    notes: list[str] = []
+    if encoding:
+        try:
+            return data.decode(encoding), notes
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise InputDataError(
+                Problem(label, "", f"cannot be decoded as {encoding} ({exc.__class__.__name__})",
+                        "omit --encoding to let the planner guess, or give the file's real encoding (utf-8, gbk)")
+            ) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        notes.append("UTF-8 byte-order mark removed")
+        return data[3:].decode("utf-8", errors="strict"), notes
+    try:
+        return data.decode("utf-8"), notes
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise InputDataError(
+            Problem(label, "", "is neither UTF-8 nor GBK/GB18030 text",
+                    "save it as UTF-8 (Excel: 另存为 'CSV UTF-8')")
+        ) from None
+    notes.append("read as GBK/GB18030 (not UTF-8)")
+    return text, notes
+
+
+def _blank_to_none(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.astype(object)
+    for col in out.columns:
+        if col == "geometry":
+            continue
+        values = out[col].to_numpy(dtype=object)
+        cleaned = [None if (v is None or (isinstance(v, float) and np.isnan(v)) or
+                            (isinstance(v, str) and not v.strip())) else (v.strip() if isinstance(v, str) else v)
+                   for v in values]
+        out[col] = pd.Series(cleaned, index=out.index, dtype=object)
+    return out
+
+
+def _read_csv(p: Path, encoding: str | None, crs: str) -> RawTable:
+    text, notes = decode_text(p.read_bytes(), encoding, str(p))
+    frame = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False, na_values=[],
+                        skipinitialspace=True)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = _blank_to_none(frame)
+    table = RawTable(p, p.stem, frame, 2, notes)
+    return _points_from_columns(table, crs)
+
+
+def _read_xlsx(p: Path, crs: str) -> list[RawTable]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
+    tables = []
+    try:
+        for ws in wb.worksheets:
+            rows = list(ws.iter_rows(values_only=True))
+            if not rows:
+                continue
+            header = ["" if h is None else str(h).strip() for h in rows[0]]
+            while header and not header[-1]:
+                header.pop()
+            body = [list(r[: len(header)]) + [None] * (len(header) - len(r)) for r in rows[1:]]
+            body = [r for r in body if any(v is not None and str(v).strip() for v in r)]
+            frame = pd.DataFrame(body, columns=header, dtype=object)
+            # Excel stores numbers; keep their text form so codes can be checked for mangling.
+            for col in frame.columns:
+                frame[col] = [None if v is None else _excel_text(v) for v in frame[col]]
+            frame = _blank_to_none(frame)
+            layer = ws.title if len(wb.worksheets) > 1 else p.stem
+            tables.append(_points_from_columns(RawTable(p, layer, frame, 2, []), crs))
+    finally:
+        wb.close()
+    return tables
+
+
+def _excel_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
+    lowered = {c.lower(): c for c in columns}
+    for n in names:
+        if n in lowered:
+            return lowered[n]
+    return None
+
+
+def _points_from_columns(table: RawTable, crs: str) -> RawTable:
+    """Give a CSV/XLSX table point geometry from its longitude/latitude columns, if it has them."""
+    cols = [str(c) for c in table.frame.columns]
+    lon_col, lat_col = _find_column(cols, LON_NAMES), _find_column(cols, LAT_NAMES)
+    if lon_col is None or lat_col is None:
+        return table
+    lon = pd.to_numeric(pd.Series(table.frame[lon_col], dtype=object), errors="coerce").to_numpy(dtype=float)
+    lat = pd.to_numeric(pd.Series(table.frame[lat_col], dtype=object), errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(lon) & np.isfinite(lat)
+    if crs == "gcj02":
+        lon[ok], lat[ok] = gcj02.gcj02_to_wgs84(lon[ok], lat[ok])
+        table.notes.append("GCJ-02 coordinates converted to WGS84")
+    geoms = np.array([shapely.Point(x, y) if good else None for x, y, good in zip(lon, lat, ok)], dtype=object)
+    frame = gpd.GeoDataFrame(table.frame, geometry=gpd.GeoSeries(geoms, index=table.frame.index), crs="EPSG:4326")
+    table.frame = frame
+    return table
+
+
+def _read_features(p: Path, encoding: str | None, crs: str) -> list[RawTable]:
+    target = p
+    if p.suffix.lower() == ".zip":
+        if not zipfile.is_zipfile(p):
+            raise InputDataError(Problem(str(p), "", "is not a valid zip archive", "re-create the zip of the shapefile"))
+        target = Path(f"/vsizip/{p}")
+    layers = [str(name) for name, _ in pyogrio.list_layers(target)]
+    if not layers:
+        raise InputDataError(Problem(str(p), "", "holds no layers", "export the data again"))
+    tables = []
+    for layer in layers:
+        kwargs: dict[str, object] = {"layer": layer}
+        if encoding and p.suffix.lower() in (".shp", ".zip"):
+            kwargs["encoding"] = encoding
+        info = pyogrio.read_info(target, layer=layer)
+        if info.get("geometry_type") is None:
+            frame = pyogrio.read_dataframe(target, read_geometry=False, **kwargs)
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # GDAL warnings on odd files; problems are checked later
+                frame = pyogrio.read_dataframe(target, **kwargs)
+        notes: list[str] = []
+        if isinstance(frame, gpd.GeoDataFrame):
+            frame, crs_notes = _to_wgs84(frame, crs, f"{p}[{layer}]")
+            notes.extend(crs_notes)
+        text = _as_text(frame)
+        label_layer = layer if p.suffix.lower() == ".gpkg" else p.stem
+        tables.append(RawTable(p, label_layer, text, 1, notes))
+    return tables
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every attribute column as text, keeping what the file wrote (codes keep their zeros)."""
+    out = {}
+    for col in frame.columns:
+        if col == "geometry":
+            continue
+        s = frame[col]
+        if pd.api.types.is_float_dtype(s):
+            out[col] = [None if pd.isna(v) else (str(int(v)) if float(v).is_integer() and abs(v) < 1e15 else repr(float(v)))
+                        for v in s]
+        elif pd.api.types.is_bool_dtype(s):
+            out[col] = [None if pd.isna(v) else ("true" if v else "false") for v in s]
+        else:
+            out[col] = [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in s]
+    text = pd.DataFrame(out, index=frame.index, dtype=object)
+    text = _blank_to_none(text)
+    if isinstance(frame, gpd.GeoDataFrame):
+        return gpd.GeoDataFrame(text, geometry=frame.geometry.values, crs=frame.crs)
+    return text
+
+
+def _to_wgs84(frame: gpd.GeoDataFrame, crs: str, label: str) -> tuple[gpd.GeoDataFrame, list[str]]:
+    notes = []
+    if crs == "gcj02":
+        if frame.crs is not None and not CRS(frame.crs).is_geographic:
+            raise InputDataError(Problem(label, "", f"declared GCJ-02 but the file is in the projected CRS {frame.crs.name!r}",
+                                         "GCJ-02 is geographic (degrees); drop the GCJ-02 option or re-export in degrees"))
+        geoms = shapely.transform(frame.geometry.values, lambda xy: np.column_stack(gcj02.gcj02_to_wgs84(xy[:, 0], xy[:, 1])))
+        notes.append("GCJ-02 coordinates converted to WGS84")
+        return gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=geoms, crs="EPSG:4326"), notes
+    if crs in ("wgs84", "cgcs2000") or frame.crs is None:
+        declared = "EPSG:4490" if crs == "cgcs2000" else "EPSG:4326"
+        if frame.crs is None:
+            frame = frame.set_crs(declared)
+            if crs == "auto":
+                notes.append("no CRS in the file; read as WGS84")
+        elif crs != "auto" and not CRS(frame.crs).equals(CRS(declared)):
+            raise InputDataError(Problem(label, "", f"declared {crs} but the file says its CRS is {frame.crs.name!r}",
+                                         "drop the --crs option to use the file's own CRS, or fix the file's CRS"))
+    src = CRS(frame.crs)
+    if src.equals(CRS("EPSG:4326")):
+        return frame, notes
+    out = frame.to_crs("EPSG:4326")
+    notes.append(f"converted from {src.name} to WGS84")
+    return out, notes
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; on success move it into place in one step.
+
+    A crash or kill before the move leaves the previous file untouched; the temporary file
+    is removed on failure.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix + ".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()
+    try:
+        yield tmp
+        if tmp.exists():
+            os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text(path: str | Path, text: str, *, bom: bool = False) -> Path:
+    """Write text (UTF-8, with a BOM when Excel users will open it) atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8"))
+    return Path(path)
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write bytes atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table as UTF-8 CSV with a BOM (so Excel shows Chinese), geometry as WKT if any."""
+    out = pd.DataFrame(frame).copy()
+    if isinstance(frame, gpd.GeoDataFrame):
+        out["geometry"] = shapely.to_wkt(frame.geometry.values, rounding_precision=6)
+    return write_text(path, out.to_csv(index=False, lineterminator="\n"), bom=True)
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write one sheet per table to an Excel workbook atomically (geometry dropped)."""
+    with atomic_path(path) as tmp:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+            for name, frame in sheets.items():
+                pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).to_excel(writer, sheet_name=name[:31], index=False)
+    return Path(path)
+
+
+def write_layers(layers: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write tables as the layers of one GeoPackage, or one GeoJSON/Shapefile/CSV/XLSX per layer.
+
+    The whole GeoPackage is written to a temporary file and moved into place, so readers
+    never see a half-written file.
+    """
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if suffix == ".gpkg":
+        with atomic_path(target) as tmp:
+            for name, frame in layers.items():
+                _write_one(frame, tmp, name, "GPKG", append=tmp.exists())
+        return target
+    if suffix in (".csv",):
+        for name, frame in layers.items():
+            write_csv(frame, target.with_name(f"{target.stem}_{name}.csv") if len(layers) > 1 else target)
+        return target
+    if suffix in (".xlsx",):
+        return write_xlsx(layers, target)
+    driver = {".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}.get(suffix)
+    if driver is None:
+        msg = f"cannot write {suffix!r} files; use .gpkg, .geojson, .shp, .csv or .xlsx"
+        raise ValueError(msg)
+    for name, frame in layers.items():
+        out = target.with_name(f"{target.stem}_{name}{target.suffix}") if len(layers) > 1 else target
+        if driver == "ESRI Shapefile":
+            # A shapefile is several files; write them in a temporary folder, then move each.
+            with tempfile.TemporaryDirectory(dir=out.parent) as tmpdir:
+                tmp = Path(tmpdir) / out.name
+                _write_one(frame, tmp, name, driver, append=False)
+                for part in sorted(Path(tmpdir).iterdir()):
+                    os.replace(part, out.with_suffix(part.suffix))
+        else:
+            with atomic_path(out) as tmp:
+                _write_one(frame, tmp, name, driver, append=False)
+    return target
+
+
+def _write_one(frame: pd.DataFrame, path: Path, layer: str, driver: str, append: bool) -> None:
+    kwargs: dict[str, object] = {"driver": driver}
+    if driver == "ESRI Shapefile":
+        kwargs["encoding"] = "UTF-8"
+    if driver == "GPKG":
+        kwargs["layer"] = layer
+        kwargs["append"] = append
+    if isinstance(frame, gpd.GeoDataFrame) and frame.geometry is not None:
+        pyogrio.write_dataframe(frame, path, **kwargs)
+    else:
+        if driver != "GPKG":
+            msg = f"layer {layer!r} has no geometry; write it as .gpkg, .csv or .xlsx"
+            raise ValueError(msg)
+        pyogrio.write_dataframe(pd.DataFrame(frame), path, **kwargs)

@@ -1,0 +1,433 @@
+"""A small backend-neutral integer model, solved by CBC (PuLP), CP-SAT or HiGHS (OR-Tools) with honest statuses."""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from ._errors import SolverError
+
+BACKENDS = ("cpsat", "cbc", "highs")
+
+
+class Status(str, Enum):
+    """What a solve proved: OPTIMAL only when the solver proved it."""
+
+    OPTIMAL = "OPTIMAL"
+    FEASIBLE = "FEASIBLE"
+    INFEASIBLE = "INFEASIBLE"
+    NO_SOLUTION = "NO_SOLUTION"
+
+
+@dataclass(frozen=True)
+class Var:
+    """A model variable (an index into the model's variable table)."""
+
+    index: int
+
+    def __mul__(self, coef: float) -> LinExpr:
+        return LinExpr({self.index: coef})
+
+    __rmul__ = __mul__
+
+    def __add__(self, other: object) -> LinExpr:
+        return LinExpr({self.index: 1}) + other
+
+    __radd__ = __add__
+
+    def __neg__(self) -> LinExpr:
+        return LinExpr({self.index: -1})
+
+    def __sub__(self, other: object) -> LinExpr:
+        return LinExpr({self.index: 1}) - other
+
+
+class LinExpr:
+    """A linear expression: coefficients by variable index, plus a constant."""
+
+    __slots__ = ("coefs", "constant")
+
+    def __init__(self, coefs: Mapping[int, float] | None = None, constant: float = 0.0) -> None:
+        self.coefs: dict[int, float] = dict(coefs or {})
+        self.constant = constant
+
+    @staticmethod
+    def sum(terms: Iterable[tuple[float, Var]]) -> LinExpr:
+        """Sum of coefficient * variable terms (repeated variables add up)."""
+        out: dict[int, float] = {}
+        for coef, var in terms:
+            if coef:
+                out[var.index] = out.get(var.index, 0) + coef
+        return LinExpr(out)
+
+    def _plus(self, other: object, sign: float) -> LinExpr:
+        out = LinExpr(self.coefs, self.constant)
+        if isinstance(other, Var):
+            out.coefs[other.index] = out.coefs.get(other.index, 0) + sign
+        elif isinstance(other, LinExpr):
+            for k, v in other.coefs.items():
+                out.coefs[k] = out.coefs.get(k, 0) + sign * v
+            out.constant += sign * other.constant
+        else:
+            out.constant += sign * float(other)  # type: ignore[arg-type]
+        return out
+
+    def __add__(self, other: object) -> LinExpr:
+        return self._plus(other, 1)
+
+    __radd__ = __add__
+
+    def __sub__(self, other: object) -> LinExpr:
+        return self._plus(other, -1)
+
+    def __rsub__(self, other: object) -> LinExpr:
+        return (-1 * self)._plus(other, 1)
+
+    def __mul__(self, coef: float) -> LinExpr:
+        return LinExpr({k: v * coef for k, v in self.coefs.items()}, self.constant * coef)
+
+    __rmul__ = __mul__
+
+
+@dataclass
+class Constraint:
+    """`lb <= expr <= ub` (either side may be infinite), named and tagged with the group it enforces."""
+
+    coefs: dict[int, float]
+    lb: float
+    ub: float
+    name: str
+    group: str
+
+
+@dataclass
+class VarInfo:
+    """Bounds and type of a variable; `relaxable` integers may be continuous in MIP backends."""
+
+    name: str
+    lb: float
+    ub: float
+    integer: bool
+    relaxable: bool = False
+
+
+@dataclass
+class Model:
+    """A minimisation model with integer data, built once and handed to any backend.
+
+    Constraints carry a `group` (a rule id and unit, or "structure"); CP-SAT can switch
+    groups on and off with assumption literals to find which rules conflict.
+    """
+
+    name: str = "model"
+    vars: list[VarInfo] = field(default_factory=list)
+    constraints: list[Constraint] = field(default_factory=list)
+    objective: dict[int, float] = field(default_factory=dict)
+    objective_constant: float = 0.0
+    hint: dict[int, float] = field(default_factory=dict)
+
+    def binary(self, name: str) -> Var:
+        """A 0/1 variable."""
+        self.vars.append(VarInfo(name, 0, 1, True))
+        return Var(len(self.vars) - 1)
+
+    def integer(self, name: str, lb: float, ub: float, relaxable: bool = False) -> Var:
+        """An integer variable; `relaxable` ones (flows) may be continuous in LP-based backends."""
+        self.vars.append(VarInfo(name, lb, ub, True, relaxable))
+        return Var(len(self.vars) - 1)
+
+    def add(self, expr: LinExpr | Var, *, lb: float = -math.inf, ub: float = math.inf, name: str, group: str) -> None:
+        """Add `lb <= expr <= ub` (constant terms are moved to the bounds)."""
+        e = expr if isinstance(expr, LinExpr) else LinExpr({expr.index: 1})
+        coefs = {k: v for k, v in e.coefs.items() if v != 0}
+        lo, hi = lb - e.constant, ub - e.constant
+        if not coefs:
+            if lo > 1e-9 or hi < -1e-9:
+                # An empty row that cannot hold: keep it so the model is infeasible for this group.
+                self.constraints.append(Constraint({}, lo, hi, name, group))
+            return
+        self.constraints.append(Constraint(coefs, lo, hi, name, group))
+
+    def fix(self, var: Var, value: float, *, name: str, group: str) -> None:
+        """Fix a variable to a value, as a constraint of `group` (so it can be explained)."""
+        self.add(LinExpr({var.index: 1}), lb=value, ub=value, name=name, group=group)
+
+    def minimize(self, terms: Iterable[tuple[float, Var]], constant: float = 0.0) -> None:
+        """Add terms to the objective."""
+        for coef, var in terms:
+            if coef:
+                self.objective[var.index] = self.objective.get(var.index, 0) + coef
+        self.objective_constant += constant
+
+    @property
+    def groups(self) -> list[str]:
+        """Constraint groups in order of first appearance."""
+        return list(dict.fromkeys(c.group for c in self.constraints))
+
+    def without(self, groups: set[str]) -> Model:
+        """A copy without the constraints of some groups (for 'what if this rule were dropped')."""
+        return Model(self.name, self.vars, [c for c in self.constraints if c.group not in groups],
+                     self.objective, self.objective_constant, self.hint)
+
+    def is_integral(self) -> bool:
+        """True when every objective and constraint coefficient is an integer (CP-SAT needs it)."""
+        vals = list(self.objective.values()) + [v for c in self.constraints for v in c.coefs.values()]
+        return all(float(v).is_integer() for v in vals)
+
+
+@dataclass(frozen=True)
+class Solution:
+    """What a backend returned.
+
+    `objective` is the best plan's value, `bound` the best proven lower bound; `gap` is
+    (objective - bound) / |objective|. `values` maps variable index to value (empty when there
+    is no plan). `conflict` names the constraint groups of an infeasibility core (CP-SAT).
+    """
+
+    status: Status
+    objective: float | None
+    bound: float | None
+    values: dict[int, float]
+    time_s: float
+    backend: str
+    conflict: tuple[str, ...] = ()
+    message: str = ""
+
+    @property
+    def gap(self) -> float | None:
+        """Relative optimality gap, 0 for OPTIMAL, None without a plan or bound."""
+        if self.status is Status.OPTIMAL:
+            return 0.0
+        if self.objective is None or self.bound is None:
+            return None
+        return max(0.0, (self.objective - self.bound) / max(abs(self.objective), 1e-9))
+
+    def value(self, var: Var) -> float:
+        """The value of a variable in the plan."""
+        return self.values.get(var.index, 0.0)
+
+
+def solve(model: Model, backend: str = "cpsat", *, time_limit_s: float = 60.0, explain: bool = False,
+          seed: int = 0, threads: int = 1) -> Solution:
+    """Solve `model` with a backend: "cpsat", "cbc" (PuLP) or "highs" (OR-Tools).
+
+    Parameters
+    ----------
+    time_limit_s
+        Wall-clock limit; on hitting it the best plan is returned as FEASIBLE with its gap.
+    explain
+        CP-SAT only: guard every constraint group with an assumption literal so that an
+        infeasible solve names the groups in conflict.
+    seed, threads
+        Search seed and worker count; the defaults make runs repeatable.
+    """
+    if backend not in BACKENDS:
+        msg = f"unknown solver backend {backend!r}; choose one of {', '.join(BACKENDS)}"
+        raise SolverError(msg)
+    if explain and backend != "cpsat":
+        msg = "explanations need the cpsat backend"
+        raise SolverError(msg)
+    if backend == "cpsat":
+        return _solve_cpsat(model, time_limit_s, explain, seed, threads)
+    if backend == "cbc":
+        return _solve_cbc(model, time_limit_s, seed, threads)
+    return _solve_highs(model, time_limit_s, seed, threads)
+
+
+# --- CP-SAT ---------------------------------------------------------------------------------
+
+
+def _solve_cpsat(model: Model, time_limit_s: float, explain: bool, seed: int, threads: int) -> Solution:
+    from ortools.sat.python import cp_model
+
+    if not model.is_integral():
+        msg = f"{model.name}: CP-SAT needs integer coefficients; scale the data"
+        raise SolverError(msg)
+    m = cp_model.CpModel()
+    xs = []
+    for v in model.vars:
+        lb, ub = int(math.ceil(v.lb)), int(math.floor(v.ub))
+        xs.append(m.NewBoolVar(v.name) if (lb, ub) == (0, 1) else m.NewIntVar(lb, ub, v.name))
+    guards: dict[str, object] = {}
+    if explain:
+        for g in model.groups:
+            if g != "structure":
+                guards[g] = m.NewBoolVar(f"use[{g}]")
+    for c in model.constraints:
+        lo = -(2**62) if c.lb == -math.inf else int(math.ceil(c.lb - 1e-9))
+        hi = 2**62 if c.ub == math.inf else int(math.floor(c.ub + 1e-9))
+        if not c.coefs:
+            # An empty row that cannot hold (kept by Model.add): an always-false clause.
+            ct = m.AddBoolOr([]) if not (lo <= 0 <= hi) else None
+        else:
+            ct = m.AddLinearConstraint(sum(int(coef) * xs[i] for i, coef in c.coefs.items()), lo, hi)
+        if ct is not None and c.group in guards:
+            ct.OnlyEnforceIf(guards[c.group])
+    m.Minimize(sum(int(coef) * xs[i] for i, coef in model.objective.items()) + int(model.objective_constant))
+    for i, v in model.hint.items():
+        m.AddHint(xs[i], int(round(v)))
+    if guards:
+        m.AddAssumptions(list(guards.values()))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = float(time_limit_s)
+    solver.parameters.num_workers = max(1, threads)
+    solver.parameters.random_seed = seed
+    t0 = time.perf_counter()
+    code = solver.Solve(m)
+    elapsed = time.perf_counter() - t0
+    if code == cp_model.OPTIMAL:
+        status = Status.OPTIMAL
+    elif code == cp_model.FEASIBLE:
+        status = Status.FEASIBLE
+    elif code == cp_model.INFEASIBLE:
+        status = Status.INFEASIBLE
+    elif code == cp_model.MODEL_INVALID:
+        msg = f"{model.name}: CP-SAT rejected the model: {m.Validate()}"
+        raise SolverError(msg)
+    else:
+        status = Status.NO_SOLUTION
+    if status in (Status.OPTIMAL, Status.FEASIBLE):
+        values = {i: float(solver.Value(x)) for i, x in enumerate(xs)}
+        return Solution(status, float(solver.ObjectiveValue()), float(solver.BestObjectiveBound()), values, elapsed, "cpsat")
+    conflict: tuple[str, ...] = ()
+    if status is Status.INFEASIBLE and guards:
+        by_index = {lit.Index(): g for g, lit in guards.items()}
+        conflict = tuple(sorted(by_index[i] for i in solver.SufficientAssumptionsForInfeasibility() if i in by_index))
+    return Solution(status, None, None, {}, elapsed, "cpsat", conflict)
+
+
+# --- CBC through PuLP -----------------------------------------------------------------------
+
+
+def cbc_available() -> bool:
+    """True when PuLP can run its CBC binary (PuLP 3 bundles it; PuLP 4 does not)."""
+    try:
+        import pulp
+
+        return bool(pulp.PULP_CBC_CMD(msg=False).available())
+    except Exception:
+        return False
+
+
+_CBC_RESULT = re.compile(r"^Result - (.*)$", re.M)
+_CBC_OBJ = re.compile(r"^Objective value:\s+(\S+)", re.M)
+_CBC_LB = re.compile(r"^Lower bound:\s+(\S+)", re.M)
+
+
+def _solve_cbc(model: Model, time_limit_s: float, seed: int, threads: int) -> Solution:
+    import pulp
+
+    if not cbc_available():
+        msg = ("CBC is not available to PuLP (PuLP 4 no longer bundles it); "
+               "use --backend cpsat or --backend highs, or `pip install 'pulp<4'`")
+        raise SolverError(msg)
+    prob = pulp.LpProblem(re.sub(r"\W", "_", model.name)[:60] or "model", pulp.LpMinimize)
+    xs = []
+    for i, v in enumerate(model.vars):
+        cat = pulp.LpContinuous if (v.relaxable or not v.integer) else (
+            pulp.LpBinary if (v.lb, v.ub) == (0, 1) else pulp.LpInteger)
+        lb = None if v.lb == -math.inf else v.lb
+        ub = None if v.ub == math.inf else v.ub
+        var = pulp.LpVariable(f"v{i}", lowBound=lb, upBound=ub, cat=cat)
+        xs.append(var)
+    for i, v in model.hint.items():
+        xs[i].setInitialValue(v)
+    prob += pulp.lpSum(coef * xs[i] for i, coef in model.objective.items()) + model.objective_constant
+    for k, c in enumerate(model.constraints):
+        expr = pulp.lpSum(coef * xs[i] for i, coef in c.coefs.items()) if c.coefs else pulp.LpAffineExpression()
+        if c.lb == c.ub:
+            prob += (expr == c.lb, f"c{k}")
+        else:
+            if c.lb != -math.inf:
+                prob += (expr >= c.lb, f"c{k}l")
+            if c.ub != math.inf:
+                prob += (expr <= c.ub, f"c{k}u")
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "cbc.log")
+        solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=max(1, int(math.ceil(time_limit_s))), threads=max(1, threads),
+                                   logPath=log, warmStart=bool(model.hint), gapRel=0.0,
+                                   options=[f"randomCbcSeed {seed + 1}", "allowableGap 0.5"] if model.is_integral()
+                                   else [f"randomCbcSeed {seed + 1}"], keepFiles=False)
+        t0 = time.perf_counter()
+        prob.solve(solver)
+        elapsed = time.perf_counter() - t0
+        text = open(log, encoding="utf-8", errors="replace").read() if os.path.exists(log) else ""
+    return _cbc_solution(prob, xs, text, elapsed, model)
+
+
+def _cbc_solution(prob: object, xs: list, log: str, elapsed: float, model: Model) -> Solution:
+    import pulp
+
+    # PuLP's `status` says Optimal when CBC stops on its time limit with a plan; the
+    # solution status and CBC's own result line tell a proven optimum from a time-limited plan.
+    result = (_CBC_RESULT.findall(log) or [""])[-1].strip()
+    sol_status = prob.sol_status  # type: ignore[attr-defined]
+    if sol_status == pulp.LpSolutionInfeasible or result.startswith("Linear relaxation infeasible") or \
+            result.startswith("Problem proven infeasible"):
+        return Solution(Status.INFEASIBLE, None, None, {}, elapsed, "cbc", message=result)
+    has_plan = sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+    if not has_plan:
+        return Solution(Status.NO_SOLUTION, None, None, {}, elapsed, "cbc", message=result)
+    values = {i: float(x.varValue or 0.0) for i, x in enumerate(xs)}
+    objective = sum(coef * values[i] for i, coef in model.objective.items()) + model.objective_constant
+    proven = sol_status == pulp.LpSolutionOptimal and result.startswith("Optimal solution found")
+    if proven:
+        return Solution(Status.OPTIMAL, objective, objective, values, elapsed, "cbc", message=result)
+    lb = _CBC_LB.findall(log)
+    bound = float(lb[-1]) + model.objective_constant if lb else None
+    if bound is not None and model.is_integral() and objective - bound < 0.5 - 1e-9:
+        # Integer data: a bound within 0.5 of the plan proves it (CBC's allowableGap 0.5).
+        return Solution(Status.OPTIMAL, objective, objective, values, elapsed, "cbc", message=result)
+    return Solution(Status.FEASIBLE, objective, bound, values, elapsed, "cbc", message=result)
+
+
+# --- HiGHS through OR-Tools -----------------------------------------------------------------
+
+
+def _solve_highs(model: Model, time_limit_s: float, seed: int, threads: int) -> Solution:
+    from ortools.linear_solver import pywraplp
+
+    solver = pywraplp.Solver.CreateSolver("HIGHS")
+    if solver is None:
+        msg = "HiGHS is not available in this OR-Tools build; use --backend cpsat or cbc"
+        raise SolverError(msg)
+    inf = solver.infinity()
+    xs = []
+    for i, v in enumerate(model.vars):
+        lb = -inf if v.lb == -math.inf else v.lb
+        ub = inf if v.ub == math.inf else v.ub
+        xs.append(solver.NumVar(lb, ub, f"v{i}") if (v.relaxable or not v.integer) else solver.IntVar(lb, ub, f"v{i}"))
+    for c in model.constraints:
+        ct = solver.Constraint(-inf if c.lb == -math.inf else c.lb, inf if c.ub == math.inf else c.ub)
+        for i, coef in c.coefs.items():
+            ct.SetCoefficient(xs[i], coef)
+    obj = solver.Objective()
+    for i, coef in model.objective.items():
+        obj.SetCoefficient(xs[i], coef)
+    obj.SetOffset(model.objective_constant)
+    obj.SetMinimization()
+    # No SetHint here: a hint passed to HiGHS through OR-Tools 9.15 crashed the process.
+    solver.SetTimeLimit(int(time_limit_s * 1000))
+    solver.SuppressOutput()
+    solver.SetSolverSpecificParametersAsString(f"output_flag=false\nrandom_seed={seed}\nmip_rel_gap=0\n"
+                                               + ("mip_abs_gap=0.5\n" if model.is_integral() else ""))
+    t0 = time.perf_counter()
+    code = solver.Solve()
+    elapsed = time.perf_counter() - t0
+    if code == pywraplp.Solver.INFEASIBLE:
+        return Solution(Status.INFEASIBLE, None, None, {}, elapsed, "highs")
+    if code not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        return Solution(Status.NO_SOLUTION, None, None, {}, elapsed, "highs")
+    values = {i: float(x.solution_value()) for i, x in enumerate(xs)}
+    objective = float(obj.Value())
+    bound = float(obj.BestBound())
+    status = Status.OPTIMAL if code == pywraplp.Solver.OPTIMAL else Status.FEASIBLE
+    if status is Status.OPTIMAL:
+        bound = objective
+    return Solution(status, objective, bound, values, elapsed, "highs")

@@ -1,0 +1,179 @@
+"""The main job end to end: load a region and rules, solve every unit, check, and write the plan folder."""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+
+from . import __version__, io, planfile, regions
+from ._errors import InputDataError, Problem
+from .adjacency import contiguity_graph
+from .check import RuleStatus, check_plan, compliance_lines
+from .plan import Plan, UnitPlan
+from .planning import SolveOptions, max_travel_min, mean_travel_min, plan_units
+from .region import Region
+from .rulefile import RuleSet, load_rules
+from .travel import TravelModel
+from .units import Unit, build_units
+from .validate import region_from_tables
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced, for the CLI, the maps and the reports."""
+
+    region: Region
+    rules: RuleSet
+    units: list[Unit]
+    plan: Plan
+    statuses: list[RuleStatus]
+    graph: nx.Graph
+    travel: TravelModel
+    out_dir: Path | None = None
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def hard_violations(self) -> int:
+        """Violations of hard rules over the whole plan."""
+        return sum(len(s.violations) for s in self.statuses if s.rule.hard)
+
+    def summary(self) -> dict[str, object]:
+        """Key figures: units, communities, population, travel, statuses."""
+        return {
+            "region": self.region.name, "rules": self.rules.name, "units": len(self.units),
+            "communities": len(self.plan.communities()), "population": self.region.population,
+            "mean_travel_min": round(mean_travel_min(self.plan, self.units), 2),
+            "max_travel_min": round(max_travel_min(self.plan, self.units), 2),
+            "status": self.plan.status_counts(), "hard_violations": self.hard_violations,
+        }
+
+
+def load_region(spec: str, user_files: list[str] | None = None, *, crs: str = "auto",
+                encoding: str | None = None) -> Region:
+    """An embedded region, optionally with layers replaced by the user's files (validated)."""
+    base = regions.load(spec)
+    if not user_files:
+        return base
+    tables = [t for f in user_files for t in io.read_tables(f, encoding=encoding, crs=crs)]
+    return region_from_tables(tables, name=base.name, base=base)
+
+
+def load_travel(rules: RuleSet, od_file: str | None = None, road_file: str | None = None) -> TravelModel:
+    """The travel model: the rule file's great-circle settings, plus an OD matrix or road graph if given."""
+    from .travel import RoadGraph, od_series
+
+    od = road = None
+    if od_file:
+        table = io.read_tables(od_file)[0]
+        frame = table.frame
+        missing = [c for c in ("origin", "destination", "travel_min") if c not in frame.columns]
+        if missing:
+            raise InputDataError([Problem(od_file, "", f"has no column {c!r}", "give origin, destination and travel_min columns")
+                                  for c in missing])
+        bad = [i for i, v in enumerate(frame["travel_min"]) if not _is_minutes(v)]
+        if bad:
+            raise InputDataError([Problem(od_file, table.row(i), f"travel_min {frame['travel_min'].iloc[i]!r} is not a number >= 0",
+                                          "give minutes as a number") for i in bad])
+        od = od_series(frame)
+    if road_file:
+        table = io.read_tables(road_file)[0]
+        lines = table.frame
+        if "geometry" not in lines.columns or not all(g is not None and g.geom_type in ("LineString", "MultiLineString")
+                                                      for g in lines.geometry):
+            raise InputDataError(Problem(road_file, "", "is not a layer of road lines",
+                                         "give a GeoPackage/GeoJSON/Shapefile of LineStrings with speed_kph or travel_min"))
+        for col in ("speed_kph", "travel_min"):
+            if col in lines.columns:
+                lines[col] = [float(v) if v is not None else None for v in lines[col]]
+        road = RoadGraph.from_lines(lines)
+    return TravelModel(rules.travel.detour_factor, rules.travel.speed_kph, od=od, road=road)
+
+
+def _is_minutes(v: object) -> bool:
+    try:
+        return v is not None and float(str(v)) >= 0
+    except ValueError:
+        return False
+
+
+def run_plan(region: Region, rules: RuleSet, options: SolveOptions = SolveOptions(), *,
+             travel: TravelModel | None = None, previous: Plan | None = None,
+             progress: Callable[[UnitPlan], None] | None = None, jobs: int = 1, executor: str = "process",
+             address: str | None = None) -> RunResult:
+    """Solve the region's communities and grids under the rules and check the plan."""
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    travel = travel or TravelModel(rules.travel.detour_factor, rules.travel.speed_kph)
+    graph = contiguity_graph(region.townships, region.counties)
+    units = build_units(region, rules.rules, travel, graph)
+    timings["build_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    if jobs > 1 or executor == "ray":
+        from .executor import solve_parallel
+
+        plan = solve_parallel(units, rules, options, previous=previous, region_name=region.name, jobs=jobs,
+                              executor=executor, address=address, progress=progress)
+    else:
+        plan = plan_units(units, rules, options, previous=previous, region_name=region.name, progress=progress)
+    timings["solve_s"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    statuses = check_plan(plan, units, rules.rules)
+    timings["check_s"] = time.perf_counter() - t2
+    plan.meta.update({"rules_digest": rules.digest, "backend": options.backend, "time_limit_s": options.time_limit_s,
+                      "travel": travel.describe()})
+    return RunResult(region, rules, units, plan, statuses, graph, travel, timings_s=timings)
+
+
+def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
+    """Write the plan folder atomically: plan.json, CSV/XLSX tables, GeoPackage, GeoJSON, check.txt."""
+    out = Path(out_dir)
+    with planfile.publish_dir(out) as work:
+        plan_json = planfile.plan_to_json(result.plan)
+        io.write_text(work / planfile.PLAN_JSON, plan_json)
+        tables = planfile.community_tables(result.plan, result.units, result.region, list(result.rules.rules))
+        for name, frame in tables.items():
+            io.write_csv(frame, work / f"{name}.csv")
+        layers = planfile.community_layers(tables, result.region)
+        io.write_layers(layers, work / "plan.gpkg")
+        io.write_layers({"communities": layers["communities"]}, work / "plan.geojson")
+        lines = compliance_lines(result.statuses)
+        io.write_text(work / "check.txt", "\n".join(lines) + "\n")
+        planfile.write_json(work / "run.json", {
+            "summary": result.summary(), "timings_s": {k: round(v, 3) for k, v in result.timings_s.items()},
+            "versions": {"planner": __version__, "python": platform.python_version()},
+            "unit_times_s": {u.unit: round(u.time_s, 4) for u in result.plan.units.values()},
+        })
+    result.out_dir = out
+    return out
+
+
+def check_file(plan_path: str, rules_path: str, region_spec: str | None = None) -> tuple[Plan, list[Unit], list[RuleStatus]]:
+    """Check a plan folder or a hand-made layout against a rule file."""
+    rules = load_rules(rules_path)
+    plan = planfile.read_plan(plan_path, rules_name=rules.name)
+    spec = region_spec or plan.region
+    region = regions.load(spec)
+    travel = TravelModel(rules.travel.detour_factor, rules.travel.speed_kph)
+    graph = contiguity_graph(region.townships, region.counties)
+    units = build_units(region, rules.rules, travel, graph)
+    if "layout" not in plan.meta:
+        # Re-cut a saved plan into this rule file's units (a plan made under other rules may
+        # group counties into city grids differently); unsolved units become uncovered townships.
+        plan.meta["layout"] = plan_path
+        plan.meta["rows"] = [{"township_code": t, "lead_id": lead} for t, lead in sorted(plan.assignment().items())]
+        plan.units.clear()
+    planfile.assign_layout_units(plan, units)
+    _check_leads_exist(plan, region, plan_path)
+    return plan, units, check_plan(plan, units, rules.rules)
+
+
+def _check_leads_exist(plan: Plan, region: Region, label: str) -> None:
+    missing = sorted({c.lead for c in plan.communities() if c.lead not in region.facilities.index})
+    if missing:
+        raise InputDataError([Problem(label, f"lead {m}", "is not a facility of the region",
+                                      "use facility ids from the region (planner show REGION lists them)") for m in missing])

@@ -1,0 +1,135 @@
+"""Form communities and city grids: build each unit's model from the rules, solve, explain, check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from .adjacency import contiguity_graph
+from .districting import DistrictingModel
+from .explain import explain_unit
+from .milp import Status
+from .plan import Community, Plan, UnitPlan
+from .region import Region
+from .rulefile import RuleSet
+from .rules import Rule
+from .rules.community import _int_penalty
+from .travel import TravelModel
+from .units import Unit, build_units
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """How to solve each unit.
+
+    Parameters
+    ----------
+    backend
+        "cpsat" (OR-Tools CP-SAT), "cbc" (PuLP with CBC) or "highs" (HiGHS through OR-Tools).
+    time_limit_s
+        Wall-clock limit per unit; a unit stopped by it keeps its best plan with the gap.
+    explain_time_limit_s
+        Limit per solve while looking for conflicting rules.
+    threads
+        Solver threads per unit (1 keeps runs repeatable; parallelism comes from units).
+    """
+
+    backend: str = "cpsat"
+    time_limit_s: float = 60.0
+    explain_time_limit_s: float = 10.0
+    threads: int = 1
+
+
+def build_model(unit: Unit, rules: Sequence[Rule]) -> DistrictingModel:
+    """The unit's districting model with every applicable community rule added (group = rule id)."""
+    coverage = next((r for r in rules if r.kind == "coverage" and r.enabled), None)
+    dm = DistrictingModel(unit.population, unit.cost, unit.edges, unit.roots, name=unit.id,
+                          coverage_group=coverage.id if coverage is not None else "structure",
+                          coverage_penalty=_int_penalty(coverage.soft_penalty) if coverage is not None else None)
+    for rule in rules:
+        if type(rule).stage == "communities" and rule.applies(unit):
+            rule.add(dm, unit)
+    return dm
+
+
+def solve_unit(unit: Unit, rules: Sequence[Rule], options: SolveOptions = SolveOptions(),
+               previous: dict[str, str] | None = None) -> UnitPlan:
+    """Solve one unit; an infeasible unit comes back with an explanation naming the conflicting rules.
+
+    Parameters
+    ----------
+    previous
+        Township code -> lead id from an earlier plan, used as a warm start where the backend
+        takes one (CP-SAT hints, CBC warm start; not HiGHS, whose hint crashed OR-Tools 9.15).
+    """
+    dm = build_model(unit, rules)
+    if previous and options.backend != "highs":
+        start = {unit.index[t]: unit.candidates.index(lead) for t, lead in previous.items()
+                 if t in unit.index and lead in unit.candidates}
+        if len(start) == len(unit.townships):
+            dm.hint(start)
+    sol = dm.solve(options.backend, time_limit_s=options.time_limit_s, threads=options.threads)
+    base = dict(unit=unit.id, scope=unit.scope, name=unit.name, status=sol.status, backend=sol.backend,
+                time_s=sol.time_s, bound=sol.bound, gap=sol.gap)
+    if sol.status is Status.INFEASIBLE:
+        lines = explain_unit(unit, rules, dm, options.explain_time_limit_s)
+        return UnitPlan(communities=(), explanation=tuple(lines), **base)
+    if sol.status is Status.NO_SOLUTION:
+        return UnitPlan(communities=(), explanation=(f"{unit.name}: no plan found within {options.time_limit_s:g} s",), **base)
+    groups = dm.groups_of(sol)
+    communities = tuple(sorted(
+        (Community(f"{unit.id}:{unit.candidates[f]}", unit.id, unit.candidates[f],
+                   tuple(sorted(unit.townships[i] for i in members)))
+         for f, members in groups.items()), key=lambda c: c.lead))
+    travel = float(sum(unit.population[i] * unit.minutes[i, f] for f, members in groups.items() for i in members))
+    person_min = float(sum(unit.cost[i, f] for f, members in groups.items() for i in members))
+    penalty = (sol.objective or 0.0) - person_min
+    return UnitPlan(communities=communities, objective=sol.objective, travel_person_min=travel,
+                    penalties=(("soft rules", penalty),) if penalty > 0.5 else (), **base)
+
+
+def region_units(region: Region, rules: RuleSet, travel: TravelModel | None = None,
+                 graph: nx.Graph | None = None, only: set[str] | None = None) -> list[Unit]:
+    """The region's units under a rule set (building the contiguity graph if not given)."""
+    travel = travel or TravelModel(rules.travel.detour_factor, rules.travel.speed_kph)
+    graph = graph if graph is not None else contiguity_graph(region.townships, region.counties)
+    return build_units(region, rules.rules, travel, graph, only=only)
+
+
+def plan_units(units: Sequence[Unit], rules: RuleSet, options: SolveOptions = SolveOptions(), *,
+               previous: Plan | None = None, region_name: str = "",
+               progress: Callable[[UnitPlan], None] | None = None) -> Plan:
+    """Solve every unit in order (see planner.executor for parallel runs)."""
+    plan = Plan(region_name, rules.name)
+    prev = previous.assignment() if previous is not None else None
+    for unit in units:
+        up = solve_unit(unit, rules.rules, options, prev)
+        plan.units[unit.id] = up
+        if progress is not None:
+            progress(up)
+    return plan
+
+
+def mean_travel_min(plan: Plan, units: Sequence[Unit]) -> float:
+    """Population-weighted mean travel minutes to the lead, over solved units."""
+    total = sum(u.travel_person_min or 0.0 for u in plan.units.values() if u.solved)
+    people = sum(unit.total_population for unit in units if plan.units.get(unit.id) and plan.units[unit.id].solved)
+    return total / people if people else float("nan")
+
+
+def max_travel_min(plan: Plan, units: Sequence[Unit]) -> float:
+    """Longest travel minutes from a township seat to its lead."""
+    worst = 0.0
+    for unit in units:
+        up = plan.units.get(unit.id)
+        if up is None or not up.solved:
+            continue
+        for c in up.communities:
+            minutes = unit.minutes_to(c.lead, unit.candidate_frame if c.lead in unit.candidate_frame.index else unit.facilities)
+            idx = [unit.index[t] for t in c.townships if t in unit.index]
+            if idx:
+                worst = max(worst, float(np.max(minutes[idx])))
+    return worst

@@ -1,0 +1,171 @@
+"""Find and load the embedded regions (provinces, cities, counties) shipped with the planner."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from ._errors import InputDataError, Problem
+from .region import Region
+from .schema import FACILITIES, TOWNSHIPS, VILLAGES
+from .vocabulary import parse_grade
+
+DEFAULT_REGION = "浙江省"
+NATIONAL_NAMES = ("全国", "中国", "china", "000000", "all")
+
+
+def data_dir() -> Path:
+    """Where the built region files are: the source checkout's geodata/built, else the installed copy."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "geodata" / "built", here / "_geodata"):
+        if (candidate / "catalog.csv").exists():
+            return candidate
+    msg = "the embedded region data is missing (geodata/built/catalog.csv); reinstall the planner"
+    raise InputDataError(Problem("planner", "", msg, "pip install --force-reinstall medcommunity-planner"))
+
+
+def catalog() -> pd.DataFrame:
+    """One row per embedded county-level unit: codes, names, population, file, plannable."""
+    path = data_dir() / "catalog.csv"
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame["population"] = pd.to_numeric(frame["population"], errors="coerce").fillna(0).astype("int64")
+    frame["n_townships"] = pd.to_numeric(frame["n_townships"], errors="coerce").fillna(0).astype("int64")
+    frame["plannable"] = frame["plannable"].str.lower().isin(["true", "1"])
+    return frame
+
+
+@dataclass(frozen=True)
+class RegionSpec:
+    """A resolved region name: what it is called and which county-level units it holds."""
+
+    name: str
+    level: str
+    code: str
+    counties: tuple[str, ...]
+    files: tuple[str, ...]
+    excluded: tuple[str, ...] = ()
+
+
+def _strip(name: str) -> str:
+    for suffix in ("省", "市", "自治区", "壮族自治区", "回族自治区", "维吾尔自治区", "特别行政区"):
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
+def resolve(spec: str) -> RegionSpec:
+    """Resolve a region name or code (浙江省, 浙江, 330000, 杭州市, 330100, 义乌市, 330782, 全国).
+
+    A county name shared by several places (朝阳区) must be qualified: 吉林省/长春市/朝阳区
+    or given by adcode. Raises InputDataError naming the candidates when the name is unknown
+    or ambiguous.
+    """
+    cat = catalog()
+    text = spec.strip()
+    if text.lower() in NATIONAL_NAMES:
+        return _spec(cat, "全国", "country", "000000", cat)
+    parts = [p for p in text.replace("\\", "/").split("/") if p]
+    rows = cat
+    level, code, name = "country", "000000", text
+    for part in parts:
+        found = None
+        for lvl, code_col, name_col in (("province", "province_code", "province_name"),
+                                        ("city", "city_code", "city_name"), ("county", "adcode", "name")):
+            if part.isdigit():
+                hit = rows[rows[code_col] == part]
+            else:
+                hit = rows[(rows[name_col] == part) | (rows[name_col].map(_strip) == _strip(part))]
+            if len(hit):
+                if lvl == "county" and hit["adcode"].nunique() > 1:
+                    places = ", ".join(f"{r.province_name}/{r.city_name}/{r.name} ({r.adcode})"
+                                       for r in hit.drop_duplicates("adcode").itertuples())
+                    raise InputDataError(Problem("region", repr(spec), f"is ambiguous: {places}",
+                                                 "give the adcode or qualify it as 省/市/县"))
+                found = (lvl, code_col, name_col, hit)
+                break
+        if found is None:
+            raise InputDataError(Problem("region", repr(spec), f"no embedded province, city or county is called {part!r}",
+                                         "run `planner regions` to list them; use a name like 浙江省 or an adcode like 330782"))
+        level, code_col, name_col, rows = found
+        code, name = str(rows[code_col].iloc[0]), str(rows[name_col].iloc[0])
+    return _spec(cat, name, level, code, rows)
+
+
+def _spec(cat: pd.DataFrame, name: str, level: str, code: str, rows: pd.DataFrame) -> RegionSpec:
+    plannable = rows[rows["plannable"]]
+    excluded = tuple(f"{r.name} ({r.adcode}): {r.note}" for r in rows[~rows["plannable"]].itertuples())
+    return RegionSpec(name, level, code, tuple(sorted(plannable["adcode"])), tuple(sorted(set(plannable["file"]))), excluded)
+
+
+def _read(path: Path, layer: str, where: str | None) -> pd.DataFrame:
+    return pyogrio.read_dataframe(path, layer=layer, where=where, use_arrow=False)
+
+
+def _in_clause(column: str, values: list[str]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def load(spec: str | RegionSpec = DEFAULT_REGION) -> Region:
+    """Load an embedded region by name or code as a Region (trusted data: validated when built)."""
+    rs = spec if isinstance(spec, RegionSpec) else resolve(spec)
+    base = data_dir()
+    parts: dict[str, list[pd.DataFrame]] = {k: [] for k in ("counties", "townships", "villages", "facilities", "staff")}
+    about: dict[str, str] = {}
+    wanted = set(rs.counties)
+    for file in rs.files:
+        path = base / file
+        counties = _read(path, "counties", None)
+        counties = counties[counties["adcode"].isin(wanted)]
+        codes = sorted(counties["adcode"])
+        if not codes:
+            continue
+        where_c = None if _covers_file(rs, counties, path) else _in_clause("county_code", codes)
+        parts["counties"].append(counties)
+        townships = _read(path, "townships", where_c)
+        parts["townships"].append(townships)
+        where_v = None if where_c is None else _in_clause("substr(code, 1, 6)", codes)
+        parts["villages"].append(_read(path, "villages", where_v))
+        facilities = _read(path, "facilities", where_c)
+        parts["facilities"].append(facilities)
+        staff = _read(path, "staff", None)
+        parts["staff"].append(staff[staff["facility_id"].isin(set(facilities["facility_id"]))])
+        about.update(dict(zip(*_read(path, "about", None)[["key", "value"]].to_numpy().T)))
+    region = Region(rs.name, *(_frame(parts, key) for key in ("counties", "townships", "villages", "facilities")),
+                    pd.concat(parts["staff"], ignore_index=True) if parts["staff"] else pd.DataFrame(),
+                    [f"not plannable: {e}" for e in rs.excluded], about)
+    return region
+
+
+def _covers_file(rs: RegionSpec, counties: pd.DataFrame, path: Path) -> bool:
+    # Reading a whole file is faster than filtering it; filter only for part of a province.
+    total = pyogrio.read_info(path, layer="counties")["features"]
+    return len(counties) == total
+
+
+def _frame(parts: dict[str, list[pd.DataFrame]], key: str) -> gpd.GeoDataFrame:
+    frames = parts[key]
+    out = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs="EPSG:4326")
+    index_col = {"counties": "adcode", "townships": "code", "villages": "code", "facilities": "facility_id"}[key]
+    out = out.set_index(index_col, drop=False).sort_index()
+    out.index.name = None
+    if key == "facilities":
+        grades = {g: int(parse_grade(g).value) for g in out["grade"].unique()}
+        out["grade"] = out["grade"].map(grades).astype(int)
+    return _typed(out, key)
+
+
+def _typed(frame: gpd.GeoDataFrame, key: str) -> gpd.GeoDataFrame:
+    layer = {"townships": TOWNSHIPS, "villages": VILLAGES, "facilities": FACILITIES}.get(key)
+    if layer is None:
+        return frame
+    for col in layer.columns:
+        if col.name not in frame.columns:
+            frame[col.name] = col.default
+        elif col.dtype == "bool":
+            frame[col.name] = frame[col.name].fillna(False).astype(bool)
+    return frame
+

@@ -1,0 +1,158 @@
+"""The columns of every layer a region is made of: counties, townships, villages, facilities, staff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a layer.
+
+    Parameters
+    ----------
+    name
+        Column name in files and in GeoDataFrames.
+    dtype
+        One of "code" (a string of digits, never a number: leading zeros matter), "str", "int",
+        "float", "bool", "kind", "grade", "ownership", "level".
+    required
+        Whether a file must have it; optional columns get `default`.
+    doc
+        What it means, with units.
+    default
+        The value used when an optional column is absent.
+    """
+
+    name: str
+    dtype: str
+    required: bool
+    doc: str
+    default: object = None
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A layer of a region: its name, geometry type and columns."""
+
+    name: str
+    geometry: str | None
+    columns: tuple[Column, ...]
+    key: str
+    doc: str
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """Names of the required columns."""
+        return tuple(c.name for c in self.columns if c.required)
+
+    def column(self, name: str) -> Column:
+        """The column called `name`."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+COUNTIES = Layer(
+    name="counties",
+    geometry="MultiPolygon",
+    key="adcode",
+    doc="County-level units (区/县/县级市) with their 2020 census population.",
+    columns=(
+        Column("adcode", "code", True, "6-digit GB/T 2260 code of the county-level unit"),
+        Column("name", "str", True, "Name, e.g. 义乌市"),
+        Column("city_code", "code", True, "6-digit code of the prefecture-level city (地级市)"),
+        Column("city_name", "str", True, "Name of the prefecture-level city"),
+        Column("province_code", "code", True, "6-digit code of the province"),
+        Column("province_name", "str", True, "Name of the province"),
+        Column("population", "int", True, "Resident population (常住人口), persons"),
+        Column("urban_population", "int", False, "Urban residents (城镇人口), persons", None),
+        Column("rural_population", "int", False, "Rural residents (乡村人口), persons", None),
+        Column("population_source", "str", False, "Where the population comes from", "user"),
+        Column("population_note", "str", False, "How the population was derived, when not a plain census row", ""),
+    ),
+)
+
+TOWNSHIPS = Layer(
+    name="townships",
+    geometry="Polygon",
+    key="code",
+    doc="Township-level units (乡/镇/街道) with a polygon, a seat point and resident population.",
+    columns=(
+        Column("code", "code", True, "9-digit NBS statistical code"),
+        Column("name", "str", True, "Name, e.g. 佛堂镇"),
+        Column("county_code", "code", True, "adcode of the county-level unit it belongs to"),
+        Column("kind", "str", False, "街道, 镇, 乡 or 其他 (development zones, farms)", None),
+        Column("population", "int", True, "Resident population, persons"),
+        Column("seat_lon", "float", False, "Longitude of the township seat (government), degrees", None),
+        Column("seat_lat", "float", False, "Latitude of the township seat, degrees", None),
+        Column("population_estimated", "bool", False, "True when population was apportioned, not counted", False),
+        Column("polygon_estimated", "bool", False, "True when the polygon is approximate (e.g. Voronoi cell)", False),
+        Column("seat_source", "str", False, "Where the seat comes from: user, geonames, synthesized", "user"),
+    ),
+)
+
+VILLAGES = Layer(
+    name="villages",
+    geometry="Point",
+    key="code",
+    doc="Village-level units (村委会/居委会) with a point and resident population.",
+    columns=(
+        Column("code", "code", True, "12-digit NBS statistical code"),
+        Column("name", "str", True, "Name, e.g. 前洪村村委会"),
+        Column("township_code", "code", True, "9-digit code of the township it belongs to"),
+        Column("kind", "str", False, "村委会 (rural) or 居委会 (urban community)", None),
+        Column("population", "int", False, "Resident population, persons", None),
+        Column("population_estimated", "bool", False, "True when population was apportioned", False),
+        Column("point_estimated", "bool", False, "True when the point was placed, not surveyed", False),
+    ),
+)
+
+FACILITIES = Layer(
+    name="facilities",
+    geometry="Point",
+    key="facility_id",
+    doc="Hospitals, township health centers, community health centers and village clinics.",
+    columns=(
+        Column("facility_id", "code", True, "Unique identifier (text)"),
+        Column("name", "str", True, "Name as it appears on signs and in reports"),
+        Column("kind", "kind", True, "general_hospital, tcm_hospital, township_health_center, ... (or Chinese)"),
+        Column("grade", "grade", False, "Hospital grade: 三甲 ... 一级, 未定级 (三级甲等, 3A also read)", "未定级"),
+        Column("ownership", "ownership", False, "public (公立) or private (民营)", "public"),
+        Column("nonprofit", "bool", False, "Non-profit (非营利性)", True),
+        Column("admin_level", "level", False, "Who runs it: provincial, city, county, township, village", None),
+        Column("county_code", "code", True, "adcode of the county-level unit it is in"),
+        Column("township_code", "code", False, "9-digit code of the township it is in (derived from location if absent)", None),
+        Column("beds", "int", False, "Approved beds (编制床位)", 0),
+        Column("daily_outpatient_slots", "int", False, "Outpatient appointment slots per day", 0),
+        Column("chief", "int", False, "Chief physicians (主任医师)", 0),
+        Column("associate_chief", "int", False, "Associate chief physicians (副主任医师)", 0),
+        Column("attending", "int", False, "Attending physicians (主治医师)", 0),
+        Column("resident", "int", False, "Resident physicians (住院医师)", 0),
+        Column("central_thc", "bool", False, "Central township health center (中心乡镇卫生院)", False),
+        Column("secondary_capability", "bool", False, "Primary institution with secondary-level capability", False),
+        Column("dialysis", "bool", False, "Offers hemodialysis (血透) now", False),
+        Column("release_share", "float", False, "Share of physicians the facility may send out (0-1); blank = rule default", None),
+        Column("synthesized", "bool", False, "True when the facility is synthesized, not a real institution", False),
+    ),
+)
+
+STAFF = Layer(
+    name="staff",
+    geometry=None,
+    key="facility_id",
+    doc="Physicians by facility, title and specialty (counts, or one row per named person).",
+    columns=(
+        Column("facility_id", "code", True, "The facility the physicians work at"),
+        Column("title", "str", True, "主任医师, 副主任医师, 主治医师, 住院医师 (or chief ... resident)"),
+        Column("specialty", "str", True, "Specialty, e.g. 内科, 儿科, 中医科, 全科"),
+        Column("count", "int", False, "Number of physicians in this row (1 for a named person)", 1),
+        Column("person", "str", False, "Name of the physician, when the roster names people", ""),
+    ),
+)
+
+LAYERS: dict[str, Layer] = {layer.name: layer for layer in (COUNTIES, TOWNSHIPS, VILLAGES, FACILITIES, STAFF)}
+
+SPECIALTIES = ("内科", "外科", "儿科", "妇产科", "中医科", "全科", "急诊科", "其他")
+"""Specialties the synthesized rosters use; user rosters may name any specialty."""

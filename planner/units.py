@@ -1,0 +1,160 @@
+"""Cut a region into independent subproblems (a county's communities, a city's grids) with their matrices."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from . import adjacency
+from .districting import integer_costs
+from .region import Region
+from .rules.base import Rule
+from .travel import Points, TravelModel
+from .vocabulary import HOSPITAL_KINDS
+
+
+@dataclass
+class Unit:
+    """One subproblem: the townships of a county (or of a city's districts) and the candidate leads.
+
+    Parameters
+    ----------
+    id
+        County adcode, or "city:<city code>" for a city grid unit.
+    scope
+        "county" or "city"; rules apply to the units of their scope.
+    name
+        For reports: 义乌市, or 贵阳市 (城市网格).
+    city_code, county_codes
+        Where the unit lies.
+    townships
+        Township codes in index order; `population` and the rows of `minutes` follow it.
+    edges
+        Township adjacency as index pairs (borders plus island links).
+    graph
+        The same adjacency on township codes (for checks).
+    facilities
+        Every facility located in the unit's townships.
+    candidates
+        Facility ids that may lead (hospitals in the unit, secondary-capable primary
+        institutions, and any a rule brings from outside); `roots` gives each one's township
+        index (-1 outside); `minutes` is townships x candidates travel time.
+    """
+
+    id: str
+    scope: str
+    name: str
+    city_code: str
+    county_codes: tuple[str, ...]
+    townships: tuple[str, ...]
+    township_names: tuple[str, ...]
+    population: np.ndarray
+    edges: list[tuple[int, int]]
+    graph: nx.Graph
+    facilities: pd.DataFrame
+    candidates: tuple[str, ...]
+    candidate_frame: pd.DataFrame
+    roots: tuple[int, ...]
+    minutes: np.ndarray
+    seats: Points
+    travel: TravelModel
+    index: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.index = {code: i for i, code in enumerate(self.townships)}
+
+    @property
+    def total_population(self) -> int:
+        """Residents of the unit."""
+        return int(self.population.sum())
+
+    @property
+    def cost(self) -> np.ndarray:
+        """Integer person-minutes of travel (townships x candidates): the objective's data."""
+        return integer_costs(self.population, self.minutes)
+
+    def minutes_to(self, facility_id: str, facility_frame: pd.DataFrame) -> np.ndarray:
+        """Travel minutes from every township to a facility (any facility, not only candidates)."""
+        if facility_id in self.candidates:
+            return self.minutes[:, self.candidates.index(facility_id)]
+        p = facility_frame.loc[facility_id, "geometry"]
+        return self.travel.minutes(self.seats, Points.from_xy([facility_id], [p.x], [p.y]))[:, 0]
+
+    def describe(self) -> str:
+        """One line: name, townships, population, candidates."""
+        return (f"{self.name}: {len(self.townships)} townships, {self.total_population:,} residents, "
+                f"{len(self.candidates)} candidate leads")
+
+
+def city_grid_members(region: Region, rules: Sequence[Rule]) -> dict[str, list[str]]:
+    """City code -> county adcodes that form its city grid unit, from the enabled city_grid rules."""
+    grid_rules = [r for r in rules if r.enabled and r.kind == "city_grid"]
+    if not grid_rules:
+        return {}
+    members_kind = getattr(grid_rules[0], "members", "districts")
+    out: dict[str, list[str]] = {}
+    for adcode, row in region.counties.sort_index().iterrows():
+        if members_kind == "all" or str(row["name"]).endswith("区"):
+            out.setdefault(str(row["city_code"]), []).append(str(adcode))
+    return out
+
+
+def build_units(region: Region, rules: Sequence[Rule], travel: TravelModel, graph: nx.Graph,
+                only: set[str] | None = None) -> list[Unit]:
+    """The region's subproblems, in a stable order (counties by adcode, then city grids).
+
+    Parameters
+    ----------
+    only
+        Unit ids to build (others are skipped), e.g. to re-solve one county.
+    """
+    grids = city_grid_members(region, rules)
+    in_grid = {c for members in grids.values() for c in members}
+    specs: list[tuple[str, str, str, str, list[str]]] = []
+    for adcode, row in region.counties.sort_index().iterrows():
+        if adcode not in in_grid:
+            specs.append((str(adcode), "county", str(row["name"]), str(row["city_code"]), [str(adcode)]))
+    for city, members in sorted(grids.items()):
+        specs.append((f"city:{city}", "city", f"{region.city_name(city)}（城市网格）", city, members))
+    geoms = dict(zip(region.townships.index, region.townships.geometry.values))
+    units = []
+    for uid, scope, name, city, counties in specs:
+        if only is not None and uid not in only:
+            continue
+        units.append(_unit(region, rules, travel, graph, geoms, uid, scope, name, city, counties))
+    return units
+
+
+def _unit(region: Region, rules: Sequence[Rule], travel: TravelModel, graph: nx.Graph, geoms: dict,
+          uid: str, scope: str, name: str, city: str, counties: list[str]) -> Unit:
+    towns = region.townships[region.townships["county_code"].isin(counties)].sort_index()
+    codes = tuple(str(c) for c in towns.index)
+    sub = nx.Graph(graph.subgraph(codes))
+    if len(codes) and not nx.is_connected(sub):
+        # Districts of a city grid can be separated by a county: join them like islands.
+        adjacency.connect_components(sub, codes, geoms, "unit")
+    index = {c: i for i, c in enumerate(codes)}
+    edges = sorted((min(index[a], index[b]), max(index[a], index[b])) for a, b in sub.edges())
+    facilities = region.facilities[region.facilities["township_code"].isin(codes)].sort_index()
+    lead_ok = facilities["kind"].isin([k.value for k in HOSPITAL_KINDS]) | facilities["secondary_capability"].astype(bool)
+    base_candidates = list(facilities.index[lead_ok])
+    seats = Points.from_xy(list(codes), towns["seat_lon"].to_numpy(), towns["seat_lat"].to_numpy())
+    probe = Unit(uid, scope, name, city, tuple(counties), codes, tuple(towns["name"].astype(str)),
+                 towns["population"].to_numpy(dtype=np.int64), edges, sub, facilities, tuple(base_candidates),
+                 facilities.loc[base_candidates], tuple(index[t] for t in facilities.loc[base_candidates, "township_code"]),
+                 np.zeros((len(codes), len(base_candidates))), seats, travel)
+    extra: list[str] = []
+    for rule in rules:
+        if rule.applies(probe):
+            extra += [f for f in rule.extra_candidates(probe, region) if f not in base_candidates and f not in extra]
+    candidates = base_candidates + sorted(extra)
+    cframe = region.facilities.loc[candidates]
+    roots = tuple(index.get(str(t), -1) for t in cframe["township_code"])
+    dest = Points.from_xy(candidates, cframe.geometry.x.to_numpy(), cframe.geometry.y.to_numpy())
+    minutes = travel.minutes(seats, dest)
+    probe.candidates, probe.candidate_frame, probe.roots, probe.minutes = tuple(candidates), cframe, roots, minutes
+    return probe
