@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 
 from ._errors import SolverError
 
@@ -236,7 +237,12 @@ def solve(model: Model, backend: str = "cpsat", *, time_limit_s: float = 60.0, e
     if backend == "cpsat":
         return _solve_cpsat(model, time_limit_s, explain, seed, threads)
     if backend == "cbc":
-        return _solve_cbc(model, time_limit_s, seed, threads)
+        import warnings
+
+        with warnings.catch_warnings():
+            # PuLP 3.3 deprecates its own 3.x API on the way to 4.0; the calls still work.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return _solve_cbc(model, time_limit_s, seed, threads)
     return _solve_highs(model, time_limit_s, seed, threads)
 
 
@@ -305,14 +311,35 @@ def _solve_cpsat(model: Model, time_limit_s: float, explain: bool, seed: int, th
 # --- CBC through PuLP -----------------------------------------------------------------------
 
 
-def cbc_available() -> bool:
-    """True when PuLP can run its CBC binary (PuLP 3 bundles it; PuLP 4 does not)."""
-    try:
-        import pulp
+def cbc_command(**kwargs: object) -> object | None:
+    """A PuLP CBC solver command, or None when no CBC binary is installed.
 
-        return bool(pulp.PULP_CBC_CMD(msg=False).available())
-    except Exception:
-        return False
+    PuLP 3 bundles CBC as PULP_CBC_CMD (deprecated there, with a warning we silence); PuLP 4
+    dropped it, and COIN_CMD then finds a CBC installed separately (`pip install "pulp[cbc]"`
+    or Debian's coinor-cbc).
+    """
+    import warnings
+
+    import pulp
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for name in ("PULP_CBC_CMD", "COIN_CMD"):
+            cls = getattr(pulp, name, None)
+            if cls is None:
+                continue
+            try:
+                cmd = cls(**kwargs)
+                if cmd.available():
+                    return cmd
+            except Exception:  # a solver class that cannot even be built counts as missing
+                continue
+    return None
+
+
+def cbc_available() -> bool:
+    """True when PuLP can run a CBC binary."""
+    return cbc_command(msg=False) is not None
 
 
 _CBC_RESULT = re.compile(r"^Result - (.*)$", re.M)
@@ -323,10 +350,6 @@ _CBC_LB = re.compile(r"^Lower bound:\s+(\S+)", re.M)
 def _solve_cbc(model: Model, time_limit_s: float, seed: int, threads: int) -> Solution:
     import pulp
 
-    if not cbc_available():
-        msg = ("CBC is not available to PuLP (PuLP 4 no longer bundles it); "
-               "use --backend cpsat or --backend highs, or `pip install 'pulp<4'`")
-        raise SolverError(msg)
     prob = pulp.LpProblem(re.sub(r"\W", "_", model.name)[:60] or "model", pulp.LpMinimize)
     xs = []
     for i, v in enumerate(model.vars):
@@ -350,14 +373,18 @@ def _solve_cbc(model: Model, time_limit_s: float, seed: int, threads: int) -> So
                 prob += (expr <= c.ub, f"c{k}u")
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "cbc.log")
-        solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=max(1, int(math.ceil(time_limit_s))), threads=max(1, threads),
-                                   logPath=log, warmStart=bool(model.hint), gapRel=0.0,
-                                   options=[f"randomCbcSeed {seed + 1}", "allowableGap 0.5"] if model.is_integral()
-                                   else [f"randomCbcSeed {seed + 1}"], keepFiles=False)
+        solver = cbc_command(msg=False, timeLimit=max(1, int(math.ceil(time_limit_s))), threads=max(1, threads),
+                             logPath=log, warmStart=bool(model.hint), gapRel=0.0,
+                             options=[f"randomCbcSeed {seed + 1}", "allowableGap 0.5"] if model.is_integral()
+                             else [f"randomCbcSeed {seed + 1}"], keepFiles=False)
+        if solver is None:
+            msg = ("CBC is not available to PuLP (PuLP 4 no longer bundles it); use --backend cpsat or "
+                   "--backend highs, or install CBC: pip install 'pulp<4' (bundled) or 'pulp[cbc]'")
+            raise SolverError(msg)
         t0 = time.perf_counter()
         prob.solve(solver)
         elapsed = time.perf_counter() - t0
-        text = open(log, encoding="utf-8", errors="replace").read() if os.path.exists(log) else ""
+        text = Path(log).read_text(encoding="utf-8", errors="replace") if os.path.exists(log) else ""
     return _cbc_solution(prob, xs, text, elapsed, model)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +20,10 @@ NATIONAL_NAMES = ("全国", "中国", "china", "000000", "all")
 
 
 def data_dir() -> Path:
-    """Where the built region files are: the source checkout's geodata/built, else the installed copy."""
+    """Where the built region files are: $PLANNER_DATA_DIR, the checkout's geodata/built, or the installed copy."""
     here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "geodata" / "built", here / "_geodata"):
+    override = os.environ.get("PLANNER_DATA_DIR")
+    for candidate in ([Path(override)] if override else []) + [here.parent / "geodata" / "built", here / "_geodata"]:
         if (candidate / "catalog.csv").exists():
             return candidate
     msg = "the embedded region data is missing (geodata/built/catalog.csv); reinstall the planner"

@@ -529,20 +529,20 @@ class CityGrid(Rule):
 def plan_members(unit: Unit, plan: UnitPlan, across: set[str]) -> dict[str, list[str]]:
     """Facility id -> ids of the communities it belongs to.
 
-    A facility belongs to the community of the township it sits in; a lead from outside belongs
-    to the community it leads; kinds in `across` serve every community of the unit.
+    A lead belongs to the community it leads (even when it sits in a town of another: two
+    hospitals in one county seat); kinds in `across` serve every community of the unit; any
+    other facility belongs to the community of the township it sits in.
     """
     community_of = {t: c.id for c in plan.communities for t in c.townships}
-    out: dict[str, list[str]] = {}
+    out: dict[str, list[str]] = {c.lead: [c.id] for c in plan.communities}
     all_ids = [c.id for c in plan.communities]
     for fid, row in unit.facilities.iterrows():
+        if str(fid) in out:
+            continue
         if row["kind"] in across:
             out[str(fid)] = list(all_ids)
         elif row["township_code"] in community_of:
             out[str(fid)] = [community_of[row["township_code"]]]
-    for c in plan.communities:
-        if c.id not in out.setdefault(c.lead, []):
-            out[c.lead].append(c.id)
     return out
 
 
@@ -563,10 +563,12 @@ class GridMembership(Rule):
         across = {k.value for k in self.may_serve_across}
         members = members if members is not None else plan_members(unit, plan, across)
         community_of = {t: c.id for c in plan.communities for t in c.townships}
+        led = {c.lead: c.id for c in plan.communities}
         out = []
         selected = unit.facilities[self.hospitals.matches(unit.facilities)]
         for fid, row in selected.iterrows():
-            home = community_of.get(row["township_code"])
+            # A lead's grid is the one it leads; any other hospital's is the grid of its town.
+            home = led.get(str(fid), community_of.get(row["township_code"]))
             have = members.get(str(fid), [])
             if home is None:
                 out.append(f"{row['name']} lies in township {row['township_code']}, which is in no grid")

@@ -1,0 +1,135 @@
+"""Backends on one model: same optimum, honest statuses on time limits and infeasibility."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from planner.milp import BACKENDS, LinExpr, Model, Status, _cbc_solution, solve
+
+
+def knapsack_cover() -> Model:
+    """Pick items covering weight >= 10 with at most 2 items, cheapest first: optimum 14."""
+    m = Model("cover")
+    x = [m.binary(f"x{i}") for i in range(5)]
+    m.add(LinExpr.sum(zip([3, 4, 5, 6, 7], x)), lb=10, name="weight", group="r.weight")
+    m.add(LinExpr.sum((1, v) for v in x), ub=2, name="count", group="r.count")
+    m.minimize(zip([5, 6, 7, 8, 9], x))
+    return m
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_backend_proves_the_same_optimum(backend: str) -> None:
+    sol = solve(knapsack_cover(), backend)
+    assert sol.status is Status.OPTIMAL
+    assert sol.objective == pytest.approx(14)
+    assert sol.bound == pytest.approx(14)
+    assert sol.gap == 0.0
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_backend_reports_infeasible(backend: str) -> None:
+    m = knapsack_cover()
+    m.add(LinExpr.sum((1, v) for v in [__import__("planner.milp", fromlist=["Var"]).Var(i) for i in range(5)]), lb=3,
+          name="at_least_3", group="r.three")
+    sol = solve(m, backend)
+    assert sol.status is Status.INFEASIBLE
+    assert sol.objective is None and sol.values == {}
+
+
+def test_cpsat_names_the_conflicting_groups_and_never_structure() -> None:
+    m = knapsack_cover()
+    from planner.milp import Var
+
+    m.add(LinExpr.sum((1, Var(i)) for i in range(5)), lb=3, name="at_least_3", group="r.three")
+    m.add(Var(0) - Var(1), ub=0, name="link", group="structure")
+    sol = solve(m, "cpsat", explain=True)
+    assert sol.status is Status.INFEASIBLE
+    assert set(sol.conflict) <= {"r.weight", "r.count", "r.three"}
+    assert {"r.count", "r.three"} <= set(sol.conflict)
+
+
+class _FakeProb:
+    def __init__(self, sol_status: int) -> None:
+        self.sol_status = sol_status
+        self.status = 1  # PuLP's "Optimal", even on a time limit
+
+
+class _FakeVar:
+    def __init__(self, value: float) -> None:
+        self.varValue = value
+
+
+def test_cbc_time_limit_is_not_reported_as_optimal_even_when_pulp_says_optimal() -> None:
+    """PuLP 3.3.2 sets status Optimal when CBC stops on its time limit; the log tells the truth."""
+    import pulp
+
+    m = Model("t")
+    x = m.binary("x")
+    m.minimize([(10565, x)])
+    log = "Result - Stopped on time limit\n\nObjective value:                10565.00000000\nLower bound:                    8162.000\nGap:                            0.29\n"
+    sol = _cbc_solution(_FakeProb(pulp.LpSolutionIntegerFeasible), [_FakeVar(1.0)], log, 1.0, m)
+    assert sol.status is Status.FEASIBLE
+    assert sol.objective == 10565
+    assert sol.bound == pytest.approx(8162)
+    assert sol.gap == pytest.approx((10565 - 8162) / 10565)
+
+
+def test_cbc_no_plan_on_time_limit_is_no_solution() -> None:
+    import pulp
+
+    m = Model("t")
+    m.minimize([(1, m.binary("x"))])
+    sol = _cbc_solution(_FakeProb(pulp.LpSolutionNoSolutionFound), [_FakeVar(0.0)], "Result - Stopped on time limit\n", 1.0, m)
+    assert sol.status is Status.NO_SOLUTION
+
+
+def _pmedian_model(n: int, p: int, seed: int) -> Model:
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(0, 100, size=(n, 2))
+    cost = np.rint(np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1))).astype(int)
+    m = Model("pmedian")
+    y = [m.binary(f"y{j}") for j in range(n)]
+    x = {(i, j): m.binary(f"x{i},{j}") for i in range(n) for j in range(n)}
+    for i in range(n):
+        m.add(LinExpr.sum((1, x[i, j]) for j in range(n)), lb=1, ub=1, name=f"a{i}", group="assign")
+        for j in range(n):
+            m.add(x[i, j] - y[j], ub=0, name=f"l{i},{j}", group="link")
+    m.add(LinExpr.sum((1, v) for v in y), lb=p, ub=p, name="p", group="p")
+    m.minimize((float(cost[i, j]), v) for (i, j), v in x.items())
+    return m
+
+
+def test_cbc_stopped_by_its_time_limit_keeps_the_plan_with_a_gap() -> None:
+    """A p-median in the classic n^2 form (small p) that CBC cannot prove in 1 s."""
+    sol = solve(_pmedian_model(160, 3, seed=4), "cbc", time_limit_s=1)
+    assert sol.status in (Status.FEASIBLE, Status.NO_SOLUTION)
+    if sol.status is Status.FEASIBLE:
+        assert sol.bound is not None and sol.bound < sol.objective
+        assert sol.gap is not None and sol.gap > 0
+
+
+def test_cpsat_stopped_by_its_time_limit_reports_bound_and_gap_consistently() -> None:
+    sol = solve(_pmedian_model(60, 3, seed=1), "cpsat", time_limit_s=0.05)
+    if sol.status is Status.OPTIMAL:
+        assert sol.bound == pytest.approx(sol.objective)
+    elif sol.status is Status.FEASIBLE:
+        assert sol.bound <= sol.objective and sol.gap >= 0
+    else:
+        assert sol.status is Status.NO_SOLUTION and sol.values == {}
+
+
+def test_cpsat_rejects_fractional_coefficients() -> None:
+    from planner._errors import SolverError
+
+    m = Model("frac")
+    m.minimize([(0.5, m.binary("x"))])
+    with pytest.raises(SolverError, match="integer coefficients"):
+        solve(m, "cpsat")
+
+
+def test_unknown_backend_is_a_clear_error() -> None:
+    from planner._errors import SolverError
+
+    with pytest.raises(SolverError, match="choose one of cpsat, cbc, highs"):
+        solve(knapsack_cover(), "gurobi")
