@@ -46,14 +46,24 @@ def _nearest_link(graph: nx.Graph, component: set, others: set, geoms: dict) -> 
     return best[1], best[2], best[0]
 
 
-def connect_components(graph: nx.Graph, nodes: Iterable, geoms: dict, level: str) -> None:
+def connect_components(graph: nx.Graph, nodes: Iterable, geoms: dict, level: str, *, flag: bool = True) -> None:
     """Join the components of the subgraph on `nodes` by nearest-polygon links until it is connected.
 
-    Each time the smallest component (ties by its lowest code) is linked to its nearest
-    township outside it; links are marked with `kind="island_link"` and the level
-    (county, city, province) at which they were needed.
+    The mainland is the largest component (ties: the one holding the lowest code); every
+    other component is an island or enclave. Each round links the smallest component (ties
+    by its lowest code) to its nearest township outside it, with `kind="island_link"` and the
+    `level` (county, city, province) at which the link was needed. With `flag`, townships
+    outside the mainland get `island=True` (county level: a whole county joined to its city
+    at city level is not an island township).
     """
     nodes = set(nodes)
+    comps = [set(c) for c in nx.connected_components(graph.subgraph(nodes))]
+    if len(comps) <= 1:
+        return
+    mainland = max(comps, key=lambda c: (len(c), _neg_code(min(map(str, c)))))
+    if flag:
+        for n in nodes - mainland:
+            graph.nodes[n]["island"] = True
     while True:
         comps = sorted((set(c) for c in nx.connected_components(graph.subgraph(nodes))),
                        key=lambda c: (len(c), min(map(str, c))))
@@ -61,9 +71,22 @@ def connect_components(graph: nx.Graph, nodes: Iterable, geoms: dict, level: str
             return
         small = comps[0]
         a, b, dist = _nearest_link(graph, small, nodes - small, geoms)
-        graph.add_edge(a, b, kind="island_link", level=level, gap_deg=dist, shared_deg=0.0)
-        for n in small:
-            graph.nodes[n]["island"] = True
+        graph.add_edge(a, b, kind="island_link", level=level, gap_deg=dist, gap_km=_gap_km(geoms[a], geoms[b]),
+                       shared_deg=0.0)
+
+
+def _neg_code(code: str) -> tuple[int, ...]:
+    # Lower codes win ties for the mainland: compare negated character codes.
+    return tuple(-ord(ch) for ch in code)
+
+
+def _gap_km(a: shapely.Geometry, b: shapely.Geometry) -> float:
+    """Great-circle length of the shortest line between two polygons, in km."""
+    from .travel import haversine_km
+
+    line = shapely.shortest_line(a, b)
+    (x1, y1), (x2, y2) = shapely.get_coordinates(line)
+    return float(haversine_km(x1, y1, x2, y2))
 
 
 def contiguity_graph(townships: gpd.GeoDataFrame, counties: pd.DataFrame | None = None) -> nx.Graph:
@@ -104,12 +127,12 @@ def contiguity_graph(townships: gpd.GeoDataFrame, counties: pd.DataFrame | None 
             groups = counties.groupby(key).groups
             for unit in sorted(groups):
                 members = set(groups[unit])
-                connect_components(graph, townships.index[county_of.isin(members)], geoms, level)
+                connect_components(graph, townships.index[county_of.isin(members)], geoms, level, flag=False)
     return graph
 
 
 def island_links(graph: nx.Graph) -> pd.DataFrame:
     """The links that join islands and enclaves, one row each (for reports and maps)."""
-    rows = [{"from": a, "to": b, "level": d["level"], "gap_km": d["gap_deg"] * 111.0}
+    rows = [{"from": a, "to": b, "level": d["level"], "gap_km": d["gap_km"]}
             for a, b, d in graph.edges(data=True) if d.get("kind") == "island_link"]
     return pd.DataFrame(rows, columns=["from", "to", "level", "gap_km"])

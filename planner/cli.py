@@ -139,7 +139,7 @@ def validate(files: tuple[str, ...], crs: str, encoding: str | None, base: str |
             problems.extend(exc.problems)
     base_region = load(base) if base else None
     try:
-        region = region_from_tables(tables, name=", ".join(files), base=base_region)
+        region = region_from_tables(tables, name=", ".join(files), base=base_region, partial=True)
     except InputDataError as exc:
         raise InputDataError(problems + exc.problems) from None
     if problems:
@@ -224,8 +224,11 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
         if u.status is not None and u.status.value == "FEASIBLE":
             click.echo(f"{u.name}: time limit reached; best plan kept with gap {u.gap:.2%}")
     failed = [st for st in result.statuses if st.violations and st.rule.hard]
-    click.echo(f"Checker: {len(result.statuses) - len(failed)}/{len(result.statuses)} rules pass"
-               + (f"; {sum(len(st.violations) for st in failed)} violations (see {out}/check.txt)" if failed else ""))
+    soft = [st for st in result.statuses if st.violations and not st.rule.hard]
+    hard_total = sum(1 for st in result.statuses if st.rule.hard)
+    click.echo(f"Checker: {hard_total - len(failed)}/{hard_total} hard rules hold"
+               + (f"; {sum(len(st.violations) for st in failed)} violations (see {out}/check.txt)" if failed else "")
+               + (f"; {len(soft)} soft rules penalised ({sum(len(st.violations) for st in soft)} violations)" if soft else ""))
     if prev is not None:
         from .diff import diff_lines
 

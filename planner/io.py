@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import io as _io
 import os
 import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -48,9 +49,12 @@ class RawTable:
         file has one; row 0 is the first data row.
     row_offset
         Number to add to a frame position to get the row number a user sees in the file
-        (2 for CSV/XLSX with a header line, 1 for feature files).
+        (1 for feature files); used when `row_numbers` is empty.
     notes
         What was done on read (encoding guessed, CRS converted), for the report.
+    row_numbers
+        The line (CSV) or sheet row (XLSX) of each frame row, counting blank lines, so that
+        problems point at the row a user sees in a text editor or Excel.
     """
 
     path: Path
@@ -58,6 +62,7 @@ class RawTable:
     frame: pd.DataFrame
     row_offset: int
     notes: list[str]
+    row_numbers: list[int] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -66,9 +71,15 @@ class RawTable:
             return f"{self.path}[{self.layer}]"
         return str(self.path)
 
+    def row_number(self, position: int) -> int:
+        """The row number a user sees in the file, for frame position `position`."""
+        if self.row_numbers:
+            return self.row_numbers[position]
+        return position + self.row_offset
+
     def row(self, position: int) -> str:
         """The row label a user can find in the file, for frame position `position`."""
-        return f"row {position + self.row_offset}"
+        return f"row {self.row_number(position)}"
 
 
 def list_layers(path: Path) -> list[str]:
@@ -153,6 +164,8 @@ def decode_text(data: bytes, encoding: str | None, label: str) -> tuple[str, lis
     """Decode file bytes: the given encoding, else UTF-8 (BOM stripped), else GB18030."""
     notes: list[str] = []
     if encoding:
+        if encoding.lower().replace("_", "-") in ("utf-8", "utf8") and data.startswith(b"\xef\xbb\xbf"):
+            encoding = "utf-8-sig"  # a BOM is not part of the first column's name
         try:
             return data.decode(encoding), notes
         except (UnicodeDecodeError, LookupError) as exc:
@@ -193,12 +206,70 @@ def _blank_to_none(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _read_csv(p: Path, encoding: str | None, crs: str) -> RawTable:
     text, notes = decode_text(p.read_bytes(), encoding, str(p))
-    frame = pd.read_csv(_io.StringIO(text), dtype=str, keep_default_na=False, na_values=[],
-                        skipinitialspace=True)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame = _blank_to_none(frame)
-    table = RawTable(p, p.stem, frame, 2, notes)
-    return _points_from_columns(table, crs)
+    delimiter = _delimiter(text)
+    if delimiter != ",":
+        notes.append(f"columns separated by {'a tab' if delimiter == chr(9) else repr(delimiter)}")
+    reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    numbers: list[int] = []
+    problems: list[Problem] = []
+    for record in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in record):
+            continue  # blank lines keep their number for the rows after them
+        if header is None:
+            header = [c.strip() for c in record]
+            continue
+        if len(record) != len(header):
+            problems.append(Problem(str(p), f"row {line}", f"has {len(record)} fields but the header has {len(header)}",
+                                    "quote cells that contain the separator, or fix the missing/extra separators"))
+            continue
+        rows.append(record)
+        numbers.append(line)
+    if header is None:
+        raise InputDataError(Problem(str(p), "", "has no header line", "put column names on the first line"))
+    if problems:
+        raise InputDataError(problems)
+    frame = _blank_to_none(pd.DataFrame(rows, columns=header, dtype=object))
+    table = RawTable(p, p.stem, frame, 2, notes, numbers)
+    return _wkt_geometry(_points_from_columns(table, crs), crs)
+
+
+def _delimiter(text: str) -> str:
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    counts = {d: first.count(d) for d in (",", "\t", ";", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > counts[","] else ","
+
+
+def _wkt_geometry(table: RawTable, crs: str) -> RawTable:
+    """Read a WKT `geometry` (or `wkt`) column, as the planner's own CSV output writes it."""
+    if isinstance(table.frame, gpd.GeoDataFrame):
+        return table
+    column = next((c for c in table.frame.columns if str(c).lower() in ("geometry", "wkt")), None)
+    if column is None:
+        return table
+    geoms, problems = [], []
+    for i, text in enumerate(table.frame[column]):
+        if text is None:
+            geoms.append(None)
+            continue
+        try:
+            geoms.append(shapely.from_wkt(str(text)))
+        except shapely.errors.GEOSException:
+            geoms.append(None)
+            problems.append(Problem(str(table.path), table.row(i), f"{column} {str(text)[:40]!r} is not WKT geometry",
+                                    "write geometry as WKT, e.g. POINT (120.1 30.2), or use lon/lat columns"))
+    if problems:
+        raise InputDataError(problems)
+    frame = table.frame.drop(columns=[column])
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs="EPSG:4326")
+    if crs == "gcj02":
+        gdf = _to_wgs84(gdf, crs, table.label)[0]
+        table.notes.append("GCJ-02 coordinates converted to WGS84")
+    table.frame = gdf
+    return table
 
 
 def _read_xlsx(p: Path, crs: str) -> list[RawTable]:
@@ -208,21 +279,22 @@ def _read_xlsx(p: Path, crs: str) -> list[RawTable]:
     tables = []
     try:
         for ws in wb.worksheets:
-            rows = list(ws.iter_rows(values_only=True))
+            rows = [(n, list(r)) for n, r in enumerate(ws.iter_rows(values_only=True), start=1)
+                    if any(v is not None and str(v).strip() for v in r)]
             if not rows:
                 continue
-            header = ["" if h is None else str(h).strip() for h in rows[0]]
+            header = ["" if h is None else str(h).strip() for h in rows[0][1]]
             while header and not header[-1]:
                 header.pop()
-            body = [list(r[: len(header)]) + [None] * (len(header) - len(r)) for r in rows[1:]]
-            body = [r for r in body if any(v is not None and str(v).strip() for v in r)]
+            body = [r[: len(header)] + [None] * (len(header) - len(r)) for _, r in rows[1:]]
             frame = pd.DataFrame(body, columns=header, dtype=object)
             # Excel stores numbers; keep their text form so codes can be checked for mangling.
             for col in frame.columns:
                 frame[col] = [None if v is None else _excel_text(v) for v in frame[col]]
             frame = _blank_to_none(frame)
             layer = ws.title if len(wb.worksheets) > 1 else p.stem
-            tables.append(_points_from_columns(RawTable(p, layer, frame, 2, []), crs))
+            table = RawTable(p, layer, frame, 2, [], [n for n, _ in rows[1:]])
+            tables.append(_wkt_geometry(_points_from_columns(table, crs), crs))
     finally:
         wb.close()
     return tables
@@ -252,8 +324,8 @@ def _points_from_columns(table: RawTable, crs: str) -> RawTable:
     lon_col, lat_col = _find_column(cols, LON_NAMES), _find_column(cols, LAT_NAMES)
     if lon_col is None or lat_col is None:
         return table
-    lon = pd.to_numeric(pd.Series(table.frame[lon_col], dtype=object), errors="coerce").to_numpy(dtype=float)
-    lat = pd.to_numeric(pd.Series(table.frame[lat_col], dtype=object), errors="coerce").to_numpy(dtype=float)
+    lon = pd.to_numeric(pd.Series(table.frame[lon_col], dtype=object), errors="coerce").to_numpy(dtype=float, copy=True)
+    lat = pd.to_numeric(pd.Series(table.frame[lat_col], dtype=object), errors="coerce").to_numpy(dtype=float, copy=True)
     ok = np.isfinite(lon) & np.isfinite(lat)
     if crs == "gcj02":
         lon[ok], lat[ok] = gcj02.gcj02_to_wgs84(lon[ok], lat[ok])
@@ -265,11 +337,20 @@ def _points_from_columns(table: RawTable, crs: str) -> RawTable:
 
 
 def _read_features(p: Path, encoding: str | None, crs: str) -> list[RawTable]:
-    target = p
+    target: Path | str = p
+    if p.suffix.lower() == ".gpkg":
+        _check_sqlite(p)
+    if p.suffix.lower() == ".shp" and not p.with_suffix(".dbf").exists() and not p.with_suffix(".DBF").exists():
+        raise InputDataError(Problem(str(p), "", "has no .dbf file beside it, so no attributes",
+                                     "copy the whole shapefile: .shp, .shx, .dbf, .prj and .cpg"))
     if p.suffix.lower() == ".zip":
         if not zipfile.is_zipfile(p):
             raise InputDataError(Problem(str(p), "", "is not a valid zip archive", "re-create the zip of the shapefile"))
-        target = Path(f"/vsizip/{p}")
+        # A str: Path() would collapse the // of an absolute path. Point at the .shp inside,
+        # wherever the archive keeps it ("compress folder" puts it in a sub-folder).
+        with zipfile.ZipFile(p) as z:
+            inner = sorted(n for n in z.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX"))
+        target = "/vsizip/" + str(p.resolve()) + (f"/{inner[0]}" if inner else "")
     layers = [str(name) for name, _ in pyogrio.list_layers(target)]
     if not layers:
         raise InputDataError(Problem(str(p), "", "holds no layers", "export the data again"))
@@ -290,9 +371,52 @@ def _read_features(p: Path, encoding: str | None, crs: str) -> list[RawTable]:
             frame, crs_notes = _to_wgs84(frame, crs, f"{p}[{layer}]")
             notes.extend(crs_notes)
         text = _as_text(frame)
+        if p.suffix.lower() in (".shp", ".zip"):
+            from .schema import SHAPEFILE_NAMES
+
+            back = {short: long for long, short in SHAPEFILE_NAMES.items()}
+            text = text.rename(columns={c: back[c] for c in text.columns if c in back and back[c] not in text.columns})
+        if p.suffix.lower() in (".shp", ".zip") and not encoding:
+            text, fixed = _repair_latin1(text)
+            if fixed:
+                notes.append(f"attributes had no declared encoding (.cpg); read as {fixed}")
         label_layer = layer if p.suffix.lower() == ".gpkg" else p.stem
         tables.append(RawTable(p, label_layer, text, 1, notes))
     return tables
+
+
+def _check_sqlite(p: Path) -> None:
+    """Refuse a damaged GeoPackage (SQLite) before GDAL reads half of it."""
+    import sqlite3
+
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{p}?mode=ro", uri=True)) as con:
+            result = con.execute("PRAGMA quick_check").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise InputDataError(Problem(str(p), "", f"is not a readable GeoPackage ({exc})",
+                                     "re-export it; a copy may have been cut short")) from None
+    if not result or result[0] != "ok":
+        raise InputDataError(Problem(str(p), "", f"is a damaged GeoPackage ({result[0] if result else 'no answer'})",
+                                     "re-export it; a copy may have been cut short"))
+
+
+def _repair_latin1(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Undo GDAL's Latin-1 reading of a shapefile without .cpg: re-decode as UTF-8, else GB18030."""
+    cols = [c for c in frame.columns if c != "geometry"]
+    texts = [v for c in cols for v in frame[c] if isinstance(v, str)]
+    if not any(any("\x80" <= ch <= "\xff" for ch in v) for v in texts):
+        return frame, ""
+    for codec in ("utf-8", "gb18030"):
+        try:
+            for v in texts:
+                v.encode("latin-1").decode(codec)
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+        out = frame.copy()
+        for c in cols:
+            out[c] = [v.encode("latin-1").decode(codec) if isinstance(v, str) else v for v in out[c]]
+        return out, "GBK/GB18030" if codec == "gb18030" else "UTF-8"
+    return frame, ""
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -399,11 +523,12 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
     return Path(path)
 
 
-def write_layers(layers: dict[str, pd.DataFrame], path: str | Path) -> Path:
-    """Write tables as the layers of one GeoPackage, or one GeoJSON/Shapefile/CSV/XLSX per layer.
+def write_layers(layers: dict[str, pd.DataFrame], path: str | Path) -> list[Path]:
+    """Write tables as the layers of one GeoPackage or workbook, or one GeoJSON/Shapefile/CSV per layer.
 
-    The whole GeoPackage is written to a temporary file and moved into place, so readers
-    never see a half-written file.
+    Single-file formats get one file per layer, named `<stem>_<layer><suffix>` when there are
+    several layers. Every file is written to a temporary name and moved into place, so readers
+    never see a half-written file. Returns the files written (for a Shapefile, its .shp).
     """
     target = Path(path)
     suffix = target.suffix.lower()
@@ -411,30 +536,49 @@ def write_layers(layers: dict[str, pd.DataFrame], path: str | Path) -> Path:
         with atomic_path(target) as tmp:
             for name, frame in layers.items():
                 _write_one(frame, tmp, name, "GPKG", append=tmp.exists())
-        return target
-    if suffix in (".csv",):
-        for name, frame in layers.items():
-            write_csv(frame, target.with_name(f"{target.stem}_{name}.csv") if len(layers) > 1 else target)
-        return target
-    if suffix in (".xlsx",):
-        return write_xlsx(layers, target)
-    driver = {".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile"}.get(suffix)
+        return [target]
+    if suffix == ".xlsx":
+        return [write_xlsx(layers, target)]
+    driver = {".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile", ".csv": "CSV"}.get(suffix)
     if driver is None:
         msg = f"cannot write {suffix!r} files; use .gpkg, .geojson, .shp, .csv or .xlsx"
         raise ValueError(msg)
+    written = []
     for name, frame in layers.items():
         out = target.with_name(f"{target.stem}_{name}{target.suffix}") if len(layers) > 1 else target
-        if driver == "ESRI Shapefile":
+        written.append(out)
+        if driver == "CSV":
+            write_csv(frame, out)
+        elif driver == "ESRI Shapefile":
             # A shapefile is several files; write them in a temporary folder, then move each.
             with tempfile.TemporaryDirectory(dir=out.parent) as tmpdir:
                 tmp = Path(tmpdir) / out.name
-                _write_one(frame, tmp, name, driver, append=False)
+                _write_one(_short_names(frame), tmp, name, driver, append=False)
                 for part in sorted(Path(tmpdir).iterdir()):
                     os.replace(part, out.with_suffix(part.suffix))
         else:
             with atomic_path(out) as tmp:
                 _write_one(frame, tmp, name, driver, append=False)
-    return target
+    return written
+
+
+def _short_names(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rename columns to unique names of at most 10 characters (the Shapefile limit)."""
+    from .schema import SHAPEFILE_NAMES
+
+    taken: set[str] = set()
+    names = {}
+    for col in frame.columns:
+        if col == "geometry":
+            continue
+        short = SHAPEFILE_NAMES.get(str(col), str(col))[:10]
+        base, n = short, 1
+        while short in taken:
+            short = f"{base[:8]}_{n}"
+            n += 1
+        taken.add(short)
+        names[col] = short
+    return frame.rename(columns=names)
 
 
 def _write_one(frame: pd.DataFrame, path: Path, layer: str, driver: str, append: bool) -> None:

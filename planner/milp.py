@@ -395,8 +395,10 @@ def _cbc_solution(prob: object, xs: list, log: str, elapsed: float, model: Model
     # solution status and CBC's own result line tell a proven optimum from a time-limited plan.
     result = (_CBC_RESULT.findall(log) or [""])[-1].strip()
     sol_status = prob.sol_status  # type: ignore[attr-defined]
-    if sol_status == pulp.LpSolutionInfeasible or result.startswith("Linear relaxation infeasible") or \
-            result.startswith("Problem proven infeasible"):
+    # Every variable is bounded, so "infeasible or unbounded" from CBC's preprocessing means infeasible.
+    if sol_status == pulp.LpSolutionInfeasible or prob.status == pulp.LpStatusInfeasible or \
+            result.startswith(("Linear relaxation infeasible", "Problem proven infeasible")) or \
+            "Pre-processing says infeasible" in log:
         return Solution(Status.INFEASIBLE, None, None, {}, elapsed, "cbc", message=result)
     has_plan = sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
     if not has_plan:

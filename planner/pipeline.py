@@ -75,10 +75,16 @@ def load_travel(rules: RuleSet, od_file: str | None = None, road_file: str | Non
         if missing:
             raise InputDataError([Problem(od_file, "", f"has no column {c!r}", "give origin, destination and travel_min columns")
                                   for c in missing])
-        bad = [i for i, v in enumerate(frame["travel_min"]) if not _is_minutes(v)]
-        if bad:
-            raise InputDataError([Problem(od_file, table.row(i), f"travel_min {frame['travel_min'].iloc[i]!r} is not a number >= 0",
-                                          "give minutes as a number") for i in bad])
+        problems = [Problem(od_file, table.row(i), f"travel_min {v!r} is not a number >= 0", "give minutes as a number")
+                    for i, v in enumerate(frame["travel_min"]) if not _is_minutes(v)]
+        seen: dict[tuple[str, str], int] = {}
+        for i, pair in enumerate(zip(frame["origin"].astype(str), frame["destination"].astype(str))):
+            if pair in seen:
+                problems.append(Problem(od_file, table.row(i), f"pair {pair[0]} -> {pair[1]} is listed twice "
+                                        f"(first at {table.row(seen[pair])})", "keep one row per pair"))
+            seen.setdefault(pair, i)
+        if problems:
+            raise InputDataError(problems)
         od = od_series(frame)
     if road_file:
         table = io.read_tables(road_file)[0]

@@ -378,7 +378,8 @@ class _RadiusModel:
 
 
 def _build_radius_model(
-    cost: np.ndarray, weights: np.ndarray, p: int, red: _Reduction
+    cost: np.ndarray, weights: np.ndarray, p: int, red: _Reduction,
+    capped: np.ndarray | None = None,
 ) -> _RadiusModel:
     """Radius formulation restricted to the kept radii, in difference (telescoped) form.
 
@@ -428,8 +429,21 @@ def _build_radius_model(
         rows_v.append(np.ones(cols.size))
         rhs = np.zeros(n_lev)
         rhs[0] = 1.0
+        if capped is not None and capped[i]:
+            # relaxation: no hard cover, the client pays at most its last level D^L
+            last = row_ids[-1]
+            for idx in (-3, -1):
+                keep_entries = rows_r[idx] != last
+                rows_r[idx] = rows_r[idx][keep_entries]
+                rows_c[idx] = rows_c[idx][keep_entries]
+                rows_v[idx] = rows_v[idx][keep_entries]
+            keep_entries = rows_r[-2] != last
+            rows_r[-2] = rows_r[-2][keep_entries]
+            rows_c[-2] = rows_c[-2][keep_entries]
+            rows_v[-2] = rows_v[-2][keep_entries]
+            rhs = rhs[:-1]
         row_lower.append(rhs)
-        n_rows += n_lev
+        n_rows += rhs.size
         n_z += n_lev - 1
     row_ids = np.concatenate(rows_r)
     col_ids = np.concatenate(rows_c)

@@ -156,3 +156,16 @@ LAYERS: dict[str, Layer] = {layer.name: layer for layer in (COUNTIES, TOWNSHIPS,
 
 SPECIALTIES = ("内科", "外科", "儿科", "妇产科", "中医科", "全科", "急诊科", "其他")
 """Specialties the synthesized rosters use; user rosters may name any specialty."""
+
+SHAPEFILE_NAMES: dict[str, str] = {
+    "facility_id": "fac_id", "province_code": "prov_code", "province_name": "prov_name",
+    "urban_population": "urban_pop", "rural_population": "rural_pop", "population_source": "pop_source",
+    "population_note": "pop_note", "county_code": "cnty_code", "township_code": "town_code",
+    "population_estimated": "pop_est", "polygon_estimated": "poly_est", "seat_source": "seat_src",
+    "point_estimated": "pt_est", "daily_outpatient_slots": "opd_slots", "associate_chief": "assoc_chf",
+    "central_thc": "central", "secondary_capability": "sec_cap", "release_share": "release",
+    "synthesized": "synth", "community_id": "comm_id", "township_name": "town_name", "n_townships": "n_towns",
+    "mean_travel_min": "mean_min", "max_travel_min": "max_min", "facility_name": "fac_name",
+    "admin_level": "adm_level",
+}
+"""Shapefile field names are at most 10 characters: how long column names are written there."""

@@ -201,6 +201,14 @@ class TravelModel:
 
 
 def od_series(frame: pd.DataFrame) -> pd.Series:
-    """Minutes by (origin, destination) from a validated OD table (origin, destination, travel_min)."""
+    """Minutes by (origin, destination) from a validated OD table (origin, destination, travel_min).
+
+    Raises ValueError when a pair is listed twice (which minutes would count is unclear).
+    """
+    pairs = pd.MultiIndex.from_arrays([frame["origin"].astype(str), frame["destination"].astype(str)])
+    if pairs.has_duplicates:
+        first = pairs[pairs.duplicated()][0]
+        msg = f"the OD pair {first[0]} -> {first[1]} is listed twice"
+        raise ValueError(msg)
     return pd.Series(frame["travel_min"].astype(float).to_numpy(),
                      index=pd.MultiIndex.from_arrays([frame["origin"].astype(str), frame["destination"].astype(str)]))

@@ -136,7 +136,7 @@ def _unit(region: Region, rules: Sequence[Rule], travel: TravelModel, graph: nx.
     sub = nx.Graph(graph.subgraph(codes))
     if len(codes) and not nx.is_connected(sub):
         # Districts of a city grid can be separated by a county: join them like islands.
-        adjacency.connect_components(sub, codes, geoms, "unit")
+        adjacency.connect_components(sub, codes, geoms, "unit", flag=False)
     index = {c: i for i, c in enumerate(codes)}
     edges = sorted((min(index[a], index[b]), max(index[a], index[b])) for a, b in sub.edges())
     facilities = region.facilities[region.facilities["township_code"].isin(codes)].sort_index()

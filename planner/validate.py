@@ -13,7 +13,7 @@ import shapely
 from ._errors import InputDataError, Problem, raise_if
 from .io import RawTable
 from .region import Region
-from .schema import COUNTIES, FACILITIES, LAYERS, STAFF, TOWNSHIPS, VILLAGES, Column, Layer
+from .schema import COUNTIES, FACILITIES, LAYERS, SHAPEFILE_NAMES, STAFF, TOWNSHIPS, VILLAGES, Column, Layer
 from .vocabulary import (
     AdminLevel,
     FacilityKind,
@@ -37,6 +37,8 @@ COLUMN_ALIASES: dict[str, str] = {
     "职称": "title", "专业": "specialty", "科室": "specialty", "人数": "count", "姓名": "person",
     "中心卫生院": "central_thc", "血透": "dialysis", "市代码": "city_code", "市": "city_name",
     "省代码": "province_code", "省": "province_name", "seat_longitude": "seat_lon", "seat_latitude": "seat_lat",
+    # Shapefiles cut names to 10 characters; the planner writes these short forms.
+    **{short: long for long, short in SHAPEFILE_NAMES.items()},
 }
 
 CODE_LENGTHS: dict[tuple[str, str], int] = {
@@ -70,19 +72,28 @@ def _name_layer(name: str) -> str | None:
 
 
 def classify_tables(tables: Iterable[RawTable]) -> tuple[dict[str, RawTable], list[Problem]]:
-    """Say which layer each table is (by layer name, file name, then columns); report the rest."""
+    """Say which layer each table is, from its columns first and its layer or file name second.
+
+    Columns decide when they fit exactly one layer (a facility list saved as 乡镇卫生院.csv is
+    still facilities); the name breaks ties and names a layer whose columns are incomplete,
+    so the missing columns get reported.
+    """
     found: dict[str, RawTable] = {}
     problems: list[Problem] = []
     for t in tables:
         cols = {COLUMN_ALIASES.get(str(c), str(c).lower()) for c in t.frame.columns}
-        layer = _name_layer(t.layer) or _name_layer(t.path.stem)
+        by_name = _name_layer(t.layer) or _name_layer(t.path.stem)
+        by_columns = [name for name in ("facilities", "staff", "villages", "townships", "counties")
+                      if set(LAYERS[name].required) <= cols]
+        if by_name in by_columns or (by_name is not None and not by_columns):
+            layer = by_name
+        elif by_columns:
+            layer = by_columns[0]
+        else:
+            layer = None
         if layer is None:
-            for candidate in ("facilities", "staff", "villages", "townships", "counties"):
-                if set(LAYERS[candidate].required) <= cols:
-                    layer = candidate
-                    break
-        if layer is None:
-            problems.append(Problem(t.label, "", "is not a known layer (columns: " + ", ".join(map(str, t.frame.columns)) + ")",
+            shown = ", ".join(str(c) for c in t.frame.columns if c != "geometry")
+            problems.append(Problem(t.label, "", f"is not a known layer (columns: {shown})",
                                     "name the file or layer counties, townships, villages, facilities or staff"))
             continue
         if layer in found:
@@ -101,12 +112,23 @@ class _Checker:
         self.problems: list[Problem] = []
         self.notes: list[str] = list(f"{table.label}: {n}" for n in table.notes)
         self._rewrites: dict[str, list[int]] = {}
-        renamed = {c: COLUMN_ALIASES.get(str(c), str(c)) for c in table.frame.columns}
-        renamed = {c: (n if n in {col.name for col in layer.columns} else str(c).strip().lower()
-                       if str(c).strip().lower() in {col.name for col in layer.columns} else n)
-                   for c, n in renamed.items()}
+        known = {col.name for col in layer.columns}
+        renamed: dict[object, str] = {}
+        for c in table.frame.columns:
+            name = COLUMN_ALIASES.get(str(c), str(c))
+            if name not in known and str(c).strip().lower() in known:
+                name = str(c).strip().lower()
+            renamed[c] = name
+        by_target: dict[str, list[str]] = {}
+        for c, n in renamed.items():
+            if c != "geometry":
+                by_target.setdefault(n, []).append(str(c))
+        clashes = {n: cs for n, cs in by_target.items() if len(cs) > 1}
+        for n, cs in clashes.items():
+            self.problems.append(Problem(table.label, "", f"columns {', '.join(repr(c) for c in cs)} all mean {n!r}",
+                                         "keep one of them"))
         self.frame = table.frame.rename(columns=renamed)
-        if list(self.frame.columns).count("geometry") > 1:
+        if clashes or list(self.frame.columns).count("geometry") > 1:
             self.frame = self.frame.loc[:, ~self.frame.columns.duplicated()]
 
     def add(self, position: int | None, message: str, fix: str) -> None:
@@ -115,11 +137,11 @@ class _Checker:
 
     def missing_columns(self) -> bool:
         missing = [c for c in self.layer.required if c not in self.frame.columns]
+        shown = ", ".join(str(c) for c in self.table.frame.columns if c != "geometry")
         for c in missing:
             col = self.layer.column(c)
-            self.add(None, f"has no column {c!r} ({col.doc})",
-                     f"add a {c!r} column (columns found: {', '.join(map(str, self.table.frame.columns))})")
-        return bool(missing)
+            self.add(None, f"has no column {c!r} ({col.doc})", f"add a {c!r} column (columns found: {shown})")
+        return bool(missing) or any("all mean" in p.message for p in self.problems)
 
     def rewrite_notes(self) -> list[str]:
         """One note per respelling (grade '三级甲等' read as 三甲), with the rows it happened on."""
@@ -475,6 +497,11 @@ def _facilities(t: RawTable) -> tuple[gpd.GeoDataFrame | None, list[Problem], li
                   AdminLevel.TOWNSHIP if kind.is_primary else AdminLevel.COUNTY).value
         levels.append(lv)
     frame["admin_level"] = levels
+    raw_central = ck.values("central_thc")
+    for i, (name, raw) in enumerate(zip(frame["name"], raw_central)):
+        if raw is None and isinstance(name, str) and "中心卫生院" in name:
+            frame.at[i, "central_thc"] = True
+            ck.notes.append(f"{t.label}: {t.row(i)}: {name} marked a central township health center (中心卫生院 in its name)")
     frame["geometry"] = list(geoms)
     frame = frame[ok & frame["facility_id"].notna().to_numpy() & frame["kind"].notna().to_numpy()]
     out = gpd.GeoDataFrame(_typed(frame, ck.layer), geometry="geometry", crs="EPSG:4326")
@@ -521,7 +548,7 @@ def _cross_problems(layers: dict[str, pd.DataFrame], labels: dict[str, RawTable]
 
     if "townships" in layers and counties is not None:
         t = layers["townships"]
-        orphans = t[~t["county_code"].isin(counties.index)]
+        orphans = t[t["county_code"].notna() & ~t["county_code"].isin(counties.index)]
         for code, row in orphans.iterrows():
             problems.append(Problem(labels["townships"].label, f"code {code}",
                                     f"county_code {row['county_code']!r} is not a county in the counties layer",
@@ -541,14 +568,15 @@ def _cross_problems(layers: dict[str, pd.DataFrame], labels: dict[str, RawTable]
                                     "add its townships or remove the county"))
     if "villages" in layers and townships is not None:
         v = layers["villages"]
-        for code, row in v[~v["township_code"].isin(townships.index)].iterrows():
+        for code, row in v[v["township_code"].notna() & ~v["township_code"].isin(townships.index)].iterrows():
             problems.append(Problem(labels["villages"].label, f"code {code}",
                                     f"township_code {row['township_code']!r} is not a township in the townships layer",
                                     "correct the township code, or add the township"))
     if "facilities" in layers:
         f = layers["facilities"]
         if counties is not None:
-            for fid, row in f[~f["county_code"].isin(counties.index)].iterrows():
+            # Blank or malformed codes were reported with their cell already.
+            for fid, row in f[f["county_code"].notna() & ~f["county_code"].isin(counties.index)].iterrows():
                 problems.append(Problem(labels["facilities"].label, f"facility {fid}",
                                         f"county_code {row['county_code']!r} is not a county of the region",
                                         "correct the county code"))
@@ -569,6 +597,7 @@ def _cross_problems(layers: dict[str, pd.DataFrame], labels: dict[str, RawTable]
                                         f"township_code {row['township_code']!r} is not a township of the region",
                                         "correct the township code, or leave it blank to take it from the location"))
             named = named[named["township_code"].isin(townships.index)]
+            named = named[named["county_code"].notna()]
             wrong_county = named[named["county_code"] != townships.loc[named["township_code"], "county_code"].to_numpy()]
             for fid, row in wrong_county.iterrows():
                 problems.append(Problem(labels["facilities"].label, f"facility {fid}",
@@ -578,7 +607,7 @@ def _cross_problems(layers: dict[str, pd.DataFrame], labels: dict[str, RawTable]
         s = layers["staff"]
         facilities = layers.get("facilities", base.facilities if base is not None else None)
         if facilities is not None:
-            for _, row in s[~s["facility_id"].isin(facilities.index)].iterrows():
+            for _, row in s[s["facility_id"].notna() & ~s["facility_id"].isin(facilities.index)].iterrows():
                 problems.append(Problem(labels["staff"].label, row["row"],
                                         f"facility_id {row['facility_id']!r} is not a facility of the region",
                                         "correct the id, or add the facility to the facilities layer"))
@@ -586,28 +615,25 @@ def _cross_problems(layers: dict[str, pd.DataFrame], labels: dict[str, RawTable]
 
 
 def _assign_townships(facilities: gpd.GeoDataFrame, townships: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Fill a facility's missing township_code with the township of its county it lies in (or nearest)."""
+    """Fill a facility's missing township_code: the township of its county that contains it, else the nearest."""
     missing = facilities["township_code"].isna()
     if not missing.any():
         return facilities
     out = facilities.copy()
-    pts = out.loc[missing]
-    joined = gpd.sjoin_nearest(pts[["county_code", "geometry"]], townships[["county_code", "code", "geometry"]],
-                               how="left", lsuffix="f", rsuffix="t")
-    joined = joined[joined["county_code_f"] == joined["county_code_t"]]
-    joined = joined[~joined.index.duplicated()]
-    out.loc[joined.index, "township_code"] = joined["code"]
-    still = out["township_code"].isna() & missing
-    if still.any():
-        # A point beside its county's polygon edge: take the nearest township of the same county.
-        for fid in out.index[still]:
-            same = townships[townships["county_code"] == out.at[fid, "county_code"]]
-            if len(same):
-                out.at[fid, "township_code"] = same.index[int(np.argmin(same.distance(out.at[fid, "geometry"]).to_numpy()))]
+    for county, fids in out.index[missing].groupby(out.loc[missing, "county_code"]).items():
+        same = townships[townships["county_code"] == county]
+        if not len(same):
+            continue
+        tree = shapely.STRtree(np.asarray(same.geometry.values))
+        points = np.asarray(out.loc[list(fids), "geometry"].values)
+        # Nearest polygon in degrees: a point inside one has distance 0, so this is "contains" first.
+        _, hit = tree.query_nearest(points, return_distance=False, all_matches=False)
+        out.loc[list(fids), "township_code"] = same.index[hit].to_numpy()
     return out
 
 
-def region_from_tables(tables: Iterable[RawTable], *, name: str, base: Region | None = None) -> Region:
+def region_from_tables(tables: Iterable[RawTable], *, name: str, base: Region | None = None,
+                       partial: bool = False) -> Region:
     """Validate raw tables and build a Region, or raise InputDataError listing every problem.
 
     Parameters
@@ -619,6 +645,9 @@ def region_from_tables(tables: Iterable[RawTable], *, name: str, base: Region | 
     base
         A region to complete: layers not given come from it (e.g. user facilities over an
         embedded region), and references are checked against it.
+    partial
+        Accept a region without counties or townships (to validate a single file); references
+        to layers that are absent are not checked, and a note says so.
     """
     found, problems = classify_tables(tables)
     layers: dict[str, pd.DataFrame] = {}
@@ -631,13 +660,15 @@ def region_from_tables(tables: Iterable[RawTable], *, name: str, base: Region | 
             layers[layer] = frame
     problems.extend(_cross_problems(layers, found, base))
     raise_if(problems, InputDataError)
-    if base is None and not {"counties", "townships"} <= set(layers):
-        lacking = sorted({"counties", "townships"} - set(layers))
+    lacking = sorted({"counties", "townships"} - set(layers)) if base is None else []
+    if lacking and not partial:
         raise InputDataError([Problem(name, "", f"has no {layer} layer", f"give a {layer} file, or use an embedded region with --region")
                               for layer in lacking])
+    for layer in lacking:
+        notes.append(f"no {layer} layer given: references to {layer} were not checked (add the file, or use --region)")
     pick = (lambda key, empty: layers[key] if key in layers else (getattr(base, key) if base is not None else empty))
-    counties = pick("counties", None)
-    townships = pick("townships", None)
+    counties = pick("counties", _empty(COUNTIES))
+    townships = pick("townships", _empty(TOWNSHIPS))
     villages = pick("villages", _empty(VILLAGES))
     facilities = pick("facilities", _empty(FACILITIES))
     staff = pick("staff", pd.DataFrame(columns=[c.name for c in STAFF.columns]))

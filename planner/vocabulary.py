@@ -225,7 +225,8 @@ def parse_grade(text: object) -> Normalized:
         return Normalized(Grade.UNRATED)
     s = _clean(text).lower()
     if s in _UNRATED_WORDS:
-        return Normalized(Grade.UNRATED)
+        canonical = s in ("", Grade.UNRATED.zh)
+        return Normalized(Grade.UNRATED, "" if canonical else f"grade {str(text)!r} read as {Grade.UNRATED.zh}")
     m = _GRADE_RE.match(s)
     level = sub = None
     if m:
