@@ -45,6 +45,10 @@ class PlannerGroup(click.Group):
         except KeyboardInterrupt:
             _echo_err("Interrupted.")
             ctx.exit(130)
+        except BrokenPipeError:
+            # Output piped into `head` and closed: not an error of the planner.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(141)
         except Exception as exc:  # a bug, not bad input
             from .debug import save_bundle
 
@@ -101,9 +105,10 @@ def show(region: str) -> None:
     town_pop = int(t["population"].sum())
     if town_pop != r.population:
         click.echo(f"Township populations sum to {town_pop:,} ({town_pop - r.population:+,} against the census counties).")
-    reapp = c[c["population_source"] != "census2020"]
-    for _, row in reapp.iterrows():
-        click.echo(f"  {row['name']} ({row['adcode']}): {row['population']:,} — {row['population_note']}")
+    reapp = c[(c["population_source"] != "census2020") & (c["population_note"].fillna("") != "")]
+    for note, rows in reapp.groupby("population_note", sort=False):
+        units = ", ".join(f"{r['name']} ({r['adcode']}) {r['population']:,}" for _, r in rows.iterrows())
+        click.echo(f"  {units}: {note}")
     click.echo(f"Facilities: {len(f):,}")
     table = r.facility_counts()
     if not table.empty:

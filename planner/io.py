@@ -122,7 +122,7 @@ def read_tables(path: str | Path, *, encoding: str | None = None, crs: str = "au
     problems = _file_problems(p, crs)
     if problems:
         raise InputDataError(problems)
-    suffix = p.suffix.lower()
+    suffix = ".gpkg" if p.name.lower().endswith(".gpkg.zip") else p.suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
             return [_read_csv(p, encoding, crs)]
@@ -338,12 +338,13 @@ def _points_from_columns(table: RawTable, crs: str) -> RawTable:
 
 def _read_features(p: Path, encoding: str | None, crs: str) -> list[RawTable]:
     target: Path | str = p
+    zipped_gpkg = p.name.lower().endswith(".gpkg.zip")
     if p.suffix.lower() == ".gpkg":
         _check_sqlite(p)
     if p.suffix.lower() == ".shp" and not p.with_suffix(".dbf").exists() and not p.with_suffix(".DBF").exists():
         raise InputDataError(Problem(str(p), "", "has no .dbf file beside it, so no attributes",
                                      "copy the whole shapefile: .shp, .shx, .dbf, .prj and .cpg"))
-    if p.suffix.lower() == ".zip":
+    if p.suffix.lower() == ".zip" and not zipped_gpkg:
         if not zipfile.is_zipfile(p):
             raise InputDataError(Problem(str(p), "", "is not a valid zip archive", "re-create the zip of the shapefile"))
         # A str: Path() would collapse the // of an absolute path. Point at the .shp inside,
@@ -380,7 +381,7 @@ def _read_features(p: Path, encoding: str | None, crs: str) -> list[RawTable]:
             text, fixed = _repair_latin1(text)
             if fixed:
                 notes.append(f"attributes had no declared encoding (.cpg); read as {fixed}")
-        label_layer = layer if p.suffix.lower() == ".gpkg" else p.stem
+        label_layer = layer if (p.suffix.lower() == ".gpkg" or zipped_gpkg) else p.stem
         tables.append(RawTable(p, label_layer, text, 1, notes))
     return tables
 

@@ -76,7 +76,7 @@ COUNTIES = Layer(
 
 TOWNSHIPS = Layer(
     name="townships",
-    geometry="Polygon",
+    geometry="MultiPolygon",
     key="code",
     doc="Township-level units (乡/镇/街道) with a polygon, a seat point and resident population.",
     columns=(
