@@ -89,3 +89,132 @@ def compliance_lines(statuses: Sequence[RuleStatus]) -> list[str]:
                      f"{len(s.violations)} violations")
         lines.extend(f"      {v}" for v in s.violations)
     return lines
+
+
+# --- services: dispatch, dialysis, reserved capacity ----------------------------------------
+
+
+def _status(rule: Rule, units: int, found: list[Violation]) -> RuleStatus:
+    return RuleStatus(rule, units, tuple(found))
+
+
+def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) -> list[RuleStatus]:
+    """Re-check a dispatch roster against the dispatch rules, from the roster rows and the data alone.
+
+    Every target center has enough physicians of the required rank from its lead (or, where
+    the rule allows borrowing, from the city's tertiary hospitals); every community has its
+    experts from allowed sources; no hospital sends more than its release cap or than it has.
+    """
+    from .dispatch import eligible_titles, release_cap, staff_pool
+    from .vocabulary import Title
+
+    out: list[RuleStatus] = []
+    fac = region.facilities
+    city_of = region.counties["city_code"].to_dict()
+    attending = next((r for r in rules if r.enabled and r.kind == "attending_dispatch"), None)
+    expert = next((r for r in rules if r.enabled and r.kind == "expert_dispatch"), None)
+    comms = plan.communities()
+    sent_by: dict[str, int] = {}
+    for row in rows:
+        sent_by[row.source] = sent_by.get(row.source, 0) + row.count
+    if attending is not None:
+        found: list[Violation] = []
+        ok_titles = {t.value for t in eligible_titles(attending.min_title)}
+        kinds = {k.value for k in attending.target_kinds}
+        for c in comms:
+            county = region.county_name(fac.at[c.lead, "county_code"])
+            here = fac[fac["township_code"].isin(set(c.townships)) & fac["kind"].isin(kinds)]
+            for t in sorted(set(here.index) - {c.lead}):
+                got = sum(r.count for r in rows if r.role == "attending" and r.target == t and r.title in ok_titles
+                          and (r.source == c.lead or (attending.borrow_from_city and r.borrowed)))
+                if got < attending.min_per_center:
+                    found.append(Violation(c.unit, county, attending.id, attending.citation,
+                                           f"{fac.at[t, 'name']} gets {got} of {attending.min_per_center} "
+                                           f"{attending.min_title.zh}-or-above physicians from {fac.at[c.lead, 'name']}"))
+        for r in rows:
+            if r.role == "attending" and r.title not in ok_titles:
+                found.append(Violation(r.community, r.target, attending.id, attending.citation,
+                                       f"sends a {Title(r.title).zh}, below {attending.min_title.zh}"))
+        out.append(_status(attending, len(comms), found))
+    if expert is not None:
+        found = []
+        ok_titles = {t.value for t in eligible_titles(expert.min_title)}
+        for c in comms:
+            lead_city = city_of.get(fac.at[c.lead, "county_code"])
+            good = 0
+            for r in rows:
+                if r.role != "expert" or r.community != c.id or r.title not in ok_titles:
+                    continue
+                src = fac.loc[[r.source]]
+                same = city_of.get(fac.at[r.source, "county_code"]) == lead_city or not expert.same_city
+                if same and bool(expert.sources.matches(src).iloc[0]):
+                    good += r.count
+            if good < expert.min_per_community:
+                found.append(Violation(c.unit, region.county_name(fac.at[c.lead, "county_code"]), expert.id,
+                                       expert.citation, f"the community led by {fac.at[c.lead, 'name']} has {good} of "
+                                       f"{expert.min_per_community} experts"))
+        out.append(_status(expert, len(comms), found))
+    cap_rule = attending or expert
+    if cap_rule is not None:
+        found = []
+        share = attending.release_share if attending is not None else expert.release_share
+        leads = {c.lead for c in comms}
+        for h, n in sorted(sent_by.items()):
+            use = share if h in leads or expert is None else expert.release_share
+            cap, eligible, s = release_cap(region, h, use)
+            if n > cap:
+                found.append(Violation("", fac.at[h, "name"], cap_rule.id, cap_rule.citation,
+                                       f"sends {n} physicians, over its release cap {cap} ({s:.0%} of {eligible})"))
+        titles = [Title.CHIEF, Title.ASSOCIATE_CHIEF, Title.ATTENDING, Title.RESIDENT]
+        pool = staff_pool(region, sorted(sent_by), titles)
+        used: dict[tuple[str, str, str], int] = {}
+        for r in rows:
+            used[r.source, r.specialty, r.title] = used.get((r.source, r.specialty, r.title), 0) + r.count
+        for key, n in sorted(used.items()):
+            if n > pool.get(key, 0):
+                found.append(Violation("", fac.at[key[0], "name"], cap_rule.id, cap_rule.citation,
+                                       f"sends {n} {Title(key[2]).zh} ({key[1]}) but has {pool.get(key, 0)}"))
+        # The cap is part of each dispatch rule; report it under the attending rule's status.
+        if out:
+            first = out[0]
+            out[0] = RuleStatus(first.rule, first.units_checked, first.violations + tuple(found))
+    return out
+
+
+def check_dialysis(region, sites: Sequence[tuple[str, str]], rules: Sequence[Rule]) -> list[RuleStatus]:
+    """Re-check dialysis sites (county, facility) against the dialysis rule from the data alone."""
+    rule = next((r for r in rules if r.enabled and r.kind == "dialysis_siting"), None)
+    if rule is None:
+        return []
+    fac, towns = region.facilities, region.townships
+    found = []
+    per_county: dict[str, int] = {}
+    for county, fid in sites:
+        name = region.county_name(county)
+        per_county[county] = per_county.get(county, 0) + 1
+        pop = int(region.counties.at[county, "population"])
+        if pop < rule.min_county_population:
+            found.append(Violation(county, name, rule.id, rule.citation,
+                                   f"{fac.at[fid, 'name']}: county has {pop:,} residents, below {rule.min_county_population:,}"))
+        row = fac.loc[fid]
+        if row["kind"] != "township_health_center" or not bool(row["central_thc"]):
+            found.append(Violation(county, name, rule.id, rule.citation, f"{row['name']} is not a central township health center"))
+        ranked = towns[towns["county_code"] == county].sort_values(["population", "code"], ascending=[False, True])
+        if row["township_code"] not in set(ranked.index[: rule.top_townships]):
+            found.append(Violation(county, name, rule.id, rule.citation,
+                                   f"{row['name']} is not in one of the {rule.top_townships} most populous townships"))
+    for county, n in sorted(per_county.items()):
+        if n > rule.max_sites_per_county:
+            found.append(Violation(county, region.county_name(county), rule.id, rule.citation,
+                                   f"{n} new sites, over {rule.max_sites_per_county}"))
+    return [_status(rule, len(region.counties), found)]
+
+
+def check_capacity(table, rules: Sequence[Rule]) -> list[RuleStatus]:
+    """The reserved-capacity rule's status from its table: each flagged lead is a violation."""
+    rule = next((r for r in rules if r.enabled and r.kind == "reserved_capacity"), None)
+    if rule is None:
+        return []
+    found = [Violation(row.unit, row.lead_name, rule.id, rule.citation, row.flag)
+             for row in table.itertuples() if row.flag]
+    return [_status(rule, len(table), found)]

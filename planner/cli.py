@@ -195,9 +195,10 @@ def _progress(total: int, quiet: bool, label: str) -> tuple[Callable[[Any], None
 @click.option("--roads", "road_file", type=click.Path(), default=None, help="Road lines (GeoPackage/GeoJSON) with speed_kph.")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option("--strict", is_flag=True, help="Exit with status 2 when any hard rule is broken (shortfalls included).")
 def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float, previous: str | None,
          out_dir: str | None, user_files: tuple[str, ...], od_file: str | None, road_file: str | None, jobs: int,
-         quiet: bool) -> None:
+         quiet: bool, strict: bool) -> None:
     """Form communities and city grids for a region under a rule file, check them, and write the plan."""
     from .pipeline import load_region, load_travel, run_plan, write_outputs
     from .planfile import read_plan
@@ -228,9 +229,10 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
             click.echo(line)
         if u.status is not None and u.status.value == "FEASIBLE":
             click.echo(f"{u.name}: time limit reached; best plan kept with gap {u.gap:.2%}")
-    failed = [st for st in result.statuses if st.violations and st.rule.hard]
-    soft = [st for st in result.statuses if st.violations and not st.rule.hard]
-    hard_total = sum(1 for st in result.statuses if st.rule.hard)
+    _echo_services(result)
+    failed = [st for st in result.all_statuses if st.violations and st.rule.hard]
+    soft = [st for st in result.all_statuses if st.violations and not st.rule.hard]
+    hard_total = sum(1 for st in result.all_statuses if st.rule.hard)
     click.echo(f"Checker: {hard_total - len(failed)}/{hard_total} hard rules hold"
                + (f"; {sum(len(st.violations) for st in failed)} violations (see {out}/check.txt)" if failed else "")
                + (f"; {len(soft)} soft rules penalised ({sum(len(st.violations) for st in soft)} violations)" if soft else ""))
@@ -240,8 +242,30 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
         for line in diff_lines(prev, result.plan, reg):
             click.echo(line)
     click.echo(f"Plan written to {out}/")
-    if failed:
+    if failed and strict:
         sys.exit(EXIT_BAD_INPUT)
+
+
+def _echo_services(result: Any) -> None:
+    s = result.summary()
+    if result.dispatch:
+        status = {}
+        for d in result.dispatch:
+            status[d.status.value] = status.get(d.status.value, 0) + 1
+        click.echo(f"Dispatch: {s['physicians_dispatched']:,} physicians to centers, {s['experts_dispatched']:,} city experts "
+                   f"to communities ({', '.join(f'{k} {v}' for k, v in sorted(status.items()))} cities)")
+        for d in result.dispatch:
+            for line in d.shortfalls:
+                click.echo(f"  Shortfall: {line}")
+            for line in d.relaxations:
+                click.echo(f"  Would close it? {line}")
+    if result.dialysis:
+        eligible = sum(1 for d in result.dialysis if d.eligible)
+        click.echo(f"Dialysis: {s['dialysis_sites']} new sites in {eligible} eligible counties; residents within reach "
+                   f"{s['dialysis_covered_before']:,} -> {s['dialysis_covered_after']:,}")
+    if result.capacity is not None and len(result.capacity):
+        flagged = int((result.capacity["flag"] != "").sum())
+        click.echo(f"Reserved capacity: {len(result.capacity)} grid leads, {flagged} flagged")
 
 
 @main.command()

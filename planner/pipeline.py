@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import networkx as nx
+import pandas as pd
 
 from . import __version__, io, planfile, regions
 from ._errors import InputDataError, Problem
@@ -36,11 +37,20 @@ class RunResult:
     travel: TravelModel
     out_dir: Path | None = None
     timings_s: dict[str, float] = field(default_factory=dict)
+    dispatch: list = field(default_factory=list)
+    dialysis: list = field(default_factory=list)
+    capacity: object = None
+    service_statuses: list[RuleStatus] = field(default_factory=list)
+
+    @property
+    def all_statuses(self) -> list[RuleStatus]:
+        """Community rules, then dispatch, dialysis and capacity rules."""
+        return self.statuses + self.service_statuses
 
     @property
     def hard_violations(self) -> int:
-        """Violations of hard rules over the whole plan."""
-        return sum(len(s.violations) for s in self.statuses if s.rule.hard)
+        """Violations of hard rules over the whole plan (communities and services)."""
+        return sum(len(s.violations) for s in self.all_statuses if s.rule.hard)
 
     def summary(self) -> dict[str, object]:
         """Key figures: units, communities, population, travel, statuses."""
@@ -50,6 +60,12 @@ class RunResult:
             "mean_travel_min": round(mean_travel_min(self.plan, self.units), 2),
             "max_travel_min": round(max_travel_min(self.plan, self.units), 2),
             "status": self.plan.status_counts(), "hard_violations": self.hard_violations,
+            "physicians_dispatched": int(sum(r.count for d in self.dispatch for r in d.rows if r.role == "attending")),
+            "experts_dispatched": int(sum(r.count for d in self.dispatch for r in d.rows if r.role == "expert")),
+            "dispatch_shortfalls": int(sum(len(d.shortfalls) for d in self.dispatch)),
+            "dialysis_sites": int(sum(len(d.sites) for d in self.dialysis)),
+            "dialysis_covered_before": int(sum(d.covered_before for d in self.dialysis)),
+            "dialysis_covered_after": int(sum(d.covered_after for d in self.dialysis)),
         }
 
 
@@ -110,7 +126,7 @@ def _is_minutes(v: object) -> bool:
 def run_plan(region: Region, rules: RuleSet, options: SolveOptions = SolveOptions(), *,
              travel: TravelModel | None = None, previous: Plan | None = None,
              progress: Callable[[UnitPlan], None] | None = None, jobs: int = 1, executor: str = "process",
-             address: str | None = None) -> RunResult:
+             address: str | None = None, services: bool = True) -> RunResult:
     """Solve the region's communities and grids under the rules and check the plan."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -130,9 +146,36 @@ def run_plan(region: Region, rules: RuleSet, options: SolveOptions = SolveOption
     t2 = time.perf_counter()
     statuses = check_plan(plan, units, rules.rules)
     timings["check_s"] = time.perf_counter() - t2
+    result = RunResult(region, rules, units, plan, statuses, graph, travel, timings_s=timings)
+    if services:
+        run_services(result, options)
     plan.meta.update({"rules_digest": rules.digest, "backend": options.backend, "time_limit_s": options.time_limit_s,
                       "travel": travel.describe()})
-    return RunResult(region, rules, units, plan, statuses, graph, travel, timings_s=timings)
+    return result
+
+
+def run_services(result: RunResult, options: SolveOptions = SolveOptions()) -> RunResult:
+    """Dispatch, dialysis and reserved capacity on a solved plan, each re-checked independently."""
+    from .capacity import reserved_capacity
+    from .check import check_capacity, check_dialysis, check_dispatch
+    from .dialysis import site_region
+    from .dispatch import dispatch_region
+
+    rules = list(result.rules.rules)
+    t0 = time.perf_counter()
+    result.dispatch = dispatch_region(result.region, result.plan, rules, result.travel,
+                                      backend=options.service_backend, time_limit_s=options.time_limit_s)
+    result.timings_s["dispatch_s"] = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    result.dialysis = site_region(result.region, rules, result.travel, backend=options.service_backend,
+                                  time_limit_s=options.time_limit_s)
+    result.timings_s["dialysis_s"] = time.perf_counter() - t1
+    result.capacity = reserved_capacity(result.region, result.plan, rules)
+    rows = [row for d in result.dispatch for row in d.rows]
+    sites = [(d.county, fid) for d in result.dialysis for fid in d.sites]
+    result.service_statuses = (check_dispatch(result.region, result.plan, rows, rules)
+                               + check_dialysis(result.region, sites, rules) + check_capacity(result.capacity, rules))
+    return result
 
 
 def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
@@ -147,7 +190,8 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
         layers = planfile.community_layers(tables, result.region)
         io.write_layers(layers, work / "plan.gpkg")
         io.write_layers({"communities": layers["communities"]}, work / "plan.geojson")
-        lines = compliance_lines(result.statuses)
+        _write_services(result, work)
+        lines = compliance_lines(result.all_statuses)
         io.write_text(work / "check.txt", "\n".join(lines) + "\n")
         planfile.write_json(work / "run.json", {
             "summary": result.summary(), "timings_s": {k: round(v, 3) for k, v in result.timings_s.items()},
@@ -156,6 +200,32 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
         })
     result.out_dir = out
     return out
+
+
+def _write_services(result: RunResult, work: Path) -> None:
+    """Roster, dialysis and capacity tables (CSV, plus one XLSX workbook officials pass around)."""
+    from .dialysis import coverage_frame, sites_frame
+    from .dispatch import roster_frame
+
+    sheets = {}
+    if result.dispatch:
+        roster = roster_frame(result.dispatch, result.region)
+        io.write_csv(roster, work / "roster.csv")
+        sheets["roster"] = roster
+        shortfalls = [{"city": d.city_name, "shortfall": s} for d in result.dispatch for s in d.shortfalls]
+        shortfalls += [{"city": d.city_name, "shortfall": f"relaxation: {s}"} for d in result.dispatch for s in d.relaxations]
+        sheets["shortfalls"] = pd.DataFrame(shortfalls, columns=["city", "shortfall"])
+        io.write_csv(sheets["shortfalls"], work / "shortfalls.csv")
+    if result.dialysis:
+        sites, cover = sites_frame(result.dialysis, result.region), coverage_frame(result.dialysis)
+        io.write_csv(sites, work / "dialysis_sites.csv")
+        io.write_csv(cover, work / "dialysis_coverage.csv")
+        sheets["dialysis_sites"], sheets["dialysis_coverage"] = sites, cover
+    if result.capacity is not None and len(result.capacity):
+        io.write_csv(result.capacity, work / "reserved_capacity.csv")
+        sheets["reserved_capacity"] = result.capacity
+    if sheets:
+        io.write_xlsx(sheets, work / "services.xlsx")
 
 
 def check_file(plan_path: str, rules_path: str, region_spec: str | None = None) -> tuple[Plan, list[Unit], list[RuleStatus]]:

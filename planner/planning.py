@@ -35,12 +35,16 @@ class SolveOptions:
         Limit per solve while looking for conflicting rules.
     threads
         Solver threads per unit (1 keeps runs repeatable; parallelism comes from units).
+    service_backend
+        Backend for dispatch and dialysis models. These are LP-like transport models that
+        HiGHS and CBC prove in well under a second; CP-SAT is slow on them.
     """
 
     backend: str = "cpsat"
     time_limit_s: float = 60.0
     explain_time_limit_s: float = 10.0
     threads: int = 1
+    service_backend: str = "highs"
 
 
 def build_model(unit: Unit, rules: Sequence[Rule]) -> DistrictingModel:

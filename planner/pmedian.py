@@ -1,40 +1,51 @@
 """Exact p-median solver on a cost matrix: heuristic plan, Lagrangian bound, reduced radius MIP.
 
-Method (all steps deterministic; HiGHS is run single-threaded with a fixed seed):
+Method (deterministic: fixed seeds, stable tie-breaking, serial solvers):
 
 1. **Upper bound.** Greedy addition, then best-improvement swap local search with the
    fast swap evaluation of Resende & Werneck (2007, "A fast swap-based local search
-   procedure for location problems", Ann. Oper. Res. 150) — gain/loss/extra matrices, one
-   BLAS product per move — then a short seeded variable-neighbourhood search (random
-   k-swap shakes, Hansen & Mladenovic 1997) on a small time budget.
+   procedure for location problems", Ann. Oper. Res. 150): gain/loss/extra matrices, one
+   BLAS product per move; then a short seeded variable-neighbourhood search (random
+   k-swap shakes, Hansen & Mladenovic 1997) on a budget of ``min(2 s, 2 %)`` of the limit.
 2. **Lower bound.** Lagrangian relaxation of the assignment constraints of the classic
-   formulation (Cornuejols, Fisher & Nemhauser 1977; Beasley 1985/1993): with multipliers
-   ``u``, ``L(u) = sum_i u_i + (sum of the p smallest rho_j)``,
-   ``rho_j = sum_i min(0, w_i c_ij - u_i)``; subgradient ascent with Polyak steps.
-   Every ``u`` gives a valid bound, evaluated on the full matrix.
-3. **Provably safe reduction** (Lagrangian reduced-cost tests; the radius reduction idea of
-   Garcia, Labbe & Marin 2011, "Solving large p-median problems with a radius
-   formulation", INFORMS J. Comput. 23). Let ``T`` be the largest objective that would
-   still improve on the incumbent (``UB - 1`` for integer weighted costs). Forcing client
-   ``i`` onto candidate ``j`` raises ``L(u)`` by at least ``(w_i c_ij - u_i)^+`` plus, when
-   ``j`` is not in the Lagrangian solution, ``rho_j - rho_(p)``; a pair whose bound then
-   exceeds ``T`` can serve ``i`` in no improving plan. So each client gets a radius ``R_i``
-   (its farthest still-possible candidate), candidates are fixed closed/open by the usual
-   tests, and a candidate open in the fixed set truncates the radius as well.
-4. **Radius formulation** (Elloumi 2010, "A tighter formulation of the p-median problem",
-   J. Comb. Optim. 19) restricted to those radii: for the distinct distances
-   ``D_i^1 < ... < D_i^{L_i} = R_i``, ``z_i^k + sum_{j: c_ij <= D_i^k} y_j >= 1`` for
-   ``k < L_i``, the hard cover ``sum_{j: c_ij <= R_i} y_j >= 1``, ``sum_j y_j = p``, objective
-   ``sum_i w_i (D_i^1 + sum_k (D_i^{k+1} - D_i^k) z_i^k)``. Every plan of cost ``<= T`` is
-   feasible for it at its true cost and every feasible plan is a real plan at its true
-   cost, so: infeasible or optimum ``> T`` proves the incumbent optimal; otherwise its
-   optimum is the global optimum. Its LP relaxation (HiGHS dual simplex) gives reduced
-   costs that fix more ``y_j`` and truncate more radii before the MIP (LP reduced-cost
-   fixing, same argument within the space of improving plans).
-5. The reduced MIP is solved by HiGHS through OR-Tools (single thread, zero relative gap).
+   formulation (Cornuejols, Fisher & Nemhauser 1977; Beasley 1985, 1993): for multipliers
+   ``u``, ``L(u) = sum_i u_i + (sum of the p smallest rho_j)`` with
+   ``rho_j = sum_i min(0, w_i c_ij - u_i)``; subgradient ascent with Polyak steps toward
+   the incumbent (iterations in float32; the bound used is re-evaluated in float64). Any
+   ``u`` gives a valid bound, and it equals the LP bound at best.
+3. **Provably safe reduction.** Only plans that beat the incumbent matter: cost ``<= T``
+   with ``T = UB - 1`` for integer weighted costs (else ``UB`` less ``1e-6`` relative).
+   Lagrangian penalty tests (Beasley 1993) then give, for any plan of cost ``<= T``:
 
-``OPTIMAL`` is reported only when a lower bound meets the plan's objective within
-``0.5`` (integer weighted costs, where ``T = UB - 1``) or ``1e-6`` relative otherwise.
+   * candidate fixing: ``y_j = 0`` if ``L + rho_j - rho_(p) > T``; ``y_j = 1`` if
+     ``L + rho_(p+1) - rho_j > T``;
+   * a radius per client (the radius reduction of Garcia, Labbe & Marin 2011, "Solving
+     large p-median problems with a radius formulation", INFORMS J. Comput. 23, here
+     driven by Lagrangian penalties): client ``i`` can be served by ``j`` only if
+     ``L + (w_i c_ij - u_i)^+ + [j not chosen](rho_j - rho_(p)) <= T``;
+   * a ball test: if client ``i`` is farther than ``D``, every candidate within ``D`` is
+     closed, so ``sum u + (p smallest rho outside that ball) + (w_i D^+ - u_i)^+`` is a
+     bound; when it exceeds ``T`` the radius shrinks to ``D`` (binary search per client).
+4. **Radius formulation** (Elloumi 2010, "A tighter formulation of the p-median
+   problem", J. Comb. Optim. 19) restricted to those radii, written in telescoped
+   (difference) form: with levels ``D_i^1 < ... < D_i^L = R_i``, ``z^0 = 1``, ``z^L = 0``,
+   ``z^{k-1} - z^k <= sum_{j: c_ij = D^k} y_j``; objective
+   ``sum_i w_i (D^1 + sum_k (D^{k+1} - D^k) z^k)``, ``sum_j y_j = p``. Summing its rows
+   gives Elloumi's cover rows ``z^k + sum_{j: c_ij <= D^k} y_j >= 1``, so its LP is as
+   tight, but each ``(i, j)`` pair is one nonzero instead of one per level (pmed16: 46 k
+   nonzeros instead of 330 k; the MIP went from unsolved in 60 s to 15 s). Every plan of
+   cost ``<= T`` is feasible for it at its true cost and every feasible point is a real
+   plan at its true cost: infeasible, or optimum ``> T``, proves the incumbent optimal;
+   otherwise its optimum is the global one. On small models (``<= 4000`` radius levels)
+   its LP relaxation is solved first and LP reduced costs fix more ``y_j`` and cut radii
+   (``z_i^k = 0``) by the same argument.
+5. The reduced MIP goes to HiGHS through OR-Tools MathOpt (built as a model proto from
+   numpy arrays), with zero relative gap, the cutoff ``T`` (HiGHS ``objective_bound``),
+   primal heuristics and restarts off (the incumbent is ours; pmed17: 27 s -> 9 s).
+
+``OPTIMAL`` is reported only when a lower bound meets the plan's objective: within
+``0.5`` for integer weighted costs (where no plan lies strictly between ``T`` and
+``UB``), else within ``1e-6`` relative.
 """
 
 from __future__ import annotations
@@ -48,6 +59,8 @@ import numpy as np
 __all__ = ["PMedianResult", "solve_pmedian"]
 
 _BACKENDS = ("highs", "scip")
+_LP_PASS_MAX_RADII = 4000
+_HIGHS_QUIET_ROOT = True
 
 
 @dataclass(frozen=True)
@@ -241,14 +254,15 @@ def _subgradient(
     stall = 0
     iterations = 0
     n_candidates = wcost.shape[1]
+    wcost32 = wcost.astype(np.float32)  # iterations in float32; the bound is re-evaluated in float64
     for iterations in range(1, max_iter + 1):
-        reduced = wcost - u[:, None]
+        reduced = wcost32 - u.astype(np.float32)[:, None]
         rho = np.minimum(reduced, 0.0).sum(axis=0)
         if p < n_candidates:
             chosen = np.argpartition(rho, p - 1)[:p]
         else:
             chosen = np.arange(n_candidates)
-        value = float(u.sum() + rho[chosen].sum())
+        value = float(u.sum() + rho[chosen].sum(dtype=np.float64))
         if value > best_value + 1e-9 * max(1.0, abs(best_value)):
             best_value, best_u, stall = value, u.copy(), 0
         else:
@@ -517,6 +531,14 @@ def _solve_model(
     if integer:
         params.relative_gap_tolerance = 0.0
         params.absolute_gap_tolerance = 1e-7
+        if backend == "highs" and _HIGHS_QUIET_ROOT:
+            # The incumbent comes from our own heuristic and the cutoff prunes with it, so
+            # HiGHS's primal heuristics and root restarts mostly cost time here (measured
+            # on pmed17: 27 s -> 9 s).
+            if _HIGHS_QUIET_ROOT in (True, 2):
+                params.highs.double_options["mip_heuristic_effort"] = 0.0
+            if _HIGHS_QUIET_ROOT in (True, 3):
+                params.highs.bool_options["mip_allow_restart"] = False
         if cutoff is not None and backend == "highs":
             params.highs.double_options["objective_bound"] = cutoff
         elif cutoff is not None:
@@ -683,12 +705,11 @@ def solve_pmedian(
     target = improving_target(ub)
 
     # 2. Lagrangian lower bound -------------------------------------------------------
-    u0 = wcost[np.arange(n_clients), np.argmin(wcost[:, medians], axis=1)]
-    u0 = wcost[:, medians].min(axis=1)
+    u0 = wcost[:, medians].min(axis=1)  # start from the incumbent's weighted distances
     lag, u, iters = _subgradient(wcost, p, ub, target + slack, u0,
                                  start + 0.25 * time_limit_s, max_iter=3000)
     lag_value, rho = _lagrangian_value(wcost, u, p)
-    lag = max(lag, lag_value) if abs(lag - lag_value) < 1e-6 * max(1.0, abs(lag)) else lag_value
+    lag = lag_value  # the bound actually used: re-evaluated exactly in float64
     stats["lagrangian"] = lag
     stats["lagrangian_iterations"] = iters
     stats["lagrangian_time_s"] = time.perf_counter() - start
@@ -706,7 +727,9 @@ def solve_pmedian(
     model = _build_radius_model(cost_arr, w, p, red)
     stats["radii_lagrangian"] = int(model.z_client.size)
     remaining = deadline - time.perf_counter()
-    if remaining > 0.05:
+    # The LP pass pays off on small models; on large ones its reduced costs barely move
+    # the radii (the LP bound equals the Lagrangian one) and it costs seconds.
+    if remaining > 0.05 and model.z_client.size <= _LP_PASS_MAX_RADII:
         lp = _solve_model(model, integer=False, backend=backend, time_limit_s=remaining,
                           cutoff=None, seed=seed)
         stats["lp_status"] = lp.reason

@@ -34,14 +34,17 @@ class Fac:
     central_thc: bool = False
     secondary_capability: bool = False
     beds: int = 100
+    dialysis: bool = False
 
 
 def grid_region(pops: list[list[int]], facilities: list[Fac], *, county_of: list[list[str]] | None = None,
-                names: dict[str, str] | None = None, city_code: str = "330100", name: str = "测试县") -> Region:
+                names: dict[str, str] | None = None, city_code: str = "330100", name: str = "测试县",
+                staff: list[tuple[str, str, str, int]] | None = None) -> Region:
     """A region whose townships are the cells of a grid (rows x cols), each with a population.
 
     `county_of` gives each cell's county adcode (default one county 330001). Township codes
-    are county + 3-digit cell number; seats are cell centres.
+    are county + 3-digit cell number; seats are cell centres. `staff` rows are
+    (facility_id, title, specialty, count); a facility's title columns then sum its rows.
     """
     rows, cols = len(pops), len(pops[0])
     county_of = county_of or [["330001"] * cols for _ in range(rows)]
@@ -76,13 +79,18 @@ def grid_region(pops: list[list[int]], facilities: list[Fac], *, county_of: list
                       "ownership": f.ownership, "nonprofit": True, "admin_level": level, "county_code": county_of[r][c],
                       "township_code": code, "beds": f.beds, "daily_outpatient_slots": f.beds * 2, "chief": 1,
                       "associate_chief": 2, "attending": f.attending, "resident": 5, "central_thc": f.central_thc,
-                      "secondary_capability": f.secondary_capability, "dialysis": False, "release_share": None,
+                      "secondary_capability": f.secondary_capability, "dialysis": f.dialysis, "release_share": None,
                       "synthesized": True, "geometry": shapely.Point(x0 + CELL / 2 + 0.001, y0 + CELL / 2)})
     fac = gpd.GeoDataFrame(frows, geometry="geometry", crs="EPSG:4326").set_index("facility_id", drop=False)
     fac.index.name = None
     villages = gpd.GeoDataFrame({"code": [], "name": [], "township_code": []}, geometry=gpd.GeoSeries([], crs="EPSG:4326"))
-    staff = pd.DataFrame(columns=["facility_id", "title", "specialty", "count", "person"])
-    return Region(name, counties, towns, villages, fac, staff)
+    staff_frame = pd.DataFrame([(f, t, s, n, "") for f, t, s, n in (staff or [])],
+                               columns=["facility_id", "title", "specialty", "count", "person"])
+    if staff:
+        for title in ("chief", "associate_chief", "attending", "resident"):
+            sums = staff_frame[staff_frame["title"] == title].groupby("facility_id")["count"].sum()
+            fac[title] = [int(sums.get(fid, 0)) for fid in fac.index]
+    return Region(name, counties, towns, villages, fac, staff_frame)
 
 
 def _multi(geom: shapely.Geometry) -> shapely.MultiPolygon:

@@ -1,7 +1,7 @@
 """Policy rules: one small class per rule kind, registered by the name rule files use."""
 
 from .base import RULE_KINDS, Rule, Selector, register, short_source
-from . import community  # noqa: F401  (registers the community rule kinds)
+from . import community, service  # noqa: F401  (registers the rule kinds)
 from .community import plan_members
 
 __all__ = ["RULE_KINDS", "Rule", "Selector", "plan_members", "register", "short_source"]

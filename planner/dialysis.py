@@ -1,0 +1,187 @@
+"""Choose central township health centers for dialysis in counties large enough to have them.
+
+Per eligible county, two exact phases (lexicographic optimisation):
+
+1. maximal covering: open at most k of the candidate centers to maximise the residents whose
+   township seat lies within `coverage_minutes` of a dialysis site (existing sites count);
+2. with that coverage fixed, minimise population-weighted minutes to the nearest site.
+
+Counties below the population threshold get no site at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .milp import LinExpr, Model, Status, solve
+from .region import Region
+from .rules.service import DialysisSiting
+from .travel import Points, TravelModel
+
+
+@dataclass
+class DialysisResult:
+    """Dialysis for one county: new sites, and the residents covered before and after."""
+
+    county: str
+    county_name: str
+    population: int
+    eligible: bool
+    status: Status | None
+    sites: list[str] = field(default_factory=list)
+    existing: list[str] = field(default_factory=list)
+    candidates: list[str] = field(default_factory=list)
+    covered_before: int = 0
+    covered_after: int = 0
+    travel_before_person_min: float = 0.0
+    travel_after_person_min: float = 0.0
+    served: dict[str, int] = field(default_factory=dict)
+    time_s: float = 0.0
+    note: str = ""
+
+
+def candidates_of(region: Region, county: str, rule: DialysisSiting) -> list[str]:
+    """Central THCs without dialysis in the county's `top_townships` most populous townships."""
+    towns = region.townships_of(county).sort_values(["population", "code"], ascending=[False, True])
+    top = set(towns.index[: rule.top_townships])
+    fac = region.facilities_of(county)
+    ok = (fac["kind"] == "township_health_center") & fac["central_thc"].astype(bool) & ~fac["dialysis"].astype(bool)
+    ok &= fac["township_code"].isin(top)
+    return sorted(fac.index[ok])
+
+
+def site_county(region: Region, county: str, rule: DialysisSiting, travel: TravelModel, *,
+                backend: str = "highs", time_limit_s: float = 60.0) -> DialysisResult:
+    """Choose dialysis sites in one county (none when it is below the threshold)."""
+    pop = int(region.counties.at[county, "population"])
+    name = region.county_name(county)
+    towns = region.townships_of(county)
+    fac = region.facilities_of(county)
+    existing = sorted(fac.index[fac["dialysis"].astype(bool)])
+    result = DialysisResult(county, name, pop, pop >= rule.min_county_population, None, existing=existing)
+    seats = Points.from_xy(list(towns.index), towns["seat_lon"], towns["seat_lat"])
+    w = towns["population"].to_numpy(dtype=np.int64)
+    if existing:
+        ex = fac.loc[existing]
+        base = travel.minutes(seats, Points.from_xy(existing, ex.geometry.x, ex.geometry.y)).min(axis=1)
+        result.covered_before = int(w[base <= rule.coverage_minutes].sum())
+        result.travel_before_person_min = float((w * base).sum())
+    else:
+        base = np.full(len(towns), np.inf)
+    result.covered_after, result.travel_after_person_min = result.covered_before, result.travel_before_person_min
+    if not result.eligible:
+        result.note = f"{pop:,} residents, below {rule.min_county_population:,}: no dialysis at township health centers"
+        return result
+    cands = candidates_of(region, county, rule)
+    result.candidates = cands
+    if not cands or rule.max_sites_per_county == 0:
+        result.note = "no central township health center among the most populous townships" if not cands else "no sites allowed"
+        return result
+    cf = fac.loc[cands]
+    t = travel.minutes(seats, Points.from_xy(cands, cf.geometry.x, cf.geometry.y))
+    covered, status1, time1 = _max_cover(w, t, base, rule, backend, time_limit_s)
+    sites, served, travel_pm, status2, time2 = _min_travel(w, t, base, covered, rule, backend, time_limit_s)
+    result.status = status2 if status1 is Status.OPTIMAL else status1
+    result.time_s = time1 + time2
+    result.sites = [cands[j] for j in sites]
+    within = (np.minimum(base, t[:, sites].min(axis=1) if sites else np.inf) <= rule.coverage_minutes)
+    result.covered_after = int(w[within].sum())
+    result.travel_after_person_min = travel_pm
+    result.served = {cands[j]: int(n) for j, n in served.items()}
+    return result
+
+
+def _max_cover(w: np.ndarray, t: np.ndarray, base: np.ndarray, rule: DialysisSiting, backend: str,
+               time_limit_s: float) -> tuple[int, Status, float]:
+    m = Model("dialysis_cover")
+    y = [m.binary(f"open[{j}]") for j in range(t.shape[1])]
+    m.add(LinExpr.sum((1, v) for v in y), ub=rule.max_sites_per_county, name="max_sites", group=rule.id)
+    for i in range(len(w)):
+        if base[i] <= rule.coverage_minutes:
+            continue
+        near = [y[j] for j in range(t.shape[1]) if t[i, j] <= rule.coverage_minutes]
+        if near:
+            c = m.binary(f"cover[{i}]")
+            m.add(LinExpr.sum((1, v) for v in near) - c, lb=0, name=f"cover[{i}]", group="structure")
+            m.minimize([(-int(w[i]), c)])
+    sol = solve(m, backend, time_limit_s=time_limit_s)
+    gained = -int(round(sol.objective or 0.0))
+    already = int(w[base <= rule.coverage_minutes].sum())
+    return already + gained, sol.status, sol.time_s
+
+
+def _min_travel(w: np.ndarray, t: np.ndarray, base: np.ndarray, covered: int, rule: DialysisSiting, backend: str,
+                time_limit_s: float) -> tuple[list[int], dict[int, int], float, Status, float]:
+    n, k = t.shape
+    m = Model("dialysis_travel")
+    y = [m.binary(f"open[{j}]") for j in range(k)]
+    m.add(LinExpr.sum((1, v) for v in y), ub=rule.max_sites_per_county, name="max_sites", group=rule.id)
+    x = {}
+    stay = {}
+    cover_terms = []
+    for i in range(n):
+        options = []
+        if np.isfinite(base[i]):
+            stay[i] = m.binary(f"existing[{i}]")
+            options.append(stay[i])
+            m.minimize([(int(round(w[i] * base[i])), stay[i])])
+            if base[i] <= rule.coverage_minutes:
+                cover_terms.append((int(w[i]), stay[i]))
+        for j in range(k):
+            x[i, j] = m.binary(f"x[{i},{j}]")
+            options.append(x[i, j])
+            m.add(x[i, j] - y[j], ub=0, name=f"open_only[{i},{j}]", group="structure")
+            m.minimize([(int(round(w[i] * t[i, j])), x[i, j])])
+            if t[i, j] <= rule.coverage_minutes:
+                cover_terms.append((int(w[i]), x[i, j]))
+        m.add(LinExpr.sum((1, v) for v in options), lb=1, ub=1, name=f"assign[{i}]", group="structure")
+    # Phase 1's coverage must hold: assignment to the nearest site gives it (phase 2 minimises minutes).
+    m.add(LinExpr.sum(cover_terms), lb=covered, name="keep_coverage", group="structure")
+    sol = solve(m, backend, time_limit_s=time_limit_s)
+    if sol.status not in (Status.OPTIMAL, Status.FEASIBLE):
+        return [], {}, float((w * base).sum()) if np.isfinite(base).all() else 0.0, sol.status, sol.time_s
+    sites = [j for j in range(k) if sol.value(y[j]) > 0.5]
+    served = {j: int(sum(w[i] for i in range(n) if sol.value(x[i, j]) > 0.5)) for j in sites}
+    chosen = np.minimum(base, t[:, sites].min(axis=1)) if sites else base
+    return sites, served, float((w * chosen).sum()), sol.status, sol.time_s
+
+
+def site_region(region: Region, rules: Sequence, travel: TravelModel, *, backend: str = "highs",
+                time_limit_s: float = 60.0) -> list[DialysisResult]:
+    """Dialysis for every county of the region under the enabled dialysis rule (empty without one)."""
+    rule = next((r for r in rules if r.enabled and r.kind == "dialysis_siting"), None)
+    if rule is None:
+        return []
+    return [site_county(region, str(c), rule, travel, backend=backend, time_limit_s=time_limit_s)
+            for c in sorted(region.counties.index)]
+
+
+def sites_frame(results: Sequence[DialysisResult], region: Region) -> pd.DataFrame:
+    """One row per new dialysis site: county, facility, township, residents served."""
+    fac, towns = region.facilities, region.townships
+    rows = []
+    for r in results:
+        for fid in r.sites:
+            t = fac.at[fid, "township_code"]
+            rows.append({"county": r.county, "county_name": r.county_name, "facility_id": fid,
+                         "facility_name": fac.at[fid, "name"], "township_code": t, "township_name": towns.at[t, "name"],
+                         "township_population": int(towns.at[t, "population"]), "residents_served": r.served.get(fid, 0)})
+    return pd.DataFrame(rows, columns=["county", "county_name", "facility_id", "facility_name", "township_code",
+                                       "township_name", "township_population", "residents_served"])
+
+
+def coverage_frame(results: Sequence[DialysisResult]) -> pd.DataFrame:
+    """One row per county: eligible or not, sites, residents within reach before and after."""
+    rows = [{"county": r.county, "county_name": r.county_name, "population": r.population, "eligible": r.eligible,
+             "existing_sites": len(r.existing), "new_sites": len(r.sites), "covered_before": r.covered_before,
+             "covered_after": r.covered_after,
+             "share_before": round(r.covered_before / r.population, 4) if r.population else 0.0,
+             "share_after": round(r.covered_after / r.population, 4) if r.population else 0.0,
+             "mean_min_before": round(r.travel_before_person_min / r.population, 2) if r.population else 0.0,
+             "mean_min_after": round(r.travel_after_person_min / r.population, 2) if r.population else 0.0,
+             "status": r.status.value if r.status is not None else "", "note": r.note} for r in results]
+    return pd.DataFrame(rows)

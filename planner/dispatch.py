@@ -1,0 +1,361 @@
+"""Assign physicians year-round: leads to their township health centers, city experts to communities.
+
+One integer model per prefecture-level city (its communities share the city's tertiary
+hospitals). Variables count physicians by source hospital, destination, specialty and title:
+
+    minimise   sum travel_min * sent  +  borrow penalty  -  specialty rewards  +  M * shortfall
+    subject to every target center receives >= N (min_title or above) from its lead (+ shortfall)
+               every community receives >= E experts from the city's tertiary hospitals (+ shortfall)
+               sent by (hospital, specialty, title) <= physicians there
+               sent by hospital <= its release cap (release_share x physicians of min_title or above)
+
+Shortfall variables keep the model feasible so that a county that cannot be covered is
+reported with its missing numbers (never returned as if complete); M is larger than any
+travel saving, so the optimum covers everything that can be covered.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .milp import LinExpr, Model, Status, solve
+from .plan import Plan
+from .region import Region
+from .rules.service import AttendingDispatch, ExpertDispatch
+from .travel import Points, TravelModel
+from .vocabulary import Title
+
+SHORTFALL_PENALTY = 10_000_000
+"""Person-minutes charged per missing physician: more than any travel a physician could save."""
+
+TITLES_DOWN = (Title.CHIEF, Title.ASSOCIATE_CHIEF, Title.ATTENDING, Title.RESIDENT)
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """Physicians of one title and specialty sent from one hospital to one place, year-round."""
+
+    role: str
+    community: str
+    source: str
+    target: str
+    title: str
+    specialty: str
+    count: int
+    travel_min: float
+    borrowed: bool = False
+
+
+@dataclass
+class DispatchResult:
+    """The dispatch of one city: roster rows, shortfalls with their explanations, and the solve status."""
+
+    city: str
+    city_name: str
+    status: Status
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    time_s: float
+    rows: list[RosterRow] = field(default_factory=list)
+    shortfalls: list[str] = field(default_factory=list)
+    relaxations: list[str] = field(default_factory=list)
+    short_counties: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """True when every center and community got what the rules ask."""
+        return not self.shortfalls and self.status in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+def eligible_titles(min_title: Title) -> list[Title]:
+    """Titles at or above `min_title`, highest first."""
+    return [t for t in TITLES_DOWN if t.rank >= min_title.rank]
+
+
+def staff_pool(region: Region, facility_ids: Sequence[str], titles: Sequence[Title]) -> dict[tuple[str, str, str], int]:
+    """(facility, specialty, title) -> physicians, from the staff roster (or the facility's title counts)."""
+    ids = set(facility_ids)
+    wanted = {t.value for t in titles}
+    pool: dict[tuple[str, str, str], int] = {}
+    staff = region.staff
+    if len(staff):
+        rows = staff[staff["facility_id"].isin(ids) & staff["title"].isin(wanted)]
+        for (fid, spec, title), n in rows.groupby(["facility_id", "specialty", "title"])["count"].sum().items():
+            if int(n) > 0:
+                pool[str(fid), str(spec), str(title)] = int(n)
+    with_roster = {k[0] for k in pool} | (set(staff["facility_id"]) if len(staff) else set())
+    for fid in sorted(ids - with_roster):
+        for t in titles:
+            n = int(region.facilities.at[fid, t.value] or 0) if t.value in region.facilities.columns else 0
+            if n > 0:
+                pool[fid, "未注明", t.value] = n
+    return pool
+
+
+def release_cap(region: Region, fid: str, default_share: float) -> tuple[int, int, float]:
+    """(cap, physicians of attending rank or above, share) for a hospital."""
+    f = region.facilities.loc[fid]
+    eligible = sum(int(f.get(t.value, 0) or 0) for t in eligible_titles(Title.ATTENDING))
+    own = f.get("release_share")
+    share = float(own) if own is not None and not pd.isna(own) else default_share
+    return int(math.floor(share * eligible + 1e-9)), eligible, share
+
+
+def specialties_present(region: Region, facility_ids: Sequence[str]) -> dict[str, set[str]]:
+    """Facility -> specialties it already has physicians in (a center lacks the others)."""
+    staff = region.staff
+    out: dict[str, set[str]] = {str(f): set() for f in facility_ids}
+    if len(staff):
+        rows = staff[staff["facility_id"].isin(out) & (staff["count"] > 0)]
+        for fid, spec in zip(rows["facility_id"], rows["specialty"]):
+            out[str(fid)].add(str(spec))
+    return out
+
+
+@dataclass
+class _CityModel:
+    model: Model
+    attend: dict[tuple[str, str, str, str], object]
+    expert: dict[tuple[str, str, str, str], object]
+    short_t: dict[str, object]
+    short_c: dict[str, object]
+    minutes: dict[tuple[str, str], float]
+
+
+def dispatch_city(region: Region, plan: Plan, city: str, communities: Sequence, attending: AttendingDispatch | None,
+                  expert: ExpertDispatch | None, travel: TravelModel, *, backend: str = "cpsat",
+                  time_limit_s: float = 60.0, explain: bool = True) -> DispatchResult:
+    """Solve the dispatch of one city's communities; explain any shortfall and what would close it."""
+    fac = region.facilities
+    targets: dict[str, tuple[str, str]] = {}   # target -> (community id, lead)
+    if attending is not None and attending.min_per_center > 0:
+        kinds = {k.value for k in attending.target_kinds}
+        for c in communities:
+            town_set = set(c.townships)
+            here = fac[fac["township_code"].isin(town_set) & fac["kind"].isin(kinds)]
+            for fid in sorted(here.index):
+                if fid != c.lead:
+                    targets[str(fid)] = (c.id, c.lead)
+    expert_sources: list[str] = []
+    if expert is not None and expert.min_per_community > 0:
+        province = region.counties.loc[region.counties["city_code"] == city, "province_code"].iloc[0]
+        area = region.counties.index[region.counties["city_code" if expert.same_city else "province_code"]
+                                     == (city if expert.same_city else province)]
+        pool = fac[fac["county_code"].isin(area)]
+        expert_sources = sorted(pool.index[expert.sources.matches(pool)])
+    borrow_sources = expert_sources if attending is not None and attending.borrow_from_city else []
+    built = _build(region, communities, targets, attending, expert, expert_sources, borrow_sources, travel)
+    sol = solve(built.model, backend, time_limit_s=time_limit_s)
+    city_name = region.city_name(city)
+    result = DispatchResult(city, city_name, sol.status, sol.objective, sol.bound, sol.gap, sol.time_s)
+    if sol.status not in (Status.OPTIMAL, Status.FEASIBLE):
+        result.shortfalls.append(f"{city_name}: the dispatch model found no plan ({sol.status.value})")
+        return result
+    minutes = built.minutes
+    for (h, t, s, title), var in sorted(built.attend.items()):
+        n = int(round(sol.value(var)))
+        if n:
+            comm = targets[t][0]
+            result.rows.append(RosterRow("attending", comm, h, t, title, s, n, round(minutes[h, t], 2),
+                                         borrowed=h != targets[t][1]))
+    leads = {c.id: c.lead for c in communities}
+    for (h, cid, s, title), var in sorted(built.expert.items()):
+        n = int(round(sol.value(var)))
+        if n:
+            result.rows.append(RosterRow("expert", cid, h, leads[cid], title, s, n, round(minutes[h, leads[cid]], 2)))
+    _describe_shortfalls(result, region, sol, built, targets, communities, attending, expert)
+    if result.shortfalls and explain:
+        result.relaxations = _relaxations(region, plan, city, communities, attending, expert, travel, backend,
+                                          time_limit_s, result)
+    return result
+
+
+def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, str]], attending: AttendingDispatch | None,
+           expert: ExpertDispatch | None, expert_sources: list[str], borrow_sources: list[str],
+           travel: TravelModel) -> _CityModel:
+    m = Model("dispatch")
+    a_titles = set(eligible_titles(attending.min_title)) if attending is not None else set()
+    e_titles = set(eligible_titles(expert.min_title)) if expert is not None else set()
+    leads = sorted({lead for _, lead in targets.values()})
+    sources = sorted(set(leads) | set(expert_sources) | set(borrow_sources))
+    pool = staff_pool(region, sources, [t for t in TITLES_DOWN if t in a_titles | e_titles])
+    by_source: dict[str, list[tuple[str, str, int]]] = {}
+    for (h, spec, title), n in sorted(pool.items()):
+        by_source.setdefault(h, []).append((spec, title, n))
+    minutes = _minutes(region, travel, sources, sorted(set(targets) | {c.lead for c in communities}))
+    built = _CityModel(m, {}, {}, {}, {}, minutes)
+    # Variables indexed as they are made, so each constraint sums only its own (no quadratic scans).
+    per_pool: dict[tuple[str, str, str], list] = {}
+    per_source: dict[str, list] = {}
+    weights = attending.specialty_weights if attending is not None else {}
+    present_at = specialties_present(region, list(targets)) if weights else {}
+    for t, (_cid, lead) in sorted(targets.items()):
+        here: list = []
+        by_spec: dict[str, list] = {}
+        for h in [lead] + [b for b in borrow_sources if b != lead]:
+            cost = int(round(minutes[h, t])) + (attending.borrow_penalty if h != lead else 0)
+            for spec, title, n in by_source.get(h, []):
+                if Title(title) not in a_titles:
+                    continue
+                var = m.integer(f"a[{h},{t},{spec},{title}]", 0, min(n, attending.min_per_center))
+                built.attend[h, t, spec, title] = var
+                m.minimize([(cost, var)])
+                here.append(var)
+                by_spec.setdefault(spec, []).append(var)
+                per_pool.setdefault((h, spec, title), []).append(var)
+                per_source.setdefault(h, []).append(var)
+        short = m.integer(f"short[{t}]", 0, attending.min_per_center)
+        built.short_t[t] = short
+        m.minimize([(SHORTFALL_PENALTY, short)])
+        m.add(LinExpr.sum((1, v) for v in here) + short, lb=attending.min_per_center, name=f"center[{t}]",
+              group=attending.id)
+        present = present_at.get(t, set())
+        for spec, w in sorted(weights.items()):
+            if w > 0 and spec not in present and by_spec.get(spec):
+                b = m.binary(f"fills[{t},{spec}]")
+                m.add(LinExpr.sum((1, v) for v in by_spec[spec]) - b, lb=0, name=f"fills[{t},{spec}]", group="structure")
+                m.minimize([(-int(w), b)])
+    if expert is not None and expert.min_per_community > 0:
+        for c in communities:
+            here = []
+            for h in expert_sources:
+                if h == c.lead:
+                    continue
+                cost = int(round(minutes[h, c.lead]))
+                for spec, title, n in by_source.get(h, []):
+                    if Title(title) not in e_titles:
+                        continue
+                    var = m.integer(f"e[{h},{c.id},{spec},{title}]", 0, min(n, expert.min_per_community))
+                    built.expert[h, c.id, spec, title] = var
+                    m.minimize([(cost, var)])
+                    here.append(var)
+                    per_pool.setdefault((h, spec, title), []).append(var)
+                    per_source.setdefault(h, []).append(var)
+            short = m.integer(f"eshort[{c.id}]", 0, expert.min_per_community)
+            built.short_c[c.id] = short
+            m.minimize([(SHORTFALL_PENALTY, short)])
+            m.add(LinExpr.sum((1, v) for v in here) + short, lb=expert.min_per_community, name=f"experts[{c.id}]",
+                  group=expert.id)
+    for (h, spec, title), used in sorted(per_pool.items()):
+        m.add(LinExpr.sum((1, v) for v in used), ub=pool[h, spec, title], name=f"have[{h},{spec},{title}]", group="staff")
+    default_share = attending.release_share if attending is not None else (expert.release_share if expert else 0.2)
+    for h, used in sorted(per_source.items()):
+        share = expert.release_share if (expert is not None and h in expert_sources and h not in leads) else default_share
+        cap, _, _ = release_cap(region, h, share)
+        m.add(LinExpr.sum((1, v) for v in used), ub=cap, name=f"cap[{h}]", group="release_cap")
+    return built
+
+
+def _minutes(region: Region, travel: TravelModel, sources: Sequence[str], places: Sequence[str]) -> dict[tuple[str, str], float]:
+    """Travel minutes between facilities, by (source, place)."""
+    fac = region.facilities
+    if not sources or not places:
+        return {}
+    a = Points.from_xy(list(sources), fac.loc[list(sources)].geometry.x, fac.loc[list(sources)].geometry.y)
+    b = Points.from_xy(list(places), fac.loc[list(places)].geometry.x, fac.loc[list(places)].geometry.y)
+    mat = travel.minutes(a, b)
+    return {(s, p): float(mat[i, j]) for i, s in enumerate(sources) for j, p in enumerate(places)}
+
+
+def _describe_shortfalls(result: DispatchResult, region: Region, sol, built: _CityModel, targets: dict[str, tuple[str, str]],
+                         communities: Sequence, attending: AttendingDispatch | None, expert: ExpertDispatch | None) -> None:
+    fac = region.facilities
+    by_lead: dict[str, list[str]] = {}
+    for t, var in built.short_t.items():
+        if sol.value(var) > 0.5:
+            by_lead.setdefault(targets[t][1], []).append(t)
+    for lead, ts in sorted(by_lead.items()):
+        missing = int(sum(round(sol.value(built.short_t[t])) for t in ts))
+        cap, eligible, share = release_cap(region, lead, attending.release_share)
+        county = region.county_name(fac.at[lead, "county_code"])
+        names = ", ".join(fac.at[t, "name"] for t in ts[:4]) + (f" and {len(ts) - 4} more" if len(ts) > 4 else "")
+        result.short_counties.append(county)
+        result.shortfalls.append(
+            f"{county}: {len(ts)} centers get no {attending.min_title.zh}-or-above physician from {fac.at[lead, 'name']} "
+            f"({names}); missing {missing} {attending.min_title.zh}-or-above physicians — the lead has {eligible} such "
+            f"physicians and may release {cap} ({share:.0%}) [{attending.label()}]")
+    for cid, var in built.short_c.items():
+        if sol.value(var) > 0.5:
+            missing = int(round(sol.value(var)))
+            lead = next(c.lead for c in communities if c.id == cid)
+            result.short_counties.append(region.county_name(fac.at[lead, "county_code"]))
+            result.shortfalls.append(
+                f"{region.county_name(fac.at[lead, 'county_code'])}: the community led by {fac.at[lead, 'name']} gets "
+                f"{expert.min_per_community - missing} of {expert.min_per_community} city experts; missing {missing} "
+                f"[{expert.label()}]")
+
+
+def _relaxations(region: Region, plan: Plan, city: str, communities: Sequence, attending: AttendingDispatch | None,
+                 expert: ExpertDispatch | None, travel: TravelModel, backend: str, time_limit_s: float,
+                 base: DispatchResult) -> list[str]:
+    """Re-solve with each relaxation and say whether it closes the shortfall."""
+    out = []
+    trials: list[tuple[str, AttendingDispatch | None, ExpertDispatch | None]] = []
+    if attending is not None and not attending.borrow_from_city:
+        trials.append(("borrow_from_city = true (lend from the city's tertiary hospitals)",
+                       attending.model_copy(update={"borrow_from_city": True}), expert))
+    for share in (0.3, 0.5):
+        if attending is not None and share > attending.release_share:
+            trials.append((f"release_share = {share:g}",
+                           attending.model_copy(update={"release_share": share}),
+                           expert.model_copy(update={"release_share": max(share, expert.release_share)}) if expert else None))
+    before = list(dict.fromkeys(base.short_counties))
+    for label, a, e in trials:
+        trial = dispatch_city(region, plan, city, communities, a, e, travel, backend=backend,
+                              time_limit_s=time_limit_s, explain=False)
+        after = set(trial.short_counties)
+        closed = [c for c in before if c not in after]
+        still = list(dict.fromkeys(trial.short_counties))
+        if not still:
+            out.append(f"{base.city_name}: setting {label} closes every shortfall")
+        else:
+            what = f"closes {', '.join(closed)}" if closed else "closes none"
+            out.append(f"{base.city_name}: setting {label} {what}; still short: {', '.join(still)}")
+    return out
+
+
+def communities_by_city(region: Region, plan: Plan) -> dict[str, list]:
+    """City code -> the plan's communities whose lead's county lies in that city (ordered)."""
+    city_of = region.counties["city_code"].to_dict()
+    out: dict[str, list] = {}
+    for c in plan.communities():
+        county = region.facilities.at[c.lead, "county_code"] if c.lead in region.facilities.index else None
+        if c.unit.startswith("city:"):
+            city = c.unit.split(":", 1)[1]
+        else:
+            city = city_of.get(c.unit, city_of.get(county))
+        out.setdefault(str(city), []).append(c)
+    return {k: sorted(v, key=lambda c: c.id) for k, v in sorted(out.items())}
+
+
+def dispatch_region(region: Region, plan: Plan, rules: Sequence, travel: TravelModel, *, backend: str = "cpsat",
+                    time_limit_s: float = 60.0) -> list[DispatchResult]:
+    """Dispatch for every city of the plan under the enabled dispatch rules (empty without such rules)."""
+    attending = next((r for r in rules if r.enabled and r.kind == "attending_dispatch"), None)
+    expert = next((r for r in rules if r.enabled and r.kind == "expert_dispatch"), None)
+    if attending is None and expert is None:
+        return []
+    return [dispatch_city(region, plan, city, comms, attending, expert, travel, backend=backend, time_limit_s=time_limit_s)
+            for city, comms in communities_by_city(region, plan).items()]
+
+
+def roster_frame(results: Sequence[DispatchResult], region: Region) -> pd.DataFrame:
+    """The roster as a table: who (title, specialty, count), from where, to where, travel time."""
+    fac = region.facilities
+    rows = []
+    for r in results:
+        for row in r.rows:
+            rows.append({"city": r.city_name, "role": row.role, "community_id": row.community,
+                         "from_id": row.source, "from_name": fac.at[row.source, "name"],
+                         "to_id": row.target, "to_name": fac.at[row.target, "name"],
+                         "title": Title(row.title).zh, "specialty": row.specialty, "count": row.count,
+                         "travel_min": row.travel_min, "borrowed": row.borrowed})
+    columns = ["city", "role", "community_id", "from_id", "from_name", "to_id", "to_name", "title", "specialty",
+               "count", "travel_min", "borrowed"]
+    return pd.DataFrame(rows, columns=columns)
+

@@ -1,0 +1,91 @@
+"""Dialysis siting: only in large counties, only at central township health centers, sites known by inspection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import Fac, grid_region
+
+from planner.check import check_dialysis
+from planner.dialysis import coverage_frame, site_county, site_region
+from planner.milp import Status
+from planner.rulefile import load_rules
+from planner.rules.service import DialysisSiting
+from planner.travel import TravelModel
+
+
+@pytest.fixture
+def long_county():
+    """
+    A county of five townships in a row, about 11 km apart (about 21 min by the default model);
+    the county hospital (dialysis) sits at the west end, central THCs at 003 and 005::
+
+        [001 H*]--[002 T2]--[003 C3 中心]--[004 T4]--[005 C5 中心]
+          50k       20k        40k            20k        90k
+    """
+    facs = [Fac("H", "测试县人民医院", "general_hospital", "二甲", (0, 0), dialysis=True),
+            Fac("T2", "二镇卫生院", "township_health_center", "一甲", (0, 1)),
+            Fac("C3", "三镇中心卫生院", "township_health_center", "一甲", (0, 2), central_thc=True),
+            Fac("T4", "四镇卫生院", "township_health_center", "一甲", (0, 3)),
+            Fac("C5", "五镇中心卫生院", "township_health_center", "一甲", (0, 4), central_thc=True)]
+    return grid_region([[50_000, 20_000, 40_000, 20_000, 90_000]], facs)
+
+
+def rule(**kw) -> DialysisSiting:
+    return DialysisSiting(id="d", source="000_daed78e4f2e6cfdf.txt (六)", **{"coverage_minutes": 25.0, **kw})
+
+
+@pytest.mark.parametrize("backend", ["highs", "cbc", "cpsat"])
+def test_one_site_goes_to_the_far_populous_central_center(long_county, backend: str) -> None:
+    r = site_county(long_county, "330001", rule(max_sites_per_county=1), TravelModel(), backend=backend)
+    assert r.eligible and r.status is Status.OPTIMAL
+    assert r.sites == ["C5"]               # covers 004 and 005 (110k) against 002-004 for C3
+    assert r.covered_before == 70_000      # 001 and 002 are within 25 min of the county hospital
+    assert r.covered_after == 180_000
+    assert r.served == {"C5": 110_000}
+
+
+def test_two_sites_cover_everyone_and_lower_travel(long_county) -> None:
+    r = site_county(long_county, "330001", rule(max_sites_per_county=2), TravelModel())
+    assert r.sites == ["C3", "C5"]
+    assert r.covered_after == 220_000
+    assert r.travel_after_person_min < r.travel_before_person_min
+
+
+def test_no_site_below_the_population_threshold_and_raising_it_removes_sites(long_county) -> None:
+    small = site_county(long_county, "330001", rule(min_county_population=500_000), TravelModel())
+    assert not small.eligible and small.sites == [] and small.status is None
+    assert small.note == "220,000 residents, below 500,000: no dialysis at township health centers"
+    assert small.covered_after == small.covered_before
+
+
+def test_only_central_centers_in_the_most_populous_townships_are_candidates(long_county) -> None:
+    r = site_county(long_county, "330001", rule(top_townships=2), TravelModel())
+    # The two most populous townships are 005 (90k) and 001 (50k); only C5 is a central THC there.
+    assert r.candidates == ["C5"] and r.sites == ["C5"]
+
+
+def test_the_checker_rejects_a_site_that_breaks_the_rule(long_county) -> None:
+    rules = [rule(max_sites_per_county=1, top_townships=2)]
+    broken = check_dialysis(long_county, [("330001", "T2"), ("330001", "C3")], rules)[0].violations
+    messages = [v.message for v in broken]
+    assert "二镇卫生院 is not a central township health center" in messages
+    assert "三镇中心卫生院 is not in one of the 2 most populous townships" in messages
+    assert "2 new sites, over 1" in messages
+    big = [rule(min_county_population=500_000)]
+    assert "五镇中心卫生院: county has 220,000 residents, below 500,000" in [
+        v.message for v in check_dialysis(long_county, [("330001", "C5")], big)[0].violations]
+
+
+def test_the_zhejiang_rule_file_sites_and_a_copy_with_a_higher_threshold(long_county, tmp_path: Path) -> None:
+    zj = load_rules("zhejiang-2026")
+    out = site_region(long_county, zj.rules, TravelModel())
+    assert out[0].eligible and out[0].sites
+    copy = tmp_path / "zj-500k.toml"
+    copy.write_text('[policy]\nname = "zj-500k"\nextends = "zhejiang-2026"\n[[rule]]\nid = "dialysis.central_thc"\n'
+                    "min_county_population = 500000\n", encoding="utf-8")
+    out = site_region(long_county, load_rules(copy).rules, TravelModel())
+    assert out[0].sites == []
+    table = coverage_frame(out)
+    assert table.loc[0, "eligible"] == False  # noqa: E712  (numpy bool)
