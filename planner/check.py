@@ -110,7 +110,7 @@ def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) ->
 
     out: list[RuleStatus] = []
     fac = region.facilities
-    city_of = region.counties["city_code"].to_dict()
+    city_of = {**region.context_counties["city_code"].to_dict(), **region.counties["city_code"].to_dict()}
     attending = next((r for r in rules if r.enabled and r.kind == "attending_dispatch"), None)
     expert = next((r for r in rules if r.enabled and r.kind == "expert_dispatch"), None)
     comms = plan.communities()

@@ -97,7 +97,7 @@ def show(region: str) -> None:
     from .regions import load
 
     r = load(region)
-    c, t, v, f = r.counties, r.townships, r.villages, r.facilities
+    c, t, v, f = r.counties, r.townships, r.villages, r.own_facilities
     click.echo(f"{r.name}: {len(c):,} county-level units, {len(t):,} townships, {len(v):,} villages, "
                f"population {r.population:,} (2020 census)")
     kinds = t["kind"].value_counts()

@@ -7,14 +7,20 @@ from .region import Region
 
 
 def diff_lines(before: Plan, after: Plan, region: Region, limit: int = 20) -> list[str]:
-    """Lines describing what changed from `before` to `after`."""
-    a, b = before.assignment(), after.assignment()
+    """Lines describing what changed from `before` to `after`, within `region`.
+
+    Only the region's townships and units are compared, so a re-solve of one county against
+    a whole-province plan shows what changed in that county.
+    """
+    inside = set(region.townships.index)
+    a = {t: lead for t, lead in before.assignment().items() if t in inside}
+    b = {t: lead for t, lead in after.assignment().items() if t in inside}
     names = region.townships["name"].to_dict()
     fac = region.facilities["name"].to_dict()
     moved = sorted(t for t in set(a) | set(b) if a.get(t) != b.get(t))
-    leads_a = {c.lead for c in before.communities()}
-    leads_b = {c.lead for c in after.communities()}
-    obj_a = sum(u.objective or 0.0 for u in before.units.values())
+    leads_a, leads_b = set(a.values()), set(b.values())
+    units = set(after.units)
+    obj_a = sum(u.objective or 0.0 for uid, u in before.units.items() if uid in units)
     obj_b = sum(u.objective or 0.0 for u in after.units.values())
     lines = [f"Diff: {len(moved)} townships moved; leads added {len(leads_b - leads_a)}, removed {len(leads_a - leads_b)}; "
              f"objective {obj_a:,.0f} -> {obj_b:,.0f} person-minutes ({obj_b - obj_a:+,.0f})"]

@@ -143,9 +143,11 @@ def dispatch_city(region: Region, plan: Plan, city: str, communities: Sequence, 
                     targets[str(fid)] = (c.id, c.lead)
     expert_sources: list[str] = []
     if expert is not None and expert.min_per_community > 0:
-        province = region.counties.loc[region.counties["city_code"] == city, "province_code"].iloc[0]
-        area = region.counties.index[region.counties["city_code" if expert.same_city else "province_code"]
-                                     == (city if expert.same_city else province)]
+        if expert.same_city:
+            area = region.city_counties(city)
+        else:
+            province = region.counties.loc[region.counties["city_code"] == city, "province_code"].iloc[0]
+            area = list(region.counties.index[region.counties["province_code"] == province])
         pool = fac[fac["county_code"].isin(area)]
         expert_sources = sorted(pool.index[expert.sources.matches(pool)])
     borrow_sources = expert_sources if attending is not None and attending.borrow_from_city else []

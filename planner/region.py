@@ -31,6 +31,11 @@ class Region:
         What was normalised on read (grades respelled, encodings guessed, CRS converted).
     about
         Provenance of the data (sources, licenses, what is estimated or synthesized).
+    context_counties
+        Counties of the region's cities that are not part of the region (adcode, name,
+        city_code): their city and provincial hospitals are in `facilities` with
+        `context=True`, because they send experts to the region and may lead where county
+        hospitals are too weak, but they are not the region's own facilities.
     """
 
     name: str
@@ -41,6 +46,7 @@ class Region:
     staff: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     about: dict[str, str] = field(default_factory=dict)
+    context_counties: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["adcode", "name", "city_code"]))
 
     # --- lookups -----------------------------------------------------------------------
 
@@ -50,8 +56,33 @@ class Region:
         return int(self.counties["population"].sum())
 
     def county_name(self, adcode: str) -> str:
-        """The county's name, e.g. 义乌市."""
-        return str(self.counties.at[adcode, "name"])
+        """The county's name, e.g. 义乌市 (also for the context counties of the region's cities)."""
+        if adcode in self.counties.index:
+            return str(self.counties.at[adcode, "name"])
+        if adcode in self.context_counties.index:
+            return str(self.context_counties.at[adcode, "name"])
+        return str(adcode)
+
+    def city_of(self, adcode: str) -> str:
+        """The prefecture-level city code of a county (region or context county)."""
+        if adcode in self.counties.index:
+            return str(self.counties.at[adcode, "city_code"])
+        if adcode in self.context_counties.index:
+            return str(self.context_counties.at[adcode, "city_code"])
+        return ""
+
+    def city_counties(self, city_code: str) -> list[str]:
+        """Adcodes of every county of a city, the region's and its context counties."""
+        own = self.counties.index[self.counties["city_code"] == city_code]
+        ctx = self.context_counties.index[self.context_counties["city_code"] == city_code] if len(self.context_counties) else []
+        return sorted(set(own) | set(ctx))
+
+    @property
+    def own_facilities(self) -> gpd.GeoDataFrame:
+        """Facilities located in the region (without the context hospitals of its cities)."""
+        if "context" in self.facilities.columns:
+            return self.facilities[~self.facilities["context"].astype(bool)]
+        return self.facilities
 
     def townships_of(self, adcode: str) -> gpd.GeoDataFrame:
         """Townships of one county, ordered by code."""
@@ -60,10 +91,6 @@ class Region:
     def facilities_of(self, adcode: str) -> gpd.GeoDataFrame:
         """Facilities located in one county, ordered by id."""
         return self.facilities[self.facilities["county_code"] == adcode].sort_index()
-
-    def counties_of_city(self, city_code: str) -> list[str]:
-        """Adcodes of the county-level units of a prefecture-level city, ordered."""
-        return sorted(self.counties.index[self.counties["city_code"] == city_code])
 
     @property
     def cities(self) -> list[str]:
@@ -82,7 +109,7 @@ class Region:
 
     def facility_counts(self) -> pd.DataFrame:
         """Facilities by kind (rows) and grade (columns), for summaries."""
-        f = self.facilities
+        f = self.own_facilities
         if f.empty:
             return pd.DataFrame()
         kinds = f["kind"].map(lambda k: FacilityKind(k).zh)
@@ -110,5 +137,5 @@ class Region:
             "township_polygon_estimated": int(np.asarray(t.get("polygon_estimated", False), dtype=bool).sum()),
             "township_seat_synthesized": int((t.get("seat_source", pd.Series(dtype=str)) == "synthesized").sum()),
             "village_point_estimated": int(np.asarray(v.get("point_estimated", False), dtype=bool).sum()),
-            "facilities_synthesized": int(np.asarray(f.get("synthesized", False), dtype=bool).sum()),
+            "facilities_synthesized": int(np.asarray(self.own_facilities.get("synthesized", False), dtype=bool).sum()),
         }

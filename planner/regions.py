@@ -118,34 +118,41 @@ def load(spec: str | RegionSpec = DEFAULT_REGION) -> Region:
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in ("counties", "townships", "villages", "facilities", "staff")}
     about: dict[str, str] = {}
     wanted = set(rs.counties)
+    context_counties: list[pd.DataFrame] = []
     for file in rs.files:
         path = base / file
-        counties = _read(path, "counties", None)
-        counties = counties[counties["adcode"].isin(wanted)]
+        all_counties = _read(path, "counties", None)
+        counties = all_counties[all_counties["adcode"].isin(wanted)]
         codes = sorted(counties["adcode"])
         if not codes:
             continue
-        where_c = None if _covers_file(rs, counties, path) else _in_clause("county_code", codes)
+        where_c = None if len(counties) == len(all_counties) else _in_clause("county_code", codes)
+        # The rest of the region's cities: their hospitals send experts and may lead as a fallback.
+        rest = all_counties[all_counties["city_code"].isin(set(counties["city_code"])) & ~all_counties["adcode"].isin(wanted)]
+        if len(rest):
+            context_counties.append(pd.DataFrame(rest.drop(columns="geometry")))
+            context = _read(path, "facilities", _in_clause("county_code", sorted(rest["adcode"])))
+            context = context[context["admin_level"].isin(["city", "provincial"])]
+            context["context"] = True
+            parts["facilities"].append(context)
         parts["counties"].append(counties)
         townships = _read(path, "townships", where_c)
         parts["townships"].append(townships)
         where_v = None if where_c is None else _in_clause("substr(code, 1, 6)", codes)
         parts["villages"].append(_read(path, "villages", where_v))
         facilities = _read(path, "facilities", where_c)
+        facilities["context"] = False
         parts["facilities"].append(facilities)
         staff = _read(path, "staff", None)
-        parts["staff"].append(staff[staff["facility_id"].isin(set(facilities["facility_id"]))])
+        ids = set().union(*(set(f["facility_id"]) for f in parts["facilities"]))
+        parts["staff"].append(staff[staff["facility_id"].isin(ids)])
         about.update(dict(zip(*_read(path, "about", None)[["key", "value"]].to_numpy().T)))
     region = Region(rs.name, *(_frame(parts, key) for key in ("counties", "townships", "villages", "facilities")),
                     pd.concat(parts["staff"], ignore_index=True) if parts["staff"] else pd.DataFrame(),
                     [f"not plannable: {e}" for e in rs.excluded], about)
+    if context_counties:
+        region.context_counties = pd.concat(context_counties, ignore_index=True).set_index("adcode", drop=False)
     return region
-
-
-def _covers_file(rs: RegionSpec, counties: pd.DataFrame, path: Path) -> bool:
-    # Reading a whole file is faster than filtering it; filter only for part of a province.
-    total = pyogrio.read_info(path, layer="counties")["features"]
-    return len(counties) == total
 
 
 def _frame(parts: dict[str, list[pd.DataFrame]], key: str) -> gpd.GeoDataFrame:

@@ -15,7 +15,7 @@ from planner.rulefile import load_rules
 
 
 def _solve(region, rules: str, backend: str = "cpsat"):
-    result = run_plan(region, load_rules(rules), SolveOptions(backend=backend))
+    result = run_plan(region, load_rules(rules), SolveOptions(backend=backend), services=False)
     return result, next(iter(result.plan.units.values()))
 
 
@@ -83,8 +83,8 @@ def test_lowering_grades_below_the_rule_is_explained_with_the_conflicting_rules(
 
 def test_warm_start_from_a_previous_plan_gives_the_same_optimum(two_hospital_county) -> None:
     rules = load_rules("zhejiang-2026")
-    first = run_plan(two_hospital_county, rules)
-    again = run_plan(two_hospital_county, rules, previous=first.plan)
+    first = run_plan(two_hospital_county, rules, services=False)
+    again = run_plan(two_hospital_county, rules, previous=first.plan, services=False)
     assert again.plan.assignment() == first.plan.assignment()
     assert [u.objective for u in again.plan.units.values()] == [u.objective for u in first.plan.units.values()]
 
@@ -145,7 +145,7 @@ def test_every_returned_plan_passes_every_rule_and_backends_agree(tmp_path_facto
     path.write_text(RULE_TEXT.format(max_k=max_k, grade=grade, contiguity=str(contiguity).lower(),
                                      max_share=max_share, hard=str(hard).lower()), encoding="utf-8")
     rules = load_rules(path)
-    results = {b: run_plan(region, rules, SolveOptions(backend=b)) for b in ("cpsat", "cbc")}
+    results = {b: run_plan(region, rules, SolveOptions(backend=b), services=False) for b in ("cpsat", "cbc")}
     units = {b: next(iter(r.plan.units.values())) for b, r in results.items()}
     assert units["cpsat"].status is units["cbc"].status
     if units["cpsat"].status is Status.OPTIMAL:

@@ -112,8 +112,7 @@ class LeadEligibility(Rule):
     def extra_candidates(self, unit: Unit, region: Region) -> list[str]:
         if not self.city_level_fallback or self._in_unit_eligible(unit):
             return []
-        city_counties = region.counties.index[region.counties["city_code"] == unit.city_code]
-        pool = region.facilities[region.facilities["county_code"].isin(city_counties)]
+        pool = region.facilities[region.facilities["county_code"].isin(region.city_counties(unit.city_code))]
         return sorted(pool.index[self._fallback_selector().matches(pool)])
 
     def eligible(self, unit: Unit) -> set[str]:

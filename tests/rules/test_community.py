@@ -155,7 +155,7 @@ facilities = ["M"]
     path = tmp_path / "review.toml"
     path.write_text(text, encoding="utf-8")
     rules = load_rules(path)
-    result = run_plan(row_county, rules, SolveOptions())
+    result = run_plan(row_county, rules, SolveOptions(), services=False)
     unit = result.units[0]
     plan = next(iter(result.plan.units.values()))
     assert plan.assignment()["330001004"] == "H1"
@@ -179,7 +179,7 @@ def test_city_grid_and_grid_membership_on_a_two_district_city() -> None:
                           Fac("S", "东区人民医院", "general_hospital", "二甲", (0, 1), county="330002")],
                          county_of=[["330001", "330002"]], names={"330001": "西区", "330002": "东区"})
     rules = load_rules("guizhou-2024")
-    result = run_plan(region, rules, SolveOptions())
+    result = run_plan(region, rules, SolveOptions(), services=False)
     assert [u.id for u in result.units] == ["city:330100"]
     plan = next(iter(result.plan.units.values()))
     assert sorted(c.lead for c in plan.communities) == ["A", "B"]
