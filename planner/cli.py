@@ -246,6 +246,79 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
         sys.exit(EXIT_BAD_INPUT)
 
 
+def _plan_context(plan_path: str, rules_name: str | None) -> tuple[Any, Any, Any]:
+    from .planfile import read_plan
+    from .regions import load
+    from .rulefile import load_rules
+
+    plan = read_plan(plan_path)
+    rules = load_rules(rules_name or str(plan.meta.get("rules_path") or plan.rules_name))
+    return plan, load(plan.region), rules
+
+
+def _write_table(frame: Any, out: str) -> None:
+    from . import io
+
+    if out.lower().endswith(".xlsx"):
+        io.write_xlsx({"table": frame}, out)
+    else:
+        io.write_csv(frame, out)
+
+
+@main.command()
+@click.argument("plan_path", type=click.Path(exists=True))
+@click.option("--rules", "rules_name", default=None, help="Rule file (default: the one the plan was made with).")
+@click.option("--out", "out_file", default="roster.csv", show_default=True, help="Roster file (.csv or .xlsx).")
+@click.option("--backend", type=click.Choice(BACKENDS), default="highs", show_default=True)
+def dispatch(plan_path: str, rules_name: str | None, out_file: str, backend: str) -> None:
+    """Assign physicians to a plan's township health centers and city experts to its communities."""
+    from .check import check_dispatch, compliance_lines
+    from .dispatch import dispatch_region, roster_frame
+    from .travel import TravelModel
+
+    plan, region, rules = _plan_context(plan_path, rules_name)
+    travel = TravelModel(rules.travel.detour_factor, rules.travel.speed_kph)
+    results = dispatch_region(region, plan, rules.rules, travel, backend=backend)
+    if not results:
+        raise click.ClickException(f"{rules.path} has no enabled attending_dispatch or expert_dispatch rule")
+    _write_table(roster_frame(results, region), out_file)
+    for d in results:
+        click.echo(f"{d.city_name}: {d.status.value}, {sum(r.count for r in d.rows):,} physicians")
+        for line in d.shortfalls + d.relaxations:
+            click.echo(f"  {line}")
+    for line in compliance_lines(check_dispatch(region, plan, [r for d in results for r in d.rows], rules.rules)):
+        click.echo(line)
+    click.echo(f"Roster written to {out_file}")
+
+
+@main.command()
+@click.option("--region", default=None, help="Embedded region (default 浙江省).")
+@click.option("--rules", "rules_name", default="zhejiang-2026", show_default=True)
+@click.option("--out", "out_file", default="dialysis_sites.csv", show_default=True, help="Site table (.csv or .xlsx).")
+@click.option("--backend", type=click.Choice(BACKENDS), default="highs", show_default=True)
+def dialysis(region: str | None, rules_name: str, out_file: str, backend: str) -> None:
+    """Choose dialysis sites at central township health centers of large counties."""
+    from .check import check_dialysis, compliance_lines
+    from .dialysis import coverage_frame, site_region, sites_frame
+    from .regions import DEFAULT_REGION, load
+    from .rulefile import load_rules
+    from .travel import TravelModel
+
+    rs = load_rules(rules_name)
+    reg = load(region or DEFAULT_REGION)
+    results = site_region(reg, rs.rules, TravelModel(rs.travel.detour_factor, rs.travel.speed_kph), backend=backend)
+    if not results:
+        raise click.ClickException(f"{rs.path} has no enabled dialysis_siting rule")
+    _write_table(sites_frame(results, reg), out_file)
+    cover = coverage_frame(results)
+    eligible = cover[cover["eligible"]]
+    click.echo(f"{reg.name}: {len(eligible)} of {len(cover)} counties eligible, {int(cover['new_sites'].sum())} new sites; "
+               f"residents within reach {int(cover['covered_before'].sum()):,} -> {int(cover['covered_after'].sum()):,}")
+    for line in compliance_lines(check_dialysis(reg, [(d.county, f) for d in results for f in d.sites], rs.rules)):
+        click.echo(line)
+    click.echo(f"Sites written to {out_file}")
+
+
 def _echo_services(result: Any) -> None:
     s = result.summary()
     if result.dispatch:

@@ -116,6 +116,14 @@ def load_travel(rules: RuleSet, od_file: str | None = None, road_file: str | Non
     return TravelModel(rules.travel.detour_factor, rules.travel.speed_kph, od=od, road=road)
 
 
+def _portable(path: str) -> str:
+    """A rule file's path as recorded in plans: the built-in name for shipped files."""
+    from .rulefile import builtin_dir
+
+    p = Path(path)
+    return p.stem if p.parent.resolve() == builtin_dir().resolve() else str(p)
+
+
 def _is_minutes(v: object) -> bool:
     try:
         return v is not None and float(str(v)) >= 0
@@ -149,7 +157,7 @@ def run_plan(region: Region, rules: RuleSet, options: SolveOptions = SolveOption
     result = RunResult(region, rules, units, plan, statuses, graph, travel, timings_s=timings)
     if services:
         run_services(result, options)
-    plan.meta.update({"rules_digest": rules.digest, "backend": options.backend, "time_limit_s": options.time_limit_s,
+    plan.meta.update({"rules_digest": rules.digest, "rules_path": _portable(rules.path), "backend": options.backend, "time_limit_s": options.time_limit_s,
                       "travel": travel.describe()})
     return result
 
@@ -245,7 +253,31 @@ def check_file(plan_path: str, rules_path: str, region_spec: str | None = None) 
         plan.units.clear()
     planfile.assign_layout_units(plan, units)
     _check_leads_exist(plan, region, plan_path)
-    return plan, units, check_plan(plan, units, rules.rules)
+    statuses = check_plan(plan, units, rules.rules)
+    folder = Path(plan_path)
+    if folder.is_dir():
+        statuses += _check_saved_services(folder, region, plan, rules)
+    return plan, units, statuses
+
+
+def _check_saved_services(folder: Path, region: Region, plan: Plan, rules: RuleSet) -> list[RuleStatus]:
+    """Re-check the roster and dialysis sites a plan folder holds, if any, against the rules."""
+    from .check import check_dialysis, check_dispatch
+    from .dispatch import RosterRow
+    from .vocabulary import parse_title
+
+    out: list[RuleStatus] = []
+    roster = folder / "roster.csv"
+    if roster.exists() and any(r.kind in ("attending_dispatch", "expert_dispatch") for r in rules.rules):
+        frame = pd.read_csv(roster, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        rows = [RosterRow(r.role, r.community_id, r.from_id, r.to_id, parse_title(r.title).value.value, r.specialty,
+                          int(r.count), float(r.travel_min), r.borrowed == "True") for r in frame.itertuples()]
+        out += check_dispatch(region, plan, rows, rules.rules)
+    sites = folder / "dialysis_sites.csv"
+    if sites.exists():
+        frame = pd.read_csv(sites, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        out += check_dialysis(region, list(zip(frame["county"], frame["facility_id"])), rules.rules)
+    return out
 
 
 def _check_leads_exist(plan: Plan, region: Region, label: str) -> None:

@@ -1,0 +1,125 @@
+"""The `planner` command: exact output, exit codes, one-line errors, every command documented."""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from planner.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(main, list(args))
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def test_regions_lists_the_default_province_with_its_figures() -> None:
+    code, out = run("regions")
+    assert code == 0
+    assert "Embedded regions (default: 浙江省)" in out
+    assert "  浙江省 (330000): 11 cities, 90 county-level units, 1,387 townships, 64,567,588 residents" in out
+
+
+def test_show_summarises_zhejiang_and_explains_the_hangzhou_redraw() -> None:
+    code, out = run("show", "浙江省")
+    assert code == 0
+    assert out.startswith("浙江省: 90 county-level units, 1,387 townships, 25,547 villages, population 64,567,588 (2020 census)\n")
+    assert "临平区 (330113) 1,082,768" in out and "杭州's 2021 redraw" in out
+    assert "facilities synthesized 21,412" in out
+
+
+def test_an_ambiguous_county_name_is_a_one_line_error_listing_the_candidates() -> None:
+    code, out = run("show", "朝阳区")
+    assert code == 2
+    assert out.startswith("Error: region: '朝阳区': is ambiguous: 北京市/北京市/朝阳区 (110105), 吉林省/长春市/朝阳区 (220104)")
+    assert "Fix: give the adcode or qualify it as 省/市/县" in out
+    assert run("show", "吉林省/长春市/朝阳区")[0] == 0
+
+
+def test_rules_lists_every_rule_with_its_citation() -> None:
+    code, out = run("rules", "jilin-2021")
+    assert code == 0
+    assert "  [hard] county.tcm_leads (001 (四)) must_lead: 政府举办的二级及以上中医院全部牵头组建医共体，人口覆盖率不低于县域人口的30%" in out
+
+
+@pytest.fixture(scope="module")
+def yiwu_plan(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("plans") / "yiwu"
+    code, text = run("plan", "--region", "义乌市", "--out", str(out), "--quiet")
+    assert code == 0, text
+    assert text.startswith("义乌市 under zhejiang-2026: 1 units (OPTIMAL 1), 2 communities, population 1,859,390\n")
+    assert "Checker: 7/7 hard rules hold" in text
+    return out
+
+
+def test_plan_writes_the_plan_folder(yiwu_plan: Path) -> None:
+    names = {p.name for p in yiwu_plan.iterdir()}
+    assert {"plan.json", "assignments.csv", "communities.csv", "members.csv", "plan.gpkg", "plan.geojson",
+            "check.txt", "roster.csv", "services.xlsx", "run.json"} <= names
+    doc = json.loads((yiwu_plan / "plan.json").read_text(encoding="utf-8"))
+    assert doc["region"] == "义乌市" and doc["units"][0]["status"] == "OPTIMAL"
+
+
+def test_resolving_with_a_changed_rule_and_previous_prints_the_diff(yiwu_plan: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "one.toml"
+    rules.write_text('[policy]\nname = "one"\nextends = "zhejiang-2026"\n[[rule]]\nid = "county.max_communities"\nmax = 1\n',
+                     encoding="utf-8")
+    code, out = run("plan", "--region", "义乌市", "--rules", str(rules), "--previous", str(yiwu_plan),
+                    "--out", str(tmp_path / "after"), "--quiet")
+    assert code == 0
+    diff = re.search(r"^Diff: (\d+) townships moved; leads added 0, removed 1; objective ([\d,]+) -> ([\d,]+)", out, re.M)
+    assert diff and int(diff.group(1)) > 0
+    assert int(diff.group(3).replace(",", "")) > int(diff.group(2).replace(",", ""))
+    assert "  lead removed: 义乌市中医院 (H330782-02)" in out
+
+
+def test_check_passes_our_plan_and_fails_a_hand_made_layout(yiwu_plan: Path) -> None:
+    code, out = run("check", str(yiwu_plan), "--rules", "zhejiang-2026")
+    assert code == 0 and out.endswith("All rules hold.\n")
+    code, out = run("check", str(REPO / "tests/data/layouts/yiwu_mch_layout.csv"), "--region", "义乌市")
+    assert code == 2
+    assert ("      义乌市: county.lead_grade (000 (二)): lead 义乌市妇幼保健院 (二甲) is not eligible: needs non-profit "
+            "综合医院/中医医院 graded 二甲 or above\n") in out
+    assert "      义乌市: county.coverage (000 (二)): 1 townships (40,351 residents) are in no community: 大陈镇 (330782106)\n" in out
+    assert out.endswith("2 hard-rule violations\n")
+
+
+def test_a_broken_rule_file_is_reported_line_by_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[policy]\nname = "bad"\n[[rule]]\nid = "x"\nkind = "community_count"\nsource = "s"\nmin = 3\nmax = "two"\n',
+                   encoding="utf-8")
+    code, out = run("plan", "--region", "义乌市", "--rules", str(bad))
+    assert code == 2
+    assert out == f"Error: {bad}: rule x: key `max`: Input should be a valid integer, unable to parse string as an integer (got 'two'). Fix: use a value of the right type (numbers without quotes, text in quotes, lists in [ ])\n"
+
+
+def test_an_internal_error_asks_for_a_bug_report_with_a_debug_bundle(monkeypatch, tmp_path: Path) -> None:
+    import planner.regions
+
+    def broken(*_a, **_k):
+        raise ZeroDivisionError("simulated bug")
+
+    monkeypatch.setattr(planner.regions, "load", broken)
+    monkeypatch.chdir(tmp_path)
+    code, out = run("show", "浙江省")
+    assert code == 1
+    m = re.match(r"Internal error \(ZeroDivisionError: simulated bug\)\. This is a bug in the planner; please report it "
+                 r"with the debug bundle saved at (.+\.zip)\n$", out)
+    assert m
+    with zipfile.ZipFile(m.group(1)) as z:
+        assert {"traceback.txt", "command.json", "versions.json", "inputs.json"} <= set(z.namelist())
+        assert "ZeroDivisionError: simulated bug" in z.read("traceback.txt").decode()
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for name in main.commands:
+        assert f"planner {name}" in readme, f"README does not mention `planner {name}`"
