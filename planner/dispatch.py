@@ -125,6 +125,26 @@ class _CityModel:
     short_t: dict[str, object]
     short_c: dict[str, object]
     minutes: dict[tuple[str, str], float]
+    pool: dict[tuple[str, str, str], int]
+
+
+ANY = "*"
+"""Specialty key of generic variables: any specialty the hospital still has free."""
+
+
+def _split(remaining: dict[tuple[str, str, str], int], h: str, title: str, n: int) -> list[tuple[str, int]]:
+    """Take n physicians of a title from a hospital's free specialties, largest first (ties by name)."""
+    out = []
+    free = sorted(((k[1], v) for k, v in remaining.items() if k[0] == h and k[2] == title and v > 0),
+                  key=lambda sv: (-sv[1], sv[0]))
+    for spec, have in free:
+        if n == 0:
+            break
+        k = min(n, have)
+        remaining[h, spec, title] -= k
+        out.append((spec, k))
+        n -= k
+    return out
 
 
 def dispatch_city(region: Region, plan: Plan, city: str, communities: Sequence, attending: AttendingDispatch | None,
@@ -159,17 +179,29 @@ def dispatch_city(region: Region, plan: Plan, city: str, communities: Sequence, 
         result.shortfalls.append(f"{city_name}: the dispatch model found no plan ({sol.status.value})")
         return result
     minutes = built.minutes
-    for (h, t, s, title), var in sorted(built.attend.items()):
-        n = int(round(sol.value(var)))
-        if n:
-            comm = targets[t][0]
-            result.rows.append(RosterRow("attending", comm, h, t, title, s, n, round(minutes[h, t], 2),
-                                         borrowed=h != targets[t][1]))
     leads = {c.id: c.lead for c in communities}
-    for (h, cid, s, title), var in sorted(built.expert.items()):
+    remaining = dict(built.pool)
+    counts: list[tuple[str, str, str, str, str, int]] = []   # role, community, source, target, title, n
+    # Named specialties first (they were chosen for a lacking specialty), then the generic
+    # counts, which take any specialty still free: the per-title totals make this always fit.
+    for (h, t, spec, title), var in sorted(built.attend.items()):
+        n = int(round(sol.value(var)))
+        if n and spec != ANY:
+            remaining[h, spec, title] -= n
+            result.rows.append(RosterRow("attending", targets[t][0], h, t, title, spec, n, round(minutes[h, t], 2),
+                                         borrowed=h != targets[t][1]))
+    for (h, t, spec, title), var in sorted(built.attend.items()):
+        n = int(round(sol.value(var)))
+        if n and spec == ANY:
+            counts.append(("attending", targets[t][0], h, t, title, n))
+    for (h, cid, _spec, title), var in sorted(built.expert.items()):
         n = int(round(sol.value(var)))
         if n:
-            result.rows.append(RosterRow("expert", cid, h, leads[cid], title, s, n, round(minutes[h, leads[cid]], 2)))
+            counts.append(("expert", cid, h, leads[cid], title, n))
+    for role, comm, h, t, title, n in counts:
+        for spec, k in _split(remaining, h, title, n):
+            result.rows.append(RosterRow(role, comm, h, t, title, spec, k, round(minutes[h, t], 2),
+                                         borrowed=role == "attending" and h != targets[t][1]))
     _describe_shortfalls(result, region, sol, built, targets, communities, attending, expert)
     if result.shortfalls and explain:
         result.relaxations = _relaxations(region, plan, city, communities, attending, expert, travel, backend,
@@ -180,48 +212,60 @@ def dispatch_city(region: Region, plan: Plan, city: str, communities: Sequence, 
 def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, str]], attending: AttendingDispatch | None,
            expert: ExpertDispatch | None, expert_sources: list[str], borrow_sources: list[str],
            travel: TravelModel) -> _CityModel:
+    """The city's model. Travel does not depend on specialty, so a target's physicians are generic
+    counts per title, plus named variables only for specialties it lacks and the rule rewards;
+    specialties are assigned afterwards from what each hospital has free (exact, because every
+    constraint on specialties is a per-title total)."""
     m = Model("dispatch")
-    a_titles = set(eligible_titles(attending.min_title)) if attending is not None else set()
-    e_titles = set(eligible_titles(expert.min_title)) if expert is not None else set()
+    a_titles = eligible_titles(attending.min_title) if attending is not None else []
+    e_titles = eligible_titles(expert.min_title) if expert is not None else []
     leads = sorted({lead for _, lead in targets.values()})
     sources = sorted(set(leads) | set(expert_sources) | set(borrow_sources))
-    pool = staff_pool(region, sources, [t for t in TITLES_DOWN if t in a_titles | e_titles])
-    by_source: dict[str, list[tuple[str, str, int]]] = {}
-    for (h, spec, title), n in sorted(pool.items()):
-        by_source.setdefault(h, []).append((spec, title, n))
+    pool = staff_pool(region, sources, [t for t in TITLES_DOWN if t in set(a_titles) | set(e_titles)])
+    per_title: dict[tuple[str, str], int] = {}
+    for (h, _spec, title), n in pool.items():
+        per_title[h, title] = per_title.get((h, title), 0) + n
     minutes = _minutes(region, travel, sources, sorted(set(targets) | {c.lead for c in communities}))
-    built = _CityModel(m, {}, {}, {}, {}, minutes)
-    # Variables indexed as they are made, so each constraint sums only its own (no quadratic scans).
-    per_pool: dict[tuple[str, str, str], list] = {}
+    built = _CityModel(m, {}, {}, {}, {}, minutes, pool)
+    # Variables are indexed as they are made, so each constraint sums only its own.
+    by_title: dict[tuple[str, str], list] = {}
+    by_spec: dict[tuple[str, str, str], list] = {}
     per_source: dict[str, list] = {}
     weights = attending.specialty_weights if attending is not None else {}
     present_at = specialties_present(region, list(targets)) if weights else {}
     for t, (_cid, lead) in sorted(targets.items()):
         here: list = []
-        by_spec: dict[str, list] = {}
+        lacking = [sp for sp, w in sorted(weights.items()) if w > 0 and sp not in present_at.get(t, set())]
+        fills: dict[str, list] = {}
         for h in [lead] + [b for b in borrow_sources if b != lead]:
             cost = int(round(minutes[h, t])) + (attending.borrow_penalty if h != lead else 0)
-            for spec, title, n in by_source.get(h, []):
-                if Title(title) not in a_titles:
+            for title in a_titles:
+                have = per_title.get((h, title.value), 0)
+                if not have:
                     continue
-                var = m.integer(f"a[{h},{t},{spec},{title}]", 0, min(n, attending.min_per_center))
-                built.attend[h, t, spec, title] = var
-                m.minimize([(cost, var)])
-                here.append(var)
-                by_spec.setdefault(spec, []).append(var)
-                per_pool.setdefault((h, spec, title), []).append(var)
-                per_source.setdefault(h, []).append(var)
+                options = [(ANY, have)] + [(sp, pool.get((h, sp, title.value), 0)) for sp in lacking]
+                for spec, n in options:
+                    if not n:
+                        continue
+                    var = m.integer(f"a[{h},{t},{spec},{title.value}]", 0, min(n, attending.min_per_center))
+                    built.attend[h, t, spec, title.value] = var
+                    m.minimize([(cost, var)])
+                    here.append(var)
+                    by_title.setdefault((h, title.value), []).append(var)
+                    per_source.setdefault(h, []).append(var)
+                    if spec != ANY:
+                        by_spec.setdefault((h, spec, title.value), []).append(var)
+                        fills.setdefault(spec, []).append(var)
         short = m.integer(f"short[{t}]", 0, attending.min_per_center)
         built.short_t[t] = short
         m.minimize([(SHORTFALL_PENALTY, short)])
-        m.add(LinExpr.sum((1, v) for v in here) + short, lb=attending.min_per_center, name=f"center[{t}]",
-              group=attending.id)
-        present = present_at.get(t, set())
-        for spec, w in sorted(weights.items()):
-            if w > 0 and spec not in present and by_spec.get(spec):
-                b = m.binary(f"fills[{t},{spec}]")
-                m.add(LinExpr.sum((1, v) for v in by_spec[spec]) - b, lb=0, name=f"fills[{t},{spec}]", group="structure")
-                m.minimize([(-int(w), b)])
+        # Exactly N: a specialty reward picks which physicians go, it never sends extra ones.
+        m.add(LinExpr.sum((1, v) for v in here) + short, lb=attending.min_per_center, ub=attending.min_per_center,
+              name=f"center[{t}]", group=attending.id)
+        for spec, sent in sorted(fills.items()):
+            b = m.binary(f"fills[{t},{spec}]")
+            m.add(LinExpr.sum((1, v) for v in sent) - b, lb=0, name=f"fills[{t},{spec}]", group="structure")
+            m.minimize([(-int(weights[spec]), b)])
     if expert is not None and expert.min_per_community > 0:
         for c in communities:
             here = []
@@ -229,21 +273,24 @@ def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, 
                 if h == c.lead:
                     continue
                 cost = int(round(minutes[h, c.lead]))
-                for spec, title, n in by_source.get(h, []):
-                    if Title(title) not in e_titles:
+                for title in e_titles:
+                    have = per_title.get((h, title.value), 0)
+                    if not have:
                         continue
-                    var = m.integer(f"e[{h},{c.id},{spec},{title}]", 0, min(n, expert.min_per_community))
-                    built.expert[h, c.id, spec, title] = var
+                    var = m.integer(f"e[{h},{c.id},{title.value}]", 0, min(have, expert.min_per_community))
+                    built.expert[h, c.id, ANY, title.value] = var
                     m.minimize([(cost, var)])
                     here.append(var)
-                    per_pool.setdefault((h, spec, title), []).append(var)
+                    by_title.setdefault((h, title.value), []).append(var)
                     per_source.setdefault(h, []).append(var)
             short = m.integer(f"eshort[{c.id}]", 0, expert.min_per_community)
             built.short_c[c.id] = short
             m.minimize([(SHORTFALL_PENALTY, short)])
-            m.add(LinExpr.sum((1, v) for v in here) + short, lb=expert.min_per_community, name=f"experts[{c.id}]",
-                  group=expert.id)
-    for (h, spec, title), used in sorted(per_pool.items()):
+            m.add(LinExpr.sum((1, v) for v in here) + short, lb=expert.min_per_community, ub=expert.min_per_community,
+                  name=f"experts[{c.id}]", group=expert.id)
+    for (h, title), used in sorted(by_title.items()):
+        m.add(LinExpr.sum((1, v) for v in used), ub=per_title[h, title], name=f"have[{h},{title}]", group="staff")
+    for (h, spec, title), used in sorted(by_spec.items()):
         m.add(LinExpr.sum((1, v) for v in used), ub=pool[h, spec, title], name=f"have[{h},{spec},{title}]", group="staff")
     default_share = attending.release_share if attending is not None else (expert.release_share if expert else 0.2)
     for h, used in sorted(per_source.items()):

@@ -257,35 +257,39 @@ def _solve_cpsat(model: Model, time_limit_s: float, explain: bool, seed: int, th
         raise SolverError(msg)
     m = cp_model.CpModel()
     xs = []
+    # Weighted sums and unnamed variables: building expressions term by term in Python costs
+    # more than solving these small models.
     for v in model.vars:
         lb, ub = int(math.ceil(v.lb)), int(math.floor(v.ub))
-        xs.append(m.NewBoolVar(v.name) if (lb, ub) == (0, 1) else m.NewIntVar(lb, ub, v.name))
+        xs.append(m.new_bool_var("") if (lb, ub) == (0, 1) else m.new_int_var(lb, ub, ""))
     guards: dict[str, object] = {}
     if explain:
         for g in model.groups:
             if g != "structure":
-                guards[g] = m.NewBoolVar(f"use[{g}]")
+                guards[g] = m.new_bool_var(f"use[{g}]")
+    weighted = cp_model.LinearExpr.weighted_sum
     for c in model.constraints:
         lo = -(2**62) if c.lb == -math.inf else int(math.ceil(c.lb - 1e-9))
         hi = 2**62 if c.ub == math.inf else int(math.floor(c.ub + 1e-9))
         if not c.coefs:
             # An empty row that cannot hold (kept by Model.add): an always-false clause.
-            ct = m.AddBoolOr([]) if not (lo <= 0 <= hi) else None
+            ct = m.add_bool_or([]) if not (lo <= 0 <= hi) else None
         else:
-            ct = m.AddLinearConstraint(sum(int(coef) * xs[i] for i, coef in c.coefs.items()), lo, hi)
+            ct = m.add_linear_constraint(weighted([xs[i] for i in c.coefs], [int(v) for v in c.coefs.values()]), lo, hi)
         if ct is not None and c.group in guards:
-            ct.OnlyEnforceIf(guards[c.group])
-    m.Minimize(sum(int(coef) * xs[i] for i, coef in model.objective.items()) + int(model.objective_constant))
+            ct.only_enforce_if(guards[c.group])
+    m.minimize(weighted([xs[i] for i in model.objective], [int(v) for v in model.objective.values()])
+               + int(model.objective_constant))
     for i, v in model.hint.items():
-        m.AddHint(xs[i], int(round(v)))
+        m.add_hint(xs[i], int(round(v)))
     if guards:
-        m.AddAssumptions(list(guards.values()))
+        m.add_assumptions(list(guards.values()))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit_s)
     solver.parameters.num_workers = max(1, threads)
     solver.parameters.random_seed = seed
     t0 = time.perf_counter()
-    code = solver.Solve(m)
+    code = solver.solve(m)
     elapsed = time.perf_counter() - t0
     if code == cp_model.OPTIMAL:
         status = Status.OPTIMAL
@@ -294,17 +298,17 @@ def _solve_cpsat(model: Model, time_limit_s: float, explain: bool, seed: int, th
     elif code == cp_model.INFEASIBLE:
         status = Status.INFEASIBLE
     elif code == cp_model.MODEL_INVALID:
-        msg = f"{model.name}: CP-SAT rejected the model: {m.Validate()}"
+        msg = f"{model.name}: CP-SAT rejected the model: {m.validate()}"
         raise SolverError(msg)
     else:
         status = Status.NO_SOLUTION
     if status in (Status.OPTIMAL, Status.FEASIBLE):
-        values = {i: float(solver.Value(x)) for i, x in enumerate(xs)}
-        return Solution(status, float(solver.ObjectiveValue()), float(solver.BestObjectiveBound()), values, elapsed, "cpsat")
+        values = dict(enumerate(map(float, solver.values(xs))))
+        return Solution(status, float(solver.objective_value), float(solver.best_objective_bound), values, elapsed, "cpsat")
     conflict: tuple[str, ...] = ()
     if status is Status.INFEASIBLE and guards:
-        by_index = {lit.Index(): g for g, lit in guards.items()}
-        conflict = tuple(sorted(by_index[i] for i in solver.SufficientAssumptionsForInfeasibility() if i in by_index))
+        by_index = {lit.index: g for g, lit in guards.items()}
+        conflict = tuple(sorted(by_index[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in by_index))
     return Solution(status, None, None, {}, elapsed, "cpsat", conflict)
 
 

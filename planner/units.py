@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import networkx as nx
 import numpy as np
@@ -72,7 +73,7 @@ class Unit:
         """Residents of the unit."""
         return int(self.population.sum())
 
-    @property
+    @cached_property
     def cost(self) -> np.ndarray:
         """Integer person-minutes of travel (townships x candidates): the objective's data."""
         return integer_costs(self.population, self.minutes)
@@ -121,17 +122,29 @@ def build_units(region: Region, rules: Sequence[Rule], travel: TravelModel, grap
     for city, members in sorted(grids.items()):
         specs.append((f"city:{city}", "city", f"{region.city_name(city)}（城市网格）", city, members))
     geoms = dict(zip(region.townships.index, region.townships.geometry.values))
+    # Group once: filtering 500,000 facilities per county would dominate a national run.
+    towns_by = {c: f for c, f in region.townships.groupby("county_code", sort=False)}
+    fac_by = {c: f for c, f in region.facilities.groupby("county_code", sort=False)}
     units = []
     for uid, scope, name, city, counties in specs:
         if only is not None and uid not in only:
             continue
-        units.append(_unit(region, rules, travel, graph, geoms, uid, scope, name, city, counties))
+        towns = _concat([towns_by[c] for c in counties if c in towns_by], region.townships)
+        fac = _concat([fac_by[c] for c in counties if c in fac_by], region.facilities)
+        units.append(_unit(region, rules, travel, graph, geoms, uid, scope, name, city, counties, towns, fac))
     return units
 
 
+def _concat(parts: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
+    if not parts:
+        return empty.iloc[0:0]
+    return parts[0] if len(parts) == 1 else pd.concat(parts)
+
+
 def _unit(region: Region, rules: Sequence[Rule], travel: TravelModel, graph: nx.Graph, geoms: dict,
-          uid: str, scope: str, name: str, city: str, counties: list[str]) -> Unit:
-    towns = region.townships[region.townships["county_code"].isin(counties)].sort_index()
+          uid: str, scope: str, name: str, city: str, counties: list[str], towns: pd.DataFrame,
+          county_facilities: pd.DataFrame) -> Unit:
+    towns = towns.sort_index()
     codes = tuple(str(c) for c in towns.index)
     sub = nx.Graph(graph.subgraph(codes))
     if len(codes) and not nx.is_connected(sub):
@@ -139,7 +152,7 @@ def _unit(region: Region, rules: Sequence[Rule], travel: TravelModel, graph: nx.
         adjacency.connect_components(sub, codes, geoms, "unit", flag=False)
     index = {c: i for i, c in enumerate(codes)}
     edges = sorted((min(index[a], index[b]), max(index[a], index[b])) for a, b in sub.edges())
-    facilities = region.facilities[region.facilities["township_code"].isin(codes)].sort_index()
+    facilities = county_facilities[county_facilities["township_code"].isin(codes)].sort_index()
     lead_ok = facilities["kind"].isin([k.value for k in HOSPITAL_KINDS]) | facilities["secondary_capability"].astype(bool)
     base_candidates = list(facilities.index[lead_ok])
     seats = Points.from_xy(list(codes), towns["seat_lon"].to_numpy(), towns["seat_lat"].to_numpy())
@@ -157,4 +170,5 @@ def _unit(region: Region, rules: Sequence[Rule], travel: TravelModel, graph: nx.
     dest = Points.from_xy(candidates, cframe.geometry.x.to_numpy(), cframe.geometry.y.to_numpy())
     minutes = travel.minutes(seats, dest)
     probe.candidates, probe.candidate_frame, probe.roots, probe.minutes = tuple(candidates), cframe, roots, minutes
+    probe.__dict__.pop("cost", None)  # computed from the final candidates only
     return probe
