@@ -194,12 +194,18 @@ def _progress(total: int, quiet: bool, label: str) -> tuple[Callable[[Any], None
 @click.option("--od", "od_file", type=click.Path(), default=None, help="Origin-destination minutes (CSV: origin, destination, travel_min).")
 @click.option("--roads", "road_file", type=click.Path(), default=None, help="Road lines (GeoPackage/GeoJSON) with speed_kph.")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes.")
+@click.option("--executor", type=click.Choice(["process", "ray"]), default="process", show_default=True,
+              help="Run subproblems in local processes or on a Ray cluster (pip install '.[ray]').")
+@click.option("--address", default=None, help="Ray cluster address, e.g. 127.0.0.1:6379 (default: start a local one).")
+@click.option("--cache-dir", default=".planner-cache", show_default=True, help="Reuse solved counties from here.")
+@click.option("--no-cache", is_flag=True, help="Solve every county again.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--strict", is_flag=True, help="Exit with status 2 when any hard rule is broken (shortfalls included).")
 def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float, previous: str | None,
          out_dir: str | None, user_files: tuple[str, ...], od_file: str | None, road_file: str | None, jobs: int,
-         quiet: bool, strict: bool) -> None:
+         executor: str, address: str | None, cache_dir: str, no_cache: bool, quiet: bool, strict: bool) -> None:
     """Form communities and city grids for a region under a rule file, check them, and write the plan."""
+    from .cache import UnitCache
     from .pipeline import load_region, load_travel, run_plan, write_outputs
     from .planfile import read_plan
     from .planning import SolveOptions
@@ -214,7 +220,8 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
     advance, stop = _progress(units_hint, quiet, f"Solving {reg.name}")
     try:
         result = run_plan(reg, rs, SolveOptions(backend=backend, time_limit_s=time_limit_s), travel=travel,
-                          previous=prev, progress=advance, jobs=jobs)
+                          previous=prev, progress=advance, jobs=jobs, executor=executor, address=address,
+                          cache=None if no_cache else UnitCache(cache_dir))
     finally:
         stop()
     out = write_outputs(result, out_dir or Path("plans") / f"{_slug(reg.name)}_{_slug(rs.name)}")
@@ -222,6 +229,9 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
     status = ", ".join(f"{k} {v}" for k, v in sorted(s["status"].items()))
     click.echo(f"{reg.name} under {rs.name}: {s['units']} units ({status}), {s['communities']} communities, "
                f"population {s['population']:,}")
+    reused = sum(1 for u in result.plan.units.values() if u.reused)
+    if not no_cache:
+        click.echo(f"Solved {s['units'] - reused} units, reused {reused} from the cache ({cache_dir})")
     click.echo(f"Travel to lead: mean {s['mean_travel_min']:.1f} min, max {s['max_travel_min']:.1f} min "
                f"({travel.describe()})")
     for u in result.plan.units.values():

@@ -151,13 +151,23 @@ def _min_travel(w: np.ndarray, t: np.ndarray, base: np.ndarray, covered: int, ru
 
 
 def site_region(region: Region, rules: Sequence, travel: TravelModel, *, backend: str = "highs",
-                time_limit_s: float = 60.0) -> list[DialysisResult]:
+                time_limit_s: float = 60.0, jobs: int = 1, executor: str = "process",
+                address: str | None = None) -> list[DialysisResult]:
     """Dialysis for every county of the region under the enabled dialysis rule (empty without one)."""
+    from .executor import ordered_map
+
     rule = next((r for r in rules if r.enabled and r.kind == "dialysis_siting"), None)
     if rule is None:
         return []
-    return [site_county(region, str(c), rule, travel, backend=backend, time_limit_s=time_limit_s)
-            for c in sorted(region.counties.index)]
+    counties = [str(c) for c in sorted(region.counties.index)]
+    parts = region.partition([[c] for c in counties])
+    items = [(part, c, rule, travel, backend, time_limit_s) for part, c in zip(parts, counties)]
+    return ordered_map(_site_task, items, jobs=jobs, executor=executor, address=address)
+
+
+def _site_task(region: Region, county: str, rule: DialysisSiting, travel: TravelModel, backend: str,
+               time_limit_s: float) -> DialysisResult:
+    return site_county(region, county, rule, travel, backend=backend, time_limit_s=time_limit_s)
 
 
 def sites_frame(results: Sequence[DialysisResult], region: Region) -> pd.DataFrame:

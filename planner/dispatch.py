@@ -147,7 +147,7 @@ def _split(remaining: dict[tuple[str, str, str], int], h: str, title: str, n: in
     return out
 
 
-def dispatch_city(region: Region, plan: Plan, city: str, communities: Sequence, attending: AttendingDispatch | None,
+def dispatch_city(region: Region, city: str, communities: Sequence, attending: AttendingDispatch | None,
                   expert: ExpertDispatch | None, travel: TravelModel, *, backend: str = "cpsat",
                   time_limit_s: float = 60.0, explain: bool = True) -> DispatchResult:
     """Solve the dispatch of one city's communities; explain any shortfall and what would close it."""
@@ -204,7 +204,7 @@ def dispatch_city(region: Region, plan: Plan, city: str, communities: Sequence, 
                                          borrowed=role == "attending" and h != targets[t][1]))
     _describe_shortfalls(result, region, sol, built, targets, communities, attending, expert)
     if result.shortfalls and explain:
-        result.relaxations = _relaxations(region, plan, city, communities, attending, expert, travel, backend,
+        result.relaxations = _relaxations(region, city, communities, attending, expert, travel, backend,
                                           time_limit_s, result)
     return result
 
@@ -339,7 +339,7 @@ def _describe_shortfalls(result: DispatchResult, region: Region, sol, built: _Ci
                 f"[{expert.label()}]")
 
 
-def _relaxations(region: Region, plan: Plan, city: str, communities: Sequence, attending: AttendingDispatch | None,
+def _relaxations(region: Region, city: str, communities: Sequence, attending: AttendingDispatch | None,
                  expert: ExpertDispatch | None, travel: TravelModel, backend: str, time_limit_s: float,
                  base: DispatchResult) -> list[str]:
     """Re-solve with each relaxation and say whether it closes the shortfall."""
@@ -355,7 +355,7 @@ def _relaxations(region: Region, plan: Plan, city: str, communities: Sequence, a
                            expert.model_copy(update={"release_share": max(share, expert.release_share)}) if expert else None))
     before = list(dict.fromkeys(base.short_counties))
     for label, a, e in trials:
-        trial = dispatch_city(region, plan, city, communities, a, e, travel, backend=backend,
+        trial = dispatch_city(region, city, communities, a, e, travel, backend=backend,
                               time_limit_s=time_limit_s, explain=False)
         after = set(trial.short_counties)
         closed = [c for c in before if c not in after]
@@ -382,15 +382,39 @@ def communities_by_city(region: Region, plan: Plan) -> dict[str, list]:
     return {k: sorted(v, key=lambda c: c.id) for k, v in sorted(out.items())}
 
 
-def dispatch_region(region: Region, plan: Plan, rules: Sequence, travel: TravelModel, *, backend: str = "cpsat",
-                    time_limit_s: float = 60.0) -> list[DispatchResult]:
-    """Dispatch for every city of the plan under the enabled dispatch rules (empty without such rules)."""
+def dispatch_region(region: Region, plan: Plan, rules: Sequence, travel: TravelModel, *, backend: str = "highs",
+                    time_limit_s: float = 60.0, jobs: int = 1, executor: str = "process",
+                    address: str | None = None) -> list[DispatchResult]:
+    """Dispatch for every city of the plan under the enabled dispatch rules (empty without such rules).
+
+    Each city is solved on its own part of the region (its counties, plus the city and
+    provincial hospitals of the city as context, or the whole province when experts may come
+    from anywhere in it), so the tasks are small and run in parallel with identical results.
+    """
+    from .executor import ordered_map
+
     attending = next((r for r in rules if r.enabled and r.kind == "attending_dispatch"), None)
     expert = next((r for r in rules if r.enabled and r.kind == "expert_dispatch"), None)
     if attending is None and expert is None:
         return []
-    return [dispatch_city(region, plan, city, comms, attending, expert, travel, backend=backend, time_limit_s=time_limit_s)
-            for city, comms in communities_by_city(region, plan).items()]
+    by_city = communities_by_city(region, plan)
+    province_of = region.counties["province_code"].to_dict()
+    groups = []
+    for city in by_city:
+        counties = region.city_counties(city)
+        if expert is not None and not expert.same_city:
+            provinces = {province_of.get(c) for c in counties}
+            counties = sorted(c for c, p in province_of.items() if p in provinces)
+        groups.append([c for c in counties if c in region.counties.index])
+    parts = region.partition(groups)
+    items = [(part, city, comms, attending, expert, travel, backend, time_limit_s)
+             for part, (city, comms) in zip(parts, by_city.items())]
+    return ordered_map(_dispatch_task, items, jobs=jobs, executor=executor, address=address)
+
+
+def _dispatch_task(region: Region, city: str, communities: Sequence, attending: AttendingDispatch | None,
+                   expert: ExpertDispatch | None, travel: TravelModel, backend: str, time_limit_s: float) -> DispatchResult:
+    return dispatch_city(region, city, communities, attending, expert, travel, backend=backend, time_limit_s=time_limit_s)
 
 
 def roster_frame(results: Sequence[DispatchResult], region: Region) -> pd.DataFrame:

@@ -6,6 +6,7 @@ import contextlib
 import csv
 import io as _io
 import os
+import re
 import tempfile
 import warnings
 import zipfile
@@ -516,12 +517,36 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 
 
 def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
-    """Write one sheet per table to an Excel workbook atomically (geometry dropped)."""
-    with atomic_path(path) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            for name, frame in sheets.items():
-                pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).to_excel(writer, sheet_name=name[:31], index=False)
-    return Path(path)
+    """Write one sheet per table to an Excel workbook atomically (geometry dropped).
+
+    The workbook's timestamps are fixed, so the same tables always give the same bytes.
+    """
+    import datetime
+
+    buf = _io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        for name, frame in sheets.items():
+            pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).to_excel(writer, sheet_name=name[:31], index=False)
+        fixed = datetime.datetime(2000, 1, 1)
+        writer.book.properties.created = fixed
+        writer.book.properties.modified = fixed
+    return write_bytes(path, _fixed_zip_times(buf.getvalue()))
+
+
+def _fixed_zip_times(data: bytes) -> bytes:
+    """Re-pack a zip (an XLSX) with every entry dated 1980-01-01, keeping order and content."""
+    out = _io.BytesIO()
+    with zipfile.ZipFile(_io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                # openpyxl stamps the save time here whatever the workbook says.
+                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>2000-01-01T00:00:00Z\g<2>", body)
+            dst.writestr(fixed, body)
+    return out.getvalue()
 
 
 def write_layers(layers: dict[str, pd.DataFrame], path: str | Path) -> list[Path]:
@@ -582,6 +607,10 @@ def _short_names(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.rename(columns=names)
 
 
+# GeoPackages record the time of writing; a fixed time makes the same plan give the same bytes.
+pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00Z"})
+
+
 def _write_one(frame: pd.DataFrame, path: Path, layer: str, driver: str, append: bool) -> None:
     kwargs: dict[str, object] = {"driver": driver}
     if driver == "ESRI Shapefile":
@@ -589,6 +618,8 @@ def _write_one(frame: pd.DataFrame, path: Path, layer: str, driver: str, append:
     if driver == "GPKG":
         kwargs["layer"] = layer
         kwargs["append"] = append
+    if driver == "GeoJSON":
+        kwargs["layer"] = layer  # the collection's "name", instead of the temporary file's
     if isinstance(frame, gpd.GeoDataFrame) and frame.geometry is not None:
         pyogrio.write_dataframe(frame, path, **kwargs)
     else:

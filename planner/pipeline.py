@@ -16,7 +16,8 @@ from ._errors import InputDataError, Problem
 from .adjacency import contiguity_graph
 from .check import RuleStatus, check_plan, compliance_lines
 from .plan import Plan, UnitPlan
-from .planning import SolveOptions, max_travel_min, mean_travel_min, plan_units
+from .planning import SolveOptions, max_travel_min, mean_travel_min, solve_units
+from .cache import UnitCache
 from .region import Region
 from .rulefile import RuleSet, load_rules
 from .travel import TravelModel
@@ -134,7 +135,7 @@ def _is_minutes(v: object) -> bool:
 def run_plan(region: Region, rules: RuleSet, options: SolveOptions = SolveOptions(), *,
              travel: TravelModel | None = None, previous: Plan | None = None,
              progress: Callable[[UnitPlan], None] | None = None, jobs: int = 1, executor: str = "process",
-             address: str | None = None, services: bool = True) -> RunResult:
+             address: str | None = None, services: bool = True, cache: UnitCache | None = None) -> RunResult:
     """Solve the region's communities and grids under the rules and check the plan."""
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -143,27 +144,24 @@ def run_plan(region: Region, rules: RuleSet, options: SolveOptions = SolveOption
     units = build_units(region, rules.rules, travel, graph)
     timings["build_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
-    if jobs > 1 or executor == "ray":
-        from .executor import solve_parallel
-
-        plan = solve_parallel(units, rules, options, previous=previous, region_name=region.name, jobs=jobs,
-                              executor=executor, address=address, progress=progress)
-    else:
-        plan = plan_units(units, rules, options, previous=previous, region_name=region.name, progress=progress)
+    plan = solve_units(units, rules, options, previous=previous, region_name=region.name, jobs=jobs, executor=executor,
+                       address=address, progress=progress, cache=cache)
     timings["solve_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     statuses = check_plan(plan, units, rules.rules)
     timings["check_s"] = time.perf_counter() - t2
     result = RunResult(region, rules, units, plan, statuses, graph, travel, timings_s=timings)
     if services:
-        run_services(result, options)
+        run_services(result, options, jobs=jobs, executor=executor, address=address)
     plan.meta.update({"rules_digest": rules.digest, "rules_path": _portable(rules.path), "backend": options.backend, "time_limit_s": options.time_limit_s,
                       "travel": travel.describe()})
     return result
 
 
-def run_services(result: RunResult, options: SolveOptions = SolveOptions()) -> RunResult:
+def run_services(result: RunResult, options: SolveOptions = SolveOptions(), *, jobs: int = 1,
+                 executor: str = "process", address: str | None = None) -> RunResult:
     """Dispatch, dialysis and reserved capacity on a solved plan, each re-checked independently."""
+    parallel = {"jobs": jobs, "executor": executor, "address": address}
     from .capacity import reserved_capacity
     from .check import check_capacity, check_dialysis, check_dispatch
     from .dialysis import site_region
@@ -172,11 +170,11 @@ def run_services(result: RunResult, options: SolveOptions = SolveOptions()) -> R
     rules = list(result.rules.rules)
     t0 = time.perf_counter()
     result.dispatch = dispatch_region(result.region, result.plan, rules, result.travel,
-                                      backend=options.service_backend, time_limit_s=options.time_limit_s)
+                                      backend=options.service_backend, time_limit_s=options.time_limit_s, **parallel)
     result.timings_s["dispatch_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()
     result.dialysis = site_region(result.region, rules, result.travel, backend=options.service_backend,
-                                  time_limit_s=options.time_limit_s)
+                                  time_limit_s=options.time_limit_s, **parallel)
     result.timings_s["dialysis_s"] = time.perf_counter() - t1
     result.capacity = reserved_capacity(result.region, result.plan, rules)
     rows = [row for d in result.dispatch for row in d.rows]
@@ -205,6 +203,7 @@ def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
             "summary": result.summary(), "timings_s": {k: round(v, 3) for k, v in result.timings_s.items()},
             "versions": {"planner": __version__, "python": platform.python_version()},
             "unit_times_s": {u.unit: round(u.time_s, 4) for u in result.plan.units.values()},
+            "reused_units": sorted(u.unit for u in result.plan.units.values() if u.reused),
         })
     result.out_dir = out
     return out

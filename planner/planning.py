@@ -19,6 +19,8 @@ from .rules import Rule
 from .rules.community import _int_penalty
 from .travel import TravelModel
 from .units import Unit, build_units
+from .cache import UnitCache, unit_key
+from .executor import ordered_map
 
 
 @dataclass(frozen=True)
@@ -103,17 +105,37 @@ def region_units(region: Region, rules: RuleSet, travel: TravelModel | None = No
     return build_units(region, rules.rules, travel, graph, only=only)
 
 
-def plan_units(units: Sequence[Unit], rules: RuleSet, options: SolveOptions = SolveOptions(), *,
-               previous: Plan | None = None, region_name: str = "",
-               progress: Callable[[UnitPlan], None] | None = None) -> Plan:
-    """Solve every unit in order (see planner.executor for parallel runs)."""
+def solve_units(units: Sequence[Unit], rules: RuleSet, options: SolveOptions = SolveOptions(), *,
+                previous: Plan | None = None, region_name: str = "", jobs: int = 1, executor: str = "process",
+                address: str | None = None, progress: Callable[[UnitPlan], None] | None = None,
+                cache: UnitCache | None = None) -> Plan:
+    """Solve every unit (reusing cached ones), in parallel when asked; the plan keeps unit order.
+
+    The plan's `reused` flags say which units came from the cache (kept out of plan files,
+    which must not depend on how a plan was computed).
+    """
     plan = Plan(region_name, rules.name)
-    prev = previous.assignment() if previous is not None else None
+    prev = previous.assignment() if previous is not None else {}
+    done: dict[str, UnitPlan] = {}
+    keys: dict[str, str] = {}
+    todo = []
     for unit in units:
-        up = solve_unit(unit, rules.rules, options, prev)
-        plan.units[unit.id] = up
-        if progress is not None:
-            progress(up)
+        if cache is not None:
+            keys[unit.id] = unit_key(unit, rules.rules, options.backend, options.time_limit_s)
+            hit = cache.get(keys[unit.id])
+            if hit is not None:
+                done[unit.id] = hit
+                if progress is not None:
+                    progress(hit)
+                continue
+        start = {t: prev[t] for t in unit.townships if t in prev} or None
+        todo.append((unit, tuple(rules.rules), options, start))
+    for solved in ordered_map(solve_unit, todo, jobs=jobs, executor=executor, address=address, progress=progress):
+        done[solved.unit] = solved
+        if cache is not None:
+            cache.put(keys[solved.unit], solved)
+    for unit in units:
+        plan.units[unit.id] = done[unit.id]
     return plan
 
 

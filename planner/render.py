@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import hashlib
 import html
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -41,8 +43,9 @@ PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b
            "#8cd17d", "#d37295", "#a0cbe8")
 """Community colours, in the order greedy colouring hands them out (Tableau 10 plus two)."""
 
-OVERVIEW_TOLERANCE_DEG = 0.002
-"""Simplification of dissolved communities on the overview (about 200 m; a pixel is ~1 km at zoom 7)."""
+OVERVIEW_TOLERANCE_DEG = 0.0025
+"""Simplification of dissolved communities and county borders on the overview (about 250 m; a pixel is
+about 1 km at zoom 7, the zoom that shows a province)."""
 
 OVERVIEW_DIGITS = 4
 """Decimal places of overview coordinates (about 10 m)."""
@@ -146,9 +149,31 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+_LABELS: dict[str, tuple[str, str]] = {}
+_TOKEN = re.compile(r"%%([0-9a-f]{8})%%")
+
+
 def t(zh: str, en: str) -> str:
-    """A label in both languages; the page shows one at a time."""
+    """A label in both languages, as a short token (`%%<8 hex>%%`, a digest of the two texts).
+
+    Pages carry each label's HTML once (`<span class="zh">…</span><span class="en">…</span>`,
+    the page shows one language at a time) and expand the tokens: in Python for the layer list
+    and the banner, in the page's script for tooltips, popups and panels. Tooltips of a county
+    page repeat the same dozen labels hundreds of times, so this halves their size.
+    """
+    key = hashlib.sha1(f"{zh}\x00{en}".encode()).hexdigest()[:8]
+    _LABELS[key] = (zh, en)
+    return f"%%{key}%%"
+
+
+def _label_html(key: str) -> str:
+    zh, en = _LABELS[key]
     return f'<span class="zh">{esc(zh)}</span><span class="en">{esc(en)}</span>'
+
+
+def expand(text: str) -> str:
+    """Text with every label token replaced by its bilingual HTML."""
+    return _TOKEN.sub(lambda m: _label_html(m.group(1)) if m.group(1) in _LABELS else m.group(0), text)
 
 
 def _num(x: object) -> str:
@@ -244,6 +269,11 @@ class _Proj:
 
 
 def _feature(geometry: dict[str, Any], **props: Any) -> dict[str, Any]:
+    """A GeoJSON feature; a popup that extends the tooltip is stored as the extra part only (`px`)."""
+    tip, pop = props.get("tip"), props.get("pop")
+    if tip is not None and pop is not None and pop.startswith(tip):
+        props["px"] = pop[len(tip):]
+        del props["pop"]
     return {"type": "Feature", "geometry": geometry, "properties": {k: v for k, v in props.items() if v is not None}}
 
 
@@ -348,6 +378,7 @@ class _Run:
         self.coverage_rule = next((x for x in rules if x.enabled and x.kind == "coverage"), None)
         self.dialysis_rule = next((x for x in rules if x.enabled and x.kind == "dialysis_siting"), None)
         self.dialysis = {d.county: d for d in r.dialysis}
+        self.stages = {type(x).stage for x in rules if x.enabled}
         roster = self.facts.roster
         self.received_by_target = roster[roster["role"] == "attending"].groupby("to_id")["count"].sum().to_dict()
         self.sent_by_source = roster.groupby("from_id")["count"].sum().to_dict()
@@ -396,23 +427,27 @@ def _figures_table(rows: Sequence[tuple[str, str]]) -> str:
     return '<table class="pm-figures">' + "".join(f'<tr><td>{k}</td><td class="n">{v}</td></tr>' for k, v in rows) + "</table>"
 
 
-def _figure_rows(row: dict[str, object], estimated: bool) -> list[tuple[str, str]]:
+def _figure_rows(row: dict[str, object], estimated: bool, stages: set[str]) -> list[tuple[str, str]]:
+    """Key figures of a unit or the region; dispatch and dialysis only when the rules have them."""
     approx = "≈" if estimated else ""
-    dialysis = (f"{_num(row['dialysis_covered_before'])} → {_num(row['dialysis_covered_after'])} "
-                f"({_share(row['dialysis_share_before'])} → {_share(row['dialysis_share_after'])})")
-    return [
+    rows = [
         (t("医共体/网格", "Communities/grids"), _num(row["communities"])),
         (t("乡镇（街道）", "Townships"), _num(row["townships"])),
         (t("常住人口", "Population"), _num(row["population"])),
         (t("平均到牵头医院", "Mean travel to lead"), f"{approx}{_num(row['mean_travel_min'])} {t('分钟', 'min')}"),
         (t("最长到牵头医院", "Max travel to lead"), f"{_num(row['max_travel_min'])} {t('分钟', 'min')}"),
-        (t("派驻医师", "Physicians dispatched"), _num(row["physicians_dispatched"])),
-        (t("城市专家", "City experts"), _num(row["experts_dispatched"])),
-        (t("新增血透点", "New dialysis sites"), _num(row["dialysis_new_sites"])),
-        (t("血透可及人口（前→后）", "Within reach of dialysis (before → after)"), dialysis),
-        (t("求解状态", "Solve status"), esc(row["status"])),
-        (t("硬性规则违反", "Hard-rule violations"), _num(row["hard_violations"])),
     ]
+    if "dispatch" in stages:
+        rows += [(t("派驻医师", "Physicians dispatched"), _num(row["physicians_dispatched"])),
+                 (t("城市专家", "City experts"), _num(row["experts_dispatched"]))]
+    if "dialysis" in stages:
+        dialysis = (f"{_num(row['dialysis_covered_before'])} → {_num(row['dialysis_covered_after'])} "
+                    f"({_share(row['dialysis_share_before'])} → {_share(row['dialysis_share_after'])})")
+        rows += [(t("新增血透点", "New dialysis sites"), _num(row["dialysis_new_sites"])),
+                 (t("血透可及人口（前→后）", "Within reach of dialysis (before → after)"), dialysis)]
+    rows += [(t("求解状态", "Solve status"), esc(row["status"])),
+             (t("硬性规则违反", "Hard-rule violations"), _num(row["hard_violations"]))]
+    return rows
 
 
 _LEGEND_ICONS = {
@@ -478,26 +513,27 @@ def overview_page(run: _Run) -> Page:
                       t("规则未通过：", "Rules failing: ") + ", ".join(esc(s["rule_id"]) for s in fails))
         approx = "≈" if row is not None and bool(row["population_estimated"]) else ""
         kind = t("城市医疗集团网格", "City medical group grid") if is_grid else t("县域医共体", "County medical community")
-        tip = (f"<b>{esc(run.name(c.lead))}</b> {kind}<br>{esc(unit_name)}<br>"
-               f"{t('常住人口', 'Population')}: {approx}{_num(int(row['population']) if row is not None else 0)}<br>"
+        tip = (f"<b>{esc(run.name(c.lead))}</b> {kind}\n{esc(unit_name)}\n"
+               f"{t('常住人口', 'Population')}: {approx}{_num(int(row['population']) if row is not None else 0)}\n"
                f"{t('平均/最长到牵头医院', 'Mean/max travel to lead')}: "
                f"{_num(row['mean_travel_min'] if row is not None else None)} / "
                f"{_num(row['max_travel_min'] if row is not None else None)} {t('分钟', 'min')}")
-        pop = (tip + f"<br>{t('乡镇（街道）', 'Townships')}: {len(codes)}"
-               f"<br>{t('接收派驻医师', 'Physicians received')}: {_num(int(row['physicians_received']) if row is not None else 0)}"
-               f"<br>{t('城市专家', 'City experts')}: {_num(int(row['experts_received']) if row is not None else 0)}"
-               f"<br>{rules_line}<br><a href=\"{esc(link)}\">{t('打开本县地图 →', 'Open the county map →')}</a>")
+        pop = (tip + f"\n{t('乡镇（街道）', 'Townships')}: {len(codes)}"
+               f"\n{t('接收派驻医师', 'Physicians received')}: {_num(int(row['physicians_received']) if row is not None else 0)}"
+               f"\n{t('城市专家', 'City experts')}: {_num(int(row['experts_received']) if row is not None else 0)}"
+               f"\n{rules_line}\n<a href=\"{esc(link)}\">{t('打开本县地图 →', 'Open the county map →')}</a>")
         colour = run.colors.get(c.id, "#999999")
         comm_feats.append(_feature(proj.geometry(geom), id=c.id, cls="pm-comm", tip=tip, pop=pop,
                                    style={"color": "#ffffff", "weight": 1, "fillColor": colour, "fillOpacity": 0.6,
                                           "opacity": 0.9}))
         if c.lead in run.fac.index:
             f = run.fac.loc[c.lead]
-            ltip = (f"<b>{esc(f['name'])}</b><br>{_kind_label(f['kind'])} · {_grade_label(f['grade'])}<br>"
+            ltip = (f"<b>{esc(f['name'])}</b>\n{_kind_label(f['kind'])} · {_grade_label(f['grade'])}\n"
                     f"{t('牵头', 'Leads')}: {kind} · {esc(unit_name)}")
-            lpop = ltip + f"<br><a href=\"{esc(link)}\">{t('打开本县地图 →', 'Open the county map →')}</a>"
+            lpop = ltip + f"\n<a href=\"{esc(link)}\">{t('打开本县地图 →', 'Open the county map →')}</a>"
             lead_feats.append(_feature(proj.point(f.geometry.x, f.geometry.y), mk="fac", fk=_kind_letter(f["kind"]),
-                                       gl=Grade(int(f["grade"])).level, lead=1, id=f"lead:{c.id}", tip=ltip, pop=lpop))
+                                       gl=Grade(int(f["grade"])).level, lead=1, sm=1, id=f"lead:{c.id}", tip=ltip,
+                                       pop=lpop))
         if is_grid:
             grid_lines.append(_feature(proj.geometry(geom.boundary), style={"color": "#5b2c83", "weight": 3, "opacity": 0.9,
                                                                                "fill": False}))
@@ -526,7 +562,7 @@ def overview_page(run: _Run) -> Page:
             f"<details><summary>{t('各县（市、区）地图', 'County and city maps')} ({len(r.units)})</summary>"
             f'<ul class="pm-scroll" style="padding-left:16px;margin:2px 0">{"".join(unit_links)}</ul></details>')
     info = (f"<details open><summary>{t('主要指标', 'Key figures')}</summary>"
-            f"{_figures_table(_figure_rows(run.facts.total, run.estimated_population))}</details>"
+            f"{_figures_table(_figure_rows(run.facts.total, run.estimated_population, run.stages))}</details>"
             f"<details open><summary>{t('规则核查', 'Compliance')} ({t('独立核查', 'independent checker')})</summary>"
             f'<div class="pm-scroll">{_rule_list(_region_statuses(run))}</div></details>')
     legend = (f"<h2>{t('图例', 'Legend')}</h2>"
@@ -576,7 +612,7 @@ def _facility_html(run: _Run, fid: str, *, popup: bool) -> str:
             rows.append((t("血透", "Dialysis"), t("有", "yes")))
         parts.append(_figures_table(rows))
         parts.append(f'<span class="pm-cite">{esc(fid)}</span>')
-    return "<br>".join(parts)
+    return "\n".join(parts)
 
 
 def _township_status(run: _Run, code: str) -> list[tuple[str, str]]:
@@ -603,6 +639,7 @@ def _township_status(run: _Run, code: str) -> list[tuple[str, str]]:
 
 
 def _township_html(run: _Run, code: str, *, popup: bool, dialysis: dict[str, tuple[float, float]]) -> str:
+    """Tooltip of a township; the popup is the tooltip plus rule details, dialysis reach and data notes."""
     tw = run.towns.loc[code]
     a = run.assign.loc[code] if code in run.assign.index else None
     pop_est = bool(tw.get("population_estimated", False))
@@ -621,21 +658,20 @@ def _township_html(run: _Run, code: str, *, popup: bool, dialysis: dict[str, tup
     status = _township_status(run, code)
     if status:
         bad = [s for s in status if s[0] != "PASS"]
-        if popup:
-            parts.append(t("规则", "Rules") + ":<br>" + "<br>".join(
-                f'<span class="pm-mark pm-{m}">{m}</span> {text}' for m, text in status))
-        else:
-            parts.append(t("规则", "Rules") + ": " + (f'<span class="pm-PASS">{t("通过", "pass")}</span>' if not bad
-                                                      else f'<span class="pm-FAIL">{len(bad)} {t("项未通过", "failing")}</span>'))
-    if popup and code in dialysis:
+        parts.append(t("规则", "Rules") + ": " + (f'<span class="pm-PASS">{t("通过", "pass")}</span>' if not bad
+                                                  else f'<span class="pm-FAIL">{len(bad)} {t("项未通过", "failing")}</span>'))
+    if poly_est:
+        parts.append(f'<span class="pm-est">{t("边界为估算（泰森多边形）", "estimated boundary (Voronoi cell)")}</span>')
+    if not popup:
+        return "\n".join(parts)
+    parts += [f'<span class="pm-mark pm-{m}">{m}</span> {text}' for m, text in status]
+    if code in dialysis:
         before, after = dialysis[code]
         parts.append(f"{t('最近血透点（前→后）', 'Nearest dialysis (before → after)')}: {_num(before)} → {_num(after)} "
                      f"{t('分钟', 'min')}")
-    if poly_est:
-        parts.append(f'<span class="pm-est">{t("边界为估算（泰森多边形）", "estimated boundary (Voronoi cell)")}</span>')
-    if popup and str(tw.get("seat_source", "")) == "synthesized":
+    if str(tw.get("seat_source", "")) == "synthesized":
         parts.append(f'<span class="pm-est">{t("驻地位置为估算", "seat location estimated")}</span>')
-    return "<br>".join(parts)
+    return "\n".join(parts)
 
 
 def _dialysis_minutes(run: _Run, unit: Unit) -> tuple[dict[str, tuple[float, float]], list[dict[str, Any]]]:
@@ -753,7 +789,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
         if bool(f.get("synthesized", False)):
             lines.append(f'<span class="pm-syn">{t("合成数据", "synthesized")}</span>')
         site_feats.append(_feature(proj.point(f.geometry.x, f.geometry.y), mk="dia", st="new" if s["new"] else "old",
-                                   id=f"dia:{s['fid']}", tip="<br>".join(lines), pop="<br>".join(lines)))
+                                   id=f"dia:{s['fid']}", tip="\n".join(lines), pop="\n".join(lines)))
     if cov_min is not None:
         for code, (before, after) in sorted(dia_minutes.items()):
             if code not in towns.index:
@@ -762,14 +798,14 @@ def unit_page(run: _Run, unit: Unit) -> Page:
             if not now:
                 continue
             label = t("原已可及", "already within reach") if was else t("新增可及", "newly within reach")
-            tip = (f"<b>{esc(towns.at[code, 'name'])}</b><br>{label}<br>{t('最近血透点', 'Nearest dialysis')}: "
+            tip = (f"<b>{esc(towns.at[code, 'name'])}</b>\n{label}\n{t('最近血透点', 'Nearest dialysis')}: "
                    f"{_num(before)} → {_num(after)} {t('分钟', 'min')}")
             reach_feats.append(_feature(proj.geometry(towns.at[code, "geometry"]), tip=tip,
                                         style={"color": "#08519c", "weight": 1, "opacity": 0.8,
                                                "fillColor": "#6baed6" if was else "#08519c", "fillOpacity": 0.45}))
 
-    label_comm = t("网格", "grid") if is_city else t("医共体", "community")
-    layers = [Layer("townships", t("乡镇（按" , "Townships (by ") + label_comm + t("着色）", ")"), town_feats),
+    layers = [Layer("townships", t("乡镇（按网格着色）", "Townships by grid") if is_city
+                    else t("乡镇（按医共体着色）", "Townships by community"), town_feats),
               Layer("outlines", (t("网格边界", "Grid boundaries") if is_city else t("医共体边界", "Community boundaries")),
                     outline_feats, interactive=False),
               Layer("counties", t("县（市、区）界", "County boundaries"), county_feats, interactive=False),
@@ -794,7 +830,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
             f"<div class=\"pm-cite\">{t('规则', 'Rules')}: {esc(r.rules.name)}</div>"
             f'<div><a href="../index.html">← {t("返回总览", "Back to the overview")}</a></div>')
     info = (f"<details open><summary>{t('主要指标', 'Key figures')}</summary>"
-            f"{_figures_table(_figure_rows(row, run.estimated_population))}{objective}</details>"
+            f"{_figures_table(_figure_rows(row, run.estimated_population, run.stages))}{objective}</details>"
             f"<details open><summary>{t('规则核查', 'Compliance')} ({t('本单元', 'this unit')})</summary>"
             f'<div class="pm-scroll">{_rule_list(run.unit_statuses(unit))}</div></details>')
     comm_rows = []
@@ -834,10 +870,10 @@ def _roster_lines(run: _Run, proj: _Proj, rows: pd.DataFrame, *, expert: bool) -
                            grp.groupby(["title", "specialty"], sort=True)["count"].sum().items())
         minutes = float(grp["travel_min"].max())
         who = t("城市专家", "city experts") if expert else t("名医师", "physicians")
-        tip = (f"<b>{esc(run.name(src))}</b> → <b>{esc(run.name(dst))}</b><br>{n} {who}: {detail}<br>"
+        tip = (f"<b>{esc(run.name(src))}</b> → <b>{esc(run.name(dst))}</b>\n{n} {who}: {detail}\n"
                f"{t('路程', 'Travel')}: {_num(minutes)} {t('分钟', 'min')}")
         if bool(grp["borrowed"].astype(str).str.lower().eq("true").any()):
-            tip += f"<br>{t('借调自城市医院', 'borrowed from a city hospital')}"
+            tip += f"\n{t('借调自城市医院', 'borrowed from a city hospital')}"
         s = dict(style, weight=min(2 + n, 8))
         if expert:
             s["dashArray"] = "6 4"
@@ -885,6 +921,22 @@ def _tile_layers(opts: MapOptions) -> list[folium.TileLayer]:
     return []
 
 
+@contextlib.contextmanager
+def _utf8_json() -> Iterator[None]:
+    """Let folium's `tojson` write Chinese as UTF-8 rather than \\uXXXX (half the bytes), for one render.
+
+    The filter still escapes <, >, & and ' (Jinja's htmlsafe_json_dumps), so data cannot close
+    the script element. The setting is folium's shared template environment; it is restored after.
+    """
+    env = folium.GeoJson._template.environment
+    old = env.policies.get("json.dumps_kwargs")
+    env.policies["json.dumps_kwargs"] = {**(old or {}), "ensure_ascii": False}
+    try:
+        yield
+    finally:
+        env.policies["json.dumps_kwargs"] = old
+
+
 def _fix_ids(root: Figure) -> None:
     """Replace folium's random element ids by their order in the tree, so output is byte-identical."""
     counter = 0
@@ -906,33 +958,37 @@ def page_html(page: Page, opts: MapOptions) -> str:
     fig = m.get_root()
     fig.header.add_child(Element(f"<title>{esc(page.title)}</title>\n"), name="pm_title")
     fig.header.add_child(Element(_asset_head(opts.offline, page.prefix)), name="pm_assets")
+    used = sorted(set(_TOKEN.findall(json.dumps([[x.features for x in page.layers], page.panels], ensure_ascii=False))))
+    labels = {k: _label_html(k) for k in used if k in _LABELS}
+    fig.header.add_child(Element(f"<script>PM.labels = {_json(labels)};</script>\n"), name="pm_labels")
     for tile in _tile_layers(opts):
         tile.add_to(m)
     for layer in page.layers:
         collection = {"type": "FeatureCollection", "features": layer.features}
         common = {"on_each_feature": JsCode("PM.bind")}
         if layer.kind == "cluster":
-            cluster = MarkerCluster(name=layer.label, show=layer.show, icon_create_function="PM.cluster",
+            cluster = MarkerCluster(name=expand(layer.label), show=layer.show, icon_create_function="PM.cluster",
                                     options={"maxClusterRadius": 45, "disableClusteringAtZoom": 15,
                                              "showCoverageOnHover": False, "chunkedLoading": True})
             cluster.default_js, cluster.default_css = [], []
             folium.GeoJson(collection, control=False, point_to_layer=JsCode("PM.point"), **common).add_to(cluster)
             cluster.add_to(m)
         elif layer.kind in ("point", "mixed"):
-            folium.GeoJson(collection, name=layer.label, show=layer.show, point_to_layer=JsCode("PM.point"),
+            folium.GeoJson(collection, name=expand(layer.label), show=layer.show, point_to_layer=JsCode("PM.point"),
                            class_name=f"pm-{layer.key}", **common).add_to(m)
         else:
             kwargs: dict[str, Any] = {"class_name": f"pm-{layer.key}"}
             if not layer.interactive:
                 kwargs["interactive"] = False
-            folium.GeoJson(collection, name=layer.label, show=layer.show, **kwargs, **common).add_to(m)
+            folium.GeoJson(collection, name=expand(layer.label), show=layer.show, **kwargs, **common).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     m.fit_bounds(page.bounds)
     if page.banner:
-        fig.html.add_child(Element(page.banner), name="pm_banner")
+        fig.html.add_child(Element(expand(page.banner)), name="pm_banner")
     _fix_ids(fig)
     m.add_child(_Init(_json({"panels": page.panels, "blank": opts.tiles == "none"})))
-    text = fig.render()
+    with _utf8_json():
+        text = fig.render()
     text = text.replace("<html>", f'<html lang="{"en" if opts.lang == "en" else "zh-CN"}" class="lang-{opts.lang}">', 1)
     if _UUID_RE.search(text.split("</head>", 1)[-1]):
         msg = "a random element id survived in the page"
@@ -1165,11 +1221,11 @@ def diff_page(before: Plan, after: Plan, region, opts: MapOptions) -> Page:
         geom = shapely.simplify(tw.geometry, 0.0005, preserve_topology=True)
         was, now = a_of.get(code), b_of.get(code)
         is_moved = code in moved
-        tip = (f"<b>{esc(tw['name'])}</b> <span class=\"pm-cite\">{esc(code)}</span><br>"
-               f"{t('调整前', 'Before')}: {esc(lead_name(was.lead) if was else '—')}<br>"
+        tip = (f"<b>{esc(tw['name'])}</b> <span class=\"pm-cite\">{esc(code)}</span>\n"
+               f"{t('调整前', 'Before')}: {esc(lead_name(was.lead) if was else '—')}\n"
                f"{t('调整后', 'After')}: {esc(lead_name(now.lead) if now else '—')}")
         if is_moved:
-            tip += f'<br><span class="pm-moved">{t("已调整", "moved")}</span>'
+            tip += f'\n<span class="pm-moved">{t("已调整", "moved")}</span>'
         style = {"color": "#ffffff", "weight": 1, "fillColor": "#e53935" if is_moved else "#b0bec5",
                  "fillOpacity": 0.7 if is_moved else 0.35}
         town_feats.append(_feature(proj.geometry(geom), id=str(code), cls=f"pm-t-{code}" + (" pm-moved" if is_moved else ""),
@@ -1197,7 +1253,7 @@ def diff_page(before: Plan, after: Plan, region, opts: MapOptions) -> Page:
             continue
         f = fac.loc[fid]
         label = t("新增牵头医院", "Lead added") if state == "added" else t("不再牵头", "Lead removed")
-        tip = f"<b>{esc(f['name'])}</b><br>{label}"
+        tip = f"<b>{esc(f['name'])}</b>\n{label}"
         lead_feats.append(_feature(proj.point(f.geometry.x, f.geometry.y), mk="fac", fk=_kind_letter(f["kind"]),
                                    gl=Grade(int(f["grade"])).level, lead=1 if state == "added" else None,
                                    id=f"{state}:{fid}", tip=tip, pop=tip))
@@ -1215,16 +1271,34 @@ def diff_page(before: Plan, after: Plan, region, opts: MapOptions) -> Page:
                (t("目标值（前）", "Objective before"), f"{obj_a:,.0f}"),
                (t("目标值（后）", "Objective after"), f"{obj_b:,.0f}"),
                (t("变化", "Change"), f"{obj_b - obj_a:+,.0f}")]
+    details = "\n".join(esc(x) for x in lines)
     info = (f"<h1>{t('规划对比', 'Plan diff')}: {esc(region.name)}</h1>"
             f"<div class=\"pm-cite\">{esc(before.rules_name)} → {esc(after.rules_name)}</div>"
             f"{_figures_table(figures)}<details><summary>{t('明细', 'Details')}</summary>"
-            f'<div class="pm-scroll">{"<br>".join(esc(x) for x in lines)}</div></details>')
+            f'<div class="pm-scroll pm-lines">{details}</div></details>')
     panels = [{"pos": "topleft", "html": info, "cls": "pm-title pm-diff"}]
     geoms = list(towns.loc[shown].geometry.values) if shown else list(region.counties.geometry.values)
     synthesized = bool(np.asarray(fac.get("synthesized", False), dtype=bool).any())
     banner = ('<div class="pm-banner" id="pm-banner"><b>' + t("设施为合成数据，并非真实机构",
               "Facilities are synthesized, not real institutions") + "</b></div>") if synthesized else ""
     return Page(f"{region.name} — diff", proj.bounds(geoms), layers, panels, banner, prefix="")
+
+
+def _load_diff(before_dir: str | Path, after_dir: str | Path) -> tuple[Plan, Plan, Any]:
+    from . import planfile, regions
+
+    before, after = planfile.read_plan(before_dir), planfile.read_plan(after_dir)
+    if before.region != after.region:
+        raise MapError(f"the plans are of different regions ({before.region} and {after.region}); compare plans of one region")
+    return before, after, regions.load(after.region)
+
+
+def diff_summary(before_dir: str | Path, after_dir: str | Path, limit: int = 20) -> list[str]:
+    """The lines of planner.diff.diff_lines for two plan folders."""
+    from .diff import diff_lines
+
+    before, after, region = _load_diff(before_dir, after_dir)
+    return diff_lines(before, after, region, limit=limit)
 
 
 def render_diff(before_dir: str | Path, after_dir: str | Path, out_html: str | Path, *, lang: str = "zh",
@@ -1235,14 +1309,14 @@ def render_diff(before_dir: str | Path, after_dir: str | Path, out_html: str | P
     boundaries are layers, and a panel gives the counts and the objective before and after.
     Only the units where something moved are drawn (the whole region when nothing did).
     Without `offline`, the shared assets are written to `assets/` beside `out_html`.
-    """
-    from . import planfile, regions
 
+    Raises
+    ------
+    MapError
+        When the plans are of different regions, or for a bad option.
+    """
     opts = MapOptions(lang, offline, tiles, tianditu_key).checked()
-    before, after = planfile.read_plan(before_dir), planfile.read_plan(after_dir)
-    if before.region != after.region:
-        raise MapError(f"the plans are of different regions ({before.region} and {after.region}); compare plans of one region")
-    region = regions.load(after.region)
+    before, after, region = _load_diff(before_dir, after_dir)
     text = page_html(diff_page(before, after, region, opts), opts)
     out = Path(out_html)
     path = io.write_text(out, text)

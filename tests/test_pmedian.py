@@ -262,3 +262,15 @@ def test_orlib_pmed1_proven_optimal() -> None:
     assert result.objective == 5819
     assert result.bound == 5819
     check_consistent(result, cost, p)
+
+
+def test_backends_agree_when_the_mip_is_needed() -> None:
+    """pmed1's graph with p = 10: the Lagrangian bound alone does not close the gap."""
+    cost, _ = read_orlib(DATA / "pmed1.txt")
+    results = [solve_pmedian(cost, 10, backend=name, time_limit_s=120)
+               for name in ("highs", "scip")]
+    for result in results:
+        assert result.status == "OPTIMAL"
+        assert result.stats["proved_by"].startswith("mip")
+        check_consistent(result, cost, 10)
+    assert results[0].objective == results[1].objective

@@ -36,7 +36,7 @@
 
   function facilityIcon(p) {
     var k = Object.prototype.hasOwnProperty.call(LETTER, p.fk) || p.fk === "c" || p.fk === "v" ? p.fk : "o";
-    var fill = GRADE[level(p)], lead = p.lead === 1, size, body, cls = "pm-icon pm-fac pm-fk-" + k;
+    var fill = GRADE[level(p)], lead = p.lead === 1, small = p.sm === 1, size, body, cls = "pm-icon pm-fac pm-fk-" + k;
     if (k === "v") {
       size = 9;
       body = '<circle cx="4.5" cy="4.5" r="3.5" fill="#2e7d32" stroke="#fff" stroke-width="1"/>';
@@ -46,15 +46,15 @@
       body = '<circle cx="' + c + '" cy="' + c + '" r="' + r + '" fill="' + fill + '" stroke="' + (lead ? "#000" : "#fff") +
         '" stroke-width="' + (lead ? 2.5 : 1.5) + '"/>';
     } else {
-      size = lead ? 28 : 18;
-      var pad = lead ? 3 : 2, w = size - 2 * pad, fs = lead ? 14 : 10;
+      size = lead && !small ? 28 : small ? 16 : 18;
+      var pad = lead && !small ? 3 : 2, w = size - 2 * pad, fs = lead && !small ? 14 : 9;
       body = '<rect x="' + pad + '" y="' + pad + '" width="' + w + '" height="' + w + '" rx="3" fill="' + fill + '" stroke="' +
-        (lead ? "#000" : "#fff") + '" stroke-width="' + (lead ? 2.5 : 1.2) + '"/>' +
+        (lead ? "#000" : "#fff") + '" stroke-width="' + (lead ? (small ? 1.5 : 2.5) : 1.2) + '"/>' +
         '<text x="' + size / 2 + '" y="' + (size / 2 + fs * 0.36) + '" font-size="' + fs + '" font-weight="bold" text-anchor="middle" ' +
         'fill="#fff" font-family="Arial, \'Noto Sans CJK SC\', \'Microsoft YaHei\', sans-serif">' + LETTER[k] + "</text>";
     }
     if (lead) {
-      body += star(size - 5, 5, 5);
+      body += small ? star(size - 3, 3, 3.5) : star(size - 5, 5, 5);
       cls += " pm-lead";
     }
     if (p.dia === 1) {
@@ -109,8 +109,18 @@
     return L.divIcon({ html: "<span>" + n + "</span>", className: "pm-cluster", iconSize: [s, s] });
   }
 
+  var TOKEN = /%%([0-9a-f]{8})%%/g;
+
   var PM = {
     layers: {},
+    labels: {},
+
+    // Replace label tokens (%%<8 hex>%%) by their bilingual HTML, given once per page in PM.labels.
+    expand: function (html) {
+      return String(html).replace(TOKEN, function (m, k) {
+        return Object.prototype.hasOwnProperty.call(PM.labels, k) ? PM.labels[k] : m;
+      });
+    },
     cluster: clusterIcon,
     map: null,
 
@@ -126,11 +136,12 @@
       var p = feature.properties || {};
       var isPath = typeof layer.setStyle === "function";
       if (p.cls && layer.options) layer.options.className = cleanClass((layer.options.className || "") + " " + p.cls).trim();
-      if (p.tip) layer.bindTooltip(p.tip, { sticky: isPath, direction: "top", className: "pm-tip", opacity: 0.95 });
+      if (p.tip) layer.bindTooltip(function () { return PM.expand(p.tip); }, { sticky: isPath, direction: "top", className: "pm-tip", opacity: 0.95 });
       else if (p.nm != null) layer.bindTooltip(function () { return textTip(p); }, { direction: "top", className: "pm-tip" });
-      if (p.pop) layer.bindPopup(p.pop, { maxWidth: 380, className: "pm-pop", autoPanPadding: [40, 40] });
+      var pop = p.pop != null ? p.pop : (p.px != null && p.tip ? p.tip + p.px : null);  // px: the popup's part beyond the tooltip
+      if (pop) layer.bindPopup(function () { return PM.expand(pop); }, { maxWidth: 380, className: "pm-pop", autoPanPadding: [40, 40] });
       if (p.id && !PM.layers[p.id]) PM.layers[p.id] = layer;
-      if (isPath && p.style && (p.tip || p.pop)) {
+      if (isPath && p.style && (p.tip || pop)) {
         var base = p.style;
         layer.on("mouseover", function () { layer.setStyle({ weight: (base.weight || 1) + 2, color: "#111" }); });
         layer.on("mouseout", function () { layer.setStyle(base); });
@@ -141,7 +152,7 @@
       var Ctl = L.Control.extend({
         onAdd: function () {
           var div = L.DomUtil.create("div", "pm-panel " + cleanClass(cls));
-          div.innerHTML = html;
+          div.innerHTML = PM.expand(html);
           L.DomEvent.disableClickPropagation(div);
           L.DomEvent.disableScrollPropagation(div);
           return div;

@@ -1,0 +1,112 @@
+"""Run independent subproblems in order, across processes or on a Ray cluster, with identical results."""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any, TypeVar
+
+from ._errors import SolverError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+EXECUTORS = ("process", "ray")
+
+
+def ordered_map(fn: Callable[..., R], items: Sequence[tuple], *, jobs: int = 1, executor: str = "process",
+                address: str | None = None, progress: Callable[[R], None] | None = None) -> list[R]:
+    """`[fn(*item) for item in items]`, in item order, run in parallel when asked.
+
+    Parameters
+    ----------
+    fn
+        A module-level function (it is pickled to the workers).
+    items
+        Argument tuples, one per task.
+    jobs
+        Worker processes for "process"; 1 runs in this process.
+    executor
+        "process" (a spawned process pool) or "ray" (tasks on a Ray cluster: `address` of a
+        running cluster such as "127.0.0.1:6379", or None for a local one).
+    progress
+        Called with each result as it arrives (in completion order).
+
+    Every task is deterministic, and results are returned in item order, so the output does not
+    depend on the executor or on the number of workers.
+    """
+    if executor not in EXECUTORS:
+        msg = f"unknown executor {executor!r}; choose one of {', '.join(EXECUTORS)}"
+        raise SolverError(msg)
+    if executor == "ray":
+        return _ray_map(fn, items, address, progress)
+    if jobs <= 1 or len(items) <= 1:
+        out = []
+        for item in items:
+            r = fn(*item)
+            if progress is not None:
+                progress(r)
+            out.append(r)
+        return out
+    results: list[Any] = [None] * len(items)
+    pool = _pool(jobs)
+    pending = {pool.submit(fn, *item): k for k, item in enumerate(items)}
+    try:
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                k = pending.pop(fut)
+                results[k] = fut.result()
+                if progress is not None:
+                    progress(results[k])
+    except BaseException:
+        for fut in pending:
+            fut.cancel()
+        raise
+    return results
+
+
+_POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    """One pool of spawned workers per size, kept for the process's life (stages share it).
+
+    Spawned, not forked: a forked child could inherit locks held by the progress bar's thread.
+    """
+    pool = _POOLS.get(jobs)
+    if pool is None:
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+        _POOLS[jobs] = pool
+        atexit.register(pool.shutdown, wait=False, cancel_futures=True)
+    return pool
+
+
+def _ray_map(fn: Callable[..., R], items: Sequence[tuple], address: str | None,
+             progress: Callable[[R], None] | None) -> list[R]:
+    try:
+        import ray
+    except ImportError:
+        msg = 'the Ray executor needs the ray extra: pip install "medcommunity-planner[ray]"'
+        raise SolverError(msg) from None
+    if not ray.is_initialized():
+        try:
+            ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False,
+                     logging_level="ERROR")
+        except (ConnectionError, RuntimeError, ValueError) as exc:
+            msg = f"cannot reach a Ray cluster at {address or 'a new local cluster'} ({exc}); start one with `ray start --head`"
+            raise SolverError(msg) from None
+    remote = ray.remote(num_cpus=1)(fn)
+    refs = [remote.remote(*item) for item in items]
+    index = {ref: k for k, ref in enumerate(refs)}
+    results: list[Any] = [None] * len(items)
+    pending = list(refs)
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        for ref in done:
+            results[index[ref]] = ray.get(ref)
+            if progress is not None:
+                progress(results[index[ref]])
+    return results

@@ -1,0 +1,424 @@
+"""The maps as HTML text: layers and features, escaping, offline pages, colouring, GCJ-02, size, determinism."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import Fac, grid_region
+
+from planner import regions
+from planner.cli import PlannerGroup
+from planner.cli_maps import diff_command, map_command
+from planner.gcj02 import wgs84_to_gcj02
+from planner.pipeline import run_plan, write_outputs
+from planner.render import (
+    MapError,
+    asset_files,
+    community_colors,
+    community_graph,
+    diff_summary,
+    map_pages,
+    render_diff,
+    render_plan_dir,
+    render_run,
+    unit_filename,
+)
+from planner.rulefile import load_rules
+
+XSS = "<img src=x onerror=alert(1)>"
+
+# The offline overview of 浙江省 (90 counties, 192 communities, Leaflet inlined) measured 1.06 MB
+# (0.85 MB with shared assets); the budget leaves room for data growth but not for un-simplified
+# geometry (3.9 MB) or village clinics on the overview (25,000 markers, +3 MB).
+OVERVIEW_BUDGET_BYTES = 1_500_000
+
+
+# --- reading pages back ---------------------------------------------------------------------------
+
+
+def layer_names(page: str, lang: str = "zh") -> list[str]:
+    """The names of the layer control's overlays in one language, in order."""
+    block = page[page.index("overlays :"):]
+    block = block[: block.index("},")]
+    keys = re.findall(r'^\s*("(?:[^"\\]|\\.)*")\s*:\s*\w+,', block, flags=re.M)
+    return ["".join(re.findall(rf'<span class="{lang}">(.*?)</span>', json.loads(k))) for k in keys]
+
+
+def layers(page: str) -> dict[str, list[dict]]:
+    """Features by layer name (zh): every GeoJSON the page adds, found through the layer control."""
+    block = page[page.index("overlays :"):]
+    block = block[: block.index("},")]
+    by_var = {var: "".join(re.findall(r'<span class="zh">(.*?)</span>', json.loads(key)))
+              for key, var in re.findall(r'^\s*("(?:[^"\\]|\\.)*")\s*:\s*(\w+),', block, flags=re.M)}
+    parent = dict(re.findall(r"^\s*(geo_json_\d+)\.addTo\((\w+)\);", page, flags=re.M))
+    out: dict[str, list[dict]] = {}
+    for var, data in re.findall(r"^\s*(geo_json_\d+)_add\((\{.*\})\);$", page, flags=re.M):
+        name = by_var.get(var) or by_var.get(parent.get(var, ""), var)
+        out[name] = json.loads(data)["features"]
+    return out
+
+
+def coords(geometry: dict) -> np.ndarray:
+    """Every coordinate pair of a GeoJSON geometry."""
+    flat: list[list[float]] = []
+
+    def walk(x: object) -> None:
+        if isinstance(x, list) and x and isinstance(x[0], (int, float)):
+            flat.append([float(x[0]), float(x[1])])
+        elif isinstance(x, list):
+            for y in x:
+                walk(y)
+
+    walk(geometry["coordinates"])
+    return np.asarray(flat)
+
+
+# --- fixtures ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def yiwu():
+    return run_plan(regions.load("义乌市"), load_rules("zhejiang-2026"))
+
+
+@pytest.fixture(scope="module")
+def yiwu_pages(yiwu):
+    return map_pages(yiwu, tiles="none")
+
+
+@pytest.fixture(scope="module")
+def zhejiang():
+    # Communities only: the overview's size and colours do not depend on dispatch or dialysis.
+    return run_plan(regions.load("浙江省"), load_rules("zhejiang-2026"), services=False)
+
+
+@pytest.fixture(scope="module")
+def xss_region():
+    pops = [[30_000, 10_000, 10_000], [10_000, 10_000, 10_000], [10_000, 10_000, 30_000]]
+    facs = [Fac("H1", XSS, "general_hospital", "二甲", (0, 0), dialysis=True),
+            Fac("H2", "测试县中医院", "tcm_hospital", "二甲", (2, 2)),
+            Fac("T1", "T01镇卫生院", "township_health_center", "一甲", (0, 1), beds=20),
+            Fac("T2", "T11镇卫生院", "township_health_center", "一甲", (1, 1), beds=20, central_thc=True),
+            Fac("V1", XSS + "卫生室", "village_clinic", "未定级", (1, 2), beds=0)]
+    return grid_region(pops, facs, names={"330001005": XSS})
+
+
+def test_unit_filenames():
+    assert unit_filename("330782") == "330782.html"
+    assert unit_filename("city:520100") == "city_520100.html"
+    assert unit_filename("../x:y") == "___x_y.html"
+
+
+def test_county_page_layers_and_features(yiwu, yiwu_pages):
+    page = yiwu_pages["units/330782.html"]
+    names = layer_names(page)
+    for name in ("乡镇（按医共体着色）", "医共体边界", "县（市、区）界", "牵头医院", "乡镇卫生院、社区卫生服务中心", "村卫生室",
+                 "派驻医师", "血透点", "血透可及范围"):
+        assert name in names
+    feats = layers(page)
+    unit = next(u for u in yiwu.units if u.id == "330782")
+    towns = feats["乡镇（按医共体着色）"]
+    assert sorted(f["properties"]["id"] for f in towns) == sorted(unit.townships)
+    comms = yiwu.plan.units["330782"].communities
+    assert sorted(f["properties"]["id"] for f in feats["牵头医院"]) == sorted(f"fac:{c.lead}" for c in comms)
+    clinics = yiwu.region.facilities_of("330782").query("kind == 'village_clinic'")
+    assert len(feats["村卫生室"]) == len(clinics) > 100
+    rows = [r for d in yiwu.dispatch for r in d.rows if r.role == "attending"]
+    lines = [f for f in feats["派驻医师"] if f["geometry"]["type"] == "LineString"]
+    labels = [f for f in feats["派驻医师"] if f["properties"].get("mk") == "cnt"]
+    assert len(lines) == len(labels) == len({(r.source, r.target) for r in rows}) > 0
+    assert sum(f["properties"]["n"] for f in labels) == sum(r.count for r in rows)
+    # Township tooltips: name, population (estimated), travel minutes, physicians received, rule status.
+    first = next(f for f in towns if f["properties"]["id"] == "330782001")["properties"]
+    assert "稠城街道" in first["tip"] and "≈198,405" in first["tip"]
+    for label in ("到牵头医院", "接收派驻医师", "规则", "边界为估算"):
+        assert _expanded(page, first["tip"]).count(label) >= 1
+    # Colours: adjacent townships of different communities never share a fill.
+    fill = {f["properties"]["id"]: f["properties"]["style"]["fillColor"] for f in towns}
+    comm = yiwu.plan.community_of()
+    for a, b in yiwu.graph.subgraph(unit.townships).edges():
+        if comm[a].id != comm[b].id:
+            assert fill[a] != fill[b]
+
+
+def panels(page: str) -> dict[str, str]:
+    """The page's panels (title, info, legend) by class, labels expanded."""
+    config = json.loads(re.search(r"PM\.init\(map_\d+, (\{.*\})\);", page).group(1))
+    return {p["cls"].split()[0]: _expanded(page, p["html"]) for p in config["panels"]}
+
+
+def _expanded(page: str, text: str) -> str:
+    """A tooltip with its label tokens replaced by the labels the page carries."""
+    labels = json.loads(re.search(r"PM\.labels = (\{.*?\});</script>", page).group(1))
+    return re.sub(r"%%([0-9a-f]{8})%%", lambda m: labels[m.group(1)], text)
+
+
+def test_overview_links_every_unit_and_marks_leads(yiwu, yiwu_pages):
+    page = yiwu_pages["index.html"]
+    assert layer_names(page) == ["医共体与网格", "县（市、区）界", "牵头医院"]
+    feats = layers(page)
+    assert len(feats["医共体与网格"]) == len(feats["牵头医院"]) == len(yiwu.plan.communities())
+    for f in feats["医共体与网格"]:
+        assert 'href="units/330782.html"' in f["properties"]["px"]
+    assert set(yiwu_pages) == {"index.html", "units/330782.html"}
+    assert '<a href="../index.html">' in panels(yiwu_pages["units/330782.html"])["pm-title"]
+
+
+def test_key_figures_and_compliance_panel(yiwu, yiwu_pages):
+    page = yiwu_pages["units/330782.html"]
+    info = panels(page)["pm-info"]
+    assert "1,859,390" in info                     # population of 义乌市
+    for s in yiwu.all_statuses:                    # every rule with its citation
+        assert s.rule.id in info and s.rule.citation.replace("(", "") in info.replace("(", "")
+    assert "派驻医师" in info and "血透可及人口" in info
+
+
+def test_synthesized_and_estimated_banner(yiwu_pages):
+    for page in yiwu_pages.values():
+        banner = re.search(r'<div class="pm-banner" id="pm-banner">(.*?)</div>', page).group(1)
+        assert "设施为合成数据" in banner and "Facilities are synthesized" in banner
+        assert "乡镇边界与人口为估算" in banner
+
+
+def test_names_are_escaped_in_the_source(xss_region):
+    result = run_plan(xss_region, load_rules("zhejiang-2026"))
+    assert any(c.lead == "H1" for c in result.plan.communities())
+    pages = map_pages(result, tiles="none", offline=True)
+    for page in pages.values():
+        assert XSS not in page
+        assert "<img" not in page.lower()
+    unit = pages["units/330001.html"]
+    feats = layers(unit)
+    lead = next(f for f in feats["牵头医院"] if f["properties"]["id"] == "fac:H1")["properties"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in lead["tip"]
+    clinic = feats["村卫生室"][0]["properties"]
+    assert clinic["nm"] == XSS + "卫生室"          # plain text, set with textContent in the page
+    town = next(f for f in feats["乡镇（按医共体着色）"] if f["properties"]["id"] == "330001005")["properties"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in town["tip"]
+
+
+def test_offline_page_is_self_contained(yiwu):
+    for tiles in ("none", "osm"):
+        pages = map_pages(yiwu, tiles=tiles, offline=True)
+        for page in pages.values():
+            assert not re.search(r"<script[^>]+src=", page)
+            assert not re.search(r"<link[^>]+href=", page)
+            assert not re.search(r"url\(\s*['\"]?(https?:)?//", page)
+            assert "@import" not in page and "sourceMappingURL" not in page
+            for cdn in ("jsdelivr", "jquery", "bootstrap", "cdnjs", "fontawesome", "awesome-markers", "netdna"):
+                assert cdn not in page
+            urls = set(re.findall(r"https?://[^\s\"'<>)]+", page))
+            # Not references: an SVG namespace, and links in comments of leaflet.js and leaflet.css.
+            allowed = {"http://www.w3.org/2000/svg", "https://leafletjs.com",
+                       "https://bugs.chromium.org/p/chromium/issues/detail?id=600120",
+                       "https://bugzilla.mozilla.org/show_bug.cgi?id=888319"}
+            if tiles == "osm":
+                allowed.add("https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+            assert urls <= allowed, urls - allowed
+
+
+def test_linked_pages_share_local_assets(yiwu_pages):
+    page = yiwu_pages["units/330782.html"]
+    scripts = re.findall(r'<script src="([^"]+)"', page)
+    assert scripts == ["../assets/leaflet.js", "../assets/leaflet.markercluster.js", "../assets/planner-map.js"]
+    assert re.findall(r'<script src="([^"]+)"', yiwu_pages["index.html"])[0] == "assets/leaflet.js"
+    names = {p.split("/")[-1] for p in scripts} | set(re.findall(r'href="(?:\.\./)?assets/([^"]+)"', page))
+    assert names <= set(asset_files())
+    assert b"data:image/png;base64," in asset_files()["leaflet.css"]     # the layer-control icon inlined
+
+
+def test_tiles_and_options(yiwu):
+    osm = map_pages(yiwu, tiles="osm")["index.html"]
+    assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in osm
+    none = map_pages(yiwu, tiles="none")["index.html"]
+    assert "L.tileLayer" not in none and '"blank":true' in none
+    amap = map_pages(yiwu, tiles="amap")["index.html"]
+    assert "autonavi.com" in amap and "GCJ-02" in amap
+    with pytest.raises(MapError, match="tianditu-key"):
+        map_pages(yiwu, tiles="tianditu")
+    with pytest.raises(MapError, match="letters and digits"):
+        map_pages(yiwu, tiles="tianditu", tianditu_key="abc'def12")
+    tdt = map_pages(yiwu, tiles="tianditu", tianditu_key="0123456789abcdef")["index.html"]
+    assert "tianditu.gov.cn/vec_w/wmts" in tdt and "tk=0123456789abcdef" in tdt and "cva_w" in tdt
+    with pytest.raises(MapError, match="unknown tiles"):
+        map_pages(yiwu, tiles="google")
+    with pytest.raises(MapError, match="unknown language"):
+        map_pages(yiwu, lang="fr")
+
+
+def test_language(yiwu):
+    zh = map_pages(yiwu, tiles="none")["index.html"]
+    en = map_pages(yiwu, tiles="none", lang="en")["index.html"]
+    assert '<html lang="zh-CN" class="lang-zh">' in zh
+    assert '<html lang="en" class="lang-en">' in en
+    assert zh.replace('lang="zh-CN" class="lang-zh"', 'lang="en" class="lang-en"') == en
+    assert "Lead hospitals" in "".join(layer_names(en, "en")) and "牵头医院" in layer_names(en)
+    assert "Key figures" in panels(en)["pm-info"] and "主要指标" in panels(en)["pm-info"]
+
+
+def test_gcj02_shift_applies_to_every_overlay(yiwu):
+    osm = {k: layers(v) for k, v in map_pages(yiwu, tiles="osm").items()}
+    amap = {k: layers(v) for k, v in map_pages(yiwu, tiles="amap").items()}
+    seen = set()
+    for page in osm:
+        for name, feats in osm[page].items():
+            for fa, fb in zip(feats, amap[page][name], strict=True):
+                a, b = coords(fa["geometry"]), coords(fb["geometry"])
+                assert a.shape == b.shape
+                lon, lat = wgs84_to_gcj02(a[:, 0], a[:, 1])
+                tolerance = 1.1e-4 if page == "index.html" else 1.1e-5             # both roundings (4 or 5 digits)
+                assert np.abs(np.column_stack([lon, lat]) - b).max() < tolerance    # the shift, up to rounding
+                assert np.abs(a - b).max() > 1e-3                                     # hundreds of metres in 义乌
+                seen.add(fa["geometry"]["type"])
+    assert {"Polygon", "MultiLineString", "Point", "LineString"} <= seen | {"MultiPolygon"}
+    bounds = [json.loads(re.search(r"fitBounds\(\s*(\[\[.*?\]\])", map_pages(yiwu, tiles=t)["index.html"]).group(1))
+              for t in ("osm", "amap")]
+    lon, lat = wgs84_to_gcj02(bounds[0][0][1], bounds[0][0][0])
+    assert abs(bounds[1][0][1] - lon) < 1.1e-4 and abs(bounds[1][0][0] - lat) < 1.1e-4
+
+
+def test_same_run_gives_identical_pages(yiwu, yiwu_pages, tmp_path):
+    again = map_pages(yiwu, tiles="none")
+    assert again == yiwu_pages
+    for page in again.values():
+        assert not re.search(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])", page.split("</head>", 1)[1])
+    # Another process with another string-hash seed draws the same bytes.
+    script = ("import sys; from planner import regions; from planner.rulefile import load_rules; "
+              "from planner.pipeline import run_plan; from planner.render import map_pages; "
+              "r = run_plan(regions.load('义乌市'), load_rules('zhejiang-2026')); "
+              "sys.stdout.buffer.write(map_pages(r, tiles='none')['units/330782.html'].encode())")
+    env = dict(os.environ, PYTHONHASHSEED="12345")
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, check=True, timeout=300).stdout
+    assert out.decode() == yiwu_pages["units/330782.html"]
+
+
+def test_render_run_writes_pages_and_assets(yiwu, tmp_path):
+    paths = render_run(yiwu, tmp_path / "maps", tiles="none")
+    assert paths[0] == tmp_path / "maps" / "index.html"
+    assert tmp_path / "maps" / "units" / "330782.html" in paths
+    assert (tmp_path / "maps" / "assets" / "leaflet.js").exists()
+    offline = render_run(yiwu, tmp_path / "offline", tiles="none", offline=True)
+    assert sorted(p.relative_to(tmp_path / "offline").as_posix() for p in offline) == ["index.html", "units/330782.html"]
+
+
+def test_plan_folder_draws_the_same_maps(yiwu, tmp_path):
+    out = write_outputs(yiwu, tmp_path / "plan")
+    a = render_run(yiwu, tmp_path / "from_run", tiles="none")
+    b = render_plan_dir(out, tmp_path / "from_dir", tiles="none")
+    assert [p.name for p in a] == [p.name for p in b]
+    for x, y in zip(a, b):
+        assert x.read_bytes() == y.read_bytes(), x.name
+    default = render_plan_dir(out, tiles="none")
+    assert default[0] == out / "maps" / "index.html"
+    with pytest.raises(MapError, match="not a plan folder"):
+        render_plan_dir(tmp_path, tmp_path / "x")
+
+
+def test_city_grid_page():
+    result = run_plan(regions.load("贵阳市"), load_rules("guizhou-2024"))
+    pages = map_pages(result, tiles="none")
+    page = pages["units/city_520100.html"]
+    names = layer_names(page)
+    assert "网格边界" in names and "乡镇（按网格着色）" in names
+    unit = next(u for u in result.units if u.id == "city:520100")
+    feats = layers(page)
+    assert len(feats["网格边界"]) == len(result.plan.units["city:520100"].communities) >= 2
+    assert len(feats["县（市、区）界"]) == len(unit.county_codes)
+    assert "派驻医师" not in _expanded(page, page[page.index("PM.init("):])   # no dispatch rule in guizhou-2024
+    over = layers(pages["index.html"])
+    assert len(over["城市医疗集团网格边界"]) == len(result.plan.units["city:520100"].communities)
+
+
+def test_colouring_on_the_overview(zhejiang):
+    g = community_graph(zhejiang.plan, zhejiang.graph)
+    assert g.number_of_nodes() == len(zhejiang.plan.communities()) == 192
+    assert g.number_of_edges() > 300
+    colours = community_colors(zhejiang.plan, zhejiang.graph)
+    for a, b in g.edges():
+        assert colours[a] != colours[b], (a, b)
+    # Across counties too: some neighbouring communities lie in different counties.
+    unit_of = {c.id: c.unit for c in zhejiang.plan.communities()}
+    assert any(unit_of[a] != unit_of[b] for a, b in g.edges())
+    page = map_pages(zhejiang, tiles="none", units=[])["index.html"]
+    fill = {f["properties"]["id"]: f["properties"]["style"]["fillColor"] for f in layers(page)["医共体与网格"]}
+    assert fill == colours
+    assert community_colors(zhejiang.plan, zhejiang.graph) == colours
+
+
+def test_zhejiang_overview_size_budget(zhejiang):
+    pages = map_pages(zhejiang, tiles="osm", offline=True, units=[])
+    page = pages["index.html"]
+    size = len(page.encode())
+    assert size < OVERVIEW_BUDGET_BYTES, f"overview is {size / 1e6:.2f} MB"
+    feats = layers(page)
+    assert len(feats["牵头医院"]) == 192                      # leads only: no village clinic markers
+    assert sum(len(f) for f in feats.values()) == 192 + 90 + 192
+    points = sum(len(coords(f["geometry"])) for f in feats["医共体与网格"])
+    assert points < 40_000                                    # dissolved and simplified (townships have ~3x)
+    assert set(pages) == {"index.html"}
+
+
+def _moved_plan(result):
+    """The plan with one border township moved to the neighbouring community (a re-solve stand-in)."""
+    unit = result.plan.units["330782"]
+    a, b = unit.communities
+    comm = result.plan.community_of()
+    moved = next(t for t in a.townships if any(comm.get(n) is b for n in result.graph.neighbors(t)) and t != "330782001")
+    new_a = dataclasses.replace(a, townships=tuple(x for x in a.townships if x != moved))
+    new_b = dataclasses.replace(b, townships=tuple(sorted(b.townships + (moved,))))
+    plan = dataclasses.replace(result.plan, units=dict(result.plan.units))
+    plan.units["330782"] = dataclasses.replace(unit, communities=(new_a, new_b), objective=(unit.objective or 0) + 1000.0)
+    return plan, moved
+
+
+def test_diff_map(yiwu, tmp_path):
+    before = write_outputs(yiwu, tmp_path / "before")
+    plan, moved = _moved_plan(yiwu)
+    after = write_outputs(dataclasses.replace(yiwu, plan=plan), tmp_path / "after")
+    lines = diff_summary(before, after)
+    assert lines[0].startswith("Diff: 1 townships moved")
+    path = render_diff(before, after, tmp_path / "diff.html", tiles="none")
+    page = path.read_text(encoding="utf-8")
+    feats = layers(page)
+    red = [f["properties"]["id"] for f in feats["乡镇（红色为调整）"] if "pm-moved" in f["properties"]["cls"]]
+    assert red == [moved]
+    assert len(feats["乡镇（红色为调整）"]) == 14 and "调整前边界" in layer_names(page)
+    panel = panels(page)["pm-title"]
+    assert "+1,000" in panel and "调整的乡镇" in panel
+    assert (tmp_path / "assets" / "leaflet.js").exists()
+    with pytest.raises(MapError, match="different regions"):
+        other = write_outputs(run_plan(regions.load("浦江县"), load_rules("zhejiang-2026"), services=False),
+                              tmp_path / "other")
+        render_diff(before, other, tmp_path / "x.html")
+
+
+def test_cli_map_and_diff(yiwu, tmp_path):
+    group = PlannerGroup(commands={"map": map_command, "diff": diff_command})
+    plan = write_outputs(yiwu, tmp_path / "plan")
+    runner = CliRunner()
+    res = runner.invoke(group, ["map", str(plan), "--tiles", "none", "--offline", "--lang", "en"])
+    assert res.exit_code == 0, res.output
+    assert "1 county and city pages" in res.output and "self-contained" in res.output
+    page = (plan / "maps" / "index.html").read_text(encoding="utf-8")
+    assert 'class="lang-en"' in page and "<script src=" not in page
+    res = runner.invoke(group, ["map", str(plan), "--out", str(tmp_path / "m"), "--tiles", "tianditu"])
+    assert res.exit_code == 2 and res.output.strip().startswith("Error: tiles 'tianditu' need a key")
+    res = runner.invoke(group, ["diff", str(plan), str(plan), "--out", str(tmp_path / "d.html"), "--tiles", "none"])
+    assert res.exit_code == 0, res.output
+    assert "Diff: 0 townships moved" in res.output and (tmp_path / "d.html").exists()
+    res = runner.invoke(group, ["map", "--help"])
+    assert "--offline" in res.output and "--tianditu-key" in res.output
+
+
+def test_options_reach_folium_without_cdn(yiwu):
+    for page in map_pages(yiwu, tiles="none").values():
+        assert "cdn" not in page.lower()
+        assert "L.AwesomeMarkers" not in page and "$(" not in page
