@@ -7,7 +7,7 @@ import networkx as nx
 import pandas as pd
 import pytest
 import shapely
-from conftest import Fac, grid_region
+from fixtures import Fac, grid_region
 
 from planner.adjacency import (
     MIN_SHARED_BORDER_DEG,

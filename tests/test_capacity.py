@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Fac, grid_region
+from fixtures import Fac, grid_region
 
 from planner.capacity import reserved_capacity
 from planner.check import check_capacity

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Fac, grid_region
+from fixtures import Fac, grid_region
 
 from planner.check import check_dialysis
 from planner.dialysis import coverage_frame, site_county, site_region

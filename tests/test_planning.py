@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Fac, grid_region
+from fixtures import Fac, grid_region
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import Fac, grid_region
+from fixtures import Fac, grid_region
 
 from planner._errors import InputDataError, Problem
 from planner.cli import main

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Fac, grid_region
+from fixtures import Fac, grid_region
 
 from planner.plan import Community, UnitPlan
 from planner.planning import SolveOptions, region_units
