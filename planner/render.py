@@ -953,7 +953,8 @@ def _fix_ids(root: Figure) -> None:
 
 def page_html(page: Page, opts: MapOptions) -> str:
     """A Page as HTML: folium map, vendored Leaflet (inlined or linked), panels; no random ids."""
-    m = folium.Map(location=None, tiles=None, control_scale=True, prefer_canvas=False, zoom_control=True)
+    m = folium.Map(location=None, tiles=None, control_scale=True, prefer_canvas=False, zoom_control=True,
+                   maxZoom=18, minZoom=4)  # a Leaflet option: marker clusters need it even without tiles
     m.default_js, m.default_css = [], []
     fig = m.get_root()
     fig.header.add_child(Element(f"<title>{esc(page.title)}</title>\n"), name="pm_title")
@@ -1028,7 +1029,8 @@ def map_pages(result, *, lang: str = "zh", offline: bool = False, tiles: str = "
 
 
 def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool = False, tiles: str = "osm",
-               tianditu_key: str | None = None, notes: Sequence[str] = ()) -> list[Path]:
+               tianditu_key: str | None = None, notes: Sequence[str] = (),
+               units: Sequence[str] | None = None) -> list[Path]:
     """Write the maps of a run: `index.html` (region overview) and `units/<unit>.html` per county or city grid.
 
     Parameters
@@ -1048,6 +1050,8 @@ def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool 
         Browser key for Tianditu.
     notes
         Extra banner lines (HTML), e.g. how a plan folder was re-read.
+    units
+        Only these unit pages (default: every county and city unit); the overview always.
 
     Returns
     -------
@@ -1059,7 +1063,8 @@ def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool 
     MapError
         For an unknown option or Tianditu without a key.
     """
-    pages = map_pages(result, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key, notes=notes)
+    pages = map_pages(result, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key, notes=notes,
+                      units=units)
     out = Path(maps_dir)
     written = [io.write_text(out / rel, text) for rel, text in pages.items()]
     if not offline:

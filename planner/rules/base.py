@@ -58,7 +58,9 @@ class Rule(BaseModel):
 
     Every rule has an `id` (unique in its file), a `kind` (the class), the `source` clause it
     encodes, and may be disabled (`enabled = false`) or made soft (`hard = false` with a
-    `penalty` in person-minutes per unit of violation) where its kind allows it. Subclasses
+    `penalty` in person-minutes per unit of violation) where its kind allows it. `counties`
+    (adcodes, or city codes for city grids) limits a community rule to some places, so a
+    reviewer can change a number for one county only. Subclasses
     add their own keys as fields, add constraints to a unit's model (`add`), check a finished
     plan on their own (`check`), and describe themselves (`describe`).
     """
@@ -72,6 +74,7 @@ class Rule(BaseModel):
     hard: bool = True
     penalty: float | None = Field(default=None, gt=0)
     scope: Literal["county", "city"] = "county"
+    counties: list[str] | None = None
     title: str = ""
     note: str = ""
 
@@ -93,8 +96,14 @@ class Rule(BaseModel):
     # --- behaviour ---------------------------------------------------------------------
 
     def applies(self, unit: Unit) -> bool:
-        """Whether the rule constrains this unit (enabled, and the unit is of its scope)."""
-        return self.enabled and unit.scope == self.scope
+        """Whether the rule constrains this unit (enabled, of its scope, and among `counties` if given)."""
+        return self.enabled and unit.scope == self.scope and self.covers(unit)
+
+    def covers(self, unit: Unit) -> bool:
+        """True when `counties` is unset, or names one of the unit's counties (or its city code)."""
+        if self.counties is None:
+            return True
+        return bool(set(self.counties) & ({unit.id, unit.city_code} | set(unit.county_codes)))
 
     @property
     def soft_penalty(self) -> float | None:

@@ -264,7 +264,7 @@ class Coverage(Rule):
     soft_ok = True
 
     def applies(self, unit: Unit) -> bool:
-        return self.enabled
+        return self.enabled and self.covers(unit)
 
     def check(self, unit: Unit, plan: UnitPlan) -> list[str]:
         seen: dict[str, list[str]] = {}

@@ -10,6 +10,18 @@ from ..vocabulary import FacilityKind, Title, parse_title
 from .base import KindField, Rule, Selector, register
 
 
+class _RegionWide(Rule):
+    """Service rules apply to the whole region: one dispatch, dialysis or capacity setting each."""
+
+    @field_validator("counties")
+    @classmethod
+    def _no_counties(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            msg = "service rules apply to the whole region; `counties` works on community rules only"
+            raise ValueError(msg)
+        return value
+
+
 def _title(value: object) -> object:
     if isinstance(value, Title) or value is None:
         return value
@@ -17,7 +29,7 @@ def _title(value: object) -> object:
 
 
 @register
-class AttendingDispatch(Rule):
+class AttendingDispatch(_RegionWide):
     """Each community's lead sends at least `min_per_center` physicians of `min_title` or above,
     year-round, to every township health center and community health service center of its
     community (000 (四)), never more than a hospital may release.
@@ -58,7 +70,7 @@ class AttendingDispatch(Rule):
 
 
 @register
-class ExpertDispatch(Rule):
+class ExpertDispatch(_RegionWide):
     """Each community gets at least `min_per_community` experts (`min_title` or above) stationed
     year-round from the city's public tertiary hospitals (000 (四)), within their release caps.
 
@@ -84,7 +96,7 @@ class ExpertDispatch(Rule):
 
 
 @register
-class DialysisSiting(Rule):
+class DialysisSiting(_RegionWide):
     """Dialysis at central township health centers of populous townships, only in counties whose
     resident population reaches `min_county_population` (000 (六)).
 
@@ -107,7 +119,7 @@ class DialysisSiting(Rule):
 
 
 @register
-class ReservedCapacity(Rule):
+class ReservedCapacity(_RegionWide):
     """Each city medical group's lead reserves at least `outpatient_share` of its outpatient slots and
     `bed_share` of its beds for family-doctor teams and primary institutions (003 9.).
 

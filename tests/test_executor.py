@@ -1,0 +1,96 @@
+"""Same plan whatever runs it: one process, two workers, a Ray cluster on loopback, or the cache."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from planner import regions
+from planner.cache import UnitCache
+from planner.dispatch import roster_frame
+from planner.executor import ordered_map
+from planner.pipeline import run_plan
+from planner.planfile import plan_to_json
+from planner.planning import SolveOptions
+from planner.rulefile import load_rules
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def test_ordered_map_keeps_item_order_and_reports_progress() -> None:
+    seen: list[int] = []
+    assert ordered_map(square, [(k,) for k in range(7)], jobs=2, progress=seen.append) == [k * k for k in range(7)]
+    assert sorted(seen) == [k * k for k in range(7)]
+
+
+@pytest.fixture(scope="module")
+def jinhua():
+    return regions.load("金华市")
+
+
+def fingerprint(result) -> tuple[str, str]:
+    return plan_to_json(result.plan), roster_frame(result.dispatch, result.region).to_csv()
+
+
+@pytest.fixture(scope="module")
+def serial(jinhua):
+    return fingerprint(run_plan(jinhua, load_rules("zhejiang-2026"), SolveOptions()))
+
+
+def test_two_workers_give_the_byte_identical_plan(jinhua, serial) -> None:
+    assert fingerprint(run_plan(jinhua, load_rules("zhejiang-2026"), SolveOptions(), jobs=2)) == serial
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory):
+    """A Ray head node on loopback, started and stopped by the test, as CI runs it."""
+    ray_bin = shutil.which("ray")
+    if ray_bin is None:
+        pytest.fail("the ray command is missing: install the test extra (pip install \".[test]\")", pytrace=False)
+    port = _free_port()
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    subprocess.run([ray_bin, "start", "--head", "--node-ip-address=127.0.0.1", f"--port={port}", "--num-cpus=2",
+                    "--include-dashboard=false", "--disable-usage-stats"], check=True, env=env, capture_output=True)
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        subprocess.run([ray_bin, "stop", "--force"], env=env, capture_output=True)
+
+
+def test_the_ray_executor_gives_the_byte_identical_plan(jinhua, serial, ray_cluster: str) -> None:
+    result = run_plan(jinhua, load_rules("zhejiang-2026"), SolveOptions(), executor="ray", address=ray_cluster)
+    assert fingerprint(result) == serial
+
+
+def test_the_cache_reuses_every_county_and_a_one_county_rule_resolves_that_county_alone(jinhua, tmp_path: Path) -> None:
+    cache = UnitCache(tmp_path / "cache")
+    rules = load_rules("zhejiang-2026")
+    first = run_plan(jinhua, rules, SolveOptions(), services=False, cache=cache)
+    assert not any(u.reused for u in first.plan.units.values())
+    again = run_plan(jinhua, rules, SolveOptions(), services=False, cache=cache)
+    assert all(u.reused for u in again.plan.units.values())
+    assert plan_to_json(again.plan) == plan_to_json(first.plan)
+    one = tmp_path / "yiwu-one.toml"
+    one.write_text('[policy]\nname = "yiwu-one"\nextends = "zhejiang-2026"\n[[rule]]\nid = "yiwu.one_community"\n'
+                   'kind = "community_count"\nsource = "review note"\ncounties = ["330782"]\nmax = 1\n', encoding="utf-8")
+    changed = run_plan(jinhua, load_rules(one), SolveOptions(), services=False, cache=cache)
+    resolved = [uid for uid, u in changed.plan.units.items() if not u.reused]
+    assert resolved == ["330782"]
+    assert len(changed.plan.units["330782"].communities) == 1
