@@ -43,7 +43,8 @@ class PlannerGroup(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
-            _echo_err("Interrupted.")
+            _echo_err("Interrupted. Counties solved so far are kept in the cache; run the same command again to "
+                      "continue (no plan folder was written or changed).")
             ctx.exit(130)
         except BrokenPipeError:
             # Output piped into `head` and closed: not an error of the planner.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -25,7 +26,8 @@ _OPTIONS = [
 ]
 
 
-def _map_options(func):  # noqa: ANN001, ANN202 - click decorator plumbing
+def _map_options(func: Callable[..., None]) -> Callable[..., None]:
+    """Add the drawing options shared by `map` and `diff`."""
     for option in reversed(_OPTIONS):
         func = option(func)
     return func

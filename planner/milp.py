@@ -288,6 +288,9 @@ def _solve_cpsat(model: Model, time_limit_s: float, explain: bool, seed: int, th
     solver.parameters.max_time_in_seconds = float(time_limit_s)
     solver.parameters.num_workers = max(1, threads)
     solver.parameters.random_seed = seed
+    # CP-SAT's own SIGINT handler outlives the solve and turns a later Ctrl-C into a hard kill,
+    # so the planner could not keep the counties it had solved; Python handles Ctrl-C instead.
+    solver.parameters.catch_sigint_signal = False
     t0 = time.perf_counter()
     code = solver.solve(m)
     elapsed = time.perf_counter() - t0

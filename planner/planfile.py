@@ -56,6 +56,22 @@ def publish_dir(path: str | Path) -> Iterator[Path]:
     os.chmod(work, 0o755)
     if old_real is not None and old_real.exists() and old_real.resolve() != work.resolve():
         shutil.rmtree(old_real, ignore_errors=True)
+    _remove_orphans(target, keep=work)
+
+
+ORPHAN_AGE_S = 3600.0
+
+
+def _remove_orphans(target: Path, keep: Path) -> None:
+    """Remove old hidden output folders no link points at (left by runs that raced or were killed)."""
+    import time
+
+    now = time.time()
+    current = (target.parent / os.readlink(target)).resolve() if target.is_symlink() else None
+    for other in target.parent.glob(f".{target.name}.*"):
+        if other.is_dir() and not other.is_symlink() and other.resolve() not in (current, keep.resolve()):
+            if now - other.stat().st_mtime > ORPHAN_AGE_S:
+                shutil.rmtree(other, ignore_errors=True)
 
 
 def _num(x: float | None, digits: int = 3) -> float | None:

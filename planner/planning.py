@@ -130,10 +130,15 @@ def solve_units(units: Sequence[Unit], rules: RuleSet, options: SolveOptions = S
                 continue
         start = {t: prev[t] for t in unit.townships if t in prev} or None
         todo.append((unit, tuple(rules.rules), options, start))
-    for solved in ordered_map(solve_unit, todo, jobs=jobs, executor=executor, address=address, progress=progress):
+    def arrived(solved: UnitPlan) -> None:
+        # Stored as each unit finishes: an interrupted run keeps what it solved for the next one.
         done[solved.unit] = solved
         if cache is not None:
             cache.put(keys[solved.unit], solved)
+        if progress is not None:
+            progress(solved)
+
+    ordered_map(solve_unit, todo, jobs=jobs, executor=executor, address=address, progress=arrived)
     for unit in units:
         plan.units[unit.id] = done[unit.id]
     return plan

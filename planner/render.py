@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +28,10 @@ from folium.utilities import JsCode
 from . import io
 from ._errors import PlannerError
 from .gcj02 import wgs84_to_gcj02
-from .plan import Community, Plan
+from .plan import Plan
 from .report import PlanFacts, plan_facts, unit_statuses
 from .units import Unit
-from .vocabulary import HOSPITAL_KINDS, TCM_KINDS, FacilityKind, Grade
+from .vocabulary import TCM_KINDS, FacilityKind, Grade
 
 TILES = ("none", "osm", "tianditu", "amap")
 """Base maps: none (offline, no requests), OpenStreetMap, 天地图 Tianditu (needs a key), 高德 Amap (GCJ-02)."""
@@ -109,7 +109,7 @@ class MapOptions:
 # --- assets -----------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=None)
+@cache
 def _asset(rel: str) -> str:
     """A vendored asset as text, without its source-map comment; Leaflet's images become data URIs."""
     text = (_ASSET_DIR / rel).read_text(encoding="utf-8")
@@ -344,7 +344,6 @@ class Page:
     panels: list[dict[str, str]]
     banner: str
     prefix: str = ""
-    extra_head: list[str] = field(default_factory=list)
 
 
 # --- facts shared by every page of a run ----------------------------------------------------------
@@ -633,8 +632,8 @@ def _township_status(run: _Run, code: str) -> list[tuple[str, str]]:
                 continue
             got = int(run.received_by_target.get(fid, 0))
             mark = "PASS" if got >= rule.min_per_center else ("FAIL" if rule.hard else "SOFT")
-            out.append((mark, f"{esc(rule.id)} ({esc(rule.citation)}): {esc(run.fac.at[fid, 'name'])} "
-                              f"{t('接收', 'receives')} {got} / {rule.min_per_center}"))
+            out.append((mark, (f"{esc(rule.id)} ({esc(rule.citation)}): {esc(run.fac.at[fid, 'name'])} "
+                              f"{t('接收', 'receives')} {got} / {rule.min_per_center}")))
     return out
 
 
@@ -674,6 +673,16 @@ def _township_html(run: _Run, code: str, *, popup: bool, dialysis: dict[str, tup
     return "\n".join(parts)
 
 
+def _nearest(run: _Run, seats, ids: list[str]) -> np.ndarray:
+    """Minutes from each township seat to the nearest of the facilities `ids` (inf without any)."""
+    from .travel import Points
+
+    if not ids:
+        return np.full(len(seats), np.inf)
+    f = run.fac.loc[ids]
+    return run.result.travel.minutes(seats, Points.from_xy(ids, f.geometry.x, f.geometry.y)).min(axis=1)
+
+
 def _dialysis_minutes(run: _Run, unit: Unit) -> tuple[dict[str, tuple[float, float]], list[dict[str, Any]]]:
     """Township -> minutes to the nearest dialysis site before and after; and the site rows of the unit."""
     from .travel import Points
@@ -692,13 +701,7 @@ def _dialysis_minutes(run: _Run, unit: Unit) -> tuple[dict[str, tuple[float, flo
         before_ids = list(d.existing)
         after_ids = before_ids + list(d.sites)
 
-        def nearest(ids: list[str]) -> np.ndarray:
-            if not ids:
-                return np.full(len(towns), np.inf)
-            f = run.fac.loc[ids]
-            return run.result.travel.minutes(seats, Points.from_xy(ids, f.geometry.x, f.geometry.y)).min(axis=1)
-
-        b, a = nearest(before_ids), nearest(after_ids)
+        b, a = _nearest(run, seats, before_ids), _nearest(run, seats, after_ids)
         for code, x, y in zip(towns.index, b, a):
             out[str(code)] = (float(x) if np.isfinite(x) else float("nan"), float(y) if np.isfinite(y) else float("nan"))
         served = dict(zip(new_sites.loc[new_sites["county"] == county, "facility_id"],
@@ -983,7 +986,8 @@ def page_html(page: Page, opts: MapOptions) -> str:
                 kwargs["interactive"] = False
             folium.GeoJson(collection, name=expand(layer.label), show=layer.show, **kwargs, **common).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    m.fit_bounds(page.bounds)
+    # Keep the area clear of the panels: the title and legend on the left, the figures on the right.
+    m.fit_bounds(page.bounds, padding_top_left=(40, 30), padding_bottom_right=(300, 30))
     if page.banner:
         fig.html.add_child(Element(expand(page.banner)), name="pm_banner")
     _fix_ids(fig)
@@ -992,8 +996,8 @@ def page_html(page: Page, opts: MapOptions) -> str:
         text = fig.render()
     text = text.replace("<html>", f'<html lang="{"en" if opts.lang == "en" else "zh-CN"}" class="lang-{opts.lang}">', 1)
     if _UUID_RE.search(text.split("</head>", 1)[-1]):
-        msg = "a random element id survived in the page"
-        raise AssertionError(msg)
+        msg = "a random folium element id survived in the page; the output would not be reproducible"
+        raise RuntimeError(msg)
     return text
 
 
@@ -1098,9 +1102,12 @@ def load_run(plan_dir: str | Path):
     checked_plan, units, statuses = check_file(str(folder), rules.path)
     region = regions.load(saved.region)
     notes = []
-    plan = saved
+    # The saved plan keeps its solver statuses; it is replaced by the checker's re-cut only when the
+    # current rules cut the region into other units (e.g. city grids of other districts).
+    same_units = {u.id for u in units} == set(saved.units) and all(
+        set(saved.units[u.id].assignment()) <= set(u.townships) for u in units)
+    plan = saved if same_units else checked_plan
     if saved.meta.get("rules_digest") and saved.meta.get("rules_digest") != rules.digest:
-        plan = checked_plan
         notes.append(t("规则文件在规划后已修改，按当前规则重新核查", "the rule file changed since the plan was made; re-checked "
                        "under the current rules"))
     travel = TravelModel(rules.travel.detour_factor, rules.travel.speed_kph)
@@ -1192,12 +1199,17 @@ def _read_dialysis(folder: Path, region) -> list:
 
 
 def render_plan_dir(plan_dir: str | Path, maps_dir: str | Path | None = None, *, lang: str = "zh", offline: bool = False,
-                    tiles: str = "osm", tianditu_key: str | None = None) -> list[Path]:
-    """Draw the maps of a plan folder (`planner map PLAN`): into `maps_dir`, by default PLAN/maps."""
+                    tiles: str = "osm", tianditu_key: str | None = None, units: Sequence[str] | None = None) -> list[Path]:
+    """Draw the maps of a plan folder (`planner map PLAN`) into `maps_dir`, by default PLAN/maps.
+
+    Same options as render_run; the plan is re-read and re-checked by `load_run`, and the
+    pages say so when the rule file changed since the plan was made.
+    """
     MapOptions(lang, offline, tiles, tianditu_key).checked()
     result, notes = load_run(plan_dir)
     target = Path(maps_dir) if maps_dir is not None else Path(plan_dir) / "maps"
-    return render_run(result, target, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key, notes=notes)
+    return render_run(result, target, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key, notes=notes,
+                      units=units)
 
 
 # --- diff ------------------------------------------------------------------------------------------------

@@ -232,7 +232,7 @@ def _unit_row(result, unit: Unit, a: pd.DataFrame, comms: pd.DataFrame, roster: 
         "unit": unit.id, "unit_name": unit.name, "scope": unit.scope, "n_counties": len(unit.county_codes),
         "county_codes": " ".join(unit.county_codes), "status": status,
         "gap": _round(up.gap, 6) if up is not None and up.gap is not None else float("nan"),
-        "communities": len(up.communities) if up is not None and up.solved else 0, "townships": int(len(mine)),
+        "communities": len(up.communities) if up is not None and up.solved else 0, "townships": len(mine),
         "population": pop, "mean_travel_min": _round(mean), "max_travel_min": _round(worst),
         "physicians_dispatched": int(r.loc[r["role"] == "attending", "count"].sum()),
         "experts_dispatched": int(r.loc[r["role"] == "expert", "count"].sum()),
@@ -256,7 +256,7 @@ def _total_row(result, a: pd.DataFrame, units: pd.DataFrame, coverage: pd.DataFr
         "unit": "total", "unit_name": result.region.name, "scope": "region", "n_counties": len(result.region.counties),
         "county_codes": "", "status": " ".join(f"{k} {v}" for k, v in sorted(counts.items())),
         "gap": _round(max((g for g in units["gap"] if not math.isnan(g)), default=float("nan")), 6),
-        "communities": int(units["communities"].sum()), "townships": int(len(a)), "population": pop,
+        "communities": int(units["communities"].sum()), "townships": len(a), "population": pop,
         "mean_travel_min": _round(mean), "max_travel_min": _round(float(a["travel_min"].max()) if len(a) else float("nan")),
         "physicians_dispatched": int(units["physicians_dispatched"].sum()),
         "experts_dispatched": int(units["experts_dispatched"].sum()),
@@ -436,8 +436,8 @@ def summary_items(result, facts: PlanFacts) -> dict[str, list[tuple[str, str]]]:
     """The summary's sections as (label, text) pairs, plain text (escaped by each writer)."""
     t = facts.total
     key = [
-        ("地区 / Region", f"{result.region.name}: {len(result.region.counties):,} county-level units, "
-                        f"{len(result.region.townships):,} townships"),
+        ("地区 / Region", (f"{result.region.name}: {len(result.region.counties):,} county-level units, "
+                        f"{len(result.region.townships):,} townships")),
         ("规则 / Rules", f"{result.rules.name}" + (f" — {result.rules.title}" if result.rules.title else "")),
         ("医共体与网格 / Communities and grids", _fmt(t["communities"])),
         ("人口 / Population", _fmt(t["population"])),
@@ -447,8 +447,8 @@ def summary_items(result, facts: PlanFacts) -> dict[str, list[tuple[str, str]]]:
         ("城市专家 / City experts", _fmt(t["experts_dispatched"])),
         ("新增血透点 / New dialysis sites", _fmt(t["dialysis_new_sites"])),
         ("血透可及人口 / Residents within reach of dialysis",
-         f"{_fmt(t['dialysis_covered_before'])} ({_share(t['dialysis_share_before'])}) -> "
-         f"{_fmt(t['dialysis_covered_after'])} ({_share(t['dialysis_share_after'])})"),
+         (f"{_fmt(t['dialysis_covered_before'])} ({_share(t['dialysis_share_before'])}) -> "
+         f"{_fmt(t['dialysis_covered_after'])} ({_share(t['dialysis_share_after'])})")),
         ("求解状态 / Solve status", str(t["status"])),
         ("硬性规则违反 / Hard-rule violations", _fmt(t["hard_violations"])),
     ]
@@ -463,8 +463,8 @@ def summary_items(result, facts: PlanFacts) -> dict[str, list[tuple[str, str]]]:
     for k in ("WARNING", "estimated", "synthesized"):
         if about.get(k):
             data.append((k, str(about[k])))
-    units = [(str(r.unit_name), f"{r.status}, {r.communities} communities, population {_fmt(r.population)}, travel mean "
-              f"{_fmt(r.mean_travel_min)} / max {_fmt(r.max_travel_min)} min, {r.hard_violations} hard violations")
+    units = [(str(r.unit_name), (f"{r.status}, {r.communities} communities, population {_fmt(r.population)}, travel mean "
+              f"{_fmt(r.mean_travel_min)} / max {_fmt(r.max_travel_min)} min, {r.hard_violations} hard violations"))
              for r in facts.units.itertuples() if r.hard_violations or r.status not in ("OPTIMAL",)]
     extra = [("", f"{unowned} violations name no county or city of the plan")] if unowned else []
     return {"key": key, "rules": rules + extra, "shortfalls": shortfalls, "units": units, "data": data}
@@ -479,8 +479,8 @@ def summary_markdown(result, facts: PlanFacts) -> str:
     """A short Markdown summary: key figures, solve status, compliance with citations, shortfalls, data notes."""
     s = summary_items(result, facts)
     lines = [f"# {_md(result.region.name)} — {_md(result.rules.name)}", "",
-             f"> **{SYNTHESIZED_ZH}。{SYNTHESIZED_EN}.** Township polygons and populations are estimated; "
-             "see the data section.", "", "## 主要指标 / Key figures", "", "| | |", "|---|---|"]
+             (f"> **{SYNTHESIZED_ZH}。{SYNTHESIZED_EN}.** Township polygons and populations are estimated; "
+             "see the data section."), "", "## 主要指标 / Key figures", "", "| | |", "|---|---|"]
     lines += [f"| {_md(k)} | {_md(v)} |" for k, v in s["key"]]
     lines += ["", "## 规则核查 / Compliance (independent checker)", ""]
     lines += [f"- **{_md(mark)}** {_md(text)}" if mark else f"- {_md(text)}" for mark, text in s["rules"]]
@@ -490,8 +490,8 @@ def summary_markdown(result, facts: PlanFacts) -> str:
     lines += [f"- {_md(k)}: {_md(v)}" for k, v in s["shortfalls"]] or ["- none"]
     lines += ["", "## 数据说明 / Data: estimated and synthesized", ""]
     lines += [f"- {_md(k)}: {_md(v)}" for k, v in s["data"]]
-    lines += ["", "Tables: report.csv / report.xlsx (one row per county or city unit and a total row); plan files: "
-              "plan.gpkg, plan.geojson (open in QGIS).", ""]
+    lines += ["", ("Tables: report.csv / report.xlsx (one row per county or city unit and a total row); plan files: "
+              "plan.gpkg, plan.geojson (open in QGIS)."), ""]
     return "\n".join(lines)
 
 
@@ -502,13 +502,13 @@ def summary_html(result, facts: PlanFacts) -> str:
     cls = {"PASS": "pass", "FAIL": "fail", "SOFT": "soft"}
     parts = ["<!DOCTYPE html>", '<html lang="zh-CN">', "<head>", '<meta charset="utf-8">',
              f"<title>{e(result.region.name)} — {e(result.rules.name)}</title>",
-             "<style>body{font:14px/1.5 'Helvetica Neue',Arial,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;"
+             ("<style>body{font:14px/1.5 'Helvetica Neue',Arial,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;"
              "max-width:980px;margin:1em auto;padding:0 1em;color:#222}table{border-collapse:collapse}"
              "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}.warn{background:#fff3cd;border:1px solid #e0b400;"
-             "padding:6px 10px}.pass{color:#1a7f37}.fail{color:#c62828;font-weight:bold}.soft{color:#b26a00}</style>",
+             "padding:6px 10px}.pass{color:#1a7f37}.fail{color:#c62828;font-weight:bold}.soft{color:#b26a00}</style>"),
              "</head>", "<body>", f"<h1>{e(result.region.name)} — {e(result.rules.name)}</h1>",
-             f'<p class="warn"><b>{e(SYNTHESIZED_ZH)}。{e(SYNTHESIZED_EN)}.</b> Township polygons and populations are '
-             "estimated; see the data section.</p>", "<h2>主要指标 / Key figures</h2>", "<table>"]
+             (f'<p class="warn"><b>{e(SYNTHESIZED_ZH)}。{e(SYNTHESIZED_EN)}.</b> Township polygons and populations are '
+             "estimated; see the data section.</p>"), "<h2>主要指标 / Key figures</h2>", "<table>"]
     parts += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in s["key"]]
     parts += ["</table>", "<h2>规则核查 / Compliance (independent checker)</h2>", "<ul>"]
     parts += [f'<li><span class="{cls.get(m, "")}">{e(m)}</span> {e(t)}</li>' for m, t in s["rules"]]

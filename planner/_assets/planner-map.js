@@ -68,8 +68,9 @@
     var fresh = p.st === "new", s = 22;
     var body = '<path d="M11 2 C11 2 4 10 4 14 a7 7 0 0 0 14 0 C18 10 11 2 11 2 Z" fill="' + (fresh ? "#1565c0" : "#ffffff") +
       '" stroke="#1565c0" stroke-width="2"/>' + (fresh ? '<path d="M11 10 v8 M7 14 h8" stroke="#fff" stroke-width="2"/>' : "");
+    // Drawn beside the facility (to its upper right), so the facility's own marker stays visible and clickable.
     return L.divIcon({ className: "pm-icon pm-dia pm-dia-" + (fresh ? "new" : "old"), html: svg(s, body), iconSize: [s, s],
-                       iconAnchor: [s / 2, s - 2], popupAnchor: [0, -s], tooltipAnchor: [s / 2, -s / 2] });
+                       iconAnchor: [-9, s + 2], popupAnchor: [9 + s / 2, -s - 2], tooltipAnchor: [9 + s, -s / 2 - 2] });
   }
 
   function countIcon(p) {
