@@ -117,15 +117,25 @@ def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) ->
     sent_by: dict[str, int] = {}
     for row in rows:
         sent_by[row.source] = sent_by.get(row.source, 0) + row.count
+    # Rows and target centers indexed once: a national roster has tens of thousands of rows.
+    to_target: dict[str, list] = {}
+    to_community: dict[str, list] = {}
+    for r in rows:
+        (to_target if r.role == "attending" else to_community).setdefault(r.target if r.role == "attending" else r.community,
+                                                                         []).append(r)
     if attending is not None:
         found: list[Violation] = []
         ok_titles = {t.value for t in eligible_titles(attending.min_title)}
         kinds = {k.value for k in attending.target_kinds}
+        centers = fac[fac["kind"].isin(kinds)]
+        centers_in: dict[str, list[str]] = {}
+        for fid, town in zip(centers.index, centers["township_code"]):
+            centers_in.setdefault(str(town), []).append(str(fid))
         for c in comms:
             county = region.county_name(fac.at[c.lead, "county_code"])
-            here = fac[fac["township_code"].isin(set(c.townships)) & fac["kind"].isin(kinds)]
-            for t in sorted(set(here.index) - {c.lead}):
-                got = sum(r.count for r in rows if r.role == "attending" and r.target == t and r.title in ok_titles
+            here = {f for t in c.townships for f in centers_in.get(t, [])}
+            for t in sorted(here - {c.lead}):
+                got = sum(r.count for r in to_target.get(t, []) if r.title in ok_titles
                           and (r.source == c.lead or (attending.borrow_from_city and r.borrowed)))
                 if got < attending.min_per_center:
                     found.append(Violation(c.unit, county, attending.id, attending.citation,
@@ -139,15 +149,15 @@ def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) ->
     if expert is not None:
         found = []
         ok_titles = {t.value for t in eligible_titles(expert.min_title)}
+        allowed = set(fac.index[expert.sources.matches(fac)])
         for c in comms:
             lead_city = city_of.get(fac.at[c.lead, "county_code"])
             good = 0
-            for r in rows:
-                if r.role != "expert" or r.community != c.id or r.title not in ok_titles:
+            for r in to_community.get(c.id, []):
+                if r.title not in ok_titles:
                     continue
-                src = fac.loc[[r.source]]
                 same = city_of.get(fac.at[r.source, "county_code"]) == lead_city or not expert.same_city
-                if same and bool(expert.sources.matches(src).iloc[0]):
+                if same and r.source in allowed:
                     good += r.count
             if good < expert.min_per_community:
                 found.append(Violation(c.unit, region.county_name(fac.at[c.lead, "county_code"]), expert.id,

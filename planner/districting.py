@@ -320,7 +320,21 @@ def solve_districting(population: Sequence[int], cost: np.ndarray, edges: Sequen
         >>> r.status.value, r.objective
         ('OPTIMAL', 5.0)
     """
-    dm = DistrictingModel(np.asarray(population), np.asarray(cost), edges, roots)
+    cost = np.asarray(cost)
+    plain = (not contiguity and balance is None and isinstance(k, int) and cost.shape[0] == cost.shape[1]
+             and list(roots) == list(range(len(roots))))
+    if plain:
+        # No side constraints: a p-median, solved by the exact radius-formulation core.
+        from .pmedian import solve_pmedian
+
+        r = solve_pmedian(cost, k, time_limit_s=time_limit_s)
+        groups: dict[int, list[int]] = {}
+        for i, f in enumerate(r.assignment):
+            groups.setdefault(int(f), []).append(i)
+        status = Status(r.status)
+        return DistrictingResult(status, r.objective, r.bound, r.gap, {f: tuple(v) for f, v in sorted(groups.items())},
+                                 r.time_s)
+    dm = DistrictingModel(np.asarray(population), cost, edges, roots)
     if k is not None:
         lo, hi = (k, k) if isinstance(k, int) else k
         dm.add_count(lo, hi, "count")

@@ -114,3 +114,16 @@ def test_integer_costs_are_rounded_person_minutes() -> None:
 def test_shape_mismatch_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match=r"cost matrix has shape \(2, 1\), expected \(2, 2\)"):
         DistrictingModel(np.array([1, 1]), np.array([[0], [1]]), [], [0, 1])
+
+
+def test_without_side_constraints_the_pmedian_core_gives_the_model_optimum() -> None:
+    """No contiguity, no balance, k fixed, every area a candidate: the exact p-median core answers."""
+    rng = np.random.default_rng(3)
+    pts = rng.uniform(0, 50, size=(12, 2))
+    cost = np.rint(np.hypot(*(pts[:, None, :] - pts[None, :, :]).transpose(2, 0, 1)) * 10).astype(int)
+    fast = solve_districting(np.ones(12, dtype=int), cost, [], list(range(12)), k=3, contiguity=False)
+    dm = DistrictingModel(np.ones(12, dtype=int), cost, [], list(range(12)))
+    dm.add_count(3, 3, "count")
+    slow = dm.solve("cpsat")
+    assert fast.status is Status.OPTIMAL and fast.objective == pytest.approx(slow.objective)
+    assert len(fast.groups) == 3

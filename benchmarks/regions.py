@@ -1,0 +1,112 @@
+"""Benchmark the planner end to end on growing regions with 1 and 2 workers; print a table of figures.
+
+    python benchmarks/regions.py                                  # 义乌市, 金华市, 浙江省, 全国 x jobs 1, 2
+    python benchmarks/regions.py --regions 浙江省 --jobs 2 --repeat 3
+
+Each configuration runs in a fresh process (so peak memory is its own): load, build (contiguity
+graph and subproblems), solve communities, check, dispatch, dialysis, write the plan folder,
+render the maps and reports. Figures are medians over --repeat runs; wall time and peak
+resident memory (the main process plus its workers) are measured, not estimated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PHASES = ("load_s", "build_s", "solve_s", "check_s", "dispatch_s", "dialysis_s", "write_s", "maps_s", "total_s")
+
+
+def one(region: str, jobs: int, rules: str, maps: bool) -> dict:
+    """Run one configuration in this process and return its figures."""
+    t0 = time.perf_counter()
+    from planner import regions
+    from planner.pipeline import run_plan, write_outputs
+    from planner.planning import SolveOptions
+    from planner.rulefile import load_rules
+
+    t_import = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    reg = regions.load(region)
+    load_s = time.perf_counter() - t1
+    result = run_plan(reg, load_rules(rules), SolveOptions(), jobs=jobs)
+    with tempfile.TemporaryDirectory() as tmp:
+        t2 = time.perf_counter()
+        write_outputs(result, Path(tmp) / "plan")
+        write_s = time.perf_counter() - t2
+        maps_s = 0.0
+        if maps:
+            t3 = time.perf_counter()
+            try:
+                from planner.render import render_run
+                from planner.report import write_reports
+            except ImportError:
+                maps = False
+            else:
+                render_run(result, Path(tmp) / "maps")
+                write_reports(result, Path(tmp) / "plan")
+            maps_s = time.perf_counter() - t3
+    total = time.perf_counter() - t0
+    self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    t = result.timings_s
+    return {"region": region, "jobs": jobs, "units": len(result.units), "townships": len(reg.townships),
+            "statuses": result.plan.status_counts(), "import_s": t_import, "load_s": load_s,
+            "build_s": t.get("build_s", 0.0), "solve_s": t.get("solve_s", 0.0), "check_s": t.get("check_s", 0.0),
+            "dispatch_s": t.get("dispatch_s", 0.0), "dialysis_s": t.get("dialysis_s", 0.0), "write_s": write_s,
+            "maps_s": maps_s, "maps": maps, "total_s": total, "peak_rss_mb": self_rss,
+            "worker_peak_rss_mb": child_rss}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--regions", default="义乌市,金华市,浙江省,全国")
+    ap.add_argument("--jobs", default="1,2")
+    ap.add_argument("--rules", default="zhejiang-2026")
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--no-maps", action="store_true")
+    ap.add_argument("--one", help=argparse.SUPPRESS)
+    ap.add_argument("--json", help="also write the figures to this JSON file")
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(one(args.one, int(args.jobs), args.rules, not args.no_maps), ensure_ascii=False))
+        return
+    print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, python {platform.python_version()}")
+    rows = []
+    for region in args.regions.split(","):
+        for jobs in (int(j) for j in args.jobs.split(",")):
+            runs = []
+            for _ in range(args.repeat):
+                cmd = [sys.executable, __file__, "--one", region, "--jobs", str(jobs), "--rules", args.rules]
+                cmd += ["--no-maps"] if args.no_maps else []
+                out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+                runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            med = {k: statistics.median(r[k] for r in runs) for k in (*PHASES, "import_s", "peak_rss_mb", "worker_peak_rss_mb")}
+            row = {**runs[0], **med, "repeat": args.repeat}
+            row["units_per_s"] = row["units"] / row["solve_s"] if row["solve_s"] else float("nan")
+            rows.append(row)
+            print(f"{region:>6} jobs={jobs} units={row['units']:5d} total={row['total_s']:7.1f}s load={row['load_s']:5.1f} "
+                  f"build={row['build_s']:5.1f} solve={row['solve_s']:6.1f} ({row['units_per_s']:6.1f} units/s) "
+                  f"check={row['check_s']:5.1f} dispatch={row['dispatch_s']:5.1f} dialysis={row['dialysis_s']:5.1f} "
+                  f"write={row['write_s']:5.1f} maps={row['maps_s']:5.1f} peak={row['peak_rss_mb']:.0f}MB "
+                  f"(+workers {row['worker_peak_rss_mb']:.0f}MB) {row['statuses']}", flush=True)
+    by = {(r["region"], r["jobs"]): r for r in rows}
+    for region in args.regions.split(","):
+        if (region, 1) in by and (region, 2) in by:
+            a, b = by[region, 1], by[region, 2]
+            print(f"{region}: 2 workers vs 1 — solve x{a['solve_s'] / max(b['solve_s'], 1e-9):.2f}, "
+                  f"total x{a['total_s'] / max(b['total_s'], 1e-9):.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
