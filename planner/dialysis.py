@@ -160,7 +160,7 @@ def site_region(region: Region, rules: Sequence, travel: TravelModel, *, backend
     if rule is None:
         return []
     counties = [str(c) for c in sorted(region.counties.index)]
-    parts = region.partition([[c] for c in counties])
+    parts = region.partition([[c] for c in counties], context=False, staff=False)
     items = [(part, c, rule, travel, backend, time_limit_s) for part, c in zip(parts, counties)]
     return ordered_map(_site_task, items, jobs=jobs, executor=executor, address=address)
 

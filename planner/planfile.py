@@ -174,7 +174,11 @@ def community_tables(plan: Plan, units: list, region, rules: list) -> dict[str, 
     """Assignments (one row per township), communities and members, as tables for CSV/XLSX/GPKG."""
     from .rules.community import plan_members  # local: rules are not needed to read plans
 
-    tw = region.townships
+    # Plain dicts: .at lookups per row dominate on a national plan.
+    town_name = region.townships["name"].to_dict()
+    town_county = region.townships["county_code"].to_dict()
+    fac_name = region.facilities["name"].to_dict()
+    fac_kind = region.facilities["kind"].to_dict()
     fac = region.facilities
     arows, crows, mrows = [], [], []
     for unit in units:
@@ -187,23 +191,22 @@ def community_tables(plan: Plan, units: list, region, rules: list) -> dict[str, 
             idx = [unit.index[t] for t in c.townships if t in unit.index]
             pop = int(unit.population[idx].sum()) if idx else 0
             crows.append({"community_id": c.id, "unit": unit.id, "unit_name": unit.name, "lead_id": c.lead,
-                          "lead_name": fac.at[c.lead, "name"] if c.lead in fac.index else c.lead,
+                          "lead_name": fac_name.get(c.lead, c.lead),
                           "n_townships": len(c.townships), "population": pop,
                           "mean_travel_min": round(float((unit.population[idx] * minutes[idx]).sum() / max(pop, 1)), 2),
                           "max_travel_min": round(float(minutes[idx].max()), 2) if idx else 0.0})
             for t in c.townships:
                 i = unit.index.get(t)
-                arows.append({"township_code": t, "township_name": tw.at[t, "name"] if t in tw.index else "",
-                              "county_code": tw.at[t, "county_code"] if t in tw.index else "", "unit": unit.id,
-                              "community_id": c.id, "lead_id": c.lead,
-                              "lead_name": fac.at[c.lead, "name"] if c.lead in fac.index else c.lead,
+                arows.append({"township_code": t, "township_name": town_name.get(t, ""),
+                              "county_code": town_county.get(t, ""), "unit": unit.id,
+                              "community_id": c.id, "lead_id": c.lead, "lead_name": fac_name.get(c.lead, c.lead),
                               "population": int(unit.population[i]) if i is not None else 0,
                               "travel_min": round(float(minutes[i]), 2) if i is not None else None})
         across = {k.value for rule in rules if rule.applies(unit) for k in getattr(rule, "may_serve_across", [])}
         for fid, comms in sorted(plan_members(unit, up, across).items()):
             for cid in comms:
-                mrows.append({"facility_id": fid, "facility_name": fac.at[fid, "name"] if fid in fac.index else fid,
-                              "kind": fac.at[fid, "kind"] if fid in fac.index else "", "community_id": cid,
+                mrows.append({"facility_id": fid, "facility_name": fac_name.get(fid, fid),
+                              "kind": fac_kind.get(fid, ""), "community_id": cid,
                               "across": len(comms) > 1})
     return {"assignments": pd.DataFrame(arows), "communities": pd.DataFrame(crows), "members": pd.DataFrame(mrows)}
 

@@ -122,16 +122,19 @@ class Region:
         """The region restricted to some counties (their townships, villages, facilities, staff)."""
         return self.partition([list(county_codes)], villages=True, names=[name or self.name])[0]
 
-    def partition(self, groups: list[list[str]], *, villages: bool = False, names: list[str] | None = None) -> list[Region]:
+    def partition(self, groups: list[list[str]], *, villages: bool = False, context: bool = True, staff: bool = True,
+                  names: list[str] | None = None) -> list[Region]:
         """One sub-region per group of counties, grouping every layer once (fast for thousands).
 
         Each part keeps the city and provincial hospitals of its cities (from the region or
         its context) as context facilities, so experts and fallback leads stay available.
-        Villages are left out unless asked for (dispatch and dialysis do not need them).
+        Villages are left out unless asked for (dispatch and dialysis do not need them);
+        `context=False` and `staff=False` leave out what a task does not use, to keep the
+        parts small to build and to send to worker processes.
         """
         towns_by = dict(tuple(self.townships.groupby("county_code", sort=False)))
         fac_by = dict(tuple(self.facilities.groupby("county_code", sort=False)))
-        staff_by = dict(tuple(self.staff.groupby("facility_id", sort=False))) if len(self.staff) else {}
+        staff_by = dict(tuple(self.staff.groupby("facility_id", sort=False))) if (staff and len(self.staff)) else {}
         vill_by = dict(tuple(self.villages.groupby(self.villages["code"].str[:6], sort=False))) if villages else {}
         city_of = {**self.context_counties["city_code"].to_dict(), **self.counties["city_code"].to_dict()}
         in_city: dict[str, list[str]] = {}
@@ -142,7 +145,7 @@ class Region:
         for k, group in enumerate(groups):
             keep = sorted(set(group))
             cities = {city_of.get(c) for c in keep}
-            others = sorted(c for city in cities for c in in_city.get(city, []) if c not in keep)
+            others = sorted(c for city in cities for c in in_city.get(city, []) if c not in keep) if context else []
             own = [fac_by[c] for c in keep if c in fac_by]
             ctx = [f[f["admin_level"].isin(levels)].assign(context=True) for c in others if (f := fac_by.get(c)) is not None]
             facilities = pd.concat(own + ctx) if own or ctx else self.facilities.iloc[0:0]

@@ -329,7 +329,7 @@ class Layer:
     key: str
     label: str
     features: list[dict[str, Any]]
-    kind: str = "shape"            # shape (polygons/lines), point (markers), cluster (clustered markers)
+    kind: str = "shape"    # shape (polygons, lines), point (markers), mixed (lines and labels), cluster (clustered markers)
     show: bool = True
     interactive: bool = True
 
@@ -351,6 +351,8 @@ class Page:
 
 @dataclass
 class _Run:
+    """A run with its figures, colours and look-ups, shared by all the pages drawn from it."""
+
     result: Any
     facts: PlanFacts
     colors: dict[str, str]
@@ -1034,7 +1036,7 @@ def map_pages(result, *, lang: str = "zh", offline: bool = False, tiles: str = "
 
 def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool = False, tiles: str = "osm",
                tianditu_key: str | None = None, notes: Sequence[str] = (),
-               units: Sequence[str] | None = None) -> list[Path]:
+               units: Sequence[str] | None = None, facts: PlanFacts | None = None) -> list[Path]:
     """Write the maps of a run: `index.html` (region overview) and `units/<unit>.html` per county or city grid.
 
     Parameters
@@ -1056,6 +1058,8 @@ def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool 
         Extra banner lines (HTML), e.g. how a plan folder was re-read.
     units
         Only these unit pages (default: every county and city unit); the overview always.
+    facts
+        Figures from report.plan_facts, when already computed (e.g. for write_reports).
 
     Returns
     -------
@@ -1068,7 +1072,7 @@ def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool 
         For an unknown option or Tianditu without a key.
     """
     pages = map_pages(result, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key, notes=notes,
-                      units=units)
+                      units=units, facts=facts)
     out = Path(maps_dir)
     written = [io.write_text(out / rel, text) for rel, text in pages.items()]
     if not offline:

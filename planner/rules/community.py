@@ -535,13 +535,14 @@ def plan_members(unit: Unit, plan: UnitPlan, across: set[str]) -> dict[str, list
     community_of = {t: c.id for c in plan.communities for t in c.townships}
     out: dict[str, list[str]] = {c.lead: [c.id] for c in plan.communities}
     all_ids = [c.id for c in plan.communities]
-    for fid, row in unit.facilities.iterrows():
+    f = unit.facilities
+    for fid, kind, town in zip(f.index, f["kind"], f["township_code"]):
         if str(fid) in out:
             continue
-        if row["kind"] in across:
+        if kind in across:
             out[str(fid)] = list(all_ids)
-        elif row["township_code"] in community_of:
-            out[str(fid)] = [community_of[row["township_code"]]]
+        elif town in community_of:
+            out[str(fid)] = [community_of[town]]
     return out
 
 
