@@ -65,6 +65,8 @@ class DispatchResult:
     shortfalls: list[str] = field(default_factory=list)
     relaxations: list[str] = field(default_factory=list)
     short_counties: list[str] = field(default_factory=list)
+    short_leads: dict[str, int] = field(default_factory=dict)
+    short_experts: int = 0
 
     @property
     def complete(self) -> bool:
@@ -324,6 +326,7 @@ def _describe_shortfalls(result: DispatchResult, region: Region, sol, built: _Ci
         county = region.county_name(fac.at[lead, "county_code"])
         names = ", ".join(fac.at[t, "name"] for t in ts[:4]) + (f" and {len(ts) - 4} more" if len(ts) > 4 else "")
         result.short_counties.append(county)
+        result.short_leads[lead] = missing
         result.shortfalls.append(
             f"{county}: {len(ts)} centers get no {attending.min_title.zh}-or-above physician from {fac.at[lead, 'name']} "
             f"({names}); missing {missing} {attending.min_title.zh}-or-above physicians — the lead has {eligible} such "
@@ -333,10 +336,32 @@ def _describe_shortfalls(result: DispatchResult, region: Region, sol, built: _Ci
             missing = int(round(sol.value(var)))
             lead = next(c.lead for c in communities if c.id == cid)
             result.short_counties.append(region.county_name(fac.at[lead, "county_code"]))
+            result.short_experts += missing
             result.shortfalls.append(
                 f"{region.county_name(fac.at[lead, 'county_code'])}: the community led by {fac.at[lead, 'name']} gets "
                 f"{expert.min_per_community - missing} of {expert.min_per_community} city experts; missing {missing} "
                 f"[{expert.label()}]")
+
+
+def _share_needed(region: Region, base: DispatchResult, attending: AttendingDispatch | None,
+                  expert: ExpertDispatch | None) -> float | None:
+    """The smallest release share (in steps of 0.05) that would let every short lead send what is missing.
+
+    A lead short of `missing` physicians that already sends `sent` needs
+    floor(share x eligible) >= sent + missing; expert shortfalls add one step over the rule's share.
+    """
+    if attending is None:
+        return None
+    sent: dict[str, int] = {}
+    for r in base.rows:
+        sent[r.source] = sent.get(r.source, 0) + r.count
+    need = attending.release_share + (0.1 if base.short_experts else 0.0)
+    for lead, missing in base.short_leads.items():
+        _, eligible, _ = release_cap(region, lead, attending.release_share)
+        if eligible:
+            need = max(need, (sent.get(lead, 0) + missing) / eligible)
+    share = min(1.0, math.ceil(round(need / 0.05, 9)) * 0.05)
+    return round(share, 2) if share > attending.release_share else None
 
 
 def _relaxations(region: Region, city: str, communities: Sequence, attending: AttendingDispatch | None,
@@ -348,11 +373,10 @@ def _relaxations(region: Region, city: str, communities: Sequence, attending: At
     if attending is not None and not attending.borrow_from_city:
         trials.append(("borrow_from_city = true (lend from the city's tertiary hospitals)",
                        attending.model_copy(update={"borrow_from_city": True}), expert))
-    for share in (0.3, 0.5):
-        if attending is not None and share > attending.release_share:
-            trials.append((f"release_share = {share:g}",
-                           attending.model_copy(update={"release_share": share}),
-                           expert.model_copy(update={"release_share": max(share, expert.release_share)}) if expert else None))
+    share = _share_needed(region, base, attending, expert)
+    if share is not None:
+        trials.append((f"release_share = {share:g}", attending.model_copy(update={"release_share": share}),
+                       expert.model_copy(update={"release_share": max(share, expert.release_share)}) if expert else None))
     before = list(dict.fromkeys(base.short_counties))
     for label, a, e in trials:
         trial = dispatch_city(region, city, communities, a, e, travel, backend=backend,
