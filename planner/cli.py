@@ -200,12 +200,24 @@ def _progress(total: int, quiet: bool, label: str) -> tuple[Callable[[Any], None
 @click.option("--address", default=None, help="Ray cluster address, e.g. 127.0.0.1:6379 (default: start a local one).")
 @click.option("--cache-dir", default=".planner-cache", show_default=True, help="Reuse solved counties from here.")
 @click.option("--no-cache", is_flag=True, help="Solve every county again.")
+@click.option("--maps-dir", type=click.Path(file_okay=False), default=None,
+              help="Where to draw the maps (default maps/<region>_<rules>).")
+@click.option("--no-maps", is_flag=True, help="Write the plan and reports only.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language the maps show first.")
+@click.option("--offline", is_flag=True, help="Self-contained map pages (Leaflet inlined) for PCs without network.")
+@click.option("--tiles", type=click.Choice(["none", "osm", "tianditu", "amap"]), default="osm", show_default=True,
+              help="Base map: none, OpenStreetMap, Tianditu (needs --tianditu-key) or Amap (overlays shifted to GCJ-02).")
+@click.option("--tianditu-key", default=None, envvar="TIANDITU_KEY", help="Tianditu browser key (or TIANDITU_KEY).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--strict", is_flag=True, help="Exit with status 2 when any hard rule is broken (shortfalls included).")
 def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float, previous: str | None,
          out_dir: str | None, user_files: tuple[str, ...], od_file: str | None, road_file: str | None, jobs: int,
-         executor: str, address: str | None, cache_dir: str, no_cache: bool, quiet: bool, strict: bool) -> None:
-    """Form communities and city grids for a region under a rule file, check them, and write the plan."""
+         executor: str, address: str | None, cache_dir: str, no_cache: bool, maps_dir: str | None, no_maps: bool,
+         lang: str, offline: bool, tiles: str, tianditu_key: str | None, quiet: bool, strict: bool) -> None:
+    """Form communities and city grids for a region under a rule file, check them, and write the plan and maps."""
+    from .render import MapOptions
+
+    MapOptions(lang, offline, tiles, tianditu_key).checked()  # bad map options fail before the solve
     from .cache import UnitCache
     from .pipeline import load_region, load_travel, run_plan, write_outputs
     from .planfile import read_plan
@@ -225,7 +237,8 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
                           cache=None if no_cache else UnitCache(cache_dir))
     finally:
         stop()
-    out = write_outputs(result, out_dir or Path("plans") / f"{_slug(reg.name)}_{_slug(rs.name)}")
+    slug = f"{_slug(reg.name)}_{_slug(rs.name)}"
+    out = write_outputs(result, out_dir or Path("plans") / slug)
     s = result.summary()
     status = ", ".join(f"{k} {v}" for k, v in sorted(s["status"].items()))
     click.echo(f"{reg.name} under {rs.name}: {s['units']} units ({status}), {s['communities']} communities, "
@@ -252,7 +265,16 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
 
         for line in diff_lines(prev, result.plan, reg):
             click.echo(line)
-    click.echo(f"Plan written to {out}/")
+    click.echo(f"Plan written to {out}/ (reports: report.csv, report.xlsx, summary.md, summary.html)")
+    if not no_maps:
+        from .planfile import publish_dir
+        from .render import render_run
+
+        target = Path(maps_dir) if maps_dir else Path("maps") / slug
+        with publish_dir(target) as work:
+            pages = render_run(result, work, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key)
+        units = sum(1 for p in pages if p.parent.name == "units")
+        click.echo(f"Maps: {target / 'index.html'} and {units} county/city pages" + (" (offline)" if offline else ""))
     if failed and strict:
         sys.exit(EXIT_BAD_INPUT)
 
@@ -368,6 +390,12 @@ def check(plan_path: str, rules_name: str, region: str | None) -> None:
     click.echo(f"{broken} hard-rule violations" if broken else "All rules hold.")
     if broken:
         sys.exit(EXIT_BAD_INPUT)
+
+
+from .cli_maps import diff_command, map_command  # noqa: E402  (the map commands build on this module's group)
+
+main.add_command(map_command)
+main.add_command(diff_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -35,13 +35,18 @@ def _map_options(func: Callable[..., None]) -> Callable[..., None]:
 
 @click.command("map")
 @click.argument("plan_path", type=click.Path(exists=True, file_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None, help="Maps folder (default PLAN/maps).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Maps folder (default maps/<plan folder name>).")
 @_map_options
 def map_command(plan_path: str, out_dir: str | None, lang: str, offline: bool, tiles: str, tianditu_key: str | None) -> None:
     """Draw the maps of a plan folder: a region overview and one page per county or city grid."""
+    from .planfile import publish_dir
     from .render import render_plan_dir
 
-    paths = render_plan_dir(plan_path, out_dir, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key)
+    target = Path(out_dir) if out_dir else Path("maps") / Path(plan_path).absolute().name  # the link, not its target
+    with publish_dir(target) as work:
+        paths = render_plan_dir(plan_path, work, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key)
+    paths = [target / p.relative_to(work) for p in paths]
     pages = [p for p in paths if p.suffix == ".html"]
     total = sum(p.stat().st_size for p in paths)
     click.echo(f"Overview: {pages[0]} ({_size(pages[0])}); {len(pages) - 1} county and city pages; "

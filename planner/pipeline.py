@@ -184,10 +184,15 @@ def run_services(result: RunResult, options: SolveOptions = SolveOptions(), *, j
     return result
 
 
-def write_outputs(result: RunResult, out_dir: str | Path) -> Path:
-    """Write the plan folder atomically: plan.json, CSV/XLSX tables, GeoPackage, GeoJSON, check.txt."""
+def write_outputs(result: RunResult, out_dir: str | Path, *, reports: bool = True) -> Path:
+    """Write the plan folder atomically: plan.json, CSV/XLSX tables, GeoPackage, GeoJSON, check.txt,
+    and (with `reports`) the report tables and summaries, all published in one step."""
     out = Path(out_dir)
     with planfile.publish_dir(out) as work:
+        if reports:
+            from .report import write_reports
+
+            write_reports(result, work)
         plan_json = planfile.plan_to_json(result.plan)
         io.write_text(work / planfile.PLAN_JSON, plan_json)
         tables = planfile.community_tables(result.plan, result.units, result.region, list(result.rules.rules))

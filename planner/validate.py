@@ -120,9 +120,9 @@ class _Checker:
                 name = str(c).strip().lower()
             renamed[c] = name
         by_target: dict[str, list[str]] = {}
-        for c, n in renamed.items():
+        for c in table.frame.columns:  # the raw columns: a name written twice counts twice
             if c != "geometry":
-                by_target.setdefault(n, []).append(str(c))
+                by_target.setdefault(renamed[c], []).append(str(c))
         clashes = {n: cs for n, cs in by_target.items() if len(cs) > 1}
         for n, cs in clashes.items():
             self.problems.append(Problem(table.label, "", f"columns {', '.join(repr(c) for c in cs)} all mean {n!r}",

@@ -53,7 +53,8 @@ def test_rules_lists_every_rule_with_its_citation() -> None:
 @pytest.fixture(scope="module")
 def yiwu_plan(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("plans") / "yiwu"
-    code, text = run("plan", "--region", "义乌市", "--out", str(out), "--quiet", "--no-cache")
+    code, text = run("plan", "--region", "义乌市", "--out", str(out), "--quiet", "--no-cache",
+                     "--maps-dir", str(out.parent / "maps"))
     assert code == 0, text
     assert text.startswith("义乌市 under zhejiang-2026: 1 units (OPTIMAL 1), 2 communities, population 1,859,390\n")
     assert "Checker: 7/7 hard rules hold" in text
@@ -73,7 +74,7 @@ def test_resolving_with_a_changed_rule_and_previous_prints_the_diff(yiwu_plan: P
     rules.write_text('[policy]\nname = "one"\nextends = "zhejiang-2026"\n[[rule]]\nid = "county.max_communities"\nmax = 1\n',
                      encoding="utf-8")
     code, out = run("plan", "--region", "义乌市", "--rules", str(rules), "--previous", str(yiwu_plan),
-                    "--out", str(tmp_path / "after"), "--quiet", "--no-cache")
+                    "--out", str(tmp_path / "after"), "--quiet", "--no-cache", "--no-maps")
     assert code == 0
     diff = re.search(r"^Diff: (\d+) townships moved; leads added 0, removed 1; objective ([\d,]+) -> ([\d,]+)", out, re.M)
     assert diff and int(diff.group(1)) > 0

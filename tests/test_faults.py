@@ -79,12 +79,12 @@ def wait_for(predicate, timeout_s: float = 120.0) -> None:
 
 def test_a_run_killed_while_writing_leaves_the_previous_plan_intact(tmp_path: Path) -> None:
     out = tmp_path / "plan"
-    first = spawn(["plan", "--region", "义乌市", "--out", str(out), "--no-cache", "--quiet"], tmp_path)
+    first = spawn(["plan", "--region", "义乌市", "--out", str(out), "--no-cache", "--quiet", "--no-maps"], tmp_path)
     code, _, err = finish(first)
     assert code == 0, err
     before = assert_complete(out)
     rules = one_community_rules(tmp_path)
-    victim = spawn(["plan", "--region", "义乌市", "--rules", str(rules), "--out", str(out), "--no-cache", "--quiet"],
+    victim = spawn(["plan", "--region", "义乌市", "--rules", str(rules), "--out", str(out), "--no-cache", "--quiet", "--no-maps"],
                    tmp_path, slow=("planner.io", "write_csv", 0.4))
     # The new plan is being written into a hidden folder beside the old one: kill it there.
     wait_for(lambda: any(p.name.startswith(".plan.") and (p / "plan.json").exists() for p in tmp_path.iterdir()))
@@ -114,8 +114,8 @@ def test_ctrl_c_keeps_the_solved_counties_for_the_next_run(tmp_path: Path) -> No
 def test_two_runs_writing_one_folder_do_not_corrupt_it(tmp_path: Path) -> None:
     out = tmp_path / "plan"
     rules = one_community_rules(tmp_path)
-    a = spawn(["plan", "--region", "义乌市", "--out", str(out), "--no-cache", "--quiet"], tmp_path)
-    b = spawn(["plan", "--region", "义乌市", "--rules", str(rules), "--out", str(out), "--no-cache", "--quiet"], tmp_path)
+    a = spawn(["plan", "--region", "义乌市", "--out", str(out), "--no-cache", "--quiet", "--no-maps"], tmp_path)
+    b = spawn(["plan", "--region", "义乌市", "--rules", str(rules), "--out", str(out), "--no-cache", "--quiet", "--no-maps"], tmp_path)
     assert finish(a)[0] == 0 and finish(b)[0] == 0
     doc = assert_complete(out)
     assert doc["rules"] in ("zhejiang-2026", "one")
@@ -141,7 +141,7 @@ def test_repeated_runs_write_byte_identical_plan_files(tmp_path: Path, region: s
     outs = []
     for k in range(2):
         out = tmp_path / f"plan{k}"
-        assert finish(spawn(["plan", "--region", region, "--out", str(out), "--no-cache", "--quiet"], tmp_path))[0] == 0
+        assert finish(spawn(["plan", "--region", region, "--out", str(out), "--no-cache", "--quiet", "--no-maps"], tmp_path))[0] == 0
         outs.append(out)
     names = sorted(p.name for p in outs[0].iterdir())
     assert names == sorted(p.name for p in outs[1].iterdir())

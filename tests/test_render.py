@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import Fac, grid_region
+from fixtures import Fac, grid_region
 
 from planner import regions
 from planner.cli import PlannerGroup
@@ -36,8 +36,8 @@ from planner.rulefile import load_rules
 XSS = "<img src=x onerror=alert(1)>"
 
 # The offline overview of 浙江省 (90 counties, 192 communities, Leaflet inlined) measured 1.06 MB
-# (0.85 MB with shared assets); the budget leaves room for data growth but not for un-simplified
-# geometry (3.9 MB) or village clinics on the overview (25,000 markers, +3 MB).
+# (0.85 MB with shared assets): 15,300 community and 14,100 county-border vertices, 192 lead
+# markers. The budget leaves room for data growth, not for township-level geometry or clinic markers.
 OVERVIEW_BUDGET_BYTES = 1_500_000
 
 
@@ -48,7 +48,7 @@ def layer_names(page: str, lang: str = "zh") -> list[str]:
     """The names of the layer control's overlays in one language, in order."""
     block = page[page.index("overlays :"):]
     block = block[: block.index("},")]
-    keys = re.findall(r'^\s*("(?:[^"\\]|\\.)*")\s*:\s*\w+,', block, flags=re.M)
+    keys = re.findall(r'^\s*("(?:[^"\\]|\\.)*")\s*:\s*\w+,', block, flags=re.MULTILINE)
     return ["".join(re.findall(rf'<span class="{lang}">(.*?)</span>', json.loads(k))) for k in keys]
 
 
@@ -57,10 +57,10 @@ def layers(page: str) -> dict[str, list[dict]]:
     block = page[page.index("overlays :"):]
     block = block[: block.index("},")]
     by_var = {var: "".join(re.findall(r'<span class="zh">(.*?)</span>', json.loads(key)))
-              for key, var in re.findall(r'^\s*("(?:[^"\\]|\\.)*")\s*:\s*(\w+),', block, flags=re.M)}
-    parent = dict(re.findall(r"^\s*(geo_json_\d+)\.addTo\((\w+)\);", page, flags=re.M))
+              for key, var in re.findall(r'^\s*("(?:[^"\\]|\\.)*")\s*:\s*(\w+),', block, flags=re.MULTILINE)}
+    parent = dict(re.findall(r"^\s*(geo_json_\d+)\.addTo\((\w+)\);", page, flags=re.MULTILINE))
     out: dict[str, list[dict]] = {}
-    for var, data in re.findall(r"^\s*(geo_json_\d+)_add\((\{.*\})\);$", page, flags=re.M):
+    for var, data in re.findall(r"^\s*(geo_json_\d+)_add\((\{.*\})\);$", page, flags=re.MULTILINE):
         name = by_var.get(var) or by_var.get(parent.get(var, ""), var)
         out[name] = json.loads(data)["features"]
     return out
@@ -268,8 +268,8 @@ def test_gcj02_shift_applies_to_every_overlay(yiwu):
     osm = {k: layers(v) for k, v in map_pages(yiwu, tiles="osm").items()}
     amap = {k: layers(v) for k, v in map_pages(yiwu, tiles="amap").items()}
     seen = set()
-    for page in osm:
-        for name, feats in osm[page].items():
+    for page, by_name in osm.items():
+        for name, feats in by_name.items():
             for fa, fb in zip(feats, amap[page][name], strict=True):
                 a, b = coords(fa["geometry"]), coords(fb["geometry"])
                 assert a.shape == b.shape
@@ -362,7 +362,7 @@ def test_zhejiang_overview_size_budget(zhejiang):
     assert len(feats["牵头医院"]) == 192                      # leads only: no village clinic markers
     assert sum(len(f) for f in feats.values()) == 192 + 90 + 192
     points = sum(len(coords(f["geometry"])) for f in feats["医共体与网格"])
-    assert points < 40_000                                    # dissolved and simplified (townships have ~3x)
+    assert points < 20_000                                    # dissolved and simplified (townships: 33,316)
     assert set(pages) == {"index.html"}
 
 
@@ -404,10 +404,12 @@ def test_cli_map_and_diff(yiwu, tmp_path):
     group = PlannerGroup(commands={"map": map_command, "diff": diff_command})
     plan = write_outputs(yiwu, tmp_path / "plan")
     runner = CliRunner()
-    res = runner.invoke(group, ["map", str(plan), "--tiles", "none", "--offline", "--lang", "en"])
+    res = runner.invoke(group, ["map", str(plan), "--out", str(tmp_path / "m1"), "--tiles", "none", "--offline",
+                                "--lang", "en"])
     assert res.exit_code == 0, res.output
     assert "1 county and city pages" in res.output and "self-contained" in res.output
-    page = (plan / "maps" / "index.html").read_text(encoding="utf-8")
+    assert f"Overview: {tmp_path / 'm1' / 'index.html'} (" in res.output
+    page = (tmp_path / "m1" / "index.html").read_text(encoding="utf-8")
     assert 'class="lang-en"' in page and "<script src=" not in page
     res = runner.invoke(group, ["map", str(plan), "--out", str(tmp_path / "m"), "--tiles", "tianditu"])
     assert res.exit_code == 2 and res.output.strip().startswith("Error: tiles 'tianditu' need a key")
@@ -422,3 +424,14 @@ def test_options_reach_folium_without_cdn(yiwu):
     for page in map_pages(yiwu, tiles="none").values():
         assert "cdn" not in page.lower()
         assert "L.AwesomeMarkers" not in page and "$(" not in page
+
+
+def test_plan_folder_made_under_other_rules_says_so(yiwu, tmp_path):
+    out = write_outputs(yiwu, tmp_path / "plan")
+    doc = json.loads((out / "plan.json").read_text(encoding="utf-8"))
+    doc["meta"]["rules_digest"] = "0" * 16                 # as if the rule file was edited after planning
+    (out / "plan.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    index = render_plan_dir(out, tmp_path / "maps", tiles="none")[0].read_text(encoding="utf-8")
+    banner = re.search(r'<div class="pm-banner" id="pm-banner">(.*?)</div>', index).group(1)
+    assert "规则文件在规划后已修改" in banner and "the rule file changed" in banner
+    assert "OPTIMAL 1" in panels(index)["pm-info"]        # the saved statuses are kept (same units)

@@ -1,0 +1,132 @@
+"""The maps in a real browser: no script errors, layers and features present, popups, language, offline, XSS."""
+
+from __future__ import annotations
+
+from .conftest import XSS, Loaded, colours_in
+
+
+def _inside(loaded: Loaded, selector: str) -> tuple[float, float]:
+    """A screen point where the topmost element is the first match of `selector` (a polygon's interior)."""
+    point = loaded.page.evaluate("""(sel) => {
+        const el = document.querySelector(sel);
+        const r = el.getBoundingClientRect();
+        for (let i = 1; i < 24; i++) for (let j = 1; j < 24; j++) {
+            const x = r.left + r.width * i / 24, y = r.top + r.height * j / 24;
+            if (document.elementFromPoint(x, y) === el) return [x, y];
+        }
+        return null;
+    }""", selector)
+    assert point is not None, f"no visible point of {selector}"
+    return point[0], point[1]
+
+
+def test_county_page_layers_features_and_popup(yiwu_maps, yiwu_result, open_map):
+    m = open_map(yiwu_maps / "linked" / "units" / "330782.html")
+    assert m.errors == []
+    assert m.layer_names() == ["乡镇（按医共体着色）", "医共体边界", "县（市、区）界", "牵头医院", "其他医院",
+                               "乡镇卫生院、社区卫生服务中心", "村卫生室", "派驻医师", "城市专家", "血透点", "血透可及范围"]
+    unit = next(u for u in yiwu_result.units if u.id == "330782")
+    assert m.count("path.pm-townships") == len(unit.townships) == 14
+    assert m.count(".pm-lead") == 2
+    assert m.count(".pm-cluster") >= 5                     # 432 village clinics, clustered
+    assert m.count(".pm-fk-v") < 100                        # ... not drawn one by one at this zoom
+    pairs = {(r.source, r.target) for d in yiwu_result.dispatch for r in d.rows if r.role == "attending"}
+    assert m.count("path.pm-dispatch") == m.count(".pm-count:not(.pm-x)") == len(pairs)
+    assert m.count("path.pm-reach") == 0                    # hidden layer: listed, not drawn
+    # Click inside a township (where no marker or line covers it): its popup opens.
+    x, y = _inside(m, "path.pm-t-330782100")
+    m.page.mouse.click(x, y)
+    popup = m.page.locator(".leaflet-popup-content")
+    popup.wait_for(timeout=5000)
+    text = popup.inner_text()
+    name = yiwu_result.region.townships.at["330782100", "name"]
+    assert name in text and "到牵头医院" in text and "接收派驻医师" in text and "dispatch.attending" in text
+    assert "Travel to lead" not in text                    # the other language is hidden
+    assert m.errors == []
+
+
+def test_language_button(yiwu_maps, open_map):
+    m = open_map(yiwu_maps / "linked" / "units" / "330782.html")
+    m.page.click(".pm-lang-button")
+    assert m.page.evaluate("document.documentElement.className") == "lang-en"
+    assert "Lead hospitals" in m.layer_names() and "Key figures" in m.page.inner_text(".pm-info")
+    assert "主要指标" not in m.page.inner_text(".pm-info")
+    m.page.mouse.click(*_inside(m, "path.pm-t-330782100"))
+    assert "Travel to lead" in m.page.locator(".leaflet-popup-content").inner_text()
+    m.page.click(".pm-lang-button")
+    assert m.page.evaluate("document.documentElement.lang") == "zh-CN" and "牵头医院" in m.layer_names()
+
+
+def test_overview_links_to_county_pages(yiwu_maps, open_map):
+    m = open_map(yiwu_maps / "linked" / "index.html")
+    assert m.errors == [] and m.layer_names() == ["医共体与网格", "县（市、区）界", "牵头医院"]
+    assert m.count("path.pm-communities") == 2 and m.count(".pm-lead") == 2
+    m.page.mouse.click(*_inside(m, "path.pm-communities"))
+    link = m.page.locator(".leaflet-popup-content a")
+    assert link.get_attribute("href") == "units/330782.html"
+    link.click()
+    m.page.wait_for_function("window.PM && PM.map !== null && document.title.startsWith('义乌市')")
+    assert m.page.url.endswith("/units/330782.html") and m.count("path.pm-townships") == 14
+
+
+def test_zhejiang_overview_and_county_pages(zhejiang_maps, open_map):
+    result, out = zhejiang_maps
+    over = open_map(out / "index.html")
+    assert over.errors == [] and over.network == []
+    assert over.count("path.pm-communities") == len(result.plan.communities()) == 192
+    assert over.count(".pm-lead") == 192 and over.count(".pm-fk-v") == 0      # no village clinics on the overview
+    assert over.count("path.pm-counties") == 90
+    links = over.page.locator(".pm-title details a")
+    assert links.count() == 90
+    shot = over.page.screenshot()
+    assert colours_in(over, shot) > 60                    # coloured communities, not a blank page
+    for unit in ("330111", "331126"):
+        page = open_map(out / "units" / f"{unit}.html")
+        assert page.errors == []
+        assert page.count("path.pm-townships") == len(next(u for u in result.units if u.id == unit).townships)
+        assert page.count("path.pm-dispatch") > 0
+    failing = open_map(out / "units" / "331126.html")     # 庆元县: short of physicians and experts
+    info = failing.page.inner_text(".pm-info")
+    assert "未通过" in info and "dispatch.attending" in info
+
+
+def test_screenshots_are_not_blank(yiwu_maps, open_map, tmp_path):
+    for path in (yiwu_maps / "linked" / "index.html", yiwu_maps / "linked" / "units" / "330782.html"):
+        m = open_map(path)
+        shot = m.page.screenshot(path=str(tmp_path / f"{path.stem}.png"))
+        assert len(shot) > 20_000 and colours_in(m, shot) > 40
+
+
+def test_offline_map_renders_the_same_without_network(yiwu_maps, open_map):
+    online = open_map(yiwu_maps / "linked" / "units" / "330782.html", block_network=True)
+    assert online.errors == [] and online.network == []    # shared assets are local files
+    counts = {s: online.count(s) for s in ("path.pm-townships", ".pm-lead", "path.pm-dispatch", ".pm-count", ".pm-cluster")}
+    bare = open_map(yiwu_maps / "offline_none" / "units" / "330782.html", block_network=True)
+    assert bare.errors == [] and bare.network == []         # tiles "none": not a single request
+    assert {s: bare.count(s) for s in counts} == counts
+    tiled = open_map(yiwu_maps / "offline_osm" / "units" / "330782.html", block_network=True)
+    assert tiled.network and all(u.startswith("https://tile.openstreetmap.org/") for u in tiled.network)
+    assert all(e.startswith("Failed to load resource") for e in tiled.errors)   # only the refused tiles
+    assert {s: tiled.count(s) for s in counts} == counts
+
+
+def test_markup_in_names_is_inert(xss_maps, open_map):
+    result, out = xss_maps
+    lead = next(c for c in result.plan.communities() if c.lead == "H1")
+    for path, layer in ((out / "units" / "330001.html", "fac:H1"), (out / "index.html", f"lead:{lead.id}")):
+        m = open_map(path)
+        m.page.evaluate("id => PM.layers[id].openPopup()", layer)
+        m.page.hover(".pm-lead")
+        m.page.wait_for_timeout(300)
+        assert XSS in m.page.locator(".leaflet-popup-content").inner_text()   # shown as literal text
+        assert m.count('img[src="x"]') == 0 and m.count("img") == 0
+        assert m.dialogs == [] and m.errors == []
+    unit = open_map(out / "units" / "330001.html")
+    unit.page.mouse.click(*_inside(unit, "path.pm-t-330001005"))
+    assert XSS in unit.page.locator(".leaflet-popup-content").inner_text()
+    clinic = result.region.facilities.loc["V1", "geometry"]
+    unit.page.evaluate("ll => PM.map.setView(ll, 16, {animate: false})", [clinic.y, clinic.x])
+    unit.page.wait_for_timeout(400)
+    unit.page.hover(".pm-fk-v")
+    assert XSS + "卫生室" in " ".join(unit.page.locator(".leaflet-tooltip").all_inner_texts())
+    assert unit.dialogs == [] and unit.count("img") == 0
