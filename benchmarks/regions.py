@@ -51,7 +51,7 @@ def one(region: str, jobs: int, rules: str, maps: bool) -> dict:
             except ImportError:
                 maps = False
             else:
-                render_run(result, Path(tmp) / "maps")
+                render_run(result, Path(tmp) / "maps", jobs=jobs)
                 write_reports(result, Path(tmp) / "plan")
             maps_s = time.perf_counter() - t3
     total = time.perf_counter() - t0

@@ -272,7 +272,7 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
 
         target = Path(maps_dir) if maps_dir else Path("maps") / slug
         with publish_dir(target) as work:
-            pages = render_run(result, work, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key)
+            pages = render_run(result, work, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key, jobs=jobs)
         units = sum(1 for p in pages if p.parent.name == "units")
         click.echo(f"Maps: {target / 'index.html'} and {units} county/city pages" + (" (offline)" if offline else ""))
     if failed and strict:

@@ -8,6 +8,7 @@ import hashlib
 import html
 import json
 import math
+import multiprocessing
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -383,13 +384,23 @@ class _Run:
         roster = self.facts.roster
         self.received_by_target = roster[roster["role"] == "attending"].groupby("to_id")["count"].sum().to_dict()
         self.sent_by_source = roster.groupby("from_id")["count"].sum().to_dict()
+        # Look-ups built once: per-township and per-unit filters of big frames dominate a national render.
+        self.centers_in: dict[str, list[str]] = {}
+        if self.attending is not None:
+            kinds = {k.value for k in self.attending.target_kinds}
+            centers = self.fac[self.fac["kind"].isin(kinds)]
+            for fid, town in zip(centers.index, centers["township_code"]):
+                self.centers_in.setdefault(str(town), []).append(str(fid))
+        self._statuses: dict[str, list[dict[str, object]]] = {}
         flags = r.region.estimated_flags()
         self.synthesized = flags["facilities_synthesized"] > 0
         self.estimated_polygons = flags["township_polygon_estimated"] > 0
         self.estimated_population = flags["township_population_estimated"] > 0
 
     def unit_statuses(self, unit: Unit) -> list[dict[str, object]]:
-        return unit_statuses(self.result, self.facts, unit)
+        if unit.id not in self._statuses:
+            self._statuses[unit.id] = unit_statuses(self.result, self.facts, unit)
+        return self._statuses[unit.id]
 
     def name(self, fid: str) -> str:
         return str(self.fac.at[fid, "name"]) if fid in self.fac.index else str(fid)
@@ -626,10 +637,8 @@ def _township_status(run: _Run, code: str) -> list[tuple[str, str]]:
                     + (t("已纳入医共体", "in a community") if in_comm else t("未纳入医共体", "in no community"))))
     rule = run.attending
     if rule is not None and in_comm:
-        kinds = {k.value for k in rule.target_kinds}
         lead = str(run.assign.at[code, "lead_id"])
-        here = run.fac[(run.fac["township_code"] == code) & run.fac["kind"].isin(kinds)]
-        for fid in sorted(here.index):
+        for fid in sorted(run.centers_in.get(code, [])):
             if fid == lead:
                 continue
             got = int(run.received_by_target.get(fid, 0))
@@ -1008,7 +1017,7 @@ def page_html(page: Page, opts: MapOptions) -> str:
 
 def map_pages(result, *, lang: str = "zh", offline: bool = False, tiles: str = "osm", tianditu_key: str | None = None,
               notes: Sequence[str] = (), facts: PlanFacts | None = None,
-              units: Sequence[str] | None = None) -> dict[str, str]:
+              units: Sequence[str] | None = None, jobs: int = 1) -> dict[str, str]:
     """Every page of a run as HTML text, by path relative to the maps folder (pure; nothing is written).
 
     Parameters
@@ -1023,20 +1032,47 @@ def map_pages(result, *, lang: str = "zh", offline: bool = False, tiles: str = "
         Figures from report.plan_facts, when already computed.
     units
         Only these unit pages (default: every unit).
+    jobs
+        Worker processes for the unit pages. Workers are forked (on Linux) so that they share
+        the run's data instead of receiving a copy; the pages are the same whatever the number.
     """
     opts = MapOptions(lang, offline, tiles, tianditu_key).checked()
     facts = facts or plan_facts(result)
     run = _Run(result, facts, community_colors(result.plan, result.graph), opts, list(notes))
     pages = {"index.html": page_html(overview_page(run), opts)}
-    for u in result.units:
-        if units is None or u.id in units:
-            pages[f"units/{unit_filename(u.id)}"] = page_html(unit_page(run, u), opts)
+    chosen = [u for u in result.units if units is None or u.id in units]
+    if jobs > 1 and len(chosen) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        global _FORKED_RUN
+        _FORKED_RUN = run
+        try:
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                parts = pool.map(_unit_pages, [list(range(k, len(chosen), jobs)) for k in range(jobs)])
+        finally:
+            _FORKED_RUN = None
+        rendered = {rel: html for part in parts for rel, html in part}
+        for u in chosen:
+            rel = f"units/{unit_filename(u.id)}"
+            pages[rel] = rendered[rel]
+        return pages
+    for u in chosen:
+        pages[f"units/{unit_filename(u.id)}"] = page_html(unit_page(run, u), opts)
     return pages
+
+
+_FORKED_RUN: _Run | None = None
+
+
+def _unit_pages(positions: list[int]) -> list[tuple[str, str]]:
+    """Pages of some units, in a forked worker that inherited the parent's _Run."""
+    run = _FORKED_RUN
+    assert run is not None
+    chosen = list(run.result.units)
+    return [(f"units/{unit_filename(chosen[k].id)}", page_html(unit_page(run, chosen[k]), run.opts)) for k in positions]
 
 
 def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool = False, tiles: str = "osm",
                tianditu_key: str | None = None, notes: Sequence[str] = (),
-               units: Sequence[str] | None = None, facts: PlanFacts | None = None) -> list[Path]:
+               units: Sequence[str] | None = None, facts: PlanFacts | None = None, jobs: int = 1) -> list[Path]:
     """Write the maps of a run: `index.html` (region overview) and `units/<unit>.html` per county or city grid.
 
     Parameters
@@ -1072,7 +1108,7 @@ def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool 
         For an unknown option or Tianditu without a key.
     """
     pages = map_pages(result, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key, notes=notes,
-                      units=units, facts=facts)
+                      units=units, facts=facts, jobs=jobs)
     out = Path(maps_dir)
     written = [io.write_text(out / rel, text) for rel, text in pages.items()]
     if not offline:

@@ -277,8 +277,9 @@ def report_frame(facts: PlanFacts) -> pd.DataFrame:
 def unit_statuses(result, facts: PlanFacts, unit: Unit) -> list[dict[str, object]]:
     """Every rule's status in one unit: mark (PASS/FAIL/SOFT, or N/A), citation, headings, its violations."""
     out = []
+    here = facts.violations[facts.violations["unit"] == unit.id]
     for s in result.all_statuses:
-        mine = facts.violations[(facts.violations["rule_id"] == s.rule.id) & (facts.violations["unit"] == unit.id)]
+        mine = here[here["rule_id"] == s.rule.id]
         if not rule_applies(s.rule, unit):
             mark = "N/A"
         elif len(mine) == 0:
