@@ -530,11 +530,11 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
         fixed = datetime.datetime(2000, 1, 1)
         writer.book.properties.created = fixed
         writer.book.properties.modified = fixed
-    return write_bytes(path, _fixed_zip_times(buf.getvalue()))
+    return write_bytes(path, fixed_zip_times(buf.getvalue()))
 
 
-def _fixed_zip_times(data: bytes) -> bytes:
-    """Re-pack a zip (an XLSX) with every entry dated 1980-01-01, keeping order and content."""
+def fixed_zip_times(data: bytes) -> bytes:
+    """Re-pack a zip (an XLSX) with every entry dated 1980-01-01 and the workbook's own dates fixed."""
     out = _io.BytesIO()
     with zipfile.ZipFile(_io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
@@ -544,7 +544,8 @@ def _fixed_zip_times(data: bytes) -> bytes:
             body = src.read(info.filename)
             if info.filename == "docProps/core.xml":
                 # openpyxl stamps the save time here whatever the workbook says.
-                body = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>2000-01-01T00:00:00Z\g<2>", body)
+                body = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)",
+                              rb"\g<1>2000-01-01T00:00:00Z\g<3>", body)
             dst.writestr(fixed, body)
     return out.getvalue()
 

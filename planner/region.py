@@ -165,7 +165,7 @@ class Region:
 
     def estimated_flags(self) -> dict[str, int]:
         """How many rows are estimated or synthesized, by kind, for the honesty panel of reports."""
-        t, f, v = self.townships, self.facilities, self.villages
+        t, v = self.townships, self.villages
         return {
             "township_population_estimated": int(np.asarray(t.get("population_estimated", False), dtype=bool).sum()),
             "township_polygon_estimated": int(np.asarray(t.get("polygon_estimated", False), dtype=bool).sum()),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import io as _io
 import math
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -398,25 +397,7 @@ def xlsx_bytes(result, facts: PlanFacts) -> bytes:
     sheet("columns", cols, {"column": 26, "中文": 28, "meaning": 90})
     buf = _io.BytesIO()
     wb.save(buf)
-    return _fixed_zip(buf.getvalue())
-
-
-def _fixed_zip(data: bytes) -> bytes:
-    """Rewrite a zip archive with every entry dated 1980-01-01 and the workbook's own dates fixed."""
-    src = zipfile.ZipFile(_io.BytesIO(data))
-    out = _io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                import re
-
-                body = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:\2>)", rb"\g<1>2000-01-01T00:00:00Z\g<3>", body)
-            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
-            fixed.compress_type = zipfile.ZIP_DEFLATED
-            fixed.external_attr = 0o644 << 16
-            dst.writestr(fixed, body)
-    return out.getvalue()
+    return io.fixed_zip_times(buf.getvalue())
 
 
 def _fmt(value: object, digits: int = 1) -> str:
