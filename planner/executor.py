@@ -15,6 +15,9 @@ R = TypeVar("R")
 
 EXECUTORS = ("process", "ray")
 
+MIN_PARALLEL_ITEMS = 12
+"""Fewer tasks than this run in this process: starting workers (about 1.5 s) would cost more."""
+
 
 def ordered_map(fn: Callable[..., R], items: Sequence[tuple], *, jobs: int = 1, executor: str = "process",
                 address: str | None = None, progress: Callable[[R], None] | None = None) -> list[R]:
@@ -42,7 +45,7 @@ def ordered_map(fn: Callable[..., R], items: Sequence[tuple], *, jobs: int = 1, 
         raise SolverError(msg)
     if executor == "ray":
         return _ray_map(fn, items, address, progress)
-    if jobs <= 1 or len(items) <= 1:
+    if jobs <= 1 or len(items) < MIN_PARALLEL_ITEMS:
         out = []
         for item in items:
             r = fn(*item)

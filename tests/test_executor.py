@@ -26,13 +26,14 @@ def square(x: int) -> int:
 
 def test_ordered_map_keeps_item_order_and_reports_progress() -> None:
     seen: list[int] = []
-    assert ordered_map(square, [(k,) for k in range(7)], jobs=2, progress=seen.append) == [k * k for k in range(7)]
-    assert sorted(seen) == [k * k for k in range(7)]
+    assert ordered_map(square, [(k,) for k in range(20)], jobs=2, progress=seen.append) == [k * k for k in range(20)]
+    assert sorted(seen) == [k * k for k in range(20)]
 
 
 @pytest.fixture(scope="module")
-def jinhua():
-    return regions.load("金华市")
+def hangzhou():
+    """杭州市: 13 county units, enough for the worker pool to be used."""
+    return regions.load("杭州市")
 
 
 def fingerprint(result) -> tuple[str, str]:
@@ -40,12 +41,12 @@ def fingerprint(result) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def serial(jinhua):
-    return fingerprint(run_plan(jinhua, load_rules("zhejiang-2026"), SolveOptions()))
+def serial(hangzhou):
+    return fingerprint(run_plan(hangzhou, load_rules("zhejiang-2026"), SolveOptions()))
 
 
-def test_two_workers_give_the_byte_identical_plan(jinhua, serial) -> None:
-    assert fingerprint(run_plan(jinhua, load_rules("zhejiang-2026"), SolveOptions(), jobs=2)) == serial
+def test_two_workers_give_the_byte_identical_plan(hangzhou, serial) -> None:
+    assert fingerprint(run_plan(hangzhou, load_rules("zhejiang-2026"), SolveOptions(), jobs=2)) == serial
 
 
 def _free_port() -> int:
@@ -74,23 +75,23 @@ def ray_cluster(tmp_path_factory):
         subprocess.run([ray_bin, "stop", "--force"], env=env, capture_output=True)
 
 
-def test_the_ray_executor_gives_the_byte_identical_plan(jinhua, serial, ray_cluster: str) -> None:
-    result = run_plan(jinhua, load_rules("zhejiang-2026"), SolveOptions(), executor="ray", address=ray_cluster)
+def test_the_ray_executor_gives_the_byte_identical_plan(hangzhou, serial, ray_cluster: str) -> None:
+    result = run_plan(hangzhou, load_rules("zhejiang-2026"), SolveOptions(), executor="ray", address=ray_cluster)
     assert fingerprint(result) == serial
 
 
-def test_the_cache_reuses_every_county_and_a_one_county_rule_resolves_that_county_alone(jinhua, tmp_path: Path) -> None:
+def test_the_cache_reuses_every_county_and_a_one_county_rule_resolves_that_county_alone(hangzhou, tmp_path: Path) -> None:
     cache = UnitCache(tmp_path / "cache")
     rules = load_rules("zhejiang-2026")
-    first = run_plan(jinhua, rules, SolveOptions(), services=False, cache=cache)
+    first = run_plan(hangzhou, rules, SolveOptions(), services=False, cache=cache)
     assert not any(u.reused for u in first.plan.units.values())
-    again = run_plan(jinhua, rules, SolveOptions(), services=False, cache=cache)
+    again = run_plan(hangzhou, rules, SolveOptions(), services=False, cache=cache)
     assert all(u.reused for u in again.plan.units.values())
     assert plan_to_json(again.plan) == plan_to_json(first.plan)
-    one = tmp_path / "yiwu-one.toml"
-    one.write_text('[policy]\nname = "yiwu-one"\nextends = "zhejiang-2026"\n[[rule]]\nid = "yiwu.one_community"\n'
-                   'kind = "community_count"\nsource = "review note"\ncounties = ["330782"]\nmax = 1\n', encoding="utf-8")
-    changed = run_plan(jinhua, load_rules(one), SolveOptions(), services=False, cache=cache)
+    one = tmp_path / "tonglu-one.toml"
+    one.write_text('[policy]\nname = "tonglu-one"\nextends = "zhejiang-2026"\n[[rule]]\nid = "tonglu.one_community"\n'
+                   'kind = "community_count"\nsource = "review note"\ncounties = ["330122"]\nmax = 1\n', encoding="utf-8")
+    changed = run_plan(hangzhou, load_rules(one), SolveOptions(), services=False, cache=cache)
     resolved = [uid for uid, u in changed.plan.units.items() if not u.reused]
-    assert resolved == ["330782"]
-    assert len(changed.plan.units["330782"].communities) == 1
+    assert resolved == ["330122"]
+    assert len(changed.plan.units["330122"].communities) == 1
