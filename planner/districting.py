@@ -25,6 +25,7 @@ methods here, tagged with their rule id so conflicts can be explained.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -205,8 +206,12 @@ class DistrictingModel:
             return
         self.model.fix(self.x[i, f], 1, name=f"pin[{i},{f}]", group=group)
 
-    def add_contiguity(self, group: str) -> None:
-        """Every group is connected through its own areas (flow from the center's root)."""
+    def add_contiguity(self, group: str, *, max_members: int | None = None) -> None:
+        """Every group is connected through its own areas (flow from the center's root).
+
+        `max_members` caps the flow (the big-M): no group holds more areas than that, e.g. the
+        most areas whose populations fit under the balance maximum (`most_areas`).
+        """
         mdl = self.model
         n = self.n
         for f in range(self.m):
@@ -221,7 +226,7 @@ class DistrictingModel:
                         name=f"one_root[{f}]", group=group)
                 for i, s in source.items():
                     mdl.add(s - members[i], ub=0, name=f"root_member[{i},{f}]", group=group)
-            cap = max(1, len(members))
+            cap = max(1, len(members) if max_members is None else min(len(members), max_members))
             flow: dict[tuple[int, int], Var] = {}
             for u in range(n):
                 if u not in members and u not in source:
@@ -251,6 +256,54 @@ class DistrictingModel:
                     mdl.add(net - xv, ub=0, name=f"flow_cap[{i},{f}]", group=group)
                 else:
                     mdl.add(net - xv, lb=0, ub=0, name=f"flow_balance[{i},{f}]", group=group)
+
+    def add_cutoff(self, upper: float, group: str = "cutoff") -> None:
+        """Objective <= `upper`: a plan of that cost is known, so only plans at least as good are sought.
+
+        Keeps every optimal plan (the bound is inclusive) and lets the solver prune; with it a
+        backend that finds nothing returns INFEASIBLE only when no plan beats or ties `upper`.
+        """
+        self.model.add(LinExpr(dict(self.model.objective)), ub=float(upper) - self.model.objective_constant,
+                       name="cutoff", group=group)
+
+    def add_separator(self, i: int, f: int, separator: Sequence[int], group: str) -> bool:
+        """Area i joins center f only if one of the `separator` areas does (an i-root separator cut).
+
+        Valid for every connected group when `separator` meets every path from area i to f's
+        root (Validi, Buchanan and Lykhovyd 2022, the CUT formulation). Returns False when area
+        i cannot join f anyway.
+        """
+        if (i, f) not in self.x:
+            return False
+        terms = [(1, self.x[s, f]) for s in separator if (s, f) in self.x]
+        self.model.add(LinExpr.sum(terms) - self.x[i, f], lb=0, name=f"separator[{i},{f}]", group=group)
+        return True
+
+    def violated_separators(self, sol: Solution) -> list[tuple[int, int, list[int]]]:
+        """Separator cuts that the plan in `sol` violates: (area, center, separator) per stray area.
+
+        For every open center with a root area, the members not connected to the root through
+        the group form components; each component C gets the minimal part of its boundary that
+        still separates it from the root (the boundary areas adjacent to what the root reaches
+        without crossing C's boundary). Empty when every group is connected.
+        """
+        cuts: list[tuple[int, int, list[int]]] = []
+        for f, members in self.groups_of(sol).items():
+            r = self.roots[f]
+            if r < 0:
+                continue
+            inside = set(members) | {r}
+            reached = _reach(r, self._neighbours, inside)
+            stray = set(members) - reached
+            while stray:
+                comp = _reach(next(iter(stray)), self._neighbours, stray)
+                stray -= comp
+                boundary = {v for u in comp for v in self._neighbours[u] if v not in comp}
+                outside = set(range(self.n)) - comp - boundary
+                near_root = _reach(r, self._neighbours, outside) if r in outside else set()
+                sep = sorted(s for s in boundary if s == r or any(v in near_root for v in self._neighbours[s]))
+                cuts.extend((i, f, sep) for i in sorted(comp))
+        return cuts
 
     def solve(self, backend: str = "cpsat", *, time_limit_s: float = 60.0, explain: bool = False,
               threads: int = 1) -> Solution:
@@ -286,12 +339,14 @@ class DistrictingResult:
     gap: float | None
     groups: dict[int, tuple[int, ...]]
     time_s: float
+    stats: dict[str, object] = field(default_factory=dict)
 
 
 def solve_districting(population: Sequence[int], cost: np.ndarray, edges: Sequence[tuple[int, int]],
                       roots: Sequence[int], *, k: int | tuple[int, int] | None = None,
                       balance: tuple[int | None, int | None] | None = None, contiguity: bool = True,
-                      backend: str = "cpsat", time_limit_s: float = 60.0, threads: int = 1) -> DistrictingResult:
+                      backend: str = "cpsat", time_limit_s: float = 60.0, threads: int = 1,
+                      reduce: bool = False, contiguity_method: str = "cuts") -> DistrictingResult:
     """Solve a generic districting / location-allocation problem from matrices.
 
     Parameters
@@ -310,6 +365,13 @@ def solve_districting(population: Sequence[int], cost: np.ndarray, edges: Sequen
         (min, max) population of every group, either side None for open.
     contiguity
         Whether groups must be connected.
+    reduce
+        Square case only (every area a candidate center at its own area, `k` an exact count):
+        solve through `solve_reduced` (safe exclusions, a heuristic plan as cutoff, Lagrangian
+        fixing, separator cuts), which proves optimality on far larger instances. Ignored
+        otherwise.
+    contiguity_method
+        With `reduce`: "cuts" (separator-cut loop) or "flow" (the flow model, tight big-M).
 
     Examples
     --------
@@ -334,6 +396,10 @@ def solve_districting(population: Sequence[int], cost: np.ndarray, edges: Sequen
         status = Status(r.status)
         return DistrictingResult(status, r.objective, r.bound, r.gap, {f: tuple(v) for f, v in sorted(groups.items())},
                                  r.time_s)
+    square = cost.ndim == 2 and cost.shape[0] == cost.shape[1] and list(roots) == list(range(len(roots)))
+    if reduce and square and isinstance(k, int):
+        return solve_reduced(population, cost, edges, k=k, balance=balance, contiguity=contiguity, backend=backend,
+                             time_limit_s=time_limit_s, threads=threads, contiguity_method=contiguity_method)
     dm = DistrictingModel(np.asarray(population), cost, edges, roots)
     if k is not None:
         lo, hi = (k, k) if isinstance(k, int) else k
@@ -350,3 +416,529 @@ def solve_districting(population: Sequence[int], cost: np.ndarray, edges: Sequen
 def integer_costs(population: np.ndarray, minutes: np.ndarray) -> np.ndarray:
     """Person-minutes rounded to integers: the cost CP-SAT and CBC both see exactly."""
     return np.rint(np.asarray(population, dtype=float)[:, None] * np.asarray(minutes, dtype=float)).astype(np.int64)
+
+
+# --- safe reductions, a heuristic and the reduced solve (generic districting mode) ----------
+
+
+def _reach(start: int, neighbours: Sequence[Sequence[int]], within: set[int]) -> set[int]:
+    """Areas of `within` connected to `start` through areas of `within` (start always included)."""
+    seen = {start}
+    stack = [start]
+    while stack:
+        u = stack.pop()
+        for v in neighbours[u]:
+            if v in within and v not in seen:
+                seen.add(v)
+                stack.append(v)
+    return seen
+
+
+def _neighbour_lists(n: int, edges: Sequence[tuple[int, int]]) -> list[list[int]]:
+    out: list[list[int]] = [[] for _ in range(n)]
+    for a, b in edges:
+        if a != b and b not in out[a]:
+            out[a].append(b)
+            out[b].append(a)
+    return out
+
+
+def population_reach(population: Sequence[int], edges: Sequence[tuple[int, int]]) -> np.ndarray:
+    """reach[i, j]: the least total population of a path of areas from j to i, both ends counted.
+
+    A connected group holding areas i and j holds such a path, so its population is at least
+    reach[i, j] (infinite when no path exists). Dijkstra with vertex weights, from every area.
+    """
+    import heapq
+
+    pop = np.asarray(population, dtype=np.int64)
+    n = len(pop)
+    nbrs = _neighbour_lists(n, edges)
+    reach = np.full((n, n), np.inf)
+    for s in range(n):
+        dist = reach[:, s]
+        dist[s] = pop[s]
+        heap = [(int(pop[s]), s)]
+        while heap:
+            d, u = heapq.heappop(heap)
+            if d > dist[u]:
+                continue
+            for v in nbrs[u]:
+                nd = d + int(pop[v])
+                if nd < dist[v]:
+                    dist[v] = nd
+                    heapq.heappush(heap, (nd, v))
+    return reach
+
+
+def most_areas(population: Sequence[int], upper: int) -> int:
+    """The most areas one group can hold with population at most `upper` (the smallest ones)."""
+    total = 0
+    count = 0
+    for p in sorted(int(v) for v in population):
+        total += p
+        if total > upper:
+            break
+        count += 1
+    return max(count, 1)
+
+
+@dataclass(frozen=True)
+class Exclusions:
+    """Assignments and centers that no optimal plan uses, with what proved it.
+
+    `allowed[i, f]` is False when area i cannot join center f; `closed[f]` when f cannot lead
+    a group. `bound` is a lower bound on the objective (Lagrangian / LP), when one was computed.
+    """
+
+    allowed: np.ndarray
+    closed: np.ndarray
+    bound: float | None = None
+
+    @property
+    def kept(self) -> int:
+        """Number of (area, center) pairs still allowed at open centers."""
+        return int(self.allowed[:, ~self.closed].sum())
+
+
+def contiguity_exclusions(population: Sequence[int], edges: Sequence[tuple[int, int]], roots: Sequence[int],
+                          lower: int | None, upper: int | None, *, contiguity: bool = True) -> Exclusions:
+    """Pairs that break balance for every plan ("U-fixing") and centers that cannot reach `lower`.
+
+    With contiguity, area i can join center f (root area r) only if some path from r to i has
+    population <= `upper` (`population_reach`); without it, only if p_i + p_r <= `upper`. A
+    center whose reachable allowed areas (connected to its root, with contiguity) total less
+    than `lower` cannot open. Safe for every plan that satisfies balance (and contiguity): it
+    never removes a feasible plan, optimal or not. Centers outside the areas (root -1) are
+    left alone.
+    """
+    pop = np.asarray(population, dtype=np.int64)
+    n, m = len(pop), len(roots)
+    allowed = np.ones((n, m), dtype=bool)
+    closed = np.zeros(m, dtype=bool)
+    hi = np.inf if upper is None else upper
+    reach = population_reach(pop, edges) if contiguity else None
+    nbrs = _neighbour_lists(n, edges)
+    for f, r in enumerate(roots):
+        if r < 0:
+            continue
+        if reach is not None:
+            allowed[:, f] = reach[:, r] <= hi
+        else:
+            allowed[:, f] = pop + pop[r] <= hi
+            allowed[r, f] = pop[r] <= hi
+        if lower is not None:
+            members = {i for i in range(n) if allowed[i, f]}
+            area = _reach(r, nbrs, members) if contiguity else members
+            if int(pop[sorted(area)].sum()) < lower or pop[r] > hi:
+                closed[f] = True
+        elif pop[r] > hi:
+            closed[f] = True
+    return Exclusions(allowed, closed)
+
+
+def _knapsack_lp(c: np.ndarray, w: np.ndarray, lo: float, hi: float) -> float:
+    """min c.x subject to lo <= w.x <= hi, 0 <= x <= 1, w >= 0 (greedy by c/w); inf if infeasible."""
+    if hi < -1e-9 or float(w.sum()) < lo - 1e-9:
+        return np.inf
+    free = w <= 0
+    value = float(c[free & (c < 0)].sum())
+    c, w = c[~free], w[~free]
+    order = np.argsort(c / w, kind="stable")
+    c, w = c[order], w[order]
+    neg = c < 0
+    # Cheapest per person first: every negative item while there is room under `hi` ...
+    cw = np.cumsum(w[neg])
+    full = int(np.searchsorted(cw, hi, side="right"))
+    value += float(c[neg][:full].sum())
+    load = float(cw[full - 1]) if full else 0.0
+    if full < int(neg.sum()) and hi > load:
+        frac = (hi - load) / w[neg][full]
+        value += float(c[neg][full] * frac)
+        load = hi
+    if load >= lo - 1e-9:
+        return value
+    # ... then the cheapest non-negative ones until `lo` is reached.
+    cp, wp = c[~neg], w[~neg]
+    need = lo - load
+    cwp = np.cumsum(wp)
+    full = int(np.searchsorted(cwp, need, side="left"))
+    value += float(cp[:full].sum())
+    got = float(cwp[full - 1]) if full else 0.0
+    if full < len(cp):
+        value += float(cp[full] * (need - got) / wp[full])
+    return value
+
+
+def _hess_lp(cost: np.ndarray, pop: np.ndarray, k: int, lower: float, upper: float, allowed: np.ndarray,
+             closed: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """LP relaxation of the assignment model (GLOP): value, assignment-row duals, center levels."""
+    from ortools.linear_solver import pywraplp
+
+    n = len(pop)
+    solver = pywraplp.Solver.CreateSolver("GLOP")
+    centers = [j for j in range(n) if not closed[j]]
+    x = {(i, j): solver.NumVar(0, 1, "") for j in centers for i in range(n) if allowed[i, j] or i == j}
+    rows = []
+    for i in range(n):
+        ct = solver.Constraint(1, 1)
+        for j in centers:
+            if (i, j) in x:
+                ct.SetCoefficient(x[i, j], 1)
+        rows.append(ct)
+    ct = solver.Constraint(k, k)
+    for j in centers:
+        ct.SetCoefficient(x[j, j], 1)
+    scale_p = float(max(upper, 1))
+    for j in centers:
+        hi = solver.Constraint(-solver.infinity(), 0)
+        lo = solver.Constraint(0, solver.infinity())
+        for i in range(n):
+            if (i, j) in x and i != j:
+                hi.SetCoefficient(x[i, j], pop[i] / scale_p)
+                lo.SetCoefficient(x[i, j], pop[i] / scale_p)
+                solver.Add(x[i, j] <= x[j, j])
+        hi.SetCoefficient(x[j, j], (pop[j] - upper) / scale_p)
+        lo.SetCoefficient(x[j, j], (pop[j] - lower) / scale_p)
+    obj = solver.Objective()
+    for (i, j), v in x.items():
+        obj.SetCoefficient(v, float(cost[i, j]))
+    obj.SetMinimization()
+    if solver.Solve() != pywraplp.Solver.OPTIMAL:
+        return -np.inf, np.zeros(n), np.zeros(n)
+    level = np.zeros(n)
+    for j in centers:
+        level[j] = x[j, j].solution_value()
+    return obj.Value(), np.array([r.dual_value() for r in rows]), level
+
+
+def lagrangian_exclusions(cost: np.ndarray, population: Sequence[int], k: int, lower: int, upper: int,
+                          incumbent: float, start: Exclusions | None = None, *, rounds: int = 5,
+                          tolerance: float = 1e-7) -> Exclusions:
+    """Remove assignments that cannot appear in any plan costing at most `incumbent` ("LB1 fixing").
+
+    For the square case (every area a candidate center at its own area, center j open iff
+    x[j, j] = 1). Relax "every area in one group" with multipliers lambda (the duals of the LP
+    relaxation, from GLOP): the rest splits into one fractional knapsack per center (balance)
+    and the choice of the k best centers. Forcing x[i, j] = 1 in that relaxation gives a lower
+    bound LB1[i, j] on every plan using it; pairs with LB1 > incumbent are removed (Validi,
+    Buchanan and Lykhovyd 2022 fix variables the same way). Any multipliers give valid bounds,
+    so the LP's accuracy affects only how much is removed, never validity; the comparison keeps
+    a relative `tolerance` margin. Repeated while the smaller LP removes more (`rounds`).
+    """
+    pop = np.asarray(population, dtype=np.float64)
+    n = len(pop)
+    scale = float(np.abs(cost).max()) or 1.0
+    w = np.asarray(cost, dtype=np.float64) / scale
+    ub = float(incumbent) / scale
+    margin = tolerance * max(1.0, abs(ub))
+    allowed = np.ones((n, n), dtype=bool) if start is None else start.allowed.copy()
+    closed = np.zeros(n, dtype=bool) if start is None else start.closed.copy()
+    bound = None
+    for _ in range(max(1, rounds)):
+        value, lam, _level = _hess_lp(w, pop, k, lower, upper, allowed, closed)
+        if not np.isfinite(value):
+            break
+        base = float(lam.sum())
+        v = np.full(n, np.inf)
+        probes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for j in range(n):
+            if closed[j]:
+                continue
+            mem = np.array([i for i in range(n) if i != j and allowed[i, j]], dtype=np.int64)
+            c = w[mem, j] - lam[mem]
+            wt = pop[mem]
+            head = w[j, j] - lam[j]
+            v[j] = head + _knapsack_lp(c, wt, lower - pop[j], upper - pop[j])
+            forced = np.full(len(mem), np.inf)
+            for t in range(len(mem)):
+                keep = np.ones(len(mem), dtype=bool)
+                keep[t] = False
+                forced[t] = head + c[t] + _knapsack_lp(c[keep], wt[keep], lower - pop[j] - wt[t], upper - pop[j] - wt[t])
+            probes[j] = (mem, forced)
+        order = np.argsort(v)
+        finite = [j for j in order if np.isfinite(v[j])]
+        if len(finite) < k:
+            break
+        bound = (base + float(v[finite[:k]].sum())) * scale
+        new_allowed = allowed.copy()
+        new_closed = closed.copy()
+        for j in range(n):
+            if closed[j]:
+                continue
+            rest = [jj for jj in finite if jj != j][: k - 1]
+            if len(rest) < k - 1:
+                new_closed[j] = True
+                continue
+            others = float(v[rest].sum())
+            if base + v[j] + others > ub + margin:
+                new_closed[j] = True
+                continue
+            mem, forced = probes[j]
+            drop = base + forced + others > ub + margin
+            new_allowed[mem[drop], j] = False
+        new_allowed[:, new_closed] = False
+        for j in range(n):
+            new_allowed[j, j] = True  # a center's own area stays (closed centers are fixed shut instead)
+        changed = (new_allowed != allowed).any() or (new_closed != closed).any()
+        allowed, closed = new_allowed, new_closed
+        if not changed:
+            break
+    return Exclusions(allowed, closed, bound)
+
+
+@dataclass(frozen=True)
+class Incumbent:
+    """A feasible plan found by `hess_heuristic`: the center of each area and its cost."""
+
+    assignment: np.ndarray
+    cost: float
+
+
+def _plan_cost(cost: np.ndarray, labels: np.ndarray) -> float:
+    return float(sum(cost[i, labels[i]] for i in range(len(labels))))
+
+
+def _recenter(cost: np.ndarray, labels: np.ndarray, allowed: np.ndarray, closed: np.ndarray) -> np.ndarray:
+    """Move each group's center to the member that serves the group most cheaply."""
+    out = labels.copy()
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        best, best_cost = int(c), _group_cost(cost, members, int(c))
+        for j in members:
+            if closed[j] or not allowed[members, j].all():
+                continue
+            value = _group_cost(cost, members, int(j))
+            if value < best_cost:
+                best, best_cost = int(j), value
+        out[members] = best
+    return out
+
+
+def _group_cost(cost: np.ndarray, members: np.ndarray, j: int) -> float:
+    return float(cost[members, j].sum())
+
+
+def hess_heuristic(cost: np.ndarray, population: Sequence[int], edges: Sequence[tuple[int, int]], k: int,
+                   lower: int | None, upper: int | None, *, contiguity: bool = True,
+                   exclusions: Exclusions | None = None, starts: int = 24, patience: int = 8, backend: str = "highs",
+                   time_limit_s: float = 30.0, seed: int = 0, per_solve_s: float = 5.0) -> Incumbent | None:
+    """Location-allocation descent (Hess 1965; Validi et al.'s HessHeuristic): a good feasible plan.
+
+    From a set of k centers, solve the assignment with those centers fixed open (balance and,
+    when asked, contiguity; a small exact model), move every center to its group's best member,
+    and repeat until the centers stop moving. Starts: the k largest center levels of the LP
+    relaxation, then in turn random k-sets of the LP's open centers (weighted by level),
+    k-means++ seeds and uniform random sets; at most `starts` starts, stopping after
+    `patience` starts in a row that found nothing better; each assignment solve gets at most
+    `per_solve_s`. Deterministic for a given `seed`. Returns the cheapest plan found, or None.
+    """
+    t0 = time.perf_counter()
+    pop = np.asarray(population, dtype=np.int64)
+    n = len(pop)
+    cost = np.asarray(cost)
+    ex = exclusions or Exclusions(np.ones((n, n), dtype=bool), np.zeros(n, dtype=bool))
+    candidates = [j for j in range(n) if not ex.closed[j]]
+    if len(candidates) < k:
+        return None
+    lo = 0 if lower is None else lower
+    hi = int(pop.sum()) if upper is None else upper
+    cap = most_areas(pop, hi)
+    rng = np.random.default_rng(seed)
+    scale = float(np.abs(cost).max()) or 1.0
+    value, _lam, level = _hess_lp(cost / scale, pop.astype(np.float64), k, lo, hi, ex.allowed, ex.closed)
+    support = [int(j) for j in np.argsort(-level) if level[j] > 1e-6] if np.isfinite(value) else []
+
+    def next_seed(t: int) -> tuple[int, ...]:
+        if t == 0 and len(support) >= k:
+            return tuple(sorted(support[:k]))  # the LP's strongest centers
+        kind = t % 3
+        if kind == 1 and len(support) > k:  # k of the LP's open centers, by level
+            w = level[support] / level[support].sum()
+            return tuple(sorted(int(j) for j in rng.choice(support, size=k, replace=False, p=w)))
+        if kind == 2:  # k-means++: each next center in proportion to its cost from the chosen
+            chosen = [int(rng.choice(candidates))]
+            while len(chosen) < k:
+                d = np.min([cost[:, j] for j in chosen], axis=0).astype(np.float64)
+                w = np.array([d[j] for j in candidates])
+                pick = int(rng.choice(candidates, p=w / w.sum())) if w.sum() > 0 else int(rng.choice(candidates))
+                if pick not in chosen:
+                    chosen.append(pick)
+            return tuple(sorted(chosen))
+        return tuple(sorted(int(j) for j in rng.choice(candidates, size=k, replace=False)))  # uniform
+
+    best: Incumbent | None = None
+    tried: set[tuple[int, ...]] = set()
+    stale = 0
+    for t in range(starts):
+        if stale >= patience:
+            break
+        centers = next_seed(t)
+        improved = False
+        while centers not in tried:
+            left = time_limit_s - (time.perf_counter() - t0)
+            if left <= 0.5:
+                return best
+            tried.add(centers)
+            labels = _assign_to(cost, pop, edges, list(centers), lo, hi, contiguity, ex.allowed, cap, backend,
+                                min(left, per_solve_s))
+            if labels is None:
+                break
+            plan = Incumbent(labels, _plan_cost(cost, labels))
+            if best is None or plan.cost < best.cost - 0.5:
+                best = plan
+                improved = True
+            moved = _recenter(cost, labels, ex.allowed, ex.closed)
+            centers = tuple(sorted(int(c) for c in np.unique(moved)))
+        stale = 0 if improved or best is None else stale + 1
+    return best
+
+
+def _assign_to(cost: np.ndarray, pop: np.ndarray, edges: Sequence[tuple[int, int]], centers: list[int], lower: int,
+               upper: int, contiguity: bool, allowed: np.ndarray, cap: int, backend: str,
+               time_limit_s: float) -> np.ndarray | None:
+    """Best assignment to fixed open centers (exact small model); center index per area, or None."""
+    dm = DistrictingModel(pop, cost[:, centers], edges, centers, name="assign", allowed=allowed[:, centers])
+    for f in range(len(centers)):
+        dm.fix_open(f, 1, "centers")
+    dm.add_balance(lower, upper, "balance")
+    if contiguity:
+        dm.add_contiguity("contiguity", max_members=cap)
+    sol = dm.solve(backend, time_limit_s=time_limit_s)
+    groups = dm.groups_of(sol)
+    if not groups:
+        return None
+    labels = np.full(len(pop), -1, dtype=np.int64)
+    for f, members in groups.items():
+        labels[members] = centers[f]
+    return labels if (labels >= 0).all() else None
+
+
+def solve_reduced(population: Sequence[int], cost: np.ndarray, edges: Sequence[tuple[int, int]], *, k: int,
+                  balance: tuple[int | None, int | None] | None = None, contiguity: bool = True,
+                  backend: str = "highs", time_limit_s: float = 60.0, threads: int = 1,
+                  contiguity_method: str = "cuts", heuristic_share: float = 0.2, heuristic_starts: int = 4,
+                  heuristic_patience: int = 2, seed_separators: bool = False,
+                  max_rounds: int | None = 6) -> DistrictingResult:
+    """Exact districting in the square case, made small before it is solved.
+
+    Every area is a candidate center at its own area; exactly `k` groups; each group's
+    population within `balance`; groups connected when `contiguity`. Steps, each safe:
+
+    1. `contiguity_exclusions`: pairs whose cheapest connecting path already exceeds the
+       balance maximum, and centers that cannot gather the minimum;
+    2. `hess_heuristic`: a feasible plan (incumbent), within `heuristic_share` of the time;
+    3. `lagrangian_exclusions`: pairs (and centers) whose Lagrangian bound exceeds the
+       incumbent's cost;
+    4. the model on what is left, with the cutoff "objective <= incumbent", contiguity by
+       separator cuts added in rounds until every group is connected ("cuts", Validi et al.'s
+       CUT formulation without callbacks: each round is a full solve of a relaxation), or by
+       the flow model with big-M = `most_areas` ("flow").
+
+    OPTIMAL only when the last relaxation was solved to proven optimality and its plan is
+    connected (then no connected plan is cheaper). Otherwise the best known plan (the
+    incumbent, or a connected relaxation plan) is returned as FEASIBLE with the relaxation's
+    bound. `stats` tells what each step removed and how long it took.
+    """
+    if contiguity_method not in ("cuts", "flow"):
+        msg = f"unknown contiguity method {contiguity_method!r}; choose cuts or flow"
+        raise ValueError(msg)
+    t0 = time.perf_counter()
+    pop = np.asarray(population, dtype=np.int64)
+    cost = np.asarray(cost)
+    n = len(pop)
+    lo, hi = balance if balance is not None else (None, None)
+    lo_v = 0 if lo is None else int(lo)
+    hi_v = int(pop.sum()) if hi is None else int(hi)
+    stats: dict[str, object] = {"pairs": n * n}
+
+    def left() -> float:
+        return time_limit_s - (time.perf_counter() - t0)
+
+    ex = contiguity_exclusions(pop, edges, list(range(n)), lo, hi, contiguity=contiguity)
+    stats["pairs_after_balance"] = ex.kept
+    stats["exclusions_s"] = round(time.perf_counter() - t0, 3)
+    t1 = time.perf_counter()
+    # A few short starts: the exact model with the incumbent's cutoff finds better plans faster
+    # than more descents do (benchmarks/districting.py: 4 starts, patience 2 took 90 s in all
+    # against 139 s for 24 starts, patience 8).
+    inc = hess_heuristic(cost, pop, edges, k, lo, hi, contiguity=contiguity, exclusions=ex, backend=backend,
+                         time_limit_s=max(1.0, heuristic_share * time_limit_s), starts=heuristic_starts,
+                         patience=heuristic_patience)
+    stats["heuristic_s"] = round(time.perf_counter() - t1, 3)
+    stats["incumbent"] = None if inc is None else inc.cost
+    if inc is not None:
+        t2 = time.perf_counter()
+        ex = lagrangian_exclusions(cost, pop, k, lo_v, hi_v, inc.cost, ex)
+        stats["lagrangian_s"] = round(time.perf_counter() - t2, 3)
+        stats["lagrangian_bound"] = ex.bound
+    stats["pairs_after_lagrangian"] = ex.kept
+    stats["centers_left"] = int((~ex.closed).sum())
+    dm = DistrictingModel(pop, cost, edges, list(range(n)), allowed=ex.allowed)
+    dm.add_count(k, k, "count")
+    if balance is not None:
+        dm.add_balance(lo, hi, "balance")
+    for j in np.flatnonzero(ex.closed):
+        dm.fix_open(int(j), 0, "exclusions")
+    if inc is not None:
+        dm.add_cutoff(inc.cost)
+        if backend != "highs":  # (HiGHS through OR-Tools 9.15 crashes on hints)
+            dm.hint({i: int(c) for i, c in enumerate(inc.assignment)})
+    rounds = 0
+    cuts = 0
+    if contiguity and contiguity_method == "flow":
+        dm.add_contiguity("contiguity", max_members=most_areas(pop, hi_v))
+    elif contiguity and seed_separators:
+        for (i, j) in list(dm.x):
+            if i != j and j not in dm._neighbours[i]:
+                dm.add_separator(i, j, dm._neighbours[i], "contiguity")
+    solve_s = 0.0
+    while True:
+        t3 = time.perf_counter()
+        sol = dm.solve(backend, time_limit_s=max(1.0, left()), threads=threads)
+        solve_s += time.perf_counter() - t3
+        rounds += 1
+        if not contiguity or contiguity_method == "flow" or sol.status not in (Status.OPTIMAL, Status.FEASIBLE):
+            violated = []
+            break
+        violated = dm.violated_separators(sol)
+        if not violated or sol.status is not Status.OPTIMAL or left() <= 1.0:
+            break
+        for i, f, sep in violated:
+            cuts += dm.add_separator(i, f, sep, "contiguity")
+        if max_rounds is not None and rounds >= max_rounds:
+            # Rounds are full solves: when they do not converge quickly, finish with the flow
+            # model (the cuts found so far stay; they only tighten it).
+            dm.add_contiguity("contiguity", max_members=most_areas(pop, hi_v))
+            contiguity_method = "flow"
+            stats["switched_to_flow"] = True
+    stats.update(rounds=rounds, separators=cuts, mip_s=round(solve_s, 3))
+    elapsed = time.perf_counter() - t0
+    if sol.status in (Status.OPTIMAL, Status.FEASIBLE) and not violated:
+        groups = {f: tuple(v) for f, v in dm.groups_of(sol).items()}
+        if inc is not None and sol.objective is not None and inc.cost < sol.objective - 0.5:
+            groups = _groups_of_labels(inc.assignment)
+            return DistrictingResult(Status.FEASIBLE, inc.cost, sol.bound, _gap(inc.cost, sol.bound), groups,
+                                     elapsed, stats)
+        return DistrictingResult(sol.status, sol.objective, sol.bound, sol.gap, groups, elapsed, stats)
+    bound = sol.bound if sol.status in (Status.OPTIMAL, Status.FEASIBLE) else None
+    if sol.status is Status.OPTIMAL:
+        bound = sol.objective  # a relaxation's optimum bounds every connected plan
+    if inc is not None:
+        return DistrictingResult(Status.FEASIBLE, inc.cost, bound, _gap(inc.cost, bound),
+                                 _groups_of_labels(inc.assignment), elapsed, stats)
+    status = Status.INFEASIBLE if sol.status is Status.INFEASIBLE else Status.NO_SOLUTION
+    return DistrictingResult(status, None, None, None, {}, elapsed, stats)
+
+
+def _gap(objective: float, bound: float | None) -> float | None:
+    if bound is None:
+        return None
+    return max(0.0, (objective - bound) / max(abs(objective), 1e-9))
+
+
+def _groups_of_labels(labels: np.ndarray) -> dict[int, tuple[int, ...]]:
+    out: dict[int, list[int]] = {}
+    for i, c in enumerate(labels):
+        out.setdefault(int(c), []).append(i)
+    return {c: tuple(v) for c, v in sorted(out.items())}

@@ -1,0 +1,290 @@
+"""Benchmark the grouping core in generic districting mode on published county instances.
+
+Instances (``benchmarks/data/districting/``, see its README): US states at county level from
+Validi, Buchanan and Lykhovyd, "Imposing contiguity constraints in political districting
+models", Operations Research 70(2), 2022. The model is Hess's: choose k centers among the
+counties, assign every county to one center, each district's population within [L, U]
+(+-0.5 % of the mean), districts contiguous, minimising the moment of inertia
+
+    sum_i p_i * d(i, center(i))^2 / 10^6
+
+where d is the distance between county centroids in whole kilometres, computed exactly as the
+authors did (README). Their proven optima are in ``instances.csv``; this script also checks
+their published optimal plan against our cost matrix (``published`` column).
+
+Two codes get the same matrix, the same instance and the same time limit, in one run:
+
+* ours: :class:`planner.districting.DistrictingModel` with contiguity, every county a
+  candidate center, exactly k groups, balance [L, U], and the core's improvements switched on
+  (``solve_districting(..., reduce=True)``: safe variable fixing, tight flow bounds and the
+  separator-cut loop; see that function);
+* plain: the textbook Hess assignment model with Shirabe's single-commodity flow per center
+  (big-M = n - 1), built directly with OR-Tools' pywraplp on HiGHS, no fixing, no cuts.
+
+Times are wall-clock seconds including model building. Usage::
+
+    python benchmarks/districting.py --states ME,NM,ID --time-limit-s 600 \\
+        --csv benchmarks/results/districting.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+DATA = Path(__file__).resolve().parent / "data" / "districting"
+
+
+@dataclass
+class Instance:
+    """One state: counties, adjacency, populations, integer costs and the published optimum."""
+
+    state: str
+    k: int
+    lower: int
+    upper: int
+    population: np.ndarray
+    edges: list[tuple[int, int]]
+    km: np.ndarray
+    cost: np.ndarray
+    optimum: float
+    optimum_without_contiguity: float
+    published: np.ndarray
+    geoid: list[str]
+
+    @property
+    def n(self) -> int:
+        return len(self.population)
+
+
+def kilometres(lon: np.ndarray, lat: np.ndarray, epsg: int) -> np.ndarray:
+    """Centroid distances as the authors computed them: planar in the state's EPSG, rounded km."""
+    from pyproj import Transformer
+
+    x, y = Transformer.from_crs("EPSG:4269", f"EPSG:{epsg}", always_xy=True).transform(lon, lat)
+    metres = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
+    # Python's round() (half to even) on metres / 1000, as their scripts/main.py did.
+    return np.vectorize(lambda v: round(v / 1000.0))(metres).astype(np.int64)
+
+
+def load_instance(state: str) -> Instance:
+    """Read ``<state>.csv``, ``<state>.edges`` and the state's row of ``instances.csv``."""
+    with open(DATA / "instances.csv", newline="") as fh:
+        meta = {row["state"]: row for row in csv.DictReader(fh)}
+    if state not in meta:
+        raise SystemExit(f"unknown state {state!r}; have {', '.join(meta)}")
+    row = meta[state]
+    with open(DATA / f"{state}.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    population = np.array([int(r["population"]) for r in rows], dtype=np.int64)
+    lon = np.array([float(r["centroid_lon"]) for r in rows])
+    lat = np.array([float(r["centroid_lat"]) for r in rows])
+    km = kilometres(lon, lat, int(row["epsg"]))
+    edges = [tuple(map(int, line.split())) for line in (DATA / f"{state}.edges").read_text().splitlines() if line]
+    return Instance(
+        state=state,
+        k=int(row["k"]),
+        lower=int(row["L"]),
+        upper=int(row["U"]),
+        population=population,
+        edges=edges,  # type: ignore[arg-type]
+        km=km,
+        cost=population[:, None] * km**2,
+        optimum=float(row["optimum"]),
+        optimum_without_contiguity=float(row["optimum_without_contiguity"]),
+        published=np.array([int(r["published_district"]) for r in rows]),
+        geoid=[r["geoid"] for r in rows],
+    )
+
+
+def plan_cost(inst: Instance, labels: np.ndarray) -> int:
+    """Cost of a partition with each district at its best center (integer, person-km^2)."""
+    total = 0
+    for d in np.unique(labels):
+        members = np.flatnonzero(labels == d)
+        total += int(min(inst.cost[members, j].sum() for j in members))
+    return total
+
+
+@dataclass
+class Run:
+    """One code's result on one instance (objective in the paper's units, person-km^2 / 10^6)."""
+
+    code: str
+    status: str
+    objective: float | None
+    bound: float | None
+    time_s: float
+    detail: str = ""
+
+    @property
+    def gap(self) -> float | None:
+        if self.objective is None or self.bound is None:
+            return None
+        return max(0.0, (self.objective - self.bound) / max(abs(self.objective), 1e-9))
+
+
+def run_ours(inst: Instance, time_limit_s: float) -> Run:
+    """The planner's core: `solve_districting(..., reduce=True)` on HiGHS."""
+    from planner.districting import solve_districting
+
+    t0 = time.perf_counter()
+    res = solve_districting(inst.population, inst.cost, inst.edges, list(range(inst.n)), k=inst.k,
+                            balance=(inst.lower, inst.upper), contiguity=True, backend="highs",
+                            time_limit_s=time_limit_s, reduce=True)
+    elapsed = time.perf_counter() - t0
+    s = res.stats
+    detail = (f"pairs {s.get('pairs')}->{s.get('pairs_after_lagrangian')}, centers {s.get('centers_left')}, "
+              f"rounds {s.get('rounds')}, cuts {s.get('separators')}"
+              + (", then flow" if s.get("switched_to_flow") else ""))
+    if res.objective is not None:
+        labels = np.empty(inst.n, dtype=np.int64)
+        for center, members in res.groups.items():
+            labels[list(members)] = center
+        check_plan(inst, labels)  # independent re-check: balance, contiguity, cost
+        if plan_cost(inst, labels) != round(res.objective):
+            raise SystemExit(f"{inst.state}: reported objective {res.objective} != plan cost {plan_cost(inst, labels)}")
+    return Run("ours", res.status.value, None if res.objective is None else res.objective / 1e6,
+               None if res.bound is None else res.bound / 1e6, elapsed, detail)
+
+
+def run_plain(inst: Instance, time_limit_s: float) -> Run:
+    """Textbook Hess model + Shirabe flow (big-M n-1), built with pywraplp, solved by HiGHS."""
+    from ortools.linear_solver import pywraplp
+
+    t0 = time.perf_counter()
+    n = inst.n
+    solver = pywraplp.Solver.CreateSolver("HIGHS")
+    solver.SuppressOutput()
+    x = {(i, j): solver.BoolVar(f"x{i}_{j}") for i in range(n) for j in range(n)}
+    arcs = [(u, v) for a, b in inst.edges for (u, v) in ((a, b), (b, a))]
+    into: dict[int, list[tuple[int, int]]] = {i: [] for i in range(n)}
+    out: dict[int, list[tuple[int, int]]] = {i: [] for i in range(n)}
+    for u, v in arcs:
+        out[u].append((u, v))
+        into[v].append((u, v))
+    for i in range(n):
+        solver.Add(sum(x[i, j] for j in range(n)) == 1)
+    solver.Add(sum(x[j, j] for j in range(n)) == inst.k)
+    for j in range(n):
+        load = sum(int(inst.population[i]) * x[i, j] for i in range(n))
+        solver.Add(load >= inst.lower * x[j, j])
+        solver.Add(load <= inst.upper * x[j, j])
+        for i in range(n):
+            if i != j:
+                solver.Add(x[i, j] <= x[j, j])
+        f = {a: solver.NumVar(0, solver.infinity(), "") for a in arcs}
+        for i in range(n):
+            if i == j:
+                continue
+            inflow = sum(f[a] for a in into[i])
+            solver.Add(inflow - sum(f[a] for a in out[i]) == x[i, j])
+            solver.Add(inflow <= (n - 1) * x[i, j])
+    solver.Minimize(sum(int(inst.cost[i, j]) * x[i, j] for i in range(n) for j in range(n)))
+    solver.SetTimeLimit(int(max(1.0, time_limit_s - (time.perf_counter() - t0)) * 1000))
+    code = solver.Solve()
+    elapsed = time.perf_counter() - t0
+    names = {pywraplp.Solver.OPTIMAL: "OPTIMAL", pywraplp.Solver.FEASIBLE: "FEASIBLE",
+             pywraplp.Solver.INFEASIBLE: "INFEASIBLE"}
+    status = names.get(code, "NO_SOLUTION")
+    if status in ("OPTIMAL", "FEASIBLE"):
+        labels = np.array([next(j for j in range(n) if x[i, j].solution_value() > 0.5) for i in range(n)])
+        check_plan(inst, labels)
+        objective = float(sum(inst.cost[i, labels[i]] for i in range(n))) / 1e6
+        bound = solver.Objective().BestBound() / 1e6
+        return Run("plain", status, objective, bound, elapsed)
+    return Run("plain", status, None, None, elapsed)
+
+
+def check_plan(inst: Instance, labels: np.ndarray) -> None:
+    """Independent check of a returned plan: k districts, populations in [L, U], each connected."""
+    import networkx as nx
+
+    graph = nx.Graph(inst.edges)
+    graph.add_nodes_from(range(inst.n))
+    districts = np.unique(labels)
+    problems = []
+    if len(districts) != inst.k:
+        problems.append(f"{len(districts)} districts, want {inst.k}")
+    for d in districts:
+        members = np.flatnonzero(labels == d)
+        pop = int(inst.population[members].sum())
+        if not inst.lower <= pop <= inst.upper:
+            problems.append(f"district {d} population {pop} outside [{inst.lower}, {inst.upper}]")
+        if not nx.is_connected(graph.subgraph(members.tolist())):
+            problems.append(f"district {d} is not connected")
+    if problems:
+        raise SystemExit(f"{inst.state}: invalid plan: " + "; ".join(problems))
+
+
+def fmt(run: Run) -> str:
+    obj = "-" if run.objective is None else f"{run.objective:.2f}"
+    gap = "" if run.gap is None or run.status == "OPTIMAL" else f" gap {run.gap:.2%}"
+    return f"{run.status:<8} {obj:>10} {run.time_s:8.1f}s{gap}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--states", default="ME,NM,ID,WV,NE", help="comma-separated state codes")
+    parser.add_argument("--time-limit-s", type=float, default=600.0, help="per code and instance")
+    parser.add_argument("--csv", type=Path, help="write the per-instance rows here")
+    args = parser.parse_args(argv)
+    from planner import __version__
+    from ortools import __version__ as ortools_version
+
+    print(f"planner {__version__}, OR-Tools {ortools_version} (HiGHS for both codes), "
+          f"time limit {args.time_limit_s:.0f} s per code and instance, 1 thread")
+    print(f"{'state':<5} {'n':>3} {'k':>2} {'optimum':>10}  {'ours':<36} {'plain SHIR flow':<36} ratio")
+    rows = []
+    for state in args.states.split(","):
+        inst = load_instance(state)
+        published = plan_cost(inst, inst.published) / 1e6
+        if abs(published - inst.optimum) > 0.01:
+            raise SystemExit(f"{state}: published plan costs {published:.2f} here, paper says {inst.optimum:.2f}")
+        check_plan(inst, inst.published)  # the data: the published plan is connected and balanced here too
+        ours = run_ours(inst, args.time_limit_s)
+        plain = run_plain(inst, args.time_limit_s)
+        ratio = ours.time_s / plain.time_s
+        print(f"{state:<5} {inst.n:>3} {inst.k:>2} {inst.optimum:>10.2f}  {fmt(ours):<36} {fmt(plain):<36} "
+              f"{ratio:.3f}", flush=True)
+        print(f"      ours: {ours.detail}", flush=True)
+        for run in (ours, plain):
+            rows.append({"state": state, "n": inst.n, "k": inst.k, "optimum": inst.optimum, "code": run.code,
+                         "status": run.status,
+                         "objective": "" if run.objective is None else round(run.objective, 6),
+                         "bound": "" if run.bound is None else round(run.bound, 6),
+                         "reached_optimum": run.objective is not None and abs(run.objective - inst.optimum) <= 0.01,
+                         "proven": run.status == "OPTIMAL", "time_s": round(run.time_s, 2), "detail": run.detail})
+    by = {(r["state"], r["code"]): r for r in rows}
+    states = sorted({r["state"] for r in rows}, key=[r["state"] for r in rows].index)
+    for code in ("ours", "plain"):
+        mine = [by[s, code] for s in states]
+        print(f"{code}: optimum reached {sum(r['reached_optimum'] for r in mine)}/{len(mine)}, "
+              f"proven {sum(r['proven'] for r in mine)}/{len(mine)}, total {sum(r['time_s'] for r in mine):.1f} s, "
+              f"median {statistics.median(r['time_s'] for r in mine):.1f} s")
+    total_ours = sum(by[s, "ours"]["time_s"] for s in states)
+    total_plain = sum(by[s, "plain"]["time_s"] for s in states)
+    print(f"total time ratio ours/plain: {total_ours / total_plain:.3f} "
+          f"(the plain code's time-limited runs count at the limit)")
+    if args.csv:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.csv, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
