@@ -12,6 +12,7 @@ import click
 
 from . import __version__
 from ._errors import PlannerError
+from .mapstyle import LANGS, TILES
 from .milp import BACKENDS
 
 EXIT_BAD_INPUT = 2
@@ -203,9 +204,9 @@ def _progress(total: int, quiet: bool, label: str) -> tuple[Callable[[Any], None
 @click.option("--maps-dir", type=click.Path(file_okay=False), default=None,
               help="Where to draw the maps (default maps/<region>_<rules>).")
 @click.option("--no-maps", is_flag=True, help="Write the plan and reports only.")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Language the maps show first.")
+@click.option("--lang", type=click.Choice(LANGS), default="zh", show_default=True, help="Language the maps show first.")
 @click.option("--offline", is_flag=True, help="Self-contained map pages (Leaflet inlined) for PCs without network.")
-@click.option("--tiles", type=click.Choice(["none", "osm", "tianditu", "amap"]), default="osm", show_default=True,
+@click.option("--tiles", type=click.Choice(TILES), default="osm", show_default=True,
               help="Base map: none, OpenStreetMap, Tianditu (needs --tianditu-key) or Amap (overlays shifted to GCJ-02).")
 @click.option("--tianditu-key", default=None, envvar="TIANDITU_KEY", help="Tianditu browser key (or TIANDITU_KEY).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -215,7 +216,7 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
          executor: str, address: str | None, cache_dir: str, no_cache: bool, maps_dir: str | None, no_maps: bool,
          lang: str, offline: bool, tiles: str, tianditu_key: str | None, quiet: bool, strict: bool) -> None:
     """Form communities and city grids for a region under a rule file, check them, and write the plan and maps."""
-    from .render import MapOptions
+    from .mapstyle import MapOptions
 
     MapOptions(lang, offline, tiles, tianditu_key).checked()  # bad map options fail before the solve
     from .cache import UnitCache

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .render import LANGS, TILES
+from .mapstyle import LANGS, TILES
 
 
 def _size(path: Path) -> str:

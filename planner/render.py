@@ -27,18 +27,12 @@ from folium.template import Template
 from folium.utilities import JsCode
 
 from . import io
-from ._errors import PlannerError
 from .gcj02 import wgs84_to_gcj02
+from .mapstyle import MapError, MapOptions
 from .plan import Plan
 from .report import PlanFacts, plan_facts, unit_statuses
 from .units import Unit
 from .vocabulary import TCM_KINDS, FacilityKind, Grade
-
-TILES = ("none", "osm", "tianditu", "amap")
-"""Base maps: none (offline, no requests), OpenStreetMap, 天地图 Tianditu (needs a key), 高德 Amap (GCJ-02)."""
-
-LANGS = ("zh", "en")
-"""Languages of the pages; both are embedded and a button switches between them."""
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#8cd17d", "#d37295", "#a0cbe8")
@@ -60,51 +54,6 @@ _CSS = ("leaflet/leaflet.css", "leaflet.markercluster/MarkerCluster.css",
 _ASSET_DIR = Path(__file__).parent / "_assets"
 
 _UUID_RE = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
-
-
-class MapError(PlannerError):
-    """A map option that cannot work (unknown tiles, Tianditu without a key, unknown language)."""
-
-
-@dataclass(frozen=True)
-class MapOptions:
-    """How pages are drawn.
-
-    Parameters
-    ----------
-    lang
-        "zh" or "en": the language shown first (the page's button switches).
-    offline
-        True: every page is one self-contained file with Leaflet and all scripts and styles
-        inlined. False: pages share `assets/` beside them (no CDN either way).
-    tiles
-        One of TILES. "amap" shifts every overlay coordinate to GCJ-02.
-    tianditu_key
-        The browser key (tk) for Tianditu tiles.
-    """
-
-    lang: str = "zh"
-    offline: bool = False
-    tiles: str = "osm"
-    tianditu_key: str | None = None
-
-    def checked(self) -> MapOptions:
-        """These options, or MapError saying what to change."""
-        if self.lang not in LANGS:
-            raise MapError(f"unknown language {self.lang!r}; use one of {', '.join(LANGS)}")
-        if self.tiles not in TILES:
-            raise MapError(f"unknown tiles {self.tiles!r}; use one of {', '.join(TILES)}")
-        if self.tiles == "tianditu":
-            if not self.tianditu_key:
-                raise MapError("tiles 'tianditu' need a key: pass --tianditu-key (free at console.tianditu.gov.cn)")
-            if not re.fullmatch(r"[A-Za-z0-9]{8,64}", self.tianditu_key):
-                raise MapError("the Tianditu key should be 8-64 letters and digits")
-        return self
-
-    @property
-    def gcj02(self) -> bool:
-        """True when overlays must be shifted to GCJ-02 (Amap tiles)."""
-        return self.tiles == "amap"
 
 
 # --- assets -----------------------------------------------------------------------------------
