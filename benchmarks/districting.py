@@ -130,9 +130,9 @@ class Run:
 
     @property
     def gap(self) -> float | None:
-        if self.objective is None or self.bound is None:
-            return None
-        return max(0.0, (self.objective - self.bound) / max(abs(self.objective), 1e-9))
+        from planner.milp import relative_gap
+
+        return None if self.objective is None else relative_gap(self.objective, self.bound)
 
 
 def run_ours(inst: Instance, time_limit_s: float) -> Run:

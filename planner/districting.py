@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .milp import LinExpr, Model, Solution, Status, Var, solve
+from .milp import LinExpr, Model, Solution, Status, Var, relative_gap, solve
 
 
 @dataclass
@@ -89,11 +89,7 @@ class DistrictingModel:
             for f in range(m):
                 if self.allowed is None or self.allowed[i, f] or self.roots[f] == i:
                     self.x[i, f] = self.model.binary(f"assign[{i},{f}]")
-        self._neighbours = [[] for _ in range(n)]
-        for a, b in self.edges:
-            if a != b and b not in self._neighbours[a]:
-                self._neighbours[a].append(b)
-                self._neighbours[b].append(a)
+        self._neighbours = _neighbour_lists(n, self.edges)
         self._add_structure()
 
     @property
@@ -918,23 +914,17 @@ def solve_reduced(population: Sequence[int], cost: np.ndarray, edges: Sequence[t
         groups = {f: tuple(v) for f, v in dm.groups_of(sol).items()}
         if inc is not None and sol.objective is not None and inc.cost < sol.objective - 0.5:
             groups = _groups_of_labels(inc.assignment)
-            return DistrictingResult(Status.FEASIBLE, inc.cost, sol.bound, _gap(inc.cost, sol.bound), groups,
+            return DistrictingResult(Status.FEASIBLE, inc.cost, sol.bound, relative_gap(inc.cost, sol.bound), groups,
                                      elapsed, stats)
         return DistrictingResult(sol.status, sol.objective, sol.bound, sol.gap, groups, elapsed, stats)
     bound = sol.bound if sol.status in (Status.OPTIMAL, Status.FEASIBLE) else None
     if sol.status is Status.OPTIMAL:
         bound = sol.objective  # a relaxation's optimum bounds every connected plan
     if inc is not None:
-        return DistrictingResult(Status.FEASIBLE, inc.cost, bound, _gap(inc.cost, bound),
+        return DistrictingResult(Status.FEASIBLE, inc.cost, bound, relative_gap(inc.cost, bound),
                                  _groups_of_labels(inc.assignment), elapsed, stats)
     status = Status.INFEASIBLE if sol.status is Status.INFEASIBLE else Status.NO_SOLUTION
     return DistrictingResult(status, None, None, None, {}, elapsed, stats)
-
-
-def _gap(objective: float, bound: float | None) -> float | None:
-    if bound is None:
-        return None
-    return max(0.0, (objective - bound) / max(abs(objective), 1e-9))
 
 
 def _groups_of_labels(labels: np.ndarray) -> dict[int, tuple[int, ...]]:

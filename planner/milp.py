@@ -182,6 +182,13 @@ class Model:
         return all(float(v).is_integer() for v in vals)
 
 
+def relative_gap(objective: float, bound: float | None) -> float | None:
+    """(objective - bound) / |objective|, never negative; None without a bound."""
+    if bound is None:
+        return None
+    return max(0.0, (objective - bound) / max(abs(objective), 1e-9))
+
+
 @dataclass(frozen=True)
 class Solution:
     """What a backend returned.
@@ -205,9 +212,9 @@ class Solution:
         """Relative optimality gap, 0 for OPTIMAL, None without a plan or bound."""
         if self.status is Status.OPTIMAL:
             return 0.0
-        if self.objective is None or self.bound is None:
+        if self.objective is None:
             return None
-        return max(0.0, (self.objective - self.bound) / max(abs(self.objective), 1e-9))
+        return relative_gap(self.objective, self.bound)
 
     def value(self, var: Var) -> float:
         """The value of a variable in the plan."""

@@ -58,6 +58,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .milp import relative_gap
+
 __all__ = ["PMedianResult", "solve_pmedian"]
 
 _BACKENDS = ("highs", "scip")
@@ -676,7 +678,7 @@ def solve_pmedian(
         else:
             status = "FEASIBLE"
             bound = min(bound, objective)
-            gap = (objective - bound) / max(abs(objective), 1e-9)
+            gap = relative_gap(objective, bound)
         stats["time_s"] = time.perf_counter() - start
         return PMedianResult(
             status=status, objective=float(objective), bound=float(bound), gap=float(gap),
