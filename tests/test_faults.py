@@ -99,9 +99,11 @@ def test_ctrl_c_keeps_the_solved_counties_for_the_next_run(tmp_path: Path) -> No
     args = ["plan", "--region", "金华市", "--out", str(tmp_path / "plan"), "--cache-dir", str(cache), "--quiet"]
     run = spawn(args, tmp_path, slow=("planner.planning", "solve_unit", 0.5))
     wait_for(lambda: cache.exists() and len(list(cache.rglob("*.json"))) >= 3)
+    cached_at_signal = len(list(cache.rglob("*.json")))
     run.send_signal(signal.SIGINT)
-    code, _, err = finish(run, 60)
-    assert code == 130, err
+    code, out, err = finish(run, 60)
+    # Seen twice in fresh checkouts: the run exited 0 despite the signal (cause not found); say what it printed.
+    assert code == 130, f"exit {code} with {cached_at_signal} units cached at the signal; stdout: {out!r}; stderr: {err!r}"
     assert "Interrupted. Counties solved so far are kept in the cache" in err and "Traceback" not in err
     assert not (tmp_path / "plan").exists()
     kept = len(list(cache.rglob("*.json")))
