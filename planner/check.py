@@ -141,10 +141,16 @@ def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) ->
                     found.append(Violation(c.unit, county, attending.id, attending.citation,
                                            f"{fac.at[t, 'name']} gets {got} of {attending.min_per_center} "
                                            f"{attending.min_title.zh}-or-above physicians from {fac.at[c.lead, 'name']}"))
+        by_id = {c.id: c for c in comms}
         for r in rows:
             if r.role == "attending" and r.title not in ok_titles:
-                found.append(Violation(r.community, r.target, attending.id, attending.citation,
-                                       f"sends a {Title(r.title).zh}, below {attending.min_title.zh}"))
+                # Named like the shortfalls above: the community's unit and the county of its lead.
+                c = by_id.get(r.community)
+                unit = c.unit if c is not None else ""
+                county = region.county_name(fac.at[c.lead if c is not None else r.source, "county_code"])
+                found.append(Violation(unit, county, attending.id, attending.citation,
+                                       f"{fac.at[r.target, 'name']} gets a {Title(r.title).zh} from "
+                                       f"{fac.at[r.source, 'name']}, below {attending.min_title.zh}"))
         out.append(_status(attending, len(comms), found))
     if expert is not None:
         found = []

@@ -104,13 +104,13 @@ def rule_mark(status: RuleStatus) -> str:
 def violation_units(result, violations: Sequence[Violation]) -> list[str]:
     """The unit id each violation belongs to ("" when it names none of the plan's units).
 
-    The checkers name units in several ways: the unit id, a county adcode (dialysis), a
-    community id (dispatch titles), or only a hospital's name (release caps); each is traced
-    back to the county or city unit that holds it.
+    The checkers name units in three ways: the unit id, a county adcode (dialysis, which is
+    sited per county even inside a city grid), or only a hospital's name (release caps and
+    staff pools, which belong to a hospital rather than a community); each is traced back to
+    the county or city unit that holds it.
     """
     unit_ids = {u.id for u in result.units}
     county_unit = {c: u.id for u in result.units for c in u.county_codes}
-    community_unit = {c.id: c.unit for c in result.plan.communities()}
     fac = result.region.facilities
     name_unit: dict[str, str] = {}
     for name, county in zip(fac["name"].astype(str), fac["county_code"].astype(str)):
@@ -123,8 +123,6 @@ def violation_units(result, violations: Sequence[Violation]) -> list[str]:
             out.append(key)
         elif key in county_unit:
             out.append(county_unit[key])
-        elif key in community_unit:
-            out.append(community_unit[key])
         else:
             out.append(name_unit.get(str(v.unit_name), ""))
     return out

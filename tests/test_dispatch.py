@@ -120,6 +120,20 @@ def test_the_checker_catches_a_roster_over_the_cap(county_with_city, tmp_path: P
     assert "sends 2 physicians, over its release cap 1 (20% of 6)" in messages
 
 
+def test_the_checker_names_the_unit_of_a_physician_below_the_title(county_with_city, tmp_path: Path) -> None:
+    from planner.dispatch import RosterRow
+
+    rules = rules_file(tmp_path)
+    result = county_plan(county_with_city, rules)
+    [community] = [c for c in result.plan.communities() if c.lead == "H"]
+    rows = [RosterRow("attending", community.id, "H", "TB", "resident", "儿科", 1, 10.0),
+            RosterRow("attending", community.id, "H", "TC", "attending", "内科", 1, 20.0)]
+    statuses = check_dispatch(county_with_city, result.plan, rows, rules.rules)
+    below = [v for s in statuses for v in s.violations if "below" in v.message]
+    assert [(v.unit, v.unit_name) for v in below] == [(community.unit, "测试县")]
+    assert below[0].message.endswith("gets a 住院医师 from 测试县人民医院, below 主治医师")
+
+
 def test_the_roster_table_names_both_ends_in_chinese(county_with_city, tmp_path: Path) -> None:
     rules = rules_file(tmp_path)
     result = county_plan(county_with_city, rules)

@@ -140,8 +140,7 @@ def test_violations_are_traced_to_their_unit(guiyang):
     found = violation_units(guiyang, [
         Violation(county.id, county.name, "r", "c", "by unit id"),
         Violation(city.county_codes[0], "x", "r", "c", "by county in a city grid"),
-        Violation(community.id, "x", "r", "c", "by community id"),
         Violation("", lead_name, "r", "c", "by hospital name"),
         Violation("", "no such place", "r", "c", "nowhere"),
     ])
-    assert found == [county.id, city.id, city.id, city.id, ""]
+    assert found == [county.id, city.id, city.id, ""]
