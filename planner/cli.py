@@ -220,7 +220,7 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
 
     MapOptions(lang, offline, tiles, tianditu_key).checked()  # bad map options fail before the solve
     from .cache import UnitCache
-    from .pipeline import load_region, load_travel, run_plan, write_outputs
+    from .pipeline import input_record, load_region, load_travel, run_plan, write_outputs
     from .planfile import read_plan
     from .planning import SolveOptions
     from .regions import DEFAULT_REGION
@@ -238,6 +238,9 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
                           cache=None if no_cache else UnitCache(cache_dir))
     finally:
         stop()
+    inputs = input_record(user_files, od_file, road_file)
+    if inputs:  # so `planner map`, `check` and `dispatch` reload what the plan was made from
+        result.plan.meta["inputs"] = inputs
     slug = f"{_slug(reg.name)}_{_slug(rs.name)}"
     out = write_outputs(result, out_dir or Path("plans") / slug)
     s = result.summary()
@@ -280,14 +283,16 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
         sys.exit(EXIT_BAD_INPUT)
 
 
-def _plan_context(plan_path: str, rules_name: str | None) -> tuple[Any, Any, Any]:
+def _plan_context(plan_path: str, rules_name: str | None) -> tuple[Any, Any, Any, Any]:
+    """A saved plan with its rules, and the region and travel model it was made from."""
+    from .pipeline import plan_inputs
     from .planfile import read_plan
-    from .regions import load
     from .rulefile import load_rules
 
     plan = read_plan(plan_path)
     rules = load_rules(rules_name or str(plan.meta.get("rules_path") or plan.rules_name))
-    return plan, load(plan.region), rules
+    region, travel = plan_inputs(plan, rules)
+    return plan, region, rules, travel
 
 
 def _write_table(frame: Any, out: str) -> None:
@@ -308,10 +313,8 @@ def dispatch(plan_path: str, rules_name: str | None, out_file: str, backend: str
     """Assign physicians to a plan's township health centers and city experts to its communities."""
     from .check import check_dispatch, compliance_lines
     from .dispatch import dispatch_region, roster_frame
-    from .travel import TravelModel
 
-    plan, region, rules = _plan_context(plan_path, rules_name)
-    travel = TravelModel(rules.travel.detour_factor, rules.travel.speed_kph)
+    plan, region, rules, travel = _plan_context(plan_path, rules_name)
     results = dispatch_region(region, plan, rules.rules, travel, backend=backend)
     if not results:
         raise click.ClickException(f"{rules.path} has no enabled attending_dispatch or expert_dispatch rule")

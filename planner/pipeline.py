@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import time
 from collections.abc import Callable
@@ -115,6 +116,55 @@ def load_travel(rules: RuleSet, od_file: str | None = None, road_file: str | Non
                 lines[col] = [float(v) if v is not None else None for v in lines[col]]
         road = RoadGraph.from_lines(lines)
     return TravelModel(rules.travel.detour_factor, rules.travel.speed_kph, od=od, road=road)
+
+
+# How plan.json names the user's input files, and the `planner plan` option each came from.
+INPUT_OPTIONS = {"files": "--facilities", "od": "--od", "roads": "--roads"}
+
+
+def input_record(user_files: list[str] | tuple[str, ...] = (), od_file: str | None = None,
+                 road_file: str | None = None) -> dict[str, list[dict[str, str]]]:
+    """The user's input files of a run, as plan.json records them: absolute path and SHA-256 of each.
+
+    `planner map`, `check` and `dispatch` reload them from there (see plan_inputs); an empty
+    record means the embedded region and the rule file's great-circle travel model.
+    """
+    given = {"files": list(user_files), "od": [od_file] if od_file else [], "roads": [road_file] if road_file else []}
+    return {key: [{"path": str(Path(f).resolve()), "sha256": _sha256(Path(f))} for f in files]
+            for key, files in given.items() if files}
+
+
+def plan_inputs(plan: Plan, rules: RuleSet, region_spec: str | None = None) -> tuple[Region, TravelModel]:
+    """The region and travel model a saved plan was made from, its input files checked unchanged.
+
+    The embedded region (`region_spec`, else the plan's), with the layers of the user's files
+    that plan.json records, and their OD matrix or road graph. A recorded file that is missing
+    or whose content changed is an error naming it: the plan cannot be redrawn or re-checked
+    faithfully without it.
+    """
+    inputs = plan.meta.get("inputs") or {}
+    problems = []
+    for key, entries in sorted(inputs.items()):
+        for entry in entries:
+            path = Path(entry["path"])
+            how = f"was given as {INPUT_OPTIONS.get(key, key)} when the plan was made"
+            if not path.is_file():
+                problems.append(Problem(str(path), "", f"{how} and is missing",
+                                        "put the file back there, or make the plan again with `planner plan`"))
+            elif (digest := _sha256(path)) != entry["sha256"]:
+                problems.append(Problem(str(path), "", f"{how} and has changed since (SHA-256 {digest[:12]}, the plan "
+                                        f"records {entry['sha256'][:12]})",
+                                        "restore the file the plan was made from, or make the plan again with `planner plan`"))
+    if problems:
+        raise InputDataError(problems)
+    region = load_region(region_spec or plan.region, [e["path"] for e in inputs.get("files", [])])
+    od = inputs.get("od", [{}])[0].get("path")
+    roads = inputs.get("roads", [{}])[0].get("path")
+    return region, load_travel(rules, od, roads)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _portable(path: str) -> str:
@@ -240,13 +290,16 @@ def _write_services(result: RunResult, work: Path) -> None:
         io.write_xlsx(sheets, work / "services.xlsx")
 
 
-def check_file(plan_path: str, rules_path: str, region_spec: str | None = None) -> tuple[Plan, list[Unit], list[RuleStatus]]:
-    """Check a plan folder or a hand-made layout against a rule file."""
+def check_file(plan_path: str, rules_path: str, region_spec: str | None = None, *, region: Region | None = None,
+               travel: TravelModel | None = None) -> tuple[Plan, list[Unit], list[RuleStatus]]:
+    """Check a plan folder or a hand-made layout against a rule file.
+
+    The region and travel model are those the plan was made from (plan_inputs) unless given.
+    """
     rules = load_rules(rules_path)
     plan = planfile.read_plan(plan_path, rules_name=rules.name)
-    spec = region_spec or plan.region
-    region = regions.load(spec)
-    travel = TravelModel(rules.travel.detour_factor, rules.travel.speed_kph)
+    if region is None or travel is None:
+        region, travel = plan_inputs(plan, rules, region_spec)
     graph = contiguity_graph(region.townships, region.counties)
     units = build_units(region, rules.rules, travel, graph)
     if "layout" not in plan.meta:

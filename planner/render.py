@@ -1068,28 +1068,28 @@ def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool 
 def load_run(plan_dir: str | Path):
     """Rebuild a RunResult from a plan folder written by `planner plan`.
 
-    The region and the rule file are re-loaded by the names plan.json records; the plan is
+    The region (with the user's input files, checked unchanged) and the rule file are re-loaded
+    as plan.json records them; the plan is
     re-checked by the independent checker (pipeline.check_file); the roster and dialysis sites
     are read from roster.csv and dialysis_sites.csv / dialysis_coverage.csv (check_file re-checks
     them too) and reserved capacity is re-derived from the plan.
     Solver statuses of dispatch and dialysis are not stored in the folder (status None, as for
     any plan read from a file). Returns (result, notes), notes saying what differs from the run.
     """
-    from . import planfile, regions
+    from . import planfile
     from .adjacency import contiguity_graph
     from .capacity import reserved_capacity
     from .check import check_capacity
-    from .pipeline import RunResult, check_file
+    from .pipeline import RunResult, check_file, plan_inputs
     from .rulefile import load_rules
-    from .travel import TravelModel
 
     folder = Path(plan_dir)
     if not (folder / planfile.PLAN_JSON).exists():
         raise MapError(f"{folder} is not a plan folder (no {planfile.PLAN_JSON}); give a folder written by `planner plan`")
     saved = planfile.read_plan(folder)
     rules = load_rules(saved.rules_name)
-    checked_plan, units, statuses = check_file(str(folder), rules.path)
-    region = regions.load(saved.region)
+    region, travel = plan_inputs(saved, rules)   # with the user's files the plan was made from, if any
+    checked_plan, units, statuses = check_file(str(folder), rules.path, region=region, travel=travel)
     notes = []
     # The saved plan keeps its solver statuses; it is replaced by the checker's re-cut only when the
     # current rules cut the region into other units (e.g. city grids of other districts).
@@ -1099,9 +1099,9 @@ def load_run(plan_dir: str | Path):
     if saved.meta.get("rules_digest") and saved.meta.get("rules_digest") != rules.digest:
         notes.append(t("规则文件在规划后已修改，按当前规则重新核查", "the rule file changed since the plan was made; re-checked "
                        "under the current rules"))
-    travel = TravelModel(rules.travel.detour_factor, rules.travel.speed_kph)
     if saved.meta.get("travel") and saved.meta.get("travel") != travel.describe():
-        notes.append(t("路程时间按规则文件的直线模型重算", "travel minutes recomputed with the rule file's great-circle model"))
+        # A plan made before plan.json recorded its OD matrix or road file, or under changed travel rules.
+        notes.append(t("路程时间已按当前设置重算", "travel minutes recomputed") + f": {travel.describe()}")
     graph = contiguity_graph(region.townships, region.counties)
     # check_file re-checks the communities and the saved roster and dialysis sites; capacity is re-derived.
     community = [s for s in statuses if type(s.rule).stage == "communities"]

@@ -93,6 +93,49 @@ def test_check_passes_our_plan_and_fails_a_hand_made_layout(yiwu_plan: Path) -> 
     assert out.endswith("2 hard-rule violations\n")
 
 
+def test_map_check_and_dispatch_reload_the_files_a_plan_was_made_from(tmp_path: Path) -> None:
+    from planner import io, regions
+    from planner.vocabulary import Grade
+
+    fac = regions.load("义乌市").facilities
+    # The user's file replaces the facility layer: the city's hospitals outside 义乌市 (context) are not in it.
+    fac = fac[~fac["context"]].drop(columns=["context"]).assign(grade=lambda f: [Grade(int(g)).zh for g in f["grade"]])
+    lead = "H330782-01"
+    fac.loc[lead, "name"] = "改名<b>测试</b>医院"
+    io.write_layers({"facilities": fac.reset_index(drop=True)}, tmp_path / "fac.gpkg")
+    od = tmp_path / "od.csv"
+    od.write_text("origin,destination,travel_min\n330782001,H330782-01,4.5\n", encoding="utf-8")
+    plan = tmp_path / "plan"
+    code, text = run("plan", "--region", "义乌市", "--facilities", str(tmp_path / "fac.gpkg"), "--od", str(od),
+                     "--out", str(plan), "--quiet", "--no-cache", "--no-maps")
+    assert code == 0 and "origin-destination matrix (1 pairs)" in text, text
+    assert "Checker: 6/7 hard rules hold; 2 violations" in text   # no city experts without the city's hospitals
+    inputs = json.loads((plan / "plan.json").read_text(encoding="utf-8"))["meta"]["inputs"]
+    assert [Path(e["path"]).name for k in ("files", "od") for e in inputs[k]] == ["fac.gpkg", "od.csv"]
+
+    code, text = run("check", str(plan), "--rules", "zhejiang-2026")
+    assert "the community led by 改名<b>测试</b>医院 has 0 of 3 experts" in text and text.endswith("\n2 hard-rule violations\n")
+    code, text = run("dispatch", str(plan), "--out", str(tmp_path / "roster.csv"))
+    assert code == 0 and "改名<b>测试</b>医院" in (tmp_path / "roster.csv").read_text(encoding="utf-8-sig"), text
+    code, text = run("map", str(plan), "--out", str(tmp_path / "maps"), "--tiles", "none")
+    assert code == 0, text
+    page = next((tmp_path / "maps" / "units").glob("*.html")).read_text(encoding="utf-8")
+    assert "改名\\u0026lt;b\\u0026gt;测试" in page and "改名<b>" not in page   # the user's name, escaped, in the page's data
+    assert "travel minutes recomputed" not in page                          # the OD matrix was reloaded
+
+    # Without the very files the plan was made from, the commands refuse and name every file.
+    od.unlink()
+    fac.loc[lead, "name"] = "又改名医院"
+    io.write_layers({"facilities": fac.reset_index(drop=True)}, tmp_path / "fac.gpkg")
+    for args in (["map", str(plan), "--out", str(tmp_path / "maps2")], ["check", str(plan)]):
+        code, text = run(*args)
+        assert code == 2 and text.startswith("Error: 2 problems found:\n"), text
+        assert f"{tmp_path / 'fac.gpkg'}: was given as --facilities when the plan was made and has changed since" in text
+        assert (f"{od}: was given as --od when the plan was made and is missing. Fix: put the file back there, "
+                "or make the plan again with `planner plan`") in text
+    assert not (tmp_path / "maps2").exists()
+
+
 def test_a_broken_rule_file_is_reported_line_by_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[policy]\nname = "bad"\n[[rule]]\nid = "x"\nkind = "community_count"\nsource = "s"\nmin = 3\nmax = "two"\n',
