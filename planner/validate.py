@@ -574,9 +574,12 @@ def _cross_problems(layers: dict[str, pd.DataFrame], labels: dict[str, RawTable]
                                     "correct the township code, or add the township"))
     if "facilities" in layers:
         f = layers["facilities"]
+        # Hospitals in the other counties of the region's cities are accepted (see _context_counties).
+        ctx = _context_counties(base, counties)
+        elsewhere = f["county_code"].isin(ctx.index)
         if counties is not None:
             # Blank or malformed codes were reported with their cell already.
-            for fid, row in f[f["county_code"].notna() & ~f["county_code"].isin(counties.index)].iterrows():
+            for fid, row in f[f["county_code"].notna() & ~f["county_code"].isin(counties.index) & ~elsewhere].iterrows():
                 problems.append(Problem(labels["facilities"].label, f"facility {fid}",
                                         f"county_code {row['county_code']!r} is not a county of the region",
                                         "correct the county code"))
@@ -591,7 +594,7 @@ def _cross_problems(layers: dict[str, pd.DataFrame], labels: dict[str, RawTable]
                                             " (in another county, or in the sea)",
                                             "check the coordinates (swapped? GCJ-02 declared?) and the county code"))
         if townships is not None:
-            named = f[f["township_code"].notna()]
+            named = f[f["township_code"].notna() & ~elsewhere]
             for fid, row in named[~named["township_code"].isin(townships.index)].iterrows():
                 problems.append(Problem(labels["facilities"].label, f"facility {fid}",
                                         f"township_code {row['township_code']!r} is not a township of the region",
@@ -612,6 +615,33 @@ def _cross_problems(layers: dict[str, pd.DataFrame], labels: dict[str, RawTable]
                                         f"facility_id {row['facility_id']!r} is not a facility of the region",
                                         "correct the id, or add the facility to the facilities layer"))
     return problems
+
+
+def _context_counties(base: Region | None, counties: pd.DataFrame | None) -> pd.DataFrame:
+    """The base region's context counties (other counties of its cities) that are not counties of the region."""
+    if base is None or not len(base.context_counties):
+        return pd.DataFrame(columns=["adcode", "name", "city_code"])
+    ctx = base.context_counties
+    return ctx[~ctx.index.isin(counties.index)] if counties is not None else ctx
+
+
+def _with_context(facilities: gpd.GeoDataFrame, ctx: pd.DataFrame, label: str) -> tuple[gpd.GeoDataFrame, list[str]]:
+    """Mark a user's facilities in the context counties as context; keep only their city and provincial hospitals.
+
+    As in the embedded regions: those hospitals send city experts to the region (and may lead
+    where its own are too weak); other facilities of those counties play no part in the plan.
+    """
+    outside = facilities["county_code"].isin(ctx.index)
+    high = facilities["admin_level"].isin(["city", "provincial"])
+    dropped = facilities.index[outside & ~high]
+    notes = []
+    if outside.any():
+        notes.append(f"{label}: {int((outside & high).sum())} city or provincial hospitals in other counties of the "
+                     f"region's cities kept as sources of city experts"
+                     + (f"; {len(dropped)} other facilities there left out (first {dropped[0]})" if len(dropped) else ""))
+    kept = facilities[~(outside & ~high)].copy()
+    kept["context"] = kept["county_code"].isin(ctx.index)
+    return kept, notes
 
 
 def _assign_townships(facilities: gpd.GeoDataFrame, townships: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -672,11 +702,15 @@ def region_from_tables(tables: Iterable[RawTable], *, name: str, base: Region | 
     villages = pick("villages", _empty(VILLAGES))
     facilities = pick("facilities", _empty(FACILITIES))
     staff = pick("staff", pd.DataFrame(columns=[c.name for c in STAFF.columns]))
+    ctx = _context_counties(base, counties)
+    if "facilities" in layers and len(ctx):
+        facilities, ctx_notes = _with_context(facilities, ctx, found["facilities"].label)
+        notes.extend(ctx_notes)
     if len(facilities):
         facilities = _assign_townships(facilities, townships)
         notes.extend(_staff_notes(facilities, staff))
     about = dict(base.about) if base is not None else {}
-    return Region(name, counties, townships, villages, facilities, staff, notes, about)
+    return Region(name, counties, townships, villages, facilities, staff, notes, about, context_counties=ctx)
 
 
 def _staff_notes(facilities: pd.DataFrame, staff: pd.DataFrame) -> list[str]:

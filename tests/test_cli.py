@@ -98,8 +98,7 @@ def test_map_check_and_dispatch_reload_the_files_a_plan_was_made_from(tmp_path: 
     from planner.vocabulary import Grade
 
     fac = regions.load("义乌市").facilities
-    # The user's file replaces the facility layer: the city's hospitals outside 义乌市 (context) are not in it.
-    fac = fac[~fac["context"]].drop(columns=["context"]).assign(grade=lambda f: [Grade(int(g)).zh for g in f["grade"]])
+    fac = fac.drop(columns=["context"]).assign(grade=lambda f: [Grade(int(g)).zh for g in f["grade"]])
     lead = "H330782-01"
     fac.loc[lead, "name"] = "改名<b>测试</b>医院"
     io.write_layers({"facilities": fac.reset_index(drop=True)}, tmp_path / "fac.gpkg")
@@ -109,12 +108,12 @@ def test_map_check_and_dispatch_reload_the_files_a_plan_was_made_from(tmp_path: 
     code, text = run("plan", "--region", "义乌市", "--facilities", str(tmp_path / "fac.gpkg"), "--od", str(od),
                      "--out", str(plan), "--quiet", "--no-cache", "--no-maps")
     assert code == 0 and "origin-destination matrix (1 pairs)" in text, text
-    assert "Checker: 6/7 hard rules hold; 2 violations" in text   # no city experts without the city's hospitals
+    assert "Checker: 7/7 hard rules hold" in text   # the city's hospitals in 金华 proper still send experts
     inputs = json.loads((plan / "plan.json").read_text(encoding="utf-8"))["meta"]["inputs"]
     assert [Path(e["path"]).name for k in ("files", "od") for e in inputs[k]] == ["fac.gpkg", "od.csv"]
 
     code, text = run("check", str(plan), "--rules", "zhejiang-2026")
-    assert "the community led by 改名<b>测试</b>医院 has 0 of 3 experts" in text and text.endswith("\n2 hard-rule violations\n")
+    assert code == 0 and text.endswith("All rules hold.\n"), text
     code, text = run("dispatch", str(plan), "--out", str(tmp_path / "roster.csv"))
     assert code == 0 and "改名<b>测试</b>医院" in (tmp_path / "roster.csv").read_text(encoding="utf-8-sig"), text
     code, text = run("map", str(plan), "--out", str(tmp_path / "maps"), "--tiles", "none")

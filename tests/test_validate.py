@@ -387,6 +387,37 @@ def test_county_urban_and_rural_population_that_do_not_add_up_get_a_note(tmp_pat
     assert any("urban + rural population (900) differs from population (1,000)" in n for n in region.notes)
 
 
+def with_context(base: Region) -> Region:
+    """`base` as part of city 330100, whose other county 330003 (the city proper) lies outside it."""
+    import pandas as pd
+
+    base.context_counties = pd.DataFrame({"adcode": ["330003"], "name": ["测试市区"], "city_code": ["330100"]},
+                                         index=pd.Index(["330003"], name="adcode"))
+    return base
+
+
+def test_city_hospitals_in_the_other_counties_of_the_city_are_kept_as_context(tmp_path: Path) -> None:
+    head = "facility_id,name,kind,admin_level,county_code,township_code,lon,lat\n"
+    rows = ("A,甲,卫生院,,330001,330001004,120.15,28.85\n"
+            "C1,测试市人民医院,综合医院,市级,330003,330003001,120.40,28.85\n"
+            "C2,测试市区医院,综合医院,县级,330003,330003001,120.41,28.85\n")
+    (tmp_path / "facilities.csv").write_text(head + rows + "X,外市医院,综合医院,市级,330099,,120.5,28.85\n", encoding="utf-8")
+    [problem] = problems_of(tmp_path, base=with_context(small_base()))
+    assert str(problem).endswith("facility X: county_code '330099' is not a county of the region. Fix: correct the county code")
+    (tmp_path / "facilities.csv").write_text(head + rows, encoding="utf-8")
+    region = validate_folder(tmp_path, base=with_context(small_base()))
+    assert region.facilities["context"].to_dict() == {"A": False, "C1": True}
+    assert list(region.context_counties.index) == ["330003"] and region.county_name("330003") == "测试市区"
+    assert any(n.endswith("facilities.csv: 1 city or provincial hospitals in other counties of the region's cities kept "
+                          "as sources of city experts; 1 other facilities there left out (first C2)") for n in region.notes)
+
+
+def test_a_staff_file_alone_keeps_the_city_context_of_the_base(tmp_path: Path) -> None:
+    (tmp_path / "staff.csv").write_text("facility_id,title,specialty,count\nH1,主治医师,内科,3\n", encoding="utf-8")
+    region = validate_folder(tmp_path, base=with_context(small_base()))
+    assert list(region.context_counties.index) == ["330003"]
+
+
 def test_village_kind_is_read_from_the_name(tmp_path: Path) -> None:
     (tmp_path / "villages.csv").write_text(
         "code,name,township_code,lon,lat\n330001001001,前洪村村委会,330001001,120.05,28.95\n"
