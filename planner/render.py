@@ -1069,10 +1069,10 @@ def load_run(plan_dir: str | Path):
     """Rebuild a RunResult from a plan folder written by `planner plan`.
 
     The region (with the user's input files, checked unchanged) and the rule file are re-loaded
-    as plan.json records them; the plan is
-    re-checked by the independent checker (pipeline.check_file); the roster and dialysis sites
-    are read from roster.csv and dialysis_sites.csv / dialysis_coverage.csv (check_file re-checks
-    them too) and reserved capacity is re-derived from the plan.
+    as plan.json records them; the plan is re-checked by the independent checker
+    (pipeline.check_file); the roster and dialysis sites are read from roster.csv and
+    dialysis_sites.csv / dialysis_coverage.csv (check_file re-checks them too) and reserved
+    capacity is re-derived from the plan.
     Solver statuses of dispatch and dialysis are not stored in the folder (status None, as for
     any plan read from a file). Returns (result, notes), notes saying what differs from the run.
     """
