@@ -11,6 +11,10 @@ import pandas as pd
 from .vocabulary import FacilityKind, Grade
 
 
+# Admin levels of the context facilities: the hospitals of a city's other counties that send experts.
+CONTEXT_LEVELS = ("city", "provincial")
+
+
 @dataclass
 class Region:
     """Validated geodata of a planning area, every geometry in WGS84 (EPSG:4326).
@@ -140,14 +144,13 @@ class Region:
         in_city: dict[str, list[str]] = {}
         for c, city in sorted(city_of.items()):
             in_city.setdefault(city, []).append(c)
-        levels = ("city", "provincial")
         parts = []
         for k, group in enumerate(groups):
             keep = sorted(set(group))
             cities = {city_of.get(c) for c in keep}
             others = sorted(c for city in cities for c in in_city.get(city, []) if c not in keep) if context else []
             own = [fac_by[c] for c in keep if c in fac_by]
-            ctx = [f[f["admin_level"].isin(levels)].assign(context=True) for c in others if (f := fac_by.get(c)) is not None]
+            ctx = [f[f["admin_level"].isin(CONTEXT_LEVELS)].assign(context=True) for c in others if (f := fac_by.get(c)) is not None]
             facilities = pd.concat(own + ctx) if own or ctx else self.facilities.iloc[0:0]
             ctx_counties = pd.concat([self.counties.loc[[c for c in others if c in self.counties.index],
                                                         ["adcode", "name", "city_code"]],

@@ -11,7 +11,7 @@ import pandas as pd
 import pyogrio
 
 from ._errors import InputDataError, Problem
-from .region import Region
+from .region import CONTEXT_LEVELS, Region
 from .schema import FACILITIES, TOWNSHIPS, VILLAGES
 from .vocabulary import parse_grade
 
@@ -132,7 +132,7 @@ def load(spec: str | RegionSpec = DEFAULT_REGION) -> Region:
         if len(rest):
             context_counties.append(pd.DataFrame(rest.drop(columns="geometry")))
             context = _read(path, "facilities", _in_clause("county_code", sorted(rest["adcode"])))
-            context = context[context["admin_level"].isin(["city", "provincial"])]
+            context = context[context["admin_level"].isin(CONTEXT_LEVELS)]
             context["context"] = True
             parts["facilities"].append(context)
         parts["counties"].append(counties)

@@ -12,7 +12,7 @@ import shapely
 
 from ._errors import InputDataError, Problem, raise_if
 from .io import RawTable
-from .region import Region
+from .region import CONTEXT_LEVELS, Region
 from .schema import COUNTIES, FACILITIES, LAYERS, SHAPEFILE_NAMES, STAFF, TOWNSHIPS, VILLAGES, Column, Layer
 from .vocabulary import (
     AdminLevel,
@@ -632,16 +632,15 @@ def _with_context(facilities: gpd.GeoDataFrame, ctx: pd.DataFrame, label: str) -
     where its own are too weak); other facilities of those counties play no part in the plan.
     """
     outside = facilities["county_code"].isin(ctx.index)
-    high = facilities["admin_level"].isin(["city", "provincial"])
+    high = facilities["admin_level"].isin(CONTEXT_LEVELS)
     dropped = facilities.index[outside & ~high]
     notes = []
     if outside.any():
         notes.append(f"{label}: {int((outside & high).sum())} city or provincial hospitals in other counties of the "
                      f"region's cities kept as sources of city experts"
                      + (f"; {len(dropped)} other facilities there left out (first {dropped[0]})" if len(dropped) else ""))
-    kept = facilities[~(outside & ~high)].copy()
-    kept["context"] = kept["county_code"].isin(ctx.index)
-    return kept, notes
+    keep = ~(outside & ~high)
+    return facilities[keep].assign(context=outside[keep]), notes
 
 
 def _assign_townships(facilities: gpd.GeoDataFrame, townships: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
