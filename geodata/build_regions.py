@@ -1414,7 +1414,10 @@ def _facilities(counties: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, village
     out += _city_level(plannable, raw, placer, code2)
     out += _province_level(plannable, raw, placer, code2, province_name)
     live = townships[townships["county_code"].isin(plannable["adcode"]) & (townships["population"] > 0)]
-    out += primary_facilities(live)
+    # Central THCs are the most populous towns of their own county (中心乡镇卫生院 is a county-level
+    # designation), so the recipe runs county by county, never over the whole province.
+    for _, towns in live.groupby("county_code", sort=True):
+        out += primary_facilities(towns)
     county_of = dict(zip(townships["code"], townships["county_code"]))
     out += village_clinics(villages[villages["township_code"].isin(live["code"])], county_of)
     out = [staff_table(f) for f in out]

@@ -349,6 +349,20 @@ def test_tiny_province_end_to_end(tiny):
     assert list(catalog["adcode"]) == ["330102", "330122"] and set(catalog["plannable"]) == {"True"}
 
 
+def test_tiny_province_designates_central_thcs_per_county(tiny):
+    # 中心乡镇卫生院 is designated within each county (000 (六) ranks them by population there):
+    # 甲区's only town is central although it is smaller than every town of 乙县.
+    _, out = tiny
+    lay = _layers(out / "province_33.gpkg")
+    t, f = lay["townships"].set_index("code"), lay["facilities"]
+    thc = f[f["kind"] == "township_health_center"].assign(county=lambda d: d["county_code"])
+    for county, part in thc.groupby("county"):
+        towns = t.loc[part["township_code"]]
+        n_rural = int(towns["kind"].isin(["乡", "镇"]).sum())
+        assert int(part["central_thc"].sum()) == math.ceil(n_rural / 3), county
+    assert bool(f.set_index("facility_id").at["T330102100", "central_thc"])  # 三镇 (30,000 residents)
+
+
 def test_tiny_build_is_deterministic(tiny, tmp_path):
     data, out = tiny
     assert br.main(["--data", str(data), "--provinces", "33", "--out", str(tmp_path), "--zip"]) == 0
