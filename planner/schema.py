@@ -135,8 +135,41 @@ FACILITIES = Layer(
         Column("dialysis", "bool", False, "Offers hemodialysis (血透) now", False),
         Column("release_share", "float", False, "Share of physicians the facility may send out (0-1); blank = rule default", None),
         Column("synthesized", "bool", False, "True when the facility is synthesized, not a real institution", False),
+        # The five emergency centers of 000 (五) and 001 (十八) (急诊急救"五大中心").
+        Column("chest_pain_center", "bool", False, "Runs a chest-pain center (胸痛中心)", False),
+        Column("stroke_center", "bool", False, "Runs a stroke center (卒中中心)", False),
+        Column("trauma_center", "bool", False, "Runs a trauma center (创伤中心)", False),
+        Column("maternal_critical_center", "bool", False, "Runs a critical maternal care center (危重孕产妇救治中心)", False),
+        Column("neonatal_critical_center", "bool", False,
+               "Runs a critical newborn and child care center (危重新生儿和儿童救治中心)", False),
+        # Departments able to host a community's shared center (000 (六), 002 (七) (九), 003 9., 004 三 3.).
+        Column("lab_center", "bool", False, "Can host the shared medical laboratory (医学检验中心)", False),
+        Column("imaging_center", "bool", False, "Can host the shared imaging center (医学影像中心)", False),
+        Column("ecg_center", "bool", False, "Can host the shared ECG diagnosis center (心电诊断中心)", False),
+        Column("pathology_center", "bool", False, "Can host the shared pathology center (病理诊断中心)", False),
+        Column("sterile_center", "bool", False, "Can host the shared sterile supply center (消毒供应中心)", False),
+        Column("pharmacy_center", "bool", False, "Can host the central pharmacy (中心药房, 药品供应)", False),
     ),
 )
+
+EMERGENCY_CENTERS: dict[str, tuple[str, str]] = {
+    "chest_pain_center": ("胸痛中心", "chest pain"),
+    "stroke_center": ("卒中中心", "stroke"),
+    "trauma_center": ("创伤中心", "trauma"),
+    "maternal_critical_center": ("危重孕产妇救治中心", "critical maternal care"),
+    "neonatal_critical_center": ("危重新生儿和儿童救治中心", "critical newborn and child care"),
+}
+"""The five emergency centers (facility column -> Chinese and English names), in the documents' order."""
+
+SHARED_CENTERS: dict[str, tuple[str, str]] = {
+    "lab_center": ("医学检验中心", "laboratory"),
+    "imaging_center": ("医学影像中心", "imaging"),
+    "ecg_center": ("心电诊断中心", "ECG diagnosis"),
+    "pathology_center": ("病理诊断中心", "pathology"),
+    "sterile_center": ("消毒供应中心", "sterile supply"),
+    "pharmacy_center": ("中心药房", "central pharmacy"),
+}
+"""The shared centers of a community (facility column -> Chinese and English names)."""
 
 STAFF = Layer(
     name="staff",
@@ -166,6 +199,9 @@ SHAPEFILE_NAMES: dict[str, str] = {
     "central_thc": "central", "secondary_capability": "sec_cap", "release_share": "release",
     "synthesized": "synth", "community_id": "comm_id", "township_name": "town_name", "n_townships": "n_towns",
     "mean_travel_min": "mean_min", "max_travel_min": "max_min", "facility_name": "fac_name",
-    "admin_level": "adm_level",
+    "admin_level": "adm_level", "chest_pain_center": "ec_chest", "stroke_center": "ec_stroke",
+    "trauma_center": "ec_trauma", "maternal_critical_center": "ec_matern", "neonatal_critical_center": "ec_neonat",
+    "lab_center": "sc_lab", "imaging_center": "sc_imaging", "ecg_center": "sc_ecg", "pathology_center": "sc_patho",
+    "sterile_center": "sc_steril", "pharmacy_center": "sc_pharm",
 }
 """Shapefile field names are at most 10 characters: how long column names are written there."""

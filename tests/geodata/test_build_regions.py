@@ -481,3 +481,38 @@ def test_apportion_group_gives_urbanised_villages_a_share_when_there_are_no_rura
     urban, rural, note = br.apportion_group(900, 0, np.array([True, True, False]))
     assert list(urban) == [300, 300, 300] and int(rural.sum()) == 0
     assert "no rural residents" in note
+
+
+# --- emergency centers and shared-center hosts (recipe 1.1) ---------------------------------------
+
+
+def test_emergency_centers_by_kind_and_grade():
+    big = {f.kind: br.assign_centers(f) for f in br.county_hospitals(_county("大县", 700_000))}
+    assert big["general_hospital"].centers >= set(br.EMERGENCY) | set(br.SHARED)  # 三乙: all five, every department
+    assert big["maternal_child_hospital"].centers >= {"maternal_critical_center", "neonatal_critical_center"}
+    assert not set(br.EMERGENCY) & big["tcm_hospital"].centers  # county TCM hospitals run none
+    mid = br.assign_centers(br.county_hospitals(_county("中县", 200_000))[0])
+    assert {"chest_pain_center", "stroke_center", "pathology_center"} <= mid.centers
+    city = [br.assign_centers(h) for h in br.city_hospitals("330100", "某市", 2_000_000, municipality=False)]
+    assert set(br.EMERGENCY) <= city[0].centers and set(br.SHARED) <= city[0].centers
+
+
+def test_emergency_center_shares_are_stable_and_near_their_targets():
+    # The hashed choices do not depend on order and come close to the recipe's shares over many hospitals.
+    hs = [br.assign_centers(br.county_hospitals(pd.Series({"adcode": f"33{i:04d}", "name": "某县",
+                                                                "population": 200_000}))[0]) for i in range(2000)]
+    share = np.mean(["trauma_center" in h.centers for h in hs])
+    assert abs(share - 0.6) < 0.04
+    again = br.assign_centers(br.county_hospitals(pd.Series({"adcode": "330007", "name": "某县", "population": 200_000}))[0])
+    assert again.centers == hs[7].centers
+    assert br.stable_share("x") == br.stable_share("x") and 0 <= br.stable_share("y") < 1
+
+
+def test_central_thcs_host_lab_and_ecg_plain_thcs_nothing():
+    towns = pd.DataFrame({"code": [f"330122{i:03d}" for i in range(4)], "name": ["乙镇", "丙镇", "丁乡", "戊乡"],
+                          "kind": ["镇", "镇", "乡", "乡"], "population": [60_000, 11_000, 3_000, 8_000],
+                          "urban": 0, "county_code": "330122", "seat_lon": 120.0, "seat_lat": 30.0})
+    fs = {f.township_code: br.assign_centers(f) for f in br.primary_facilities(towns)}
+    assert fs["330122000"].centers == {"lab_center", "imaging_center", "ecg_center"}  # secondary capability
+    assert fs["330122001"].centers == {"lab_center", "ecg_center"}
+    assert fs["330122002"].centers == frozenset() and not set(br.EMERGENCY) & fs["330122001"].centers
