@@ -186,6 +186,13 @@ SHARED_HOSTS = {  # (kind, grade class) -> departments able to host the communit
     ("central_thc", ""): ("lab_center", "ecg_center"),
 }
 
+# Non-physician staff of hospitals (the sources of 000 (四)'s experts in 医疗、药学、护理、管理): per
+# physician of the hospital. Nurses: national 2020, 4.709 million registered nurses for 4.086 million
+# licensed (assistant) physicians (NHC 2020 statistical communique), 1.15 per physician. Pharmacists
+# and managers: 0.10 per physician each (assumption). Title levels as the hospital's physicians
+# (TITLE_SHARES). Township and community health centers get none (no model uses them).
+SUPPORT_STAFF_PER_PHYSICIAN = {"nursing": 1.15, "pharmacy": 0.10, "management": 0.10}
+
 CHINESE_DIGITS = "〇一二三四五六七八九"
 ETHNIC_GROUPS = (
     "蒙古族|回族|藏族|维吾尔族|苗族|彝族|壮族|布依族|朝鲜族|满族|侗族|瑶族|白族|土家族|哈尼族|哈萨克族|傣族|黎族|"
@@ -1060,7 +1067,8 @@ def primary(facility_id: str, name: str, kind: str, grade: str, beds_key: str, s
 
 
 def staff_table(f: Facility) -> Facility:
-    """Fill a facility's physicians by title (row totals) and by title x specialty (staff rows)."""
+    """Fill a facility's physicians by title (row totals) and by title x specialty (staff rows); a
+    hospital also gets nurses, pharmacists and managers by title (SUPPORT_STAFF_PER_PHYSICIAN)."""
     if f.physicians <= 0:
         return f
     if f.kind in ("township_health_center", "community_health_center"):
@@ -1078,7 +1086,19 @@ def staff_table(f: Facility) -> Facility:
         for specialty, n in zip(SPECIALTIES, largest_remainder(int(count), spec)):
             if n:
                 f.staff.append((title, specialty, int(n)))
+    if f.kind.endswith("hospital"):
+        for profession, per in SUPPORT_STAFF_PER_PHYSICIAN.items():
+            total = round_half_up(per * f.physicians)
+            for title, n in zip(TITLES, largest_remainder(total, shares)):
+                if n:  # the specialty of a non-physician row is its profession's name (药学, 护理, 管理)
+                    f.staff.append((title, schema.PROFESSIONS[profession], int(n)))
     return f
+
+
+def staff_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """The staff rows with their profession (from the recipe's specialty: 药学, 护理, 管理) and synthesized=True."""
+    by_name = {zh: key for key, zh in schema.PROFESSIONS.items() if key != "medicine"}
+    return rows.assign(profession=rows["specialty"].map(by_name).fillna("medicine"), synthesized=True)
 
 
 def county_hospitals(county: pd.Series, label: str | None = None) -> list[Facility]:
@@ -1578,7 +1598,7 @@ def province_layers(p: Province, about: pd.DataFrame) -> dict[str, pd.DataFrame]
         "townships": layer_frame(t, schema.TOWNSHIPS),
         "villages": layer_frame(v, schema.VILLAGES),
         "facilities": layer_frame(p.facilities, schema.FACILITIES),
-        "staff": layer_frame(p.staff, schema.STAFF),
+        "staff": layer_frame(staff_frame(p.staff), schema.STAFF),
         "about": about,
     }
 
@@ -1658,6 +1678,9 @@ def about_table(p: Province, raw: RawData) -> pd.DataFrame:
                    f"population {int(p.counties['population'].sum())}"),
         ("seats", f"{p.stats['seats_geonames']} of {p.stats['townships']} township seats from GeoNames, "
                   "the rest synthesized"),
+        ("staff", "SYNTHESIZED (synthesized=True): physicians (profession medicine) of every hospital, THC and CHC; "
+                  "nurses (1.15 per physician, national 2020 ratio), pharmacists and managers (0.10 per physician "
+                  "each, assumption) of hospitals only; title levels as the hospital's physicians"),
     ]
     for name, path in sorted(raw.files.items()):
         rows.append((f"source:{name}", f"{path.name} sha256={sha256_of(path)}"))

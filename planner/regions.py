@@ -12,7 +12,7 @@ import pyogrio
 
 from ._errors import InputDataError, Problem
 from .region import CONTEXT_LEVELS, Region
-from .schema import FACILITIES, TOWNSHIPS, VILLAGES
+from .schema import FACILITIES, STAFF, TOWNSHIPS, VILLAGES
 from .vocabulary import parse_grade
 
 DEFAULT_REGION = "浙江省"
@@ -147,8 +147,9 @@ def load(spec: str | RegionSpec = DEFAULT_REGION) -> Region:
         ids = set().union(*(set(f["facility_id"]) for f in parts["facilities"]))
         parts["staff"].append(staff[staff["facility_id"].isin(ids)])
         about.update(dict(zip(*_read(path, "about", None)[["key", "value"]].to_numpy().T)))
-    region = Region(rs.name, *(_frame(parts, key) for key in ("counties", "townships", "villages", "facilities")),
-                    pd.concat(parts["staff"], ignore_index=True) if parts["staff"] else pd.DataFrame(),
+    frames = [_frame(parts, key) for key in ("counties", "townships", "villages", "facilities")]
+    region = Region(rs.name, *frames,
+                    _staff(pd.concat(parts["staff"], ignore_index=True) if parts["staff"] else pd.DataFrame(), frames[3]),
                     [f"not plannable: {e}" for e in rs.excluded], about)
     if context_counties:
         region.context_counties = pd.concat(context_counties, ignore_index=True).set_index("adcode", drop=False)
@@ -165,6 +166,23 @@ def _frame(parts: dict[str, list[pd.DataFrame]], key: str) -> gpd.GeoDataFrame:
         grades = {g: int(parse_grade(g).value) for g in out["grade"].unique()}
         out["grade"] = out["grade"].map(grades).astype(int)
     return _typed(out, key)
+
+
+def _staff(frame: pd.DataFrame, facilities: pd.DataFrame) -> pd.DataFrame:
+    """Staff rows with every column of the layer.
+
+    Files built before recipe 1.1 hold physicians only (profession medicine) and label staff
+    rows only through their facility: such a row is synthesized when its facility is.
+    """
+    if "synthesized" not in frame.columns:
+        flags = facilities["synthesized"].astype(bool).to_dict() if "synthesized" in facilities.columns else {}
+        frame["synthesized"] = [flags.get(f, False) for f in frame.get("facility_id", [])]
+    for col in STAFF.columns:
+        if col.name not in frame.columns:
+            frame[col.name] = pd.Series([col.default] * len(frame), index=frame.index, dtype=object)
+    frame["synthesized"] = frame["synthesized"].fillna(False).astype(bool)
+    frame["profession"] = frame["profession"].fillna("medicine").astype(str)
+    return frame
 
 
 def _typed(frame: gpd.GeoDataFrame, key: str) -> gpd.GeoDataFrame:

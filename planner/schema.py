@@ -175,20 +175,28 @@ STAFF = Layer(
     name="staff",
     geometry=None,
     key="facility_id",
-    doc="Physicians by facility, title and specialty (counts, or one row per named person).",
+    doc="Staff by facility, profession, title and specialty (counts, or one row per named person).",
     columns=(
-        Column("facility_id", "code", True, "The facility the physicians work at"),
-        Column("title", "str", True, "主任医师, 副主任医师, 主治医师, 住院医师 (or chief ... resident)"),
-        Column("specialty", "str", True, "Specialty, e.g. 内科, 儿科, 中医科, 全科"),
-        Column("count", "int", False, "Number of physicians in this row (1 for a named person)", 1),
-        Column("person", "str", False, "Name of the physician, when the roster names people", ""),
+        Column("facility_id", "code", True, "The facility the staff work at"),
+        Column("title", "str", True, "Title level: 主任医师, 副主任医师, 主治医师, 住院医师 (or chief ... resident); for "
+               "other professions the same four levels (主任药师 ... 药师, 主任护师 ... 护师, 正高级 ... 初级)"),
+        Column("specialty", "str", True, "Specialty, e.g. 内科, 儿科, 中医科, 全科 (药学, 护理, 管理 for other professions)"),
+        Column("count", "int", False, "Number of staff in this row (1 for a named person)", 1),
+        Column("person", "str", False, "Name of the person, when the roster names people", ""),
+        Column("profession", "str", False, "medicine (医疗: physicians), pharmacy (药学), nursing (护理) or "
+               "management (管理)", "medicine"),
+        Column("synthesized", "bool", False, "True when the row is synthesized, not a real roster", False),
     ),
 )
 
 LAYERS: dict[str, Layer] = {layer.name: layer for layer in (COUNTIES, TOWNSHIPS, VILLAGES, FACILITIES, STAFF)}
 
 SPECIALTIES = ("内科", "外科", "儿科", "妇产科", "中医科", "全科", "急诊科", "其他")
-"""Specialties the synthesized rosters use; user rosters may name any specialty."""
+"""Specialties of physicians in the synthesized rosters; user rosters may name any specialty."""
+
+PROFESSIONS: dict[str, str] = {"medicine": "医疗", "pharmacy": "药学", "nursing": "护理", "management": "管理"}
+"""Staff professions (000 (四): experts give 医疗、药学、护理、管理 guidance) and their Chinese names; the
+synthesized rosters write a non-physician's specialty as the profession's Chinese name."""
 
 SHAPEFILE_NAMES: dict[str, str] = {
     "facility_id": "fac_id", "province_code": "prov_code", "province_name": "prov_name",

@@ -17,6 +17,8 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from planner import schema
+
 REPO = Path(__file__).resolve().parents[2]
 BUILT = REPO / "geodata" / "built"
 
@@ -236,6 +238,26 @@ def test_city_hospitals_one_extra_per_full_1_5_million():
     assert br.city_hospitals("330100", "某市", 999_999, municipality=False)[1].grade == "三乙"
 
 
+def test_hospitals_get_nurses_pharmacists_and_managers_by_title():
+    f = br.staff_table(br.hospital("H330122-01", "某县人民医院", "general_hospital", "二甲", "county", "county_general",
+                                   300_000))
+    assert f.physicians == 270  # 600 beds x 0.45
+    by = {}
+    for title, specialty, n in f.staff:
+        by.setdefault(specialty, {})[title] = by.setdefault(specialty, {}).get(title, 0) + n
+    assert sum(by["护理"].values()) == 311 and sum(by["药学"].values()) == 27 and sum(by["管理"].values()) == 27
+    assert by["护理"] == {"chief": 16, "associate_chief": 47, "attending": 124, "resident": 124}  # secondary 5/15/40/40
+    physician_rows = [n for _, s, n in f.staff if s in br.SPECIALTIES]
+    assert sum(physician_rows) == f.physicians == sum(f.titles)
+    thc = br.staff_table(br.primary("T330122001", "乙镇卫生院", "township_health_center", "一甲", "thc", 20_000))
+    assert all(s in br.SPECIALTIES for _, s, _ in thc.staff)  # primary institutions: physicians only
+    frame = br.staff_frame(pd.DataFrame([{"facility_id": "H", "title": t, "specialty": s, "count": n, "person": ""}
+                                         for t, s, n in f.staff]))
+    assert frame.groupby("profession")["count"].sum().to_dict() == {"management": 27, "medicine": 270, "nursing": 311,
+                                                                    "pharmacy": 27}
+    assert frame["synthesized"].all()
+
+
 def test_primary_facilities_central_thcs_and_staff_totals():
     towns = pd.DataFrame({"code": [f"330122{i:03d}" for i in range(7)],
                           "name": ["甲街道", "乙镇", "丙镇", "丁乡", "戊乡", "己镇", "庚农场"],
@@ -339,10 +361,16 @@ def test_tiny_province_end_to_end(tiny):
     assert "H330102-02" not in ids  # a district below 500,000 residents has no TCM hospital
     clinics = f[f["kind"] == "village_clinic"]
     assert len(clinics) == int((v["kind"] == "村委会").sum()) and "卯村卫生室" in set(clinics["name"])
-    by_title = s.groupby(["facility_id", "title"])["count"].sum().unstack(fill_value=0)
+    assert s["synthesized"].all() and set(s["profession"]) == {"medicine", "nursing", "pharmacy", "management"}
+    physicians = s[s["profession"] == "medicine"]
+    by_title = physicians.groupby(["facility_id", "title"])["count"].sum().unstack(fill_value=0)
     for title in br.TITLES:
         got = f.set_index("facility_id")[title]
         assert (by_title.reindex(got.index, fill_value=0)[title] == got).all()
+    others = s[s["profession"] != "medicine"]
+    kinds = f.set_index("facility_id").loc[others["facility_id"], "kind"]
+    assert kinds.str.endswith("hospital").all()  # nurses, pharmacists and managers of hospitals only
+    assert (others["specialty"] == others["profession"].map(schema.PROFESSIONS)).all()
     about = dict(zip(lay["about"]["key"], lay["about"]["value"]))
     assert "SYNTHESIZED" in about["WARNING"] and "GeoNames, geonames.org" in about["attribution"]
     catalog = pd.read_csv(out / "catalog.csv", dtype=str)
@@ -449,13 +477,17 @@ def test_zhejiang_facilities(zhejiang):
     tg, cg = t.set_index("code").geometry, c.set_index("adcode").geometry
     assert shapely.contains(tg.loc[f["township_code"]].values, f.geometry.values).all()
     assert shapely.contains(cg.loc[f["county_code"]].values, f.geometry.values).all()
-    sums = s.groupby(["facility_id", "title"])["count"].sum().unstack(fill_value=0)
+    # Files built before recipe 1.1 have no profession column: every row is a physician.
+    profession = s["profession"] if "profession" in s.columns else pd.Series("medicine", index=s.index)
+    physicians = s[profession == "medicine"]
+    sums = physicians.groupby(["facility_id", "title"])["count"].sum().unstack(fill_value=0)
     fi = f.set_index("facility_id")
     for title in ("chief", "associate_chief", "attending", "resident"):
         assert (sums.reindex(fi.index, fill_value=0)[title] == fi[title]).all()
     primary = fi[fi["kind"].isin(["township_health_center", "community_health_center"])]
     assert (primary["attending"] >= 1).all()
-    assert set(s["specialty"]) <= set(br.SPECIALTIES)
+    assert set(physicians["specialty"]) <= set(br.SPECIALTIES)
+    assert set(s.loc[profession != "medicine", "specialty"]) <= set(schema.PROFESSIONS.values())
 
 
 @pytest.mark.parametrize(("code2", "counties", "population"), [("22", 60, 24_073_453), ("52", 88, 38_562_148),
