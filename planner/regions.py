@@ -182,6 +182,9 @@ def _staff(frame: pd.DataFrame, facilities: pd.DataFrame) -> pd.DataFrame:
             frame[col.name] = pd.Series([col.default] * len(frame), index=frame.index, dtype=object)
     frame["synthesized"] = frame["synthesized"].fillna(False).astype(bool)
     frame["profession"] = frame["profession"].fillna("medicine").astype(str)
+    frame["qualification"] = frame["qualification"].fillna("licensed").astype(str)
+    if len(frame):
+        frame["title"] = frame["title"].fillna("")
     return frame
 
 

@@ -175,19 +175,25 @@ STAFF = Layer(
     name="staff",
     geometry=None,
     key="facility_id",
-    doc="Staff by facility, profession, title and specialty (counts, or one row per named person).",
+    doc="Staff (physicians, village doctors, nurses, pharmacists, managers) by facility, profession, title and specialty (counts, or one row per named person).",
     columns=(
         Column("facility_id", "code", True, "The facility the staff work at"),
         Column("title", "str", True, "Title level: 主任医师, 副主任医师, 主治医师, 住院医师 (or chief ... resident); for "
-               "other professions the same four levels (主任药师 ... 药师, 主任护师 ... 护师, 正高级 ... 初级)"),
+               "other professions the same four levels (主任药师 ... 药师, 主任护师 ... 护师, 正高级 ... 初级); blank for village doctors"),
         Column("specialty", "str", True, "Specialty, e.g. 内科, 儿科, 中医科, 全科 (药学, 护理, 管理 for other professions)"),
         Column("count", "int", False, "Number of staff in this row (1 for a named person)", 1),
         Column("person", "str", False, "Name of the person, when the roster names people", ""),
         Column("profession", "str", False, "medicine (医疗: physicians), pharmacy (药学), nursing (护理) or "
                "management (管理)", "medicine"),
         Column("synthesized", "bool", False, "True when the row is synthesized, not a real roster", False),
+        Column("qualification", "str", False, "licensed: a licensed (assistant) physician, 执业（助理）医师; "
+               "village_doctor: a village doctor (乡村医生) with a village-doctor certificate, not a physician's "
+               "license", "licensed"),
     ),
 )
+
+QUALIFICATIONS = ("licensed", "village_doctor")
+"""Values of the staff layer's `qualification` column: 执业（助理）医师 or 乡村医生."""
 
 LAYERS: dict[str, Layer] = {layer.name: layer for layer in (COUNTIES, TOWNSHIPS, VILLAGES, FACILITIES, STAFF)}
 

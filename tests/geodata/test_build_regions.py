@@ -280,6 +280,36 @@ def test_primary_facilities_central_thcs_and_staff_totals():
             assert sum(n for t, _, n in f.staff if t == title) == count
 
 
+def test_village_clinic_staff_licensed_near_the_seat_and_a_doctor_in_every_clinic():
+    """
+    One county, two townships; seats at x = 0. Township A has 4 clinics at x = 1, 2, 3, 4 km
+    east of its seat, township B has 3 at 1, 2, 3 km (same population everywhere)::
+
+        A:  seat . V1 . V2 . V3 . V4          B:  seat . V5 . V6 . V7
+
+    7 clinics: L = round(0.297 x 7) = 2 licensed, V = round(1.097 x 7) = 8 village doctors.
+    Licensed go 1 + 1 (largest remainder of 2 over 4:3), each to the clinic nearest its seat;
+    the 5 clinics without one get a village doctor each, and the 3 extra doctors go 2 + 1.
+    """
+    km = 1 / 111.32
+    towns = pd.DataFrame({"code": ["330122100", "330122200"], "seat_lon": [120.0, 120.0], "seat_lat": [30.0, 30.5]})
+    clinics, rows = [], []
+    for t, n, lat in (("330122100", 4, 30.0), ("330122200", 3, 30.5)):
+        for k in range(1, n + 1):
+            code = f"{t}{k:03d}"
+            clinics.append(br.Facility(f"V{code}", f"{k}村卫生室", "village_clinic", "未定级", "village", 0, 0, 10,
+                                       "330122", t, 120.0 + k * km / math.cos(math.radians(lat)), lat))
+            rows.append({"code": code, "population": 800})
+    out = {f.facility_id: f for f in br.village_clinic_staff(clinics, pd.DataFrame(rows), towns)}
+    licensed = sorted(fid for fid, f in out.items() if f.physicians)
+    assert licensed == ["V330122100001", "V330122200001"]
+    assert sum(f.physicians for f in out.values()) == br.round_half_up(br.LICENSED_PER_CLINIC * 7) == 2
+    assert sum(f.village_doctors for f in out.values()) == br.round_half_up(br.VILLAGE_DOCTORS_PER_CLINIC * 7) == 8
+    assert all(f.physicians + f.village_doctors >= 1 for f in out.values())
+    for f in out.values():
+        assert f.titles == (0, 0, 0, f.physicians) and sum(n for _, _, n in f.staff) == f.physicians
+
+
 # --- a whole tiny province, end to end -------------------------------------------------------
 
 
@@ -371,6 +401,16 @@ def test_tiny_province_end_to_end(tiny):
     kinds = f.set_index("facility_id").loc[others["facility_id"], "kind"]
     assert kinds.str.endswith("hospital").all()  # nurses, pharmacists and managers of hospitals only
     assert (others["specialty"] == others["profession"].map(schema.PROFESSIONS)).all()
+    # Village clinics: licensed (assistant) physicians and village doctors (乡村医生, no title).
+    assert set(s["qualification"]) == {"licensed", "village_doctor"}
+    doctors = s[s["qualification"] == "village_doctor"]
+    assert (doctors["title"] == "").all() and doctors["facility_id"].str.startswith("V").all()
+    assert (s.loc[s["qualification"] == "licensed", "title"].isin(br.TITLES)).all()
+    people = s[s["facility_id"].isin(clinics["facility_id"])].groupby("facility_id")["count"].sum()
+    assert len(people) == len(clinics) and (people >= 1).all()
+    per_county = clinics.groupby("county_code")["facility_id"].count()
+    licensed = clinics.groupby("county_code")["resident"].sum()
+    assert {c: br.round_half_up(br.LICENSED_PER_CLINIC * n) for c, n in per_county.items()} == licensed.to_dict()
     about = dict(zip(lay["about"]["key"], lay["about"]["value"]))
     assert "SYNTHESIZED" in about["WARNING"] and "GeoNames, geonames.org" in about["attribution"]
     catalog = pd.read_csv(out / "catalog.csv", dtype=str)
@@ -488,6 +528,21 @@ def test_zhejiang_facilities(zhejiang):
     assert (primary["attending"] >= 1).all()
     assert set(physicians["specialty"]) <= set(br.SPECIALTIES)
     assert set(s.loc[profession != "medicine", "specialty"]) <= set(schema.PROFESSIONS.values())
+
+
+def test_zhejiang_village_clinic_staff(zhejiang):
+    """Needs geodata/built rebuilt with village doctors (the `qualification` column of the staff layer)."""
+    s, f = zhejiang["staff"], zhejiang["facilities"]
+    if "qualification" not in s.columns:
+        pytest.skip("geodata/built predates village doctors: rebuild with geodata/build_regions.py --provinces all --zip")
+    clinics = f[f["kind"] == "village_clinic"]
+    rows = s[s["facility_id"].isin(clinics["facility_id"])]
+    by = rows.groupby(["facility_id", "qualification"])["count"].sum().unstack(fill_value=0)
+    assert len(by) == len(clinics) and (by.sum(axis=1) >= 1).all()
+    n = len(clinics)
+    assert abs(int(by["licensed"].sum()) - br.LICENSED_PER_CLINIC * n) <= 90       # rounding once per county
+    assert abs(int(by["village_doctor"].sum()) - br.VILLAGE_DOCTORS_PER_CLINIC * n) <= 90
+    assert (rows.loc[rows["qualification"] == "village_doctor", "title"].fillna("") == "").all()
 
 
 @pytest.mark.parametrize(("code2", "counties", "population"), [("22", 60, 24_073_453), ("52", 88, 38_562_148),
