@@ -43,6 +43,7 @@ class RunResult:
     dialysis: list = field(default_factory=list)
     capacity: object = None
     service_statuses: list[RuleStatus] = field(default_factory=list)
+    access: object = None
 
     @property
     def all_statuses(self) -> list[RuleStatus]:
@@ -231,7 +232,22 @@ def run_services(result: RunResult, options: SolveOptions = SolveOptions(), *, j
     sites = [(d.county, fid) for d in result.dialysis for fid in d.sites]
     result.service_statuses = (check_dispatch(result.region, result.plan, rows, rules)
                                + check_dialysis(result.region, sites, rules) + check_capacity(result.capacity, rules))
+    _run_access(result, rows, options)
     return result
+
+
+def _run_access(result: RunResult, roster: list, options: SolveOptions) -> None:
+    """The access phase (planner.access): tables and their independent check, when the rules have access rules."""
+    from .access.check import check_access
+    from .access.run import run_access
+
+    t0 = time.perf_counter()
+    rules = list(result.rules.rules)
+    result.access = run_access(result.region, result.plan, rules, result.travel, roster=roster, units=result.units)
+    if result.access is not None:
+        scopes = {u.id: (u.scope, tuple(u.county_codes), u.city_code) for u in result.units}
+        result.service_statuses += check_access(result.region, result.plan, result.access.tables, rules, result.travel, scopes)
+        result.timings_s["access_s"] = time.perf_counter() - t0
 
 
 def write_outputs(result: RunResult, out_dir: str | Path, *, reports: bool = True) -> Path:
@@ -288,6 +304,9 @@ def _write_services(result: RunResult, work: Path) -> None:
         sheets["reserved_capacity"] = result.capacity
     if sheets:
         io.write_xlsx(sheets, work / "services.xlsx")
+    from .access.outputs import write_access
+
+    write_access(result.access, work)
 
 
 def check_file(plan_path: str, rules_path: str, region_spec: str | None = None, *, region: Region | None = None,
@@ -334,7 +353,23 @@ def _check_saved_services(folder: Path, region: Region, plan: Plan, rules: RuleS
     if sites.exists():
         frame = pd.read_csv(sites, dtype=str, encoding="utf-8-sig", keep_default_na=False)
         out += check_dialysis(region, list(zip(frame["county"], frame["facility_id"])), rules.rules)
+    out += _check_saved_access(folder, region, plan, rules)
     return out
+
+
+def _check_saved_access(folder: Path, region: Region, plan: Plan, rules: RuleSet) -> list[RuleStatus]:
+    """Re-check the access tables a plan folder holds against the access rules (planner.access.check)."""
+    from .access.check import check_access
+    from .access.outputs import read_access
+
+    tables = read_access(folder)
+    if not tables:
+        return []
+    travel = plan_inputs(plan, rules)[1] if plan.meta.get("inputs") else TravelModel(rules.travel.detour_factor,
+                                                                                    rules.travel.speed_kph)
+    from .access.run import plan_scopes
+
+    return check_access(region, plan, tables, list(rules.rules), travel, plan_scopes(plan, region))
 
 
 def _check_leads_exist(plan: Plan, region: Region, label: str) -> None:

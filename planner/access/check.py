@@ -1,0 +1,220 @@
+"""Independent checks of the access tables as written, against the rules and the region's data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..check import RuleStatus, Violation
+from ..i18n import Text
+from ..plan import Plan
+from ..region import Region
+from ..schema import EMERGENCY_CENTERS, SHARED_CENTERS
+from ..travel import Points, TravelModel
+from .rules import MEASURES
+from .shared import MEMBER_KINDS
+
+
+def _v(rule, unit: str, name: str, en: str, zh: str) -> Violation:
+    return Violation(unit, name, rule.id, rule.citation, Text(en, zh), rule.hard)
+
+
+def _bool(s: pd.Series) -> pd.Series:
+    return s.map(lambda v: v is True or str(v).strip().lower() in ("true", "1"))
+
+
+def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, travel: TravelModel) -> RuleStatus:
+    """Every county runs each center at a county-level hospital (when required); the coverage table matches the
+    data; proposed upgrades are county hospitals of an allowed kind that do not run the center yet."""
+    found: list[Violation] = []
+    fac = region.facilities
+    towns = region.townships
+    cov = tables.get("emergency_coverage", pd.DataFrame())
+    seats = Points.from_xy(list(towns.index), towns["seat_lon"], towns["seat_lat"])
+    for center in rule.centers:
+        zh, en = EMERGENCY_CENTERS[center]
+        runs = fac[_bool(fac[center].astype(object))] if center in fac.columns else fac.iloc[:0]
+        t = travel.minutes(seats, Points.from_xy(list(runs.index), runs.geometry.x, runs.geometry.y))
+        near = t.min(axis=1) if t.shape[1] else np.full(len(towns), np.inf)
+        within = pd.Series(near <= rule.max_minutes, index=towns.index)
+        for county in sorted(region.counties.index):
+            name = region.county_name(county)
+            here = towns["county_code"] == county
+            covered = int(towns.loc[here & within, "population"].sum())
+            total = int(towns.loc[here, "population"].sum())
+            row = cov[(cov["county"].astype(str) == county) & (cov["center"] == center)] if len(cov) else cov
+            if len(row) != 1:
+                found.append(_v(rule, county, name, f"the coverage table has no row for {en}", f"覆盖表缺少{zh}一行"))
+            elif int(row["covered"].iloc[0]) != covered:
+                found.append(_v(rule, county, name, f"the coverage table says {int(row['covered'].iloc[0]):,} residents "
+                                f"within reach of {en}, the data give {covered:,}",
+                                f"覆盖表{zh}可及人口为{int(row['covered'].iloc[0]):,}，按数据为{covered:,}"))
+            if rule.require_in_county and not ((runs["county_code"] == county) & (runs["admin_level"] == "county")).any():
+                found.append(_v(rule, county, name, f"no county-level hospital runs a {en} center ({zh})",
+                                f"县级医院未建{zh}"))
+            if rule.min_covered_share and total and covered / total < rule.min_covered_share:
+                found.append(_v(rule, county, name, f"{covered / total:.1%} of residents within {rule.max_minutes:g} min of "
+                                f"{en}, below {rule.min_covered_share:.0%}",
+                                f"{rule.max_minutes:g}分钟内可及{zh}的常住人口占{covered / total:.1%}，低于{rule.min_covered_share:.0%}"))
+    ups = tables.get("emergency_upgrades", pd.DataFrame())
+    for row in ups.itertuples():
+        county, fid, center = str(row.county), str(row.facility_id), str(row.center)
+        name = region.county_name(county)
+        if fid not in fac.index:
+            found.append(_v(rule, county, name, f"upgrade {fid} is not a facility of the region", f"升级对象{fid}不在本地区"))
+            continue
+        f = fac.loc[fid]
+        if str(f["county_code"]) != county or f["admin_level"] != "county" or f["kind"] not in rule.kinds_for(center) \
+                or bool(f[center]):
+            found.append(_v(rule, county, name, f"upgrade of {f['name']} to {EMERGENCY_CENTERS[center][1]} is not allowed "
+                            "(a county-level hospital of an allowed kind, not yet running it)",
+                            f"{f['name']}不符合升级{EMERGENCY_CENTERS[center][0]}的条件"))
+    if len(ups):
+        per_k = ups.groupby(["county", "k"]).size()
+        for (county, k), n in per_k.items():
+            if n > int(k):
+                found.append(_v(rule, str(county), region.county_name(str(county)), f"{n} upgrades for k = {k}",
+                                f"k = {k}时提出{n}项升级"))
+    return RuleStatus(rule, len(region.counties), tuple(found))
+
+
+def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], rule, travel: TravelModel,
+                 scopes: dict[str, tuple[str, tuple[str, ...], str]]) -> RuleStatus:
+    """Every covered community has a host for every center, the host is allowed and able (required centers
+    run now), and the courier trips visit every member once within the limit, their minutes as written."""
+    found: list[Violation] = []
+    fac = region.facilities
+    hosts = tables.get("shared_hosts", pd.DataFrame())
+    trips = tables.get("courier_trips", pd.DataFrame())
+    if len(hosts):
+        hosts = hosts[hosts["rule_id"] == rule.id]
+    if len(trips):
+        trips = trips[trips["rule_id"] == rule.id]
+    checked = 0
+    for c in sorted(plan.communities(), key=lambda c: c.id):
+        scope, counties, city = scopes.get(c.unit, ("county", (c.unit,), ""))
+        if not rule.applies_to(scope, counties, city) or c.lead not in fac.index:
+            continue
+        checked += 1
+        county = str(fac.at[c.lead, "county_code"])
+        where = region.county_name(county)
+        label, label_zh = f"the community led by {fac.at[c.lead, 'name']}", f"{fac.at[c.lead, 'name']}牵头的医共体"
+        mine = hosts[hosts["community"] == c.id] if len(hosts) else hosts
+        towns = set(c.townships)
+        for center in rule.centers:
+            zh, en = SHARED_CENTERS[center]
+            row = mine[mine["center"] == center] if len(mine) else mine
+            if len(row) != 1:
+                found.append(_v(rule, c.unit, where, f"{label} has no {en} host in the table", f"{label_zh}共享中心表缺少{zh}"))
+                continue
+            host = str(row["host"].iloc[0])
+            able = host in fac.index and center in fac.columns and bool(fac.at[host, center])
+            allowed = host == c.lead or (rule.hosts == "lead_or_central" and host in fac.index
+                                         and fac.at[host, "kind"] == "township_health_center"
+                                         and bool(fac.at[host, "central_thc"]) and fac.at[host, "township_code"] in towns)
+            if not allowed:
+                found.append(_v(rule, c.unit, where, f"{label}: {en} host {host} is neither its lead nor an allowed central "
+                                "township health center", f"{label_zh}：{zh}承担机构{host}不是牵头医院或本医共体中心乡镇卫生院"))
+            if center in rule.required and not able:
+                found.append(_v(rule, c.unit, where, f"{label} has no {en} center ({zh}): no member runs one",
+                                f"{label_zh}未建成{zh}"))
+            status = str(row["status"].iloc[0])
+            if status == "existing" and not able:
+                found.append(_v(rule, c.unit, where, f"{label}: the table says {fac.at[host, 'name']} runs {en}, the data "
+                                "say it cannot", f"{label_zh}：表称{fac.at[host, 'name']}已具备{zh}，数据不符"))
+        members = sorted(set(fac.index[fac["township_code"].isin(towns) & fac["kind"].isin(MEMBER_KINDS)
+                                       & ~fac.get("context", pd.Series(False, index=fac.index)).astype(bool)]) | {c.lead})
+        for host in sorted(set(mine["host"].astype(str))) if len(mine) else []:
+            mine_trips = trips[(trips["community"] == c.id) & (trips["host"].astype(str) == host)] if len(trips) else trips
+            seen = [s for stops in mine_trips["stops"].astype(str) for s in stops.split(";") if s] if len(mine_trips) else []
+            want = [m for m in members if m != host]
+            if sorted(seen) != sorted(want):
+                missing = sorted(set(want) - set(seen))
+                extra = sorted(set(seen) - set(want)) + sorted({s for s in seen if seen.count(s) > 1})
+                found.append(_v(rule, c.unit, where, f"{label}: courier trips from {fac.at[host, 'name']} miss {missing[:5]} "
+                                f"or visit {extra[:5]} wrongly", f"{label_zh}：{fac.at[host, 'name']}物流线路漏访{missing[:5]}或误访{extra[:5]}"))
+            for trip in mine_trips.itertuples():
+                stops = [s for s in str(trip.stops).split(";") if s]
+                ids = [host, *stops, host]
+                pts = fac.loc[ids]
+                t = travel.minutes(Points.from_xy(ids, pts.geometry.x, pts.geometry.y),
+                                   Points.from_xy(ids, pts.geometry.x, pts.geometry.y))
+                minutes = float(sum(t[k, k + 1] for k in range(len(ids) - 1)) + rule.stop_min * len(stops))
+                if abs(minutes - float(trip.minutes)) > 0.05:
+                    found.append(_v(rule, c.unit, where, f"{label}: trip {trip.trip} takes {minutes:.1f} min, the table "
+                                    f"says {float(trip.minutes):.1f}", f"{label_zh}：第{trip.trip}条线路实为{minutes:.1f}分钟，"
+                                    f"表中为{float(trip.minutes):.1f}"))
+                if rule.enforce_round_trip and minutes > rule.max_round_trip_min + 1e-6:
+                    found.append(_v(rule, c.unit, where, f"{label}: courier trip {trip.trip} from {fac.at[host, 'name']} "
+                                    f"takes {minutes:.0f} min, over {rule.max_round_trip_min:g}",
+                                    f"{label_zh}：{fac.at[host, 'name']}第{trip.trip}条物流往返{minutes:.0f}分钟，"
+                                    f"超过{rule.max_round_trip_min:g}分钟"))
+    return RuleStatus(rule, checked, tuple(found))
+
+
+def _pairwise_gini(v: np.ndarray, w: np.ndarray) -> float:
+    total, mean = w.sum(), (v * w).sum() / w.sum() if w.sum() else 0.0
+    if total <= 0 or mean <= 0:
+        return 0.0
+    return float((w[:, None] * w[None, :] * np.abs(v[:, None] - v[None, :])).sum() / (2 * total * total * mean))
+
+
+def check_indicators(region: Region, tables: dict[str, pd.DataFrame], rule) -> RuleStatus:
+    """The equity table's Gini follows from the township table (pairwise formula); counties over `max_gini`."""
+    found: list[Violation] = []
+    towns = tables.get("access_townships", pd.DataFrame())
+    equity = tables.get("access_equity", pd.DataFrame())
+    for row in equity.itertuples():
+        county = str(row.county)
+        name = region.county_name(county)
+        part = towns[towns["county"].astype(str) == county]
+        g = _pairwise_gini(part["physicians_per_1000"].to_numpy(float), part["population"].to_numpy(float))
+        if abs(g - float(row.physicians_gini)) > 1e-4:
+            found.append(_v(rule, county, name, f"Gini of physician access is {g:.4f} from the township table, "
+                            f"{float(row.physicians_gini):.4f} in the equity table", f"医师可及性基尼系数表间不一致（{g:.4f}）"))
+        if rule.max_gini is not None and float(row.physicians_gini) > rule.max_gini:
+            found.append(_v(rule, county, name, f"Gini of physician access {float(row.physicians_gini):.3f}, over "
+                            f"{rule.max_gini:g}", f"医师可及性基尼系数{float(row.physicians_gini):.3f}，超过{rule.max_gini:g}"))
+    return RuleStatus(rule, len(equity), tuple(found))
+
+
+def check_targets(region: Region, tables: dict[str, pd.DataFrame], rule) -> RuleStatus:
+    """Counties whose ESTIMATED share (the visit-share table) is below the target."""
+    found: list[Violation] = []
+    shares = tables.get("visit_shares", pd.DataFrame())
+    col = "primary_share_est" if rule.measure == "primary" else "in_county_share_est"
+    zh, en = MEASURES[rule.measure]
+    n = 0
+    for row in shares.itertuples():
+        county = str(row.county)
+        est = getattr(row, col)
+        if (rule.counties is not None and county not in rule.counties) or pd.isna(est):
+            continue
+        n += 1
+        if float(est) < rule.min_share:
+            found.append(_v(rule, county, region.county_name(county),
+                            f"estimated {en} {float(est):.1%} (model estimate), {100 * (rule.min_share - float(est)):.1f} "
+                            f"points below the target {rule.min_share:.0%}",
+                            f"{zh}估算值{float(est):.1%}（模型估算），低于目标{rule.min_share:.0%} "
+                            f"{100 * (rule.min_share - float(est)):.1f}个百分点"))
+    return RuleStatus(rule, n, tuple(found))
+
+
+def check_access(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], rules: Sequence, travel: TravelModel,
+                 scopes: dict[str, tuple[str, tuple[str, ...], str]]) -> list[RuleStatus]:
+    """Check every enabled access rule against the tables (as written) and the region."""
+    out = []
+    for rule in rules:
+        if not rule.enabled or type(rule).stage != "access":
+            continue
+        if rule.kind == "emergency_centers":
+            out.append(check_emergency(region, tables, rule, travel))
+        elif rule.kind == "shared_centers":
+            out.append(check_shared(region, plan, tables, rule, travel, scopes))
+        elif rule.kind == "access_indicators":
+            out.append(check_indicators(region, tables, rule))
+        elif rule.kind == "visit_share_target" and "visit_shares" in tables:
+            out.append(check_targets(region, tables, rule))
+    return out

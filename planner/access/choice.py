@@ -1,0 +1,152 @@
+"""Where residents seek care: a capacity-constrained gravity (Huff) model, for visit-share ESTIMATES.
+
+Residents of township i make D_i = population x visits_per_capita visits a year and choose
+facility j with probability s_j u_ij / sum_k s_k u_ik, where u_ij = (w_j C_j)^alpha exp(-beta t_ij)
+for facilities within `max_minutes` (and always the township's own health centers and village
+clinics, counted together at the seat), C_j is the annual capacity (daily outpatient slots x
+working days) and w_j the primary-care weight. The shadow factors s_j start at 1 and shrink as
+s_j <- s_j min(1, C_j / load_j) until no facility is over capacity (or `iterations` run out):
+residents who find a facility full go to the next best. The figures are MODEL ESTIMATES of the
+synthesized facilities, not observed visits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..region import Region
+from .matrix import AccessMatrix
+from .rules import VisitShareModel
+
+PRIMARY_KINDS = ("township_health_center", "community_health_center", "village_clinic")
+
+
+@dataclass(frozen=True)
+class ChoiceInputs:
+    """What the model needs, as arrays: demand per township, capacities, kinds and counties of the options."""
+
+    demand_pop: np.ndarray
+    town_county: np.ndarray
+    minutes: np.ndarray
+    capacity: np.ndarray
+    primary: np.ndarray
+    fac_county: np.ndarray
+    own_town: np.ndarray
+    clinic_capacity: np.ndarray
+
+
+@dataclass(frozen=True)
+class ChoiceResult:
+    """Estimated visits: per township, its primary-care and in-county visits; per facility, its load."""
+
+    visits: np.ndarray
+    primary_visits: np.ndarray
+    in_county_visits: np.ndarray
+    load: np.ndarray
+    clinic_load: np.ndarray
+    overloaded: int
+    iterations: int
+    unserved: float = 0.0
+
+
+def choice_inputs(region: Region, matrix: AccessMatrix, working_days: int) -> ChoiceInputs:
+    """Arrays of the model from the region and its township-to-facility minutes."""
+    fac = matrix.facilities
+    towns = matrix.towns
+    clinics = region.facilities[region.facilities["kind"] == "village_clinic"]
+    per_town = clinics.groupby("township_code")["daily_outpatient_slots"].sum()
+    clinic_cap = towns.index.map(lambda t: float(per_town.get(t, 0))).to_numpy(dtype=float) * working_days
+    return ChoiceInputs(
+        demand_pop=towns["population"].to_numpy(dtype=float), town_county=towns["county_code"].to_numpy().astype(str),
+        minutes=matrix.minutes, capacity=fac["daily_outpatient_slots"].to_numpy(dtype=float) * working_days,
+        primary=fac["kind"].isin(PRIMARY_KINDS).to_numpy(), fac_county=fac["county_code"].to_numpy().astype(str),
+        own_town=(fac["township_code"].to_numpy().astype(str)[None, :] == towns.index.to_numpy().astype(str)[:, None])
+        & fac["kind"].isin(PRIMARY_KINDS).to_numpy()[None, :],
+        clinic_capacity=clinic_cap)
+
+
+def huff(inp: ChoiceInputs, rule: VisitShareModel) -> ChoiceResult:
+    """Run the capacity-constrained Huff model (see the module docstring).
+
+    A facility serves at most `max_utilization` x its capacity; visits still over that after
+    the iterations are not served by the modelled facilities (private clinics and specialty
+    hospitals are not in the data) and are left out of the shares (`unserved`).
+    """
+    demand = inp.demand_pop * rule.visits_per_capita
+    weight = np.where(inp.primary, rule.primary_weight, 1.0)
+    attract = np.power(np.maximum(inp.capacity * weight, 0.0), rule.alpha)
+    reach = (inp.minutes <= rule.max_minutes) | inp.own_town
+    u = np.where(reach & (inp.capacity > 0), attract[None, :] * np.exp(-rule.beta_per_min * inp.minutes), 0.0)
+    uc = np.where(inp.clinic_capacity > 0,
+                  np.power(np.maximum(inp.clinic_capacity * rule.primary_weight, 0.0), rule.alpha), 0.0)
+    cap, ccap = inp.capacity * rule.max_utilization, inp.clinic_capacity * rule.max_utilization
+    s = np.ones(u.shape[1])
+    sc = np.ones(len(uc))
+    it = 0
+    for it in range(1, rule.iterations + 1):
+        # load_j = s_j sum_i D_i u_ij / total_i: two matrix-vector products per round.
+        total = u @ s + uc * sc
+        ratio = np.divide(demand, total, out=np.zeros_like(demand), where=total > 0)
+        load, cload = s * (ratio @ u), sc * uc * ratio
+        over, cover = load > cap * (1 + 1e-6), cload > ccap * (1 + 1e-6)
+        if not over.any() and not cover.any():
+            break
+        s = np.where(over, s * cap / np.maximum(load, 1e-12), s)
+        sc = np.where(cover, sc * ccap / np.maximum(cload, 1e-12), sc)
+    total = u @ s + uc * sc
+    ratio = np.divide(demand, total, out=np.zeros_like(demand), where=total > 0)
+    load, cload = s * (ratio @ u), sc * uc * ratio
+    # The served part of each facility's load (1 unless it is still over its cap after the iterations).
+    keep = np.minimum(1.0, np.divide(cap, load, out=np.ones_like(load), where=load > 0))
+    ckeep = np.minimum(1.0, np.divide(ccap, cload, out=np.ones_like(cload), where=cload > 0))
+    w = u * (s * keep)[None, :] * ratio[:, None]  # served visits from township i to facility j
+    clinic = uc * sc * ckeep * ratio
+    served = w.sum(axis=1) + clinic
+    prim = w[:, inp.primary].sum(axis=1) + clinic
+    same = inp.fac_county[None, :] == inp.town_county[:, None]
+    in_county = (w * same).sum(axis=1) + clinic
+    overloaded = int((keep < 0.999).sum() + (ckeep < 0.999).sum())
+    return ChoiceResult(served, prim, in_county, load * keep, cload * ckeep, overloaded, it,
+                        float(demand.sum() - served.sum()))
+
+
+def county_shares(inp: ChoiceInputs, res: ChoiceResult, region: Region) -> pd.DataFrame:
+    """Per county: estimated visits, primary-care share and in-county share (model estimates)."""
+    frame = pd.DataFrame({"county": inp.town_county, "visits": res.visits, "primary": res.primary_visits,
+                          "in_county": res.in_county_visits})
+    g = frame.groupby("county", sort=True).sum()
+    out = pd.DataFrame({"county": g.index, "county_name": [region.county_name(c) for c in g.index],
+                        "visits_per_year": g["visits"].round(0).astype("int64").to_numpy(),
+                        "primary_share_est": (g["primary"] / g["visits"].where(g["visits"] > 0)).round(4).to_numpy(),
+                        "in_county_share_est": (g["in_county"] / g["visits"].where(g["visits"] > 0)).round(4).to_numpy()})
+    return out.reset_index(drop=True)
+
+
+def sensitivity(inp: ChoiceInputs, rule: VisitShareModel, region: Region) -> pd.DataFrame:
+    """Region-wide and per-county estimated shares with beta, alpha and the primary weight scaled by each factor."""
+    rows = []
+    runs = [("base", 1.0, rule)]
+    for name in ("beta_per_min", "alpha", "primary_weight"):
+        for f in rule.sensitivity:
+            if f != 1.0:
+                runs.append((name, f, rule.model_copy(update={name: getattr(rule, name) * f})))
+    for name, f, r in runs:
+        res = huff(inp, r)
+        shares = county_shares(inp, res, region)
+        total = res.visits.sum()
+        rows.append({"parameter": name, "factor": f, "value": getattr(r, name) if name != "base" else None,
+                     "county": "total", "county_name": region.name,
+                     "primary_share_est": round(float(res.primary_visits.sum() / total), 4) if total else None,
+                     "in_county_share_est": round(float(res.in_county_visits.sum() / total), 4) if total else None,
+                     "overloaded_facilities": res.overloaded})
+        for row in shares.itertuples():
+            rows.append({"parameter": name, "factor": f, "value": getattr(r, name) if name != "base" else None,
+                         "county": row.county, "county_name": row.county_name, "primary_share_est": row.primary_share_est,
+                         "in_county_share_est": row.in_county_share_est, "overloaded_facilities": None})
+    return pd.DataFrame(rows)
+
+
+__all__ = ["ChoiceInputs", "ChoiceResult", "choice_inputs", "county_shares", "huff", "sensitivity"]

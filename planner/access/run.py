@@ -1,0 +1,247 @@
+"""The access phase of a plan: every access figure from the region, the plan and its dispatch, as tables."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..milp import Status
+from ..plan import Plan
+from ..region import Region
+from ..schema import EMERGENCY_CENTERS, SHARED_CENTERS
+from ..travel import TravelModel
+from .choice import choice_inputs, county_shares, huff, sensitivity
+from .coverage import center_mask, coverage_frame
+from .covering import cover_path
+from .equity import gini, share_below
+from .fca import two_step_fca
+from .matrix import AccessMatrix, build_matrix
+from .rules import AccessIndicators, EmergencyCenters, SharedCenters, VisitShareModel, VisitShareTarget
+from .shared import plan_shared
+
+TABLES = ("emergency_coverage", "emergency_upgrades", "shared_hosts", "courier_trips", "access_townships",
+          "access_equity", "visit_shares", "visit_targets", "visit_sensitivity")
+"""The access tables of a plan folder (CSV each, and sheets of access.xlsx), in order."""
+
+
+@dataclass
+class AccessResult:
+    """The access tables of one run (empty frames for the parts whose rule is absent) and timings."""
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """A table by name (an empty frame when the run has none)."""
+        return self.tables.get(name, pd.DataFrame())
+
+
+def plan_scopes(plan: Plan, region: Region) -> dict[str, tuple[str, tuple[str, ...], str]]:
+    """Unit id -> (scope, county codes, city code) of a plan's units, to tell which units a rule covers."""
+    out = {}
+    for uid, up in plan.units.items():
+        if up.scope == "city":
+            city = uid.split(":", 1)[-1]
+            out[uid] = ("city", tuple(region.city_counties(city)), city)
+        else:
+            out[uid] = ("county", (uid,), region.city_of(uid))
+    return out
+
+
+def _first(rules: list, kind: str):
+    return next((r for r in rules if r.enabled and r.kind == kind), None)
+
+
+def run_access(region: Region, plan: Plan, rules: list, travel: TravelModel, *, roster: list | None = None,
+               units: list | None = None, backend: str = "cpsat") -> AccessResult | None:
+    """Compute the access tables under the rule file's access rules (None when it has none)."""
+    active = [r for r in rules if r.enabled and type(r).stage == "access"]
+    if not active:
+        return None
+    out = AccessResult()
+    t0 = time.perf_counter()
+    matrix = build_matrix(region, travel)
+    out.timings_s["matrix_s"] = time.perf_counter() - t0
+    emergency = _first(rules, "emergency_centers")
+    if emergency is not None:
+        t = time.perf_counter()
+        upgrades = emergency_upgrades(region, matrix, emergency, backend)
+        chosen: dict[str, set[str]] = {}
+        for row in upgrades.itertuples():
+            if row.k == row.k_max:
+                chosen.setdefault(row.center, set()).add(row.facility_id)
+        out.tables["emergency_coverage"] = coverage_frame(matrix, region, emergency.centers, emergency.max_minutes, chosen)
+        out.tables["emergency_upgrades"] = upgrades
+        out.timings_s["emergency_s"] = time.perf_counter() - t
+    shared = [r for r in active if r.kind == "shared_centers"]
+    if shared:
+        t = time.perf_counter()
+        scopes = {u.id: (u.scope, tuple(u.county_codes), u.city_code) for u in (units or [])}
+        hosts, trips = [], []
+        for rule in shared:
+            sp = plan_shared(region, plan, rule, travel, scopes)
+            hosts += [{"rule_id": rule.id, **h.__dict__} for h in sp.hosts]
+            trips += [{"rule_id": rule.id, **x.__dict__} for x in sp.trips]
+        out.tables["shared_hosts"] = shared_hosts_frame(hosts, region)
+        out.tables["courier_trips"] = courier_frame(trips, region)
+        out.timings_s["shared_s"] = time.perf_counter() - t
+    indicators = _first(rules, "access_indicators")
+    if indicators is not None:
+        t = time.perf_counter()
+        towns, equity = access_frames(region, matrix, indicators, roster or [])
+        out.tables["access_townships"], out.tables["access_equity"] = towns, equity
+        out.timings_s["fca_s"] = time.perf_counter() - t
+    model = _first(rules, "visit_share_model")
+    if model is not None:
+        t = time.perf_counter()
+        inp = choice_inputs(region, matrix, model.working_days)
+        res = huff(inp, model)
+        shares = county_shares(inp, res, region)
+        served = res.visits.sum() + res.unserved
+        shares["unserved_share_region"] = round(res.unserved / served, 4) if served else 0.0
+        out.tables["visit_shares"] = shares
+        targets = [r for r in active if r.kind == "visit_share_target"]
+        out.tables["visit_targets"] = targets_frame(shares, targets)
+        out.tables["visit_sensitivity"] = sensitivity(inp, model, region)
+        out.timings_s["visits_s"] = time.perf_counter() - t
+    out.timings_s["access_s"] = time.perf_counter() - t0
+    return out
+
+
+def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCenters, backend: str) -> pd.DataFrame:
+    """Per county, the exact optimal upgrades for 1 ... max_new_centers new centers, with marginal gains."""
+    fac = matrix.facilities
+    towns = matrix.towns
+    pop = towns["population"].to_numpy(dtype=np.int64)
+    county_of = towns["county_code"].to_numpy()
+    covered = {c: matrix.minutes[:, center_mask(fac, c)].min(axis=1) <= rule.max_minutes
+               if center_mask(fac, c).any() else np.zeros(len(towns), bool) for c in rule.centers}
+    rows = []
+    for county in sorted(region.counties.index):
+        sel = np.flatnonzero(county_of == county)
+        cands: list[tuple[str, str]] = []
+        for center in rule.centers:
+            kinds = rule.kinds_for(center)
+            ok = fac[(fac["county_code"] == county) & (fac["admin_level"] == "county") & fac["kind"].isin(kinds)
+                     & ~fac[center].fillna(False).astype(bool)]
+            cands += [(str(f), center) for f in ok.index]
+        if not cands or rule.max_new_centers == 0:
+            continue
+        # Demand rows: (township, center) pairs not yet within reach; candidate columns.
+        demand, weights = [], []
+        for center in rule.centers:
+            for i in sel:
+                if not covered[center][i]:
+                    demand.append((i, center))
+                    weights.append(pop[i])
+        if not demand:
+            continue
+        reach = np.zeros((len(demand), len(cands)), dtype=bool)
+        col = {f: matrix.column(f) for f, _ in cands}
+        for q, (i, center) in enumerate(demand):
+            for j, (f, c) in enumerate(cands):
+                reach[q, j] = c == center and matrix.minutes[i, col[f]] <= rule.max_minutes
+        path = cover_path(np.array(weights), reach, rule.max_new_centers, backend=backend, time_limit_s=rule.time_limit_s,
+                          name=f"emergency_cover[{county}]")
+        order = {j: n + 1 for n, j in enumerate(path.order)}
+        base = int(sum(pop[i] for i in sel)) * len(rule.centers) - int(np.sum(weights))
+        for step in path.steps:
+            for j in step.chosen:
+                f, center = cands[j]
+                rows.append({"county": county, "county_name": region.county_name(county), "k": step.k,
+                             "k_max": path.steps[-1].k, "center": center, "center_zh": EMERGENCY_CENTERS[center][0],
+                             "facility_id": f, "facility_name": str(fac.at[f, "name"]),
+                             "order": order.get(j) if path.nested else None, "gained_total": step.gained,
+                             "marginal_gain": step.marginal, "covered_before_person_centers": base,
+                             "status": step.status.value, "nested": path.nested, "candidates": len(cands),
+                             "solve_s": round(step.time_s, 4)})
+    cols = ["county", "county_name", "k", "k_max", "center", "center_zh", "facility_id", "facility_name", "order",
+            "gained_total", "marginal_gain", "covered_before_person_centers", "status", "nested", "candidates", "solve_s"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def shared_hosts_frame(rows: list[dict], region: Region) -> pd.DataFrame:
+    """One row per community and shared center: the host, whether it runs it now, whether it is required."""
+    fac = region.facilities
+    cols = ["rule_id", "community", "unit", "county", "county_name", "lead", "lead_name", "center", "center_zh", "host",
+            "host_name", "status", "required"]
+    out = [{**r, "county_name": region.county_name(r["county"]), "lead_name": str(fac.at[r["lead"], "name"]),
+            "center_zh": SHARED_CENTERS[r["center"]][0], "host_name": str(fac.at[r["host"], "name"])} for r in rows]
+    return pd.DataFrame(out, columns=cols)
+
+
+def courier_frame(rows: list[dict], region: Region) -> pd.DataFrame:
+    """One row per courier trip: host, its stops in order (ids joined by ';'), minutes and solve status."""
+    fac = region.facilities
+    cols = ["rule_id", "community", "unit", "county", "county_name", "host", "host_name", "trip", "n_stops", "stops",
+            "stop_names", "minutes", "status"]
+    out = [{**{k: v for k, v in r.items() if k != "stops"}, "county_name": region.county_name(r["county"]),
+            "host_name": str(fac.at[r["host"], "name"]), "n_stops": len(r["stops"]), "stops": ";".join(r["stops"]),
+            "stop_names": "；".join(str(fac.at[s, "name"]) for s in r["stops"])} for r in rows]
+    return pd.DataFrame(out, columns=cols)
+
+
+def _after_dispatch(matrix: AccessMatrix, roster: list) -> np.ndarray:
+    """Physicians per facility after the plan's year-round dispatch (senders lose them, receivers gain them)."""
+    phys = matrix.physicians.copy()
+    index = {f: k for k, f in enumerate(matrix.facilities.index)}
+    for r in roster:
+        if r.source in index and r.target in index:
+            phys[index[r.source]] -= r.count
+            phys[index[r.target]] += r.count
+    return phys
+
+
+def access_frames(region: Region, matrix: AccessMatrix, rule: AccessIndicators, roster: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """2SFCA per township (physicians before/after dispatch, beds) and equity per county."""
+    pop = matrix.population
+    kw = {"decay": rule.decay, "sigma_min": rule.sigma_min}
+    before = two_step_fca(pop, matrix.physicians, matrix.minutes, rule.max_minutes, **kw) * 1000
+    after = two_step_fca(pop, _after_dispatch(matrix, roster), matrix.minutes, rule.max_minutes, **kw) * 1000
+    beds = two_step_fca(pop, matrix.beds, matrix.minutes, rule.max_minutes, **kw) * 1000
+    towns = matrix.towns
+    frame = pd.DataFrame({"township": towns.index, "township_name": towns["name"].to_numpy(),
+                          "county": towns["county_code"].to_numpy(), "population": pop.astype(np.int64),
+                          "physicians_per_1000": before.round(6), "physicians_per_1000_after": after.round(6),
+                          "beds_per_1000": beds.round(6)})
+    weight = pop.sum()
+    mean = {k: float((pop * v).sum() / weight) if weight else 0.0 for k, v in
+            (("physicians", before), ("physicians_after", after), ("beds", beds))}
+    rows = []
+    for county in sorted(region.counties.index):
+        sel = frame["county"].to_numpy() == county
+        p = pop[sel]
+        row = {"county": county, "county_name": region.county_name(county), "population": int(p.sum())}
+        for key, values in (("physicians", before), ("physicians_after", after), ("beds", beds)):
+            v = values[sel]
+            row[f"{key}_mean"] = round(float((p * v).sum() / p.sum()), 6) if p.sum() else 0.0
+            row[f"{key}_gini"] = round(gini(v, p), 6)
+            row[f"{key}_low_share"] = round(share_below(v, p, rule.low_share_of_mean * mean[key]), 6)
+        row["low_threshold_physicians"] = round(rule.low_share_of_mean * mean["physicians"], 6)
+        rows.append(row)
+    return frame, pd.DataFrame(rows)
+
+
+def targets_frame(shares: pd.DataFrame, targets: list[VisitShareTarget]) -> pd.DataFrame:
+    """One row per county and target rule: the estimated share, the target and the gap (target - estimate)."""
+    rows = []
+    for rule in targets:
+        col = "primary_share_est" if rule.measure == "primary" else "in_county_share_est"
+        for r in shares.itertuples():
+            est = getattr(r, col)
+            ok = rule.counties is None or r.county in rule.counties
+            if not ok or pd.isna(est):
+                continue
+            rows.append({"county": r.county, "county_name": r.county_name, "rule_id": rule.id, "measure": rule.measure,
+                         "year": rule.year, "target": rule.min_share, "estimate": est,
+                         "gap_points": round((rule.min_share - est) * 100, 2), "meets": bool(est >= rule.min_share),
+                         "source": rule.source, "label": "model estimate (模型估算)"})
+    return pd.DataFrame(rows, columns=["county", "county_name", "rule_id", "measure", "year", "target", "estimate",
+                                       "gap_points", "meets", "source", "label"])
+
+
+__all__ = ["TABLES", "AccessResult", "Status", "run_access"]
