@@ -33,25 +33,28 @@ def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, trave
     towns = region.townships
     cov = tables.get("emergency_coverage", pd.DataFrame())
     seats = Points.from_xy(list(towns.index), towns["seat_lon"], towns["seat_lat"])
+    lookup = {(str(a), str(b)): int(v) for a, b, v in zip(cov["county"], cov["center"], cov["covered"])} if len(cov) else {}
+    counties = sorted(region.counties.index)
+    town_county = towns["county_code"].astype(str).to_numpy()
+    pop = towns["population"].to_numpy(dtype=np.int64)
     for center in rule.centers:
         zh, en = EMERGENCY_CENTERS[center]
         runs = fac[_bool(fac[center].astype(object))] if center in fac.columns else fac.iloc[:0]
         t = travel.minutes(seats, Points.from_xy(list(runs.index), runs.geometry.x, runs.geometry.y))
         near = t.min(axis=1) if t.shape[1] else np.full(len(towns), np.inf)
-        within = pd.Series(near <= rule.max_minutes, index=towns.index)
-        for county in sorted(region.counties.index):
+        covered_by = pd.Series(pop * (near <= rule.max_minutes)).groupby(town_county).sum()
+        total_by = pd.Series(pop).groupby(town_county).sum()
+        own = set(runs.loc[runs["admin_level"] == "county", "county_code"].astype(str))
+        for county in counties:
             name = region.county_name(county)
-            here = towns["county_code"] == county
-            covered = int(towns.loc[here & within, "population"].sum())
-            total = int(towns.loc[here, "population"].sum())
-            row = cov[(cov["county"].astype(str) == county) & (cov["center"] == center)] if len(cov) else cov
-            if len(row) != 1:
+            covered, total = int(covered_by.get(county, 0)), int(total_by.get(county, 0))
+            written = lookup.get((county, center))
+            if written is None:
                 found.append(_v(rule, county, name, f"the coverage table has no row for {en}", f"覆盖表缺少{zh}一行"))
-            elif int(row["covered"].iloc[0]) != covered:
-                found.append(_v(rule, county, name, f"the coverage table says {int(row['covered'].iloc[0]):,} residents "
-                                f"within reach of {en}, the data give {covered:,}",
-                                f"覆盖表{zh}可及人口为{int(row['covered'].iloc[0]):,}，按数据为{covered:,}"))
-            if rule.require_in_county and not ((runs["county_code"] == county) & (runs["admin_level"] == "county")).any():
+            elif written != covered:
+                found.append(_v(rule, county, name, f"the coverage table says {written:,} residents within reach of "
+                                f"{en}, the data give {covered:,}", f"覆盖表{zh}可及人口为{written:,}，按数据为{covered:,}"))
+            if rule.require_in_county and county not in own:
                 found.append(_v(rule, county, name, f"no county-level hospital runs a {en} center ({zh})",
                                 f"县级医院未建{zh}"))
             if rule.min_covered_share and total and covered / total < rule.min_covered_share:
@@ -93,6 +96,20 @@ def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
     if len(trips):
         trips = trips[trips["rule_id"] == rule.id]
     checked = 0
+    host_rows = {(str(r["community"]), str(r["center"])): r for r in hosts.to_dict("records")} if len(hosts) else {}
+    hosts_in = {}
+    for (comm, _), r in host_rows.items():
+        hosts_in.setdefault(comm, set()).add(str(r["host"]))
+    trips_of: dict[tuple[str, str], list[dict]] = {}
+    for r in (trips.to_dict("records") if len(trips) else []):
+        trips_of.setdefault((str(r["community"]), str(r["host"])), []).append(r)
+    members_in: dict[str, list[str]] = {}
+    ctx = fac["context"].astype(bool) if "context" in fac.columns else pd.Series(False, index=fac.index)
+    mem = fac[fac["kind"].isin(MEMBER_KINDS) & ~ctx]
+    for fid, town in zip(mem.index, mem["township_code"].astype(str)):
+        members_in.setdefault(town, []).append(str(fid))
+    lon = dict(zip(fac.index, fac.geometry.x))
+    lat = dict(zip(fac.index, fac.geometry.y))
     for c in sorted(plan.communities(), key=lambda c: c.id):
         scope, counties, city = scopes.get(c.unit, ("county", (c.unit,), ""))
         if not rule.applies_to(scope, counties, city) or c.lead not in fac.index:
@@ -101,15 +118,14 @@ def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
         county = str(fac.at[c.lead, "county_code"])
         where = region.county_name(county)
         label, label_zh = f"the community led by {fac.at[c.lead, 'name']}", f"{fac.at[c.lead, 'name']}牵头的医共体"
-        mine = hosts[hosts["community"] == c.id] if len(hosts) else hosts
         towns = set(c.townships)
         for center in rule.centers:
             zh, en = SHARED_CENTERS[center]
-            row = mine[mine["center"] == center] if len(mine) else mine
-            if len(row) != 1:
+            row = host_rows.get((c.id, center))
+            if row is None:
                 found.append(_v(rule, c.unit, where, f"{label} has no {en} host in the table", f"{label_zh}共享中心表缺少{zh}"))
                 continue
-            host = str(row["host"].iloc[0])
+            host = str(row["host"])
             able = host in fac.index and center in fac.columns and bool(fac.at[host, center])
             allowed = host == c.lead or (rule.hosts == "lead_or_central" and host in fac.index
                                          and fac.at[host, "kind"] == "township_health_center"
@@ -120,36 +136,37 @@ def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
             if center in rule.required and not able:
                 found.append(_v(rule, c.unit, where, f"{label} has no {en} center ({zh}): no member runs one",
                                 f"{label_zh}未建成{zh}"))
-            status = str(row["status"].iloc[0])
-            if status == "existing" and not able:
+            if str(row["status"]) == "existing" and not able:
                 found.append(_v(rule, c.unit, where, f"{label}: the table says {fac.at[host, 'name']} runs {en}, the data "
                                 "say it cannot", f"{label_zh}：表称{fac.at[host, 'name']}已具备{zh}，数据不符"))
-        members = sorted(set(fac.index[fac["township_code"].isin(towns) & fac["kind"].isin(MEMBER_KINDS)
-                                       & ~fac.get("context", pd.Series(False, index=fac.index)).astype(bool)]) | {c.lead})
-        for host in sorted(set(mine["host"].astype(str))) if len(mine) else []:
-            mine_trips = trips[(trips["community"] == c.id) & (trips["host"].astype(str) == host)] if len(trips) else trips
-            seen = [s for stops in mine_trips["stops"].astype(str) for s in stops.split(";") if s] if len(mine_trips) else []
+        members = sorted({f for t in towns for f in members_in.get(t, [])} | {c.lead})
+        for host in sorted(hosts_in.get(c.id, set())):
+            mine_trips = trips_of.get((c.id, host), [])
+            seen = [s for trip in mine_trips for s in str(trip["stops"]).split(";") if s]
             want = [m for m in members if m != host]
             if sorted(seen) != sorted(want):
                 missing = sorted(set(want) - set(seen))
                 extra = sorted(set(seen) - set(want)) + sorted({s for s in seen if seen.count(s) > 1})
                 found.append(_v(rule, c.unit, where, f"{label}: courier trips from {fac.at[host, 'name']} miss {missing[:5]} "
                                 f"or visit {extra[:5]} wrongly", f"{label_zh}：{fac.at[host, 'name']}物流线路漏访{missing[:5]}或误访{extra[:5]}"))
-            for trip in mine_trips.itertuples():
-                stops = [s for s in str(trip.stops).split(";") if s]
+            for trip in mine_trips:
+                stops = [s for s in str(trip["stops"]).split(";") if s]
+                number, written = trip["trip"], float(trip["minutes"])
                 ids = [host, *stops, host]
-                pts = fac.loc[ids]
-                t = travel.minutes(Points.from_xy(ids, pts.geometry.x, pts.geometry.y),
-                                   Points.from_xy(ids, pts.geometry.x, pts.geometry.y))
+                if not all(i in lon for i in ids):
+                    found.append(_v(rule, c.unit, where, f"{label}: trip {number} names a facility not in the region",
+                                    f"{label_zh}：第{number}条线路含本地区以外的机构"))
+                    continue
+                pts = Points.from_xy(ids, [lon[i] for i in ids], [lat[i] for i in ids])
+                t = travel.minutes(pts, pts)
                 minutes = float(sum(t[k, k + 1] for k in range(len(ids) - 1)) + rule.stop_min * len(stops))
-                if abs(minutes - float(trip.minutes)) > 0.05:
-                    found.append(_v(rule, c.unit, where, f"{label}: trip {trip.trip} takes {minutes:.1f} min, the table "
-                                    f"says {float(trip.minutes):.1f}", f"{label_zh}：第{trip.trip}条线路实为{minutes:.1f}分钟，"
-                                    f"表中为{float(trip.minutes):.1f}"))
+                if abs(minutes - written) > 0.05:
+                    found.append(_v(rule, c.unit, where, f"{label}: trip {number} takes {minutes:.1f} min, the table "
+                                    f"says {written:.1f}", f"{label_zh}：第{number}条线路实为{minutes:.1f}分钟，表中为{written:.1f}"))
                 if rule.enforce_round_trip and minutes > rule.max_round_trip_min + 1e-6:
-                    found.append(_v(rule, c.unit, where, f"{label}: courier trip {trip.trip} from {fac.at[host, 'name']} "
+                    found.append(_v(rule, c.unit, where, f"{label}: courier trip {number} from {fac.at[host, 'name']} "
                                     f"takes {minutes:.0f} min, over {rule.max_round_trip_min:g}",
-                                    f"{label_zh}：{fac.at[host, 'name']}第{trip.trip}条物流往返{minutes:.0f}分钟，"
+                                    f"{label_zh}：{fac.at[host, 'name']}第{number}条物流往返{minutes:.0f}分钟，"
                                     f"超过{rule.max_round_trip_min:g}分钟"))
     return RuleStatus(rule, checked, tuple(found))
 

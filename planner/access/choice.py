@@ -36,6 +36,8 @@ class ChoiceInputs:
     fac_county: np.ndarray
     own_town: np.ndarray
     clinic_capacity: np.ndarray
+    town_county_id: np.ndarray
+    fac_county_id: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,15 @@ def choice_inputs(region: Region, matrix: AccessMatrix, working_days: int) -> Ch
     """Arrays of the model from the region and its township-to-facility minutes."""
     fac = matrix.facilities
     towns = matrix.towns
+    # Counties as small integers: the in-county test compares every township with every facility.
+    codes = {c: k for k, c in enumerate(sorted(set(towns["county_code"].astype(str)) | set(fac["county_code"].astype(str))))}
     clinics = region.facilities[region.facilities["kind"] == "village_clinic"]
     per_town = clinics.groupby("township_code")["daily_outpatient_slots"].sum()
     clinic_cap = towns.index.map(lambda t: float(per_town.get(t, 0))).to_numpy(dtype=float) * working_days
     return ChoiceInputs(
         demand_pop=towns["population"].to_numpy(dtype=float), town_county=towns["county_code"].to_numpy().astype(str),
+        town_county_id=towns["county_code"].astype(str).map(codes).to_numpy(),
+        fac_county_id=fac["county_code"].astype(str).map(codes).to_numpy(),
         minutes=matrix.minutes, capacity=fac["daily_outpatient_slots"].to_numpy(dtype=float) * working_days,
         primary=fac["kind"].isin(PRIMARY_KINDS).to_numpy(), fac_county=fac["county_code"].to_numpy().astype(str),
         own_town=(fac["township_code"].to_numpy().astype(str)[None, :] == towns.index.to_numpy().astype(str)[:, None])
@@ -73,13 +79,18 @@ def huff(inp: ChoiceInputs, rule: VisitShareModel) -> ChoiceResult:
 
     A facility serves at most `max_utilization` x its capacity; visits still over that after
     the iterations are not served by the modelled facilities (private clinics and specialty
-    hospitals are not in the data) and are left out of the shares (`unserved`).
+    hospitals are not in the data) and are left out of the shares (`unserved`). Only the
+    township-facility pairs within reach are stored (a sparse matrix).
     """
+    from scipy.sparse import csr_matrix
+
     demand = inp.demand_pop * rule.visits_per_capita
     weight = np.where(inp.primary, rule.primary_weight, 1.0)
     attract = np.power(np.maximum(inp.capacity * weight, 0.0), rule.alpha)
-    reach = (inp.minutes <= rule.max_minutes) | inp.own_town
-    u = np.where(reach & (inp.capacity > 0), attract[None, :] * np.exp(-rule.beta_per_min * inp.minutes), 0.0)
+    rows, cols = np.nonzero(((inp.minutes <= rule.max_minutes) | inp.own_town) & (inp.capacity > 0)[None, :])
+    vals = attract[cols] * np.exp(-rule.beta_per_min * inp.minutes[rows, cols])
+    u = csr_matrix((vals, (rows, cols)), shape=inp.minutes.shape)
+    ut = u.T.tocsr()
     uc = np.where(inp.clinic_capacity > 0,
                   np.power(np.maximum(inp.clinic_capacity * rule.primary_weight, 0.0), rule.alpha), 0.0)
     cap, ccap = inp.capacity * rule.max_utilization, inp.clinic_capacity * rule.max_utilization
@@ -87,10 +98,10 @@ def huff(inp: ChoiceInputs, rule: VisitShareModel) -> ChoiceResult:
     sc = np.ones(len(uc))
     it = 0
     for it in range(1, rule.iterations + 1):
-        # load_j = s_j sum_i D_i u_ij / total_i: two matrix-vector products per round.
+        # load_j = s_j sum_i D_i u_ij / total_i: two sparse matrix-vector products per round.
         total = u @ s + uc * sc
         ratio = np.divide(demand, total, out=np.zeros_like(demand), where=total > 0)
-        load, cload = s * (ratio @ u), sc * uc * ratio
+        load, cload = s * (ut @ ratio), sc * uc * ratio
         over, cover = load > cap * (1 + 1e-6), cload > ccap * (1 + 1e-6)
         if not over.any() and not cover.any():
             break
@@ -98,16 +109,16 @@ def huff(inp: ChoiceInputs, rule: VisitShareModel) -> ChoiceResult:
         sc = np.where(cover, sc * ccap / np.maximum(cload, 1e-12), sc)
     total = u @ s + uc * sc
     ratio = np.divide(demand, total, out=np.zeros_like(demand), where=total > 0)
-    load, cload = s * (ratio @ u), sc * uc * ratio
+    load, cload = s * (ut @ ratio), sc * uc * ratio
     # The served part of each facility's load (1 unless it is still over its cap after the iterations).
     keep = np.minimum(1.0, np.divide(cap, load, out=np.ones_like(load), where=load > 0))
     ckeep = np.minimum(1.0, np.divide(ccap, cload, out=np.ones_like(cload), where=cload > 0))
-    w = u * (s * keep)[None, :] * ratio[:, None]  # served visits from township i to facility j
+    flow = vals * (s * keep)[cols] * ratio[rows]  # served visits from township i to facility j, per stored pair
     clinic = uc * sc * ckeep * ratio
-    served = w.sum(axis=1) + clinic
-    prim = w[:, inp.primary].sum(axis=1) + clinic
-    same = inp.fac_county[None, :] == inp.town_county[:, None]
-    in_county = (w * same).sum(axis=1) + clinic
+    served = np.bincount(rows, weights=flow, minlength=len(demand)) + clinic
+    prim = np.bincount(rows, weights=flow * inp.primary[cols], minlength=len(demand)) + clinic
+    same = inp.fac_county_id[cols] == inp.town_county_id[rows]
+    in_county = np.bincount(rows, weights=flow * same, minlength=len(demand)) + clinic
     overloaded = int((keep < 0.999).sum() + (ckeep < 0.999).sum())
     return ChoiceResult(served, prim, in_county, load * keep, cload * ckeep, overloaded, it,
                         float(demand.sum() - served.sum()))
@@ -125,16 +136,17 @@ def county_shares(inp: ChoiceInputs, res: ChoiceResult, region: Region) -> pd.Da
     return out.reset_index(drop=True)
 
 
-def sensitivity(inp: ChoiceInputs, rule: VisitShareModel, region: Region) -> pd.DataFrame:
-    """Region-wide and per-county estimated shares with beta, alpha and the primary weight scaled by each factor."""
+def sensitivity(inp: ChoiceInputs, rule: VisitShareModel, region: Region, base: ChoiceResult | None = None) -> pd.DataFrame:
+    """Region-wide and per-county estimated shares with beta, alpha and the primary weight scaled by each factor
+    (`base`: the run with the rule's own parameters, when already made)."""
     rows = []
-    runs = [("base", 1.0, rule)]
+    runs = [("base", 1.0, rule, base)]
     for name in ("beta_per_min", "alpha", "primary_weight"):
         for f in rule.sensitivity:
             if f != 1.0:
-                runs.append((name, f, rule.model_copy(update={name: getattr(rule, name) * f})))
-    for name, f, r in runs:
-        res = huff(inp, r)
+                runs.append((name, f, rule.model_copy(update={name: getattr(rule, name) * f}), None))
+    for name, f, r, done in runs:
+        res = done if done is not None else huff(inp, r)
         shares = county_shares(inp, res, region)
         total = res.visits.sum()
         rows.append({"parameter": name, "factor": f, "value": getattr(r, name) if name != "base" else None,

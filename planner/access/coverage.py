@@ -27,36 +27,43 @@ def nearest_minutes(matrix: AccessMatrix, mask: np.ndarray) -> np.ndarray:
 
 def coverage_frame(matrix: AccessMatrix, region: Region, centers: list[str], max_minutes: float,
                    upgrades: dict[str, set[str]] | None = None) -> pd.DataFrame:
-    """One row per county and center: residents within `max_minutes`, share, mean minutes, in-county hospital.
+    """One row per county and center: residents within `max_minutes`, share, mean minutes, in-county hospitals.
 
     `upgrades` (center -> facility ids) adds proposed centers: the `*_after` columns count them.
     """
     towns = matrix.towns
-    pop = towns["population"].to_numpy(dtype=np.int64)
-    county_of = towns["county_code"].to_numpy()
+    pop = towns["population"].to_numpy(dtype=float)
+    counties = sorted(region.counties.index)
+    pos = {c: k for k, c in enumerate(counties)}
+    idx = np.array([pos.get(c, -1) for c in towns["county_code"]])
+    ok = idx >= 0
+    n = len(counties)
+
+    def per_county(weights: np.ndarray) -> np.ndarray:
+        return np.bincount(idx[ok], weights=weights[ok], minlength=n)
+
+    total = per_county(pop)
     fac = matrix.facilities
-    rows = []
     own = region.facilities
+    rows = []
     for center in centers:
         zh, en = EMERGENCY_CENTERS[center]
         near = nearest_minutes(matrix, center_mask(fac, center))
         extra = (upgrades or {}).get(center, set())
         near_after = nearest_minutes(matrix, center_mask(fac, center, extra)) if extra else near
-        runs = own[own[center].fillna(False).astype(bool)] if center in own.columns else own.iloc[:0]
-        for county in sorted(region.counties.index):
-            sel = county_of == county
-            p = pop[sel]
-            total = int(p.sum())
-            within = int(p[near[sel] <= max_minutes].sum())
-            after = int(p[near_after[sel] <= max_minutes].sum())
-            finite = np.isfinite(near[sel])
-            mean = float((p[finite] * near[sel][finite]).sum() / p[finite].sum()) if p[finite].sum() else float("nan")
-            in_county = runs[(runs["county_code"] == county) & (runs["admin_level"] == "county")]
+        finite = np.isfinite(near)
+        within, after = per_county(pop * (near <= max_minutes)), per_county(pop * (near_after <= max_minutes))
+        reached, minutes = per_county(pop * finite), per_county(np.where(finite, pop * near, 0.0))
+        runs = own[own[center].fillna(False).astype(bool) & (own["admin_level"] == "county")] if center in own.columns \
+            else own.iloc[:0]
+        running = runs["county_code"].value_counts()
+        for k, county in enumerate(counties):
+            t = int(total[k])
             rows.append({"county": county, "county_name": region.county_name(county), "center": center,
-                         "center_zh": zh, "center_en": en, "population": total, "covered": within,
-                         "share": round(within / total, 4) if total else 0.0,
-                         "mean_nearest_min": round(mean, 2) if np.isfinite(mean) else None,
-                         "county_hospitals_running": len(in_county),
-                         "covered_after": after, "share_after": round(after / total, 4) if total else 0.0,
+                         "center_zh": zh, "center_en": en, "population": t, "covered": int(round(within[k])),
+                         "share": round(within[k] / t, 4) if t else 0.0,
+                         "mean_nearest_min": round(minutes[k] / reached[k], 2) if reached[k] else None,
+                         "county_hospitals_running": int(running.get(county, 0)),
+                         "covered_after": int(round(after[k])), "share_after": round(after[k] / t, 4) if t else 0.0,
                          "max_minutes": max_minutes})
     return pd.DataFrame(rows)

@@ -45,6 +45,21 @@ class AccessMatrix:
         return int(self.facilities.index.get_loc(fid))
 
 
+def slim(facilities: pd.DataFrame) -> pd.DataFrame:
+    """A plain frame of the facility columns access uses (with lon/lat), fast to filter many times."""
+    from ..schema import EMERGENCY_CENTERS, SHARED_CENTERS
+
+    cols = ["name", "kind", "admin_level", "county_code", "township_code", "central_thc", "context",
+            *EMERGENCY_CENTERS, *SHARED_CENTERS]
+    out = pd.DataFrame({c: facilities[c].to_numpy() if c in facilities.columns else False for c in cols},
+                       index=facilities.index)
+    for c in ["central_thc", "context", *EMERGENCY_CENTERS, *SHARED_CENTERS]:
+        out[c] = out[c].fillna(False).astype(bool)
+    out["lon"] = facilities.geometry.x.to_numpy()
+    out["lat"] = facilities.geometry.y.to_numpy()
+    return out
+
+
 def build_matrix(region: Region, travel: TravelModel) -> AccessMatrix:
     """Minutes from each township seat of the region to each non-clinic facility (context hospitals included)."""
     towns = region.townships.sort_index()

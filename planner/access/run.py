@@ -18,7 +18,7 @@ from .coverage import center_mask, coverage_frame
 from .covering import cover_path
 from .equity import gini, share_below
 from .fca import two_step_fca
-from .matrix import AccessMatrix, build_matrix
+from .matrix import AccessMatrix, build_matrix, slim
 from .rules import AccessIndicators, EmergencyCenters, SharedCenters, VisitShareModel, VisitShareTarget
 from .shared import plan_shared
 
@@ -106,7 +106,7 @@ def run_access(region: Region, plan: Plan, rules: list, travel: TravelModel, *, 
         out.tables["visit_shares"] = shares
         targets = [r for r in active if r.kind == "visit_share_target"]
         out.tables["visit_targets"] = targets_frame(shares, targets)
-        out.tables["visit_sensitivity"] = sensitivity(inp, model, region)
+        out.tables["visit_sensitivity"] = sensitivity(inp, model, region, res)
         out.timings_s["visits_s"] = time.perf_counter() - t
     out.timings_s["access_s"] = time.perf_counter() - t0
     return out
@@ -121,13 +121,15 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
     covered = {c: matrix.minutes[:, center_mask(fac, c)].min(axis=1) <= rule.max_minutes
                if center_mask(fac, c).any() else np.zeros(len(towns), bool) for c in rule.centers}
     rows = []
+    light = slim(fac)
+    by_county = {str(c): g for c, g in light[light["admin_level"] == "county"].groupby("county_code", sort=False)}
+    towns_of = {str(c): np.flatnonzero(county_of == c) for c in np.unique(county_of)}
     for county in sorted(region.counties.index):
-        sel = np.flatnonzero(county_of == county)
+        sel = towns_of.get(county, np.array([], dtype=int))
+        here = by_county.get(county, fac.iloc[:0])
         cands: list[tuple[str, str]] = []
         for center in rule.centers:
-            kinds = rule.kinds_for(center)
-            ok = fac[(fac["county_code"] == county) & (fac["admin_level"] == "county") & fac["kind"].isin(kinds)
-                     & ~fac[center].fillna(False).astype(bool)]
+            ok = here[here["kind"].isin(rule.kinds_for(center)) & ~here[center]]
             cands += [(str(f), center) for f in ok.index]
         if not cands or rule.max_new_centers == 0:
             continue
@@ -145,6 +147,14 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
         for q, (i, center) in enumerate(demand):
             for j, (f, c) in enumerate(cands):
                 reach[q, j] = c == center and matrix.minutes[i, col[f]] <= rule.max_minutes
+        # Candidates that would cover exactly the same residents are one choice (hospitals sharing a seat):
+        # keep the first (a general hospital before a TCM or maternal-child one, then by id).
+        rank = {"general_hospital": 0, "maternal_child_hospital": 1, "tcm_hospital": 2}
+        keep: dict[tuple, int] = {}
+        for j in sorted(range(len(cands)), key=lambda j: (rank.get(str(light.at[cands[j][0], "kind"]), 9), cands[j][0])):
+            keep.setdefault((cands[j][1], reach[:, j].tobytes()), j)
+        cols_kept = sorted(keep.values())
+        cands, reach = [cands[j] for j in cols_kept], reach[:, cols_kept]
         path = cover_path(np.array(weights), reach, rule.max_new_centers, backend=backend, time_limit_s=rule.time_limit_s,
                           name=f"emergency_cover[{county}]")
         order = {j: n + 1 for n, j in enumerate(path.order)}
@@ -154,7 +164,7 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
                 f, center = cands[j]
                 rows.append({"county": county, "county_name": region.county_name(county), "k": step.k,
                              "k_max": path.steps[-1].k, "center": center, "center_zh": EMERGENCY_CENTERS[center][0],
-                             "facility_id": f, "facility_name": str(fac.at[f, "name"]),
+                             "facility_id": f, "facility_name": str(light.at[f, "name"]),
                              "order": order.get(j) if path.nested else None, "gained_total": step.gained,
                              "marginal_gain": step.marginal, "covered_before_person_centers": base,
                              "status": step.status.value, "nested": path.nested, "candidates": len(cands),

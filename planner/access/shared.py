@@ -10,6 +10,7 @@ import pandas as pd
 from ..plan import Community, Plan
 from ..region import Region
 from ..travel import Points, TravelModel
+from .matrix import slim
 from .routing import plan_trips
 from .rules import SharedCenters
 
@@ -58,26 +59,34 @@ class SharedPlan:
     trips: list[CourierTrip] = field(default_factory=list)
 
 
-def members_of(region: Region, c: Community) -> pd.DataFrame:
-    """The community's facilities (in its townships), the lead first."""
-    fac = region.facilities
-    here = fac[fac["township_code"].isin(set(c.townships)) & ~fac.get("context", pd.Series(False, index=fac.index)).astype(bool)]
-    return here
+class FacilityIndex:
+    """The region's facilities (village clinics left out) by township, built once for every community."""
+
+    def __init__(self, region: Region) -> None:
+        fac = region.facilities
+        # Context hospitals (other counties of the city) stay in the frame: one may lead a community.
+        self.frame = slim(fac[fac["kind"] != "village_clinic"])
+        own = self.frame[~self.frame["context"]]
+        self.by_town: dict[str, list[str]] = {}
+        for fid, town in zip(own.index, own["township_code"].astype(str)):
+            self.by_town.setdefault(town, []).append(str(fid))
+
+    def members(self, c: Community) -> pd.DataFrame:
+        """The community's facilities (other than village clinics) in its townships."""
+        ids = sorted(f for t in c.townships for f in self.by_town.get(t, []))
+        return self.frame.loc[ids]
 
 
-def choose_host(region: Region, c: Community, center: str, rule: SharedCenters, minutes_to: dict[str, float]) -> tuple[str, str]:
+def choose_host(fac: pd.DataFrame, here: pd.DataFrame, c: Community, center: str, rule: SharedCenters,
+                minutes_to: dict[str, float]) -> tuple[str, str]:
     """(host, status) for one center: the lead if it can host it, else the central THC nearest its members, else build at the lead."""
-    fac = region.facilities
-    lead_ok = c.lead in fac.index and bool(fac.at[c.lead, center]) if center in fac.columns else False
-    if lead_ok:
+    if center in fac.columns and c.lead in fac.index and bool(fac.at[c.lead, center]):
         return c.lead, "existing"
-    if rule.hosts == "lead_or_central":
-        here = members_of(region, c)
-        able = here[(here["kind"] == "township_health_center") & here["central_thc"].astype(bool)
-                    & here[center].fillna(False).astype(bool)] if center in here.columns else here.iloc[:0]
-        if len(able):
-            best = min(able.index, key=lambda f: (minutes_to.get(f, np.inf), f))
-            return str(best), "existing"
+    if rule.hosts == "lead_or_central" and center in here.columns:
+        able = [f for f, k, central, ok in zip(here.index, here["kind"], here["central_thc"], here[center])
+                if k == "township_health_center" and central and ok]
+        if able:
+            return str(min(able, key=lambda f: (minutes_to.get(f, np.inf), f))), "existing"
     return c.lead, ("missing" if center in rule.required else "to_build")
 
 
@@ -88,25 +97,26 @@ def plan_shared(region: Region, plan: Plan, rule: SharedCenters, travel: TravelM
     `scopes` maps a unit id to (scope, county codes, city code), to tell which units the rule covers.
     """
     out = SharedPlan(rule)
-    fac = region.facilities
+    index = FacilityIndex(region)
+    fac = index.frame
     for c in sorted(plan.communities(), key=lambda c: c.id):
         scope, counties, city = scopes.get(c.unit, ("county", (c.unit,), ""))
         if not rule.applies_to(scope, counties, city) or c.lead not in fac.index:
             continue
         county = str(fac.at[c.lead, "county_code"])
-        here = members_of(region, c)
+        here = index.members(c)
         stops = sorted(f for f in here.index[here["kind"].isin(MEMBER_KINDS)] if f != c.lead)
         ids = [c.lead, *[f for f in stops]]
         cand = sorted(set(here.index[(here["kind"] == "township_health_center") & here["central_thc"].astype(bool)]))
-        pts = fac.loc[list(dict.fromkeys(ids + cand))]
-        everyone = Points.from_xy(list(pts.index), pts.geometry.x, pts.geometry.y)
+        pts = index.frame.loc[list(dict.fromkeys(ids + cand))]
+        everyone = Points.from_xy(list(pts.index), pts["lon"], pts["lat"])
         t_all = travel.minutes(everyone, everyone)
         pos = {f: k for k, f in enumerate(pts.index)}
         member_pos = [pos[f] for f in ids]
         minutes_to = {f: float(t_all[pos[f], member_pos].sum()) for f in pts.index}
         hosts_here: list[str] = []
         for center in rule.centers:
-            host, status = choose_host(region, c, center, rule, minutes_to)
+            host, status = choose_host(fac, here, c, center, rule, minutes_to)
             out.hosts.append(HostChoice(c.id, c.unit, county, c.lead, center, host, status, center in rule.required))
             if host not in hosts_here:
                 hosts_here.append(host)
