@@ -780,6 +780,9 @@ def unit_page(run: _Run, unit: Unit) -> Page:
               Layer("experts", t("城市专家", "City experts"), expert_feats + expert_labels, kind="mixed"),
               Layer("dialysis", t("血透点", "Dialysis sites"), site_feats, kind="point"),
               Layer("reach", t("血透可及范围", "Within reach of dialysis"), reach_feats, show=False)]
+    from .access.layers import access_layers
+
+    layers += access_layers(run, unit, proj)
     layers = [x for x in layers if x.features]
 
     row = run.unit_rows.loc[unit.id].to_dict()
@@ -1111,6 +1114,9 @@ def load_run(plan_dir: str | Path):
     result.dialysis = _read_dialysis(folder, region)
     result.capacity = reserved_capacity(region, plan, list(rules.rules))
     result.service_statuses = services + check_capacity(result.capacity, list(rules.rules))
+    from .access.outputs import load_access
+
+    result.access = load_access(folder)
     return result, notes
 
 

@@ -42,3 +42,9 @@ def read_access(folder: str | Path) -> dict[str, pd.DataFrame]:
                 frame[col] = pd.to_numeric(frame[col].replace("", None), errors="coerce")
         out[name] = frame
     return out
+
+
+def load_access(folder: str | Path) -> AccessResult | None:
+    """The access tables of a plan folder as an AccessResult (None when it has none), for redrawing maps."""
+    tables = read_access(folder)
+    return AccessResult(tables=tables) if tables else None

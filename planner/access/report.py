@@ -1,0 +1,166 @@
+"""The access report: one section per county with coverage, shared centers, 2SFCA equity and visit-share ESTIMATES."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .. import io
+from ..schema import EMERGENCY_CENTERS, SHARED_CENTERS
+from .charts import bars_svg, lorenz_svg
+from .equity import lorenz
+
+ESTIMATE_NOTE = ("估算值：就诊率为容量约束哈夫模型对合成机构数据的模型估算，并非统计数据。"
+                 "Estimates: visit shares are MODEL ESTIMATES (capacity-constrained Huff model on synthesized facilities), "
+                 "not observed statistics.")
+
+
+def _e(x: object) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _pct(x: object) -> str:
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "—"
+    return "—" if np.isnan(v) else f"{v:.1%}"
+
+
+def _table(frame: pd.DataFrame, columns: dict[str, str]) -> str:
+    if frame.empty:
+        return "<p>—</p>"
+    head = "".join(f"<th>{_e(v)}</th>" for v in columns.values())
+    body = "".join("<tr>" + "".join(f"<td>{_e(r.get(k, ''))}</td>" for k in columns) + "</tr>" for r in frame.to_dict("records"))
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def county_section(access, county: str, county_name: str) -> str:
+    """The HTML section of one county (escaped; charts inline as SVG)."""
+    t = access.table
+    parts = [f'<section id="c{_e(county)}"><h2>{_e(county_name)} ({_e(county)})</h2>']
+    cov = t("emergency_coverage")
+    if len(cov):
+        mine = cov[cov["county"].astype(str) == county].copy()
+        mine["share"] = mine["share"].map(_pct)
+        mine["share_after"] = mine["share_after"].map(_pct)
+        parts.append("<h3>急诊急救五大中心 / Emergency centers</h3>")
+        parts.append(_table(mine, {"center_zh": "中心 / center", "covered": "可及人口 / residents within reach",
+                                   "share": "比例 / share", "mean_nearest_min": "最近中心平均分钟 / mean minutes",
+                                   "county_hospitals_running": "县级医院已建 / county hospitals running",
+                                   "covered_after": "升级后可及 / after upgrades", "share_after": "升级后比例 / share after"}))
+        values = cov[cov["county"].astype(str) == county]
+        parts.append(bars_svg([(str(r.center_zh), float(r.share)) for r in values.itertuples()],
+                              f"{county_name}: residents within reach of each center",
+                              targets=[]))
+    ups = t("emergency_upgrades")
+    if len(ups):
+        mine = ups[ups["county"].astype(str) == county]
+        if len(mine):
+            last = mine[mine["k"] == mine["k"].max()]
+            parts.append("<h4>覆盖模型提出的升级顺序 / Upgrade order of the covering model (exact)</h4>")
+            parts.append(_table(mine, {"k": "新建中心数 k", "center_zh": "中心", "facility_name": "医院 / hospital",
+                                       "order": "顺序 / order", "marginal_gain": "边际增加人口 / marginal gain",
+                                       "gained_total": "累计增加 / total gain", "status": "求解状态 / status"}))
+            if not bool(last["nested"].iloc[0]):
+                parts.append("<p>各 k 的最优解不嵌套，按 k 分别列出 / The optima for each k are not nested; listed per k.</p>")
+    hosts = t("shared_hosts")
+    if len(hosts):
+        mine = hosts[hosts["county"].astype(str) == county]
+        parts.append("<h3>共享中心 / Shared centers</h3>")
+        parts.append(_table(mine, {"lead_name": "医共体牵头医院 / community lead", "center_zh": "中心", "host_name": "承担机构 / host",
+                                   "status": "状态 / status", "required": "必须已建 / required"}))
+    trips = t("courier_trips")
+    if len(trips):
+        mine = trips[trips["county"].astype(str) == county]
+        parts.append(_table(mine, {"host_name": "出发机构 / host", "trip": "线路 / trip", "n_stops": "站数 / stops",
+                                   "minutes": "往返分钟 / minutes", "status": "求解状态 / status"}))
+    eq = t("access_equity")
+    towns = t("access_townships")
+    if len(eq):
+        row = eq[eq["county"].astype(str) == county]
+        if len(row):
+            r = row.iloc[0]
+            parts.append("<h3>空间可及性（2SFCA）/ Accessibility (2SFCA)</h3>")
+            parts.append(_table(row, {"physicians_mean": "医师/千人 / physicians per 1,000",
+                                      "physicians_after_mean": "派驻后 / after dispatch",
+                                      "physicians_gini": "基尼 / Gini", "physicians_after_gini": "派驻后基尼 / Gini after",
+                                      "physicians_low_share": "低可及人口比例 / share below threshold",
+                                      "beds_mean": "床位/千人 / beds per 1,000", "beds_gini": "床位基尼 / beds Gini"}))
+            part = towns[towns["county"].astype(str) == county]
+            if len(part):
+                w = part["population"].to_numpy(float)
+                curves = [(f"physicians before (Gini {float(r['physicians_gini']):.3f})",
+                           *lorenz(part["physicians_per_1000"].to_numpy(float), w)),
+                          (f"after dispatch (Gini {float(r['physicians_after_gini']):.3f})",
+                           *lorenz(part["physicians_per_1000_after"].to_numpy(float), w)),
+                          (f"beds (Gini {float(r['beds_gini']):.3f})", *lorenz(part["beds_per_1000"].to_numpy(float), w))]
+                parts.append('<div class="charts">' + lorenz_svg(curves, f"{county_name}: Lorenz curves of access")
+                             + "</div>")
+    shares = t("visit_shares")
+    targets = t("visit_targets")
+    if len(shares):
+        row = shares[shares["county"].astype(str) == county]
+        if len(row):
+            parts.append("<h3>就诊率估算 / Visit shares (model estimates)</h3>")
+            parts.append(f'<p class="est">{_e(ESTIMATE_NOTE)}</p>')
+            mine = targets[targets["county"].astype(str) == county].copy() if len(targets) else targets
+            if len(mine):
+                mine["target"] = mine["target"].map(_pct)
+                mine["estimate"] = mine["estimate"].map(_pct)
+                parts.append(_table(mine, {"rule_id": "目标 / target rule", "year": "年份 / year", "target": "目标 / target",
+                                           "estimate": "估算 / estimate", "gap_points": "差距（百分点）/ gap (points)",
+                                           "source": "出处 / source"}))
+            r = row.iloc[0]
+            tlines = []
+            if len(targets):
+                for x in targets[targets["county"].astype(str) == county].itertuples():
+                    tlines.append((f"{x.measure} target {float(x.target):.0%} ({x.year})", float(x.target)))
+            parts.append(bars_svg([("基层就诊率（估算）primary, est.", float(r["primary_share_est"])),
+                                   ("县域就诊率（估算）in-county, est.", float(r["in_county_share_est"]))],
+                                  f"{county_name}: estimated visit shares against the targets", targets=tlines))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def access_html(result) -> str:
+    """The whole access report (one page, self-contained)."""
+    access = result.access
+    region = result.region
+    e = _e
+    css = ("body{font:14px/1.5 'Helvetica Neue',Arial,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;"
+           "max-width:1100px;margin:1em auto;padding:0 1em;color:#222}table{border-collapse:collapse;margin:4px 0}"
+           "td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;font-size:12px}.est{background:#fff3cd;"
+           "border:1px solid #e0b400;padding:4px 8px}.warn{background:#fff3cd;padding:6px 10px}section{border-top:2px solid #888;"
+           "margin-top:1.5em}svg{margin:4px 12px 4px 0;vertical-align:top}")
+    parts = ["<!DOCTYPE html>", '<html lang="zh-CN"><head><meta charset="utf-8">',
+             f"<title>{e(region.name)} — 可及性与共享服务 / Access</title><style>{css}</style></head><body>",
+             f"<h1>{e(region.name)} — 可及性与共享服务 / Access and shared services</h1>",
+             f'<p class="warn"><b>设施为合成数据，并非真实机构。Facilities (and their emergency centers and shared-center '
+             f"departments) are synthesized, not real institutions.</b></p>",
+             f'<p class="est">{e(ESTIMATE_NOTE)}</p>']
+    sens = access.table("visit_sensitivity")
+    if len(sens):
+        total = sens[sens["county"] == "total"].copy()
+        total["primary_share_est"] = total["primary_share_est"].map(_pct)
+        total["in_county_share_est"] = total["in_county_share_est"].map(_pct)
+        parts.append("<h2>敏感性分析 / Sensitivity of the estimates (whole region)</h2>")
+        parts.append(_table(total, {"parameter": "参数 / parameter", "factor": "倍数 / factor", "value": "取值 / value",
+                                    "primary_share_est": "基层就诊率（估算）", "in_county_share_est": "县域就诊率（估算）",
+                                    "overloaded_facilities": "超负荷机构 / facilities at capacity"}))
+    parts.append("<p>" + " · ".join(f'<a href="#c{e(c)}">{e(region.county_name(c))}</a>'
+                                    for c in sorted(region.counties.index)) + "</p>")
+    for county in sorted(region.counties.index):
+        parts.append(county_section(access, str(county), region.county_name(county)))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_access_report(result, out_dir: str | Path) -> list[Path]:
+    """Write access.html into the plan folder when the run has access tables (report.write_reports calls this)."""
+    if getattr(result, "access", None) is None or not result.access.tables:
+        return []
+    return [io.write_text(Path(out_dir) / "access.html", access_html(result))]
