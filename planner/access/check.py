@@ -70,7 +70,7 @@ def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, trave
             continue
         f = fac.loc[fid]
         if str(f["county_code"]) != county or f["admin_level"] != "county" or f["kind"] not in rule.kinds_for(center) \
-                or bool(f[center]):
+                or bool(f.get(center, False)):
             found.append(_v(rule, county, name, f"upgrade of {f['name']} to {EMERGENCY_CENTERS[center][1]} is not allowed "
                             "(a county-level hospital of an allowed kind, not yet running it)",
                             f"{f['name']}不符合升级{EMERGENCY_CENTERS[center][0]}的条件"))

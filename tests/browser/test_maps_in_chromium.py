@@ -24,7 +24,10 @@ def test_county_page_layers_features_and_popup(yiwu_maps, yiwu_result, open_map)
     m = open_map(yiwu_maps / "linked" / "units" / "330782.html")
     assert m.errors == []
     assert m.layer_names() == ["乡镇（按医共体着色）", "医共体边界", "县（市、区）界", "牵头医院", "其他医院",
-                               "乡镇卫生院、社区卫生服务中心", "村卫生室", "派驻医师", "城市专家", "血透点", "血透可及范围"]
+                               "乡镇卫生院、社区卫生服务中心", "村卫生室", "派驻医师", "城市专家", "血透点", "血透可及范围",
+                               # planner.access layers (hidden at first)
+                               "急诊急救五大中心可及范围", "共享中心（检验、影像、心电、病理、消毒、药房）", "标本与物资物流线路",
+                               "医师空间可及性（2SFCA）"]
     unit = next(u for u in yiwu_result.units if u.id == "330782")
     assert m.count("path.pm-townships") == len(unit.townships) == 14
     assert m.count(".pm-lead") == 2
