@@ -102,3 +102,19 @@ def test_huff_respects_capacity_and_gives_shares():
     status = check_access(region, plan, acc.tables, [model, target], TravelModel(), plan_scopes(plan, region))
     assert status[0].violations and "model estimate" in status[0].violations[0].message
     assert not status[0].rule.hard
+
+
+def test_access_indicators_before_and_after_dispatch():
+    from planner.access.rules import AccessIndicators
+    from planner.dispatch import RosterRow
+
+    region, plan = _county()
+    rule = AccessIndicators(id="acc", source="s", max_minutes=60, decay="none")
+    moved = [RosterRow("attending", "330001:H", "H", "C4", "attending", "内科", 5, 30.0)]
+    acc = run_access(region, plan, [rule], TravelModel(), roster=moved)
+    towns = acc.table("access_townships").set_index("township")
+    east = towns.index[-1]
+    assert towns.at[east, "physicians_per_1000_after"] >= towns.at[east, "physicians_per_1000"]
+    eq = acc.table("access_equity")
+    assert 0 <= eq["physicians_gini"].iloc[0] < 1
+    assert not check_access(region, plan, acc.tables, [rule], TravelModel(), plan_scopes(plan, region))[0].violations
