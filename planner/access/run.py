@@ -17,7 +17,7 @@ from .choice import choice_inputs, county_shares, huff, sensitivity
 from .coverage import center_mask, coverage_frame
 from .covering import cover_path
 from .equity import gini, share_below
-from .fca import two_step_fca
+from .fca import decay_weights, two_step_fca
 from .matrix import AccessMatrix, build_matrix, slim
 from .rules import AccessIndicators, EmergencyCenters, SharedCenters, VisitShareModel, VisitShareTarget
 from .shared import plan_shared
@@ -122,15 +122,18 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
                if center_mask(fac, c).any() else np.zeros(len(towns), bool) for c in rule.centers}
     rows = []
     light = slim(fac)
-    by_county = {str(c): g for c, g in light[light["admin_level"] == "county"].groupby("county_code", sort=False)}
+    kinds = {c: rule.kinds_for(c) for c in rule.centers}
+    cands_of: dict[str, list[tuple[str, str]]] = {}
+    county_level = light[light["admin_level"] == "county"]
+    has = {c: county_level[c].to_numpy() for c in rule.centers}
+    for k, (fid, kind, county) in enumerate(zip(county_level.index, county_level["kind"], county_level["county_code"])):
+        for center in rule.centers:
+            if kind in kinds[center] and not has[center][k]:
+                cands_of.setdefault(str(county), []).append((str(fid), center))
     towns_of = {str(c): np.flatnonzero(county_of == c) for c in np.unique(county_of)}
     for county in sorted(region.counties.index):
         sel = towns_of.get(county, np.array([], dtype=int))
-        here = by_county.get(county, fac.iloc[:0])
-        cands: list[tuple[str, str]] = []
-        for center in rule.centers:
-            ok = here[here["kind"].isin(rule.kinds_for(center)) & ~here[center]]
-            cands += [(str(f), center) for f in ok.index]
+        cands = sorted(cands_of.get(county, []), key=lambda fc: (rule.centers.index(fc[1]), fc[0]))
         if not cands or rule.max_new_centers == 0:
             continue
         # Demand rows: (township, center) pairs not yet within reach; candidate columns.
@@ -143,10 +146,11 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
         if not demand:
             continue
         reach = np.zeros((len(demand), len(cands)), dtype=bool)
-        col = {f: matrix.column(f) for f, _ in cands}
-        for q, (i, center) in enumerate(demand):
-            for j, (f, c) in enumerate(cands):
-                reach[q, j] = c == center and matrix.minutes[i, col[f]] <= rule.max_minutes
+        rows_of = {c: [q for q, (_, cc) in enumerate(demand) if cc == c] for c in rule.centers}
+        for j, (f, center) in enumerate(cands):
+            q = rows_of[center]
+            if q:
+                reach[q, j] = matrix.minutes[[demand[x][0] for x in q], matrix.column(f)] <= rule.max_minutes
         # Candidates that would cover exactly the same residents are one choice (hospitals sharing a seat):
         # keep the first (a general hospital before a TCM or maternal-child one, then by id).
         rank = {"general_hospital": 0, "maternal_child_hospital": 1, "tcm_hospital": 2}
@@ -209,10 +213,10 @@ def _after_dispatch(matrix: AccessMatrix, roster: list) -> np.ndarray:
 def access_frames(region: Region, matrix: AccessMatrix, rule: AccessIndicators, roster: list) -> tuple[pd.DataFrame, pd.DataFrame]:
     """2SFCA per township (physicians before/after dispatch, beds) and equity per county."""
     pop = matrix.population
-    kw = {"decay": rule.decay, "sigma_min": rule.sigma_min}
-    before = two_step_fca(pop, matrix.physicians, matrix.minutes, rule.max_minutes, **kw) * 1000
-    after = two_step_fca(pop, _after_dispatch(matrix, roster), matrix.minutes, rule.max_minutes, **kw) * 1000
-    beds = two_step_fca(pop, matrix.beds, matrix.minutes, rule.max_minutes, **kw) * 1000
+    w = decay_weights(matrix.minutes, rule.max_minutes, rule.decay, rule.sigma_min)  # once for the three measures
+    before = two_step_fca(pop, matrix.physicians, matrix.minutes, rule.max_minutes, weights=w) * 1000
+    after = two_step_fca(pop, _after_dispatch(matrix, roster), matrix.minutes, rule.max_minutes, weights=w) * 1000
+    beds = two_step_fca(pop, matrix.beds, matrix.minutes, rule.max_minutes, weights=w) * 1000
     towns = matrix.towns
     frame = pd.DataFrame({"township": towns.index, "township_name": towns["name"].to_numpy(),
                           "county": towns["county_code"].to_numpy(), "population": pop.astype(np.int64),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from ..plan import Community, Plan
 from ..region import Region
+from ..schema import SHARED_CENTERS
 from ..travel import Points, TravelModel
 from .matrix import slim
 from .routing import plan_trips
@@ -59,35 +59,58 @@ class SharedPlan:
     trips: list[CourierTrip] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _Fac:
+    """What host choice and routing need of one facility."""
+
+    fid: str
+    kind: str
+    central: bool
+    county: str
+    lon: float
+    lat: float
+    able: frozenset[str]
+
+
 class FacilityIndex:
-    """The region's facilities (village clinics left out) by township, built once for every community."""
+    """The region's facilities (village clinics left out) by township, built once for every community.
+
+    Plain records, not frame look-ups: a province has a few hundred communities, each needing
+    a handful of facilities.
+    """
 
     def __init__(self, region: Region) -> None:
         fac = region.facilities
-        # Context hospitals (other counties of the city) stay in the frame: one may lead a community.
-        self.frame = slim(fac[fac["kind"] != "village_clinic"])
-        own = self.frame[~self.frame["context"]]
+        frame = slim(fac[fac["kind"] != "village_clinic"])
+        centers = [c for c in SHARED_CENTERS if c in frame.columns]
+        able = {c: frame[c].to_numpy() for c in centers}
+        self.records: dict[str, _Fac] = {}
         self.by_town: dict[str, list[str]] = {}
-        for fid, town in zip(own.index, own["township_code"].astype(str)):
-            self.by_town.setdefault(town, []).append(str(fid))
+        for k, (fid, kind, central, county, town, lon, lat, ctx) in enumerate(zip(
+                frame.index, frame["kind"], frame["central_thc"], frame["county_code"], frame["township_code"],
+                frame["lon"], frame["lat"], frame["context"])):
+            fid = str(fid)
+            # Context hospitals (other counties of the city) are kept as records: one may lead a community.
+            self.records[fid] = _Fac(fid, str(kind), bool(central), str(county), float(lon), float(lat),
+                                     frozenset(c for c in centers if able[c][k]))
+            if not ctx:
+                self.by_town.setdefault(str(town), []).append(fid)
 
-    def members(self, c: Community) -> pd.DataFrame:
-        """The community's facilities (other than village clinics) in its townships."""
-        ids = sorted(f for t in c.townships for f in self.by_town.get(t, []))
-        return self.frame.loc[ids]
+    def members(self, c: Community) -> list[_Fac]:
+        """The community's facilities (other than village clinics) in its townships, by id."""
+        return [self.records[f] for f in sorted(f for t in c.townships for f in self.by_town.get(t, []))]
 
 
-def choose_host(fac: pd.DataFrame, here: pd.DataFrame, c: Community, center: str, rule: SharedCenters,
+def choose_host(lead: _Fac, here: list[_Fac], center: str, rule: SharedCenters,
                 minutes_to: dict[str, float]) -> tuple[str, str]:
     """(host, status) for one center: the lead if it can host it, else the central THC nearest its members, else build at the lead."""
-    if center in fac.columns and c.lead in fac.index and bool(fac.at[c.lead, center]):
-        return c.lead, "existing"
-    if rule.hosts == "lead_or_central" and center in here.columns:
-        able = [f for f, k, central, ok in zip(here.index, here["kind"], here["central_thc"], here[center])
-                if k == "township_health_center" and central and ok]
+    if center in lead.able:
+        return lead.fid, "existing"
+    if rule.hosts == "lead_or_central":
+        able = [f.fid for f in here if f.kind == "township_health_center" and f.central and center in f.able]
         if able:
-            return str(min(able, key=lambda f: (minutes_to.get(f, np.inf), f))), "existing"
-    return c.lead, ("missing" if center in rule.required else "to_build")
+            return min(able, key=lambda f: (minutes_to.get(f, np.inf), f)), "existing"
+    return lead.fid, ("missing" if center in rule.required else "to_build")
 
 
 def plan_shared(region: Region, plan: Plan, rule: SharedCenters, travel: TravelModel,
@@ -98,26 +121,25 @@ def plan_shared(region: Region, plan: Plan, rule: SharedCenters, travel: TravelM
     """
     out = SharedPlan(rule)
     index = FacilityIndex(region)
-    fac = index.frame
     for c in sorted(plan.communities(), key=lambda c: c.id):
         scope, counties, city = scopes.get(c.unit, ("county", (c.unit,), ""))
-        if not rule.applies_to(scope, counties, city) or c.lead not in fac.index:
+        lead = index.records.get(c.lead)
+        if not rule.applies_to(scope, counties, city) or lead is None:
             continue
-        county = str(fac.at[c.lead, "county_code"])
         here = index.members(c)
-        stops = sorted(f for f in here.index[here["kind"].isin(MEMBER_KINDS)] if f != c.lead)
-        ids = [c.lead, *[f for f in stops]]
-        cand = sorted(set(here.index[(here["kind"] == "township_health_center") & here["central_thc"].astype(bool)]))
-        pts = index.frame.loc[list(dict.fromkeys(ids + cand))]
-        everyone = Points.from_xy(list(pts.index), pts["lon"], pts["lat"])
-        t_all = travel.minutes(everyone, everyone)
-        pos = {f: k for k, f in enumerate(pts.index)}
+        stops = [f for f in here if f.kind in MEMBER_KINDS and f.fid != c.lead]
+        cand = [f for f in here if f.kind == "township_health_center" and f.central and f not in stops]
+        people = [lead, *stops, *cand]
+        pts = Points.from_xy([f.fid for f in people], [f.lon for f in people], [f.lat for f in people])
+        t_all = travel.minutes(pts, pts)
+        pos = {f.fid: k for k, f in enumerate(people)}
+        ids = [lead.fid, *[f.fid for f in stops]]
         member_pos = [pos[f] for f in ids]
-        minutes_to = {f: float(t_all[pos[f], member_pos].sum()) for f in pts.index}
+        minutes_to = {f.fid: float(t_all[pos[f.fid], member_pos].sum()) for f in people}
         hosts_here: list[str] = []
         for center in rule.centers:
-            host, status = choose_host(fac, here, c, center, rule, minutes_to)
-            out.hosts.append(HostChoice(c.id, c.unit, county, c.lead, center, host, status, center in rule.required))
+            host, status = choose_host(lead, here, center, rule, minutes_to)
+            out.hosts.append(HostChoice(c.id, c.unit, lead.county, c.lead, center, host, status, center in rule.required))
             if host not in hosts_here:
                 hosts_here.append(host)
         for host in hosts_here:
@@ -127,6 +149,6 @@ def plan_shared(region: Region, plan: Plan, rule: SharedCenters, travel: TravelM
             trips = plan_trips(t, rule.max_round_trip_min, rule.stop_min, time_limit_s=rule.routing_time_limit_s)
             for k, (trip, minutes) in enumerate(zip(trips.trips, trips.minutes), start=1):
                 status = "OVER_LIMIT" if set(trip) & set(trips.over_limit) else trips.status
-                out.trips.append(CourierTrip(c.id, c.unit, county, host, k, tuple(visit[s - 1] for s in trip),
+                out.trips.append(CourierTrip(c.id, c.unit, lead.county, host, k, tuple(visit[s - 1] for s in trip),
                                              round(minutes, 2), status))
     return out
