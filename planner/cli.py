@@ -376,6 +376,11 @@ def _echo_services(result: Any) -> None:
     if result.capacity is not None and len(result.capacity):
         flagged = int((result.capacity["flag"] != "").sum())
         click.echo(f"Reserved capacity: {len(result.capacity)} grid leads, {flagged} flagged")
+    if getattr(result, "access", None) is not None:
+        from .access.outputs import summary_lines
+
+        for line in summary_lines(result.access.tables):
+            click.echo(line)
 
 
 @main.command()
@@ -394,6 +399,30 @@ def check(plan_path: str, rules_name: str, region: str | None) -> None:
     click.echo(f"{broken} hard-rule violations" if broken else "All rules hold.")
     if broken:
         sys.exit(EXIT_BAD_INPUT)
+
+
+@main.command()
+@click.argument("plan_path", type=click.Path(exists=True, file_okay=False))
+@click.option("--county", "counties", multiple=True, help="County name or adcode: its coverage and upgrade order (repeatable).")
+def access(plan_path: str, counties: tuple[str, ...]) -> None:
+    """Access figures of a plan folder: emergency-center coverage per county and the covering model's upgrades."""
+    from .access.outputs import county_lines, read_access, summary_lines
+
+    tables = read_access(plan_path)
+    if not tables:
+        raise click.ClickException(f"{plan_path} has no access tables (its rule file has no access rules)")
+    for line in summary_lines(tables):
+        click.echo(line)
+    cov = tables.get("emergency_coverage")
+    names = {} if cov is None else dict(zip(cov["county"].astype(str), cov["county_name"].astype(str)))
+    wanted = list(counties) or sorted(names)
+    for spec in wanted:
+        code = spec if spec in names else next((c for c, n in names.items() if n == spec), None)
+        if code is None:
+            raise click.ClickException(f"no county {spec!r} in {plan_path}; give a county name or adcode of the plan")
+        click.echo(f"{names[code]} ({code}):")
+        for line in county_lines(tables, code):
+            click.echo(line)
 
 
 from .cli_maps import diff_command, map_command  # noqa: E402  (the map commands build on this module's group)

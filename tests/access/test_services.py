@@ -118,3 +118,23 @@ def test_access_indicators_before_and_after_dispatch():
     eq = acc.table("access_equity")
     assert 0 <= eq["physicians_gini"].iloc[0] < 1
     assert not check_access(region, plan, acc.tables, [rule], TravelModel(), plan_scopes(plan, region))[0].violations
+
+
+def test_a_rule_for_some_counties_checks_only_those(tmp_path):
+    from click.testing import CliRunner
+
+    from planner.access.outputs import write_access
+    from planner.cli import main
+
+    region, plan = _county(chest_pain_at_h=True)
+    everywhere = EmergencyCenters(id="ec", source="s", centers=["chest_pain_center", "trauma_center"], max_minutes=30)
+    elsewhere = EmergencyCenters(id="mountain", source="s", centers=["trauma_center"], counties=["330999"])
+    acc = run_access(region, plan, [everywhere, elsewhere], TravelModel())
+    statuses = check_access(region, plan, acc.tables, [everywhere, elsewhere], TravelModel(), plan_scopes(plan, region))
+    assert statuses[0].violations and statuses[1].units_checked == 0 and not statuses[1].violations
+    write_access(acc, tmp_path)
+    out = CliRunner().invoke(main, ["access", str(tmp_path), "--county", "测试县"])
+    assert out.exit_code == 0, out.output
+    assert "创伤中心" in out.output and "k=1: 测试县人民医院 + 创伤中心" in out.output and "OPTIMAL" in out.output
+    bad = CliRunner().invoke(main, ["access", str(tmp_path), "--county", "无此县"])
+    assert bad.exit_code != 0 and "无此县" in bad.output
