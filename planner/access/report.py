@@ -30,11 +30,22 @@ def _pct(x: object) -> str:
     return "—" if np.isnan(v) else f"{v:.1%}"
 
 
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return f"{int(value):,}"
+    return str(value)
+
+
 def _table(frame: pd.DataFrame, columns: dict[str, str]) -> str:
     if frame.empty:
         return "<p>—</p>"
     head = "".join(f"<th>{_e(v)}</th>" for v in columns.values())
-    body = "".join("<tr>" + "".join(f"<td>{_e(r.get(k, ''))}</td>" for k in columns) + "</tr>" for r in frame.to_dict("records"))
+    body = "".join("<tr>" + "".join(f"<td>{_e(_cell(r.get(k, '')))}</td>" for k in columns) + "</tr>"
+                   for r in frame.to_dict("records"))
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
@@ -110,6 +121,7 @@ def county_section(access, county: str, county_name: str) -> str:
             mine = targets[targets["county"].astype(str) == county].copy() if len(targets) else targets
             if len(mine):
                 mine["target"] = mine["target"].map(_pct)
+                mine["year"] = mine["year"].map(lambda y: "—" if pd.isna(y) else str(int(y)))
                 mine["estimate"] = mine["estimate"].map(_pct)
                 parts.append(_table(mine, {"rule_id": "目标 / target rule", "year": "年份 / year", "target": "目标 / target",
                                            "estimate": "估算 / estimate", "gap_points": "差距（百分点）/ gap (points)",
