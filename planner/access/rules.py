@@ -133,7 +133,8 @@ class SharedCenters(AccessRule):
     max_round_trip_min: float = Field(default=240.0, gt=0, le=1440)
     enforce_round_trip: bool = False
     stop_min: float = Field(default=5.0, ge=0, le=120)
-    routing_time_limit_s: float = Field(default=1.0, gt=0, le=600)
+    routing_time_limit_s: float = Field(default=10.0, gt=0, le=600)
+    """A safety limit only: the local search stops at its local optimum long before (so runs repeat exactly)."""
 
     @field_validator("centers", "required")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from test_services import _county
+from test_access_services import _county
 
 from planner.access.report import access_html
 from planner.access.rules import AccessIndicators, EmergencyCenters, SharedCenters, VisitShareModel, VisitShareTarget
