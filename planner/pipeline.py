@@ -44,11 +44,12 @@ class RunResult:
     capacity: object = None
     service_statuses: list[RuleStatus] = field(default_factory=list)
     access: object = None
+    access_statuses: list[RuleStatus] = field(default_factory=list)
 
     @property
     def all_statuses(self) -> list[RuleStatus]:
-        """Community rules, then dispatch, dialysis and capacity rules."""
-        return self.statuses + self.service_statuses
+        """Community rules, then dispatch, dialysis and capacity rules, then access rules."""
+        return self.statuses + self.service_statuses + self.access_statuses
 
     @property
     def hard_violations(self) -> int:
@@ -246,7 +247,7 @@ def _run_access(result: RunResult, roster: list, options: SolveOptions) -> None:
     result.access = run_access(result.region, result.plan, rules, result.travel, roster=roster, units=result.units)
     if result.access is not None:
         scopes = {u.id: (u.scope, tuple(u.county_codes), u.city_code) for u in result.units}
-        result.service_statuses += check_access(result.region, result.plan, result.access.tables, rules, result.travel, scopes)
+        result.access_statuses = check_access(result.region, result.plan, result.access.tables, rules, result.travel, scopes)
         result.timings_s["access_s"] = time.perf_counter() - t0
 
 
@@ -256,9 +257,11 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, reports: bool = Tru
     out = Path(out_dir)
     with planfile.publish_dir(out) as work:
         if reports:
+            from .access.report import write_access_report
             from .report import write_reports
 
             write_reports(result, work)
+            write_access_report(result, work)
         plan_json = planfile.plan_to_json(result.plan)
         io.write_text(work / planfile.PLAN_JSON, plan_json)
         tables = planfile.community_tables(result.plan, result.units, result.region, list(result.rules.rules))

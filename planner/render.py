@@ -1108,7 +1108,7 @@ def load_run(plan_dir: str | Path):
     graph = contiguity_graph(region.townships, region.counties)
     # check_file re-checks the communities and the saved roster and dialysis sites; capacity is re-derived.
     community = [s for s in statuses if type(s.rule).stage == "communities"]
-    services = [s for s in statuses if type(s.rule).stage != "communities"]
+    services = [s for s in statuses if type(s.rule).stage not in ("communities", "access")]
     result = RunResult(region, rules, units, plan, community, graph, travel, out_dir=folder)
     result.dispatch = _read_dispatch(folder, region, plan)
     result.dialysis = _read_dialysis(folder, region)
@@ -1117,6 +1117,7 @@ def load_run(plan_dir: str | Path):
     from .access.outputs import load_access
 
     result.access = load_access(folder)
+    result.access_statuses = [s for s in statuses if type(s.rule).stage == "access"]
     return result, notes
 
 

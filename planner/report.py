@@ -311,14 +311,12 @@ def write_reports(result, out_dir: str | Path, facts: PlanFacts | None = None) -
     out = Path(out_dir)
     facts = facts or plan_facts(result)
     frame = report_frame(facts)
-    from .access.report import write_access_report
-
     return [
         io.write_csv(frame, out / "report.csv"),
         io.write_bytes(out / "report.xlsx", xlsx_bytes(result, facts)),
         io.write_text(out / "summary.md", summary_markdown(result, facts)),
         io.write_text(out / "summary.html", summary_html(result, facts)),
-    ] + write_access_report(result, out)
+    ]
 
 
 def _cell(value: object) -> object:

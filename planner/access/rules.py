@@ -15,12 +15,15 @@ from ..vocabulary import FacilityKind
 class AccessRule(Rule):
     """An access rule: checked and reported after planning, never a constraint of the grouping model.
 
-    Access rules may be `hard = false` without a penalty: a soft access rule is reported (its
-    violations do not count as hard ones, so `--strict` passes) but nothing is optimised against it.
+    Access rules are soft by default (`hard = false`, no penalty needed): they describe the
+    services and targets a plan is judged by, which the grouping cannot make true, so their
+    violations are reported by name (check.txt, the report) without failing `--strict`. A
+    reviewer may set `hard = true` to make `--strict` fail on them.
     """
 
     stage = "access"
     soft_ok = True
+    hard: bool = False
 
     @model_validator(mode="after")
     def _soft_needs_penalty(self) -> AccessRule:  # overrides the base: no penalty, nothing is optimised
@@ -238,15 +241,14 @@ class VisitShareTarget(AccessRule):
     """A document's target for the primary-care (基层就诊率) or in-county (县域就诊率) visit share,
     compared per county with the visit-share model's ESTIMATE (000 一, 001 (三), 004 二).
 
-    The check names each county whose estimated share is below `min_share`; being a model
-    estimate, a target is soft by default (reported, not a hard violation).
+    The check names each county whose estimated share is below `min_share` (soft, as every
+    access rule: a model estimate is reported, not a hard violation).
     """
 
     kind: Literal["visit_share_target"] = "visit_share_target"
     measure: Literal["primary", "in_county"]
     min_share: float = Field(gt=0, le=1)
     year: int | None = Field(default=None, ge=2000, le=2100)
-    hard: bool = False
 
     def describe(self) -> Text:
         zh, en = MEASURES[self.measure]

@@ -171,10 +171,9 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
                              "facility_id": f, "facility_name": str(light.at[f, "name"]),
                              "order": order.get(j) if path.nested else None, "gained_total": step.gained,
                              "marginal_gain": step.marginal, "covered_before_person_centers": base,
-                             "status": step.status.value, "nested": path.nested, "candidates": len(cands),
-                             "solve_s": round(step.time_s, 4)})
+                             "status": step.status.value, "nested": path.nested, "candidates": len(cands)})
     cols = ["county", "county_name", "k", "k_max", "center", "center_zh", "facility_id", "facility_name", "order",
-            "gained_total", "marginal_gain", "covered_before_person_centers", "status", "nested", "candidates", "solve_s"]
+            "gained_total", "marginal_gain", "covered_before_person_centers", "status", "nested", "candidates"]
     return pd.DataFrame(rows, columns=cols)
 
 
