@@ -82,11 +82,19 @@ def check_plan(plan: Plan, units: Sequence[Unit], rules: Sequence[Rule]) -> list
 
 def compliance_lines(statuses: Sequence[RuleStatus]) -> list[str]:
     """One line per rule (PASS/FAIL with its citation), then one line per violation."""
+    from .i18n import tr
+
     lines = []
     for s in statuses:
         mark = "PASS" if s.passed else ("SOFT" if not s.rule.hard else "FAIL")
-        lines.append(f"{mark}  {s.rule.id} ({s.rule.citation}): {s.rule.heading()} — {s.units_checked} units, "
+        heading = s.rule.heading()  # built from the rule's current values, never a stale title
+        lines.append(f"{mark}  {s.rule.id} ({s.rule.citation}): {tr(heading, 'zh')} — {s.units_checked} units, "
                      f"{len(s.violations)} violations")
+        if tr(heading, "zh") != tr(heading, "en"):
+            lines.append(f"      rule: {tr(heading, 'en')}")
+        clause = getattr(s.rule, "clause", None)
+        if clause is not None:
+            lines.append(f"      {'clause' if s.rule.quote else 'source'}: {tr(clause(), 'zh')}")
         lines.extend(f"      {v}" for v in s.violations)
     return lines
 
@@ -202,27 +210,44 @@ def check_dialysis(region, sites: Sequence[tuple[str, str]], rules: Sequence[Rul
     rule = next((r for r in rules if r.enabled and r.kind == "dialysis_siting"), None)
     if rule is None:
         return []
+    from .i18n import Text
+
     fac, towns = region.facilities, region.townships
     found = []
     per_county: dict[str, int] = {}
+    top_of: dict[str, list[str]] = {}
     for county, fid in sites:
         name = region.county_name(county)
         per_county[county] = per_county.get(county, 0) + 1
         pop = int(region.counties.at[county, "population"])
+        row = fac.loc[fid]
         if pop < rule.min_county_population:
             found.append(Violation(county, name, rule.id, rule.citation,
-                                   f"{fac.at[fid, 'name']}: county has {pop:,} residents, below {rule.min_county_population:,}"))
-        row = fac.loc[fid]
+                                   Text(f"{row['name']}: county has {pop:,} residents, below {rule.min_county_population:,}",
+                                        f"{row['name']}：全县常住人口{pop:,}，低于{rule.min_county_population:,}")))
         if row["kind"] != "township_health_center" or not bool(row["central_thc"]):
-            found.append(Violation(county, name, rule.id, rule.citation, f"{row['name']} is not a central township health center"))
-        ranked = towns[towns["county_code"] == county].sort_values(["population", "code"], ascending=[False, True])
-        if row["township_code"] not in set(ranked.index[: rule.top_townships]):
             found.append(Violation(county, name, rule.id, rule.citation,
-                                   f"{row['name']} is not in one of the {rule.top_townships} most populous townships"))
+                                   Text(f"{row['name']} is not a central township health center", f"{row['name']}不是中心乡镇卫生院")))
+            continue
+        if bool(row["dialysis"]):
+            found.append(Violation(county, name, rule.id, rule.citation,
+                                   Text(f"{row['name']} already offers dialysis: not a new site", f"{row['name']}已开展血透，不是新点")))
+        if county not in top_of:
+            # 人口较多的中心乡镇卫生院: the county's central THCs ranked by their township's residents.
+            c = fac[(fac["county_code"] == county) & (fac["kind"] == "township_health_center")
+                    & fac["central_thc"].fillna(False).astype(bool)]
+            ranked = sorted(zip(c.index, c["township_code"]), key=lambda ft: (-int(towns.at[ft[1], "population"]), str(ft[1])))
+            top_of[county] = [str(f) for f, _ in ranked[: rule.top_centers]]
+        if str(fid) not in top_of[county]:
+            found.append(Violation(county, name, rule.id, rule.citation,
+                                   Text(f"{row['name']} is not one of the county's {rule.top_centers} central township health "
+                                        "centers with the most populous townships",
+                                        f"{row['name']}不在全县乡镇人口最多的{rule.top_centers}家中心乡镇卫生院之列")))
     for county, n in sorted(per_county.items()):
         if n > rule.max_sites_per_county:
             found.append(Violation(county, region.county_name(county), rule.id, rule.citation,
-                                   f"{n} new sites, over {rule.max_sites_per_county}"))
+                                   Text(f"{n} new sites, over {rule.max_sites_per_county}",
+                                        f"新增{n}个血透点，超过{rule.max_sites_per_county}个")))
     return [_status(rule, len(region.counties), found)]
 
 

@@ -166,11 +166,21 @@ def rules(rules: str) -> None:
     """List the rules of a constraint file with their citations."""
     from .rulefile import load_rules
 
+    from .i18n import tr
+
     rs = load_rules(rules)
     click.echo(f"{rs.title or rs.name} ({rs.path})")
     for r in rs.rules:
         state = "off " if not r.enabled else ("soft" if not r.hard else "hard")
-        click.echo(f"  [{state}] {r.id} ({r.citation}) {r.kind}: {r.heading()}")
+        heading = r.heading()
+        click.echo(f"  [{state}] {r.id} ({r.citation}) {r.kind}: {tr(heading, 'zh')}")
+        if tr(heading, "zh") != tr(heading, "en"):
+            click.echo(f"         {tr(heading, 'en')}")
+        click.echo(f"         {'原文' if r.quote else '依据'}: {tr(r.clause(), 'zh')}")
+        for key, why in r.assumption_notes().items():
+            click.echo(f"         planner assumption `{key}`: {why}")
+        if r.title:
+            click.echo(f"         title (label only): {r.title}")
 
 
 def _progress(total: int, quiet: bool, label: str) -> tuple[Callable[[Any], None], Callable[[], None]]:
@@ -252,6 +262,7 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
         click.echo(f"Solved {s['units'] - reused} units, reused {reused} from the cache ({cache_dir})")
     click.echo(f"Travel to lead: mean {s['mean_travel_min']:.1f} min, max {s['max_travel_min']:.1f} min "
                f"({travel.describe()})")
+    _echo_policy(result)
     for u in result.plan.units.values():
         for line in u.explanation:
             click.echo(line)
@@ -354,6 +365,26 @@ def dialysis(region: str | None, rules_name: str, out_file: str, backend: str) -
     for line in compliance_lines(check_dialysis(reg, [(d.county, f) for d in results for f in d.sites], rs.rules)):
         click.echo(line)
     click.echo(f"Sites written to {out_file}")
+
+
+def _echo_policy(result: Any) -> None:
+    """How the rules were read: communities led under an exception, districts in city grids."""
+    meta = result.plan.meta
+    names = result.region.facilities["name"]
+    units = {u.id: u.name for u in result.units}
+    exceptions = meta.get("lead_exceptions") or []
+    if exceptions:
+        click.echo(f"Lead exceptions: {len(exceptions)} communities led under an exception of a lead rule "
+                   "(communities.csv lead_exception, plan.json lead_exceptions):")
+        for e in exceptions:
+            click.echo(f"  {units.get(e['unit'], e['unit'])}: {names.get(e['lead'], e['lead'])} leads under "
+                       f"{e['rule']}:{e['exception']} ({e['citation']}), {e['condition']}")
+    districts = meta.get("city_grid_districts") or []
+    if districts:
+        inside = [d for d in districts if d["in_city_grid"]]
+        cities = len({d["city_code"] for d in inside})
+        click.echo(f"City grids: {len(inside)} districts in the grid areas of {cities} cities, "
+                   f"{len(districts) - len(inside)} county-level units keep county communities (districts.csv)")
 
 
 def _echo_services(result: Any) -> None:

@@ -44,14 +44,26 @@ class DialysisResult:
     note: str = ""
 
 
-def candidates_of(region: Region, county: str, rule: DialysisSiting) -> list[str]:
-    """Central THCs without dialysis in the county's `top_townships` most populous townships."""
-    towns = region.townships_of(county).sort_values(["population", "code"], ascending=[False, True])
-    top = set(towns.index[: rule.top_townships])
+def ranked_centers(region: Region, county: str, rule: DialysisSiting) -> list[str]:
+    """The county's central THCs with the most populous townships, most populous first (000 (六) 人口较多).
+
+    Only central township health centers take part in the ranking; a tie in population is
+    broken by township code. At most `rule.top_centers` are returned.
+    """
     fac = region.facilities_of(county)
-    ok = (fac["kind"] == "township_health_center") & fac["central_thc"].astype(bool) & ~fac["dialysis"].astype(bool)
-    ok &= fac["township_code"].isin(top)
-    return sorted(fac.index[ok])
+    central = fac[(fac["kind"] == "township_health_center") & fac["central_thc"].fillna(False).astype(bool)]
+    if central.empty:
+        return []
+    pop = region.townships["population"]
+    order = central.assign(_pop=[int(pop.get(t, 0)) for t in central["township_code"]], _town=central["township_code"].astype(str))
+    order = order.sort_values(["_pop", "_town"], ascending=[False, True], kind="stable")
+    return [str(f) for f in order.index[: rule.top_centers]]
+
+
+def candidates_of(region: Region, county: str, rule: DialysisSiting) -> list[str]:
+    """The county's `top_centers` central THCs with the most populous townships that offer no dialysis yet."""
+    fac = region.facilities_of(county)
+    return sorted(f for f in ranked_centers(region, county, rule) if not bool(fac.at[f, "dialysis"]))
 
 
 def site_county(region: Region, county: str, rule: DialysisSiting, travel: TravelModel, *,
@@ -79,7 +91,12 @@ def site_county(region: Region, county: str, rule: DialysisSiting, travel: Trave
     cands = candidates_of(region, county, rule)
     result.candidates = cands
     if not cands or rule.max_sites_per_county == 0:
-        result.note = "no central township health center among the most populous townships" if not cands else "no sites allowed"
+        if rule.max_sites_per_county == 0:
+            result.note = "no sites allowed (max_sites_per_county = 0)"
+        elif ranked_centers(region, county, rule):
+            result.note = "its most populous central township health centers already offer dialysis"
+        else:
+            result.note = "no central township health center in the county (中心乡镇卫生院): no candidate"
         return result
     cf = fac.loc[cands]
     t = travel.minutes(seats, Points.from_xy(cands, cf.geometry.x, cf.geometry.y))
@@ -92,6 +109,9 @@ def site_county(region: Region, county: str, rule: DialysisSiting, travel: Trave
     result.covered_after = int(w[within].sum())
     result.travel_after_person_min = travel_pm
     result.served = {cands[j]: int(n) for j, n in served.items()}
+    if not result.sites and result.status in (Status.OPTIMAL, Status.FEASIBLE):
+        result.note = ("no candidate brings any township nearer to dialysis than the existing sites "
+                       f"({', '.join(fac.loc[cands, 'name'].astype(str))})")
     return result
 
 

@@ -202,12 +202,24 @@ def run_plan(region: Region, rules: RuleSet, options: SolveOptions = SolveOption
     t2 = time.perf_counter()
     statuses = check_plan(plan, units, rules.rules)
     timings["check_s"] = time.perf_counter() - t2
+    _record_policy(plan, region, units, rules)
     result = RunResult(region, rules, units, plan, statuses, graph, travel, timings_s=timings)
     if services:
         run_services(result, options, jobs=jobs, executor=executor, address=address)
     plan.meta.update({"rules_digest": rules.digest, "rules_path": _portable(rules.path), "backend": options.backend, "time_limit_s": options.time_limit_s,
                       "travel": travel.describe()})
     return result
+
+
+def _record_policy(plan: Plan, region: Region, units: list[Unit], rules: RuleSet) -> None:
+    """What plan.json records of how the rules were read: lead exceptions used, city-grid districts, membership."""
+    from .rules.community import city_grid_districts, lead_exceptions, membership_summary
+
+    plan.meta["lead_exceptions"] = [b.as_dict() for b in lead_exceptions(units, plan, rules.rules)]
+    districts = city_grid_districts(region, rules.rules)
+    if districts:
+        plan.meta["city_grid_districts"] = [d.as_dict() for d in districts]
+    plan.meta["membership"] = membership_summary(units, plan, rules.rules)
 
 
 def run_services(result: RunResult, options: SolveOptions = SolveOptions(), *, jobs: int = 1,
@@ -270,6 +282,9 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, reports: bool = Tru
         layers = planfile.community_layers(tables, result.region)
         io.write_layers(layers, work / "plan.gpkg")
         io.write_layers({"communities": layers["communities"]}, work / "plan.geojson")
+        if result.plan.meta.get("city_grid_districts"):
+            # Which districts formed city grids and why (003 一): the reviewer's table.
+            io.write_csv(pd.DataFrame(result.plan.meta["city_grid_districts"]), work / "districts.csv")
         _write_services(result, work)
         lines = compliance_lines(result.all_statuses)
         io.write_text(work / "check.txt", "\n".join(lines) + "\n")

@@ -172,7 +172,7 @@ def assign_layout_units(plan: Plan, units: list) -> Plan:
 
 def community_tables(plan: Plan, units: list, region, rules: list) -> dict[str, pd.DataFrame]:
     """Assignments (one row per township), communities and members, as tables for CSV/XLSX/GPKG."""
-    from .rules.community import plan_members  # local: rules are not needed to read plans
+    from .rules.community import LeadEligibility, member_rows  # local: rules are not needed to read plans
 
     # Plain dicts: .at lookups per row dominate on a national plan.
     town_name = region.townships["name"].to_dict()
@@ -185,13 +185,15 @@ def community_tables(plan: Plan, units: list, region, rules: list) -> dict[str, 
         up = plan.units.get(unit.id)
         if up is None or not up.solved:
             continue
+        exceptions = {b.community: f"{b.rule}:{b.exception}" for rule in rules
+                      if isinstance(rule, LeadEligibility) and rule.applies(unit) for b in rule.used(unit, up)}
         for c in up.communities:
             lead_frame = unit.candidate_frame if c.lead in unit.candidate_frame.index else fac
             minutes = unit.minutes_to(c.lead, lead_frame)
             idx = [unit.index[t] for t in c.townships if t in unit.index]
             pop = int(unit.population[idx].sum()) if idx else 0
             crows.append({"community_id": c.id, "unit": unit.id, "unit_name": unit.name, "lead_id": c.lead,
-                          "lead_name": fac_name.get(c.lead, c.lead),
+                          "lead_name": fac_name.get(c.lead, c.lead), "lead_exception": exceptions.get(c.id, ""),
                           "n_townships": len(c.townships), "population": pop,
                           "mean_travel_min": round(float((unit.population[idx] * minutes[idx]).sum() / max(pop, 1)), 2),
                           "max_travel_min": round(float(minutes[idx].max()), 2) if idx else 0.0})
@@ -202,12 +204,11 @@ def community_tables(plan: Plan, units: list, region, rules: list) -> dict[str, 
                               "community_id": c.id, "lead_id": c.lead, "lead_name": fac_name.get(c.lead, c.lead),
                               "population": int(unit.population[i]) if i is not None else 0,
                               "travel_min": round(float(minutes[i]), 2) if i is not None else None})
-        across = {k.value for rule in rules if rule.applies(unit) for k in getattr(rule, "may_serve_across", [])}
-        for fid, comms in sorted(plan_members(unit, up, across).items()):
-            for cid in comms:
-                mrows.append({"facility_id": fid, "facility_name": fac_name.get(fid, fid),
-                              "kind": fac_kind.get(fid, ""), "community_id": cid,
-                              "across": len(comms) > 1})
+        for m in member_rows(unit, up, rules):
+            # role: lead, member or a kind's own role; membership: compulsory or voluntary (000 (二)).
+            mrows.append({"facility_id": m.facility_id, "facility_name": fac_name.get(m.facility_id, m.facility_id),
+                          "kind": fac_kind.get(m.facility_id, ""), "community_id": m.community_id,
+                          "across": m.across, "role": m.role, "membership": m.membership})
     return {"assignments": pd.DataFrame(arows), "communities": pd.DataFrame(crows), "members": pd.DataFrame(mrows)}
 
 

@@ -28,6 +28,7 @@ from folium.utilities import JsCode
 
 from . import io
 from .gcj02 import wgs84_to_gcj02
+from .i18n import tr
 from .mapstyle import MapError, MapOptions
 from .plan import Plan
 from .report import PlanFacts, plan_facts, unit_statuses
@@ -540,8 +541,9 @@ def _region_statuses(run: _Run) -> list[dict[str, object]]:
     out = []
     for s in run.result.all_statuses:
         mark = "PASS" if s.passed else ("SOFT" if not s.rule.hard else "FAIL")
-        out.append({"rule_id": s.rule.id, "citation": s.rule.citation, "heading": s.rule.heading(),
-                    "description": s.rule.describe(), "mark": mark, "violations": [str(v) for v in s.violations]})
+        # heading() and describe() are bilingual Text: the zh span shows the Chinese, the en span the English.
+        out.append({"rule_id": s.rule.id, "citation": s.rule.citation, "heading": tr(s.rule.heading(), "zh"),
+                    "description": tr(s.rule.describe(), "en"), "mark": mark, "violations": [str(v) for v in s.violations]})
     return out
 
 

@@ -13,6 +13,7 @@ import pandas as pd
 
 from . import io
 from .check import RuleStatus, Violation
+from .i18n import tr
 from .planfile import community_tables
 from .units import Unit
 from .vocabulary import FacilityKind, Grade
@@ -198,8 +199,8 @@ def plan_facts(result) -> PlanFacts:
                       "named": v.unit_name, "message": v.message})
     violations = pd.DataFrame(vrows, columns=["rule_id", "citation", "hard", "unit", "named", "message"])
     rules = pd.DataFrame([{"rule_id": s.rule.id, "kind": s.rule.kind, "stage": type(s.rule).stage, "scope": s.rule.scope,
-                           "hard": bool(s.rule.hard), "citation": s.rule.citation, "heading": s.rule.heading(),
-                           "description": s.rule.describe(), "units_checked": int(s.units_checked),
+                           "hard": bool(s.rule.hard), "citation": s.rule.citation, "heading": tr(s.rule.heading(), "zh"),
+                           "description": tr(s.rule.describe(), "en"), "units_checked": int(s.units_checked),
                            "violations": len(s.violations), "status": rule_mark(s)} for s in statuses],
                          columns=["rule_id", "kind", "stage", "scope", "hard", "citation", "heading", "description",
                                   "units_checked", "violations", "status"])

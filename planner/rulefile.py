@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ._errors import Problem, RuleFileError, raise_if
 from .rules import RULE_KINDS, Rule
+from .rules.consistency import contradictions
 from .travel import DEFAULT_DETOUR_FACTOR, DEFAULT_SPEED_KPH
 
 TOP_KEYS = ("policy", "travel", "rule")
@@ -173,6 +174,8 @@ def _load(path: Path, seen: tuple[Path, ...]) -> RuleSet:
         if rule is not None:
             rules.append(rule)
     problems.extend(_pin_problems(rules, label))
+    if not problems:  # rules that contradict each other (planner.rules.consistency)
+        problems.extend(Problem(label, f"rule {c.rule}", str(c.message), str(c.fix)) for c in contradictions(rules))
     raise_if(problems, RuleFileError)
     assert policy is not None
     return RuleSet(policy.name, label, policy.title, policy.source, tuple(rules), travel)

@@ -92,15 +92,17 @@ class Unit:
 
 
 def city_grid_members(region: Region, rules: Sequence[Rule]) -> dict[str, list[str]]:
-    """City code -> county adcodes that form its city grid unit, from the enabled city_grid rules."""
-    grid_rules = [r for r in rules if r.enabled and r.kind == "city_grid"]
-    if not grid_rules:
-        return {}
-    members_kind = getattr(grid_rules[0], "members", "districts")
+    """City code -> county adcodes that form its city grid unit, from the enabled city_grid rules.
+
+    Which districts join, and why each does or does not, is `city_grid_districts` (003 一 and
+    三（二）: urban districts not running county communities; never 特区).
+    """
+    from .rules.community import city_grid_districts
+
     out: dict[str, list[str]] = {}
-    for adcode, row in region.counties.sort_index().iterrows():
-        if members_kind == "all" or str(row["name"]).endswith("区"):
-            out.setdefault(str(row["city_code"]), []).append(str(adcode))
+    for d in city_grid_districts(region, list(rules)):
+        if d.in_grid:
+            out.setdefault(d.city_code, []).append(d.adcode)
     return out
 
 

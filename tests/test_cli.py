@@ -47,7 +47,10 @@ def test_an_ambiguous_county_name_is_a_one_line_error_listing_the_candidates() -
 def test_rules_lists_every_rule_with_its_citation() -> None:
     code, out = run("rules", "jilin-2021")
     assert code == 0
-    assert "  [hard] county.tcm_leads (001 (四)) must_lead: 政府举办的二级及以上中医院全部牵头组建医共体，人口覆盖率不低于县域人口的30%" in out
+    # The heading is built from the rule's values; the clause is quoted beside it, verbatim.
+    assert "  [hard] county.tcm_leads (001 (四)) must_lead: 公立县级中医医院（二级及以上）全部牵头组建医共体，人口覆盖率不低于30%\n" in out
+    assert "原文: 「政府舉辦的二級及以上中醫院全部牽頭組建緊密型醫共體,其人口覆蓋率不低于縣域人口的30%。」（001 (四)）" in out
+    assert "[hard] county.contiguity (planner assumption) contiguity: 每个医共体（网格）连片" in out
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +60,7 @@ def yiwu_plan(tmp_path_factory) -> Path:
                      "--maps-dir", str(out.parent / "maps"))
     assert code == 0, text
     assert text.startswith("义乌市 under zhejiang-2026: 1 units (OPTIMAL 1), 2 communities, population 1,859,390\n")
-    assert "Checker: 7/7 hard rules hold" in text
+    assert "Checker: 8/8 hard rules hold" in text
     return out
 
 
@@ -88,7 +91,7 @@ def test_check_passes_our_plan_and_fails_a_hand_made_layout(yiwu_plan: Path) -> 
     code, out = run("check", str(REPO / "tests/data/layouts/yiwu_mch_layout.csv"), "--region", "义乌市")
     assert code == 2
     assert ("      义乌市: county.lead_grade (000 (二)): lead 义乌市妇幼保健院 (二甲) is not eligible: needs non-profit "
-            "综合医院/中医医院 graded 二甲 or above\n") in out
+            "general/TCM hospitals graded 二甲 or above\n") in out
     assert "      义乌市: county.coverage (000 (二)): 1 townships (40,351 residents) are in no community: 大陈镇 (330782106)\n" in out
     assert out.endswith("2 hard-rule violations\n")
 
@@ -108,7 +111,7 @@ def test_map_check_and_dispatch_reload_the_files_a_plan_was_made_from(tmp_path: 
     code, text = run("plan", "--region", "义乌市", "--facilities", str(tmp_path / "fac.gpkg"), "--od", str(od),
                      "--out", str(plan), "--quiet", "--no-cache", "--no-maps")
     assert code == 0 and "origin-destination matrix (1 pairs)" in text, text
-    assert "Checker: 7/7 hard rules hold" in text   # the city's hospitals in 金华 proper still send experts
+    assert "Checker: 8/8 hard rules hold" in text   # the city's hospitals in 金华 proper still send experts
     inputs = json.loads((plan / "plan.json").read_text(encoding="utf-8"))["meta"]["inputs"]
     assert [Path(e["path"]).name for k in ("files", "od") for e in inputs[k]] == ["fac.gpkg", "od.csv"]
 

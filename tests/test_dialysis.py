@@ -60,22 +60,49 @@ def test_no_site_below_the_population_threshold_and_raising_it_removes_sites(lon
     assert small.covered_after == small.covered_before
 
 
-def test_only_central_centers_in_the_most_populous_townships_are_candidates(long_county) -> None:
-    r = site_county(long_county, "330001", rule(top_townships=2), TravelModel())
-    # The two most populous townships are 005 (90k) and 001 (50k); only C5 is a central THC there.
+def test_only_central_centers_ranked_by_their_townships_are_candidates(long_county) -> None:
+    r = site_county(long_county, "330001", rule(top_centers=1), TravelModel())
+    # Central THCs ranked by their township's residents: C5 (90k) before C3 (40k).
     assert r.candidates == ["C5"] and r.sites == ["C5"]
+    assert site_county(long_county, "330001", rule(top_townships=2), TravelModel()).candidates == ["C3", "C5"]  # older key
+
+
+def test_populous_streets_do_not_crowd_out_the_central_centers() -> None:
+    """
+    A county like 义乌市: five populous 街道 (CHCs, never central THCs) and one central THC in the
+    sixth most populous township, far from the county hospital::
+
+        [001 H* 街道 200k]-[002 街道 190k]-[003 街道 180k]-[004 街道 170k]-[005 街道 160k]-[006 C 镇 140k]
+    """
+    facs = [Fac("H", "测试市人民医院", "general_hospital", "二甲", (0, 0), dialysis=True),
+            Fac("C", "佛堂镇中心卫生院", "township_health_center", "一甲", (0, 5), central_thc=True)]
+    region = grid_region([[200_000, 190_000, 180_000, 170_000, 160_000, 140_000]], facs,
+                         town_kinds=[["街道"] * 5 + ["镇"]])
+    zj = load_rules("zhejiang-2026")
+    [r] = site_region(region, zj.rules, TravelModel())
+    assert r.eligible and r.candidates == ["C"] and r.sites == ["C"]
+    assert check_dialysis(region, [("330001", "C")], zj.rules)[0].passed
+
+
+def test_an_eligible_county_without_a_site_says_why(long_county) -> None:
+    long_county.facilities["central_thc"] = False
+    r = site_county(long_county, "330001", rule(), TravelModel())
+    assert r.eligible and r.sites == [] and r.note == "no central township health center in the county (中心乡镇卫生院): no candidate"
 
 
 def test_the_checker_rejects_a_site_that_breaks_the_rule(long_county) -> None:
-    rules = [rule(max_sites_per_county=1, top_townships=2)]
+    rules = [rule(max_sites_per_county=1, top_centers=1)]
     broken = check_dialysis(long_county, [("330001", "T2"), ("330001", "C3")], rules)[0].violations
     messages = [v.message for v in broken]
     assert "二镇卫生院 is not a central township health center" in messages
-    assert "三镇中心卫生院 is not in one of the 2 most populous townships" in messages
+    assert "三镇中心卫生院 is not one of the county's 1 central township health centers with the most populous townships" in messages
     assert "2 new sites, over 1" in messages
+    assert [m.zh for m in messages][-1] == "新增2个血透点，超过1个"
     big = [rule(min_county_population=500_000)]
     assert "五镇中心卫生院: county has 220,000 residents, below 500,000" in [
         v.message for v in check_dialysis(long_county, [("330001", "C5")], big)[0].violations]
+    assert "测试县人民医院 is not a central township health center" in [
+        v.message for v in check_dialysis(long_county, [("330001", "H")], rules)[0].violations]
 
 
 def test_the_zhejiang_rule_file_sites_and_a_copy_with_a_higher_threshold(long_county, tmp_path: Path) -> None:

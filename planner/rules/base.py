@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 import pandas as pd
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from ..i18n import Text
 from ..vocabulary import AdminLevel, FacilityKind, Grade, Ownership, parse_admin_level, parse_grade, parse_kind, parse_ownership
 
 if TYPE_CHECKING:
@@ -53,6 +54,38 @@ def short_source(source: str) -> str:
     return f"{m.group(1)} {m.group(2)}".strip() if m else source
 
 
+POLICY_SOURCE = re.compile(r"^(\d{3})_[0-9a-f]{16}\.txt(\s+\S.*)?$")
+"""A citation of one of the policy documents: file name, then the clause ("000_….txt (二)")."""
+
+ASSUMPTION_PREFIXES = ("planner assumption:", "planner option:")
+"""How a rule says that no clause sets it (a reading or a setting the planner adds)."""
+
+
+def is_assumption(source: str) -> bool:
+    """True when a source says the rule is the planner's own assumption or option, not a clause."""
+    return source.strip().lower().startswith(ASSUMPTION_PREFIXES)
+
+
+_KIND_EN: dict[FacilityKind, str] = {
+    FacilityKind.GENERAL_HOSPITAL: "general", FacilityKind.TCM_HOSPITAL: "TCM",
+    FacilityKind.INTEGRATED_HOSPITAL: "integrated (中西医结合)", FacilityKind.ETHNIC_MEDICINE_HOSPITAL: "ethnic-medicine",
+    FacilityKind.SPECIALTY_HOSPITAL: "specialty", FacilityKind.MATERNAL_CHILD_HOSPITAL: "maternal-child",
+    FacilityKind.REHABILITATION_HOSPITAL: "rehabilitation", FacilityKind.NURSING_HOME: "nursing-home",
+    FacilityKind.TOWNSHIP_HEALTH_CENTER: "township health center", FacilityKind.COMMUNITY_HEALTH_CENTER:
+    "community health center", FacilityKind.COMMUNITY_HEALTH_STATION: "community health station",
+    FacilityKind.VILLAGE_CLINIC: "village clinic", FacilityKind.CDC: "CDC",
+}
+
+
+def kind_words(kinds: list[FacilityKind] | tuple[FacilityKind, ...]) -> Text:
+    """Facility kinds in words: "general/TCM hospitals" and "综合医院/中医医院"."""
+    if all(k.is_hospital for k in kinds):
+        en = "/".join(_KIND_EN[k] for k in kinds) + " hospitals"
+    else:
+        en = "/".join(_KIND_EN[k] + (" hospitals" if k.is_hospital else "s") for k in kinds)
+    return Text(en, "/".join(k.zh for k in kinds))
+
+
 class Rule(BaseModel):
     """A policy rule read from a constraint file.
 
@@ -75,6 +108,8 @@ class Rule(BaseModel):
     penalty: float | None = Field(default=None, gt=0)
     scope: Literal["county", "city"] = "county"
     counties: list[str] | None = None
+    quote: str = ""
+    assumptions: dict[str, str] = Field(default_factory=dict)
     title: str = ""
     note: str = ""
 
@@ -82,6 +117,19 @@ class Rule(BaseModel):
     """Whether `hard = false` is meaningful for this kind."""
     stage: ClassVar[str] = "communities"
     """Which part of planning the rule constrains: communities, dispatch, dialysis, capacity."""
+    assumed: ClassVar[dict[str, Text]] = {}
+    """Keys of this kind that no clause sets (the planner's assumptions), and why; a file's
+    `assumptions` table adds its own or rewords these."""
+
+    @model_validator(mode="after")
+    def _assumption_keys(self) -> Rule:
+        fields = set(type(self).model_fields)
+        unknown = sorted(k for k in self.assumptions if k not in fields)
+        if unknown:
+            msg = (f"`assumptions` names {', '.join(unknown)}, not keys of rule kind {self.kind!r}; "
+                   f"name keys of this rule ({', '.join(sorted(fields - set(Rule.model_fields)))})")
+            raise ValueError(msg)
+        return self
 
     @model_validator(mode="after")
     def _soft_needs_penalty(self) -> Rule:
@@ -113,21 +161,44 @@ class Rule(BaseModel):
     def add(self, dm: DistrictingModel, unit: Unit) -> None:
         """Add this rule's constraints (group = rule id) to a unit's model."""
 
-    def check(self, unit: Unit, plan: UnitPlan) -> list[str]:
-        """Violations of this rule by a finished plan of one unit, one message each."""
+    def check(self, unit: Unit, plan: UnitPlan) -> list[Text]:
+        """Violations of this rule by a finished plan of one unit, one message each (English and Chinese)."""
         return []
 
-    def describe(self) -> str:
-        """What the rule requires, in words (English)."""
-        return self.kind
+    def describe(self) -> Text:
+        """What the rule requires, in words built from its current values (English and Chinese)."""
+        return Text(self.kind, self.kind)
 
-    def heading(self) -> str:
-        """The reviewer's title when the file gives one (often Chinese), else `describe()`."""
-        return self.title or self.describe()
+    def heading(self) -> Text:
+        """The rule's heading for checks, reports and maps: `describe()`, built from the current values.
 
-    def detail(self, unit: Unit) -> str:
+        A file's `title` is never used here: a reviewer who changes a number keeps the inherited
+        title, which would then contradict the rule (the title is shown only as a label).
+        """
+        return self.describe()
+
+    def detail(self, unit: Unit) -> Text:
         """What the rule means in this unit, for explanations of conflicts (without the unit's name)."""
         return self.describe()
+
+    @property
+    def is_assumption(self) -> bool:
+        """True when no clause is cited: `source = "planner assumption: ..."` (or "planner option: ...")."""
+        return is_assumption(self.source)
+
+    def assumption_notes(self) -> dict[str, str]:
+        """Key -> why it is a planner assumption: the kind's assumed keys, reworded or added by the file."""
+        out = {k: str(v) for k, v in type(self).assumed.items()}
+        out.update(self.assumptions)
+        return out
+
+    def clause(self) -> Text:
+        """The clause quoted beside the heading: 「quote」 (source), or the assumption when no clause is cited."""
+        if self.is_assumption:
+            return Text(self.source, self.source)
+        if self.quote:
+            return Text(f"「{self.quote}」 ({self.citation})", f"「{self.quote}」（{self.citation}）")
+        return Text(f"({self.citation})", f"（{self.citation}）")
 
     def extra_candidates(self, unit: Unit, region: Region) -> list[str]:
         """Facilities outside the unit that this rule lets lead it (e.g. city hospitals)."""
@@ -135,7 +206,9 @@ class Rule(BaseModel):
 
     @property
     def citation(self) -> str:
-        """Short citation, e.g. "000 (二)"."""
+        """Short citation, e.g. "000 (二)"; "planner assumption" (or "planner option") when no clause is cited."""
+        if self.is_assumption:
+            return self.source.split(":", 1)[0].strip().lower()
         return short_source(self.source)
 
     def label(self) -> str:
@@ -154,6 +227,8 @@ class Selector(BaseModel):
     nonprofit: bool | None = None
     admin_levels: list[LevelField] | None = None
     name_pattern: str | None = None
+    secondary_capability: bool | None = None
+    central_thc: bool | None = None
 
     def matches(self, facilities: pd.DataFrame) -> pd.Series:
         """Boolean mask of the facilities that match every given criterion."""
@@ -170,20 +245,73 @@ class Selector(BaseModel):
             ok &= facilities["admin_level"].isin([lv.value for lv in self.admin_levels])
         if self.name_pattern:
             ok &= facilities["name"].astype(str).str.contains(self.name_pattern, regex=True)
+        if self.secondary_capability is not None:
+            ok &= facilities["secondary_capability"].fillna(False).astype(bool) == self.secondary_capability
+        if self.central_thc is not None:
+            ok &= facilities["central_thc"].fillna(False).astype(bool) == self.central_thc
         return ok
 
-    def words(self) -> str:
-        """The criteria in words, e.g. "public general/TCM hospitals graded 二甲 or above"."""
-        parts = []
+    def implies(self, other: Selector) -> bool:
+        """True when every facility this selector matches is matched by `other` (criteria at least as strict)."""
+        return not self.looser_than(other)
+
+    def looser_than(self, other: Selector) -> list[Text]:
+        """The criteria on which this selector admits facilities `other` does not, in words (empty: it implies `other`)."""
+        out: list[Text] = []
+        if other.kinds is not None:
+            extra = [k for k in (self.kinds or list(FacilityKind)) if k not in other.kinds]
+            if extra:
+                out.append(Text(f"kinds {'/'.join(k.value for k in extra)}", f"类别{'、'.join(k.zh for k in extra)}"))
+        if other.min_grade is not None and (self.min_grade is None or self.min_grade < other.min_grade):
+            got = self.min_grade.zh if self.min_grade is not None else "未定级"
+            out.append(Text(f"grade from {got} (the other needs {other.min_grade.zh})",
+                            f"等级自{got}起（另一条要求{other.min_grade.zh}及以上）"))
+        if other.ownership is not None:
+            extra_o = [o for o in (self.ownership or list(Ownership)) if o not in other.ownership]
+            if extra_o:
+                out.append(Text(f"ownership {'/'.join(o.value for o in extra_o)}", f"{'、'.join(o.zh for o in extra_o)}"))
+        if other.admin_levels is not None:
+            extra_l = [lv for lv in (self.admin_levels or list(AdminLevel)) if lv not in other.admin_levels]
+            if extra_l:
+                out.append(Text(f"levels {'/'.join(lv.value for lv in extra_l)}", f"{'、'.join(lv.zh for lv in extra_l)}"))
+        for key in ("nonprofit", "secondary_capability", "central_thc", "name_pattern"):
+            want = getattr(other, key)
+            if want is not None and getattr(self, key) != want:
+                out.append(Text(f"{key} not required to be {want!r}", f"未要求 {key} = {want!r}"))
+        return out
+
+    def words(self) -> Text:
+        """The criteria in words, e.g. "public county-level general/TCM hospitals graded 二甲 or above"."""
+        en: list[str] = []
+        zh: list[str] = []
         if self.ownership:
-            parts.append("/".join(o.value for o in self.ownership))
+            en.append("/".join(o.value for o in self.ownership))
+            zh.append("/".join(o.zh for o in self.ownership))
         if self.nonprofit:
-            parts.append("non-profit")
+            en.append("non-profit")
+            zh.append("非营利性")
+        elif self.nonprofit is False:
+            en.append("for-profit")
+            zh.append("营利性")
         if self.admin_levels:
-            parts.append("/".join(lv.value for lv in self.admin_levels) + "-level")
-        parts.append("/".join(k.zh for k in self.kinds) if self.kinds else "facilities")
+            en.append("/".join(lv.value for lv in self.admin_levels) + "-level")
+            zh.append("/".join(lv.zh for lv in self.admin_levels))
+        if self.central_thc:
+            en.append("central")
+            zh.append("中心")
+        kinds = kind_words(self.kinds) if self.kinds else Text("facilities", "医疗卫生机构")
+        en.append(kinds.en)
+        zh.append(kinds.zh)
+        tail_en: list[str] = []
+        tail_zh: list[str] = []
+        if self.secondary_capability:
+            tail_en.append("with secondary-hospital-level capability")
+            tail_zh.append("服务能力达到二级医院水平")
         if self.name_pattern:
-            parts.append(f"named like {self.name_pattern!r}")
+            tail_en.append(f"named like {self.name_pattern!r}")
+            tail_zh.append(f"名称含“{self.name_pattern}”")
         if self.min_grade is not None:
-            parts.append(f"graded {self.min_grade.zh} or above")
-        return " ".join(parts)
+            tail_en.append(f"graded {self.min_grade.zh} or above")
+            tail_zh.append(f"{self.min_grade.zh}及以上")
+        zh_text = "".join(zh) if not tail_zh else "".join(zh) + "（" + "，".join(tail_zh) + "）"
+        return Text(" ".join(en + tail_en), zh_text)

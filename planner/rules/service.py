@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 
+from ..i18n import Text
 from ..vocabulary import FacilityKind, Title, parse_title
-from .base import KindField, Rule, Selector, register
+from .base import KindField, Rule, Selector, kind_words, register
 
 
 class _RegionWide(Rule):
@@ -63,10 +64,12 @@ class AttendingDispatch(_RegionWide):
             raise ValueError(msg)
         return value
 
-    def describe(self) -> str:
-        kinds = "/".join(k.zh for k in self.target_kinds)
-        return (f"every {kinds} gets at least {self.min_per_center} {self.min_title.zh}-or-above physician(s) from its "
-                f"lead, year-round; a hospital releases at most {self.release_share:.0%} of them")
+    def describe(self) -> Text:
+        kinds = kind_words(self.target_kinds)
+        return Text(f"every center ({kinds.en}) gets at least {self.min_per_center} {self.min_title.zh}-or-above physician(s) from "
+                    f"its lead, year-round; a hospital releases at most {self.release_share:.0%} of them",
+                    f"牵头医院向每个{kinds.zh}至少派出{self.min_per_center}名{self.min_title.zh}以上职称人员常年服务；"
+                    f"每家医院最多派出其{self.release_share:.0%}")
 
 
 @register
@@ -89,33 +92,49 @@ class ExpertDispatch(_RegionWide):
 
     _min_title = field_validator("min_title", mode="before")(staticmethod(_title))
 
-    def describe(self) -> str:
-        where = "the same city" if self.same_city else "the province"
-        return (f"every community gets at least {self.min_per_community} experts ({self.min_title.zh} or above) from "
-                f"{self.sources.words()} of {where}")
+    def describe(self) -> Text:
+        src = self.sources.words()
+        where = Text("the same city", "本市") if self.same_city else Text("the province", "全省")
+        return Text(f"every community gets at least {self.min_per_community} experts ({self.min_title.zh} or above) from "
+                    f"{src.en} of {where.en}",
+                    f"{where.zh}{src.zh}向每个医共体至少派出{self.min_per_community}名专家（{self.min_title.zh}及以上）常年驻守")
 
 
 @register
 class DialysisSiting(_RegionWide):
-    """Dialysis at central township health centers of populous townships, only in counties whose
-    resident population reaches `min_county_population` (000 (六)).
+    """Dialysis at populous central township health centers, only in counties whose resident
+    population reaches `min_county_population` (000 (六): "常住人口20万以上的县（市、区），可结合实际在
+    人口较多的中心乡镇卫生院开展血透服务").
 
-    At most `max_sites_per_county` new sites per county, chosen among central THCs in the
-    county's `top_townships` most populous townships, to maximise the residents within
-    `coverage_minutes` of a dialysis site (existing sites, such as the county hospital, count),
-    then to minimise population-weighted travel to the nearest site.
+    "人口较多的中心乡镇卫生院" ranks the county's central THCs by the residents of their townships:
+    the candidates are its `top_centers` central THCs with the most populous townships (街道 and
+    other townships without a central THC take no part). At most `max_sites_per_county` new sites
+    per county, chosen to maximise the residents within `coverage_minutes` of a dialysis site
+    (existing sites, such as the county hospital, count), then to minimise population-weighted
+    travel to the nearest site. `top_townships` is the older name of `top_centers`.
     """
 
     kind: Literal["dialysis_siting"] = "dialysis_siting"
     min_county_population: int = Field(default=200_000, ge=0)
     max_sites_per_county: int = Field(default=2, ge=0)
-    top_townships: int = Field(default=5, ge=1)
+    top_centers: int = Field(default=5, ge=1, validation_alias=AliasChoices("top_centers", "top_townships"))
     coverage_minutes: float = Field(default=30.0, gt=0)
     stage = "dialysis"
+    assumed = {
+        "max_sites_per_county": Text("the clause sets no number of sites per county", "条文未规定每县血透点数量"),
+        "top_centers": Text("人口较多 (populous) sets no cut-off: the county's central THCs with the most populous townships, "
+                            "up to this many", "“人口较多”未规定名次：取全县乡镇人口最多的若干家中心乡镇卫生院"),
+        "coverage_minutes": Text("the clause sets no travel time: residents within this many minutes count as covered",
+                                 "条文未规定车程：此车程内的居民计为可及"),
+    }
 
-    def describe(self) -> str:
-        return (f"dialysis at up to {self.max_sites_per_county} central township health centers per county of "
-                f"{self.min_county_population:,}+ residents (among its {self.top_townships} most populous townships)")
+    def describe(self) -> Text:
+        return Text(f"dialysis at up to {self.max_sites_per_county} central township health centers per county of "
+                    f"{self.min_county_population:,}+ residents (among its {self.top_centers} central centers with the "
+                    f"most populous townships; residents within {self.coverage_minutes:g} min count as covered)",
+                    f"常住人口{self.min_county_population:,}以上的县（市、区）在人口较多的中心乡镇卫生院开展血透服务："
+                    f"每县最多{self.max_sites_per_county}个新点，候选为乡镇人口最多的{self.top_centers}家中心乡镇卫生院，"
+                    f"{self.coverage_minutes:g}分钟内计为可及")
 
 
 @register
@@ -137,6 +156,8 @@ class ReservedCapacity(_RegionWide):
     referral_beds_per_10k: float = Field(default=0.0, ge=0)
     stage = "capacity"
 
-    def describe(self) -> str:
-        return (f"each grid lead reserves at least {self.outpatient_share:.0%} of outpatient slots and "
-                f"{self.bed_share:.0%} of beds for family-doctor teams")
+    def describe(self) -> Text:
+        return Text(f"each grid lead reserves at least {self.outpatient_share:.0%} of outpatient slots and "
+                    f"{self.bed_share:.0%} of beds for family-doctor teams",
+                    f"牵头医院至少将{self.outpatient_share:.0%}的门诊号源和{self.bed_share:.0%}的住院床位"
+                    "预留家庭医生签约服务团队或基层医疗卫生机构")

@@ -66,7 +66,8 @@ def test_lead_eligibility_rejects_a_lead_below_grade(row_county) -> None:
     rule = LeadEligibility(id="g", source=SRC, lead={"kinds": ["general_hospital", "tcm_hospital"], "min_grade": "二甲"})
     assert rule.eligible(unit) == {"H1"}
     out = rule.check(unit, plan_for(unit, {"H1": T[:2], "H2": T[2:]}))
-    assert out == ["lead 测试县中医院 (二乙) is not eligible: needs 综合医院/中医医院 graded 二甲 or above"]
+    assert out == ["lead 测试县中医院 (二乙) is not eligible: needs general/TCM hospitals graded 二甲 or above"]
+    assert out[0].zh == "牵头机构测试县中医院 (二乙)不符合条件：须为综合医院/中医医院（二甲及以上）"
 
 
 def test_city_level_fallback_brings_the_city_hospital_only_where_no_county_lead_qualifies() -> None:
@@ -84,11 +85,16 @@ def test_city_level_fallback_brings_the_city_hospital_only_where_no_county_lead_
     units = {u.id: u for u in region_units(region, rules)}
     west = units["330001"]
     lead_rule = rules.by_id("county.lead")
-    # The county hospital qualifies by kind and level, so no fallback there.
-    assert lead_rule.eligible(west) == {"HW"}
+    # 001 (四) 服务能力较弱: the county's only hospital is 二乙, below the file's weak_below = 二甲,
+    # so the city hospital may lead too (the city_level exception), not only where no county hospital exists.
+    assert lead_rule.eligible(west) == {"HW", "C"}
+    assert lead_rule.basis(west)["C"].name == "city_level" and lead_rule.basis(west)["HW"] is None
     strict = LeadEligibility(id="g", source=SRC, lead={"kinds": ["general_hospital"], "min_grade": "二甲",
                                                        "admin_levels": ["county"]}, city_level_fallback=True)
     assert strict.extra_candidates(west, region) == ["C"]
+    plain = LeadEligibility(id="g", source=SRC, lead={"kinds": ["general_hospital"], "admin_levels": ["county"]},
+                            city_level_fallback=True)
+    assert plain.extra_candidates(west, region) == []  # the shorthand: only where no county hospital qualifies
 
 
 def test_must_lead_and_its_population_share(row_county) -> None:
@@ -99,7 +105,8 @@ def test_must_lead_and_its_population_share(row_county) -> None:
     assert small == ["the community led by 测试县中医院 (二乙) covers 40,000 residents (40.0%), below 50% (50,000)"]
     assert rule.check(unit, plan_for(unit, {"H1": T[:2], "H2": T[2:]})) == []
     none = MustLead(id="p", source=SRC, who={"name_pattern": "人民医院$", "kinds": ["tcm_hospital"]}, at_least_one=True)
-    assert none.check(unit, plan_for(unit, {"H1": T})) == ["no facility in 测试县 is 中医医院 named like '人民医院$'"]
+    assert none.check(unit, plan_for(unit, {"H1": T})) == ["no facility in 测试县 is TCM hospitals named like '人民医院$'"]
+    assert none.check(unit, plan_for(unit, {"H1": T}))[0].zh == "测试县没有中医医院（名称含“人民医院$”）"
 
 
 def test_coverage_names_missing_and_doubled_townships(row_county) -> None:
@@ -177,7 +184,8 @@ def test_city_grid_and_grid_membership_on_a_two_district_city() -> None:
                          [Fac("A", "测试市人民医院", "general_hospital", "三甲", (0, 0), county="330001", admin_level="city"),
                           Fac("B", "测试市中医院", "tcm_hospital", "三乙", (0, 1), county="330002", admin_level="city"),
                           Fac("S", "东区人民医院", "general_hospital", "二甲", (0, 1), county="330002")],
-                         county_of=[["330001", "330002"]], names={"330001": "西区", "330002": "东区"})
+                         county_of=[["330001", "330002"]], names={"330001": "西区", "330002": "东区"},
+                         town_kinds=[["街道", "街道"]])
     rules = load_rules("guizhou-2024")
     result = run_plan(region, rules, SolveOptions(), services=False)
     assert [u.id for u in result.units] == ["city:330100"]
