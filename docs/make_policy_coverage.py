@@ -121,7 +121,8 @@ def build(rule_sets: Sequence | None = None, clauses: list[dict] | None = None) 
             totals[status] += 1
             names = ", ".join(dict.fromkeys(w.label for w in who)) or "—"
             rows.append(f"| {_cell(c['id'])} | {_cell(c['topic'])} | {status} | {_cell(names)} |")
-            block = [f"#### {prefix} {c['id']} — {status}{note}", "", f"> {c['text']}", "", f"{c['topic']}. {c['why']}."]
+            why = c["why"][:1].upper() + c["why"][1:]
+            block = [f"#### {prefix} {c['id']} — {status}{note}", "", f"> {c['text']}", "", f"{c['topic']}. {why}."]
             for w in who:
                 r = w.rule
                 block.append(f"- {w.label}: {tr(r.heading(), 'en')}" + (f" — 「{r.quote}」" if r.quote else ""))

@@ -284,8 +284,8 @@ def unit_statuses(result, facts: PlanFacts, unit: Unit) -> list[dict[str, object
             mark = "PASS"
         else:
             mark = "FAIL" if s.rule.hard else "SOFT"
-        out.append({"rule_id": s.rule.id, "citation": s.rule.citation, "heading": s.rule.heading(),
-                    "description": s.rule.describe(), "mark": mark, "violations": list(mine["message"])})
+        out.append({"rule_id": s.rule.id, "citation": s.rule.citation, "heading": tr(s.rule.heading(), "zh"),
+                    "description": tr(s.rule.describe(), "en"), "mark": mark, "violations": list(mine["message"])})
     return out
 
 

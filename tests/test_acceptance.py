@@ -135,3 +135,38 @@ def test_zhejiang_dialysis_only_in_big_counties_at_central_centers_and_the_thres
     assert dropped and all(zhejiang.counties.at[c, "population"] < 500_000 for c in dropped)
     assert all(zhejiang.counties.at[c, "population"] >= 500_000 for c in kept)
     assert check_dialysis(zhejiang, [(d.county, f) for d in again for f in d.sites], rules.rules)[0].passed
+
+
+def test_liupanshui_grids_take_only_urban_districts_and_county_hospitals_lead() -> None:
+    # Issue #12: 六枝特区 is in no city grid (003 一: 城市所在区 not running county communities), the
+    # rural 水城区 keeps its county community, and 盘州市人民医院 leads (004 三 1. 以县级医疗机构为龙头).
+    region = regions.load("六盘水市")
+    result = run_plan(region, load_rules("guizhou-2024"), SolveOptions(), services=False)
+    units = {u.id: u for u in result.units}
+    assert units["city:520200"].county_codes == ("520201",)  # 钟山区
+    assert {"520203", "520204", "520281"} <= set(units)       # 六枝特区, 水城区, 盘州市 as county units
+    districts = {d["name"]: d for d in result.plan.meta["city_grid_districts"]}
+    assert not districts["六枝特区"]["in_city_grid"] and "特区" in districts["六枝特区"]["reason"]
+    fac = region.facilities
+    panzhou = result.plan.units["520281"]
+    assert "盘州市人民医院" in {fac.at[c.lead, "name"] for c in panzhou.communities}
+    for uid, up in result.plan.units.items():
+        if up.scope == "county":
+            kinds = {fac.at[c.lead, "kind"] for c in up.communities}
+            assert kinds <= {"general_hospital", "tcm_hospital"}, (uid, kinds)
+    assert result.hard_violations == 0
+
+
+def test_yiwu_gets_a_dialysis_site_at_a_populous_central_center() -> None:
+    # 000 (六): 人口较多的中心乡镇卫生院 ranks central THCs, not the five 街道 ahead of 佛堂镇.
+    region = regions.load("义乌市")
+    rules = load_rules("zhejiang-2026")
+    [r] = site_region(region, rules.rules, regions_travel(rules))
+    assert r.eligible and r.sites
+    assert check_dialysis(region, [(r.county, f) for f in r.sites], rules.rules)[0].passed
+
+
+def regions_travel(rules):
+    from planner.travel import TravelModel
+
+    return TravelModel(rules.travel.detour_factor, rules.travel.speed_kph)

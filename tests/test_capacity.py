@@ -21,7 +21,8 @@ def test_required_numbers_and_a_flag_for_a_lead_short_of_demand() -> None:
     region = grid_region([[100_000, 300_000]],
                          [Fac("A", "测试市人民医院", "general_hospital", "三甲", (0, 0), county="330001", admin_level="city", beds=900),
                           Fac("B", "测试市中医院", "tcm_hospital", "三乙", (0, 1), county="330002", admin_level="city", beds=40)],
-                         county_of=[["330001", "330002"]], names={"330001": "西区", "330002": "东区"})
+                         county_of=[["330001", "330002"]], names={"330001": "西区", "330002": "东区"},
+                         town_kinds=[["街道", "街道"]])
     rules = load_rules("guizhou-2024")
     plan = run_plan(region, rules, SolveOptions(), services=False).plan
     rule = ReservedCapacity(id="cap", source="003_fbf63bb5f501bc23.txt 9.", outpatient_share=1 / 3, bed_share=0.25,
