@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .i18n import Text
 from .milp import LinExpr, Model, Status, solve
 from .region import Region
 from .rules.service import DialysisSiting
@@ -86,17 +87,20 @@ def site_county(region: Region, county: str, rule: DialysisSiting, travel: Trave
         base = np.full(len(towns), np.inf)
     result.covered_after, result.travel_after_person_min = result.covered_before, result.travel_before_person_min
     if not result.eligible:
-        result.note = f"{pop:,} residents, below {rule.min_county_population:,}: no dialysis at township health centers"
+        result.note = Text(f"{pop:,} residents, below {rule.min_county_population:,}: no dialysis at township health centers",
+                           f"常住人口{pop:,}，低于{rule.min_county_population:,}：不在乡镇卫生院开展血透")
         return result
     cands = candidates_of(region, county, rule)
     result.candidates = cands
     if not cands or rule.max_sites_per_county == 0:
         if rule.max_sites_per_county == 0:
-            result.note = "no sites allowed (max_sites_per_county = 0)"
+            result.note = Text("no sites allowed (max_sites_per_county = 0)", "规则不允许新增血透点（max_sites_per_county = 0）")
         elif ranked_centers(region, county, rule):
-            result.note = "its most populous central township health centers already offer dialysis"
+            result.note = Text("its most populous central township health centers already offer dialysis",
+                               "人口较多的中心乡镇卫生院已开展血透")
         else:
-            result.note = "no central township health center in the county (中心乡镇卫生院): no candidate"
+            result.note = Text("no central township health center in the county (中心乡镇卫生院): no candidate",
+                               "全县没有中心乡镇卫生院：无候选")
         return result
     cf = fac.loc[cands]
     t = travel.minutes(seats, Points.from_xy(cands, cf.geometry.x, cf.geometry.y))
@@ -110,8 +114,9 @@ def site_county(region: Region, county: str, rule: DialysisSiting, travel: Trave
     result.travel_after_person_min = travel_pm
     result.served = {cands[j]: int(n) for j, n in served.items()}
     if not result.sites and result.status in (Status.OPTIMAL, Status.FEASIBLE):
-        result.note = ("no candidate brings any township nearer to dialysis than the existing sites "
-                       f"({', '.join(fac.loc[cands, 'name'].astype(str))})")
+        names = ", ".join(fac.loc[cands, "name"].astype(str))
+        result.note = Text(f"no candidate brings any township nearer to dialysis than the existing sites ({names})",
+                           f"候选机构（{names}）都不能使任何乡镇比现有血透点更近")
     return result
 
 
