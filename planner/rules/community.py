@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import compress
 from typing import TYPE_CHECKING, Literal
 
 import networkx as nx
@@ -227,19 +228,25 @@ class LeadEligibility(Rule):
                                      pool="city"))
         return out
 
-    def _regular(self, unit: Unit) -> pd.DataFrame:
-        frame = unit.candidate_frame[unit.candidate_frame["township_code"].isin(unit.index)]
-        return frame[self.lead.matches(frame)]
+    def _inside(self, unit: Unit) -> np.ndarray:
+        return unit.candidate_frame["township_code"].isin(unit.index).to_numpy()
+
+    def _regular(self, unit: Unit) -> tuple[list[str], np.ndarray]:
+        """Candidates inside the unit that `lead` admits, and their grades (masks, not row copies:
+        filtering GeoDataFrames row by row dominated the checker)."""
+        frame = unit.candidate_frame
+        ok = self._inside(unit) & self.lead.matches(frame).to_numpy()
+        return [str(f) for f in frame.index[ok]], frame["grade"].to_numpy()[ok].astype(int)
 
     def holds(self, exc: LeadException, unit: Unit) -> bool:
         """Whether an exception's condition holds in this unit."""
         if exc.when == "always":
             return True
-        regular = self._regular(unit)
+        regular, grades = self._regular(unit)
         if exc.when == "no_eligible_lead":
-            return regular.empty
+            return not regular
         assert exc.weak_below is not None
-        return not bool((regular["grade"].astype(int) >= int(exc.weak_below)).any())
+        return not bool((grades >= int(exc.weak_below)).any())
 
     def extra_candidates(self, unit: Unit, region: Region) -> list[str]:
         out: set[str] = set()
@@ -253,14 +260,21 @@ class LeadEligibility(Rule):
 
     def basis(self, unit: Unit) -> dict[str, LeadException | None]:
         """Eligible facility -> None when the lead rule admits it, else the exception that does."""
-        out: dict[str, LeadException | None] = {str(f): None for f in self._regular(unit).index}
-        inside = unit.candidate_frame["township_code"].isin(unit.index)
+        # Memoised per unit and rule content (never by object id: units travel to worker processes).
+        memo = unit.__dict__.setdefault("_lead_basis", {})
+        key = (self.model_dump_json(), unit.candidates)
+        if key in memo:
+            return memo[key]
+        out: dict[str, LeadException | None] = {f: None for f in self._regular(unit)[0]}
+        inside = self._inside(unit)
+        frame = unit.candidate_frame
         for exc in self.all_exceptions:
             if not self.holds(exc, unit):
                 continue
-            frame = unit.candidate_frame[inside if exc.pool == "unit" else ~inside]
-            for fid in frame.index[exc.who.matches(frame)]:
+            ok = (inside if exc.pool == "unit" else ~inside) & exc.who.matches(frame).to_numpy()
+            for fid in frame.index[ok]:
                 out.setdefault(str(fid), exc)
+        memo[key] = out
         return out
 
     def eligible(self, unit: Unit) -> set[str]:
@@ -343,8 +357,13 @@ class MustLead(Rule):
     at_least_one: bool = False
     soft_ok = True
 
-    def _matching(self, unit: Unit) -> pd.DataFrame:
-        return unit.facilities[self.who.matches(unit.facilities)]
+    def _matching(self, unit: Unit) -> list[tuple[str, tuple[int, int]]]:
+        """(facility id, (grade, beds)) of the unit's facilities that `who` selects."""
+        f = unit.facilities
+        ok = self.who.matches(f).to_numpy()
+        grades = f["grade"].to_numpy()[ok].astype(int)
+        beds = pd.to_numeric(f["beds"], errors="coerce").fillna(0).to_numpy()[ok].astype(int)
+        return [(str(fid), (int(g), int(b))) for fid, g, b in zip(f.index[ok], grades, beds)]
 
     def tied(self, unit: Unit) -> list[str]:
         """With `pick = "best"`, the facilities that tie for best (empty when one is best)."""
@@ -353,10 +372,9 @@ class MustLead(Rule):
         m = self._matching(unit)
         if len(m) < 2:
             return []
-        key = list(zip(m["grade"].astype(int), m["beds"].fillna(0).astype(int)))
-        top = max(key)
-        tied = [str(f) for f, k in zip(m.index, key) if k == top]
-        return sorted(tied) if len(tied) > 1 else []
+        top = max(k for _, k in m)
+        tied = sorted(f for f, k in m if k == top)
+        return tied if len(tied) > 1 else []
 
     def required(self, unit: Unit) -> list[str]:
         """Facilities of the unit that must lead."""
@@ -364,9 +382,8 @@ class MustLead(Rule):
         if self.pick == "best" and len(m) > 1:
             if self.tied(unit):
                 return []
-            order = m.assign(_g=m["grade"].astype(int), _b=m["beds"].fillna(0).astype(int))
-            return [str(order.sort_values(["_g", "_b"], ascending=False).index[0])]
-        return [str(f) for f in m.index]
+            return [max(m, key=lambda fk: fk[1])[0]]
+        return [f for f, _ in m]
 
     def _share_target(self, unit: Unit) -> int:
         assert self.min_population_share is not None
@@ -882,7 +899,8 @@ def plan_members(unit: Unit, plan: UnitPlan, across: set[str]) -> dict[str, list
     out: dict[str, list[str]] = {c.lead: [c.id] for c in plan.communities}
     all_ids = [c.id for c in plan.communities]
     f = unit.facilities
-    for fid, kind, town in zip(f.index, f["kind"], f["township_code"]):
+    # Plain lists: iterating pandas string arrays element by element is ten times slower.
+    for fid, kind, town in zip(f.index.tolist(), f["kind"].tolist(), f["township_code"].tolist()):
         if str(fid) in out:
             continue
         if kind in across:
@@ -923,18 +941,20 @@ class CommunityMembership(Rule):
 
     def compulsory_mask(self, facilities: pd.DataFrame) -> pd.Series:
         """Facilities that are compulsory members where they are located."""
-        ok = pd.Series(False, index=facilities.index)
+        ok = np.zeros(len(facilities), dtype=bool)
         for sel in self.compulsory:
-            ok |= sel.matches(facilities)
-        return ok
+            ok |= sel.matches(facilities).to_numpy()
+        return pd.Series(ok, index=facilities.index)
 
     def check(self, unit: Unit, plan: UnitPlan, members: dict[str, list[str]] | None = None) -> list[Text]:
         members = members if members is not None else plan_members(unit, plan, set(self.roles))
         community_of = {t: c.id for c in plan.communities for t in c.townships}
         leads = {c.lead for c in plan.communities}
         out = []
-        f = unit.facilities[self.compulsory_mask(unit.facilities)]
-        for fid, town, name in zip(f.index, f["township_code"], f["name"]):
+        f = unit.facilities
+        mask = self.compulsory_mask(f).to_numpy()
+        for fid, town, name in zip(f.index[mask].tolist(), f["township_code"].to_numpy()[mask].tolist(),
+                                   f["name"].to_numpy()[mask].tolist()):
             home = community_of.get(town)
             if home is not None and str(fid) not in leads and home not in members.get(str(fid), []):
                 out.append(Text(f"{name} is a compulsory member of {home} but is not listed",
@@ -969,25 +989,29 @@ def member_rows(unit: Unit, plan: UnitPlan, rules: list[Rule] | tuple[Rule, ...]
     are members of every community of the unit.
     """
     applicable = [r for r in rules if r.applies(unit)]
+    # The plan records, the tables and the reports each ask: memoised per unit, plan and rules.
+    memo = unit.__dict__.setdefault("_member_rows", {})
+    key = (plan.communities, tuple(r.model_dump_json() for r in applicable))
+    if key in memo:
+        return memo[key]
     rule = next((r for r in applicable if isinstance(r, CommunityMembership)), None)
     across = {k.value for r in applicable for k in getattr(r, "may_serve_across", [])}
     roles = dict(rule.roles) if rule is not None else {}
     members = plan_members(unit, plan, across | set(roles))
     leads = {c.lead for c in plan.communities}
-    compulsory = rule.compulsory_mask(unit.facilities) if rule is not None else None
-    kind_of = unit.facilities["kind"].astype(str).to_dict()
+    ids = [str(f) for f in unit.facilities.index.tolist()]
+    kind_of = dict(zip(ids, unit.facilities["kind"].astype(str).tolist()))
+    compulsory = set(compress(ids, rule.compulsory_mask(unit.facilities).tolist())) if rule is not None else None
     out = []
     for fid, comms in sorted(members.items()):
-        kind = kind_of.get(fid, "")
         if fid in leads:
             role, membership = "lead", "lead"
         else:
-            role = roles.get(kind, "member")
-            if compulsory is None:
-                membership = "member"
-            else:
-                membership = "compulsory" if fid in compulsory.index and bool(compulsory.get(fid, False)) else "voluntary"
+            role = roles.get(kind_of.get(fid, ""), "member")
+            membership = "member" if compulsory is None else ("compulsory" if fid in compulsory else "voluntary")
         out.extend(MemberRow(fid, cid, role, membership, len(comms) > 1) for cid in comms)
+    memo.clear()  # one plan per unit at a time: keep memory flat on a national run
+    memo[key] = out
     return out
 
 
