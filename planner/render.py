@@ -533,6 +533,9 @@ class _Run:
         self.region = r.region
         self.fac = r.region.facilities
         self.towns = r.region.townships
+        ids = [str(i) for i in self.fac.index]
+        self.fac_name = dict(zip(ids, self.fac["name"].astype(str)))
+        self.fac_xy = dict(zip(ids, zip(self.fac.geometry.x.tolist(), self.fac.geometry.y.tolist())))
         self.comms = {c.id: c for c in r.plan.communities()}
         self.comm_rows = {str(row["community_id"]): row for row in f.communities.to_dict("records")} if len(f.communities) else {}
         self.assign = {str(row["township_code"]): row for row in f.assignments.to_dict("records")} if len(f.assignments) else {}
@@ -639,7 +642,7 @@ class _Run:
         return sorted(out, key=lambda x: MARK_ORDER.get(str(x["mark"]), 9))
 
     def name(self, fid: str) -> str:
-        return str(self.fac.at[fid, "name"]) if fid in self.fac.index else str(fid)
+        return self.fac_name.get(str(fid), str(fid))
 
     def num(self, n: object) -> str:
         """A count: grouped, or in 万 in Chinese text when the options say so (English always grouped)."""
@@ -1133,8 +1136,9 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     town_geo = proj.geojson(towns.geometry.values)
     town_feats, names = [], []
     reps = shapely.point_on_surface(np.asarray(towns.geometry.values, dtype=object))
+    rx, ry = proj.xy(shapely.get_x(reps), shapely.get_y(reps)) if len(reps) else ([], [])
     rep_of = {}
-    for tw, geo, rep in zip(towns.itertuples(), town_geo, reps):
+    for k, (tw, geo, rep) in enumerate(zip(towns.itertuples(), town_geo, reps)):
         code = str(tw.Index)
         rep_of[code] = rep
         style = {"color": "#ffffff", "weight": 1.2, "opacity": 1.0, "fillColor": colour_of.get(code, "#bdbdbd"),
@@ -1144,7 +1148,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
         tip = _township_tip(run, code, tw, short_town.get(code, []), bad_rules)
         town_feats.append(_feature(geo, id=code, cls=f"pm-t-{code}" + (" pm-infeasible" if infeasible else ""), tip=tip,
                                    pop=_township_popup(run, code, tw, tip, short_town.get(code, []), dia_minutes), style=style))
-        names.append(Name(proj.latlng(rep.x, rep.y), esc(tw.name), "pm-n-town", priority=4, movable=False))
+        names.append(Name([float(ry[k]), float(rx[k])], esc(tw.name), "pm-n-town", priority=4, movable=False))
     outline_feats = []
     comm_shapes = {}
     for c in comms:
@@ -1167,16 +1171,25 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     rows = pd.concat([fac_here, run.fac.loc[extra]]) if extra else fac_here
     lead_feats, hosp_feats, center_feats, clinic_feats = [], [], [], []
     lead_xy: dict[str, tuple[float, float]] = {}
-    for f in rows.itertuples():
+    gx, gy = rows.geometry.x.to_numpy(), rows.geometry.y.to_numpy()
+    px, py = proj.xy(gx, gy)
+    kinds = rows["kind"].astype(str).tolist()
+    syn = rows["synthesized"].astype(bool).tolist() if "synthesized" in rows.columns else [False] * len(rows)
+    names_ = rows["name"].astype(str).tolist()
+    others = []
+    for i, fid in enumerate(str(x) for x in rows.index):
+        if _kind_letter(kinds[i]) == "v" and fid not in leads:
+            # Many per county: the tooltip is built in the page from the plain name (set as text).
+            props = '{"fk":"v","mk":"fac","nm":' + _json(names_[i]) + (',"syn":1}' if syn[i] else "}")
+            clinic_feats.append(f'{{"geometry":{{"type":"Point","coordinates":[{px[i]!r},{py[i]!r}]}},'
+                                f'"properties":{props},"type":"Feature"}}')
+        else:
+            others.append(i)
+    for i, f in zip(others, rows.iloc[others].itertuples()):
         fid = str(f.Index)
         letter = _kind_letter(f.kind)
-        x, y = f.geometry.x, f.geometry.y
-        geom = proj.point(x, y)
-        if letter == "v" and fid not in leads:
-            # Many per county: the tooltip is built in the page from the plain name (set as text).
-            clinic_feats.append(_feature(geom, mk="fac", fk="v", nm=str(f.name),
-                                         syn=1 if bool(getattr(f, "synthesized", False)) else None))
-            continue
+        x, y = float(gx[i]), float(gy[i])
+        geom = f'{{"type":"Point","coordinates":[{px[i]!r},{py[i]!r}]}}'
         short = short_center.get(fid)
         props = {"mk": "fac", "fk": letter, "gl": Grade(int(f.grade)).level, "id": f"fac:{fid}",
                  "dia": 1 if bool(getattr(f, "dialysis", False)) else None, "bad": 1 if short is not None else None}
@@ -1184,7 +1197,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
         if fid in leads:
             lead_xy[fid] = (x, y)
             lead_feats.append(_feature(geom, lead=1, tip=tip, pop=pop, **props))
-            names.append(Name(proj.latlng(x, y), esc(f.name), "pm-n-lead", priority=1, movable=True, offset=(0, 24)))
+            names.append(Name([float(py[i]), float(px[i])], esc(f.name), "pm-n-lead", priority=1, movable=True, offset=(0, 24)))
         elif letter == "c":
             center_feats.append(_feature(geom, tip=tip, pop=pop, **props))
         else:
@@ -1371,26 +1384,32 @@ def _roster_lines(run: _Run, proj: _Proj, rows: pd.DataFrame, *, expert: bool) -
     labels: list[str] = []
     if rows.empty:
         return lines, labels
+    pairs: dict[tuple[str, str], dict[str, Any]] = {}
+    for src, dst, title, spec, n, minutes_, borrowed in zip(rows["from_id"].astype(str), rows["to_id"].astype(str),
+                                                            rows["title"], rows["specialty"], rows["count"],
+                                                            rows["travel_min"], rows["borrowed"]):
+        p = pairs.setdefault((src, dst), {"n": 0, "detail": {}, "min": 0.0, "borrowed": False})
+        p["n"] += int(n)
+        p["detail"][(str(title), str(spec))] = p["detail"].get((str(title), str(spec)), 0) + int(n)
+        p["min"] = max(p["min"], float(minutes_))
+        p["borrowed"] |= str(borrowed).lower() == "true"
     style = {"color": "#6a1b9a" if expert else "#d35400", "opacity": 0.85}
-    for (src, dst), grp in rows.groupby(["from_id", "to_id"], sort=True):
-        if src not in run.fac.index or dst not in run.fac.index:
+    who = t("名城市专家", "city experts") if expert else t("名医师", "physicians")
+    for (src, dst), p in sorted(pairs.items()):
+        a, b = run.fac_xy.get(src), run.fac_xy.get(dst)
+        if a is None or b is None:
             continue
-        n = int(grp["count"].sum())
-        a, b = run.fac.at[src, "geometry"], run.fac.at[dst, "geometry"]
-        detail = "、".join(f"{esc(title)} {esc(spec)} ×{int(k)}" for (title, spec), k in
-                          grp.groupby(["title", "specialty"], sort=True)["count"].sum().items())
-        who = t("名城市专家", "city experts") if expert else t("名医师", "physicians")
-        borrowed = bool(grp["borrowed"].astype(str).str.lower().eq("true").any())
+        n = p["n"]
+        detail = "、".join(f"{esc(title)} {esc(spec)} ×{k}" for (title, spec), k in sorted(p["detail"].items()))
         tip = _tip(f"<b>{esc(run.name(src))}</b> → <b>{esc(run.name(dst))}</b>", f"{n} {who}: {detail}",
-                   f"{t('路程', 'Travel')} ≈{minutes(float(grp['travel_min'].max()))} {t('分钟', 'min')}"
-                   + (f" · {t('借调自城市医院', 'borrowed from a city hospital')}" if borrowed else ""))
+                   f"{t('路程', 'Travel')} ≈{minutes(p['min'])} {t('分钟', 'min')}"
+                   + (f" · {t('借调自城市医院', 'borrowed from a city hospital')}" if p["borrowed"] else ""))
         s = dict(style, weight=min(2 + n, 8))
         if expert:
             s["dashArray"] = "6 4"
-        lines.append(_feature(proj.line([(a.x, a.y), (b.x, b.y)]), tip=tip, pop=tip, style=s,
-                              cls="pm-expert" if expert else "pm-dispatch"))
+        lines.append(_feature(proj.line([a, b]), tip=tip, pop=tip, style=s, cls="pm-expert" if expert else "pm-dispatch"))
         k = 0.8
-        labels.append(_feature(proj.point(a.x + k * (b.x - a.x), a.y + k * (b.y - a.y)), mk="cnt", n=n,
+        labels.append(_feature(proj.point(a[0] + k * (b[0] - a[0]), a[1] + k * (b[1] - a[1])), mk="cnt", n=n,
                                x=1 if expert else None))
     return lines, labels
 
