@@ -1136,7 +1136,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     town_geo = proj.geojson(towns.geometry.values)
     town_feats, names = [], []
     reps = shapely.point_on_surface(np.asarray(towns.geometry.values, dtype=object))
-    rx, ry = proj.xy(shapely.get_x(reps), shapely.get_y(reps)) if len(reps) else ([], [])
+    rx, ry = (v.tolist() for v in proj.xy(shapely.get_x(reps), shapely.get_y(reps))) if len(reps) else ([], [])
     rep_of = {}
     for k, (tw, geo, rep) in enumerate(zip(towns.itertuples(), town_geo, reps)):
         code = str(tw.Index)
@@ -1172,7 +1172,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     lead_feats, hosp_feats, center_feats, clinic_feats = [], [], [], []
     lead_xy: dict[str, tuple[float, float]] = {}
     gx, gy = rows.geometry.x.to_numpy(), rows.geometry.y.to_numpy()
-    px, py = proj.xy(gx, gy)
+    px, py = (v.tolist() for v in proj.xy(gx, gy))
     kinds = rows["kind"].astype(str).tolist()
     syn = rows["synthesized"].astype(bool).tolist() if "synthesized" in rows.columns else [False] * len(rows)
     names_ = rows["name"].astype(str).tolist()
