@@ -1498,7 +1498,7 @@ def stamp_html(result, opts: MapOptions, date: str | None = None) -> str:
     if flags["township_polygon_estimated"] > 0 or flags["township_population_estimated"] > 0:
         data.append(t("乡镇边界与人口为估算", "township borders and populations estimated"))
     return (f'<span class="pm-stamp-date">{esc(day)}</span> · planner {esc(__version__)} · {t("规则文件", "rule file")} '
-            f"{esc(rules.title or rules.name)} ({esc(path)}) · " + " · ".join(data)
+            f"{esc(rules.title or rules.name)} {idc(path)} · " + " · ".join(data)
             + f" · {t('示意图，界线不作为权属依据', 'schematic map: boundaries are not authoritative')}")
 
 
@@ -1515,7 +1515,7 @@ def _config(opts: MapOptions, stamp: str) -> dict[str, Any]:
     if opts.offline:
         notice = t("离线版：未加载底图（无网络请求）", "Offline copy: no base map loaded (no network requests)")
     elif not tiles:
-        notice = t("未加载底图（--tiles none）", "No base map (--tiles none)")
+        notice = t("未加载底图（按选项不加载）", "No base map (none chosen)")
     else:
         notice = ""
     return {"tiles": tiles, "blank": not tiles, "notice": notice, "stamp": stamp,

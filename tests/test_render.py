@@ -443,3 +443,62 @@ def test_plan_folder_made_under_other_rules_says_so(yiwu, tmp_path):
     banner = _expanded(index, page_data(index)["banner"])
     assert "规则文件在规划后已修改" in banner and "the rule file changed" in banner
     assert "已证明最优</span><span class=\"en\">optimal (proven)</span> 1" in panels(index)["pm-info"]   # saved statuses kept
+
+
+def test_redraw_only_what_changed(yiwu, tmp_path):
+    stats: dict[str, int] = {}
+    render_run(yiwu, tmp_path / "a", tiles="none", stats=stats)
+    assert stats == {"drawn": 1, "reused": 0}
+    assert (tmp_path / "a" / "units" / "330782.js").exists()          # the unit's data, apart from its page
+    render_run(yiwu, tmp_path / "b", tiles="none", reuse=tmp_path / "a", stats=stats)
+    assert stats == {"drawn": 0, "reused": 1}
+    a, b = tmp_path / "a" / "units" / "330782.js", tmp_path / "b" / "units" / "330782.js"
+    assert a.read_bytes() == b.read_bytes() and os.stat(a).st_ino == os.stat(b).st_ino   # linked, not drawn
+    plan, _moved = _moved_plan(yiwu)
+    render_run(dataclasses.replace(yiwu, plan=plan), tmp_path / "c", tiles="none", reuse=tmp_path / "b", stats=stats)
+    assert stats == {"drawn": 1, "reused": 0}                            # the plan changed: drawn again
+    render_run(yiwu, tmp_path / "d", tiles="none", reuse=tmp_path / "c", lang="en", stats=stats)
+    assert stats["drawn"] == 1                                           # other options: drawn again
+
+
+def test_layer_hook_adds_a_layer_to_every_unit_page(yiwu):
+    from planner import render
+
+    def routes(ctx):
+        c = ctx.communities[0]
+        lead = ctx.result.region.facilities.loc[c.lead]
+        feat = ctx.feature(ctx.point(lead.geometry.x, lead.geometry.y), tip=render.esc("<巡回>"))
+        return [render.Layer("routes", render.t("巡回诊疗路线", "Circuit routes"), [feat], kind="point")]
+
+    render.register_unit_layer(routes, key=lambda result, unit: "v1")
+    try:
+        page = map_pages(yiwu, tiles="none")["units/330782.html"]
+        assert "巡回诊疗路线" in layer_names(page)
+        assert layers(page)["巡回诊疗路线"][0]["properties"]["tip"] == "&lt;巡回&gt;"
+    finally:
+        render.UNIT_LAYERS.remove(routes)
+
+
+def test_infeasible_county_is_drawn_as_such(tmp_path):
+    rules = tmp_path / "qy-30.toml"
+    rules.write_text('[policy]\nname = "qy-30"\nextends = "zhejiang-2026"\n\n[[rule]]\nid = "county.max_travel"\n'
+                     "enabled = true\nmax_minutes = 30\n", encoding="utf-8")
+    result = run_plan(regions.load("庆元县"), load_rules(str(rules)), services=False)
+    assert not result.plan.units["331126"].solved
+    pages = map_pages(result, tiles="none")
+    unit = pages["units/331126.html"]
+    title, info = panels(unit)["pm-title"], panels(unit)["pm-info"]
+    assert "无可行方案" in title and "142,551" in title                  # the county's residents, not 0
+    assert "为何无可行方案" in info
+    conflicts = [n for n in page_data(unit)["names"] if "无可行方案" in _expanded(unit, n[2])]
+    assert conflicts                                                       # said on the map itself
+    marks = re.findall(r'<li class="pm-r-(\w+)"><span class="pm-mark pm-\w+"><span class="zh">(\w+)</span>.*?'
+                       r'<code class="pm-id">([\w.]+)</code>', info)
+    by_id = {rid: zh for _cls, zh, rid in marks}
+    assert by_id["county.max_travel"] == "冲突" and by_id["county.coverage"] == "冲突"   # not 通过
+    culprits = layers(unit).get("导致冲突的乡镇", [])
+    names = {result.region.townships.at[f["properties"]["id"].split(":")[1], "name"] for f in culprits}
+    assert names and names <= {"黄田镇", "竹口镇", "荷地镇"} | names
+    over = pages["index.html"]
+    assert any("无可行方案" in _expanded(over, n[2]) for n in page_data(over)["names"])
+    assert any(f["properties"].get("cls") == "pm-infeasible" for f in layers(over)["有问题的县（市、区）"])
