@@ -20,6 +20,13 @@ def _inside(loaded: Loaded, selector: str) -> tuple[float, float]:
     return point[0], point[1]
 
 
+def _show_layer(m: Loaded, name: str) -> None:
+    """Tick a layer in the layer control (by its Chinese name)."""
+    m.page.evaluate("""(name) => { const l = Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))
+        .find(x => x.textContent.includes(name)); l.querySelector('input').click(); }""", name)
+    m.page.wait_for_timeout(300)
+
+
 def test_county_page_layers_features_and_popup(yiwu_maps, yiwu_result, open_map):
     m = open_map(yiwu_maps / "linked" / "units" / "330782.html")
     assert m.errors == []
@@ -33,13 +40,11 @@ def test_county_page_layers_features_and_popup(yiwu_maps, yiwu_result, open_map)
     assert m.count("path.pm-townships") == len(unit.townships) == 14
     assert m.count(".pm-lead") == 2
     assert m.count(".pm-cluster") == 0                     # village clinics: listed, off until asked for
-    m.page.evaluate("""() => { const l = Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))
-        .find(x => x.textContent.includes('村卫生室')); l.querySelector('input').click(); }""")
-    m.page.wait_for_timeout(300)
+    _show_layer(m, "村卫生室")
     assert m.count(".pm-cluster") >= 5                     # 432 village clinics, clustered
     assert m.count(".pm-fk-v") < 100                        # ... not drawn one by one at this zoom
     pairs = {(r.source, r.target) for d in yiwu_result.dispatch for r in d.rows if r.role == "attending"}
-    assert m.count("path.pm-dispatch") == m.count(".pm-count:not(.pm-x)") == len(pairs)
+    assert m.count("path.pm-dispatch") == m.count(".pm-count:not(.pm-x-count)") == len(pairs)
     assert m.count("path.pm-reach") == 0                    # hidden layer: listed, not drawn
     # Click inside a township (where no marker or line covers it): its popup opens.
     x, y = _inside(m, "path.pm-t-330782100")
@@ -60,7 +65,8 @@ def test_language_button(yiwu_maps, open_map):
     assert "Lead hospitals" in m.layer_names() and "Compliance" in m.page.inner_text(".pm-info")
     assert "规则核查" not in m.page.inner_text(".pm-info")
     m.page.mouse.click(*_inside(m, "path.pm-t-330782100"))
-    assert "Travel to lead" in m.page.locator(".leaflet-popup-content").inner_text()
+    assert "to lead" in m.page.locator(".leaflet-popup-content").inner_text()
+    assert "到牵头医院" not in m.page.locator(".leaflet-popup-content").inner_text()
     m.page.click(".pm-lang-button")
     assert m.page.evaluate("document.documentElement.lang") == "zh-CN" and "牵头医院" in m.layer_names()
 
@@ -133,6 +139,7 @@ def test_markup_in_names_is_inert(xss_maps, open_map):
     unit.page.mouse.click(*_inside(unit, "path.pm-t-330001005"))
     assert XSS in unit.page.locator(".leaflet-popup-content").inner_text()
     clinic = result.region.facilities.loc["V1", "geometry"]
+    _show_layer(unit, "村卫生室")
     unit.page.evaluate("ll => PM.map.setView(ll, 16, {animate: false})", [clinic.y, clinic.x])
     unit.page.wait_for_timeout(400)
     unit.page.hover(".pm-fk-v")
