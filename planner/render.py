@@ -644,6 +644,25 @@ class _Run:
     def name(self, fid: str) -> str:
         return self.fac_name.get(str(fid), str(fid))
 
+    def row_digest(self, table: str, ids: Sequence[str]) -> str:
+        """A digest of some rows of the townships ("towns") or facilities ("fac"), geometry included.
+
+        Every row is hashed once per run (vectorized); a unit's digest combines its rows' hashes.
+        """
+        cache = self.__dict__.setdefault("_row_hashes", {})
+        if table not in cache:
+            frame = self.towns if table == "towns" else self.fac
+            plain = frame.drop(columns=[frame.geometry.name])
+            try:
+                h = pd.util.hash_pandas_object(plain.astype(str), index=True).to_numpy()
+            except TypeError:  # an unhashable cell: hash the rows' text
+                h = np.array([hash(tuple(map(str, r))) for r in plain.itertuples()], dtype=np.int64).view(np.uint64)
+            wkb = shapely.to_wkb(np.asarray(frame.geometry.values, dtype=object))
+            g = pd.util.hash_array(np.asarray(wkb, dtype=object))
+            cache[table] = dict(zip((str(i) for i in frame.index), (h ^ (g * np.uint64(0x9E3779B97F4A7C15))).tolist()))
+        rows = cache[table]
+        return hashlib.sha256(np.asarray([rows.get(i, 0) for i in ids], dtype=np.uint64).tobytes()).hexdigest()[:24]
+
     def num(self, n: object) -> str:
         """A count: grouped, or in 万 in Chinese text when the options say so (English always grouped)."""
         if self.opts.numbers == "wan" and not (n is None or (isinstance(n, float) and math.isnan(n))) and abs(float(n)) >= 10_000:
@@ -1557,11 +1576,8 @@ def _unit_key(run: _Run, unit: Unit) -> str:
     r = run.result
     up = r.plan.units.get(unit.id)
     comms = list(up.communities) if up is not None else []
-    towns = run.towns.loc[[x for x in unit.townships if x in run.towns.index]]
-    geom = hashlib.sha256(b"".join(shapely.to_wkb(np.asarray(towns.geometry.values, dtype=object)))).hexdigest()
-    tcols = [c for c in towns.columns if c != "geometry"]
-    fac = unit.facilities
-    fcols = [c for c in fac.columns if c != "geometry"]
+    codes = [x for x in unit.townships if x in run.towns.index]
+    fac_ids = [str(x) for x in unit.facilities.index]
     cids = sorted(c.id for c in comms)
     roster = [run.roster_by_comm[c].to_dict("split")["data"] for c in cids if c in run.roster_by_comm]
     payload = {
@@ -1578,12 +1594,11 @@ def _unit_key(run: _Run, unit: Unit) -> str:
         "unit_row": run.unit_rows.get(unit.id),
         "statuses": [[s["rule_id"], s["mark"], [str(getattr(v, "zh", v)) + "|" + str(v) for v in s["violations"]]]
                      for s in run.unit_statuses(unit)],
-        "towns": hashlib.sha256(towns[tcols].to_csv().encode()).hexdigest() + geom,
-        "facilities": hashlib.sha256(fac[fcols].to_csv().encode()).hexdigest()
-        + hashlib.sha256(b"".join(shapely.to_wkb(np.asarray(fac.geometry.values, dtype=object)))).hexdigest(),
+        "towns": run.row_digest("towns", codes),
+        "facilities": run.row_digest("fac", fac_ids),
         "roster": roster,
         "dialysis": [repr(run.dialysis.get(c)) for c in unit.county_codes],
-        "members": [[fid, run.members.get(str(fid))] for fid in fac.index if str(fid) in run.members],
+        "members": [[fid, run.members.get(fid)] for fid in fac_ids if fid in run.members],
         "hooks": [(_LAYER_KEYS[b](r, unit) if b in _LAYER_KEYS else os.urandom(8).hex()) for b in UNIT_LAYERS],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()[:32]
