@@ -1534,7 +1534,7 @@ def _config(opts: MapOptions, stamp: str) -> dict[str, Any]:
     if opts.offline:
         notice = t("离线版：未加载底图（无网络请求）", "Offline copy: no base map loaded (no network requests)")
     elif not tiles:
-        notice = t("未加载底图（按选项不加载）", "No base map (none chosen)")
+        notice = t("未加载底图", "No base map")
     else:
         notice = ""
     return {"tiles": tiles, "blank": not tiles, "notice": notice, "stamp": stamp,

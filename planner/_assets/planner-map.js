@@ -140,7 +140,7 @@
   // Shown by priority where they fit; priority 0 always shows, moved around the others.
   function Names(map, rows) {
     var pane = map.createPane("pm-names");
-    pane.style.zIndex = 450;
+    pane.style.zIndex = 640;            // above markers (600), below tooltips (650)
     pane.style.pointerEvents = "none";
     var items = rows.map(function (r, i) {
       var icon = L.divIcon({ className: "pm-name " + cleanClass(r[3]), html: "<span>" + PM.expand(r[2]) + "</span>", iconSize: null });
@@ -363,7 +363,8 @@
         var el = c.getContainer(), w = el.offsetWidth + 20;
         if (/left/.test(c.getPosition())) left = Math.max(left, w); else right = Math.max(right, w);
       });
-      if (left + right > size.x * 0.55) { left = Math.min(left, size.x * 0.2); right = Math.min(right, size.x * 0.2); }
+      // Panels fold, so they may cover the edges: the region gets most of the window.
+      left = Math.min(left, size.x * 0.16); right = Math.min(right, size.x * 0.16);
       if (data.bounds && data.bounds.length === 2) {
         map.fitBounds(data.bounds, { paddingTopLeft: [left, 30], paddingBottomRight: [right, 24], animate: false });
       }
