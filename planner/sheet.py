@@ -356,6 +356,10 @@ def print_pdfs(pages: Sequence[tuple[Path, Path]], chromium: str | None = None) 
         from playwright.sync_api import sync_playwright
     except ImportError:
         sync_playwright = None
+    import asyncio
+
+    if asyncio._get_running_loop() is not None:   # inside an event loop (a notebook, a server): one process per page
+        sync_playwright = None
     if sync_playwright is not None:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=exe, headless=True, args=args)
