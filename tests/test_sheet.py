@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 
@@ -54,7 +55,8 @@ def test_report_pdf_writes_one_page_per_unit_and_region(qingyuan_plan, tmp_path)
         text = doc[0].get_textpage().get_text_range()
         assert "庆元县" in text and "设施为合成数据" in text and "planner" in text
     sheet = (tmp_path / "rep" / "sheets" / "331126.html").read_text(encoding="utf-8")
-    assert "《关于深化紧密型县域医共体建设" in sheet and "左溪镇卫生院" in sheet      # rules by document, shortfalls named
+    assert "《关于深化紧密型县域医共体建设" in sheet                      # rules by document and clause
+    assert re.search(r"<li>左溪镇\S*卫生院：接收主治医师以上 0 / 1</li>", sheet)   # shortfalls named
     assert (tmp_path / "rep" / "summary.html").exists()
 
 

@@ -150,17 +150,22 @@
     });
     items.sort(function (a, b) { return a.p - b.p || a.i - b.i; });
     function place() {
-      var z = map.getZoom(), size = map.getSize(), boxes = [];
+      var z = map.getZoom(), size = map.getSize(), boxes = [], todo = [];
+      // Read everything first, then write: measuring a name right after showing it would force one
+      // layout of the whole page per name.
       items.forEach(function (it) {
         var el = it.m.getElement();
         if (!el) return;
-        var show = z >= PM.z0 + it.dz - 0.01;
         var pt = map.latLngToContainerPoint(it.m.getLatLng());
-        if (show && (pt.x < -80 || pt.y < -80 || pt.x > size.x + 80 || pt.y > size.y + 80)) show = false;
-        if (!show) { el.style.display = "none"; el.classList.remove("pm-shown"); return; }
-        el.style.display = "";
-        var span = el.firstChild;
-        if (!it.w) { it.w = span.offsetWidth + 6; it.h = span.offsetHeight + 2; }
+        var show = z >= PM.z0 + it.dz - 0.01 && pt.x > -80 && pt.y > -80 && pt.x < size.x + 80 && pt.y < size.y + 80;
+        if (show) todo.push({ it: it, el: el, pt: pt });
+        else if (el.style.display !== "none") { el.style.display = "none"; el.classList.remove("pm-shown"); }
+      });
+      var fresh = todo.filter(function (q) { return !q.it.w; });
+      fresh.forEach(function (q) { q.el.style.display = ""; });
+      fresh.forEach(function (q) { var span = q.el.firstChild; q.it.w = span.offsetWidth + 6; q.it.h = span.offsetHeight + 2; });
+      todo.forEach(function (q) {
+        var it = q.it, el = q.el, pt = q.pt, span = el.firstChild;
         var w = it.w, h = it.h, ox = it.off[0], oy = it.off[1];
         var cands = it.mv ? [[0, 0], [0, -h], [0, h], [w * 0.55, 0], [-w * 0.55, 0], [w * 0.5, -h], [-w * 0.5, h],
                              [0, -2 * h], [0, 2 * h]] : [[0, 0]];
@@ -172,6 +177,7 @@
         if (!chosen && it.p === 0) { chosen = [0, 0]; box = [pt.x + ox - w / 2, pt.y + oy - h / 2, w, h]; }
         if (!chosen) { el.style.display = "none"; el.classList.remove("pm-shown"); return; }
         boxes.push(box);
+        el.style.display = "";
         el.classList.add("pm-shown");
         span.style.transform = "translate(calc(-50% + " + (ox + chosen[0]) + "px), calc(-50% + " + (oy + chosen[1]) + "px))";
       });
