@@ -254,11 +254,12 @@
       var p = feature.properties || {};
       var isPath = typeof layer.setStyle === "function";
       if (p.cls && layer.options) layer.options.className = cleanClass((layer.options.className || "") + " " + p.cls).trim();
-      if (p.tip) layer.bindTooltip(function () { return PM.expand(p.tip); }, { sticky: isPath, direction: "top", className: "pm-tip", opacity: 0.96 });
+      // Builders of other subpackages may separate lines with "\n": shown as line breaks.
+      if (p.tip) layer.bindTooltip(function () { return PM.expand(p.tip).replace(/\n/g, "<br>"); }, { sticky: isPath, direction: "top", className: "pm-tip", opacity: 0.96 });
       else if (p.nm != null) layer.bindTooltip(function () { return textTip(p); }, { direction: "top", className: "pm-tip" });
       var pop = p.pop != null ? p.pop : (p.px != null && p.tip ? p.tip + p.px : null);  // px: the popup's part beyond the tooltip
       if (pop) {
-        layer.bindPopup(function () { return PM.expand(pop); }, { maxWidth: 400, minWidth: 240, className: "pm-pop", autoPanPadding: [60, 60] });
+        layer.bindPopup(function () { return PM.expand(pop).replace(/\n/g, "<br>"); }, { maxWidth: 400, minWidth: 240, className: "pm-pop", autoPanPadding: [60, 60] });
         // The tooltip repeats the popup's first lines: hide it while the popup is open.
         layer.on("popupopen", function () { if (layer.closeTooltip) layer.closeTooltip(); });
       }
