@@ -24,7 +24,7 @@ from .report import cached_facts, cite, mark_text, rules_label, status_text
 MAP_W, MAP_H = 690, 600
 """Size of the sheet's map in CSS pixels (about 182 x 159 mm on A4 landscape)."""
 
-MAX_RULES, MAX_SHORT, MAX_COMMS = 11, 7, 12
+MAX_RULES, MAX_SHORT, MAX_COMMS = 9, 6, 10
 """What fits on one page; the rest is counted and left to summary.html."""
 
 
@@ -193,13 +193,13 @@ def _scale_bar(fr: _Frame) -> str:
 _CSS = """
 @page { size: A4 landscape; margin: 7mm; }
 * { box-sizing: border-box; }
-html, body { margin: 0; padding: 0; }
+html, body { margin: 0; padding: 0; height: 196mm; overflow: hidden; }
 body { width: 283mm; height: 196mm; overflow: hidden; color: #1a1a1a;
   font: 10.5px/1.4 "Helvetica Neue", Arial, "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif; }
 .sheet { display: grid; grid-template-columns: 184mm 1fr; grid-template-rows: auto 1fr auto; gap: 2mm 4mm; height: 196mm; }
 header { grid-column: 1 / 3; border-bottom: 2px solid #333; padding-bottom: 1mm; }
 h1 { font-size: 19px; margin: 0; display: inline; } .sub { color: #444; margin-left: 8px; }
-.map { border: 1px solid #999; } .side { overflow: hidden; }
+.map { border: 1px solid #999; } .side { overflow: hidden; max-height: 176mm; }
 h2 { font-size: 12px; margin: 2mm 0 1mm; border-bottom: 1px solid #bbb; }
 table { border-collapse: collapse; width: 100%; } td { padding: 0 3px; vertical-align: top; } td.n { text-align: right; white-space: nowrap; }
 .fail { color: #c62828; font-weight: bold; } .pass { color: #1a7f37; } .soft { color: #b26a00; }
@@ -371,7 +371,8 @@ def print_pdfs(pages: Sequence[tuple[Path, Path]], chromium: str | None = None) 
                     page.goto(src.resolve().as_uri(), wait_until="load")
                     dst.parent.mkdir(parents=True, exist_ok=True)
                     tmp = dst.with_name(f".{dst.name}.tmp")
-                    page.pdf(path=str(tmp), format="A4", landscape=True, print_background=True, prefer_css_page_size=True)
+                    page.pdf(path=str(tmp), format="A4", landscape=True, print_background=True, prefer_css_page_size=True,
+                             page_ranges="1")   # one sheet: what does not fit is left to summary.html
                     os.replace(tmp, dst)
                     out.append(dst)
             finally:
