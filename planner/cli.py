@@ -12,7 +12,7 @@ import click
 
 from . import __version__
 from ._errors import PlannerError
-from .mapstyle import LANGS, TILES
+from .mapstyle import LANGS, NUMBER_STYLES, TILES, TILES_HELP
 from .milp import BACKENDS
 
 EXIT_BAD_INPUT = 2
@@ -215,20 +215,22 @@ def _progress(total: int, quiet: bool, label: str) -> tuple[Callable[[Any], None
               help="Where to draw the maps (default maps/<region>_<rules>).")
 @click.option("--no-maps", is_flag=True, help="Write the plan and reports only.")
 @click.option("--lang", type=click.Choice(LANGS), default="zh", show_default=True, help="Language the maps show first.")
-@click.option("--offline", is_flag=True, help="Self-contained map pages (Leaflet inlined) for PCs without network.")
-@click.option("--tiles", type=click.Choice(TILES), default="osm", show_default=True,
-              help="Base map: none, OpenStreetMap, Tianditu (needs --tianditu-key) or Amap (overlays shifted to GCJ-02).")
+@click.option("--offline", is_flag=True,
+              help="Self-contained map pages (Leaflet inlined) for PCs without network; no base map, no network request.")
+@click.option("--tiles", type=click.Choice(TILES), default="osm", show_default=True, help=TILES_HELP)
+@click.option("--numbers", type=click.Choice(NUMBER_STYLES), default="grouped", show_default=True,
+              help="Chinese number style on maps and summaries: grouped (1,859,390) or wan (185.9万).")
 @click.option("--tianditu-key", default=None, envvar="TIANDITU_KEY", help="Tianditu browser key (or TIANDITU_KEY).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--strict", is_flag=True, help="Exit with status 2 when any hard rule is broken (shortfalls included).")
 def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float, previous: str | None,
          out_dir: str | None, user_files: tuple[str, ...], od_file: str | None, road_file: str | None, jobs: int,
          executor: str, address: str | None, cache_dir: str, no_cache: bool, maps_dir: str | None, no_maps: bool,
-         lang: str, offline: bool, tiles: str, tianditu_key: str | None, quiet: bool, strict: bool) -> None:
+         lang: str, offline: bool, tiles: str, numbers: str, tianditu_key: str | None, quiet: bool, strict: bool) -> None:
     """Form communities and city grids for a region under a rule file, check them, and write the plan and maps."""
     from .mapstyle import MapOptions
 
-    MapOptions(lang, offline, tiles, tianditu_key).checked()  # bad map options fail before the solve
+    MapOptions(lang, offline, tiles, tianditu_key, numbers).checked()  # bad map options fail before the solve
     from .cache import UnitCache
     from .pipeline import input_record, load_region, load_travel, run_plan, write_outputs
     from .planfile import read_plan
@@ -252,7 +254,11 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
     if inputs:  # so `planner map`, `check` and `dispatch` reload what the plan was made from
         result.plan.meta["inputs"] = inputs
     slug = f"{_slug(reg.name)}_{_slug(rs.name)}"
-    out = write_outputs(result, out_dir or Path("plans") / slug)
+    plan_target = Path(out_dir) if out_dir else Path("plans") / slug
+    maps_target = Path(maps_dir) if maps_dir else Path("maps") / slug
+    if not no_maps:  # the summary links to the maps, the maps back to the summary
+        result.plan.meta["maps_href"] = os.path.relpath(maps_target / "index.html", plan_target)
+    out = write_outputs(result, plan_target)
     s = result.summary()
     status = ", ".join(f"{k} {v}" for k, v in sorted(s["status"].items()))
     click.echo(f"{reg.name} under {rs.name}: {s['units']} units ({status}), {s['communities']} communities, "
@@ -282,14 +288,10 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
             click.echo(line)
     click.echo(f"Plan written to {out}/ (reports: report.csv, report.xlsx, summary.md, summary.html)")
     if not no_maps:
-        from .planfile import publish_dir
-        from .render import render_run
+        from .cli_maps import draw_run
 
-        target = Path(maps_dir) if maps_dir else Path("maps") / slug
-        with publish_dir(target) as work:
-            pages = render_run(result, work, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key, jobs=jobs)
-        units = sum(1 for p in pages if p.parent.name == "units")
-        click.echo(f"Maps: {target / 'index.html'} and {units} county/city pages" + (" (offline)" if offline else ""))
+        draw_run(result, maps_target, plan_target, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key,
+                 numbers=numbers, jobs=jobs)
     if failed and strict:
         sys.exit(EXIT_BAD_INPUT)
 
@@ -456,10 +458,11 @@ def access(plan_path: str, counties: tuple[str, ...]) -> None:
             click.echo(line)
 
 
-from .cli_maps import diff_command, map_command  # noqa: E402  (the map commands build on this module's group)
+from .cli_maps import diff_command, map_command, report_command  # noqa: E402  (the map commands build on this module's group)
 
 main.add_command(map_command)
 main.add_command(diff_command)
+main.add_command(report_command)
 
 
 if __name__ == "__main__":  # pragma: no cover

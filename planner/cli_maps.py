@@ -1,13 +1,18 @@
-"""The `planner map` and `planner diff` commands: draw a plan folder's maps, and map what moved between two plans."""
+"""The `planner map`, `planner diff` and `planner report` commands: draw a plan folder's maps, map what moved
+between two plans, and write the summaries and one-page PDF sheets."""
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
-from .mapstyle import LANGS, TILES
+from .i18n import tr
+from .mapstyle import LANGS, NUMBER_STYLES, TILES, TILES_HELP
 
 
 def _size(path: Path) -> str:
@@ -19,38 +24,74 @@ _OPTIONS = [
     click.option("--lang", type=click.Choice(LANGS), default="zh", show_default=True,
                  help="Language shown first (each page has a button to switch)."),
     click.option("--offline", is_flag=True,
-                 help="Make every page one self-contained HTML file (Leaflet and all scripts inlined) for PCs without network."),
-    click.option("--tiles", type=click.Choice(TILES), default="osm", show_default=True,
-                 help="Base map: none, OpenStreetMap, Tianditu (needs --tianditu-key) or Amap (overlays shifted to GCJ-02)."),
+                 help="Make every page one self-contained HTML file (Leaflet and all scripts inlined) for PCs without "
+                      "network: no base map and no network request at all; the pages say the base map is not loaded."),
+    click.option("--tiles", type=click.Choice(TILES), default="osm", show_default=True, help=TILES_HELP),
     click.option("--tianditu-key", default=None, envvar="TIANDITU_KEY", help="Tianditu browser key (or TIANDITU_KEY)."),
+    click.option("--numbers", type=click.Choice(NUMBER_STYLES), default="grouped", show_default=True,
+                 help="Chinese number style: grouped (1,859,390) or wan (185.9万)."),
 ]
 
 
 def _map_options(func: Callable[..., None]) -> Callable[..., None]:
-    """Add the drawing options shared by `map` and `diff`."""
+    """Add the drawing options shared by `map`, `diff` and `plan`."""
     for option in reversed(_OPTIONS):
         func = option(func)
     return func
+
+
+def _summary_link(maps_dir: Path, plan_dir: Path) -> dict[str, str]:
+    summary = plan_dir / "summary.html"
+    return {"summary": os.path.relpath(summary, maps_dir)} if summary.exists() else {}
+
+
+def draw_run(result: Any, target: Path, plan_dir: Path, *, lang: str, offline: bool, tiles: str,
+             tianditu_key: str | None, numbers: str, jobs: int, notes: list[str] | None = None,
+             from_folder: bool = False) -> list[Path]:
+    """Draw a run's maps into `target`, published in one step, reusing the pages of the maps already there
+    whose plan is unchanged; print where they are and how many were drawn."""
+    from .planfile import publish_dir
+    from .render import render_run
+
+    previous = target.resolve() if target.exists() else None
+    stats: dict[str, int] = {}
+    t0 = time.perf_counter()
+    with publish_dir(target) as work:
+        paths = render_run(result, work, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key, jobs=jobs,
+                           numbers=numbers, reuse=previous, links=_summary_link(target, plan_dir), stats=stats,
+                           notes=notes or ())
+    seconds = time.perf_counter() - t0
+    paths = [target / p.relative_to(work) for p in paths]
+    pages = [p for p in paths if p.suffix == ".html"]
+    total = sum(p.stat().st_size for p in paths if p.exists())
+    click.echo(f"Maps: {target / 'index.html'} and {len(pages) - 1} county/city pages "
+               f"({stats.get('drawn', 0)} drawn, {stats.get('reused', 0)} unchanged and reused; {seconds:.1f} s; "
+               f"{total / 1e6:.1f} MB)" + (" (self-contained, offline: no base map)" if offline else ""))
+    return paths
 
 
 @click.command("map")
 @click.argument("plan_path", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
               help="Maps folder (default maps/<plan folder name>).")
+@click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes for the county pages.")
 @_map_options
-def map_command(plan_path: str, out_dir: str | None, lang: str, offline: bool, tiles: str, tianditu_key: str | None) -> None:
-    """Draw the maps of a plan folder: a region overview and one page per county or city grid."""
-    from .planfile import publish_dir
-    from .render import render_plan_dir
+def map_command(plan_path: str, out_dir: str | None, jobs: int, lang: str, offline: bool, tiles: str,
+                tianditu_key: str | None, numbers: str) -> None:
+    """Draw the maps of a plan folder: a region overview and one page per county or city grid.
 
+    Pages whose plan did not change since the maps already in the folder are reused, not drawn
+    again. Base maps: none (offline), OpenStreetMap, 天地图 Tianditu (official use in China;
+    free key) or 高德 Amap (no key; overlays shifted to GCJ-02).
+    """
+    from .mapstyle import MapOptions
+    from .render import load_run
+
+    MapOptions(lang, offline, tiles, tianditu_key, numbers).checked()
     target = Path(out_dir) if out_dir else Path("maps") / Path(plan_path).absolute().name  # the link, not its target
-    with publish_dir(target) as work:
-        paths = render_plan_dir(plan_path, work, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key)
-    paths = [target / p.relative_to(work) for p in paths]
-    pages = [p for p in paths if p.suffix == ".html"]
-    total = sum(p.stat().st_size for p in paths)
-    click.echo(f"Overview: {pages[0]} ({_size(pages[0])}); {len(pages) - 1} county and city pages; "
-               f"{len(paths)} files, {total / 1e6:.1f} MB" + (" (self-contained, offline)" if offline else ""))
+    result, notes = load_run(plan_path)
+    draw_run(result, target, Path(plan_path), lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key,
+             numbers=numbers, jobs=jobs, notes=notes)
 
 
 @click.command("diff")
@@ -60,12 +101,46 @@ def map_command(plan_path: str, out_dir: str | None, lang: str, offline: bool, t
               help="Diff map (default AFTER/maps/diff.html).")
 @_map_options
 def diff_command(before: str, after: str, out_file: str | None, lang: str, offline: bool, tiles: str,
-                 tianditu_key: str | None) -> None:
-    """Compare two plan folders of one region: list what moved and map it."""
+                 tianditu_key: str | None, numbers: str) -> None:
+    """Compare two plan folders of one region: list what moved and why (the rule changes), and map it."""
     from .render import diff_summary, render_diff
 
     for line in diff_summary(before, after):
-        click.echo(line)
+        click.echo(tr(line, lang))
     target = Path(out_file) if out_file else Path(after) / "maps" / "diff.html"
-    path = render_diff(before, after, target, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key)
-    click.echo(f"Diff map written to {path} ({_size(path)})")
+    path = render_diff(before, after, target, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key,
+                       numbers=numbers)
+    click.echo(("对比图：" if lang == "zh" else "Diff map written to ") + f"{path} ({_size(path)})")
+
+
+@click.command("report")
+@click.argument("plan_path", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Report folder (default reports/<plan folder name>).")
+@click.option("--pdf", "pdf", is_flag=True, help="Also print a one-page PDF sheet per county or city grid and one for "
+              "the region (headless Chromium; PLANNER_CHROMIUM or --chromium to choose it).")
+@click.option("--units", default=None, help="Only these units' sheets (comma-separated adcodes or city:<code>).")
+@click.option("--chromium", default=None, help="Chromium or Chrome executable (default: PLANNER_CHROMIUM, then chromium on PATH).")
+@click.option("--lang", type=click.Choice(LANGS), default="zh", show_default=True, help="Language of the reports and sheets.")
+@click.option("--numbers", type=click.Choice(NUMBER_STYLES), default="grouped", show_default=True,
+              help="Chinese number style: grouped (1,859,390) or wan (185.9万).")
+def report_command(plan_path: str, out_dir: str | None, pdf: bool, units: str | None, chromium: str | None, lang: str,
+                   numbers: str) -> None:
+    """Write a plan's summary (HTML, Markdown), tables (CSV, Excel) and, with --pdf, printable one-page sheets:
+    map, legend, key figures, rule results, shortfalls, date, version, rule file and data notice."""
+    from .planfile import publish_dir
+    from .render import load_run
+    from .report import write_reports
+    from .sheet import write_sheets
+
+    target = Path(out_dir) if out_dir else Path("reports") / Path(plan_path).absolute().name
+    result, _notes = load_run(plan_path)
+    chosen = [u.strip() for u in units.split(",")] if units else None
+    t0 = time.perf_counter()
+    with publish_dir(target) as work:
+        written = write_reports(result, work, lang=lang, numbers=numbers)
+        if pdf:
+            written += write_sheets(result, work, lang=lang, numbers=numbers, units=chosen, chromium=chromium)
+    pdfs = [p for p in written if p.suffix == ".pdf"]
+    click.echo(f"Reports: {target}/ (summary.html, summary.md, report.csv, report.xlsx"
+               + (f"; {len(pdfs)} PDF sheets in {target / 'pdf'}" if pdf else "") + f"; {time.perf_counter() - t0:.1f} s)")

@@ -13,7 +13,8 @@ import pandas as pd
 
 from . import io
 from .check import RuleStatus, Violation
-from .i18n import tr
+from .i18n import Text, tr
+from .mapstyle import MARK_ORDER, MARK_WORDS, STATUS_WORDS, grouped, wan
 from .planfile import community_tables
 from .units import Unit
 from .vocabulary import FacilityKind, Grade
@@ -52,6 +53,67 @@ COLUMN_ZH = {
 
 SYNTHESIZED_ZH = "设施为合成数据，并非真实机构"
 SYNTHESIZED_EN = "Facilities are synthesized, not real institutions"
+
+
+# --- citations and words -------------------------------------------------------------------
+
+DOCUMENTS = {
+    "000_daed78e4f2e6cfdf": ("《关于深化紧密型县域医共体建设促进基层医疗卫生服务体系高质量发展的实施意见》",
+                             "Zhejiang, Opinions on deepening compact county medical communities (2026)"),
+    "001_5967ed6cd2f1614f": ("《关于全面推进紧密型县域医疗卫生服务共同体建设的指导意见（征求意见稿）》",
+                             "Jilin, Guidance on compact county medical communities (draft, 2021)"),
+    "002_54ea4458f9478aee": ("《玉溪市持续深化紧密型县域医疗卫生共同体建设17条措施》",
+                             "Yuxi, 17 measures on compact county medical communities (2025)"),
+    "003_fbf63bb5f501bc23": ("《贵州省加快推进紧密型城市医疗集团建设工作方案》",
+                             "Guizhou, Work plan for compact city medical groups (2024)"),
+    "004_cde9d266ddc3b12f": ("《关于开展紧密型县域医疗卫生共同体建设试点的指导方案》",
+                             "National pilot guidance for compact county medical communities (2019)"),
+}
+"""The five policy documents (shared/seeds) by file stem: title as issued (Chinese), and a short English name."""
+
+
+def cite(source: str) -> Text:
+    """A rule's `source` as an official reads it: the document's title and the clause.
+
+    "000_daed78e4f2e6cfdf.txt (二)" -> 《关于深化紧密型县域医共体建设促进基层医疗卫生服务体系高质量发展的实施意见》（二）.
+    A source that names no known document (a planner option, a reviewer's note) is kept as
+    written, with "planner option" in Chinese.
+    """
+    import re
+
+    text = str(source).strip()
+    m = re.match(r"^(\d{3}_[0-9a-f]+)(?:\.txt)?\s*(.*)$", text)
+    if m and m.group(1) in DOCUMENTS:
+        zh, en = DOCUMENTS[m.group(1)]
+        clause = m.group(2).strip()
+        clause_zh = re.sub(r"^\((.*)\)$", r"（\1）", clause)
+        return Text(f"{en} {clause}".strip(), f"{zh}{clause_zh}")
+    if text.startswith("planner option"):
+        rest = text.split(":", 1)[1].strip() if ":" in text else ""
+        return Text(text, "规划工具选项（无对应政策条款）" + ("" if not rest else ""))
+    return Text(text, text)
+
+
+def status_text(status: object) -> Text:
+    """A solve status (OPTIMAL, INFEASIBLE, GIVEN, "OPTIMAL 89 INFEASIBLE 1" ...) in words."""
+    words = str(status).split()
+    if len(words) > 1 and all(w.isdigit() or w in STATUS_WORDS for w in words):
+        pairs = [(words[i], words[i + 1]) for i in range(0, len(words) - 1, 2)]
+        return Text(", ".join(f"{STATUS_WORDS[k][1]} {n}" for k, n in pairs),
+                    "，".join(f"{STATUS_WORDS[k][0]} {n} 个" for k, n in pairs))
+    zh, en = STATUS_WORDS.get(str(status), (str(status), str(status)))
+    return Text(en, zh)
+
+
+def mark_text(mark: str) -> Text:
+    """PASS / FAIL / SOFT / N/A / CONFLICT in words."""
+    zh, en = MARK_WORDS.get(mark, (mark, mark))
+    return Text(en, zh)
+
+
+def count_text(n: object, lang: str = "zh", style: str = "grouped") -> str:
+    """A count in the language's number style (万 only in Chinese and only with style "wan")."""
+    return wan(n) if lang == "zh" and style == "wan" else grouped(n)
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -205,41 +267,72 @@ def plan_facts(result) -> PlanFacts:
                          columns=["rule_id", "kind", "stage", "scope", "hard", "citation", "heading", "description",
                                   "units_checked", "violations", "status"])
 
-    unit_rows = [_unit_row(result, u, a, comms, roster, coverage, violations) for u in result.units]
+    unit_rows = _unit_rows(result, a, comms, roster, coverage, violations)
     units = pd.DataFrame(unit_rows, columns=list(UNIT_COLUMNS))
     total = _total_row(result, a, units, coverage)
-    return PlanFacts(a, comms, members, roster, sites, coverage, units, total, rules, violations)
+    facts = PlanFacts(a, comms, members, roster, sites, coverage, units, total, rules, violations)
+    result.__dict__["_plan_facts"] = (_facts_token(result), facts)
+    return facts
 
 
-def _unit_row(result, unit: Unit, a: pd.DataFrame, comms: pd.DataFrame, roster: pd.DataFrame, coverage: pd.DataFrame,
-              violations: pd.DataFrame) -> dict[str, object]:
-    up = result.plan.units.get(unit.id)
-    mine = a[a["unit"] == unit.id]
-    pop = int(mine["population"].sum()) if len(mine) else 0
-    mean = float((mine["population"] * mine["travel_min"]).sum() / pop) if pop else float("nan")
-    worst = float(mine["travel_min"].max()) if len(mine) else float("nan")
-    cids = set(comms.loc[comms["unit"] == unit.id, "community_id"]) if len(comms) else set()
-    r = roster[roster["community_id"].isin(cids)]
-    cov = coverage[coverage["county"].astype(str).isin(unit.county_codes)]
-    covered_pop = int(cov["population"].sum()) if len(cov) else 0
-    before = int(cov["covered_before"].sum()) if len(cov) else 0
-    after = int(cov["covered_after"].sum()) if len(cov) else 0
-    v = violations[violations["unit"] == unit.id]
-    status = "NO_PLAN" if up is None else (up.status.value if up.status is not None else "GIVEN")
-    return {
-        "unit": unit.id, "unit_name": unit.name, "scope": unit.scope, "n_counties": len(unit.county_codes),
-        "county_codes": " ".join(unit.county_codes), "status": status,
-        "gap": _round(up.gap, 6) if up is not None and up.gap is not None else float("nan"),
-        "communities": len(up.communities) if up is not None and up.solved else 0, "townships": len(mine),
-        "population": pop, "mean_travel_min": _round(mean), "max_travel_min": _round(worst),
-        "physicians_dispatched": int(r.loc[r["role"] == "attending", "count"].sum()),
-        "experts_dispatched": int(r.loc[r["role"] == "expert", "count"].sum()),
-        "dialysis_new_sites": int(cov["new_sites"].sum()) if len(cov) else 0,
-        "dialysis_covered_before": before, "dialysis_covered_after": after,
-        "dialysis_share_before": _round(before / covered_pop, 4) if covered_pop else float("nan"),
-        "dialysis_share_after": _round(after / covered_pop, 4) if covered_pop else float("nan"),
-        "hard_violations": int(v["hard"].astype(bool).sum()), "soft_violations": int((~v["hard"].astype(bool)).sum()),
-    }
+def _facts_token(result) -> tuple[int, ...]:
+    """What plan_facts depends on, by identity: a run whose plan, statuses or services were replaced recomputes."""
+    return (id(result.plan), id(result.dispatch), id(result.dialysis), len(result.all_statuses),
+            sum(len(s.violations) for s in result.all_statuses))
+
+
+def cached_facts(result) -> PlanFacts:
+    """plan_facts of a run, computed once per run (the reports and the maps share them)."""
+    memo = result.__dict__.get("_plan_facts")
+    if memo is not None and memo[0] == _facts_token(result):
+        return memo[1]
+    return plan_facts(result)
+
+
+def _unit_rows(result, a: pd.DataFrame, comms: pd.DataFrame, roster: pd.DataFrame, coverage: pd.DataFrame,
+               violations: pd.DataFrame) -> list[dict[str, object]]:
+    """One report row per unit, from frames grouped once (a national run has 2,800 units)."""
+    by_unit = {k: g for k, g in a.groupby("unit", sort=False)} if len(a) else {}
+    comm_unit = dict(zip(comms["community_id"], comms["unit"])) if len(comms) else {}
+    sent: dict[tuple[str, str], int] = {}
+    for cid, role, n in zip(roster["community_id"], roster["role"], roster["count"]):
+        u = comm_unit.get(cid)
+        if u is not None:
+            sent[u, role] = sent.get((u, role), 0) + int(n)
+    cov = {str(r.county): r for r in coverage.itertuples(index=False)} if len(coverage) else {}
+    hard_v: dict[str, int] = {}
+    soft_v: dict[str, int] = {}
+    for u, hard in zip(violations["unit"], violations["hard"]):
+        d = hard_v if bool(hard) else soft_v
+        d[u] = d.get(u, 0) + 1
+    rows = []
+    for unit in result.units:
+        up = result.plan.units.get(unit.id)
+        mine = by_unit.get(unit.id)
+        pop = int(mine["population"].sum()) if mine is not None else 0
+        mean = float((mine["population"] * mine["travel_min"]).sum() / pop) if pop else float("nan")
+        worst = float(mine["travel_min"].max()) if mine is not None and len(mine) else float("nan")
+        here = [cov[c] for c in unit.county_codes if c in cov]
+        covered_pop = sum(int(r.population) for r in here)
+        before = sum(int(r.covered_before) for r in here)
+        after = sum(int(r.covered_after) for r in here)
+        status = "NO_PLAN" if up is None else (up.status.value if up.status is not None else "GIVEN")
+        rows.append({
+            "unit": unit.id, "unit_name": unit.name, "scope": unit.scope, "n_counties": len(unit.county_codes),
+            "county_codes": " ".join(unit.county_codes), "status": status,
+            "gap": _round(up.gap, 6) if up is not None and up.gap is not None else float("nan"),
+            "communities": len(up.communities) if up is not None and up.solved else 0,
+            "townships": len(mine) if mine is not None else 0,
+            "population": pop, "mean_travel_min": _round(mean), "max_travel_min": _round(worst),
+            "physicians_dispatched": sent.get((unit.id, "attending"), 0),
+            "experts_dispatched": sent.get((unit.id, "expert"), 0),
+            "dialysis_new_sites": sum(int(r.new_sites) for r in here),
+            "dialysis_covered_before": before, "dialysis_covered_after": after,
+            "dialysis_share_before": _round(before / covered_pop, 4) if covered_pop else float("nan"),
+            "dialysis_share_after": _round(after / covered_pop, 4) if covered_pop else float("nan"),
+            "hard_violations": hard_v.get(unit.id, 0), "soft_violations": soft_v.get(unit.id, 0),
+        })
+    return rows
 
 
 def _total_row(result, a: pd.DataFrame, units: pd.DataFrame, coverage: pd.DataFrame) -> dict[str, object]:
@@ -292,7 +385,8 @@ def unit_statuses(result, facts: PlanFacts, unit: Unit) -> list[dict[str, object
 # --- writing ---------------------------------------------------------------------------------
 
 
-def write_reports(result, out_dir: str | Path, facts: PlanFacts | None = None) -> list[Path]:
+def write_reports(result, out_dir: str | Path, facts: PlanFacts | None = None, *, lang: str = "zh",
+                  numbers: str = "grouped") -> list[Path]:
     """Write report.csv, report.xlsx, summary.md and summary.html into `out_dir`.
 
     Parameters
@@ -303,6 +397,11 @@ def write_reports(result, out_dir: str | Path, facts: PlanFacts | None = None) -
         The folder to write into (created if missing); usually the plan folder.
     facts
         Figures already computed by `plan_facts` (computed here when omitted).
+    lang
+        "zh" (default): summaries and workbook headers in Chinese; "en": in English. report.csv
+        keeps its machine column names (UNIT_COLUMNS) in both.
+    numbers
+        "grouped" or "wan" (populations as 185.9万 in Chinese summaries).
 
     Returns
     -------
@@ -310,13 +409,13 @@ def write_reports(result, out_dir: str | Path, facts: PlanFacts | None = None) -
         The files written. The contents hold no timestamps: the same run writes the same bytes.
     """
     out = Path(out_dir)
-    facts = facts or plan_facts(result)
+    facts = facts or cached_facts(result)
     frame = report_frame(facts)
     return [
         io.write_csv(frame, out / "report.csv"),
-        io.write_bytes(out / "report.xlsx", xlsx_bytes(result, facts)),
-        io.write_text(out / "summary.md", summary_markdown(result, facts)),
-        io.write_text(out / "summary.html", summary_html(result, facts)),
+        io.write_bytes(out / "report.xlsx", xlsx_bytes(result, facts, lang=lang)),
+        io.write_text(out / "summary.md", summary_markdown(result, facts, lang, numbers)),
+        io.write_text(out / "summary.html", summary_html(result, facts, lang, numbers)),
     ]
 
 
@@ -332,11 +431,26 @@ def _cell(value: object) -> object:
     return value
 
 
-def xlsx_bytes(result, facts: PlanFacts) -> bytes:
+HEADER_ZH = {
+    **{k: v[0] for k, v in COLUMN_ZH.items()},
+    "figure": "指标", "value": "数值", "community_id": "医共体代码", "lead_id": "牵头医院代码", "lead_name": "牵头医院",
+    "lead_kind": "牵头医院类别", "lead_grade": "牵头医院等级", "n_townships": "乡镇（街道）数",
+    "population_estimated": "人口为估算", "polygon_estimated": "边界为估算", "physicians_received": "接收派驻医师",
+    "experts_received": "接收城市专家", "township_code": "乡镇代码", "township_name": "乡镇名称", "county_code": "县级代码",
+    "travel_min": "到牵头医院时间（分钟）", "received": "接收派驻医师", "rule_id": "规则编号", "kind": "规则类型",
+    "stage": "环节", "hard": "硬性", "citation": "依据", "heading": "规则", "description": "规则说明（英文）",
+    "units_checked": "核查单元数", "violations": "违反数", "named": "所涉单位", "message": "说明", "item": "项目",
+    "rows": "行数/说明", "column": "列名", "meaning": "含义（英文）", "中文": "中文",
+}
+"""Workbook column headers in Chinese (report.csv keeps the English machine names; sheet `columns` maps both)."""
+
+
+def xlsx_bytes(result, facts: PlanFacts, lang: str = "zh") -> bytes:
     """The Excel workbook: region figures, units, communities, rules, violations, data notes, column meanings.
 
-    Sheet `units` holds exactly the rows and columns of report.csv. The archive is written
-    with fixed timestamps so that the same run gives the same bytes.
+    Sheet `units` holds exactly the rows of report.csv; its header row is in Chinese (lang
+    "zh") or the CSV's column names ("en"). The archive is written with fixed timestamps so
+    that the same run gives the same bytes.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
@@ -350,7 +464,7 @@ def xlsx_bytes(result, facts: PlanFacts) -> bytes:
     def sheet(title: str, frame: pd.DataFrame, widths: dict[str, int] | None = None, first: bool = False) -> None:
         ws = wb.active if first else wb.create_sheet()
         ws.title = title
-        ws.append(list(frame.columns))
+        ws.append([HEADER_ZH.get(str(c), str(c)) if lang == "zh" else str(c) for c in frame.columns])
         for c in ws[1]:
             c.font, c.fill = bold, head_fill
         for row in frame.itertuples(index=False):
@@ -363,7 +477,7 @@ def xlsx_bytes(result, facts: PlanFacts) -> bytes:
 
     region_rows = [{"figure": k, "中文": COLUMN_ZH.get(k, ("", ""))[0], "value": _cell(v)}
                    for k, v in facts.total.items() if k not in ("unit", "county_codes")]
-    region_rows.insert(0, {"figure": "rules", "中文": "规则文件", "value": f"{result.rules.name} {result.rules.title}".strip()})
+    region_rows.insert(0, {"figure": "rules", "中文": "规则文件", "value": rules_label(result, lang)})
     region_rows.insert(0, {"figure": "region", "中文": "地区", "value": result.region.name})
     region = pd.DataFrame(region_rows, columns=["figure", "中文", "value"])
     sheet("region", region, {"figure": 26, "中文": 28, "value": 40}, first=True)
@@ -381,8 +495,15 @@ def xlsx_bytes(result, facts: PlanFacts) -> bytes:
     sheet("townships", facts.assignments.reindex(columns=[
         "township_code", "township_name", "county_code", "unit", "community_id", "lead_id", "lead_name", "population",
         "population_estimated", "polygon_estimated", "travel_min", "received"]))
-    sheet("rules", facts.rules, {"heading": 50, "description": 60})
-    sheet("violations", facts.violations, {"message": 90})
+    rules = facts.rules.copy()
+    rules["citation"] = [tr(cite(src), lang) for src in _rule_sources(result, rules["rule_id"])]
+    rules["status"] = [tr(mark_text(m), lang) for m in rules["status"]]
+    rules = rules.sort_values("status", key=lambda col: col.map(
+        {tr(mark_text(k), lang): v for k, v in MARK_ORDER.items()}), kind="stable")
+    sheet("rules", rules, {"heading": 50, "description": 60, "citation": 50})
+    viol = facts.violations.copy()
+    viol["message"] = [tr(m, lang) for m in viol["message"]]
+    sheet("violations", viol, {"message": 90})
     flags = result.region.estimated_flags()
     data = pd.DataFrame([{"item": k, "rows": v} for k, v in flags.items()]
                         + [{"item": f"about: {k}", "rows": v} for k, v in sorted(result.region.about.items())
@@ -399,6 +520,11 @@ def xlsx_bytes(result, facts: PlanFacts) -> bytes:
     return io.fixed_zip_times(buf.getvalue())
 
 
+def _rule_sources(result, ids) -> list[str]:
+    by_id = {s.rule.id: s.rule.source for s in result.all_statuses}
+    return [by_id.get(i, "") for i in ids]
+
+
 def _fmt(value: object, digits: int = 1) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
@@ -413,42 +539,92 @@ def _share(value: object) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.1%}"
 
 
-def summary_items(result, facts: PlanFacts) -> dict[str, list[tuple[str, str]]]:
-    """The summary's sections as (label, text) pairs, plain text (escaped by each writer)."""
+def _w(zh: str, en: str, lang: str) -> str:
+    return zh if lang == "zh" else en
+
+
+def sorted_statuses(statuses: Sequence[RuleStatus]) -> list[RuleStatus]:
+    """Rules with what is broken first (hard, then soft), then the rest in file order."""
+    def mark(s: RuleStatus) -> str:
+        return rule_mark(s)
+
+    return sorted(statuses, key=lambda s: MARK_ORDER.get(mark(s), 9))
+
+
+def rules_label(result, lang: str = "zh") -> str:
+    """The rule file as pages name it: its title, name and path (two copies of one file differ by path)."""
+    rs = result.rules
+    path = str(result.plan.meta.get("rules_path") or rs.path or rs.name)
+    title = f"{rs.title} " if rs.title else ""
+    return f"{title}({rs.name}; {_w('文件', 'file', lang)} {path})"
+
+
+def summary_items(result, facts: PlanFacts, lang: str = "zh", numbers: str = "grouped") -> dict[str, list[tuple[str, str]]]:
+    """The summary's sections as (label, text) pairs in one language, plain text (escaped by each writer)."""
     t = facts.total
+    w = lambda zh, en: _w(zh, en, lang)  # noqa: E731
+    n = lambda x: count_text(x, lang, numbers)  # noqa: E731
+    minutes = w("分钟", "min")
     key = [
-        ("地区 / Region", (f"{result.region.name}: {len(result.region.counties):,} county-level units, "
-                        f"{len(result.region.townships):,} townships")),
-        ("规则 / Rules", f"{result.rules.name}" + (f" — {result.rules.title}" if result.rules.title else "")),
-        ("医共体与网格 / Communities and grids", _fmt(t["communities"])),
-        ("人口 / Population", _fmt(t["population"])),
-        ("平均到牵头医院时间 / Mean travel to lead", f"{_fmt(t['mean_travel_min'])} min"),
-        ("最长到牵头医院时间 / Max travel to lead", f"{_fmt(t['max_travel_min'])} min"),
-        ("派驻医师 / Physicians dispatched", _fmt(t["physicians_dispatched"])),
-        ("城市专家 / City experts", _fmt(t["experts_dispatched"])),
-        ("新增血透点 / New dialysis sites", _fmt(t["dialysis_new_sites"])),
-        ("血透可及人口 / Residents within reach of dialysis",
-         (f"{_fmt(t['dialysis_covered_before'])} ({_share(t['dialysis_share_before'])}) -> "
-         f"{_fmt(t['dialysis_covered_after'])} ({_share(t['dialysis_share_after'])})")),
-        ("求解状态 / Solve status", str(t["status"])),
-        ("硬性规则违反 / Hard-rule violations", _fmt(t["hard_violations"])),
+        (w("地区", "Region"), w(f"{result.region.name}：{len(result.region.counties):,} 个县级单位，{len(result.region.townships):,} 个乡镇（街道）",
+                              f"{result.region.name}: {len(result.region.counties):,} county-level units, "
+                              f"{len(result.region.townships):,} townships")),
+        (w("规则", "Rules"), rules_label(result, lang)),
+        (w("医共体与网格", "Communities and grids"), _fmt(t["communities"])),
+        (w("常住人口", "Population"), n(t["population"])),
+        (w("平均到牵头医院时间", "Mean travel to lead"), f"≈{_fmt(t['mean_travel_min'])} {minutes}"),
+        (w("最长到牵头医院时间", "Max travel to lead"), f"≈{_fmt(t['max_travel_min'])} {minutes}"),
+        (w("派驻医师", "Physicians dispatched"), _fmt(t["physicians_dispatched"])),
+        (w("城市专家", "City experts"), _fmt(t["experts_dispatched"])),
+        (w("新增血透点", "New dialysis sites"), _fmt(t["dialysis_new_sites"])),
+        (w("血透可及人口（前→后）", "Residents within reach of dialysis (before → after)"),
+         f"{n(t['dialysis_covered_before'])} ({_share(t['dialysis_share_before'])}) → "
+         f"{n(t['dialysis_covered_after'])} ({_share(t['dialysis_share_after'])})"),
+        (w("求解状态", "Solve status"), tr(status_text(t["status"]), lang)),
+        (w("硬性规则违反", "Hard-rule violations"), _fmt(t["hard_violations"])),
     ]
-    rules = [(str(r.status), f"{r.rule_id} ({r.citation}): {r.heading} — {r.units_checked} units, {r.violations} violations")
-             for r in facts.rules.itertuples()]
+    rules = []
+    for s in sorted_statuses(result.all_statuses):
+        r = s.rule
+        heading = r.heading() if lang == "zh" else r.describe()
+        units_word = w(f"{s.units_checked} 个单元，{len(s.violations)} 项违反", f"{s.units_checked} units, {len(s.violations)} violations")
+        rules.append((tr(mark_text(rule_mark(s)), lang), f"{tr(heading, lang)} — {tr(cite(r.source), lang)} [{r.id}] — {units_word}"))
     unowned = int((facts.violations["unit"] == "").sum())
-    shortfalls = [(d.city_name, s) for d in result.dispatch for s in d.shortfalls]
-    shortfalls += [(d.city_name, f"would close it? {s}") for d in result.dispatch for s in d.relaxations]
+    shortfalls = [(d.city_name, tr(s, lang)) for d in result.dispatch for s in d.shortfalls]
+    shortfalls += [(d.city_name, w("可如何解决？", "would close it? ") + tr(s, lang)) for d in result.dispatch for s in d.relaxations]
     flags = result.region.estimated_flags()
-    data = [(k.replace("_", " "), f"{v:,} rows") for k, v in flags.items()]
+    flag_words = {"facilities_synthesized": ("合成设施", "facilities synthesized"),
+                  "township_polygon_estimated": ("估算的乡镇边界", "township polygon estimated"),
+                  "township_population_estimated": ("估算的乡镇人口", "township population estimated")}
+    data = [(w(*flag_words.get(k, (k, k.replace("_", " ")))), w(f"{v:,} 行", f"{v:,} rows")) for k, v in flags.items()]
     about = result.region.about
     for k in ("WARNING", "estimated", "synthesized"):
         if about.get(k):
-            data.append((k, str(about[k])))
-    units = [(str(r.unit_name), (f"{r.status}, {r.communities} communities, population {_fmt(r.population)}, travel mean "
-              f"{_fmt(r.mean_travel_min)} / max {_fmt(r.max_travel_min)} min, {r.hard_violations} hard violations"))
-             for r in facts.units.itertuples() if r.hard_violations or r.status not in ("OPTIMAL",)]
-    extra = [("", f"{unowned} violations name no county or city of the plan")] if unowned else []
+            data.append((w({"WARNING": "注意", "estimated": "估算", "synthesized": "合成"}[k], k), str(about[k])))
+    units = []
+    for r in facts.units.itertuples():
+        if r.hard_violations or r.status not in ("OPTIMAL",):
+            units.append((str(r.unit_name), w(
+                f"{tr(status_text(r.status), 'zh')}，{r.communities} 个医共体/网格，人口 {n(r.population)}，"
+                f"平均/最长 {_fmt(r.mean_travel_min)} / {_fmt(r.max_travel_min)} 分钟，硬性规则违反 {r.hard_violations} 项",
+                f"{r.status}, {r.communities} communities, population {_fmt(r.population)}, travel mean "
+                f"{_fmt(r.mean_travel_min)} / max {_fmt(r.max_travel_min)} min, {r.hard_violations} hard violations")))
+    extra = [("", w(f"{unowned} 项违反未对应到本规划的县或市", f"{unowned} violations name no county or city of the plan"))] if unowned else []
     return {"key": key, "rules": rules + extra, "shortfalls": shortfalls, "units": units, "data": data}
+
+
+_SECTIONS = {
+    "key": ("主要指标", "Key figures"), "rules": ("规则核查（独立核查，未通过的在前）", "Compliance (independent checker, failures first)"),
+    "units": ("需关注的单元", "Units to look at"), "shortfalls": ("缺口", "Shortfalls"),
+    "data": ("数据说明：估算与合成", "Data: estimated and synthesized"),
+}
+_NONE = {"units": ("无：每个单元均已证明最优且无硬性规则违反", "none: every unit is proven optimal and breaks no hard rule"),
+         "shortfalls": ("无", "none")}
+
+
+def _notice(lang: str) -> str:
+    return (f"{SYNTHESIZED_ZH}。乡镇边界与人口为估算，见数据说明。" if lang == "zh"
+            else f"{SYNTHESIZED_EN}. Township polygons and populations are estimated; see the data section.")
 
 
 def _md(text: object) -> str:
@@ -456,49 +632,55 @@ def _md(text: object) -> str:
     return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
 
 
-def summary_markdown(result, facts: PlanFacts) -> str:
+def summary_markdown(result, facts: PlanFacts, lang: str = "zh", numbers: str = "grouped") -> str:
     """A short Markdown summary: key figures, solve status, compliance with citations, shortfalls, data notes."""
-    s = summary_items(result, facts)
-    lines = [f"# {_md(result.region.name)} — {_md(result.rules.name)}", "",
-             (f"> **{SYNTHESIZED_ZH}。{SYNTHESIZED_EN}.** Township polygons and populations are estimated; "
-             "see the data section."), "", "## 主要指标 / Key figures", "", "| | |", "|---|---|"]
+    s = summary_items(result, facts, lang, numbers)
+    w = lambda zh, en: _w(zh, en, lang)  # noqa: E731
+    lines = [f"# {_md(result.region.name)} — {_md(result.rules.title or result.rules.name)}", "",
+             f"> **{_md(_notice(lang))}**", "", f"## {w(*_SECTIONS['key'])}", "", "| | |", "|---|---|"]
     lines += [f"| {_md(k)} | {_md(v)} |" for k, v in s["key"]]
-    lines += ["", "## 规则核查 / Compliance (independent checker)", ""]
+    lines += ["", f"## {w(*_SECTIONS['rules'])}", ""]
     lines += [f"- **{_md(mark)}** {_md(text)}" if mark else f"- {_md(text)}" for mark, text in s["rules"]]
-    lines += ["", "## 需关注的单元 / Units to look at", ""]
-    lines += [f"- {_md(k)}: {_md(v)}" for k, v in s["units"]] or ["- none: every unit is proven optimal and breaks no hard rule"]
-    lines += ["", "## 缺口 / Shortfalls", ""]
-    lines += [f"- {_md(k)}: {_md(v)}" for k, v in s["shortfalls"]] or ["- none"]
-    lines += ["", "## 数据说明 / Data: estimated and synthesized", ""]
+    for sec in ("units", "shortfalls"):
+        lines += ["", f"## {w(*_SECTIONS[sec])}", ""]
+        lines += [f"- {_md(k)}: {_md(v)}" for k, v in s[sec]] or [f"- {w(*_NONE[sec])}"]
+    lines += ["", f"## {w(*_SECTIONS['data'])}", ""]
     lines += [f"- {_md(k)}: {_md(v)}" for k, v in s["data"]]
-    lines += ["", ("Tables: report.csv / report.xlsx (one row per county or city unit and a total row); plan files: "
-              "plan.gpkg, plan.geojson (open in QGIS)."), ""]
+    lines += ["", w("表格：report.csv / report.xlsx（每个县或城市单元一行，另有合计行）；规划文件：plan.gpkg、plan.geojson（可用 QGIS 打开）。",
+                    "Tables: report.csv / report.xlsx (one row per county or city unit and a total row); plan files: "
+                    "plan.gpkg, plan.geojson (open in QGIS)."), ""]
     return "\n".join(lines)
 
 
-def summary_html(result, facts: PlanFacts) -> str:
-    """The same summary as one self-contained HTML page (every value escaped)."""
+def summary_html(result, facts: PlanFacts, lang: str = "zh", numbers: str = "grouped", maps_href: str | None = None) -> str:
+    """The same summary as one self-contained HTML page (every value escaped), linking to the maps when known."""
     e = html.escape
-    s = summary_items(result, facts)
-    cls = {"PASS": "pass", "FAIL": "fail", "SOFT": "soft"}
-    parts = ["<!DOCTYPE html>", '<html lang="zh-CN">', "<head>", '<meta charset="utf-8">',
-             f"<title>{e(result.region.name)} — {e(result.rules.name)}</title>",
-             ("<style>body{font:14px/1.5 'Helvetica Neue',Arial,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',sans-serif;"
-             "max-width:980px;margin:1em auto;padding:0 1em;color:#222}table{border-collapse:collapse}"
-             "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}.warn{background:#fff3cd;border:1px solid #e0b400;"
-             "padding:6px 10px}.pass{color:#1a7f37}.fail{color:#c62828;font-weight:bold}.soft{color:#b26a00}</style>"),
-             "</head>", "<body>", f"<h1>{e(result.region.name)} — {e(result.rules.name)}</h1>",
-             (f'<p class="warn"><b>{e(SYNTHESIZED_ZH)}。{e(SYNTHESIZED_EN)}.</b> Township polygons and populations are '
-             "estimated; see the data section.</p>"), "<h2>主要指标 / Key figures</h2>", "<table>"]
+    s = summary_items(result, facts, lang, numbers)
+    w = lambda zh, en: _w(zh, en, lang)  # noqa: E731
+    maps_href = maps_href if maps_href is not None else result.plan.meta.get("maps_href")
+    cls = {w("通过", "pass"): "pass", w("未通过", "FAIL"): "fail", w("软性未满足", "soft, penalised"): "soft"}
+    parts = ["<!DOCTYPE html>", f'<html lang="{"zh-CN" if lang == "zh" else "en"}">', "<head>", '<meta charset="utf-8">',
+             f"<title>{e(result.region.name)} — {e(result.rules.title or result.rules.name)}</title>",
+             ("<style>body{font:14px/1.5 'Helvetica Neue',Arial,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC',"
+              "'WenQuanYi Micro Hei',sans-serif;max-width:980px;margin:1em auto;padding:0 1em;color:#222}table{border-collapse:collapse}"
+              "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}.warn{background:#fff3cd;border:1px solid #e0b400;"
+              "padding:6px 10px}.pass{color:#1a7f37}.fail{color:#c62828;font-weight:bold}.soft{color:#b26a00}"
+              "@media print{a.nav{display:none}body{max-width:none;margin:0}}</style>"),
+             "</head>", "<body>", f"<h1>{e(result.region.name)} — {e(result.rules.title or result.rules.name)}</h1>"]
+    if maps_href:
+        parts.append(f'<p><a class="nav" id="pm-maps-link" href="{e(str(maps_href))}">{w("← 打开地图", "← Open the maps")}</a></p>')
+    parts += [f'<p class="warn"><b>{e(_notice(lang))}</b></p>', f"<h2>{w(*_SECTIONS['key'])}</h2>", "<table>"]
     parts += [f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in s["key"]]
-    parts += ["</table>", "<h2>规则核查 / Compliance (independent checker)</h2>", "<ul>"]
+    parts += ["</table>", f"<h2>{w(*_SECTIONS['rules'])}</h2>", "<ul>"]
     parts += [f'<li><span class="{cls.get(m, "")}">{e(m)}</span> {e(t)}</li>' for m, t in s["rules"]]
-    parts += ["</ul>", "<h2>需关注的单元 / Units to look at</h2>", "<ul>"]
-    parts += [f"<li>{e(k)}: {e(v)}</li>" for k, v in s["units"]] or ["<li>none: every unit is proven optimal and breaks no hard rule</li>"]
-    parts += ["</ul>", "<h2>缺口 / Shortfalls</h2>", "<ul>"]
-    parts += [f"<li>{e(k)}: {e(v)}</li>" for k, v in s["shortfalls"]] or ["<li>none</li>"]
-    parts += ["</ul>", "<h2>数据说明 / Data: estimated and synthesized</h2>", "<ul>"]
+    parts.append("</ul>")
+    for sec in ("units", "shortfalls"):
+        parts += [f"<h2>{w(*_SECTIONS[sec])}</h2>", "<ul>"]
+        parts += [f"<li>{e(k)}: {e(v)}</li>" for k, v in s[sec]] or [f"<li>{e(w(*_NONE[sec]))}</li>"]
+        parts.append("</ul>")
+    parts += [f"<h2>{w(*_SECTIONS['data'])}</h2>", "<ul>"]
     parts += [f"<li>{e(k)}: {e(v)}</li>" for k, v in s["data"]]
-    parts += ["</ul>", "<p>Tables: report.csv / report.xlsx; plan files: plan.gpkg, plan.geojson (open in QGIS).</p>",
+    parts += ["</ul>", "<p>" + e(w("表格：report.csv / report.xlsx；规划文件：plan.gpkg、plan.geojson（可用 QGIS 打开）。",
+                                   "Tables: report.csv / report.xlsx; plan files: plan.gpkg, plan.geojson (open in QGIS).")) + "</p>",
               "</body>", "</html>", ""]
     return "\n".join(parts)

@@ -121,7 +121,8 @@ def test_map_check_and_dispatch_reload_the_files_a_plan_was_made_from(tmp_path: 
     assert code == 0 and "改名<b>测试</b>医院" in (tmp_path / "roster.csv").read_text(encoding="utf-8-sig"), text
     code, text = run("map", str(plan), "--out", str(tmp_path / "maps"), "--tiles", "none")
     assert code == 0, text
-    page = next((tmp_path / "maps" / "units").glob("*.html")).read_text(encoding="utf-8")
+    # A unit's page and its data file (units/<unit>.html loads units/<unit>.js).
+    page = "".join(p.read_text(encoding="utf-8") for p in sorted((tmp_path / "maps" / "units").iterdir()))
     assert "改名\\u0026lt;b\\u0026gt;测试" in page and "改名<b>" not in page   # the user's name, escaped, in the page's data
     assert "travel minutes recomputed" not in page                          # the OD matrix was reloaded
 

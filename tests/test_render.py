@@ -31,6 +31,7 @@ from planner.render import (
     render_run,
     unit_filename,
 )
+from planner.report import cite
 from planner.rulefile import load_rules
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -44,26 +45,26 @@ OVERVIEW_BUDGET_BYTES = 1_500_000
 # --- reading pages back ---------------------------------------------------------------------------
 
 
+def page_data(page: str) -> dict:
+    """The data a page (drawn with its data inline) hands the runtime."""
+    m = re.search(r"var PM_DATA = (\{.*\});</script>", page)
+    return json.loads(m.group(1))
+
+
+def _text(html: str, lang: str) -> str:
+    return "".join(re.findall(rf'<span class="{lang}">(.*?)</span>', html))
+
+
 def layer_names(page: str, lang: str = "zh") -> list[str]:
     """The names of the layer control's overlays in one language, in order."""
-    block = page[page.index("overlays :"):]
-    block = block[: block.index("},")]
-    keys = re.findall(r'^\s*("(?:[^"\\]|\\.)*")\s*:\s*\w+,', block, flags=re.MULTILINE)
-    return ["".join(re.findall(rf'<span class="{lang}">(.*?)</span>', json.loads(k))) for k in keys]
+    data = page_data(page)
+    return [_text(_expanded(page, x["label"]), lang) for x in data["layers"]]
 
 
 def layers(page: str) -> dict[str, list[dict]]:
-    """Features by layer name (zh): every GeoJSON the page adds, found through the layer control."""
-    block = page[page.index("overlays :"):]
-    block = block[: block.index("},")]
-    by_var = {var: "".join(re.findall(r'<span class="zh">(.*?)</span>', json.loads(key)))
-              for key, var in re.findall(r'^\s*("(?:[^"\\]|\\.)*")\s*:\s*(\w+),', block, flags=re.MULTILINE)}
-    parent = dict(re.findall(r"^\s*(geo_json_\d+)\.addTo\((\w+)\);", page, flags=re.MULTILINE))
-    out: dict[str, list[dict]] = {}
-    for var, data in re.findall(r"^\s*(geo_json_\d+)_add\((\{.*\})\);$", page, flags=re.MULTILINE):
-        name = by_var.get(var) or by_var.get(parent.get(var, ""), var)
-        out[name] = json.loads(data)["features"]
-    return out
+    """Features by layer name (zh)."""
+    data = page_data(page)
+    return {_text(_expanded(page, x["label"]), "zh"): x["features"] for x in data["layers"]}
 
 
 def coords(geometry: dict) -> np.ndarray:
@@ -139,8 +140,11 @@ def test_county_page_layers_and_features(yiwu, yiwu_pages):
     # Township tooltips: name, population (estimated), travel minutes, physicians received, rule status.
     first = next(f for f in towns if f["properties"]["id"] == "330782001")["properties"]
     assert "稠城街道" in first["tip"] and "≈198,405" in first["tip"]
-    for label in ("到牵头医院", "接收派驻医师", "规则", "边界为估算"):
-        assert _expanded(page, first["tip"]).count(label) >= 1
+    tip = _expanded(page, first["tip"])
+    assert "到牵头医院" in tip and "规则通过" in tip and tip.count("<br>") <= 2     # three lines at most
+    popup = _expanded(page, first["tip"] + first["px"])
+    for label in ("接收派驻医师", "边界为估算", "医共体"):
+        assert label in popup
     # Colours: adjacent townships of different communities never share a fill.
     fill = {f["properties"]["id"]: f["properties"]["style"]["fillColor"] for f in towns}
     comm = yiwu.plan.community_of()
@@ -151,13 +155,12 @@ def test_county_page_layers_and_features(yiwu, yiwu_pages):
 
 def panels(page: str) -> dict[str, str]:
     """The page's panels (title, info, legend) by class, labels expanded."""
-    config = json.loads(re.search(r"PM\.init\(map_\d+, (\{.*\})\);", page).group(1))
-    return {p["cls"].split()[0]: _expanded(page, p["html"]) for p in config["panels"]}
+    return {p["cls"].split()[0]: _expanded(page, p["html"]) for p in page_data(page)["panels"]}
 
 
 def _expanded(page: str, text: str) -> str:
     """A tooltip with its label tokens replaced by the labels the page carries."""
-    labels = json.loads(re.search(r"PM\.labels = (\{.*?\});</script>", page).group(1))
+    labels = page_data(page)["labels"]
     return re.sub(r"%%([0-9a-f]{8})%%", lambda m: labels[m.group(1)], text)
 
 
@@ -176,14 +179,16 @@ def test_key_figures_and_compliance_panel(yiwu, yiwu_pages):
     page = yiwu_pages["units/330782.html"]
     info = panels(page)["pm-info"]
     assert "1,859,390" in info                     # population of 义乌市
-    for s in yiwu.all_statuses:                    # every rule with its citation
-        assert s.rule.id in info and s.rule.citation.replace("(", "") in info.replace("(", "")
+    for s in yiwu.all_statuses:                    # every rule with its document and clause
+        assert s.rule.id in info and cite(s.rule.source).zh in info
+    assert "《关于深化紧密型县域医共体建设促进基层医疗卫生服务体系高质量发展的实施意见》（二）" in info
+    assert "(000 (二))" not in info
     assert "派驻医师" in info and "血透可及人口" in info
 
 
 def test_synthesized_and_estimated_banner(yiwu_pages):
     for page in yiwu_pages.values():
-        banner = re.search(r'<div class="pm-banner" id="pm-banner">(.*?)</div>', page).group(1)
+        banner = _expanded(page, page_data(page)["banner"])
         assert "设施为合成数据" in banner and "Facilities are synthesized" in banner
         assert "乡镇边界与人口为估算" in banner
 
@@ -279,8 +284,7 @@ def test_gcj02_shift_applies_to_every_overlay(yiwu):
                 assert np.abs(a - b).max() > 1e-3                                     # hundreds of metres in 义乌
                 seen.add(fa["geometry"]["type"])
     assert {"Polygon", "MultiLineString", "Point", "LineString"} <= seen | {"MultiPolygon"}
-    bounds = [json.loads(re.search(r"fitBounds\(\s*(\[\[.*?\]\])", map_pages(yiwu, tiles=t)["index.html"]).group(1))
-              for t in ("osm", "amap")]
+    bounds = [page_data(map_pages(yiwu, tiles=t)["index.html"])["bounds"] for t in ("osm", "amap")]
     lon, lat = wgs84_to_gcj02(bounds[0][0][1], bounds[0][0][0])
     assert abs(bounds[1][0][1] - lon) < 1.1e-4 and abs(bounds[1][0][0] - lat) < 1.1e-4
 
@@ -332,7 +336,7 @@ def test_city_grid_page():
     feats = layers(page)
     assert len(feats["网格边界"]) == len(result.plan.units["city:520100"].communities) >= 2
     assert len(feats["县（市、区）界"]) == len(unit.county_codes)
-    assert "派驻医师" not in _expanded(page, page[page.index("PM.init("):])   # no dispatch rule in guizhou-2024
+    assert "派驻医师" not in "".join(panels(page).values())   # no dispatch rule in guizhou-2024
     over = layers(pages["index.html"])
     assert len(over["城市医疗集团网格边界"]) == len(result.plan.units["city:520100"].communities)
 
@@ -391,8 +395,12 @@ def test_diff_map(yiwu, tmp_path):
     red = [f["properties"]["id"] for f in feats["乡镇（红色为调整）"] if "pm-moved" in f["properties"]["cls"]]
     assert red == [moved]
     assert len(feats["乡镇（红色为调整）"]) == 14 and "调整前边界" in layer_names(page)
-    panel = panels(page)["pm-title"]
-    assert "+1,000" in panel and "调整的乡镇" in panel
+    title, info = panels(page)["pm-title"], panels(page)["pm-info"]
+    assert "个乡镇调整" in title and "调整前后对比" in info and "为何调整" in info
+    assert "规则相同" in info                          # the same rule file: the change is not a rule change
+    names = [n[2] for n in page_data(page)["names"]]
+    assert "义乌市" in names                             # the county is named
+    assert any(yiwu.region.townships.at[moved, "name"] in n for n in names)
     assert (tmp_path / "assets" / "leaflet.js").exists()
     with pytest.raises(MapError, match="different regions"):
         other = write_outputs(run_plan(regions.load("浦江县"), load_rules("zhejiang-2026"), services=False),
@@ -407,15 +415,15 @@ def test_cli_map_and_diff(yiwu, tmp_path):
     res = runner.invoke(group, ["map", str(plan), "--out", str(tmp_path / "m1"), "--tiles", "none", "--offline",
                                 "--lang", "en"])
     assert res.exit_code == 0, res.output
-    assert "1 county and city pages" in res.output and "self-contained" in res.output
-    assert f"Overview: {tmp_path / 'm1' / 'index.html'} (" in res.output
+    assert "1 county/city pages (1 drawn, 0 unchanged and reused" in res.output and "self-contained" in res.output
+    assert f"Maps: {tmp_path / 'm1' / 'index.html'} and" in res.output
     page = (tmp_path / "m1" / "index.html").read_text(encoding="utf-8")
     assert 'class="lang-en"' in page and "<script src=" not in page
     res = runner.invoke(group, ["map", str(plan), "--out", str(tmp_path / "m"), "--tiles", "tianditu"])
     assert res.exit_code == 2 and res.output.strip().startswith("Error: tiles 'tianditu' need a key")
     res = runner.invoke(group, ["diff", str(plan), str(plan), "--out", str(tmp_path / "d.html"), "--tiles", "none"])
     assert res.exit_code == 0, res.output
-    assert "Diff: 0 townships moved" in res.output and (tmp_path / "d.html").exists()
+    assert "对比：0 个乡镇调整了医共体" in res.output and (tmp_path / "d.html").exists()
     res = runner.invoke(group, ["map", "--help"])
     assert "--offline" in res.output and "--tianditu-key" in res.output
 
@@ -432,6 +440,65 @@ def test_plan_folder_made_under_other_rules_says_so(yiwu, tmp_path):
     doc["meta"]["rules_digest"] = "0" * 16                 # as if the rule file was edited after planning
     (out / "plan.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
     index = render_plan_dir(out, tmp_path / "maps", tiles="none")[0].read_text(encoding="utf-8")
-    banner = re.search(r'<div class="pm-banner" id="pm-banner">(.*?)</div>', index).group(1)
+    banner = _expanded(index, page_data(index)["banner"])
     assert "规则文件在规划后已修改" in banner and "the rule file changed" in banner
-    assert "OPTIMAL 1" in panels(index)["pm-info"]        # the saved statuses are kept (same units)
+    assert "已证明最优</span><span class=\"en\">optimal (proven)</span> 1" in panels(index)["pm-info"]   # saved statuses kept
+
+
+def test_redraw_only_what_changed(yiwu, tmp_path):
+    stats: dict[str, int] = {}
+    render_run(yiwu, tmp_path / "a", tiles="none", stats=stats)
+    assert stats == {"drawn": 1, "reused": 0}
+    assert (tmp_path / "a" / "units" / "330782.js").exists()          # the unit's data, apart from its page
+    render_run(yiwu, tmp_path / "b", tiles="none", reuse=tmp_path / "a", stats=stats)
+    assert stats == {"drawn": 0, "reused": 1}
+    a, b = tmp_path / "a" / "units" / "330782.js", tmp_path / "b" / "units" / "330782.js"
+    assert a.read_bytes() == b.read_bytes() and os.stat(a).st_ino == os.stat(b).st_ino   # linked, not drawn
+    plan, _moved = _moved_plan(yiwu)
+    render_run(dataclasses.replace(yiwu, plan=plan), tmp_path / "c", tiles="none", reuse=tmp_path / "b", stats=stats)
+    assert stats == {"drawn": 1, "reused": 0}                            # the plan changed: drawn again
+    render_run(yiwu, tmp_path / "d", tiles="none", reuse=tmp_path / "c", lang="en", stats=stats)
+    assert stats["drawn"] == 1                                           # other options: drawn again
+
+
+def test_layer_hook_adds_a_layer_to_every_unit_page(yiwu):
+    from planner import render
+
+    def routes(ctx):
+        c = ctx.communities[0]
+        lead = ctx.result.region.facilities.loc[c.lead]
+        feat = ctx.feature(ctx.point(lead.geometry.x, lead.geometry.y), tip=render.esc("<巡回>"))
+        return [render.Layer("routes", render.t("巡回诊疗路线", "Circuit routes"), [feat], kind="point")]
+
+    render.register_unit_layer(routes, key=lambda result, unit: "v1")
+    try:
+        page = map_pages(yiwu, tiles="none")["units/330782.html"]
+        assert "巡回诊疗路线" in layer_names(page)
+        assert layers(page)["巡回诊疗路线"][0]["properties"]["tip"] == "&lt;巡回&gt;"
+    finally:
+        render.UNIT_LAYERS.remove(routes)
+
+
+def test_infeasible_county_is_drawn_as_such(tmp_path):
+    rules = tmp_path / "qy-30.toml"
+    rules.write_text('[policy]\nname = "qy-30"\nextends = "zhejiang-2026"\n\n[[rule]]\nid = "county.max_travel"\n'
+                     "enabled = true\nmax_minutes = 30\n", encoding="utf-8")
+    result = run_plan(regions.load("庆元县"), load_rules(str(rules)), services=False)
+    assert not result.plan.units["331126"].solved
+    pages = map_pages(result, tiles="none")
+    unit = pages["units/331126.html"]
+    title, info = panels(unit)["pm-title"], panels(unit)["pm-info"]
+    assert "无可行方案" in title and "142,551" in title                  # the county's residents, not 0
+    assert "为何无可行方案" in info
+    conflicts = [n for n in page_data(unit)["names"] if "无可行方案" in _expanded(unit, n[2])]
+    assert conflicts                                                       # said on the map itself
+    marks = re.findall(r'<li class="pm-r-(\w+)"><span class="pm-mark pm-\w+"><span class="zh">(\w+)</span>.*?'
+                       r'<code class="pm-id">([\w.]+)</code>', info)
+    by_id = {rid: zh for _cls, zh, rid in marks}
+    assert by_id["county.max_travel"] == "冲突" and by_id["county.coverage"] == "冲突"   # not 通过
+    culprits = layers(unit).get("导致冲突的乡镇", [])
+    names = {result.region.townships.at[f["properties"]["id"].split(":")[1], "name"] for f in culprits}
+    assert names and names <= {"黄田镇", "竹口镇", "荷地镇"} | names
+    over = pages["index.html"]
+    assert any("无可行方案" in _expanded(over, n[2]) for n in page_data(over)["names"])
+    assert any(f["properties"].get("cls") == "pm-infeasible" for f in layers(over)["有问题的县（市、区）"])

@@ -13,7 +13,7 @@ from fixtures import Fac, grid_region
 from planner import regions
 from planner.check import Violation
 from planner.pipeline import run_plan
-from planner.report import UNIT_COLUMNS, plan_facts, report_frame, violation_units, write_reports
+from planner.report import HEADER_ZH, UNIT_COLUMNS, cite, plan_facts, report_frame, violation_units, write_reports
 from planner.rulefile import load_rules
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -56,8 +56,9 @@ def test_xlsx_holds_the_csv_numbers(name, request, tmp_path):
     assert wb.sheetnames[:2] == ["region", "units"]
     sheet = [list(r) for r in wb["units"].iter_rows(values_only=True)]
     assert len(sheet) == len(rows)
+    assert sheet[0] == [HEADER_ZH[c] for c in UNIT_COLUMNS]          # Chinese headers in the workbook
     numbers = 0
-    for r_csv, r_xlsx in zip(rows, sheet, strict=True):
+    for r_csv, r_xlsx in zip(rows[1:], sheet[1:], strict=True):
         for a, b in zip(r_csv, r_xlsx, strict=True):
             assert _same(a, b), (r_csv[0], a, b)
             numbers += isinstance(b, (int, float)) and not isinstance(b, bool)
@@ -109,12 +110,18 @@ def test_summary_lists_rules_with_citations_and_data_notes(yiwu, tmp_path):
     write_reports(yiwu, tmp_path)
     md = (tmp_path / "summary.md").read_text(encoding="utf-8")
     page = (tmp_path / "summary.html").read_text(encoding="utf-8")
-    for s in yiwu.all_statuses:
-        assert f"{s.rule.id} ({s.rule.citation})" in md
-        assert s.rule.id in page
-    assert "设施为合成数据" in md and "synthesized" in page
-    assert "township polygon estimated" in md
+    for s in yiwu.all_statuses:                    # by document title and clause, and the rule id
+        assert f"{cite(s.rule.source).zh} [{s.rule.id}]" in md
+        assert s.rule.id in page and cite(s.rule.source).zh in page
+    assert "设施为合成数据" in md and "设施为合成数据" in page
+    assert "估算的乡镇边界" in md
     assert "1,859,390" in md
+    assert "Key figures" not in page and "Compliance" not in md     # Chinese by default ...
+    write_reports(yiwu, tmp_path / "en", lang="en", numbers="wan")
+    en = (tmp_path / "en" / "summary.html").read_text(encoding="utf-8")
+    assert "Key figures" in en and "主要指标" not in en and "1,859,390" in en   # ... English on request, 万 only in Chinese
+    write_reports(yiwu, tmp_path / "wan", numbers="wan")
+    assert "185.9万" in (tmp_path / "wan" / "summary.md").read_text(encoding="utf-8")
 
 
 def test_names_are_escaped_in_summaries(tmp_path):

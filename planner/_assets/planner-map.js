@@ -2,7 +2,8 @@
  *
  * Every text shown comes pre-escaped from Python (html.escape) inside JSON data; this file only
  * builds icons from a fixed vocabulary (kind letter, grade level, flags, integer counts), binds
- * the given tooltip/popup HTML, and adds the panels and the language switch.
+ * the given tooltip/popup HTML, places map names where they fit, fans out markers that share a
+ * spot, and adds the panels, the base map, the scale and the language switch.
  */
 (function (global) {
   "use strict";
@@ -34,16 +35,23 @@
     return '<polygon points="' + pts.join(" ") + '" fill="#ffd400" stroke="#5a4500" stroke-width="0.8"/>';
   }
 
+  // Marker HTML sits in a .pm-off wrapper: fanning out moves the wrapper, so the click target moves with it.
+  function wrap(size, body) {
+    return '<div class="pm-off">' + svg(size, body) + "</div>";
+  }
+
   function facilityIcon(p) {
     var k = Object.prototype.hasOwnProperty.call(LETTER, p.fk) || p.fk === "c" || p.fk === "v" ? p.fk : "o";
-    var fill = GRADE[level(p)], lead = p.lead === 1, small = p.sm === 1, size, body, cls = "pm-icon pm-fac pm-fk-" + k;
+    var fill = GRADE[level(p)], lead = p.lead === 1, small = p.sm === 1, bad = p.bad === 1, size, body;
+    var cls = "pm-icon pm-fac pm-fk-" + k + (bad ? " pm-bad" : "");
     if (k === "v") {
       size = 9;
       body = '<circle cx="4.5" cy="4.5" r="3.5" fill="#2e7d32" stroke="#fff" stroke-width="1"/>';
     } else if (k === "c") {
-      size = lead ? 26 : 14;
+      size = lead ? 26 : bad ? 18 : 14;
       var r = lead ? 9 : 5.5, c = size / 2;
-      body = '<circle cx="' + c + '" cy="' + c + '" r="' + r + '" fill="' + fill + '" stroke="' + (lead ? "#000" : "#fff") +
+      body = (bad ? '<circle cx="' + c + '" cy="' + c + '" r="' + (r + 2.5) + '" fill="none" stroke="#c62828" stroke-width="2.5"/>' : "") +
+        '<circle cx="' + c + '" cy="' + c + '" r="' + r + '" fill="' + fill + '" stroke="' + (lead ? "#000" : "#fff") +
         '" stroke-width="' + (lead ? 2.5 : 1.5) + '"/>';
     } else {
       size = lead && !small ? 28 : small ? 16 : 18;
@@ -51,7 +59,7 @@
       body = '<rect x="' + pad + '" y="' + pad + '" width="' + w + '" height="' + w + '" rx="3" fill="' + fill + '" stroke="' +
         (lead ? "#000" : "#fff") + '" stroke-width="' + (lead ? (small ? 1.5 : 2.5) : 1.2) + '"/>' +
         '<text x="' + size / 2 + '" y="' + (size / 2 + fs * 0.36) + '" font-size="' + fs + '" font-weight="bold" text-anchor="middle" ' +
-        'fill="#fff" font-family="Arial, \'Noto Sans CJK SC\', \'Microsoft YaHei\', sans-serif">' + LETTER[k] + "</text>";
+        'fill="#fff" font-family="Arial, \'Noto Sans CJK SC\', \'WenQuanYi Micro Hei\', \'Microsoft YaHei\', sans-serif">' + LETTER[k] + "</text>";
     }
     if (lead) {
       body += small ? star(size - 3, 3, 3.5) : star(size - 5, 5, 5);
@@ -60,7 +68,7 @@
     if (p.dia === 1) {
       body += '<circle cx="' + (size - 3) + '" cy="' + (size - 3) + '" r="3" fill="#1565c0" stroke="#fff" stroke-width="1"/>';
     }
-    return L.divIcon({ className: cls, html: svg(size, body), iconSize: [size, size], iconAnchor: [size / 2, size / 2],
+    return L.divIcon({ className: cls, html: wrap(size, body), iconSize: [size, size], iconAnchor: [size / 2, size / 2],
                        popupAnchor: [0, -size / 2], tooltipAnchor: [size / 2, 0] });
   }
 
@@ -73,9 +81,21 @@
                        iconAnchor: [-9, s + 2], popupAnchor: [9 + s / 2, -s - 2], tooltipAnchor: [9 + s, -s / 2 - 2] });
   }
 
+  // A problem marker: a red disc with "!" in the township of a center without its physician, a purple
+  // square by the lead of a community short of experts (to the lead's upper left, clear of the lead).
+  function shortIcon(p) {
+    var exp = p.st === "exp", s = 22;
+    var shape = exp ? '<rect x="2" y="2" width="18" height="18" rx="4" fill="#6a1b9a" stroke="#fff" stroke-width="2"/>'
+                    : '<circle cx="11" cy="11" r="9" fill="#c62828" stroke="#fff" stroke-width="2"/>';
+    var body = shape + '<text x="11" y="15.5" font-size="13" font-weight="bold" text-anchor="middle" fill="#fff" ' +
+      'font-family="Arial, sans-serif">!</text>';
+    return L.divIcon({ className: "pm-icon pm-short pm-short-" + (exp ? "exp" : "att"), html: svg(s, body), iconSize: [s, s],
+                       iconAnchor: exp ? [s + 10, s + 6] : [s / 2, s / 2], tooltipAnchor: [0, -s / 2] });
+  }
+
   function countIcon(p) {
     var text = String(count(p)), w = 8 + 6 * text.length;
-    return L.divIcon({ className: "pm-count" + (p.x === 1 ? " pm-x" : ""), html: text, iconSize: [w, 14], iconAnchor: [w / 2, 7] });
+    return L.divIcon({ className: "pm-count" + (p.x === 1 ? " pm-x-count" : ""), html: text, iconSize: [w, 14], iconAnchor: [w / 2, 7] });
   }
 
   function bilingual(zh, en) {
@@ -93,7 +113,7 @@
     div.appendChild(document.createElement("br"));
     div.appendChild(bilingual("\u6751\u536b\u751f\u5ba4", "village clinic"));
     if (p.syn === 1) {
-      div.appendChild(document.createElement("br"));
+      div.appendChild(document.createTextNode(" \u00b7 "));
       var s = bilingual("\u5408\u6210\u6570\u636e", "synthesized");
       s.className = "pm-syn";
       div.appendChild(s);
@@ -110,11 +130,106 @@
     return L.divIcon({ html: "<span>" + n + "</span>", className: "pm-cluster", iconSize: [s, s] });
   }
 
+  function overlap(a, b) {
+    return a[0] < b[0] + b[2] && b[0] < a[0] + a[2] && a[1] < b[1] + b[3] && b[1] < a[1] + a[3];
+  }
+
   var TOKEN = /%%([0-9a-f]{8})%%/g;
+
+  // Map names: each [lat, lng, html, class, priority, minZoom (relative), movable, [dx, dy]].
+  // Shown by priority where they fit; priority 0 always shows, moved around the others.
+  function Names(map, rows) {
+    var pane = map.createPane("pm-names");
+    pane.style.zIndex = 640;            // above markers (600), below tooltips (650)
+    pane.style.pointerEvents = "none";
+    var items = rows.map(function (r, i) {
+      var icon = L.divIcon({ className: "pm-name " + cleanClass(r[3]), html: "<span>" + PM.expand(r[2]) + "</span>", iconSize: null });
+      var m = L.marker([r[0], r[1]], { pane: "pm-names", icon: icon, interactive: false, keyboard: false });
+      m.addTo(map);
+      return { m: m, p: Number(r[4]) || 0, dz: Number(r[5]) || 0, mv: r[6] === 1, off: r[7] || [0, 0], i: i, w: 0, h: 0 };
+    });
+    items.sort(function (a, b) { return a.p - b.p || a.i - b.i; });
+    function place() {
+      var z = map.getZoom(), size = map.getSize(), boxes = [], todo = [];
+      // Read everything first, then write: measuring a name right after showing it would force one
+      // layout of the whole page per name.
+      items.forEach(function (it) {
+        var el = it.m.getElement();
+        if (!el) return;
+        var pt = map.latLngToContainerPoint(it.m.getLatLng());
+        var show = z >= PM.z0 + it.dz - 0.01 && pt.x > -80 && pt.y > -80 && pt.x < size.x + 80 && pt.y < size.y + 80;
+        if (show) todo.push({ it: it, el: el, pt: pt });
+        else if (el.style.display !== "none") { el.style.display = "none"; el.classList.remove("pm-shown"); }
+      });
+      var fresh = todo.filter(function (q) { return !q.it.w; });
+      fresh.forEach(function (q) { q.el.style.display = ""; });
+      fresh.forEach(function (q) { var span = q.el.firstChild; q.it.w = span.offsetWidth + 6; q.it.h = span.offsetHeight + 2; });
+      todo.forEach(function (q) {
+        var it = q.it, el = q.el, pt = q.pt, span = el.firstChild;
+        var w = it.w, h = it.h, ox = it.off[0], oy = it.off[1];
+        var cands = it.mv ? [[0, 0], [0, -h], [0, h], [w * 0.55, 0], [-w * 0.55, 0], [w * 0.5, -h], [-w * 0.5, h],
+                             [0, -2 * h], [0, 2 * h]] : [[0, 0]];
+        var chosen = null, box = null;
+        for (var k = 0; k < cands.length && !chosen; k++) {
+          var b = [pt.x + ox + cands[k][0] - w / 2, pt.y + oy + cands[k][1] - h / 2, w, h];
+          if (!boxes.some(function (o) { return overlap(o, b); })) { chosen = cands[k]; box = b; }
+        }
+        if (!chosen && it.p === 0) { chosen = [0, 0]; box = [pt.x + ox - w / 2, pt.y + oy - h / 2, w, h]; }
+        if (!chosen) { el.style.display = "none"; el.classList.remove("pm-shown"); return; }
+        boxes.push(box);
+        el.style.display = "";
+        el.classList.add("pm-shown");
+        span.style.transform = "translate(calc(-50% + " + (ox + chosen[0]) + "px), calc(-50% + " + (oy + chosen[1]) + "px))";
+      });
+    }
+    map.on("zoomend moveend resize", place);
+    place();
+    return { place: place, items: items };
+  }
+
+  // Markers that share a spot (within 12 px) fan out around the first (a lead when there is one), which
+  // stays in place and on top; recomputed at every zoom.
+  function Spread(map, markers) {
+    function run() {
+      var pts = [];
+      markers.forEach(function (o) {
+        if (map.hasLayer(o.m) && o.m.getElement()) pts.push({ o: o, p: map.latLngToLayerPoint(o.m.getLatLng()) });
+      });
+      pts.sort(function (a, b) { return b.o.lead - a.o.lead || a.o.i - b.o.i; });
+      var groups = [];
+      pts.forEach(function (q) {
+        var g = null;
+        for (var k = 0; k < groups.length && !g; k++) if (groups[k].c.distanceTo(q.p) < 12) g = groups[k];
+        if (g) g.items.push(q); else groups.push({ c: q.p, items: [q] });
+      });
+      groups.forEach(function (g) {
+        var n = g.items.length;
+        g.items.forEach(function (q, k) {
+          var el = q.o.m.getElement(), inner = el && el.firstChild;
+          if (!inner) return;
+          var dx = 0, dy = 0;
+          if (n > 1 && k > 0) {
+            var a = -Math.PI / 2 + (2 * Math.PI * (k - 1)) / (n - 1), rad = 22 + 2 * n;
+            dx = Math.round(rad * Math.cos(a)); dy = Math.round(rad * Math.sin(a));
+          }
+          inner.style.transform = dx || dy ? "translate(" + dx + "px," + dy + "px)" : "";
+          el.classList.toggle("pm-spread", n > 1 && k > 0);
+        });
+      });
+    }
+    map.on("zoomend", run);
+    map.on("overlayadd", run);
+    run();
+    return run;
+  }
 
   var PM = {
     layers: {},
     labels: {},
+    map: null,
+    z0: 0,
+    names: null,
+    spreadMarkers: [],
 
     // Replace label tokens (%%<8 hex>%%) by their bilingual HTML, given once per page in PM.labels.
     expand: function (html) {
@@ -123,24 +238,31 @@
       });
     },
     cluster: clusterIcon,
-    map: null,
 
     point: function (feature, latlng) {
       var p = feature.properties || {}, icon;
       if (p.mk === "dia") icon = dialysisIcon(p);
       else if (p.mk === "cnt") icon = countIcon(p);
+      else if (p.mk === "short") icon = shortIcon(p);
       else icon = facilityIcon(p);
-      return L.marker(latlng, { icon: icon, keyboard: false, riseOnHover: p.mk !== "cnt", interactive: p.mk !== "cnt" });
+      var m = L.marker(latlng, { icon: icon, keyboard: false, riseOnHover: p.mk !== "cnt", interactive: p.mk !== "cnt",
+                                 zIndexOffset: p.lead === 1 ? 1000 : p.mk === "short" ? 800 : 0 });
+      return m;
     },
 
     bind: function (feature, layer) {
       var p = feature.properties || {};
       var isPath = typeof layer.setStyle === "function";
       if (p.cls && layer.options) layer.options.className = cleanClass((layer.options.className || "") + " " + p.cls).trim();
-      if (p.tip) layer.bindTooltip(function () { return PM.expand(p.tip); }, { sticky: isPath, direction: "top", className: "pm-tip", opacity: 0.95 });
+      // Builders of other subpackages may separate lines with "\n": shown as line breaks.
+      if (p.tip) layer.bindTooltip(function () { return PM.expand(p.tip).replace(/\n/g, "<br>"); }, { sticky: isPath, direction: "top", className: "pm-tip", opacity: 0.96 });
       else if (p.nm != null) layer.bindTooltip(function () { return textTip(p); }, { direction: "top", className: "pm-tip" });
       var pop = p.pop != null ? p.pop : (p.px != null && p.tip ? p.tip + p.px : null);  // px: the popup's part beyond the tooltip
-      if (pop) layer.bindPopup(function () { return PM.expand(pop); }, { maxWidth: 380, className: "pm-pop", autoPanPadding: [40, 40] });
+      if (pop) {
+        layer.bindPopup(function () { return PM.expand(pop).replace(/\n/g, "<br>"); }, { maxWidth: 400, minWidth: 240, className: "pm-pop", autoPanPadding: [60, 60] });
+        // The tooltip repeats the popup's first lines: hide it while the popup is open.
+        layer.on("popupopen", function () { if (layer.closeTooltip) layer.closeTooltip(); });
+      }
       if (p.id && !PM.layers[p.id]) PM.layers[p.id] = layer;
       if (isPath && p.style && (p.tip || pop)) {
         var base = p.style;
@@ -168,16 +290,55 @@
       root.classList.remove("lang-zh", "lang-en");
       root.classList.add("lang-" + lang);
       root.setAttribute("lang", lang === "en" ? "en" : "zh-CN");
+      if (PM.names) { PM.names.items.forEach(function (it) { it.w = 0; }); PM.names.place(); }
     },
 
     toggleLang: function () {
       PM.setLang(document.documentElement.classList.contains("lang-en") ? "zh" : "en");
     },
 
-    init: function (map, cfg) {
-      PM.map = map;
+    layer: function (map, spec) {
+      var collection = { type: "FeatureCollection", features: spec.features };
+      var opts = { onEachFeature: PM.bind, className: "pm-" + cleanClass(spec.key),
+                   style: function (f) { return (f.properties || {}).style || {}; } };
+      if (spec.int === 0) opts.interactive = false;
+      if (spec.kind !== "shape") opts.pointToLayer = PM.point;
+      var layer;
+      if (spec.kind === "cluster") {
+        layer = L.markerClusterGroup({ maxClusterRadius: 45, disableClusteringAtZoom: 15, showCoverageOnHover: false,
+                                       chunkedLoading: true, iconCreateFunction: PM.cluster });
+        layer.addLayer(L.geoJSON(collection, opts));
+      } else {
+        layer = L.geoJSON(collection, opts);
+      }
+      if (spec.spread) {
+        layer.eachLayer(function (m) {
+          if (m.getLatLng) PM.spreadMarkers.push({ m: m, lead: (m.feature.properties || {}).lead === 1 ? 1 : 0, i: PM.spreadMarkers.length });
+        });
+      }
+      return layer;
+    },
+
+    start: function (map, data, cfg) {
+      cfg = cfg || {};
+      PM.labels = Object.assign({}, cfg.labels || {}, data.labels || {});
+      document.title = data.title || document.title;
+      var container = map.getContainer();
+      if (cfg.blank) L.DomUtil.addClass(container, "pm-blank");
       if (map.attributionControl) map.attributionControl.setPrefix("Leaflet");
-      if (cfg.blank) L.DomUtil.addClass(map.getContainer(), "pm-blank");
+      (cfg.tiles || []).forEach(function (tl) {
+        var tiles = L.tileLayer(tl.url, { attribution: tl.attr || "", subdomains: tl.subdomains || "abc", maxZoom: tl.maxZoom || 18 });
+        tiles.once("tileerror", function () { PM.notice(PM.expand(cfg.tileError || ""), "pm-tile-error"); });
+        tiles.addTo(map);
+      });
+      var overlays = {};
+      (data.layers || []).forEach(function (spec) {
+        var layer = PM.layer(map, spec);
+        if (spec.show) layer.addTo(map);
+        overlays[PM.expand(spec.label)] = layer;
+      });
+      var small = window.innerWidth < 1600 || window.innerHeight < 950;
+      L.control.layers(null, overlays, { collapsed: small, position: "topright" }).addTo(map);
       var Lang = L.Control.extend({
         onAdd: function () {
           var div = L.DomUtil.create("div", "pm-lang leaflet-bar");
@@ -191,7 +352,44 @@
         }
       });
       new Lang({ position: "topleft" }).addTo(map);
-      (cfg.panels || []).forEach(function (p) { PM.panel(map, p.pos, p.html, p.cls); });
+      var panels = (data.panels || []).map(function (p) { return PM.panel(map, p.pos, p.html, p.cls); });
+      L.control.scale({ metric: true, imperial: false, position: "bottomright" }).addTo(map);
+      if (cfg.stamp) {
+        var Stamp = L.Control.extend({ onAdd: function () {
+          var div = L.DomUtil.create("div", "pm-stamp");
+          div.innerHTML = PM.expand(cfg.stamp);
+          return div;
+        } });
+        new Stamp({ position: "bottomright" }).addTo(map);
+      }
+      var banner = [data.banner, cfg.notice].filter(function (x) { return x; }).map(PM.expand).join(" · ");
+      if (banner) PM.notice(banner, "pm-banner-main");
+      // Fit the region into what the panels leave free (when the window is wide enough to leave anything).
+      var size = map.getSize(), left = 10, right = 10;
+      panels.forEach(function (c) {
+        var el = c.getContainer(), w = el.offsetWidth + 20;
+        if (/left/.test(c.getPosition())) left = Math.max(left, w); else right = Math.max(right, w);
+      });
+      // Panels fold, so they may cover the edges: the region gets most of the window.
+      left = Math.min(left, size.x * 0.16); right = Math.min(right, size.x * 0.16);
+      if (data.bounds && data.bounds.length === 2) {
+        map.fitBounds(data.bounds, { paddingTopLeft: [left, 30], paddingBottomRight: [right, 24], animate: false });
+      }
+      PM.z0 = map.getZoom();
+      PM.names = Names(map, data.names || []);
+      PM.spread = Spread(map, PM.spreadMarkers);
+      PM.map = map;
+    },
+
+    notice: function (html, cls) {
+      var el = document.getElementById(cls);
+      if (!el) {
+        el = document.createElement("div");
+        el.id = cls;
+        el.className = "pm-banner " + cleanClass(cls);
+        document.body.appendChild(el);
+      }
+      el.innerHTML = html;
     }
   };
 

@@ -46,7 +46,12 @@ class Loaded:
         return int(self.page.evaluate("s => document.querySelectorAll(s).length", selector))
 
     def layer_names(self) -> list[str]:
-        return [x.strip() for x in self.page.locator(".leaflet-control-layers-overlays label").all_inner_texts()]
+        """The overlay names of the layer control in the language shown (the control may be folded)."""
+        return [x.strip() for x in self.page.evaluate("""() => Array.from(
+            document.querySelectorAll('.leaflet-control-layers-overlays label')).map(l => {
+                const lang = document.documentElement.classList.contains('lang-en') ? 'en' : 'zh';
+                return Array.from(l.querySelectorAll('span.' + lang)).map(s => s.textContent).join('');
+            })""")]
 
 
 @pytest.fixture
@@ -118,7 +123,7 @@ def yiwu_result():
 
 @pytest.fixture(scope="session")
 def yiwu_maps(yiwu_result, tmp_path_factory):
-    """义乌市 drawn three ways: shared assets and no tiles; offline with OSM tiles; offline without tiles."""
+    """义乌市 drawn three ways: shared assets and no tiles; offline asking for OSM tiles (offline wins); offline, no tiles."""
     from planner.render import render_run
 
     base = tmp_path_factory.mktemp("yiwu")
@@ -138,7 +143,21 @@ def zhejiang_maps(tmp_path_factory):
 
     result = run_plan(regions.load("浙江省"), load_rules("zhejiang-2026"))
     out = tmp_path_factory.mktemp("zhejiang")
-    render_run(result, out, tiles="none", units=["330111", "331126"])
+    render_run(result, out, tiles="none", units=["330111", "331126", "330782"])
+    return result, out
+
+
+@pytest.fixture(scope="session")
+def guiyang_maps(tmp_path_factory):
+    """贵阳市 under the Guizhou rules: a city split into grids (城市医疗集团) and its counties."""
+    from planner import regions
+    from planner.pipeline import run_plan
+    from planner.render import render_run
+    from planner.rulefile import load_rules
+
+    result = run_plan(regions.load("贵阳市"), load_rules("guizhou-2024"))
+    out = tmp_path_factory.mktemp("guiyang")
+    render_run(result, out, tiles="none", units=["city:520100"])
     return result, out
 
 

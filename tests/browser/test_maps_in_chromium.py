@@ -20,21 +20,31 @@ def _inside(loaded: Loaded, selector: str) -> tuple[float, float]:
     return point[0], point[1]
 
 
+def _show_layer(m: Loaded, name: str) -> None:
+    """Tick a layer in the layer control (by its Chinese name)."""
+    m.page.evaluate("""(name) => { const l = Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))
+        .find(x => x.textContent.includes(name)); l.querySelector('input').click(); }""", name)
+    m.page.wait_for_timeout(300)
+
+
 def test_county_page_layers_features_and_popup(yiwu_maps, yiwu_result, open_map):
     m = open_map(yiwu_maps / "linked" / "units" / "330782.html")
     assert m.errors == []
-    assert m.layer_names() == ["乡镇（按医共体着色）", "医共体边界", "县（市、区）界", "牵头医院", "其他医院",
-                               "乡镇卫生院、社区卫生服务中心", "村卫生室", "派驻医师", "城市专家", "血透点", "血透可及范围",
-                               # planner.access layers (hidden at first)
-                               "急诊急救五大中心可及范围", "共享中心（检验、影像、心电、病理、消毒、药房）", "标本与物资物流线路",
-                               "医师空间可及性（2SFCA）"]
+    names = m.layer_names()
+    assert names[:3] == ["乡镇（按医共体着色）", "医共体边界", "县（市、区）界"]
+    assert {"牵头医院", "其他医院", "乡镇卫生院、社区卫生服务中心", "村卫生室", "派驻医师", "城市专家", "血透点",
+            "血透可及范围",             # and planner.access layers (hidden at first)
+            "急诊急救五大中心可及范围", "共享中心（检验、影像、心电、病理、消毒、药房）", "标本与物资物流线路",
+            "医师空间可及性（2SFCA）"} <= set(names)
     unit = next(u for u in yiwu_result.units if u.id == "330782")
     assert m.count("path.pm-townships") == len(unit.townships) == 14
     assert m.count(".pm-lead") == 2
+    assert m.count(".pm-cluster") == 0                     # village clinics: listed, off until asked for
+    _show_layer(m, "村卫生室")
     assert m.count(".pm-cluster") >= 5                     # 432 village clinics, clustered
     assert m.count(".pm-fk-v") < 100                        # ... not drawn one by one at this zoom
     pairs = {(r.source, r.target) for d in yiwu_result.dispatch for r in d.rows if r.role == "attending"}
-    assert m.count("path.pm-dispatch") == m.count(".pm-count:not(.pm-x)") == len(pairs)
+    assert m.count("path.pm-dispatch") == m.count(".pm-count:not(.pm-x-count)") == len(pairs)
     assert m.count("path.pm-reach") == 0                    # hidden layer: listed, not drawn
     # Click inside a township (where no marker or line covers it): its popup opens.
     x, y = _inside(m, "path.pm-t-330782100")
@@ -43,7 +53,7 @@ def test_county_page_layers_features_and_popup(yiwu_maps, yiwu_result, open_map)
     popup.wait_for(timeout=5000)
     text = popup.inner_text()
     name = yiwu_result.region.townships.at["330782100", "name"]
-    assert name in text and "到牵头医院" in text and "接收派驻医师" in text and "dispatch.attending" in text
+    assert name in text and "到牵头医院" in text and "接收派驻医师" in text and "实施意见" in text   # cited by document
     assert "Travel to lead" not in text                    # the other language is hidden
     assert m.errors == []
 
@@ -52,17 +62,18 @@ def test_language_button(yiwu_maps, open_map):
     m = open_map(yiwu_maps / "linked" / "units" / "330782.html")
     m.page.click(".pm-lang-button")
     assert m.page.evaluate("document.documentElement.className") == "lang-en"
-    assert "Lead hospitals" in m.layer_names() and "Key figures" in m.page.inner_text(".pm-info")
-    assert "主要指标" not in m.page.inner_text(".pm-info")
+    assert "Lead hospitals" in m.layer_names() and "Compliance" in m.page.inner_text(".pm-info")
+    assert "规则核查" not in m.page.inner_text(".pm-info")
     m.page.mouse.click(*_inside(m, "path.pm-t-330782100"))
-    assert "Travel to lead" in m.page.locator(".leaflet-popup-content").inner_text()
+    assert "to lead" in m.page.locator(".leaflet-popup-content").inner_text()
+    assert "到牵头医院" not in m.page.locator(".leaflet-popup-content").inner_text()
     m.page.click(".pm-lang-button")
     assert m.page.evaluate("document.documentElement.lang") == "zh-CN" and "牵头医院" in m.layer_names()
 
 
 def test_overview_links_to_county_pages(yiwu_maps, open_map):
     m = open_map(yiwu_maps / "linked" / "index.html")
-    assert m.errors == [] and m.layer_names() == ["医共体与网格", "县（市、区）界", "牵头医院"]
+    assert m.errors == [] and m.layer_names()[:2] == ["医共体与网格", "县（市、区）界"] and "牵头医院" in m.layer_names()
     assert m.count("path.pm-communities") == 2 and m.count(".pm-lead") == 2
     m.page.mouse.click(*_inside(m, "path.pm-communities"))
     link = m.page.locator(".leaflet-popup-content a")
@@ -79,7 +90,7 @@ def test_zhejiang_overview_and_county_pages(zhejiang_maps, open_map):
     assert over.count("path.pm-communities") == len(result.plan.communities()) == 192
     assert over.count(".pm-lead") == 192 and over.count(".pm-fk-v") == 0      # no village clinics on the overview
     assert over.count("path.pm-counties") == 90
-    links = over.page.locator(".pm-title details a")
+    links = over.page.locator(".pm-title .pm-units a")
     assert links.count() == 90
     shot = over.page.screenshot()
     assert colours_in(over, shot) > 60                    # coloured communities, not a blank page
@@ -107,10 +118,10 @@ def test_offline_map_renders_the_same_without_network(yiwu_maps, open_map):
     bare = open_map(yiwu_maps / "offline_none" / "units" / "330782.html", block_network=True)
     assert bare.errors == [] and bare.network == []         # tiles "none": not a single request
     assert {s: bare.count(s) for s in counts} == counts
-    tiled = open_map(yiwu_maps / "offline_osm" / "units" / "330782.html", block_network=True)
-    assert tiled.network and all(u.startswith("https://tile.openstreetmap.org/") for u in tiled.network)
-    assert all(e.startswith("Failed to load resource") for e in tiled.errors)   # only the refused tiles
-    assert {s: tiled.count(s) for s in counts} == counts
+    asked = open_map(yiwu_maps / "offline_osm" / "units" / "330782.html", block_network=True)
+    assert asked.errors == [] and asked.network == []      # --offline wins over --tiles osm: no request at all
+    assert {s: asked.count(s) for s in counts} == counts
+    assert "未加载底图" in asked.page.inner_text("#pm-banner-main")   # and the page says so
 
 
 def test_markup_in_names_is_inert(xss_maps, open_map):
@@ -128,6 +139,7 @@ def test_markup_in_names_is_inert(xss_maps, open_map):
     unit.page.mouse.click(*_inside(unit, "path.pm-t-330001005"))
     assert XSS in unit.page.locator(".leaflet-popup-content").inner_text()
     clinic = result.region.facilities.loc["V1", "geometry"]
+    _show_layer(unit, "村卫生室")
     unit.page.evaluate("ll => PM.map.setView(ll, 16, {animate: false})", [clinic.y, clinic.x])
     unit.page.wait_for_timeout(400)
     unit.page.hover(".pm-fk-v")
