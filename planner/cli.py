@@ -18,14 +18,83 @@ from .milp import BACKENDS
 EXIT_BAD_INPUT = 2
 EXIT_BUG = 1
 
+MESSAGE_LANGS = ("zh", "en")
 
-def _echo_err(line: str) -> None:
-    click.echo(line, err=True)
+
+def locale_lang(environ: dict[str, str] | None = None) -> str:
+    """The message language the environment asks for: PLANNER_LANG, else a Chinese locale (LC_ALL,
+    LC_MESSAGES, LANG, LANGUAGE starting with zh) gives "zh"; anything else "en"."""
+    env = os.environ if environ is None else environ
+    if env.get("PLANNER_LANG", "").lower() in MESSAGE_LANGS:
+        return env["PLANNER_LANG"].lower()
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = env.get(key, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def message_lang() -> str:
+    """The language of this command's messages: `--lang` (the group's, or a command's), else the locale."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    chosen = (root.meta.get("planner.lang") if root is not None else None)
+    return chosen or locale_lang()
+
+
+def _set_lang(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value:
+        ctx.find_root().meta["planner.lang"] = value
+    return value
+
+
+def _tr(message: object) -> str:
+    from .i18n import tr
+
+    return tr(message, message_lang())
+
+
+def _echo_err(line: object) -> None:
+    click.echo(_tr(line), err=True)
+
+
+def _say(line: object) -> None:
+    """Print a message (a Text in the message language)."""
+    click.echo(_tr(line))
 
 
 def _slug(text: str) -> str:
     keep = "".join(ch if (ch.isalnum() or ch in "-_") else "_" for ch in text)
     return keep.strip("_") or "region"
+
+
+def _error_lines(exc: PlannerError) -> list[str]:
+    """The error's report lines in the message language (problems that carry Chinese show it)."""
+    from .i18n import Text
+
+    lines = exc.lines()
+    problems = getattr(exc, "problems", None)
+    if message_lang() != "zh":
+        return [str.__str__(line) if isinstance(line, Text) else str(line) for line in lines]
+    if not problems or len(problems) != len(lines):
+        problems = [None] * len(lines)
+    out = []
+    for p, line in zip(problems, lines):
+        zh = None if isinstance(line, Text) or p is None else _problem_zh(p)
+        out.append(zh if zh is not None else _tr(line))
+    return out
+
+
+def _problem_zh(p: object) -> str | None:
+    """A Problem in Chinese, when its message (and fix) carry Chinese wording (planner.i18n.Text)."""
+    from .i18n import Text, tr
+
+    message, fix = getattr(p, "message", None), getattr(p, "fix", "")
+    if not isinstance(message, Text):
+        return None
+    head = f"{tr(p.source, 'zh')}：{tr(p.where, 'zh')}：" if p.where else f"{tr(p.source, 'zh')}："
+    body = tr(message, "zh").rstrip("。.") + "。"
+    return f"{head}{body}修改：{tr(fix, 'zh')}" if fix else f"{head}{body}"
 
 
 class PlannerGroup(click.Group):
@@ -35,16 +104,20 @@ class PlannerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PlannerError as exc:
-            lines = exc.lines()
-            _echo_err(f"Error: {len(lines)} problem{'s' if len(lines) != 1 else ''} found:" if len(lines) > 1 else f"Error: {lines[0]}")
+            lines = _error_lines(exc)
+            zh = message_lang() == "zh"
             if len(lines) > 1:
+                _echo_err(f"错误：发现 {len(lines)} 个问题：" if zh else f"Error: {len(lines)} problems found:")
                 for line in lines:
                     _echo_err(f"  {line}")
+            else:
+                _echo_err(f"错误：{lines[0]}" if zh else f"Error: {lines[0]}")
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
-            _echo_err("Interrupted. Counties solved so far are kept in the cache; run the same command again to "
+            _echo_err("已中断。已求解的县保存在缓存中；再次运行同一命令即可继续（计划文件夹未写入或改动）。" if message_lang() == "zh" else
+                      "Interrupted. Counties solved so far are kept in the cache; run the same command again to "
                       "continue (no plan folder was written or changed).")
             ctx.exit(130)
         except BrokenPipeError:
@@ -60,8 +133,16 @@ class PlannerGroup(click.Group):
             ctx.exit(EXIT_BUG)
 
 
+def lang_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--lang zh|en` on a command: the language of its messages (same as `planner --lang`)."""
+    return click.option("--lang", type=click.Choice(MESSAGE_LANGS), default=None, expose_value=False, is_eager=True,
+                        callback=_set_lang, help="Language of messages (default: the locale; PLANNER_LANG).")(func)
+
+
 @click.group(cls=PlannerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="planner")
+@click.option("--lang", type=click.Choice(MESSAGE_LANGS), default=None, expose_value=False, is_eager=True,
+              callback=_set_lang, help="Language of messages: zh or en (default: the locale, or PLANNER_LANG).")
 def main() -> None:
     """Plan county medical communities (县域医共体) and city medical groups from provincial rules."""
 
@@ -94,31 +175,66 @@ def regions(cities: bool) -> None:
 
 @main.command()
 @click.argument("region")
-def show(region: str) -> None:
-    """Summarise a region: counties, townships, population, facilities by kind and grade."""
+@click.option("--facilities", "list_facilities", is_flag=True,
+              help="List the facility ids, names, kinds and grades (hospitals and health centers; --all adds clinics).")
+@click.option("--all", "all_facilities", is_flag=True, help="With --facilities: village clinics and stations too.")
+@lang_option
+def show(region: str, list_facilities: bool, all_facilities: bool) -> None:
+    """Summarise a region: counties, townships, population, facilities by kind and grade (and their ids)."""
+    from .i18n import Text
     from .regions import load
 
     r = load(region)
     c, t, v, f = r.counties, r.townships, r.villages, r.own_facilities
-    click.echo(f"{r.name}: {len(c):,} county-level units, {len(t):,} townships, {len(v):,} villages, "
-               f"population {r.population:,} (2020 census)")
+    _say(Text(f"{r.name}: {len(c):,} county-level units, {len(t):,} townships, {len(v):,} villages, "
+              f"population {r.population:,} (2020 census)",
+              f"{r.name}：{len(c):,} 个县级单位，{len(t):,} 个乡镇（街道），{len(v):,} 个村（居），"
+              f"常住人口 {r.population:,}（2020 年普查）"))
     kinds = t["kind"].value_counts()
-    click.echo("Townships by kind: " + ", ".join(f"{k} {kinds.get(k, 0):,}" for k in ("街道", "镇", "乡", "其他") if kinds.get(k, 0)))
+    listed = ", ".join(f"{k} {kinds.get(k, 0):,}" for k in ("街道", "镇", "乡", "其他") if kinds.get(k, 0))
+    _say(Text("Townships by kind: " + listed, "乡镇（街道）类型：" + listed))
     town_pop = int(t["population"].sum())
     if town_pop != r.population:
-        click.echo(f"Township populations sum to {town_pop:,} ({town_pop - r.population:+,} against the census counties).")
+        _say(Text(f"Township populations sum to {town_pop:,} ({town_pop - r.population:+,} against the census counties).",
+                  f"乡镇人口合计 {town_pop:,}（与普查县人口相差 {town_pop - r.population:+,}）。"))
     reapp = c[(c["population_source"] != "census2020") & (c["population_note"].fillna("") != "")]
     for note, rows in reapp.groupby("population_note", sort=False):
         units = ", ".join(f"{r['name']} ({r['adcode']}) {r['population']:,}" for _, r in rows.iterrows())
         click.echo(f"  {units}: {note}")
-    click.echo(f"Facilities: {len(f):,}")
+    _say(Text(f"Facilities: {len(f):,}", f"机构：{len(f):,}"))
     table = r.facility_counts()
     if not table.empty:
         click.echo(table.to_string())
+    ctx = r.facilities[r.facilities["context"].astype(bool)] if "context" in r.facilities.columns else r.facilities.iloc[0:0]
+    if len(ctx):
+        _say(Text(f"City hospitals in the cities' other counties (send city experts): {len(ctx)}",
+                  f"所在市其他区县的市级医院（派出城市专家）：{len(ctx)} 家"))
     flags = r.estimated_flags()
     click.echo("Estimated or synthesized: " + ", ".join(f"{k.replace('_', ' ')} {n:,}" for k, n in flags.items()))
     for note in r.notes:
         click.echo(f"Note: {note}")
+    if not list_facilities:
+        _say(Text(f"Facility ids: planner show {region} --facilities lists them; planner export {region} writes every "
+                  f"layer as a roster template (XLSX with Chinese headers)",
+                  f"机构编码：planner show {region} --facilities 列出；planner export {region} 将各图层导出为花名册模板"
+                  f"（中文表头的 XLSX）"))
+        return
+    from .vocabulary import FacilityKind, Grade
+
+    shown = r.facilities if all_facilities else r.facilities[~r.facilities["kind"].isin(["village_clinic",
+                                                                                             "community_health_station"])]
+    rows = [(fid, str(x["name"]), FacilityKind(x["kind"]).zh, Grade(int(x["grade"])).zh, r.county_name(str(x["county_code"])),
+             "*" if bool(x.get("context", False)) else "") for fid, x in shown.sort_values(["county_code", "kind", "facility_id"]).iterrows()]
+    width = max((len(row[0]) for row in rows), default=4)
+    for fid, name, kind, grade, county, star in rows:
+        click.echo(f"  {fid:<{width}}  {name}  {kind}  {grade}  {county}{'  ' + star if star else ''}")
+    hidden = len(r.facilities) - len(shown)
+    if hidden:
+        _say(Text(f"{hidden:,} village clinics and stations not listed (--all lists them)",
+                  f"另有 {hidden:,} 个村卫生室和社区卫生服务站未列出（--all 可列出）"))
+    if len(ctx):
+        _say(Text("* a hospital of the city in another county, kept because it sends city experts",
+                  "* 该市其他区县的医院，因派出城市专家而保留"))
 
 
 @main.command()
@@ -126,12 +242,26 @@ def show(region: str) -> None:
 @click.option("--crs", type=click.Choice(["auto", "wgs84", "cgcs2000", "gcj02"]), default="auto", show_default=True,
               help="Coordinate system of the files; gcj02 for Amap/Tencent coordinates (converted to WGS84).")
 @click.option("--encoding", default=None, help="Text encoding of CSV/Shapefile (default: guess UTF-8, then GBK).")
-@click.option("--region", "base", default=None, help="Check references against an embedded region (e.g. user facilities).")
-def validate(files: tuple[str, ...], crs: str, encoding: str | None, base: str | None) -> None:
-    """Check geodata files (a folder checks every file in it); list every problem with file, row and fix."""
+@click.option("--region", "base", default=None,
+              help="Check references against an embedded region (default: the one a roster template names).")
+@click.option("--rules", "rules_name", default="zhejiang-2026", show_default=True,
+              help="Rule file whose lead and expert rules the warnings check.")
+@click.option("--strict", is_flag=True, help="Exit with status 2 when there are warnings.")
+@lang_option
+def validate(files: tuple[str, ...], crs: str, encoding: str | None, base: str | None, rules_name: str,
+             strict: bool) -> None:
+    """Check geodata files (a folder checks every file in it); list every problem with file, row and fix.
+
+    Then warn about what the plan would feel: columns no layer reads, hospitals and health
+    centers without staff, townships without a health center, counties without an eligible
+    lead, cities without the hospitals that send city experts.
+    """
     from . import io
     from ._errors import InputDataError
+    from .i18n import Text
     from .regions import load
+    from .roster import roster_warnings, template_region
+    from .rulefile import load_rules
     from .validate import region_from_tables
 
     paths: list[Path] = []
@@ -144,17 +274,70 @@ def validate(files: tuple[str, ...], crs: str, encoding: str | None, base: str |
             tables.extend(io.read_tables(p, encoding=encoding, crs=crs))
         except InputDataError as exc:
             problems.extend(exc.problems)
-    base_region = load(base) if base else None
+    rule_set = load_rules(rules_name)
+    named = template_region(tables) if base is None else None
+    base_region = load(base or named) if (base or named) else None
     try:
         region = region_from_tables(tables, name=", ".join(files), base=base_region, partial=True)
     except InputDataError as exc:
         raise InputDataError(problems + exc.problems) from None
     if problems:
         raise InputDataError(problems)
-    click.echo(f"OK: {len(paths)} files, {len(region.counties):,} counties, {len(region.townships):,} townships, "
-               f"{len(region.villages):,} villages, {len(region.facilities):,} facilities")
+    warnings = roster_warnings(region, tables, rule_set)
+    suffix = Text(f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else "",
+                  f"（{len(warnings)} 条警告）" if warnings else "")
+    _say(Text(f"OK: {len(paths)} files, {len(region.counties):,} counties, {len(region.townships):,} townships, "
+              f"{len(region.villages):,} villages, {len(region.facilities):,} facilities",
+              f"通过：{len(paths)} 个文件，{len(region.counties):,} 个区县，{len(region.townships):,} 个乡镇（街道），"
+              f"{len(region.villages):,} 个村（居），{len(region.facilities):,} 个机构") + suffix)
+    if named:
+        _say(Text(f"Note: checked against the embedded region {base_region.name} ({named}) that the template names "
+                  f"(--region chooses another)",
+                  f"说明：按模板所注明的内置地区 {base_region.name}（{named}）核对（可用 --region 指定其他地区）"))
     for note in region.notes:
         click.echo(f"Note: {note}")
+    for w in warnings:
+        _echo_err(Text(f"Warning: {w}", f"警告：{getattr(w, 'zh', w)}"))
+    if warnings and strict:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@main.command()
+@click.argument("region")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "gpkg"]), default="xlsx", show_default=True,
+              help="One workbook, a folder of CSV files, or one GeoPackage.")
+@click.option("--out", "out_path", type=click.Path(), default=None,
+              help="File (or folder for csv) to write (default <region>_roster.xlsx / _roster/ / _roster.gpkg).")
+@click.option("--layers", default="facilities,staff,townships,villages", show_default=True,
+              help="Comma-separated layers to write.")
+@lang_option
+def export(region: str, fmt: str, out_path: str | None, layers: str) -> None:
+    """Write a region's layers as a roster template with Chinese and English headers and a data dictionary.
+
+    Facilities include the city's own hospitals in its other counties, which a county's roster
+    needs for the city experts. Edit the template, then `planner validate FILE` and
+    `planner plan --region REGION --facilities FILE`.
+    """
+    from .i18n import Text
+    from .regions import load, resolve
+    from .roster import default_path, export_region
+
+    spec = resolve(region)
+    reg = load(spec)
+    target = Path(out_path) if out_path else default_path(reg.name, fmt)
+    wanted = [x.strip() for x in layers.split(",") if x.strip()]
+    written = export_region(reg, target, fmt, code=spec.code, layers=wanted)
+    ctx = int(reg.facilities["context"].astype(bool).sum()) if "context" in reg.facilities.columns else 0
+    counts = ", ".join(f"{name} {len(reg.staff if name == 'staff' else getattr(reg, name)):,}" for name in wanted)
+    _say(Text(f"Roster template of {reg.name} written to {target} ({counts}; data dictionary and about sheets)",
+              f"{reg.name} 的花名册模板已写入 {target}（{counts}；附数据字典和说明）"))
+    if ctx:
+        _say(Text(f"Facilities include {ctx} hospitals of the city in its other counties (they send the city experts)",
+                  f"机构表包含该市其他区县的 {ctx} 家医院（派出城市专家）"))
+    _say(Text(f"Next: edit it, then planner validate {written[0] if fmt != 'csv' else target} and "
+              f"planner plan --region {spec.code} --facilities {target}",
+              f"下一步：编辑后运行 planner validate {written[0] if fmt != 'csv' else target}，再运行 "
+              f"planner plan --region {spec.code} --facilities {target}"))
 
 
 # --- rules, planning, checking ---------------------------------------------------------------
