@@ -68,35 +68,6 @@ def _slug(text: str) -> str:
     return keep.strip("_") or "region"
 
 
-def _error_lines(exc: PlannerError) -> list[str]:
-    """The error's report lines in the message language (problems that carry Chinese show it)."""
-    from .i18n import Text
-
-    lines = exc.lines()
-    problems = getattr(exc, "problems", None)
-    if message_lang() != "zh":
-        return [str.__str__(line) if isinstance(line, Text) else str(line) for line in lines]
-    if not problems or len(problems) != len(lines):
-        problems = [None] * len(lines)
-    out = []
-    for p, line in zip(problems, lines):
-        zh = None if isinstance(line, Text) or p is None else _problem_zh(p)
-        out.append(zh if zh is not None else _tr(line))
-    return out
-
-
-def _problem_zh(p: object) -> str | None:
-    """A Problem in Chinese, when its message (and fix) carry Chinese wording (planner.i18n.Text)."""
-    from .i18n import Text, tr
-
-    message, fix = getattr(p, "message", None), getattr(p, "fix", "")
-    if not isinstance(message, Text):
-        return None
-    head = f"{tr(p.source, 'zh')}：{tr(p.where, 'zh')}：" if p.where else f"{tr(p.source, 'zh')}："
-    body = tr(message, "zh").rstrip("。.") + "。"
-    return f"{head}{body}修改：{tr(fix, 'zh')}" if fix else f"{head}{body}"
-
-
 class PlannerGroup(click.Group):
     """Run commands so that planner errors print one line per problem and never a traceback."""
 
@@ -104,14 +75,10 @@ class PlannerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PlannerError as exc:
-            lines = _error_lines(exc)
-            zh = message_lang() == "zh"
-            if len(lines) > 1:
-                _echo_err(f"错误：发现 {len(lines)} 个问题：" if zh else f"Error: {len(lines)} problems found:")
-                for line in lines:
-                    _echo_err(f"  {line}")
-            else:
-                _echo_err(f"错误：{lines[0]}" if zh else f"Error: {lines[0]}")
+            from .messages import error_report
+
+            for line in error_report(exc, message_lang()):
+                click.echo(line, err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -637,6 +604,48 @@ def access(plan_path: str, counties: tuple[str, ...]) -> None:
         click.echo(f"{names[code]} ({code}):")
         for line in county_lines(tables, code):
             click.echo(line)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (127.0.0.1: only this machine; anything else lets others on the network in).")
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--save-dir", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="The folder edited rule files are saved in (and offered from); nothing is written elsewhere.")
+@click.option("--rules", "rule_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Your own rule files to offer besides the shipped ones and those in --save-dir.")
+@click.option("--region", default="义乌市", show_default=True, help="Region the page opens with.")
+@click.option("--tiles", type=click.Choice(TILES), default="osm", show_default=True, help="Base map of the map pages.")
+@lang_option
+def serve(host: str, port: int, save_dir: str, rule_files: tuple[str, ...], region: str, tiles: str) -> None:
+    """Open the local review page: edit rule values, re-solve a county warm, see map, checks and diff; save the file.
+
+    Needs the serve extra: pip install ".[serve]".
+    """
+    from .i18n import Text
+
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise click.ClickException('planner serve needs the serve extra: pip install "medcommunity-planner[serve]" '
+                                   '(or pip install ".[serve]" in a checkout)') from None
+    from .serve import Server, run
+
+    folder = Path(save_dir)
+    if folder.exists() and not folder.is_dir():
+        raise click.ClickException(f"--save-dir {save_dir} is not a folder")
+    server = Server(folder, tiles=tiles, rule_files=rule_files, region=region)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        _echo_err(Text(f"Warning: listening on {host}: anyone who can reach this machine can use the page",
+                       f"警告：正在监听 {host}，能访问本机的任何人都可以使用该页面"))
+
+    def ready(_uv: object) -> None:
+        shown = f"[{host}]" if ":" in host else host
+        _say(Text(f"Review page: http://{shown}:{port}/ (edited rule files are saved in {server.save_dir}; Ctrl-C stops)",
+                  f"评审页面：http://{shown}:{port}/（修改后的规则文件保存在 {server.save_dir}；按 Ctrl-C 停止）"))
+
+    run(server, host=host, port=port, ready=ready)
 
 
 from .cli_maps import diff_command, map_command  # noqa: E402  (the map commands build on this module's group)

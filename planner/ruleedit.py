@@ -92,10 +92,10 @@ def _plain(value: object) -> object:
 
 
 def _enum_text(value: enum.Enum) -> object:
-    from .vocabulary import Grade
+    from .vocabulary import Grade, Title
 
-    if isinstance(value, Grade):
-        return value.zh
+    if isinstance(value, (Grade, Title)):
+        return value.zh  # as the shipped rule files write them: 二甲, 主治医师
     return value.value
 
 
@@ -313,7 +313,9 @@ def _value(value: object) -> str:
 
 
 def value_text(value: object) -> str:
-    """A rule value as a reviewer edits it in a form: its TOML literal (the same as in the file)."""
+    """A rule value as a reviewer edits it in a form: its TOML literal (the same as in the file); "" when unset."""
+    if value is None:
+        return ""
     return _value(_file_value(value))
 
 
