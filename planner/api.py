@@ -132,11 +132,24 @@ def region_from_geodataframes(*, counties: pd.DataFrame | None = None, townships
                 frame, notes = io._to_wgs84(frame, "auto", str(label))
         except ImportError:  # pragma: no cover - geopandas is a dependency
             pass
+        if layer == "facilities" and "grade" in frame.columns:
+            frame = frame.assign(grade=[_grade_text(g) for g in frame["grade"]])  # a Region's own frame holds Grade values
         text = io._as_text(frame.reset_index(drop=True))
         table = RawTable(label, layer, text, 0, notes)
         tables.append(io._points_from_columns(table, "auto") if layer == "facilities" else table)
     return region_from_tables(tables, name=name or (base_region.name if base_region is not None else "user region"),
                               base=base_region)
+
+
+def _grade_text(value: object) -> object:
+    from .vocabulary import Grade
+
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return value
+    try:
+        return Grade(int(value)).zh
+    except ValueError:
+        return value  # not a grade value: the validator names it
 
 
 def load_rules(name_or_path: str | Path = "zhejiang-2026") -> RuleSet:
@@ -271,10 +284,17 @@ def _subset(region: Region, rules: RuleSet, counties: str | Sequence[str]) -> Re
     for members in city_grid_members(region, rules.rules).values():
         if codes & set(members):
             codes |= set(members)  # a city grid is solved as one unit
-    if codes == set(region.counties.index):
+    return subset_region(region, sorted(codes))
+
+
+def subset_region(region: Region, counties: Sequence[str]) -> Region:
+    """The region cut to some counties, with their cities' hospitals elsewhere kept as context (experts, leads)."""
+    codes = sorted(set(counties))
+    if set(codes) == set(region.counties.index):
         return region
-    names = [region.county_name(c) for c in sorted(codes)]
-    return region.subset(sorted(codes), name="、".join(names) if len(names) <= 3 else f"{names[0]} 等 {len(names)} 个县")
+    names = [region.county_name(c) for c in codes]
+    name = "、".join(names) if len(names) <= 3 else f"{names[0]} 等 {len(names)} 个县"
+    return region.partition([codes], villages=bool(len(region.villages)), names=[name])[0]
 
 
 def _as_plan(obj: PlanResult | Plan | str | Path) -> Plan:

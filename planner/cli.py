@@ -387,7 +387,12 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
     from .rulefile import load_rules
 
     rs = load_rules(rules_name)
-    reg = load_region(region or DEFAULT_REGION, list(user_files))
+    if user_files:
+        reg = load_region(region or DEFAULT_REGION, list(user_files))
+    else:  # a county or city comes from its small extract in the cache folder (the province file is slow to scan)
+        from .regions import load
+
+        reg = load(region or DEFAULT_REGION, cache_dir=None if no_cache else cache_dir)
     travel = load_travel(rs, od_file, road_file)
     prev = read_plan(previous) if previous else None
     units_hint = len(reg.counties)

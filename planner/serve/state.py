@@ -128,11 +128,9 @@ class Server:
             hit = self._subsets.get(key)
         if hit is not None:
             return hit
-        if set(counties) == set(region.counties.index):
-            part = region
-        else:
-            names = [region.county_name(c) for c in counties]
-            part = region.subset(list(counties), name="、".join(names) if len(names) <= 3 else f"{names[0]} 等 {len(names)} 个县")
+        from ..api import subset_region
+
+        part = subset_region(region, counties)
         with self._lock:
             self._subsets[key] = part
         return part
