@@ -92,7 +92,11 @@ def layer_frames(region: Region, layers: Sequence[str] = TEMPLATE_LAYERS) -> dic
         for col in layer.columns:
             values = list(frame[col.name]) if col.name in frame.columns else [col.default] * len(frame)
             if name == "staff" and col.name == "title":
-                cols[col.name] = [_title_zh(v) for v in values]
+                # Physicians' titles in Chinese; other professions keep the level's key (chief ... resident:
+                # 主任药师/主任护师 are not physicians' titles), village doctors a blank title.
+                profession = list(frame["profession"]) if "profession" in frame.columns else ["medicine"] * len(frame)
+                cols[col.name] = [_title_zh(v) if (p or "medicine") == "medicine" else (v or "")
+                                  for v, p in zip(values, profession)]
             else:
                 cols[col.name] = [_zh_value(col.dtype, v) for v in values]
         table = pd.DataFrame(cols, columns=[c.name for c in layer.columns])

@@ -246,8 +246,11 @@ HEADERS_ZH: dict[str, dict[str, str]] = {
         "attending": "主治医师", "resident": "住院医师", "central_thc": "中心乡镇卫生院",
         "secondary_capability": "具备二级医院服务能力", "dialysis": "开展血透", "release_share": "可外派比例",
         "synthesized": "合成数据",
+        **{col: zh for col, (zh, _en) in EMERGENCY_CENTERS.items()},
+        **{col: f"可承担{zh}" for col, (zh, _en) in SHARED_CENTERS.items()},
     },
-    "staff": {"facility_id": "机构编码", "title": "职称", "specialty": "专业", "count": "人数", "person": "姓名"},
+    "staff": {"facility_id": "机构编码", "title": "职称", "specialty": "专业", "count": "人数", "person": "姓名",
+              "profession": "专业类别", "synthesized": "合成数据", "qualification": "执业资格"},
 }
 """The Chinese name of every column, by layer: the headers of roster templates (`planner export`).
 

@@ -531,11 +531,15 @@ def _staff(t: RawTable) -> tuple[pd.DataFrame | None, list[Problem], list[str]]:
     ck = _Checker(t, STAFF)
     if ck.missing_columns():
         return None, ck.problems, ck.notes
+    village = [str(q).strip().lower() == "village_doctor" for q in ck.values("qualification")]
+    if any(village):  # village doctors (乡村医生) hold no physician's title: their title is blank
+        ck.frame = ck.frame.assign(title=pd.Series(["" if (v is None and vd) else v for v, vd in zip(ck.values("title"), village)],
+                                                   index=ck.frame.index, dtype=object))
     frame = _parsed_frame(ck)
     titles = []
     for i, v in enumerate(frame["title"]):
-        if v is None:
-            titles.append(None)
+        if v is None or (v == "" and village[i]):
+            titles.append(v)
             continue
         try:
             n = parse_title(v)

@@ -142,3 +142,29 @@ def test_messages_follow_lang_and_the_locale(template: Path) -> None:
     assert code == 2 and out.startswith("错误：")
     code, out = run("validate", "missing.csv", env={"LANG": "C.UTF-8", "LC_ALL": "", "PLANNER_LANG": ""})
     assert out.startswith("Error: missing.csv: no such file.")
+
+
+def test_nurses_and_village_doctors_round_trip(tmp_path: Path) -> None:
+    """Staff of other professions keep their level's key; village doctors (乡村医生) have no title."""
+    import pandas as pd
+
+    from planner.regions import load
+    from planner.roster import export_region
+
+    region = load("义乌市")
+    clinic = region.facilities.index[region.facilities["kind"] == "village_clinic"][0]
+    extra = pd.DataFrame([{"facility_id": "H330782-01", "title": "attending", "specialty": "护理", "count": 40,
+                           "person": "", "profession": "nursing", "synthesized": True, "qualification": "licensed"},
+                          {"facility_id": clinic, "title": "", "specialty": "乡村医生", "count": 2, "person": "",
+                           "profession": "medicine", "synthesized": True, "qualification": "village_doctor"}])
+    region.staff = pd.concat([region.staff, extra.reindex(columns=region.staff.columns)], ignore_index=True)
+    out = tmp_path / "staff.xlsx"
+    export_region(region, out, "xlsx", code="330782")
+    code, text = run("validate", str(out))
+    assert code == 0 and "Warning" not in text, text
+    from planner.api import load_region
+
+    again = load_region("义乌市", files=[out])
+    rows = again.staff[again.staff["facility_id"].isin(["H330782-01", clinic])]
+    assert {"nursing", "medicine"} <= set(rows["profession"])
+    assert ((rows["qualification"] == "village_doctor") & (rows["title"] == "")).sum() == 1
