@@ -376,6 +376,10 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
          executor: str, address: str | None, cache_dir: str, no_cache: bool, maps_dir: str | None, no_maps: bool,
          lang: str, offline: bool, tiles: str, tianditu_key: str | None, quiet: bool, strict: bool) -> None:
     """Form communities and city grids for a region under a rule file, check them, and write the plan and maps."""
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("lang") is click.core.ParameterSource.COMMANDLINE:
+        ctx.find_root().meta.setdefault("planner.lang", lang)  # `plan --lang en`: English maps, and messages
+    from .i18n import Text
     from .mapstyle import MapOptions
 
     MapOptions(lang, offline, tiles, tianditu_key).checked()  # bad map options fail before the solve
@@ -410,32 +414,41 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
     out = write_outputs(result, out_dir or Path("plans") / slug)
     s = result.summary()
     status = ", ".join(f"{k} {v}" for k, v in sorted(s["status"].items()))
-    click.echo(f"{reg.name} under {rs.name}: {s['units']} units ({status}), {s['communities']} communities, "
-               f"population {s['population']:,}")
+    _say(Text(f"{reg.name} under {rs.name}: {s['units']} units ({status}), {s['communities']} communities, "
+              f"population {s['population']:,}",
+              f"{reg.name}（{rs.name}）：{s['units']} 个单元（{status}），{s['communities']} 个医共体/网格，"
+              f"常住人口 {s['population']:,}"))
     reused = sum(1 for u in result.plan.units.values() if u.reused)
     if not no_cache:
-        click.echo(f"Solved {s['units'] - reused} units, reused {reused} from the cache ({cache_dir})")
-    click.echo(f"Travel to lead: mean {s['mean_travel_min']:.1f} min, max {s['max_travel_min']:.1f} min "
-               f"({travel.describe()})")
+        _say(Text(f"Solved {s['units'] - reused} units, reused {reused} from the cache ({cache_dir})",
+                  f"求解 {s['units'] - reused} 个单元，复用缓存中的 {reused} 个（{cache_dir}）"))
+    _say(Text(f"Travel to lead: mean {s['mean_travel_min']:.1f} min, max {s['max_travel_min']:.1f} min "
+              f"({travel.describe()})",
+              f"到牵头医院时间：平均 {s['mean_travel_min']:.1f} 分钟，最长 {s['max_travel_min']:.1f} 分钟（{travel.describe()}）"))
     _echo_policy(result)
     for u in result.plan.units.values():
         for line in u.explanation:
-            click.echo(line)
+            _say(line)
         if u.status is not None and u.status.value == "FEASIBLE":
             click.echo(f"{u.name}: time limit reached; best plan kept with gap {u.gap:.2%}")
     _echo_services(result)
     failed = [st for st in result.all_statuses if st.violations and st.rule.hard]
     soft = [st for st in result.all_statuses if st.violations and not st.rule.hard]
     hard_total = sum(1 for st in result.all_statuses if st.rule.hard)
-    click.echo(f"Checker: {hard_total - len(failed)}/{hard_total} hard rules hold"
-               + (f"; {sum(len(st.violations) for st in failed)} violations (see {out}/check.txt)" if failed else "")
-               + (f"; {len(soft)} soft rules penalised ({sum(len(st.violations) for st in soft)} violations)" if soft else ""))
+    n_failed, n_soft = sum(len(st.violations) for st in failed), sum(len(st.violations) for st in soft)
+    _say(Text(f"Checker: {hard_total - len(failed)}/{hard_total} hard rules hold"
+              + (f"; {n_failed} violations (see {out}/check.txt)" if failed else "")
+              + (f"; {len(soft)} soft rules penalised ({n_soft} violations)" if soft else ""),
+              f"核查：{hard_total} 条硬性规则中 {hard_total - len(failed)} 条满足"
+              + (f"；{n_failed} 处违反（见 {out}/check.txt）" if failed else "")
+              + (f"；{len(soft)} 条软性规则被罚分（{n_soft} 处违反）" if soft else "")))
     if prev is not None:
         from .diff import diff_lines
 
         for line in diff_lines(prev, result.plan, reg):
             click.echo(line)
-    click.echo(f"Plan written to {out}/ (reports: report.csv, report.xlsx, summary.md, summary.html)")
+    _say(Text(f"Plan written to {out}/ (reports: report.csv, report.xlsx, summary.md, summary.html)",
+              f"规划已写入 {out}/（报告：report.csv、report.xlsx、summary.md、summary.html）"))
     if not no_maps:
         from .planfile import publish_dir
         from .render import render_run
@@ -444,7 +457,8 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
         with publish_dir(target) as work:
             pages = render_run(result, work, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key, jobs=jobs)
         units = sum(1 for p in pages if p.parent.name == "units")
-        click.echo(f"Maps: {target / 'index.html'} and {units} county/city pages" + (" (offline)" if offline else ""))
+        _say(Text(f"Maps: {target / 'index.html'} and {units} county/city pages" + (" (offline)" if offline else ""),
+                  f"地图：{target / 'index.html'} 及 {units} 个县（市）页面" + ("（离线）" if offline else "")))
     if failed and strict:
         sys.exit(EXIT_BAD_INPUT)
 
@@ -543,30 +557,38 @@ def _echo_policy(result: Any) -> None:
 
 
 def _echo_services(result: Any) -> None:
+    from .i18n import Text
+
     s = result.summary()
     if result.dispatch:
         status = {}
         for d in result.dispatch:
             status[d.status.value] = status.get(d.status.value, 0) + 1
-        click.echo(f"Dispatch: {s['physicians_dispatched']:,} physicians to centers, {s['experts_dispatched']:,} city experts "
-                   f"to communities ({', '.join(f'{k} {v}' for k, v in sorted(status.items()))} cities)")
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(status.items()))
+        _say(Text(f"Dispatch: {s['physicians_dispatched']:,} physicians to centers, {s['experts_dispatched']:,} city experts "
+                  f"to communities ({shown} cities)",
+                  f"派驻：向卫生院派出医师 {s['physicians_dispatched']:,} 名，向医共体派出城市专家 {s['experts_dispatched']:,} 名"
+                  f"（{shown} 个市）"))
         for d in result.dispatch:
             for line in d.shortfalls:
-                click.echo(f"  Shortfall: {line}")
+                _say(Text("  Shortfall: ", "  缺口：") + line)
             for line in d.relaxations:
-                click.echo(f"  Would close it? {line}")
+                _say(Text("  Would close it? ", "  如何补足？") + line)
     if result.dialysis:
         eligible = sum(1 for d in result.dialysis if d.eligible)
-        click.echo(f"Dialysis: {s['dialysis_sites']} new sites in {eligible} eligible counties; residents within reach "
-                   f"{s['dialysis_covered_before']:,} -> {s['dialysis_covered_after']:,}")
+        _say(Text(f"Dialysis: {s['dialysis_sites']} new sites in {eligible} eligible counties; residents within reach "
+                  f"{s['dialysis_covered_before']:,} -> {s['dialysis_covered_after']:,}",
+                  f"血透：{eligible} 个符合条件的县新增 {s['dialysis_sites']} 个血透点；可及人口 "
+                  f"{s['dialysis_covered_before']:,} -> {s['dialysis_covered_after']:,}"))
     if result.capacity is not None and len(result.capacity):
         flagged = int((result.capacity["flag"] != "").sum())
-        click.echo(f"Reserved capacity: {len(result.capacity)} grid leads, {flagged} flagged")
+        _say(Text(f"Reserved capacity: {len(result.capacity)} grid leads, {flagged} flagged",
+                  f"预留资源：{len(result.capacity)} 家网格牵头医院，{flagged} 家需关注"))
     if getattr(result, "access", None) is not None:
         from .access.outputs import summary_lines
 
         for line in summary_lines(result.access.tables):
-            click.echo(line)
+            _say(line)
 
 
 @main.command()
