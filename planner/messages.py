@@ -40,5 +40,6 @@ def error_report(exc: PlannerError, lang: str = "en") -> list[str]:
     lines = error_lines(exc, lang)
     zh = lang == "zh"
     if len(lines) > 1:
-        return [f"错误：发现 {len(lines)} 个问题：" if zh else f"Error: {len(lines)} problems found:"] + [f"  {x}" for x in lines]
+        n = len(getattr(exc, "problems", None) or lines)  # the lines may end in "... and 12 more"
+        return [f"错误：发现 {n} 个问题：" if zh else f"Error: {n} problems found:"] + [f"  {x}" for x in lines]
     return [f"错误：{lines[0]}" if zh else f"Error: {lines[0]}"]

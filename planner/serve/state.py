@@ -347,7 +347,7 @@ class Workspace:
         folder.mkdir(parents=True, exist_ok=True)
         saved = save_rules(rules, target, name=Path(name).stem, base=self.file_rules)
         self.target = name
-        return {"path": str(target), "name": name, "rules_digest": saved.digest, "same": saved.digest == rules.digest}
+        return {"path": str(target), "name": name, "rules_digest": saved.digest, "same": same_rules(saved, rules)}
 
     # --- what the page shows ------------------------------------------------------------------
 
@@ -362,6 +362,14 @@ class Workspace:
                 "rules_path": rules.path, "title": rules.title, "target": self.target,
                 "save_dir": str(self.server.save_dir), "units": self.units(), "unit": unit,
                 "form": self.rules_view(unit), "edits": edits, "edited": bool(edits)}
+
+
+def same_rules(a: RuleSet, b: RuleSet) -> bool:
+    """True when two rule sets hold the same rules and travel settings, in any order (a file read back
+    lists the rules it adds after the inherited ones)."""
+    from ..rulefile import rule_digest
+
+    return a.travel == b.travel and sorted(map(rule_digest, a.rules)) == sorted(map(rule_digest, b.rules))
 
 
 def _field_doc(cls: type, key: str) -> str:
