@@ -82,7 +82,6 @@ def layer_frames(region: Region, layers: Sequence[str] = TEMPLATE_LAYERS) -> dic
     Column names are the schema's; `bilingual` headers are applied when writing.
     """
     import pandas as pd
-    import shapely
 
     out: dict[str, pd.DataFrame] = {}
     for name in layers:
@@ -127,7 +126,7 @@ def dictionary_frame(layers: Sequence[str] = TEMPLATE_LAYERS) -> pd.DataFrame:
     """The data dictionary: one row per column of each layer, with its Chinese name, type and meaning."""
     import pandas as pd
 
-    from .vocabulary import AdminLevel, FacilityKind, Grade, Ownership, Title
+    from .vocabulary import AdminLevel, FacilityKind, Grade, Title
 
     allowed = {
         "kind": "、".join(k.zh for k in FacilityKind) + " (or " + ", ".join(k.value for k in FacilityKind) + ")",
@@ -312,7 +311,7 @@ def _write_xlsx(frames: dict[str, pd.DataFrame], about: list[tuple[str, str]], l
     from openpyxl.worksheet.datavalidation import DataValidation
 
     from . import io
-    from .vocabulary import AdminLevel, FacilityKind, Grade, Ownership, Title
+    from .vocabulary import AdminLevel, FacilityKind, Grade, Ownership
 
     lists = {
         "kind": [k.zh for k in FacilityKind], "grade": [g.zh for g in sorted(Grade, reverse=True)],

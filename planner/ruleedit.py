@@ -193,7 +193,7 @@ def to_toml(rules: RuleSet, base: RuleSet, *, name: str, extends: str, title: st
     lines = [f"{SAVED_MARKER} on top of {extends}.",
              "# Each [[rule]] below changes a rule of the file it extends; `counties` limits a change to those",
              "# counties (the others keep the inherited value). Re-solve with:",
-             f"#   planner plan --region REGION --rules THIS_FILE",
+             "#   planner plan --region REGION --rules THIS_FILE",
              "", "[policy]", f"name = {_value(name)}"]
     if title:
         lines.append(f"title = {_value(title)}")

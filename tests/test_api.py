@@ -5,7 +5,6 @@ from __future__ import annotations
 import doctest
 import os
 import re
-import runpy
 import subprocess
 import sys
 from pathlib import Path
