@@ -62,15 +62,50 @@ def _rule_file(folder: Path, bound: int) -> Path:
     return path
 
 
+def bench_baseline(county: str, runs: int, work: Path, baseline: Path) -> dict[str, object]:
+    """The same CLI re-solves, alternating between this checkout and `baseline` (another one), for their ratio."""
+    trees = {"this": REPO_ROOT, "baseline": baseline.resolve()}
+    env = {name: {**os.environ, "PYTHONPATH": str(tree)} for name, tree in trees.items()}
+    out: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in trees}
+    for name in trees:  # warm-up: each tree's cache (and region extract, where it makes one)
+        _timed_env([PYTHON, "-m", "planner.cli", "plan", "--region", county, "--rules", str(_rule_file(work, 3)),
+                    "--out", str(work / f"plan-{name}"), "--quiet", "--no-maps", "--cache-dir", str(work / f"cache-{name}")],
+                   work, env[name])
+    for i in range(runs):
+        for name in trees:
+            wall, cpu = _timed_env([PYTHON, "-m", "planner.cli", "plan", "--region", county,
+                                    "--rules", str(_rule_file(work, 300 + i)), "--out", str(work / f"plan-{name}"),
+                                    "--quiet", "--no-maps", "--cache-dir", str(work / f"cache-{name}")], work, env[name])
+            out[name]["wall"].append(wall)
+            out[name]["cpu"].append(cpu)
+    for name in trees:
+        print(f"planner plan --no-maps, {name:8s} wall {_stats(out[name]['wall'])}; "
+              f"CPU median {statistics.median(out[name]['cpu']):.3f} s", flush=True)
+    ratio = statistics.median(out["this"]["cpu"]) / statistics.median(out["baseline"]["cpu"])
+    ratio_w = statistics.median(out["this"]["wall"]) / statistics.median(out["baseline"]["wall"])
+    print(f"this / baseline: CPU x{ratio:.2f}, wall x{ratio_w:.2f} (runs alternated)", flush=True)
+    return out
+
+
+def _timed_env(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float]:
+    cpu0, t0 = _children_cpu(), time.perf_counter()
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
+    wall, cpu = time.perf_counter() - t0, _children_cpu() - cpu0
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return wall, cpu
+
+
 def bench_cli(county: str, runs: int, work: Path) -> dict[str, object]:
     """Import times and `planner plan` re-solves of one county, each in a fresh process."""
     planner = [PYTHON, "-m", "planner.cli"]
     out: dict[str, object] = {}
     for label, code in (("import planner.cli", "import planner.cli"),
                         ("import planner.pipeline", "import planner.cli, planner.pipeline")):
-        walls = [_timed([PYTHON, "-c", code], work)[0] for _ in range(runs)]
-        out[label] = walls
-        print(f"{label:28s} {_stats(walls)}", flush=True)
+        timed = [_timed([PYTHON, "-c", code], work) for _ in range(runs)]
+        walls, cpus = [w for w, _ in timed], [c for _, c in timed]
+        out[label] = {"wall": walls, "cpu": cpus}
+        print(f"{label:28s} wall {_stats(walls)}; CPU median {statistics.median(cpus):.3f} s", flush=True)
     cache = work / "cache"
     _timed([*planner, "plan", "--region", county, "--rules", str(_rule_file(work, 3)), "--out", str(work / "plan"),
             "--quiet", "--no-maps", "--cache-dir", str(cache)], work)  # warm-up: writes the county's region extract
@@ -191,15 +226,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--county", default="义乌市")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--json", type=Path, default=None, help="Also write the raw figures here.")
+    ap.add_argument("--parts", default="cli,phases,serve", help="Which measurements (cli, phases, serve, baseline).")
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="Another checkout (e.g. `git archive main`) to compare `planner plan` with, runs alternated.")
     args = ap.parse_args(argv)
+    parts = set(args.parts.split(","))
     env_path = str(REPO_ROOT)
     os.environ["PYTHONPATH"] = env_path + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
     print(f"{args.county}: one-county re-solve, {args.runs} runs each; {os.cpu_count()} cores; load average at start {_load()}")
     with tempfile.TemporaryDirectory(prefix="resolve-bench-") as tmp:
         work = Path(tmp)
-        figures = {"cli": bench_cli(args.county, args.runs, work),
-                   "phases": bench_phases(args.county, args.runs, work),
-                   "serve": bench_serve(args.county, args.runs, work)}
+        figures: dict[str, object] = {}
+        if "cli" in parts:
+            figures["cli"] = bench_cli(args.county, args.runs, work)
+        if "phases" in parts:
+            figures["phases"] = bench_phases(args.county, args.runs, work)
+        if "serve" in parts:
+            figures["serve"] = bench_serve(args.county, args.runs, work)
+        if "baseline" in parts or args.baseline is not None:
+            if args.baseline is None:
+                raise SystemExit("--parts baseline needs --baseline DIR")
+            figures["baseline"] = bench_baseline(args.county, args.runs, work, args.baseline)
     print(f"load average at end {_load()}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
