@@ -81,9 +81,11 @@ def _merge(base: list[dict], raw: list[dict], label: str, problems: list[Problem
 
 
 def _plain(value: object) -> object:
-    """A value as a rule file holds it: enums by their file spelling, tuples as lists."""
+    """A value as a rule file holds it: enums by their file spelling, tuples as lists, nested tables as dicts."""
     if isinstance(value, enum.Enum):
         return _enum_text(value)
+    if hasattr(value, "model_dump"):  # a nested table (a selector, an exception): its set keys
+        return {k: _plain(getattr(value, k)) for k in type(value).model_fields if getattr(value, k) is not None}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -183,8 +185,6 @@ def _full(rule: Rule) -> dict[str, object]:
 
 
 def _file_value(value: object) -> object:
-    if hasattr(value, "model_dump"):
-        return {k: _file_value(v) for k, v in value.model_dump(mode="python").items() if v is not None}
     return _plain(value)
 
 
