@@ -18,9 +18,49 @@ from .milp import BACKENDS
 EXIT_BAD_INPUT = 2
 EXIT_BUG = 1
 
+MESSAGE_LANGS = ("zh", "en")
 
-def _echo_err(line: str) -> None:
-    click.echo(line, err=True)
+
+def locale_lang(environ: dict[str, str] | None = None) -> str:
+    """The message language the environment asks for: PLANNER_LANG, else a Chinese locale (LC_ALL,
+    LC_MESSAGES, LANG, LANGUAGE starting with zh) gives "zh"; anything else "en"."""
+    env = os.environ if environ is None else environ
+    if env.get("PLANNER_LANG", "").lower() in MESSAGE_LANGS:
+        return env["PLANNER_LANG"].lower()
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = env.get(key, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+def message_lang() -> str:
+    """The language of this command's messages: `--lang` (the group's, or a command's), else the locale."""
+    ctx = click.get_current_context(silent=True)
+    root = ctx.find_root() if ctx is not None else None
+    chosen = (root.meta.get("planner.lang") if root is not None else None)
+    return chosen or locale_lang()
+
+
+def _set_lang(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value:
+        ctx.find_root().meta["planner.lang"] = value
+    return value
+
+
+def _tr(message: object) -> str:
+    from .i18n import tr
+
+    return tr(message, message_lang())
+
+
+def _echo_err(line: object) -> None:
+    click.echo(_tr(line), err=True)
+
+
+def _say(line: object) -> None:
+    """Print a message (a Text in the message language)."""
+    click.echo(_tr(line))
 
 
 def _slug(text: str) -> str:
@@ -35,16 +75,16 @@ class PlannerGroup(click.Group):
         try:
             return super().invoke(ctx)
         except PlannerError as exc:
-            lines = exc.lines()
-            _echo_err(f"Error: {len(lines)} problem{'s' if len(lines) != 1 else ''} found:" if len(lines) > 1 else f"Error: {lines[0]}")
-            if len(lines) > 1:
-                for line in lines:
-                    _echo_err(f"  {line}")
+            from .messages import error_report
+
+            for line in error_report(exc, message_lang()):
+                click.echo(line, err=True)
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
-            _echo_err("Interrupted. Counties solved so far are kept in the cache; run the same command again to "
+            _echo_err("已中断。已求解的县保存在缓存中；再次运行同一命令即可继续（计划文件夹未写入或改动）。" if message_lang() == "zh" else
+                      "Interrupted. Counties solved so far are kept in the cache; run the same command again to "
                       "continue (no plan folder was written or changed).")
             ctx.exit(130)
         except BrokenPipeError:
@@ -60,8 +100,16 @@ class PlannerGroup(click.Group):
             ctx.exit(EXIT_BUG)
 
 
+def lang_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """`--lang zh|en` on a command: the language of its messages (same as `planner --lang`)."""
+    return click.option("--lang", type=click.Choice(MESSAGE_LANGS), default=None, expose_value=False, is_eager=True,
+                        callback=_set_lang, help="Language of messages (default: the locale; PLANNER_LANG).")(func)
+
+
 @click.group(cls=PlannerGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="planner")
+@click.option("--lang", type=click.Choice(MESSAGE_LANGS), default=None, expose_value=False, is_eager=True,
+              callback=_set_lang, help="Language of messages: zh or en (default: the locale, or PLANNER_LANG).")
 def main() -> None:
     """Plan county medical communities (县域医共体) and city medical groups from provincial rules."""
 
@@ -94,31 +142,66 @@ def regions(cities: bool) -> None:
 
 @main.command()
 @click.argument("region")
-def show(region: str) -> None:
-    """Summarise a region: counties, townships, population, facilities by kind and grade."""
+@click.option("--facilities", "list_facilities", is_flag=True,
+              help="List the facility ids, names, kinds and grades (hospitals and health centers; --all adds clinics).")
+@click.option("--all", "all_facilities", is_flag=True, help="With --facilities: village clinics and stations too.")
+@lang_option
+def show(region: str, list_facilities: bool, all_facilities: bool) -> None:
+    """Summarise a region: counties, townships, population, facilities by kind and grade (and their ids)."""
+    from .i18n import Text
     from .regions import load
 
     r = load(region)
     c, t, v, f = r.counties, r.townships, r.villages, r.own_facilities
-    click.echo(f"{r.name}: {len(c):,} county-level units, {len(t):,} townships, {len(v):,} villages, "
-               f"population {r.population:,} (2020 census)")
+    _say(Text(f"{r.name}: {len(c):,} county-level units, {len(t):,} townships, {len(v):,} villages, "
+              f"population {r.population:,} (2020 census)",
+              f"{r.name}：{len(c):,} 个县级单位，{len(t):,} 个乡镇（街道），{len(v):,} 个村（居），"
+              f"常住人口 {r.population:,}（2020 年普查）"))
     kinds = t["kind"].value_counts()
-    click.echo("Townships by kind: " + ", ".join(f"{k} {kinds.get(k, 0):,}" for k in ("街道", "镇", "乡", "其他") if kinds.get(k, 0)))
+    listed = ", ".join(f"{k} {kinds.get(k, 0):,}" for k in ("街道", "镇", "乡", "其他") if kinds.get(k, 0))
+    _say(Text("Townships by kind: " + listed, "乡镇（街道）类型：" + listed))
     town_pop = int(t["population"].sum())
     if town_pop != r.population:
-        click.echo(f"Township populations sum to {town_pop:,} ({town_pop - r.population:+,} against the census counties).")
+        _say(Text(f"Township populations sum to {town_pop:,} ({town_pop - r.population:+,} against the census counties).",
+                  f"乡镇人口合计 {town_pop:,}（与普查县人口相差 {town_pop - r.population:+,}）。"))
     reapp = c[(c["population_source"] != "census2020") & (c["population_note"].fillna("") != "")]
     for note, rows in reapp.groupby("population_note", sort=False):
         units = ", ".join(f"{r['name']} ({r['adcode']}) {r['population']:,}" for _, r in rows.iterrows())
         click.echo(f"  {units}: {note}")
-    click.echo(f"Facilities: {len(f):,}")
+    _say(Text(f"Facilities: {len(f):,}", f"机构：{len(f):,}"))
     table = r.facility_counts()
     if not table.empty:
         click.echo(table.to_string())
+    ctx = r.facilities[r.facilities["context"].astype(bool)] if "context" in r.facilities.columns else r.facilities.iloc[0:0]
+    if len(ctx):
+        _say(Text(f"City hospitals in the cities' other counties (send city experts): {len(ctx)}",
+                  f"所在市其他区县的市级医院（派出城市专家）：{len(ctx)} 家"))
     flags = r.estimated_flags()
     click.echo("Estimated or synthesized: " + ", ".join(f"{k.replace('_', ' ')} {n:,}" for k, n in flags.items()))
     for note in r.notes:
         click.echo(f"Note: {note}")
+    if not list_facilities:
+        _say(Text(f"Facility ids: planner show {region} --facilities lists them; planner export {region} writes every "
+                  f"layer as a roster template (XLSX with Chinese headers)",
+                  f"机构编码：planner show {region} --facilities 列出；planner export {region} 将各图层导出为花名册模板"
+                  f"（中文表头的 XLSX）"))
+        return
+    from .vocabulary import FacilityKind, Grade
+
+    shown = r.facilities if all_facilities else r.facilities[~r.facilities["kind"].isin(["village_clinic",
+                                                                                             "community_health_station"])]
+    rows = [(fid, str(x["name"]), FacilityKind(x["kind"]).zh, Grade(int(x["grade"])).zh, r.county_name(str(x["county_code"])),
+             "*" if bool(x.get("context", False)) else "") for fid, x in shown.sort_values(["county_code", "kind", "facility_id"]).iterrows()]
+    width = max((len(row[0]) for row in rows), default=4)
+    for fid, name, kind, grade, county, star in rows:
+        click.echo(f"  {fid:<{width}}  {name}  {kind}  {grade}  {county}{'  ' + star if star else ''}")
+    hidden = len(r.facilities) - len(shown)
+    if hidden:
+        _say(Text(f"{hidden:,} village clinics and stations not listed (--all lists them)",
+                  f"另有 {hidden:,} 个村卫生室和社区卫生服务站未列出（--all 可列出）"))
+    if len(ctx):
+        _say(Text("* a hospital of the city in another county, kept because it sends city experts",
+                  "* 该市其他区县的医院，因派出城市专家而保留"))
 
 
 @main.command()
@@ -126,12 +209,26 @@ def show(region: str) -> None:
 @click.option("--crs", type=click.Choice(["auto", "wgs84", "cgcs2000", "gcj02"]), default="auto", show_default=True,
               help="Coordinate system of the files; gcj02 for Amap/Tencent coordinates (converted to WGS84).")
 @click.option("--encoding", default=None, help="Text encoding of CSV/Shapefile (default: guess UTF-8, then GBK).")
-@click.option("--region", "base", default=None, help="Check references against an embedded region (e.g. user facilities).")
-def validate(files: tuple[str, ...], crs: str, encoding: str | None, base: str | None) -> None:
-    """Check geodata files (a folder checks every file in it); list every problem with file, row and fix."""
+@click.option("--region", "base", default=None,
+              help="Check references against an embedded region (default: the one a roster template names).")
+@click.option("--rules", "rules_name", default="zhejiang-2026", show_default=True,
+              help="Rule file whose lead and expert rules the warnings check.")
+@click.option("--strict", is_flag=True, help="Exit with status 2 when there are warnings.")
+@lang_option
+def validate(files: tuple[str, ...], crs: str, encoding: str | None, base: str | None, rules_name: str,
+             strict: bool) -> None:
+    """Check geodata files (a folder checks every file in it); list every problem with file, row and fix.
+
+    Then warn about what the plan would feel: columns no layer reads, hospitals and health
+    centers without staff, townships without a health center, counties without an eligible
+    lead, cities without the hospitals that send city experts.
+    """
     from . import io
     from ._errors import InputDataError
+    from .i18n import Text
     from .regions import load
+    from .roster import roster_warnings, template_region
+    from .rulefile import load_rules
     from .validate import region_from_tables
 
     paths: list[Path] = []
@@ -144,17 +241,70 @@ def validate(files: tuple[str, ...], crs: str, encoding: str | None, base: str |
             tables.extend(io.read_tables(p, encoding=encoding, crs=crs))
         except InputDataError as exc:
             problems.extend(exc.problems)
-    base_region = load(base) if base else None
+    rule_set = load_rules(rules_name)
+    named = template_region(tables) if base is None else None
+    base_region = load(base or named) if (base or named) else None
     try:
         region = region_from_tables(tables, name=", ".join(files), base=base_region, partial=True)
     except InputDataError as exc:
         raise InputDataError(problems + exc.problems) from None
     if problems:
         raise InputDataError(problems)
-    click.echo(f"OK: {len(paths)} files, {len(region.counties):,} counties, {len(region.townships):,} townships, "
-               f"{len(region.villages):,} villages, {len(region.facilities):,} facilities")
+    warnings = roster_warnings(region, tables, rule_set)
+    suffix = Text(f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else "",
+                  f"（{len(warnings)} 条警告）" if warnings else "")
+    _say(Text(f"OK: {len(paths)} files, {len(region.counties):,} counties, {len(region.townships):,} townships, "
+              f"{len(region.villages):,} villages, {len(region.facilities):,} facilities",
+              f"通过：{len(paths)} 个文件，{len(region.counties):,} 个区县，{len(region.townships):,} 个乡镇（街道），"
+              f"{len(region.villages):,} 个村（居），{len(region.facilities):,} 个机构") + suffix)
+    if named:
+        _say(Text(f"Note: checked against the embedded region {base_region.name} ({named}) that the template names "
+                  f"(--region chooses another)",
+                  f"说明：按模板所注明的内置地区 {base_region.name}（{named}）核对（可用 --region 指定其他地区）"))
     for note in region.notes:
         click.echo(f"Note: {note}")
+    for w in warnings:
+        _echo_err(Text(f"Warning: {w}", f"警告：{getattr(w, 'zh', w)}"))
+    if warnings and strict:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@main.command()
+@click.argument("region")
+@click.option("--format", "fmt", type=click.Choice(["xlsx", "csv", "gpkg"]), default="xlsx", show_default=True,
+              help="One workbook, a folder of CSV files, or one GeoPackage.")
+@click.option("--out", "out_path", type=click.Path(), default=None,
+              help="File (or folder for csv) to write (default <region>_roster.xlsx / _roster/ / _roster.gpkg).")
+@click.option("--layers", default="facilities,staff,townships,villages", show_default=True,
+              help="Comma-separated layers to write.")
+@lang_option
+def export(region: str, fmt: str, out_path: str | None, layers: str) -> None:
+    """Write a region's layers as a roster template with Chinese and English headers and a data dictionary.
+
+    Facilities include the city's own hospitals in its other counties, which a county's roster
+    needs for the city experts. Edit the template, then `planner validate FILE` and
+    `planner plan --region REGION --facilities FILE`.
+    """
+    from .i18n import Text
+    from .regions import load, resolve
+    from .roster import default_path, export_region
+
+    spec = resolve(region)
+    reg = load(spec)
+    target = Path(out_path) if out_path else default_path(reg.name, fmt)
+    wanted = [x.strip() for x in layers.split(",") if x.strip()]
+    written = export_region(reg, target, fmt, code=spec.code, layers=wanted)
+    ctx = int(reg.facilities["context"].astype(bool).sum()) if "context" in reg.facilities.columns else 0
+    counts = ", ".join(f"{name} {len(reg.staff if name == 'staff' else getattr(reg, name)):,}" for name in wanted)
+    _say(Text(f"Roster template of {reg.name} written to {target} ({counts}; data dictionary and about sheets)",
+              f"{reg.name} 的花名册模板已写入 {target}（{counts}；附数据字典和说明）"))
+    if ctx:
+        _say(Text(f"Facilities include {ctx} hospitals of the city in its other counties (they send the city experts)",
+                  f"机构表包含该市其他区县的 {ctx} 家医院（派出城市专家）"))
+    _say(Text(f"Next: edit it, then planner validate {written[0] if fmt != 'csv' else target} and "
+              f"planner plan --region {spec.code} --facilities {target}",
+              f"下一步：编辑后运行 planner validate {written[0] if fmt != 'csv' else target}，再运行 "
+              f"planner plan --region {spec.code} --facilities {target}"))
 
 
 # --- rules, planning, checking ---------------------------------------------------------------
@@ -228,6 +378,10 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
          executor: str, address: str | None, cache_dir: str, no_cache: bool, maps_dir: str | None, no_maps: bool,
          lang: str, offline: bool, tiles: str, numbers: str, tianditu_key: str | None, quiet: bool, strict: bool) -> None:
     """Form communities and city grids for a region under a rule file, check them, and write the plan and maps."""
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("lang") is click.core.ParameterSource.COMMANDLINE:
+        ctx.find_root().meta.setdefault("planner.lang", lang)  # `plan --lang en`: English maps, and messages
+    from .i18n import Text
     from .mapstyle import MapOptions
 
     MapOptions(lang, offline, tiles, tianditu_key, numbers).checked()  # bad map options fail before the solve
@@ -239,7 +393,12 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
     from .rulefile import load_rules
 
     rs = load_rules(rules_name)
-    reg = load_region(region or DEFAULT_REGION, list(user_files))
+    if user_files:
+        reg = load_region(region or DEFAULT_REGION, list(user_files))
+    else:  # a county or city comes from its small extract in the cache folder (the province file is slow to scan)
+        from .regions import load
+
+        reg = load(region or DEFAULT_REGION, cache_dir=None if no_cache else cache_dir)
     travel = load_travel(rs, od_file, road_file)
     prev = read_plan(previous) if previous else None
     units_hint = len(reg.counties)
@@ -261,32 +420,41 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
     out = write_outputs(result, plan_target)
     s = result.summary()
     status = ", ".join(f"{k} {v}" for k, v in sorted(s["status"].items()))
-    click.echo(f"{reg.name} under {rs.name}: {s['units']} units ({status}), {s['communities']} communities, "
-               f"population {s['population']:,}")
+    _say(Text(f"{reg.name} under {rs.name}: {s['units']} units ({status}), {s['communities']} communities, "
+              f"population {s['population']:,}",
+              f"{reg.name}（{rs.name}）：{s['units']} 个单元（{status}），{s['communities']} 个医共体/网格，"
+              f"常住人口 {s['population']:,}"))
     reused = sum(1 for u in result.plan.units.values() if u.reused)
     if not no_cache:
-        click.echo(f"Solved {s['units'] - reused} units, reused {reused} from the cache ({cache_dir})")
-    click.echo(f"Travel to lead: mean {s['mean_travel_min']:.1f} min, max {s['max_travel_min']:.1f} min "
-               f"({travel.describe()})")
+        _say(Text(f"Solved {s['units'] - reused} units, reused {reused} from the cache ({cache_dir})",
+                  f"求解 {s['units'] - reused} 个单元，复用缓存中的 {reused} 个（{cache_dir}）"))
+    _say(Text(f"Travel to lead: mean {s['mean_travel_min']:.1f} min, max {s['max_travel_min']:.1f} min "
+              f"({travel.describe()})",
+              f"到牵头医院时间：平均 {s['mean_travel_min']:.1f} 分钟，最长 {s['max_travel_min']:.1f} 分钟（{travel.describe()}）"))
     _echo_policy(result)
     for u in result.plan.units.values():
         for line in u.explanation:
-            click.echo(line)
+            _say(line)
         if u.status is not None and u.status.value == "FEASIBLE":
             click.echo(f"{u.name}: time limit reached; best plan kept with gap {u.gap:.2%}")
     _echo_services(result)
     failed = [st for st in result.all_statuses if st.violations and st.rule.hard]
     soft = [st for st in result.all_statuses if st.violations and not st.rule.hard]
     hard_total = sum(1 for st in result.all_statuses if st.rule.hard)
-    click.echo(f"Checker: {hard_total - len(failed)}/{hard_total} hard rules hold"
-               + (f"; {sum(len(st.violations) for st in failed)} violations (see {out}/check.txt)" if failed else "")
-               + (f"; {len(soft)} soft rules penalised ({sum(len(st.violations) for st in soft)} violations)" if soft else ""))
+    n_failed, n_soft = sum(len(st.violations) for st in failed), sum(len(st.violations) for st in soft)
+    _say(Text(f"Checker: {hard_total - len(failed)}/{hard_total} hard rules hold"
+              + (f"; {n_failed} violations (see {out}/check.txt)" if failed else "")
+              + (f"; {len(soft)} soft rules penalised ({n_soft} violations)" if soft else ""),
+              f"核查：{hard_total} 条硬性规则中 {hard_total - len(failed)} 条满足"
+              + (f"；{n_failed} 处违反（见 {out}/check.txt）" if failed else "")
+              + (f"；{len(soft)} 条软性规则被罚分（{n_soft} 处违反）" if soft else "")))
     if prev is not None:
         from .diff import diff_lines
 
         for line in diff_lines(prev, result.plan, reg):
             click.echo(line)
-    click.echo(f"Plan written to {out}/ (reports: report.csv, report.xlsx, summary.md, summary.html)")
+    _say(Text(f"Plan written to {out}/ (reports: report.csv, report.xlsx, summary.md, summary.html)",
+              f"规划已写入 {out}/（报告：report.csv、report.xlsx、summary.md、summary.html）"))
     if not no_maps:
         from .cli_maps import draw_run
 
@@ -390,30 +558,38 @@ def _echo_policy(result: Any) -> None:
 
 
 def _echo_services(result: Any) -> None:
+    from .i18n import Text
+
     s = result.summary()
     if result.dispatch:
         status = {}
         for d in result.dispatch:
             status[d.status.value] = status.get(d.status.value, 0) + 1
-        click.echo(f"Dispatch: {s['physicians_dispatched']:,} physicians to centers, {s['experts_dispatched']:,} city experts "
-                   f"to communities ({', '.join(f'{k} {v}' for k, v in sorted(status.items()))} cities)")
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(status.items()))
+        _say(Text(f"Dispatch: {s['physicians_dispatched']:,} physicians to centers, {s['experts_dispatched']:,} city experts "
+                  f"to communities ({shown} cities)",
+                  f"派驻：向卫生院派出医师 {s['physicians_dispatched']:,} 名，向医共体派出城市专家 {s['experts_dispatched']:,} 名"
+                  f"（{shown} 个市）"))
         for d in result.dispatch:
             for line in d.shortfalls:
-                click.echo(f"  Shortfall: {line}")
+                _say(Text("  Shortfall: ", "  缺口：") + line)
             for line in d.relaxations:
-                click.echo(f"  Would close it? {line}")
+                _say(Text("  Would close it? ", "  如何补足？") + line)
     if result.dialysis:
         eligible = sum(1 for d in result.dialysis if d.eligible)
-        click.echo(f"Dialysis: {s['dialysis_sites']} new sites in {eligible} eligible counties; residents within reach "
-                   f"{s['dialysis_covered_before']:,} -> {s['dialysis_covered_after']:,}")
+        _say(Text(f"Dialysis: {s['dialysis_sites']} new sites in {eligible} eligible counties; residents within reach "
+                  f"{s['dialysis_covered_before']:,} -> {s['dialysis_covered_after']:,}",
+                  f"血透：{eligible} 个符合条件的县新增 {s['dialysis_sites']} 个血透点；可及人口 "
+                  f"{s['dialysis_covered_before']:,} -> {s['dialysis_covered_after']:,}"))
     if result.capacity is not None and len(result.capacity):
         flagged = int((result.capacity["flag"] != "").sum())
-        click.echo(f"Reserved capacity: {len(result.capacity)} grid leads, {flagged} flagged")
+        _say(Text(f"Reserved capacity: {len(result.capacity)} grid leads, {flagged} flagged",
+                  f"预留资源：{len(result.capacity)} 家网格牵头医院，{flagged} 家需关注"))
     if getattr(result, "access", None) is not None:
         from .access.outputs import summary_lines
 
         for line in summary_lines(result.access.tables):
-            click.echo(line)
+            _say(line)
 
 
 @main.command()
@@ -456,6 +632,48 @@ def access(plan_path: str, counties: tuple[str, ...]) -> None:
         click.echo(f"{names[code]} ({code}):")
         for line in county_lines(tables, code):
             click.echo(line)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (127.0.0.1: only this machine; anything else lets others on the network in).")
+@click.option("--port", type=int, default=8765, show_default=True)
+@click.option("--save-dir", type=click.Path(file_okay=False), default=".", show_default=True,
+              help="The folder edited rule files are saved in (and offered from); nothing is written elsewhere.")
+@click.option("--rules", "rule_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Your own rule files to offer besides the shipped ones and those in --save-dir.")
+@click.option("--region", default="义乌市", show_default=True, help="Region the page opens with.")
+@click.option("--tiles", type=click.Choice(TILES), default="osm", show_default=True, help="Base map of the map pages.")
+@lang_option
+def serve(host: str, port: int, save_dir: str, rule_files: tuple[str, ...], region: str, tiles: str) -> None:
+    """Open the local review page: edit rule values, re-solve a county warm, see map, checks and diff; save the file.
+
+    Needs the serve extra: pip install ".[serve]".
+    """
+    from .i18n import Text
+
+    try:
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise click.ClickException('planner serve needs the serve extra: pip install "medcommunity-planner[serve]" '
+                                   '(or pip install ".[serve]" in a checkout)') from None
+    from .serve import Server, run
+
+    folder = Path(save_dir)
+    if folder.exists() and not folder.is_dir():
+        raise click.ClickException(f"--save-dir {save_dir} is not a folder")
+    server = Server(folder, tiles=tiles, rule_files=rule_files, region=region)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        _echo_err(Text(f"Warning: listening on {host}: anyone who can reach this machine can use the page",
+                       f"警告：正在监听 {host}，能访问本机的任何人都可以使用该页面"))
+
+    def ready(_uv: object) -> None:
+        shown = f"[{host}]" if ":" in host else host
+        _say(Text(f"Review page: http://{shown}:{port}/ (edited rule files are saved in {server.save_dir}; Ctrl-C stops)",
+                  f"评审页面：http://{shown}:{port}/（修改后的规则文件保存在 {server.save_dir}；按 Ctrl-C 停止）"))
+
+    run(server, host=host, port=port, ready=ready)
 
 
 from .cli_maps import diff_command, map_command, report_command  # noqa: E402  (the map commands build on this module's group)

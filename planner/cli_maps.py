@@ -64,9 +64,15 @@ def draw_run(result: Any, target: Path, plan_dir: Path, *, lang: str, offline: b
     paths = [target / p.relative_to(work) for p in paths]
     pages = [p for p in paths if p.suffix == ".html"]
     total = sum(p.stat().st_size for p in paths if p.exists())
-    click.echo(f"Maps: {target / 'index.html'} and {len(pages) - 1} county/city pages "
-               f"({stats.get('drawn', 0)} drawn, {stats.get('reused', 0)} unchanged and reused; {seconds:.1f} s; "
-               f"{total / 1e6:.1f} MB)" + (" (self-contained, offline: no base map)" if offline else ""))
+    from .cli import _say
+    from .i18n import Text
+
+    _say(Text(f"Maps: {target / 'index.html'} and {len(pages) - 1} county/city pages "
+              f"({stats.get('drawn', 0)} drawn, {stats.get('reused', 0)} unchanged and reused; {seconds:.1f} s; "
+              f"{total / 1e6:.1f} MB)" + (" (self-contained, offline: no base map)" if offline else ""),
+              f"地图：{target / 'index.html'} 及 {len(pages) - 1} 个县（市）/网格页面"
+              f"（新绘 {stats.get('drawn', 0)} 个，未变复用 {stats.get('reused', 0)} 个；{seconds:.1f} 秒；"
+              f"{total / 1e6:.1f} MB）" + ("（离线独立页面，无底图）" if offline else "")))
     return paths
 
 

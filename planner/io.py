@@ -248,7 +248,9 @@ def _wkt_geometry(table: RawTable, crs: str) -> RawTable:
     """Read a WKT `geometry` (or `wkt`) column, as the planner's own CSV output writes it."""
     if isinstance(table.frame, gpd.GeoDataFrame):
         return table
-    column = next((c for c in table.frame.columns if str(c).lower() in ("geometry", "wkt")), None)
+    from .schema import header_name
+
+    column = next((c for c in table.frame.columns if header_name(str(c)).lower() in ("geometry", "wkt")), None)
     if column is None:
         return table
     geoms, problems = [], []
@@ -312,7 +314,9 @@ def _excel_text(value: object) -> str:
 
 
 def _find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
-    lowered = {c.lower(): c for c in columns}
+    from .schema import header_name
+
+    lowered = {header_name(c).lower(): c for c in columns}
     for n in names:
         if n in lowered:
             return lowered[n]
@@ -323,8 +327,8 @@ def _points_from_columns(table: RawTable, crs: str) -> RawTable:
     """Give a CSV/XLSX table point geometry from its longitude/latitude columns, if it has them."""
     cols = [str(c) for c in table.frame.columns]
     lon_col, lat_col = _find_column(cols, LON_NAMES), _find_column(cols, LAT_NAMES)
-    if lon_col is None or lat_col is None:
-        return table
+    if lon_col is None or lat_col is None or _find_column(cols, ("geometry", "wkt")) is not None:
+        return table  # no coordinates, or shapes as WKT (a township's seat_lon/seat_lat are not its shape)
     lon = pd.to_numeric(pd.Series(table.frame[lon_col], dtype=object), errors="coerce").to_numpy(dtype=float, copy=True)
     lat = pd.to_numeric(pd.Series(table.frame[lat_col], dtype=object), errors="coerce").to_numpy(dtype=float, copy=True)
     ok = np.isfinite(lon) & np.isfinite(lat)

@@ -40,6 +40,10 @@ class Region:
         city_code): their city and provincial hospitals are in `facilities` with
         `context=True`, because they send experts to the region and may lead where county
         hospitals are too weak, but they are not the region's own facilities.
+    warnings
+        What the user's files lack that the plan will feel (columns ignored, facilities
+        without staff, townships without a health center, no eligible lead, no city
+        hospitals for experts); filled by planner.roster.roster_warnings.
     """
 
     name: str
@@ -51,6 +55,7 @@ class Region:
     notes: list[str] = field(default_factory=list)
     about: dict[str, str] = field(default_factory=dict)
     context_counties: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["adcode", "name", "city_code"]))
+    warnings: list[str] = field(default_factory=list)
 
     # --- lookups -----------------------------------------------------------------------
 

@@ -111,10 +111,33 @@ def _in_clause(column: str, values: list[str]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
-def load(spec: str | RegionSpec = DEFAULT_REGION) -> Region:
-    """Load an embedded region by name or code as a Region (trusted data: validated when built)."""
+EXTRACT_MAX_COUNTIES = 40
+"""Regions up to this many counties (a city, a county) are kept as a small extract when a cache folder is given."""
+
+EXTRACT_FORMAT = 1
+
+
+def load(spec: str | RegionSpec = DEFAULT_REGION, *, cache_dir: str | Path | None = None) -> Region:
+    """Load an embedded region by name or code as a Region (trusted data: validated when built).
+
+    Parameters
+    ----------
+    spec
+        A province, city or county by name or adcode.
+    cache_dir
+        A folder for small extracts of the region's layers: a county or city read from its
+        province's zipped GeoPackage takes about ten times longer than from its extract (the
+        CLI passes its cache folder, so a one-county re-solve does not re-read the province).
+        The extract is keyed by the data files' size and time and the planner version.
+    """
     rs = spec if isinstance(spec, RegionSpec) else resolve(spec)
     base = data_dir()
+    extract = _extract_path(rs, base, cache_dir)
+    if extract is not None and extract.exists():
+        try:
+            return _assemble(rs, *_read_extract(extract))
+        except Exception:  # a damaged or foreign extract is a miss: read the embedded data again
+            pass
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in ("counties", "townships", "villages", "facilities", "staff")}
     about: dict[str, str] = {}
     wanted = set(rs.counties)
@@ -147,13 +170,82 @@ def load(spec: str | RegionSpec = DEFAULT_REGION) -> Region:
         ids = set().union(*(set(f["facility_id"]) for f in parts["facilities"]))
         parts["staff"].append(staff[staff["facility_id"].isin(ids)])
         about.update(dict(zip(*_read(path, "about", None)[["key", "value"]].to_numpy().T)))
+    ctx = pd.concat(context_counties, ignore_index=True) if context_counties else None
+    if extract is not None:
+        _write_extract(extract, parts, about, ctx)
+    return _assemble(rs, parts, about, ctx)
+
+
+def _assemble(rs: RegionSpec, parts: dict[str, list[pd.DataFrame]], about: dict[str, str],
+              context_counties: pd.DataFrame | None) -> Region:
     frames = [_frame(parts, key) for key in ("counties", "townships", "villages", "facilities")]
     region = Region(rs.name, *frames,
                     _staff(pd.concat(parts["staff"], ignore_index=True) if parts["staff"] else pd.DataFrame(), frames[3]),
                     [f"not plannable: {e}" for e in rs.excluded], about)
-    if context_counties:
-        region.context_counties = pd.concat(context_counties, ignore_index=True).set_index("adcode", drop=False)
+    if context_counties is not None and len(context_counties):
+        region.context_counties = context_counties.set_index("adcode", drop=False)
     return region
+
+
+# --- extracts: a small region's layers, as read, in one uncompressed GeoPackage ----------------------
+
+
+def _extract_path(rs: RegionSpec, base: Path, cache_dir: str | Path | None) -> Path | None:
+    if cache_dir is None or not rs.counties or len(rs.counties) > EXTRACT_MAX_COUNTIES:
+        return None
+    import hashlib
+    import json
+
+    from . import __version__
+
+    files = []
+    for f in rs.files:
+        st = (base / f).stat()
+        files.append([f, st.st_size, st.st_mtime_ns])
+    key = json.dumps({"format": EXTRACT_FORMAT, "version": __version__, "data": str(base.resolve()), "files": files,
+                      "counties": list(rs.counties), "name": rs.name}, sort_keys=True, ensure_ascii=False)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+    return Path(cache_dir) / "regions" / f"{rs.level}_{rs.code}_{digest}.gpkg"
+
+
+_EXTRACT_LAYERS = ("counties", "townships", "villages", "facilities", "staff")
+
+
+def _write_extract(path: Path, parts: dict[str, list[pd.DataFrame]], about: dict[str, str],
+                   ctx: pd.DataFrame | None) -> None:
+    """Store the layers as read; a folder that cannot be written only costs the next run its speed."""
+    from . import io
+
+    try:
+        with io.atomic_path(path) as tmp:
+            for layer in _EXTRACT_LAYERS:
+                frame = pd.concat(parts[layer], ignore_index=True) if parts[layer] else pd.DataFrame()
+                if "geometry" in frame.columns:
+                    frame = gpd.GeoDataFrame(frame, geometry="geometry", crs="EPSG:4326")
+                pyogrio.write_dataframe(frame, tmp, layer=layer, append=tmp.exists())
+            pyogrio.write_dataframe(pd.DataFrame({"key": list(about), "value": [str(v) for v in about.values()]}),
+                                    tmp, layer="about", append=True)
+            if ctx is not None and len(ctx):
+                pyogrio.write_dataframe(ctx, tmp, layer="context_counties", append=True)
+        for old in path.parent.glob(path.name.rsplit("_", 1)[0] + "_*.gpkg"):
+            if old != path:
+                old.unlink(missing_ok=True)  # extracts of older data or planner versions
+    except OSError:
+        return
+
+
+def _read_extract(path: Path) -> tuple[dict[str, list[pd.DataFrame]], dict[str, str], pd.DataFrame | None]:
+    layers = {str(name) for name, _ in pyogrio.list_layers(path)}
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for layer in _EXTRACT_LAYERS:
+        frame = _read(path, layer, None)
+        if layer == "facilities" and "context" in frame.columns:
+            frame["context"] = frame["context"].astype(bool)
+        parts[layer] = [frame]
+    about_frame = _read(path, "about", None)
+    about = dict(zip(about_frame["key"], about_frame["value"]))
+    ctx = _read(path, "context_counties", None) if "context_counties" in layers else None
+    return parts, about, ctx
 
 
 def _frame(parts: dict[str, list[pd.DataFrame]], key: str) -> gpd.GeoDataFrame:

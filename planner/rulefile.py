@@ -65,6 +65,23 @@ class RuleSet:
         """Enabled rules of one stage (communities, dispatch, dialysis, capacity)."""
         return [r for r in self.rules if r.enabled and type(r).stage == stage]
 
+    def replace(self, rule_id: str, /, **changes: object) -> RuleSet:
+        """A copy with one rule's keys changed, validated as the same change in a rule file would be.
+
+        ``rules.replace("county.max_communities", max=2)``; with ``counties=["330782"]`` the change
+        applies there only, as a file override does. Raises RuleFileError naming the rule, key,
+        bad value and fix (``max="two"`` fails here, not later in the solver). See planner.ruleedit.
+        """
+        from .ruleedit import replace_rule
+
+        return replace_rule(self, rule_id, changes)
+
+    def save(self, path: str | Path, *, name: str | None = None, title: str = "") -> RuleSet:
+        """Write the changes as a rule file extending this set's file, and return the rules read back from it."""
+        from .ruleedit import save_rules
+
+        return save_rules(self, path, name=name, title=title)
+
     def by_id(self, rule_id: str) -> Rule:
         """The rule with this id."""
         for r in self.rules:

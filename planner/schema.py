@@ -219,3 +219,71 @@ SHAPEFILE_NAMES: dict[str, str] = {
     "sterile_center": "sc_steril", "pharmacy_center": "sc_pharm",
 }
 """Shapefile field names are at most 10 characters: how long column names are written there."""
+
+
+# --- Chinese headers (roster templates, `planner export`) ---------------------------------------
+
+HEADERS_ZH: dict[str, dict[str, str]] = {
+    "counties": {
+        "adcode": "区划代码", "name": "名称", "city_code": "地市代码", "city_name": "地市名称",
+        "province_code": "省代码", "province_name": "省名称", "population": "常住人口",
+        "urban_population": "城镇人口", "rural_population": "乡村人口", "population_source": "人口来源",
+        "population_note": "人口说明",
+    },
+    "townships": {
+        "code": "统计用区划代码", "name": "名称", "county_code": "所属区县代码", "kind": "类型", "population": "常住人口",
+        "seat_lon": "驻地经度", "seat_lat": "驻地纬度", "population_estimated": "人口为估算",
+        "polygon_estimated": "边界为估算", "seat_source": "驻地来源",
+    },
+    "villages": {
+        "code": "统计用区划代码", "name": "名称", "township_code": "所属乡镇代码", "kind": "类型", "population": "常住人口",
+        "population_estimated": "人口为估算", "point_estimated": "位置为估算",
+    },
+    "facilities": {
+        "facility_id": "机构编码", "name": "机构名称", "kind": "机构类别", "grade": "医院等级", "ownership": "性质",
+        "nonprofit": "非营利性", "admin_level": "级别", "county_code": "所属区县代码", "township_code": "所属乡镇代码",
+        "beds": "床位数", "daily_outpatient_slots": "日门诊号源数", "chief": "主任医师", "associate_chief": "副主任医师",
+        "attending": "主治医师", "resident": "住院医师", "central_thc": "中心乡镇卫生院",
+        "secondary_capability": "具备二级医院服务能力", "dialysis": "开展血透", "release_share": "可外派比例",
+        "synthesized": "合成数据",
+        **{col: zh for col, (zh, _en) in EMERGENCY_CENTERS.items()},
+        **{col: f"可承担{zh}" for col, (zh, _en) in SHARED_CENTERS.items()},
+    },
+    "staff": {"facility_id": "机构编码", "title": "职称", "specialty": "专业", "count": "人数", "person": "姓名",
+              "profession": "专业类别", "synthesized": "合成数据", "qualification": "执业资格"},
+}
+"""The Chinese name of every column, by layer: the headers of roster templates (`planner export`).
+
+Each Chinese name means one column wherever it appears (名称 is `name` in every layer), so a
+spreadsheet typed with these headers alone is read as the template would be."""
+
+GEOMETRY_HEADERS_ZH: dict[str, str] = {"lon": "经度", "lat": "纬度", "geometry": "边界"}
+"""Chinese names of the location columns of tables: longitude, latitude, WKT geometry."""
+
+META_LAYERS = ("data_dictionary", "about")
+"""Sheets/layers of a roster template that describe it and hold no data (skipped when reading)."""
+
+
+def header_name(text: str) -> str:
+    """The column a header means: "机构编码 (facility_id)" (a template's bilingual header) -> "facility_id".
+
+    Any other header is returned as written (Chinese aliases are resolved by the validator).
+    """
+    import re
+
+    s = str(text).strip()
+    m = re.fullmatch(r"(.+?)\s*[（(]\s*([A-Za-z_]+)\s*[)）]", s)
+    if m:
+        inner = m.group(2).lower()
+        if inner in _KNOWN or inner in GEOMETRY_HEADERS_ZH:
+            return inner
+    return s
+
+
+def bilingual_header(layer: str, column: str) -> str:
+    """The header a template writes: Chinese name and column, e.g. "机构编码 (facility_id)"."""
+    zh = HEADERS_ZH.get(layer, {}).get(column) or GEOMETRY_HEADERS_ZH.get(column)
+    return f"{zh} ({column})" if zh else column
+
+
+_KNOWN = frozenset(c.name for layer in (COUNTIES, TOWNSHIPS, VILLAGES, FACILITIES, STAFF) for c in layer.columns)

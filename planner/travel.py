@@ -6,9 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import dijkstra
-from scipy.spatial import cKDTree
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -178,6 +175,8 @@ class TravelModel:
         assert road is not None
         lat0 = float(np.mean(road.lat))
         scale = np.cos(np.radians(lat0))
+        from scipy.spatial import cKDTree  # only with a road graph: scipy is slow to import on the CLI's path
+
         tree = cKDTree(np.column_stack([road.lon * scale, road.lat]))
         _, o_node = tree.query(np.column_stack([origins.lon * scale, origins.lat]))
         _, d_node = tree.query(np.column_stack([destinations.lon * scale, destinations.lat]))
@@ -186,6 +185,9 @@ class TravelModel:
         o_leg = np.diag(self.straight_minutes(origins, access)) if len(origins) else np.zeros(0)
         d_leg = np.diag(self.straight_minutes(destinations, egress)) if len(destinations) else np.zeros(0)
         n = len(road.lon)
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import dijkstra
+
         adj = coo_matrix((road.minutes, (road.tail, road.head)), shape=(n, n)).tocsr()
         uniq_d, inv_d = np.unique(d_node, return_inverse=True)
         dist = dijkstra(adj, directed=True, indices=uniq_d)  # from destinations; the graph is symmetric

@@ -13,7 +13,20 @@ import shapely
 from ._errors import InputDataError, Problem, raise_if
 from .io import RawTable
 from .region import CONTEXT_LEVELS, Region
-from .schema import COUNTIES, FACILITIES, LAYERS, SHAPEFILE_NAMES, STAFF, TOWNSHIPS, VILLAGES, Column, Layer
+from .schema import (
+    COUNTIES,
+    FACILITIES,
+    HEADERS_ZH,
+    LAYERS,
+    META_LAYERS,
+    SHAPEFILE_NAMES,
+    STAFF,
+    TOWNSHIPS,
+    VILLAGES,
+    Column,
+    Layer,
+    header_name,
+)
 from .vocabulary import (
     AdminLevel,
     FacilityKind,
@@ -39,6 +52,8 @@ COLUMN_ALIASES: dict[str, str] = {
     "省代码": "province_code", "省": "province_name", "seat_longitude": "seat_lon", "seat_latitude": "seat_lat",
     # Shapefiles cut names to 10 characters; the planner writes these short forms.
     **{short: long for long, short in SHAPEFILE_NAMES.items()},
+    # The Chinese headers of roster templates (`planner export`), alone or as "机构编码 (facility_id)".
+    **{zh: name for columns in HEADERS_ZH.values() for name, zh in columns.items()},
 }
 
 CODE_LENGTHS: dict[tuple[str, str], int] = {
@@ -81,7 +96,9 @@ def classify_tables(tables: Iterable[RawTable]) -> tuple[dict[str, RawTable], li
     found: dict[str, RawTable] = {}
     problems: list[Problem] = []
     for t in tables:
-        cols = {COLUMN_ALIASES.get(str(c), str(c).lower()) for c in t.frame.columns}
+        if t.layer in META_LAYERS or t.path.stem in META_LAYERS:
+            continue  # a template's data dictionary or about sheet
+        cols = {COLUMN_ALIASES.get(str(c), header_name(str(c)).lower()) for c in t.frame.columns}
         by_name = _name_layer(t.layer) or _name_layer(t.path.stem)
         by_columns = [name for name in ("facilities", "staff", "villages", "townships", "counties")
                       if set(LAYERS[name].required) <= cols]
@@ -115,7 +132,7 @@ class _Checker:
         known = {col.name for col in layer.columns}
         renamed: dict[object, str] = {}
         for c in table.frame.columns:
-            name = COLUMN_ALIASES.get(str(c), str(c))
+            name = COLUMN_ALIASES.get(str(c), header_name(str(c)))
             if name not in known and str(c).strip().lower() in known:
                 name = str(c).strip().lower()
             renamed[c] = name
@@ -514,11 +531,15 @@ def _staff(t: RawTable) -> tuple[pd.DataFrame | None, list[Problem], list[str]]:
     ck = _Checker(t, STAFF)
     if ck.missing_columns():
         return None, ck.problems, ck.notes
+    village = [str(q).strip().lower() == "village_doctor" for q in ck.values("qualification")]
+    if any(village):  # village doctors (乡村医生) hold no physician's title: their title is blank
+        ck.frame = ck.frame.assign(title=pd.Series(["" if (v is None and vd) else v for v, vd in zip(ck.values("title"), village)],
+                                                   index=ck.frame.index, dtype=object))
     frame = _parsed_frame(ck)
     titles = []
     for i, v in enumerate(frame["title"]):
-        if v is None:
-            titles.append(None)
+        if v is None or (v == "" and village[i]):
+            titles.append(v)
             continue
         try:
             n = parse_title(v)

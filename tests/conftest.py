@@ -26,3 +26,49 @@ def two_hospital_county() -> Region:
     facs = [Fac("H1", "测试县人民医院", "general_hospital", "二甲", (0, 0)),
             Fac("H2", "测试县中医院", "tcm_hospital", "二甲", (2, 2))]
     return grid_region(pops, facs)
+
+
+@pytest.fixture(scope="session")
+def review_server(tmp_path_factory):
+    """`planner serve` as a user starts it (a real uvicorn process, once per test session): (base URL, save folder)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import threading
+
+    try:
+        import uvicorn  # noqa: F401
+    except ImportError:
+        pytest.fail('the review page tests need the serve extra: pip install ".[test]" pulls it in', pytrace=False)
+    folder = tmp_path_factory.mktemp("review")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "planner.cli", "serve", "--port", str(port), "--save-dir", str(folder),
+                             "--tiles", "none", "--region", "义乌市"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, "PLANNER_LANG": "en"})
+    lines: list[str] = []
+    started = threading.Event()
+
+    def read() -> None:  # keep draining, so the server never blocks on a full pipe
+        for line in proc.stdout:
+            lines.append(line)
+            started.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    started.wait(timeout=90)
+    try:
+        if not lines or "Review page: http://127.0.0.1:" not in lines[0]:
+            pytest.fail(f"planner serve did not start within 90 s: {lines}", pytrace=False)
+        yield f"http://127.0.0.1:{port}", folder
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        reader.join(timeout=5)
+        proc.stdout.close()
