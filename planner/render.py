@@ -628,7 +628,7 @@ class _Run:
                 mark = "FAIL" if s.rule.hard else "SOFT"
             else:
                 mark = "PASS"
-            out.append({"rule_id": s.rule.id, "source": s.rule.source, "heading": s.rule.heading(),
+            out.append({"rule_id": s.rule.id, "source": s.rule.source_text, "heading": s.rule.heading(),
                         "description": s.rule.describe(), "mark": mark, "violations": v})
         return sorted(out, key=lambda x: MARK_ORDER.get(str(x["mark"]), 9))
 
@@ -636,7 +636,7 @@ class _Run:
         out = []
         for s in self.result.all_statuses:
             mark = "PASS" if s.passed else ("SOFT" if not s.rule.hard else "FAIL")
-            out.append({"rule_id": s.rule.id, "source": s.rule.source, "heading": s.rule.heading(),
+            out.append({"rule_id": s.rule.id, "source": s.rule.source_text, "heading": s.rule.heading(),
                         "description": s.rule.describe(), "mark": mark,
                         "violations": [_Placed(v.unit_name, v.message) for v in s.violations]})
         return sorted(out, key=lambda x: MARK_ORDER.get(str(x["mark"]), 9))
@@ -715,7 +715,7 @@ def _rule_list(rows: Sequence[dict[str, object]], limit: int = 8) -> str:
             sub = "<ul>" + "".join(f"<li>{_violation_html(m)}</li>" for m in shown) + more + "</ul>"
         cls = {"N/A": "NA", "CONFLICT": "FAIL"}.get(mark, mark)
         items.append(f'<li class="pm-r-{cls}"><span class="pm-mark pm-{cls}">{mark_label(mark)}</span> '
-                     f"{_rule_heading(r)}{count} {cite_html(str(r['source']))} {idc(r['rule_id'])}{sub}</li>")
+                     f"{_rule_heading(r)}{count} {cite_html(r['source'])} {idc(r['rule_id'])}{sub}</li>")
     return '<ul class="pm-rules">' + "".join(items) + "</ul>"
 
 
@@ -1062,7 +1062,7 @@ def _township_popup(run: _Run, code: str, tw: Any, tip: str, shorts: list[Shortf
         ok = a is not None
         lines.append(f'<span class="pm-mark pm-{"PASS" if ok else "FAIL"}">{mark_label("PASS" if ok else "FAIL")}</span> '
                      + (t("已纳入医共体", "in a community") if ok else t("未纳入医共体", "in no community"))
-                     + f" {cite_html(run.coverage_rule.source)}")
+                     + f" {cite_html(run.coverage_rule.source_text)}")
     rule = run.attending
     if rule is not None and a is not None:
         for fid in sorted(run.centers_in.get(code, [])):
@@ -1071,7 +1071,7 @@ def _township_popup(run: _Run, code: str, tw: Any, tip: str, shorts: list[Shortf
             got = run.received_by_target.get(fid, 0)
             mark = "PASS" if got >= rule.min_per_center else ("FAIL" if rule.hard else "SOFT")
             lines.append(f'<span class="pm-mark pm-{mark}">{mark_label(mark)}</span> {esc(run.name(fid))} '
-                         f"{t('接收派驻医师', 'receives')} {got} / {rule.min_per_center} {cite_html(rule.source)}")
+                         f"{t('接收派驻医师', 'receives')} {got} / {rule.min_per_center} {cite_html(rule.source_text)}")
     if code in dialysis:
         before, after = dialysis[code]
         lines.append(f"{t('最近血透点（前→后）', 'Nearest dialysis (before → after)')}: ≈{minutes(before)} → ≈{minutes(after)} "
@@ -1232,7 +1232,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
                        f'<span class="pm-FAIL">{t("未派驻主治医师以上人员", "no attending-or-above physician dispatched")}</span>',
                        f"{t('接收', 'gets')} {s.got} / {s.need} · {esc(run.towns.at[s.township, 'name'])}")
             short_feats.append(_feature(proj.point(rep.x, rep.y), mk="short", st="att", id=f"short:{s.target}", tip=tip,
-                                        pop=_pop(tip, cite_html(run.attending.source) if run.attending else "")))
+                                        pop=_pop(tip, cite_html(run.attending.source_text) if run.attending else "")))
             short_feats.append(_feature(proj.geometry(run.towns.at[s.township, "geometry"].boundary),
                                         style={"color": "#c62828", "weight": 3.5, "opacity": 0.95, "fill": False}))
         elif s.kind == "expert" and s.target in run.comms:
@@ -1242,7 +1242,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
                            f'<span class="pm-FAIL">{t("城市专家不足", "short of city experts")}</span>',
                            f"{t('接收', 'gets')} {s.got} / {s.need}")
                 short_feats.append(_feature(proj.point(*lead_xy[lead]), mk="short", st="exp", id=f"shortx:{s.target}",
-                                            tip=tip, pop=_pop(tip, cite_html(run.expert.source) if run.expert else "")))
+                                            tip=tip, pop=_pop(tip, cite_html(run.expert.source_text) if run.expert else "")))
 
     cids = {c.id for c in comms}
     roster = pd.concat([run.roster_by_comm[c] for c in sorted(cids) if c in run.roster_by_comm]) if any(

@@ -82,6 +82,9 @@ def cite(source: str) -> Text:
     import re
 
     text = str(source).strip()
+    zh = getattr(source, "zh", "")
+    if zh and zh != str(source):                 # a rule's source_text: its own Chinese
+        return Text(text, zh)
     m = re.match(r"^(\d{3}_[0-9a-f]+)(?:\.txt)?\s*(.*)$", text)
     if m and m.group(1) in DOCUMENTS:
         zh, en = DOCUMENTS[m.group(1)]
@@ -521,7 +524,7 @@ def xlsx_bytes(result, facts: PlanFacts, lang: str = "zh") -> bytes:
 
 
 def _rule_sources(result, ids) -> list[str]:
-    by_id = {s.rule.id: s.rule.source for s in result.all_statuses}
+    by_id = {s.rule.id: s.rule.source_text for s in result.all_statuses}
     return [by_id.get(i, "") for i in ids]
 
 
@@ -588,7 +591,7 @@ def summary_items(result, facts: PlanFacts, lang: str = "zh", numbers: str = "gr
         r = s.rule
         heading = r.heading() if lang == "zh" else r.describe()
         units_word = w(f"{s.units_checked} 个单元，{len(s.violations)} 项违反", f"{s.units_checked} units, {len(s.violations)} violations")
-        rules.append((tr(mark_text(rule_mark(s)), lang), f"{tr(heading, lang)} — {tr(cite(r.source), lang)} [{r.id}] — {units_word}"))
+        rules.append((tr(mark_text(rule_mark(s)), lang), f"{tr(heading, lang)} — {tr(cite(r.source_text), lang)} [{r.id}] — {units_word}"))
     unowned = int((facts.violations["unit"] == "").sum())
     shortfalls = [(d.city_name, tr(s, lang)) for d in result.dispatch for s in d.shortfalls]
     shortfalls += [(d.city_name, w("可如何解决？", "would close it? ") + tr(s, lang)) for d in result.dispatch for s in d.relaxations]

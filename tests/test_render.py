@@ -180,7 +180,7 @@ def test_key_figures_and_compliance_panel(yiwu, yiwu_pages):
     info = panels(page)["pm-info"]
     assert "1,859,390" in info                     # population of 义乌市
     for s in yiwu.all_statuses:                    # every rule with its document and clause
-        assert s.rule.id in info and cite(s.rule.source).zh in info
+        assert s.rule.id in info and cite(s.rule.source_text).zh in info
     assert "《关于深化紧密型县域医共体建设促进基层医疗卫生服务体系高质量发展的实施意见》（二）" in info
     assert "(000 (二))" not in info
     assert "派驻医师" in info and "血透可及人口" in info

@@ -111,8 +111,8 @@ def test_summary_lists_rules_with_citations_and_data_notes(yiwu, tmp_path):
     md = (tmp_path / "summary.md").read_text(encoding="utf-8")
     page = (tmp_path / "summary.html").read_text(encoding="utf-8")
     for s in yiwu.all_statuses:                    # by document title and clause, and the rule id
-        assert f"{cite(s.rule.source).zh} [{s.rule.id}]" in md
-        assert s.rule.id in page and cite(s.rule.source).zh in page
+        assert f"{cite(s.rule.source_text).zh} [{s.rule.id}]" in md
+        assert s.rule.id in page and cite(s.rule.source_text).zh in page
     assert "设施为合成数据" in md and "设施为合成数据" in page
     assert "估算的乡镇边界" in md
     assert "1,859,390" in md

@@ -111,6 +111,8 @@ class Rule(BaseModel):
     id: str = Field(min_length=1)
     kind: str
     source: str = Field(min_length=1)
+    source_zh: str = ""
+    """The source in Chinese, for a planner assumption or option whose `source` is English prose."""
     enabled: bool = True
     hard: bool = True
     penalty: float | None = Field(default=None, gt=0)
@@ -203,7 +205,7 @@ class Rule(BaseModel):
     def clause(self) -> Text:
         """The clause quoted beside the heading: 「quote」 (source), or the assumption when no clause is cited."""
         if self.is_assumption:
-            return Text(self.source, self.source)
+            return self.source_text
         if self.quote:
             return Text(f"「{self.quote}」 ({self.citation})", f"「{self.quote}」（{self.citation}）")
         return Text(f"({self.citation})", f"（{self.citation}）")
@@ -211,6 +213,16 @@ class Rule(BaseModel):
     def extra_candidates(self, unit: Unit, region: Region) -> list[str]:
         """Facilities outside the unit that this rule lets lead it (e.g. city hospitals)."""
         return []
+
+    @property
+    def source_text(self) -> Text:
+        """`source` with its Chinese (`source_zh`); an assumption without one says so in Chinese."""
+        if self.source_zh:
+            return Text(self.source, self.source_zh)
+        if self.is_assumption:
+            kind = "规划工具选项" if self.source.strip().lower().startswith("planner option") else "规划工具假设"
+            return Text(self.source, f"{kind}（无对应政策条款；规则文件未附中文说明）")
+        return Text(self.source, self.source)
 
     @property
     def citation(self) -> str:

@@ -11,7 +11,7 @@ from .conftest import Loaded
 
 # Latin words allowed on a Chinese page outside ids: the language button, Leaflet's attribution,
 # the program's name in the stamp, the scale bar's unit.
-ALLOWED_LATIN = {"English", "Leaflet", "planner", "km"}
+ALLOWED_LATIN = {"English", "Leaflet", "planner", "km", "SFCA"}   # 2SFCA: the method's name, as Chinese papers write it
 
 _COLLECT = """() => {
     document.querySelectorAll('details').forEach(d => d.open = true);
