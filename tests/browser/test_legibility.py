@@ -71,7 +71,7 @@ def test_every_community_and_county_has_a_name(zhejiang_maps, open_map):
     for name in hidden[::max(1, len(hidden) // 6)]:          # a county left out shows when zoomed in on it (a sample)
         code = counties.index[counties["name"] == name][0]
         minx, miny, maxx, maxy = counties.at[code, "geometry"].bounds
-        over.page.evaluate("b => PM.map.fitBounds(b, {animate: false})", [[miny, minx], [maxy, maxx]])
+        over.page.evaluate("b => { PM.map.fitBounds(b, {animate: false}); }", [[miny, minx], [maxy, maxx]])
         now = [b for b in _boxes(over, ".pm-n-county") if b["shown"] and b["text"].startswith(name)]
         assert now, f"{name} has no name even when zoomed in"
 
@@ -91,15 +91,15 @@ def test_tooltips_are_wide_and_at_most_three_lines(yiwu_maps, yiwu_result, open_
     m = open_map(yiwu_maps / "linked" / "units" / "330782.html")
     lead = yiwu_result.plan.units["330782"].communities[0].lead
     for layer in ("330782100", f"fac:{lead}"):
-        m.page.evaluate("id => PM.layers[id].openTooltip()", layer)
+        m.page.evaluate("id => { PM.layers[id].openTooltip(); }", layer)
         m.page.wait_for_timeout(100)
         width, lines = _line_count(m)
         assert width >= 160, f"{layer}: tooltip {width:.0f} px wide"
         assert 1 <= lines <= 3, f"{layer}: tooltip text on {lines} lines"
-        m.page.evaluate("id => PM.layers[id].closeTooltip()", layer)
+        m.page.evaluate("id => { PM.layers[id].closeTooltip(); }", layer)
     over = open_map(yiwu_maps / "linked" / "index.html")
     cid = yiwu_result.plan.units["330782"].communities[0].id
-    over.page.evaluate("id => PM.layers[id].openTooltip(PM.layers[id].getBounds().getCenter())", cid)
+    over.page.evaluate("id => { PM.layers[id].openTooltip(PM.layers[id].getBounds().getCenter()); }", cid)
     width, lines = _line_count(over)
     assert width >= 160 and 1 <= lines <= 3
 
@@ -146,7 +146,7 @@ def test_chinese_mode_has_no_english_outside_ids(zhejiang_maps, guiyang_maps, op
                 found = m.page.evaluate(_COLLECT)
                 own += found["own"]
                 theirs += found["theirs"]
-            m.page.evaluate(f"() => PM.layers['{town}'].openTooltip()")
+            m.page.evaluate(f"() => {{ PM.layers['{town}'].openTooltip(); }}")
         found = m.page.evaluate(_COLLECT)
         own += found["own"]
         theirs += found["theirs"]

@@ -129,7 +129,7 @@ def test_markup_in_names_is_inert(xss_maps, open_map):
     lead = next(c for c in result.plan.communities() if c.lead == "H1")
     for path, layer in ((out / "units" / "330001.html", "fac:H1"), (out / "index.html", f"lead:{lead.id}")):
         m = open_map(path)
-        m.page.evaluate("id => PM.layers[id].openPopup()", layer)
+        m.page.evaluate("id => { PM.layers[id].openPopup(); }", layer)
         m.page.hover(".pm-lead")
         m.page.wait_for_timeout(300)
         assert XSS in m.page.locator(".leaflet-popup-content").inner_text()   # shown as literal text
@@ -140,7 +140,7 @@ def test_markup_in_names_is_inert(xss_maps, open_map):
     assert XSS in unit.page.locator(".leaflet-popup-content").inner_text()
     clinic = result.region.facilities.loc["V1", "geometry"]
     _show_layer(unit, "村卫生室")
-    unit.page.evaluate("ll => PM.map.setView(ll, 16, {animate: false})", [clinic.y, clinic.x])
+    unit.page.evaluate("ll => { PM.map.setView(ll, 16, {animate: false}); }", [clinic.y, clinic.x])
     unit.page.wait_for_timeout(400)
     unit.page.hover(".pm-fk-v")
     assert XSS + "卫生室" in " ".join(unit.page.locator(".leaflet-tooltip").all_inner_texts())
