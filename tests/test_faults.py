@@ -146,13 +146,13 @@ def test_a_time_limited_unit_keeps_its_best_plan_with_its_gap() -> None:
 
 @pytest.mark.parametrize("region", ["义乌市", None])  # None: the default region, 浙江省
 def test_repeated_runs_write_byte_identical_plan_files(tmp_path: Path, region: str | None) -> None:
-    outs = []
-    for k in range(2):
-        out = tmp_path / f"plan{k}"
-        where = [] if region is None else ["--region", region]
-        code, _, err = finish(spawn(["plan", *where, "--out", str(out), "--no-cache", "--quiet", "--no-maps"], tmp_path))
+    # The two runs go side by side (two processes, no shared cache): same inputs, same bytes.
+    where = [] if region is None else ["--region", region]
+    outs = [tmp_path / f"plan{k}" for k in range(2)]
+    procs = [spawn(["plan", *where, "--out", str(out), "--no-cache", "--quiet", "--no-maps"], tmp_path) for out in outs]
+    for p in procs:
+        code, _, err = finish(p)
         assert code == 0, err
-        outs.append(out)
     names = sorted(p.name for p in outs[0].iterdir())
     assert names == sorted(p.name for p in outs[1].iterdir())
     for name in names:
