@@ -219,6 +219,8 @@ def _read_csv(p: Path, encoding: str | None, crs: str) -> RawTable:
         line = reader.line_num
         if not any(cell.strip() for cell in record):
             continue  # blank lines keep their number for the rows after them
+        # A cell the planner neutralised on write ('=1+1) reads back as its text (=1+1).
+        record = [spreadsheet_text(c) for c in record]
         if header is None:
             header = [c.strip() for c in record]
             continue
@@ -512,12 +514,75 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     return Path(path)
 
 
+# --- spreadsheet-safe cells ---------------------------------------------------------------
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet reads as the start of a formula (the OWASP CSV-injection list)."""
+
+
+def spreadsheet_safe(value: object) -> object:
+    """A text cell a spreadsheet would run as a formula, made inert; every other value unchanged.
+
+    A string that begins with = + - @ tab or CR gets a leading single quote (the OWASP rule for
+    CSV: Excel and LibreOffice show it as text). Numbers, negative ones included, stay numbers.
+    Every CSV the planner writes goes through this (write_csv); workbooks keep the text as it
+    is and mark the cells as text instead (text_cells).
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def spreadsheet_text(value: object) -> object:
+    """Undo spreadsheet_safe on a cell read back from a CSV the planner wrote."""
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(FORMULA_START):
+        return value[1:]
+    return value
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of `frame` with every text cell (and column name) passed through spreadsheet_safe."""
+    out = pd.DataFrame(frame).copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+            out[col] = pd.Series([spreadsheet_safe(v) for v in out[col]], index=out.index, dtype=object)
+    return out.rename(columns={c: spreadsheet_safe(c) for c in out.columns if isinstance(c, str)})
+
+
+def text_cells(workbook: object) -> object:
+    """Mark every cell of an openpyxl workbook whose text starts like a formula as text, never a formula.
+
+    The cell keeps its text (a facility named `=1+1` reads `=1+1`), is stored as a string
+    (data type "s", not "f") and carries Excel's quote prefix, so editing it does not turn it
+    into a formula either. The planner writes no formulas of its own. Returns the workbook.
+    """
+    for ws in workbook.worksheets:  # type: ignore[attr-defined]
+        for row in ws.iter_rows():
+            for cell in row:
+                if cell.data_type == "f" or (isinstance(cell.value, str) and cell.value.startswith(FORMULA_START)):
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
+    return workbook
+
+
+def read_csv_text(path: str | Path) -> pd.DataFrame:
+    """A CSV the planner wrote, every cell as text (blank as ""), with spreadsheet_safe undone."""
+    frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    frame.columns = [spreadsheet_text(c) for c in frame.columns]
+    for col in frame.columns:
+        frame[col] = [spreadsheet_text(v) for v in frame[col]]
+    return frame
+
+
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table as UTF-8 CSV with a BOM (so Excel shows Chinese), geometry as WKT if any."""
+    """Write a table as UTF-8 CSV with a BOM (so Excel shows Chinese), geometry as WKT if any.
+
+    Text cells that a spreadsheet would read as a formula are neutralised (spreadsheet_safe).
+    """
     out = pd.DataFrame(frame).copy()
     if isinstance(frame, gpd.GeoDataFrame):
         out["geometry"] = shapely.to_wkt(frame.geometry.values, rounding_precision=6)
-    return write_text(path, out.to_csv(index=False, lineterminator="\n"), bom=True)
+    return write_text(path, safe_frame(out).to_csv(index=False, lineterminator="\n"), bom=True)
 
 
 def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
@@ -531,6 +596,7 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
         for name, frame in sheets.items():
             pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).to_excel(writer, sheet_name=name[:31], index=False)
+        text_cells(writer.book)  # a name like =1+1 is text, never a live formula
         fixed = datetime.datetime(2000, 1, 1)
         writer.book.properties.created = fixed
         writer.book.properties.modified = fixed

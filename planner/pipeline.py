@@ -363,13 +363,13 @@ def _check_saved_services(folder: Path, region: Region, plan: Plan, rules: RuleS
     out: list[RuleStatus] = []
     roster = folder / "roster.csv"
     if roster.exists() and any(r.kind in ("attending_dispatch", "expert_dispatch") for r in rules.rules):
-        frame = pd.read_csv(roster, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        frame = io.read_csv_text(roster)
         rows = [RosterRow(r.role, r.community_id, r.from_id, r.to_id, parse_title(r.title).value.value, r.specialty,
                           int(r.count), float(r.travel_min), r.borrowed == "True") for r in frame.itertuples()]
         out += check_dispatch(region, plan, rows, rules.rules)
     sites = folder / "dialysis_sites.csv"
     if sites.exists():
-        frame = pd.read_csv(sites, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        frame = io.read_csv_text(sites)
         out += check_dialysis(region, list(zip(frame["county"], frame["facility_id"])), rules.rules)
     out += _check_saved_access(folder, region, plan, rules)
     return out

@@ -518,6 +518,7 @@ def xlsx_bytes(result, facts: PlanFacts, lang: str = "zh") -> bytes:
     cols = pd.DataFrame([{"column": k, "中文": zh, "meaning": en} for k, (zh, en) in COLUMN_ZH.items()],
                         columns=["column", "中文", "meaning"])
     sheet("columns", cols, {"column": 26, "中文": 28, "meaning": 90})
+    io.text_cells(wb)  # a name like =1+1 is text, never a live formula
     buf = _io.BytesIO()
     wb.save(buf)
     return io.fixed_zip_times(buf.getvalue())

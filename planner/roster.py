@@ -373,6 +373,7 @@ def _write_xlsx(frames: dict[str, pd.DataFrame], about: list[tuple[str, str]], l
 
     fixed = datetime.datetime(2000, 1, 1)
     wb.properties.created = wb.properties.modified = fixed
+    io.text_cells(wb)  # a name like =1+1 is text, never a live formula
     buf = _io.BytesIO()
     wb.save(buf)
     return io.write_bytes(target, io.fixed_zip_times(buf.getvalue()))
@@ -385,17 +386,7 @@ def _cell(value: object) -> object:
         return None
     if hasattr(value, "item"):
         return value.item()
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not _number(value):
-        return "'" + value  # never a live formula from data
-    return value
-
-
-def _number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    return value  # text that starts like a formula is marked as text by io.text_cells
 
 
 def _write_gpkg(region: Region, frames: dict[str, pd.DataFrame], about: list[tuple[str, str]], layers: list[str],

@@ -35,7 +35,7 @@ def read_access(folder: str | Path) -> dict[str, pd.DataFrame]:
         path = Path(folder) / f"{name}.csv"
         if not path.exists():
             continue
-        frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        frame = io.read_csv_text(path)
         for col in frame.columns:
             if col in INT_COLUMNS or col.endswith(("_share", "_min", "_est", "_mean", "_gini", "_per_1000", "minutes")) \
                     or col in ("share", "share_after", "target", "estimate", "gap_points", "physicians_per_1000_after"):
