@@ -83,16 +83,23 @@ class PlannerGroup(click.Group):
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except KeyboardInterrupt:
-            _echo_err("已中断。已求解的县保存在缓存中；再次运行同一命令即可继续（计划文件夹未写入或改动）。" if message_lang() == "zh" else
-                      "Interrupted. Counties solved so far are kept in the cache; run the same command again to "
-                      "continue (no plan folder was written or changed).")
+            from .publish import interrupted_message
+
+            _echo_err(interrupted_message(message_lang()))  # true: says which folders, if any, were published
             ctx.exit(130)
         except BrokenPipeError:
             # Output piped into `head` and closed: not an error of the planner.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(141)
-        except Exception as exc:  # a bug, not bad input
+        except Exception as exc:  # a bug, not bad input -- unless the machine said no (disk full, permission denied)
             from .debug import save_bundle
+            from .publish import environment_fault
+
+            fault = environment_fault(exc)
+            if fault is not None:
+                for line in fault.lines(message_lang()):
+                    _echo_err(("错误：" if message_lang() == "zh" else "Error: ") + line)
+                ctx.exit(EXIT_BAD_INPUT)
 
             path = save_bundle(exc, sys.argv)
             _echo_err(f"Internal error ({type(exc).__name__}: {exc}). This is a bug in the planner; please report it "
@@ -386,13 +393,24 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
 
     MapOptions(lang, offline, tiles, tianditu_key, numbers).checked()  # bad map options fail before the solve
     from .cache import UnitCache
-    from .pipeline import input_record, load_region, load_travel, run_plan, write_outputs
+    from .pipeline import assign_run_id, input_record, load_region, load_travel, run_plan, write_plan_folder
     from .planfile import read_plan
     from .planning import SolveOptions
     from .regions import DEFAULT_REGION
     from .rulefile import load_rules
 
     rs = load_rules(rules_name)
+    from . import publish
+
+    # Where the run will publish, refused now (before the solve) if it is not the planner's to replace.
+    plan_slug = None if (out_dir and (maps_dir or no_maps)) else f"{_slug(_region_name(region or DEFAULT_REGION))}_{_slug(rs.name)}"
+    plan_target = Path(out_dir) if out_dir else Path("plans") / str(plan_slug)
+    maps_target = Path(maps_dir) if maps_dir else Path("maps") / str(plan_slug)
+    protect = ([("the --facilities file", f) for f in user_files] + [("the --od file", f) for f in [od_file] if f]
+               + [("the --roads file", f) for f in [road_file] if f] + [("the rule file", rs.path)]
+               + ([] if no_cache else [("the cache folder --cache-dir", cache_dir)]))
+    targets = [(plan_target, "plan", "--out")] + ([] if no_maps else [(maps_target, "maps", "--maps-dir")])
+    publish.check_targets(targets, protect)
     if user_files:
         reg = load_region(region or DEFAULT_REGION, list(user_files))
     else:  # a county or city comes from its small extract in the cache folder (the province file is slow to scan)
@@ -412,12 +430,54 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
     inputs = input_record(user_files, od_file, road_file)
     if inputs:  # so `planner map`, `check` and `dispatch` reload what the plan was made from
         result.plan.meta["inputs"] = inputs
-    slug = f"{_slug(reg.name)}_{_slug(rs.name)}"
-    plan_target = Path(out_dir) if out_dir else Path("plans") / slug
-    maps_target = Path(maps_dir) if maps_dir else Path("maps") / slug
     if not no_maps:  # the summary links to the maps, the maps back to the summary
         result.plan.meta["maps_href"] = os.path.relpath(maps_target / "index.html", plan_target)
-    out = write_outputs(result, plan_target)
+    # Stage the plan folder and the maps completely, then publish the two together (planner.publish).
+    rid = assign_run_id(result.plan)
+    stages: list[Any] = []
+    try:
+        stages.append(publish.begin(plan_target, "plan", rid, "--out", protect=protect))
+        write_plan_folder(result, stages[0].work)
+        result.out_dir = plan_target
+        _say_plan(result, reg, rs, travel, plan_target, cache_dir, no_cache, prev)
+        drawn = None
+        if not no_maps:
+            from .cli_maps import render_maps
+
+            stages.append(publish.begin(maps_target, "maps", rid, "--maps-dir", protect=protect,
+                                        others=[("--out", plan_target)]))
+            drawn = render_maps(result, stages[1].work, maps_target, plan_target, lang=lang, offline=offline, tiles=tiles,
+                                tianditu_key=tianditu_key, numbers=numbers, jobs=jobs, plan_files=stages[0].work)
+        publish.publish(stages, say=_echo_err)
+    except BaseException:
+        publish.discard(stages)
+        raise
+    out = plan_target
+    _say(Text(f"Plan written to {out}/ (run id {rid}; reports: report.csv, report.xlsx, summary.md, summary.html)",
+              f"规划已写入 {out}/（运行编号 {rid}；报告：report.csv、report.xlsx、summary.md、summary.html）"))
+    if drawn is not None:
+        from .cli_maps import say_maps
+
+        say_maps(drawn)
+    failed = [st for st in result.all_statuses if st.violations and st.rule.hard]
+    if failed and strict:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _region_name(spec: str) -> str:
+    """The name of an embedded region as the default output folders spell it."""
+    from .regions import resolve
+
+    try:
+        return resolve(spec).name
+    except Exception:  # an unknown region fails with its own message when it is loaded
+        return spec
+
+
+def _say_plan(result: Any, reg: Any, rs: Any, travel: Any, out: Path, cache_dir: str, no_cache: bool, prev: Any) -> None:
+    """The run's summary lines: units and statuses, cache, travel, policy, services, checker, diff."""
+    from .i18n import Text
+
     s = result.summary()
     status = ", ".join(f"{k} {v}" for k, v in sorted(s["status"].items()))
     _say(Text(f"{reg.name} under {rs.name}: {s['units']} units ({status}), {s['communities']} communities, "
@@ -453,15 +513,6 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
 
         for line in diff_lines(prev, result.plan, reg):
             click.echo(line)
-    _say(Text(f"Plan written to {out}/ (reports: report.csv, report.xlsx, summary.md, summary.html)",
-              f"规划已写入 {out}/（报告：report.csv、report.xlsx、summary.md、summary.html）"))
-    if not no_maps:
-        from .cli_maps import draw_run
-
-        draw_run(result, maps_target, plan_target, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key,
-                 numbers=numbers, jobs=jobs)
-    if failed and strict:
-        sys.exit(EXIT_BAD_INPUT)
 
 
 def _plan_context(plan_path: str, rules_name: str | None) -> tuple[Any, Any, Any, Any]:

@@ -40,33 +40,44 @@ def _map_options(func: Callable[..., None]) -> Callable[..., None]:
     return func
 
 
-def _summary_link(maps_dir: Path, plan_dir: Path) -> dict[str, str]:
-    summary = plan_dir / "summary.html"
-    return {"summary": os.path.relpath(summary, maps_dir)} if summary.exists() else {}
+def _summary_link(maps_dir: Path, plan_dir: Path, plan_files: Path | None = None) -> dict[str, str]:
+    """The maps' link to the plan's summary page (`plan_files`: where the plan folder's files are now, if staged)."""
+    summary = (plan_files or plan_dir) / "summary.html"
+    return {"summary": os.path.relpath(plan_dir / "summary.html", maps_dir)} if summary.exists() else {}
 
 
-def draw_run(result: Any, target: Path, plan_dir: Path, *, lang: str, offline: bool, tiles: str,
-             tianditu_key: str | None, numbers: str, jobs: int, notes: list[str] | None = None,
-             from_folder: bool = False) -> list[Path]:
-    """Draw a run's maps into `target`, published in one step, reusing the pages of the maps already there
-    whose plan is unchanged; print where they are and how many were drawn."""
-    from .planfile import publish_dir
+def plan_run_id(result: Any) -> str:
+    """The run id of the plan the maps show (plan.json records it; an older plan gets the digest of its plan file)."""
+    from .pipeline import assign_run_id
+
+    return str(result.plan.meta.get("run_id") or assign_run_id(result.plan))
+
+
+def render_maps(result: Any, work: Path, target: Path, plan_dir: Path, *, lang: str, offline: bool, tiles: str,
+                tianditu_key: str | None, numbers: str, jobs: int, notes: list[str] | None = None,
+                plan_files: Path | None = None) -> dict[str, Any]:
+    """Draw a run's maps into the staged folder `work` (to be published at `target`), reusing the pages of the
+    maps published there whose plan is unchanged. Returns what say_maps prints."""
     from .render import render_run
 
     previous = target.resolve() if target.exists() else None
     stats: dict[str, int] = {}
     t0 = time.perf_counter()
-    with publish_dir(target) as work:
-        paths = render_run(result, work, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key, jobs=jobs,
-                           numbers=numbers, reuse=previous, links=_summary_link(target, plan_dir), stats=stats,
-                           notes=notes or ())
-    seconds = time.perf_counter() - t0
-    paths = [target / p.relative_to(work) for p in paths]
-    pages = [p for p in paths if p.suffix == ".html"]
-    total = sum(p.stat().st_size for p in paths if p.exists())
+    paths = render_run(result, work, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key, jobs=jobs,
+                       numbers=numbers, reuse=previous, links=_summary_link(target, plan_dir, plan_files), stats=stats,
+                       notes=notes or ())
+    return {"paths": [target / p.relative_to(work) for p in paths], "stats": stats,
+            "seconds": time.perf_counter() - t0, "target": target, "offline": offline}
+
+
+def say_maps(drawn: dict[str, Any]) -> list[Path]:
+    """Print where the published maps are and how many pages were drawn; return their paths."""
     from .cli import _say
     from .i18n import Text
 
+    target, paths, stats, seconds, offline = (drawn[k] for k in ("target", "paths", "stats", "seconds", "offline"))
+    pages = [p for p in paths if p.suffix == ".html"]
+    total = sum(p.stat().st_size for p in paths if p.exists())
     _say(Text(f"Maps: {target / 'index.html'} and {len(pages) - 1} county/city pages "
               f"({stats.get('drawn', 0)} drawn, {stats.get('reused', 0)} unchanged and reused; {seconds:.1f} s; "
               f"{total / 1e6:.1f} MB)" + (" (self-contained, offline: no base map)" if offline else ""),
@@ -74,6 +85,29 @@ def draw_run(result: Any, target: Path, plan_dir: Path, *, lang: str, offline: b
               f"（新绘 {stats.get('drawn', 0)} 个，未变复用 {stats.get('reused', 0)} 个；{seconds:.1f} 秒；"
               f"{total / 1e6:.1f} MB）" + ("（离线独立页面，无底图）" if offline else "")))
     return paths
+
+
+def draw_run(result: Any, target: Path, plan_dir: Path, *, lang: str, offline: bool, tiles: str,
+             tianditu_key: str | None, numbers: str, jobs: int, notes: list[str] | None = None,
+             from_folder: bool = False) -> list[Path]:
+    """Draw a run's maps into `target`, published in one step, reusing the pages of the maps already there
+    whose plan is unchanged; print where they are and how many were drawn.
+
+    `target` must be new, empty or a maps folder the planner wrote, and neither the plan
+    folder nor inside it (or around it); its marker carries the plan's run id.
+    """
+    from . import publish
+    from .cli import _echo_err
+
+    stage = publish.begin(target, "maps", plan_run_id(result), "--out", others=[("the plan folder", plan_dir)])
+    try:
+        drawn = render_maps(result, stage.work, target, plan_dir, lang=lang, offline=offline, tiles=tiles,
+                            tianditu_key=tianditu_key, numbers=numbers, jobs=jobs, notes=notes)
+        publish.publish([stage], say=_echo_err)
+    except BaseException:
+        publish.discard([stage])
+        raise
+    return say_maps(drawn)
 
 
 @click.command("map")
@@ -95,6 +129,9 @@ def map_command(plan_path: str, out_dir: str | None, jobs: int, lang: str, offli
 
     MapOptions(lang, offline, tiles, tianditu_key, numbers).checked()
     target = Path(out_dir) if out_dir else Path("maps") / Path(plan_path).absolute().name  # the link, not its target
+    from .publish import check_targets
+
+    check_targets([(target, "maps", "--out")], others=[("the plan folder", plan_path)])  # before the slow part
     result, notes = load_run(plan_path)
     draw_run(result, target, Path(plan_path), lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key,
              numbers=numbers, jobs=jobs, notes=notes)
@@ -140,10 +177,13 @@ def report_command(plan_path: str, out_dir: str | None, pdf: bool, units: str | 
     from .sheet import write_sheets
 
     target = Path(out_dir) if out_dir else Path("reports") / Path(plan_path).absolute().name
+    from .publish import check_targets
+
+    check_targets([(target, "reports", "--out")], others=[("the plan folder", plan_path)])
     result, _notes = load_run(plan_path)
     chosen = [u.strip() for u in units.split(",")] if units else None
     t0 = time.perf_counter()
-    with publish_dir(target) as work:
+    with publish_dir(target, "reports", plan_run_id(result), others=(("the plan folder", plan_path),)) as work:
         written = write_reports(result, work, lang=lang, numbers=numbers)
         if pdf:
             written += write_sheets(result, work, lang=lang, numbers=numbers, units=chosen, chromium=chromium)

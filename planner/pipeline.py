@@ -263,39 +263,66 @@ def _run_access(result: RunResult, roster: list, options: SolveOptions) -> None:
         result.timings_s["access_s"] = time.perf_counter() - t0
 
 
-def write_outputs(result: RunResult, out_dir: str | Path, *, reports: bool = True) -> Path:
-    """Write the plan folder atomically: plan.json, CSV/XLSX tables, GeoPackage, GeoJSON, check.txt,
-    and (with `reports`) the report tables and summaries, all published in one step."""
-    out = Path(out_dir)
-    with planfile.publish_dir(out) as work:
-        if reports:
-            from .access.report import write_access_report
-            from .report import write_reports
+def assign_run_id(plan: Plan) -> str:
+    """Give the plan its run id (plan.json meta.run_id, and the marker of its plan and maps folders).
 
-            write_reports(result, work)
-            write_access_report(result, work)
-        plan_json = planfile.plan_to_json(result.plan)
-        io.write_text(work / planfile.PLAN_JSON, plan_json)
-        tables = planfile.community_tables(result.plan, result.units, result.region, list(result.rules.rules))
-        for name, frame in tables.items():
-            io.write_csv(frame, work / f"{name}.csv")
-        layers = planfile.community_layers(tables, result.region)
-        io.write_layers(layers, work / "plan.gpkg")
-        io.write_layers({"communities": layers["communities"]}, work / "plan.geojson")
-        if result.plan.meta.get("city_grid_districts"):
-            # Which districts formed city grids and why (003 一): the reviewer's table.
-            io.write_csv(pd.DataFrame(result.plan.meta["city_grid_districts"]), work / "districts.csv")
-        _write_services(result, work)
-        lines = compliance_lines(result.all_statuses)
-        io.write_text(work / "check.txt", "\n".join(lines) + "\n")
-        planfile.write_json(work / "run.json", {
-            "summary": result.summary(), "timings_s": {k: round(v, 3) for k, v in result.timings_s.items()},
-            "versions": {"planner": __version__, "python": platform.python_version()},
-            "unit_times_s": {u.unit: round(u.time_s, 4) for u in result.plan.units.values()},
-            "reused_units": sorted(u.unit for u in result.plan.units.values() if u.reused),
-        })
+    The id is a digest of the plan file without it: the same run writes the same bytes, and
+    a plan folder and a maps folder show one run exactly when their ids agree.
+    """
+    from .publish import run_id
+
+    plan.meta.pop("run_id", None)
+    plan.meta["run_id"] = run_id(planfile.plan_to_json(plan))
+    return plan.meta["run_id"]
+
+
+def write_outputs(result: RunResult, out_dir: str | Path, *, reports: bool = True,
+                  protect: tuple[tuple[str, str | Path], ...] = ()) -> Path:
+    """Write the plan folder atomically: plan.json, CSV/XLSX tables, GeoPackage, GeoJSON, check.txt,
+    and (with `reports`) the report tables and summaries, all published in one step.
+
+    `out_dir` must be new, empty or a plan folder the planner wrote (planner.publish); nothing
+    is touched otherwise. `protect` names paths the folder must not hold (the input files).
+    """
+    from . import publish
+
+    out = Path(out_dir)
+    with publish.staged(out, "plan", assign_run_id(result.plan), protect=protect) as work:
+        write_plan_folder(result, work, reports=reports)
     result.out_dir = out
     return out
+
+
+def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True) -> None:
+    """Write the plan folder's files into `work` (a folder being staged; see write_outputs)."""
+    if "run_id" not in result.plan.meta:
+        assign_run_id(result.plan)
+    if reports:
+        from .access.report import write_access_report
+        from .report import write_reports
+
+        write_reports(result, work)
+        write_access_report(result, work)
+    plan_json = planfile.plan_to_json(result.plan)
+    io.write_text(work / planfile.PLAN_JSON, plan_json)
+    tables = planfile.community_tables(result.plan, result.units, result.region, list(result.rules.rules))
+    for name, frame in tables.items():
+        io.write_csv(frame, work / f"{name}.csv")
+    layers = planfile.community_layers(tables, result.region)
+    io.write_layers(layers, work / "plan.gpkg")
+    io.write_layers({"communities": layers["communities"]}, work / "plan.geojson")
+    if result.plan.meta.get("city_grid_districts"):
+        # Which districts formed city grids and why (003 一): the reviewer's table.
+        io.write_csv(pd.DataFrame(result.plan.meta["city_grid_districts"]), work / "districts.csv")
+    _write_services(result, work)
+    lines = compliance_lines(result.all_statuses)
+    io.write_text(work / "check.txt", "\n".join(lines) + "\n")
+    planfile.write_json(work / "run.json", {
+        "summary": result.summary(), "timings_s": {k: round(v, 3) for k, v in result.timings_s.items()},
+        "versions": {"planner": __version__, "python": platform.python_version()},
+        "unit_times_s": {u.unit: round(u.time_s, 4) for u in result.plan.units.values()},
+        "reused_units": sorted(u.unit for u in result.plan.units.values() if u.reused),
+    })
 
 
 def _write_services(result: RunResult, work: Path) -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,55 +22,21 @@ FORMAT_VERSION = 1
 
 
 @contextlib.contextmanager
-def publish_dir(path: str | Path) -> Iterator[Path]:
+def publish_dir(path: str | Path, kind: str = "plan", run_id: str | None = None, option: str = "--out", *,
+                others: tuple[tuple[str, str | Path], ...] = ()) -> Iterator[Path]:
     """Yield a fresh folder to write into; on success make `path` point at it in one step.
 
-    `path` is a symbolic link to a hidden sibling folder; publishing swaps the link with
-    os.replace (atomic on POSIX), so readers see either the whole previous output or the
-    whole new one. A run killed mid-way leaves the previous output in place; two runs
-    writing the same path each publish a complete folder, and the last one wins.
+    `path` must be new, empty or a folder of `kind` the planner published (planner.publish
+    refuses anything else, naming it, before anything is written). It becomes a symbolic link
+    to a hidden sibling folder swapped with os.replace (atomic on POSIX), so readers see either
+    the whole previous output or the whole new one; a run killed mid-way leaves the previous
+    output in place; two runs writing the same path take turns (a lock), and the last one wins.
     """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    from . import publish
+
+    rid = run_id or publish.run_id(kind, str(path), str(time.time_ns()), str(os.getpid()))
+    with publish.staged(path, kind, rid, option, others=others) as work:
         yield work
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
-    old_real: Path | None = None
-    if target.is_symlink():
-        old_real = target.parent / os.readlink(target)
-    elif target.exists():
-        # A plain folder from an older run or another tool: move it aside first.
-        aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=target.parent))
-        aside.rmdir()
-        os.replace(target, aside)
-        old_real = aside
-    link = target.parent / f".{target.name}.link.{os.getpid()}"
-    if link.is_symlink() or link.exists():
-        link.unlink()
-    os.symlink(work.name, link)
-    os.replace(link, target)
-    os.chmod(work, 0o755)
-    if old_real is not None and old_real.exists() and old_real.resolve() != work.resolve():
-        shutil.rmtree(old_real, ignore_errors=True)
-    _remove_orphans(target, keep=work)
-
-
-ORPHAN_AGE_S = 3600.0
-
-
-def _remove_orphans(target: Path, keep: Path) -> None:
-    """Remove old hidden output folders no link points at (left by runs that raced or were killed)."""
-    import time
-
-    now = time.time()
-    current = (target.parent / os.readlink(target)).resolve() if target.is_symlink() else None
-    for other in target.parent.glob(f".{target.name}.*"):
-        if other.is_dir() and not other.is_symlink() and other.resolve() not in (current, keep.resolve()):
-            if now - other.stat().st_mtime > ORPHAN_AGE_S:
-                shutil.rmtree(other, ignore_errors=True)
 
 
 def _num(x: float | None, digits: int = 3) -> float | None:
