@@ -368,7 +368,7 @@ def _progress(total: int, quiet: bool, label: str) -> tuple[Callable[[Any], None
 @click.option("--address", default=None, help="Ray cluster address, e.g. 127.0.0.1:6379 (default: start a local one).")
 @click.option("--cache-dir", default=".planner-cache", show_default=True, help="Reuse solved counties from here.")
 @click.option("--no-cache", is_flag=True, help="Solve every county again.")
-@click.option("--maps-dir", type=click.Path(file_okay=False), default=None,
+@click.option("--maps-dir", type=click.Path(), default=None,
               help="Where to draw the maps (default maps/<region>_<rules>).")
 @click.option("--no-maps", is_flag=True, help="Write the plan and reports only.")
 @click.option("--lang", type=click.Choice(LANGS), default="zh", show_default=True, help="Language the maps show first.")

@@ -112,7 +112,7 @@ def draw_run(result: Any, target: Path, plan_dir: Path, *, lang: str, offline: b
 
 @click.command("map")
 @click.argument("plan_path", type=click.Path(exists=True, file_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "out_dir", type=click.Path(), default=None,
               help="Maps folder (default maps/<plan folder name>).")
 @click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes for the county pages.")
 @_map_options
@@ -158,7 +158,7 @@ def diff_command(before: str, after: str, out_file: str | None, lang: str, offli
 
 @click.command("report")
 @click.argument("plan_path", type=click.Path(exists=True, file_okay=False))
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+@click.option("--out", "out_dir", type=click.Path(), default=None,
               help="Report folder (default reports/<plan folder name>).")
 @click.option("--pdf", "pdf", is_flag=True, help="Also print a one-page PDF sheet per county or city grid and one for "
               "the region (headless Chromium; PLANNER_CHROMIUM or --chromium to choose it).")

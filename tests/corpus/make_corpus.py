@@ -248,19 +248,72 @@ HARMLESS: list[Case] = [
      ["read as GBK/GB18030 (not UTF-8)"]),
 ]
 
+# Output paths the planner must not replace (planner.publish): refused before anything is read or written.
+PLAN = "plan --region 义乌市 --no-cache --quiet"
+MARKED_MAPS = '{"kind": "maps", "run_id": "0123456789abcdef"}\n'
+NOT_OURS = "Fix: choose another folder for the output, e.g. a new one under plans/ (the planner only replaces folders it wrote)"
+OUTPUTS: list[Case] = [
+    ("out_existing_file", {"notes.txt": "my notes\n"}, PLAN + " --no-maps --out {case}/notes.txt", 2,
+     ["notes.txt: --out is a file, not a folder the planner wrote; the planner never replaces it. "
+      "Fix: choose another --out folder, or move the file away"]),
+    ("out_folder_with_files", {"mine/keep.txt": "keep me\n"}, PLAN + " --no-maps --out {case}/mine", 2,
+     ["mine: --out is a folder with files the planner did not write (no .planner-output.json marker); nothing was "
+      "changed. Fix: choose another --out folder (a new or empty one), or move the files away"]),
+    ("out_holds_facilities", {"facilities.csv": facilities(FAC_OK)},
+     PLAN + " --no-maps --facilities {case}/facilities.csv --out {case}", 2,
+     ["--out holds the --facilities file ", "facilities.csv, which the run would delete. " + NOT_OURS]),
+    ("out_holds_od_file", {"od.csv": "origin,destination,travel_min\n"}, PLAN + " --no-maps --od {case}/od.csv --out {case}", 2,
+     ["--out holds the --od file ", "od.csv, which the run would delete."]),
+    ("out_holds_rule_file", {"mine.toml": '[policy]\nname = "mine"\nextends = "zhejiang-2026"\n'},
+     "plan --region 义乌市 --rules {case}/mine.toml --no-maps --no-cache --out {case}", 2,
+     ["--out holds the rule file ", "mine.toml, which the run would delete."]),
+    ("out_holds_cache", {}, "plan --region 义乌市 --no-maps --cache-dir {case}/out/cache --out {case}/out", 2,
+     ["--out holds the cache folder --cache-dir ", "which the run would delete."]),
+    ("out_maps_dir_is_out", {}, PLAN + " --out {case}/out --maps-dir {case}/out", 2,
+     ["out: --maps-dir is the same folder as --out. Fix: give --maps-dir and --out different folders, "
+      "e.g. plans/NAME and maps/NAME"]),
+    ("out_maps_dir_inside_out", {}, PLAN + " --out {case}/out --maps-dir {case}/out/maps", 2,
+     ["maps: --maps-dir and --out are nested (--maps-dir is inside --out). Fix: give --maps-dir and --out separate "
+      "folders, e.g. plans/NAME and maps/NAME"]),
+    ("out_inside_maps_dir", {}, PLAN + " --out {case}/out/plan --maps-dir {case}/out", 2,
+     ["out: --maps-dir and --out are nested (--out is inside --maps-dir)."]),
+    ("out_root", {}, PLAN + " --no-maps --out /", 2, ["/: --out is the root folder /. " + NOT_OURS]),
+    ("out_rule_folder", {}, PLAN + " --no-maps --out {case}/../../../../constraints", 2,
+     ["--out is the shipped rule folder ", "constraints or is inside it or holds it. " + NOT_OURS]),
+    ("out_holds_maps_not_a_plan", {"maps/.planner-output.json": MARKED_MAPS, "maps/index.html": "<html></html>\n"},
+     PLAN + " --no-maps --out {case}/maps", 2,
+     ["maps: --out holds maps the planner wrote, not a plan. Fix: give --out a folder of its own for a plan"]),
+    ("out_garbled_marker", {"mine/.planner-output.json": "{not json", "mine/keep.txt": "keep me\n"},
+     PLAN + " --no-maps --out {case}/mine", 2, ["mine: --out is a folder with files the planner did not write"]),
+    ("out_maps_dir_file", {"notes.txt": "my notes\n"}, PLAN + " --out {case}/out --maps-dir {case}/notes.txt", 2,
+     ["notes.txt: --maps-dir is a file, not a folder the planner wrote; the planner never replaces it."]),
+    ("out_map_into_plan_folder", {"plan/plan.json": "{}\n"}, "map {case}/plan --out {case}/plan/maps", 2,
+     ["maps: --out and the plan folder are nested (--out is inside the plan folder)."]),
+    ("out_report_over_plan_folder", {"plan/plan.json": "{}\n"}, "report {case}/plan --out {case}/plan", 2,
+     ["plan: --out is the same folder as the plan folder."]),
+    ("out_roster_over_folder", {"mine/keep.txt": "keep me\n"}, "export 义乌市 --format csv --out {case}/mine", 2,
+     ["mine: exists and is not a roster template the planner wrote"]),
+    ("env_out_inside_a_file", {"notes.txt": "my notes\n"}, PLAN + " --no-maps --out {case}/notes.txt/plan", 2,
+     ["--out lies inside ", "notes.txt, which is a file, not a folder. Fix: choose an output folder whose parent "
+      "folders exist or can be made"]),
+    ("env_maps_dir_inside_a_file", {"notes.txt": "my notes\n"}, PLAN + " --out {case}/out --maps-dir {case}/notes.txt/m", 2,
+     ["--maps-dir lies inside ", "notes.txt, which is a file, not a folder."]),
+]
+
 
 def main() -> None:
     if CASES.exists():
         shutil.rmtree(CASES)
-    for name, files, args, status, expected in GEODATA + RULES + HARMLESS:
+    for name, files, args, status, expected in GEODATA + RULES + HARMLESS + OUTPUTS:
         folder = CASES / name
         folder.mkdir(parents=True)
         for fname, content in files.items():
             data = content() if callable(content) else content
+            (folder / fname).parent.mkdir(parents=True, exist_ok=True)
             (folder / fname).write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
         (folder / "args.txt").write_text(args + "\n", encoding="utf-8")
         (folder / "expected.txt").write_text("\n".join([str(status), *expected]) + "\n", encoding="utf-8")
-    print(f"wrote {len(GEODATA) + len(RULES) + len(HARMLESS)} cases to {CASES}")
+    print(f"wrote {len(GEODATA) + len(RULES) + len(HARMLESS) + len(OUTPUTS)} cases to {CASES}")
 
 
 if __name__ == "__main__":
