@@ -437,7 +437,8 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
     stages: list[Any] = []
     try:
         stages.append(publish.begin(plan_target, "plan", rid, "--out", protect=protect))
-        write_plan_folder(result, stages[0].work)
+        with publish.writing(stages[0]):
+            write_plan_folder(result, stages[0].work)
         result.out_dir = plan_target
         _say_plan(result, reg, rs, travel, plan_target, cache_dir, no_cache, prev)
         drawn = None
@@ -446,8 +447,10 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
 
             stages.append(publish.begin(maps_target, "maps", rid, "--maps-dir", protect=protect,
                                         others=[("--out", plan_target)]))
-            drawn = render_maps(result, stages[1].work, maps_target, plan_target, lang=lang, offline=offline, tiles=tiles,
-                                tianditu_key=tianditu_key, numbers=numbers, jobs=jobs, plan_files=stages[0].work)
+            with publish.writing(stages[1]):
+                drawn = render_maps(result, stages[1].work, maps_target, plan_target, lang=lang, offline=offline,
+                                    tiles=tiles, tianditu_key=tianditu_key, numbers=numbers, jobs=jobs,
+                                    plan_files=stages[0].work)
         publish.publish(stages, say=_echo_err)
     except BaseException:
         publish.discard(stages)

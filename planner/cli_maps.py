@@ -101,8 +101,9 @@ def draw_run(result: Any, target: Path, plan_dir: Path, *, lang: str, offline: b
 
     stage = publish.begin(target, "maps", plan_run_id(result), "--out", others=[("the plan folder", plan_dir)])
     try:
-        drawn = render_maps(result, stage.work, target, plan_dir, lang=lang, offline=offline, tiles=tiles,
-                            tianditu_key=tianditu_key, numbers=numbers, jobs=jobs, notes=notes)
+        with publish.writing(stage):
+            drawn = render_maps(result, stage.work, target, plan_dir, lang=lang, offline=offline, tiles=tiles,
+                                tianditu_key=tianditu_key, numbers=numbers, jobs=jobs, notes=notes)
         publish.publish([stage], say=_echo_err)
     except BaseException:
         publish.discard([stage])

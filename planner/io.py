@@ -495,6 +495,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp
         if tmp.exists():
             os.replace(tmp, target)
+    except OSError as exc:
+        if exc.filename is None:  # a write that failed (disk full) names no file: name the one being written
+            raise OSError(exc.errno, exc.strerror, str(target)) from exc
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()

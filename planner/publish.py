@@ -286,8 +286,8 @@ def begin(target: str | Path, kind: str, run_id: str, option: str = "--out", *,
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", dir=target.parent))
-    except OSError as exc:
-        raise environment_error(exc, target.parent) from None
+    except OSError as exc:  # name the folder the user gave, not the hidden one being made
+        raise environment_error(OSError(exc.errno, exc.strerror, str(target.parent))) from None
     stage = Stage(target, kind, run_id, work, option, list(protect), list(others))
     _write_marker(stage)
     return stage
@@ -309,13 +309,30 @@ def discard(stages: Sequence[Stage]) -> None:
 
 
 @contextlib.contextmanager
+def writing(stage: Stage) -> Iterator[None]:
+    """Turn a fault of the machine while a stage is written (disk full, permission denied) into its one-line error.
+
+    The message names the output folder as the user gave it, not the hidden folder being written.
+    """
+    try:
+        yield
+    except Exception as exc:
+        fault = environment_fault(exc, stage.target)
+        if fault is None:
+            raise
+        hidden_dir, shown = str(stage.work), str(stage.target)
+        raise EnvironmentFault(Text(fault.line.en.replace(hidden_dir, shown), fault.line.zh.replace(hidden_dir, shown))) from None
+
+
+@contextlib.contextmanager
 def staged(target: str | Path, kind: str, run_id: str, option: str = "--out", *,
            protect: Sequence[tuple[str, str | Path]] = (), others: Sequence[tuple[str, str | Path]] = (),
            say: Callable[[Text], None] | None = None) -> Iterator[Path]:
     """Yield a fresh folder to write `target`'s new content into; on success publish it in one step."""
     stage = begin(target, kind, run_id, option, protect=protect, others=others)
     try:
-        yield stage.work
+        with writing(stage):
+            yield stage.work
     except BaseException:
         discard([stage])
         raise
@@ -576,11 +593,12 @@ def environment_error(exc: OSError, path: str | Path | None = None) -> BaseExcep
     return EnvironmentFault(Text(f"{where}: {en}. Fix: {fix_en}", f"{where}：{zh}。修改：{fix_zh}"))
 
 
-_GDAL_SAYS = {"No space left on device": errno.ENOSPC, "Permission denied": errno.EACCES,
+_GDAL_SAYS = {"No space left on device": errno.ENOSPC, "database or disk is full": errno.ENOSPC,
+              "Permission denied": errno.EACCES,
               "Read-only file system": errno.EROFS, "Not a directory": errno.ENOTDIR}
 
 
-def environment_fault(exc: BaseException) -> EnvironmentFault | None:
+def environment_fault(exc: BaseException, path: str | Path | None = None) -> EnvironmentFault | None:
     """The EnvironmentFault an exception amounts to (an OSError of the machine, also when wrapped), or None for a bug.
 
     GDAL (GeoPackage, GeoJSON writers) reports a full disk or a refused permission in the
@@ -593,12 +611,13 @@ def environment_fault(exc: BaseException) -> EnvironmentFault | None:
         if isinstance(e, EnvironmentFault):
             return e
         if is_environment_error(e):
-            fault = environment_error(e)  # type: ignore[arg-type]
+            fault = environment_error(e, path)  # type: ignore[arg-type]
             return fault if isinstance(fault, EnvironmentFault) else None
         text = str(e)
         for words, code in _GDAL_SAYS.items():
             if words in text and type(e).__module__.startswith(("pyogrio", "fiona", "sqlite3")):
-                path = re.search(r"(/[^\s:'\"]+)", text)
-                return environment_error(OSError(code, words, path.group(1) if path else None))  # type: ignore[return-value]
+                named = re.search(r"(/[^\s:'\"]+)", text)
+                where = named.group(1) if named else (str(path) if path is not None else None)
+                return environment_error(OSError(code, words, where))  # type: ignore[return-value]
         e = e.__cause__ or e.__context__
     return None
