@@ -427,6 +427,8 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
                           cache=None if no_cache else UnitCache(cache_dir))
     finally:
         stop()
+    for note in result.cache_notes:  # entries that failed their checks (solved again), a cache that cannot be written
+        _echo_err(note if str(note).startswith("Warning: ") else Text("Warning: ", "警告：") + note)
     inputs = input_record(user_files, od_file, road_file)
     if inputs:  # so `planner map`, `check` and `dispatch` reload what the plan was made from
         result.plan.meta["inputs"] = inputs

@@ -45,6 +45,8 @@ class RunResult:
     service_statuses: list[RuleStatus] = field(default_factory=list)
     access: object = None
     access_statuses: list[RuleStatus] = field(default_factory=list)
+    cache_notes: list = field(default_factory=list)
+    """Cache entries not reused (each failed a check, was solved again and replaced) and cache warnings."""
 
     @property
     def all_statuses(self) -> list[RuleStatus]:
@@ -204,6 +206,8 @@ def run_plan(region: Region, rules: RuleSet, options: SolveOptions = SolveOption
     timings["check_s"] = time.perf_counter() - t2
     _record_policy(plan, region, units, rules)
     result = RunResult(region, rules, units, plan, statuses, graph, travel, timings_s=timings)
+    if cache is not None:
+        result.cache_notes = [*cache.rejected, *cache.warnings]
     if services:
         run_services(result, options, jobs=jobs, executor=executor, address=address)
     plan.meta.update({"rules_digest": rules.digest, "rules_path": _portable(rules.path), "backend": options.backend, "time_limit_s": options.time_limit_s,
@@ -322,6 +326,7 @@ def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True) ->
         "versions": {"planner": __version__, "python": platform.python_version()},
         "unit_times_s": {u.unit: round(u.time_s, 4) for u in result.plan.units.values()},
         "reused_units": sorted(u.unit for u in result.plan.units.values() if u.reused),
+        "cache_notes": [str(n) for n in result.cache_notes],
     })
 
 

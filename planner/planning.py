@@ -122,7 +122,7 @@ def solve_units(units: Sequence[Unit], rules: RuleSet, options: SolveOptions = S
     for unit in units:
         if cache is not None:
             keys[unit.id] = unit_key(unit, rules.rules, options.backend, options.time_limit_s)
-            hit = cache.get(keys[unit.id])
+            hit = cache.get(keys[unit.id], unit, rules.rules)  # an entry proves itself, or is a miss
             if hit is not None:
                 done[unit.id] = hit
                 if progress is not None:

@@ -246,16 +246,24 @@ def locked(targets: Sequence[Path], say: Callable[[Text], None] | None = None) -
 
 @contextlib.contextmanager
 def _held_signals() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) and SIGTERM back for a few renames; they arrive right after."""
+    """Hold Ctrl-C (SIGINT) and SIGTERM back for a few renames; they take effect right after.
+
+    The handlers are swapped for ones that only note the signal (blocking it per thread would
+    not do: a library's thread may receive it), then restored, and a noted signal is raised again.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    mask = {signal.SIGINT, signal.SIGTERM}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, mask)
+    noted: list[int] = []
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    old = {sig: signal.signal(sig, lambda signum, _frame: noted.append(signum)) for sig in wanted}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(noted):
+            os.kill(os.getpid(), sig)  # now, with the handler the run had
 
 
 # --- staging and publishing -----------------------------------------------------------------------

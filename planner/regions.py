@@ -133,7 +133,7 @@ def load(spec: str | RegionSpec = DEFAULT_REGION, *, cache_dir: str | Path | Non
     rs = spec if isinstance(spec, RegionSpec) else resolve(spec)
     base = data_dir()
     extract = _extract_path(rs, base, cache_dir)
-    if extract is not None and extract.exists():
+    if extract is not None and extract.exists() and _extract_intact(extract):
         try:
             return _assemble(rs, *_read_extract(extract))
         except Exception:  # a damaged or foreign extract is a miss: read the embedded data again
@@ -227,11 +227,32 @@ def _write_extract(path: Path, parts: dict[str, list[pd.DataFrame]], about: dict
                                     tmp, layer="about", append=True)
             if ctx is not None and len(ctx):
                 pyogrio.write_dataframe(ctx, tmp, layer="context_counties", append=True)
+        # The extract's own checksum: an edited or damaged extract is never read as the region.
+        io.write_text(_digest_path(path), _file_sha256(path) + "\n")
         for old in path.parent.glob(path.name.rsplit("_", 1)[0] + "_*.gpkg"):
             if old != path:
                 old.unlink(missing_ok=True)  # extracts of older data or planner versions
+                _digest_path(old).unlink(missing_ok=True)
     except OSError:
         return
+
+
+def _digest_path(extract: Path) -> Path:
+    return extract.with_name(extract.name + ".sha256")
+
+
+def _file_sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _extract_intact(path: Path) -> bool:
+    """True when an extract's bytes are those its checksum file records."""
+    try:
+        return _digest_path(path).read_text(encoding="utf-8").strip() == _file_sha256(path)
+    except OSError:
+        return False
 
 
 def _read_extract(path: Path) -> tuple[dict[str, list[pd.DataFrame]], dict[str, str], pd.DataFrame | None]:

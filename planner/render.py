@@ -1844,7 +1844,7 @@ def load_run(plan_dir: str | Path):
     if not (folder / planfile.PLAN_JSON).exists():
         raise MapError(f"{folder} is not a plan folder (no {planfile.PLAN_JSON}); give a folder written by `planner plan`")
     saved = planfile.read_plan(folder)
-    rules = load_rules(saved.rules_name)
+    rules = load_rules(str(saved.meta.get("rules_path") or saved.rules_name))  # a rule file of the user's too
     region, travel = plan_inputs(saved, rules)   # with the user's files the plan was made from, if any
     checked_plan, units, statuses = check_file(str(folder), rules.path, region=region, travel=travel)
     notes = []
