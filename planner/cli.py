@@ -102,8 +102,13 @@ class PlannerGroup(click.Group):
                 ctx.exit(EXIT_BAD_INPUT)
 
             path = save_bundle(exc, sys.argv)
-            _echo_err(f"Internal error ({type(exc).__name__}: {exc}). This is a bug in the planner; please report it "
-                      f"with the debug bundle saved at {path}")
+            try:
+                what = f"{type(exc).__name__}: {exc}"
+            except Exception:  # noqa: BLE001  (an exception whose message itself fails)
+                what = type(exc).__name__
+            where = (f"with the debug bundle saved at {path}" if path is not None else
+                     "(no debug bundle could be written: neither the current folder nor the temporary folder is writable)")
+            _echo_err(f"Internal error ({what[:2000]}). This is a bug in the planner; please report it {where}")
             ctx.exit(EXIT_BUG)
 
 
@@ -241,7 +246,9 @@ def validate(files: tuple[str, ...], crs: str, encoding: str | None, base: str |
     paths: list[Path] = []
     for f in files:
         p = Path(f)
-        paths.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in io.SUPPORTED_SUFFIXES) if p.is_dir() else [p])
+        # Hidden files are not data: a folder the planner wrote carries its .planner-output.json marker.
+        paths.extend(sorted(q for q in p.iterdir() if q.suffix.lower() in io.SUPPORTED_SUFFIXES
+                            and not q.name.startswith(".")) if p.is_dir() else [p])
     problems, tables = [], []
     for p in paths:
         try:

@@ -115,6 +115,9 @@ def target_problems(target: str | Path, kind: str, option: str = "--out", *,
     others
         (option, path) of the run's other output folders: neither may be or hold the other.
     """
+    if "\0" in str(target):
+        return [Problem(repr(str(target)), "", Text(f"{option} contains a NUL character (\\0)", f"{option} 含有 NUL 字符（\\0）"),
+                        Text("give a path without NUL characters", "请给出不含 NUL 字符的路径"))]
     given = Path(target)
     path = _resolved(given)
     shown = str(given)
@@ -618,6 +621,9 @@ def environment_fault(exc: BaseException, path: str | Path | None = None) -> Env
         seen.add(id(e))
         if isinstance(e, EnvironmentFault):
             return e
+        if isinstance(e, ValueError) and "embedded null byte" in str(e):
+            return EnvironmentFault(Text("a path contains a NUL character (\\0). Fix: give paths without NUL characters",
+                                         "路径中含有 NUL 字符（\\0）。修改：请给出不含 NUL 字符的路径"))
         if is_environment_error(e):
             fault = environment_error(e, path)  # type: ignore[arg-type]
             return fault if isinstance(fault, EnvironmentFault) else None

@@ -482,3 +482,45 @@ def test_a_poisoned_entry_is_reported_by_planner_plan(tmp_path: Path) -> None:
            "does not match its checksum (edited or damaged); solved again and replaced" in err, err
     run = json.loads((tmp_path / "p" / "run.json").read_text(encoding="utf-8"))
     assert len(run["cache_notes"]) == 1
+
+
+# --- environment faults are the user's; the bug handler never raises (planner.debug) -------------------------------
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no message")
+
+
+def test_the_bug_handler_never_raises(tmp_path: Path) -> None:
+    import tempfile
+    import zipfile
+
+    from planner.debug import save_bundle
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the bundle's folder should be", encoding="utf-8")
+    try:
+        raise _Unprintable()
+    except _Unprintable as exc:
+        path = save_bundle(exc, ["planner", "plan", "--rules", "bad\0name.toml", str(blocked)], folder=blocked)
+    assert path is not None and path.parent == Path(tempfile.gettempdir()) and path.exists()
+    with zipfile.ZipFile(path) as z:
+        assert {"traceback.txt", "command.json", "versions.json", "inputs.json"} <= set(z.namelist())
+    path.unlink()
+
+
+def test_a_bug_in_an_unwritable_folder_still_gives_its_one_line_and_a_bundle(tmp_path: Path, mount_tmpfs) -> None:
+    ro = mount_tmpfs("64k", read_only=True)
+    cwd = ro if ro is not None else tmp_path
+    code = ("import sys, planner.regions as r\n"
+            "def broken(*a, **k): raise RuntimeError('a planted bug')\n"
+            "r.load = broken\nfrom planner.cli import main\nsys.argv = ['planner', 'show', '义乌市']\nmain()\n")
+    p = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "PLANNER_LANG": "en"})
+    assert p.returncode == 1 and "Traceback" not in p.stderr, p.stderr
+    assert p.stderr.startswith("Internal error (RuntimeError: a planted bug). This is a bug in the planner; please report "
+                               "it with the debug bundle saved at "), p.stderr
+    bundle = Path(p.stderr.strip().rsplit(" ", 1)[1])
+    assert bundle.exists() and (ro is None or bundle.parent != ro)   # the read-only folder: the temporary one instead
+    bundle.unlink()

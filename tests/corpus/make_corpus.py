@@ -296,6 +296,16 @@ OUTPUTS: list[Case] = [
     ("env_out_inside_a_file", {"notes.txt": "my notes\n"}, PLAN + " --no-maps --out {case}/notes.txt/plan", 2,
      ["--out lies inside ", "notes.txt, which is a file, not a folder. Fix: choose an output folder whose parent "
       "folders exist or can be made"]),
+    ("env_rules_is_a_folder", {"rules.toml/keep.txt": "x\n"}, "rules {case}/rules.toml", 2,
+     ["rules.toml: is a folder where a file is expected. Fix: give the path of a file"]),
+    ("env_facilities_is_a_folder", {"facilities/keep.txt": "x\n"},
+     PLAN + " --no-maps --facilities {case}/facilities --out {case}/out", 2, ["facilities: is a folder, not a file."]),
+    ("env_cache_dir_is_a_file", {"notes.txt": "my notes\n"},
+     "plan --region 义乌市 --no-maps --quiet --cache-dir {case}/notes.txt --out plan", 0,
+     ["Warning: the cache folder ", "notes.txt cannot be written (Not a directory); solved counties are not stored "
+      "this run. Fix: give --cache-dir a writable folder, or --no-cache"]),
+    ("env_out_with_nul", {}, PLAN + " --no-maps --out {case}/a\0b", 2,
+     ["Error: a path contains a NUL character (\\0). Fix: give paths without NUL characters"]),
     ("env_maps_dir_inside_a_file", {"notes.txt": "my notes\n"}, PLAN + " --out {case}/out --maps-dir {case}/notes.txt/m", 2,
      ["--maps-dir lies inside ", "notes.txt, which is a file, not a folder."]),
 ]
