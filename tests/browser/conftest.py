@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 XSS = "<img src=x onerror=alert(1)>"
@@ -19,16 +18,19 @@ TILE = re.compile(r"^https?://")
 @pytest.fixture(scope="session")
 def browser():
     """One Chromium for the session; every test opens its own fresh context (no shared storage)."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: the map tests need Debian's Chromium. Install it with "
-                    "`apt-get install -y chromium` (.ci/run does).", pytrace=False)
+    import chromium
+
+    found = chromium.find()  # tests/conftest.py installed it if it could
+    if found is None:
+        pytest.fail("Debian's Chromium is missing: the map tests need it. Install it with "
+                    f"`{chromium.INSTALL}` (the test run does that when it may).", pytrace=False)
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         pytest.fail("the map tests need the playwright package: pip install \".[test]\"", pytrace=False)
     with sync_playwright() as p:
         # Playwright starts Chromium with a fresh temporary user-data-dir of its own.
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        b = p.chromium.launch(executable_path=str(found), headless=True, args=ARGS)
         yield b
         b.close()
 
