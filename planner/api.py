@@ -532,9 +532,13 @@ class PlanResult:
         from .planfile import publish_dir
         from .render import render_run
 
+        from .pipeline import assign_run_id
+
         MapOptions(lang, offline, tiles, tianditu_key).checked()
         target = Path(folder)
-        with publish_dir(target) as work:
+        run_id = str(self.run.plan.meta.get("run_id") or assign_run_id(self.run.plan))  # the plan the maps show
+        others = (("the plan folder", self.run.out_dir),) if self.run.out_dir is not None else ()
+        with publish_dir(target, "maps", run_id, others=others) as work:
             render_run(self.run, work, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key,
                        units=units, notes=self.notes)
         return target / "index.html"

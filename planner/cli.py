@@ -541,6 +541,9 @@ def _plan_context(plan_path: str, rules_name: str | None) -> tuple[Any, Any, Any
 
 def _write_table(frame: Any, out: str) -> None:
     from . import io
+    from .publish import check_file_target
+
+    check_file_target(out)
 
     if out.lower().endswith(".xlsx"):
         io.write_xlsx({"table": frame}, out)
@@ -559,6 +562,10 @@ def dispatch(plan_path: str, rules_name: str | None, out_file: str, backend: str
     from .dispatch import dispatch_region, roster_frame
 
     plan, region, rules, travel = _plan_context(plan_path, rules_name)
+    from .publish import check_file_target
+
+    inputs = [(f"the plan's {key} input file", e["path"]) for key, es in (plan.meta.get("inputs") or {}).items() for e in es]
+    check_file_target(out_file, "--out", [*inputs, ("the rule file", rules.path)])
     results = dispatch_region(region, plan, rules.rules, travel, backend=backend)
     if not results:
         raise click.ClickException(f"{rules.path} has no enabled attending_dispatch or expert_dispatch rule")
@@ -585,6 +592,9 @@ def dialysis(region: str | None, rules_name: str, out_file: str, backend: str) -
     from .rulefile import load_rules
     from .travel import TravelModel
 
+    from .publish import check_file_target
+
+    check_file_target(out_file)  # before the slow part
     rs = load_rules(rules_name)
     reg = load(region or DEFAULT_REGION)
     results = site_region(reg, rs.rules, TravelModel(rs.travel.detour_factor, rs.travel.speed_kph), backend=backend)

@@ -152,6 +152,9 @@ def diff_command(before: str, after: str, out_file: str | None, lang: str, offli
     for line in diff_summary(before, after):
         click.echo(tr(line, lang))
     target = Path(out_file) if out_file else Path(after) / "maps" / "diff.html"
+    from .publish import check_file_target
+
+    check_file_target(target)
     path = render_diff(before, after, target, lang=lang, offline=offline, tiles=tiles, tianditu_key=tianditu_key,
                        numbers=numbers)
     click.echo(("对比图：" if lang == "zh" else "Diff map written to ") + f"{path} ({_size(path)})")

@@ -205,6 +205,31 @@ def check_targets(targets: Sequence[tuple[str | Path, str, str]], protect: Seque
         raise InputDataError(list(dict.fromkeys(problems)))
 
 
+def check_file_target(target: str | Path, option: str = "--out", protect: Sequence[tuple[str, str | Path]] = ()) -> None:
+    """Refuse a single output file (a roster, a site table, a diff map) that would replace an input or a folder.
+
+    A file at `target` is replaced in one step (io.atomic_path); it must not be a folder, an
+    input of the run (`protect`), or a file in the shipped rule folder.
+    """
+    from .rulefile import builtin_dir
+
+    given = Path(target)
+    path = _resolved(given)
+    fix = Text(f"choose another {option} file", f"请另选 {option} 文件")
+    problem = None
+    if given.is_dir():
+        problem = Text(f"{option} is a folder; give a file name", f"{option} 是文件夹；请给出文件名")
+    elif _inside(path, _resolved(builtin_dir())):
+        problem = Text(f"{option} is in the shipped rule folder", f"{option} 位于内置规则文件夹中")
+    else:
+        for what, p in protect:
+            if _resolved(Path(p)) == path:
+                problem = Text(f"{option} is {what}, which it would replace", f"{option} 是{what}，会被覆盖")
+                break
+    if problem is not None:
+        raise InputDataError(Problem(str(given), "", problem, fix))
+
+
 # --- locking ------------------------------------------------------------------------------------
 
 

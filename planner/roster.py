@@ -294,7 +294,9 @@ def _write_csv(frames: dict[str, pd.DataFrame], about: list[tuple[str, str]], la
     from . import io
     from .planfile import publish_dir
 
-    with publish_dir(target) as work:
+    from .publish import run_id
+
+    with publish_dir(target, "roster", run_id("roster", *layers, *(f"{k}={v}" for k, v in about))) as work:
         for name in layers:
             io.write_csv(_bilingual(name, frames[name]), work / f"{name}.csv")
         io.write_csv(dictionary_frame(layers), work / "data_dictionary.csv")

@@ -296,6 +296,10 @@ OUTPUTS: list[Case] = [
     ("env_out_inside_a_file", {"notes.txt": "my notes\n"}, PLAN + " --no-maps --out {case}/notes.txt/plan", 2,
      ["--out lies inside ", "notes.txt, which is a file, not a folder. Fix: choose an output folder whose parent "
       "folders exist or can be made"]),
+    ("out_table_over_a_folder", {"mine/keep.txt": "keep me\n"}, "dialysis --region 义乌市 --out {case}/mine", 2,
+     ["mine: --out is a folder; give a file name. Fix: choose another --out file"]),
+    ("out_table_into_rule_folder", {}, "dialysis --region 义乌市 --out {case}/../../../../constraints/sites.csv", 2,
+     ["sites.csv: --out is in the shipped rule folder. Fix: choose another --out file"]),
     ("env_rules_is_a_folder", {"rules.toml/keep.txt": "x\n"}, "rules {case}/rules.toml", 2,
      ["rules.toml: is a folder where a file is expected. Fix: give the path of a file"]),
     ("env_facilities_is_a_folder", {"facilities/keep.txt": "x\n"},
