@@ -524,3 +524,37 @@ def test_a_bug_in_an_unwritable_folder_still_gives_its_one_line_and_a_bundle(tmp
     bundle = Path(p.stderr.strip().rsplit(" ", 1)[1])
     assert bundle.exists() and (ro is None or bundle.parent != ro)   # the read-only folder: the temporary one instead
     bundle.unlink()
+
+
+def test_permission_denied_is_one_line_naming_the_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root ignores file permissions (as these tests run here), so the refusal is simulated where the OS would raise it."""
+    import errno
+
+    from click.testing import CliRunner
+
+    from planner.cli import main
+
+    rules = tmp_path / "secret.toml"
+    rules.write_text('[policy]\nname = "x"\nextends = "zhejiang-2026"\n', encoding="utf-8")
+    real_read = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:
+        if self.name == "secret.toml":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_read(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    result = CliRunner().invoke(main, ["rules", str(rules)], env={"PLANNER_LANG": "en"})
+    assert result.exit_code == 2 and result.output == (f"Error: {rules}: permission denied. Fix: give a path you may read "
+                                                       "and write, or change its permissions\n"), result.output
+    monkeypatch.undo()
+    import tempfile
+
+    def no_folder(*_a, **_k):
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "locked" / ".p.1.x"))
+
+    monkeypatch.setattr(tempfile, "mkdtemp", no_folder)
+    result = CliRunner().invoke(main, ["--lang", "zh", "plan", "--region", "义乌市", "--no-maps", "--no-cache", "--quiet",
+                                       "--out", str(tmp_path / "locked" / "p")])
+    assert result.exit_code == 2 and result.output.strip() == \
+        f"错误：{tmp_path / 'locked'}：权限不足。修改：请换一个有读写权限的路径，或修改其权限", result.output

@@ -121,3 +121,17 @@ def test_the_marker_and_the_interrupted_message_tell_the_truth(tmp_path: Path, m
     assert "运行编号 " + "e" * 16 in publish.interrupted_message("zh")
     doc = json.loads((tmp_path / "plans" / "x" / publish.MARKER).read_text())
     assert doc["kind"] == "plan" and doc["run_id"] == "e" * 16
+
+
+def test_home_the_current_folder_and_their_parents_are_never_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home, cwd = tmp_path / "home", tmp_path / "work" / "project"
+    for d in (home, cwd):
+        d.mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.chdir(cwd)
+    for target, why in [(home, "is the home folder or holds it"), (tmp_path, "is the home folder or holds it"),
+                        (cwd, "is the current folder or holds it"), (cwd.parent, "is the current folder or holds it"),
+                        (Path("."), "is the current folder or holds it")]:
+        (problem,) = publish.target_problems(target, "plan")
+        assert f"--out {why}" in str(problem), (target, problem)
+    assert publish.target_problems(cwd / "plans" / "x", "plan") == []
