@@ -31,7 +31,7 @@ def ensure() -> tuple[Path | None, str]:
     if found is not None and not _font_missing():
         return found, ""
     if shutil.which("apt-get") is None:
-        return found, f"no apt-get here: install Chromium and the WenQuanYi Micro Hei font yourself, or set PLANNER_CHROMIUM"
+        return found, "no apt-get here: install Chromium and the WenQuanYi Micro Hei font yourself, or set PLANNER_CHROMIUM"
     sudo = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
     if sudo is None:
         return found, f"not root and no sudo: run `{INSTALL}` as root"
