@@ -408,6 +408,10 @@ def publish(stages: Sequence[Stage], say: Callable[[Text], None] | None = None) 
                 remove_orphans(s.target, keep=s.work)
     except BaseException as exc:
         discard(stages)
+        if not any(s.published for s in stages):  # nothing swapped: the journal has nothing to say
+            for s in stages:
+                with contextlib.suppress(OSError):
+                    _journal_file(s.target).unlink(missing_ok=True)
         if isinstance(exc, OSError):
             raise environment_error(exc, stages[0].target if stages else None) from None
         raise
@@ -424,7 +428,10 @@ def _swap(stage: Stage) -> None:
         # An empty folder, or one the planner published without a link: move it aside first.
         aside = Path(tempfile.mkdtemp(prefix=f".{target.name}.old{os.getpid()}.", dir=parent))
         aside.rmdir()
-        os.replace(target, aside)
+        try:
+            os.replace(target, aside)
+        except OSError as exc:  # e.g. a mount point (busy): name the folder the user gave
+            raise OSError(exc.errno, exc.strerror, str(target)) from None
         old = aside
     link = parent / f".{target.name}.link{os.getpid()}"
     if link.is_symlink() or link.exists():

@@ -381,6 +381,12 @@ def test_read_only_and_not_a_folder_outputs_and_caches(tmp_path: Path, mount_tmp
     args = ["plan", "--region", "义乌市", "--no-maps", "--quiet"]
     code, _, err = finish(spawn([*args, "--no-cache", "--out", str(ro / "p")], tmp_path), 120)
     assert code == 2 and err.strip() == f"Error: {ro}: is on a read-only file system. Fix: choose a folder on a writable disk"
+    # A mount point as --out cannot be swapped (busy): one line, and nothing left behind.
+    mp = mount_tmpfs("64k")
+    code, _, err = finish(spawn([*args, "--no-cache", "--out", str(mp)], tmp_path))
+    assert code == 2 and err.strip() == (f"Error: {mp}: is busy (a mount point or in use by another program). Fix: close "
+                                         "the program that uses it, or choose another path"), err
+    assert sorted(p.name for p in mp.parent.iterdir() if p.name.startswith(f".{mp.name}.")) == [f".{mp.name}.lock"]
     # A read-only cache folder is skipped with a warning: the run itself succeeds.
     code, out, err = finish(spawn([*args, "--cache-dir", str(ro / "cache"), "--out", str(tmp_path / "p")], tmp_path))
     assert code == 0 and f"Warning: the cache folder {ro / 'cache'} cannot be written" in err, err
