@@ -594,14 +594,18 @@ def _echo_services(result: Any) -> None:
 
 @main.command()
 @click.argument("plan_path", type=click.Path(exists=True))
-@click.option("--rules", "rules_name", default="zhejiang-2026", show_default=True)
+@click.option("--rules", "rules_name", default=None,
+              help="Rule file (default: the one a plan folder records; zhejiang-2026 for a layout).")
 @click.option("--region", default=None, help="Region of a hand-made layout (a plan folder knows its own).")
-def check(plan_path: str, rules_name: str, region: str | None) -> None:
-    """Re-check a plan (ours, or a layout CSV with township_code and lead_id) against every rule."""
+def check(plan_path: str, rules_name: str | None, region: str | None) -> None:
+    """Re-check a plan as written (ours, or a layout CSV with township_code and lead_id) against every rule,
+    and every table of a plan folder against its plan.json."""
     from .check import compliance_lines
     from .pipeline import check_file
 
-    _plan, _units, statuses = check_file(plan_path, rules_name, region)
+    plan, _units, statuses = check_file(plan_path, rules_name, region)
+    for note in plan.meta.pop("check_notes", []):
+        click.echo(f"Note: {note}")
     for line in compliance_lines(statuses):
         click.echo(line)
     broken = sum(len(s.violations) for s in statuses if s.rule.hard)

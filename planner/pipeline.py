@@ -45,11 +45,13 @@ class RunResult:
     service_statuses: list[RuleStatus] = field(default_factory=list)
     access: object = None
     access_statuses: list[RuleStatus] = field(default_factory=list)
+    integrity_statuses: list[RuleStatus] = field(default_factory=list)
 
     @property
     def all_statuses(self) -> list[RuleStatus]:
-        """Community rules, then dispatch, dialysis and capacity rules, then access rules."""
-        return self.statuses + self.service_statuses + self.access_statuses
+        """Community rules, then dispatch, dialysis and capacity rules, then access rules, then the
+        checker's own (the plan's structure; a plan folder's tables)."""
+        return self.statuses + self.service_statuses + self.access_statuses + self.integrity_statuses
 
     @property
     def hard_violations(self) -> int:
@@ -203,7 +205,11 @@ def run_plan(region: Region, rules: RuleSet, options: SolveOptions = SolveOption
     statuses = check_plan(plan, units, rules.rules)
     timings["check_s"] = time.perf_counter() - t2
     _record_policy(plan, region, units, rules)
-    result = RunResult(region, rules, units, plan, statuses, graph, travel, timings_s=timings)
+    from .check import integrity_statuses, structure_violations
+
+    structure = structure_violations(plan, set(region.townships.index), set(region.facilities.index))
+    result = RunResult(region, rules, units, plan, statuses, graph, travel, timings_s=timings,
+                       integrity_statuses=integrity_statuses(plan, structure, None, len(units)))
     if services:
         run_services(result, options, jobs=jobs, executor=executor, address=address)
     plan.meta.update({"rules_digest": rules.digest, "rules_path": _portable(rules.path), "backend": options.backend, "time_limit_s": options.time_limit_s,
@@ -294,6 +300,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, reports: bool = Tru
             "unit_times_s": {u.unit: round(u.time_s, 4) for u in result.plan.units.values()},
             "reused_units": sorted(u.unit for u in result.plan.units.values() if u.reused),
         })
+        planfile.write_manifest(work)  # last: the digests `planner check` compares every file with
     result.out_dir = out
     return out
 
@@ -327,52 +334,129 @@ def _write_services(result: RunResult, work: Path) -> None:
     write_access(result.access, work)
 
 
-def check_file(plan_path: str, rules_path: str, region_spec: str | None = None, *, region: Region | None = None,
-               travel: TravelModel | None = None) -> tuple[Plan, list[Unit], list[RuleStatus]]:
-    """Check a plan folder or a hand-made layout against a rule file.
+def check_file(plan_path: str, rules_path: str | None = None, region_spec: str | None = None, *,
+               region: Region | None = None, travel: TravelModel | None = None) -> tuple[Plan, list[Unit], list[RuleStatus]]:
+    """Check a plan folder or a hand-made layout, as written, against a rule file.
 
-    The region and travel model are those the plan was made from (plan_inputs) unless given.
+    A plan folder is checked as plan.json lists it (every community, duplicates and shared leads
+    reported), against the rules it records unless `rules_path` says otherwise (a note in
+    `plan.meta["check_notes"]` says when they differ), with every hard rule it was made under
+    re-run (dispatch, dialysis, reserved capacity, access) and every table it publishes compared
+    with plan.json and with the digests the run recorded. A layout is checked against
+    `rules_path` (default zhejiang-2026). The region and travel model are those the plan was
+    made from (plan_inputs) unless given.
     """
-    rules = load_rules(rules_path)
-    plan = planfile.read_plan(plan_path, rules_name=rules.name)
+    from .check import integrity_statuses, recut, structure_violations
+
+    folder = Path(plan_path)
+    is_folder = folder.is_dir() or (folder.name.endswith(".json") and not folder.name.endswith(".geojson"))
+    saved = planfile.read_plan(plan_path) if is_folder else None
+    notes: list[str] = []
+    if saved is not None:
+        recorded = str(saved.meta.get("rules_path") or saved.rules_name)
+        rules = load_rules(rules_path or recorded)
+        notes += _rules_notes(saved, rules, recorded, given=rules_path is not None)
+        plan = saved
+    else:
+        rules = load_rules(rules_path or "zhejiang-2026")
+        plan = planfile.read_plan(plan_path, rules_name=rules.name)
+        if rules_path is None:
+            notes.append(f"checked against {rules.name}: a layout records no rules (pass --rules to choose)")
     if region is None or travel is None:
         region, travel = plan_inputs(plan, rules, region_spec)
     graph = contiguity_graph(region.townships, region.counties)
     units = build_units(region, rules.rules, travel, graph)
-    if "layout" not in plan.meta:
-        # Re-cut a saved plan into this rule file's units (a plan made under other rules may
-        # group counties into city grids differently); unsolved units become uncovered townships.
-        plan.meta["layout"] = plan_path
-        plan.meta["rows"] = [{"township_code": t, "lead_id": lead} for t, lead in sorted(plan.assignment().items())]
-        plan.units.clear()
-    planfile.assign_layout_units(plan, units)
-    _check_leads_exist(plan, region, plan_path)
+    if saved is None:
+        planfile.assign_layout_units(plan, units)
+        _check_leads_exist(plan, region, plan_path)
+        structure = []
+    else:
+        towns, facs = set(region.townships.index), set(region.facilities.index)
+        structure = structure_violations(saved, towns, facs)
+        plan = recut(saved, units, towns, facs)
+    plan.meta["check_notes"] = notes
     statuses = check_plan(plan, units, rules.rules)
-    folder = Path(plan_path)
+    tables = None
     if folder.is_dir():
-        statuses += _check_saved_services(folder, region, plan, rules)
+        services, tables = _check_saved_services(folder, region, plan, units, rules)
+        statuses += services
+    statuses += integrity_statuses(plan, structure, tables, len(units))
     return plan, units, statuses
 
 
-def _check_saved_services(folder: Path, region: Region, plan: Plan, rules: RuleSet) -> list[RuleStatus]:
-    """Re-check the roster and dialysis sites a plan folder holds, if any, against the rules."""
-    from .check import check_dialysis, check_dispatch
+def _rules_notes(saved: Plan, rules: RuleSet, recorded: str, *, given: bool) -> list[str]:
+    """What the checker says about the rules: those given differ from the plan's, or the plan's file changed since."""
+    digest = saved.meta.get("rules_digest")
+    if digest is None or digest == rules.digest:
+        return []
+    if given and _portable(rules.path) != recorded:
+        return [f"checked against {rules.name} ({_portable(rules.path)}); the plan was made under {saved.rules_name} "
+                f"({recorded}): the rules differ"]
+    return [f"the rule file {recorded} has changed since the plan was made (digest {rules.digest}, the plan records "
+            f"{digest}): checked against the file as it is now"]
+
+
+SAVED_CSVS = ("assignments.csv", "communities.csv", "members.csv", "roster.csv", "dialysis_sites.csv",
+              "dialysis_coverage.csv", "shortfalls.csv", "reserved_capacity.csv")
+"""The plan folder's tables the checker compares with plan.json (and with each other)."""
+
+
+def _saved_folder(folder: Path):
+    """The folder's tables, layers, workbook, manifest and current digests, for check.check_tables."""
+    from .check import SavedFolder
+
+    manifest = planfile.read_manifest(folder)
+    names = set(manifest or {}) | {planfile.PLAN_JSON, *SAVED_CSVS, "plan.gpkg", "plan.geojson", "services.xlsx"}
+    digests = {n: planfile.file_sha256(folder / n) if (folder / n).is_file() else None for n in sorted(names)}
+    tables = {n: t for n in SAVED_CSVS if (t := planfile.read_folder_csv(folder, n)) is not None}
+    books = {n: b for n in ("services.xlsx",) if (b := planfile.read_folder_xlsx(folder, n)) is not None}
+    return SavedFolder(tables, planfile.read_folder_layers(folder), books, manifest, digests)
+
+
+def _check_saved_services(folder: Path, region: Region, plan: Plan, units: list[Unit],
+                          rules: RuleSet) -> tuple[list[RuleStatus], list]:
+    """Re-run the service rules on what the folder holds (roster, dialysis sites, reserved capacity
+    recomputed from the plan, access tables), and compare every table with plan.json."""
+    from .capacity import reserved_capacity
+    from .check import TABLES, Violation, check_capacity, check_dialysis, check_dispatch, check_tables, digest_violations
     from .dispatch import RosterRow
     from .vocabulary import parse_title
 
+    saved = _saved_folder(folder)
+    capacity = reserved_capacity(region, plan, list(rules.rules))
+    found = digest_violations(saved) + check_tables(plan, units, region, list(rules.rules), saved, capacity)
     out: list[RuleStatus] = []
-    roster = folder / "roster.csv"
-    if roster.exists() and any(r.kind in ("attending_dispatch", "expert_dispatch") for r in rules.rules):
-        frame = pd.read_csv(roster, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-        rows = [RosterRow(r.role, r.community_id, r.from_id, r.to_id, parse_title(r.title).value.value, r.specialty,
-                          int(r.count), float(r.travel_min), r.borrowed == "True") for r in frame.itertuples()]
+    fac = region.facilities.index
+    roster = saved.tables.get("roster.csv")
+    if roster is not None and any(r.kind in ("attending_dispatch", "expert_dispatch") for r in rules.rules):
+        rows = []
+        for i, r in enumerate(roster.to_dict("records"), start=2):
+            try:
+                if r["from_id"] not in fac or r["to_id"] not in fac and r["role"] == "attending":
+                    continue  # reported by check_tables
+                count = int(r["count"])
+                if count < 0:
+                    raise ValueError(count)
+                rows.append(RosterRow(r["role"], r["community_id"], r["from_id"], r["to_id"],
+                                      parse_title(r["title"]).value.value, r["specialty"], count, float(r["travel_min"]),
+                                      r["borrowed"] == "True"))
+            except (KeyError, ValueError, AttributeError) as exc:
+                found.append(Violation("", "roster.csv", TABLES.id, TABLES.citation,
+                                       f"roster.csv row {i}: cannot be read ({exc.__class__.__name__}: {exc})"))
         out += check_dispatch(region, plan, rows, rules.rules)
-    sites = folder / "dialysis_sites.csv"
-    if sites.exists():
-        frame = pd.read_csv(sites, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-        out += check_dialysis(region, list(zip(frame["county"], frame["facility_id"])), rules.rules)
-    out += _check_saved_access(folder, region, plan, rules)
-    return out
+    sites = saved.tables.get("dialysis_sites.csv")
+    if sites is not None and len(sites) and {"county", "facility_id"} <= set(sites.columns):
+        pairs = [(c, f) for c, f in zip(sites["county"], sites["facility_id"])
+                 if c in region.counties.index and f in fac]
+        out += check_dialysis(region, pairs, rules.rules)
+    out += check_capacity(capacity, rules.rules)
+    try:
+        out += _check_saved_access(folder, region, plan, rules)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        # A hand-edited access table the access checker cannot read is the folder's fault, not a bug.
+        found.append(Violation("", "access tables", TABLES.id, TABLES.citation,
+                               f"the access tables cannot be re-checked ({exc.__class__.__name__}: {exc})"))
+    return out, found
 
 
 def _check_saved_access(folder: Path, region: Region, plan: Plan, rules: RuleSet) -> list[RuleStatus]:
