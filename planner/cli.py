@@ -318,7 +318,11 @@ def rules(rules: str) -> None:
 
     from .i18n import tr
 
+    from ._errors import RuleFileError, raise_if
+    from .rulefile import catalog_reference_problems, rule_value_lines
+
     rs = load_rules(rules)
+    raise_if(catalog_reference_problems(rs.rules, rs.path), RuleFileError)  # counties that exist nowhere
     click.echo(f"{rs.title or rs.name} ({rs.path})")
     for r in rs.rules:
         state = "off " if not r.enabled else ("soft" if not r.hard else "hard")
@@ -331,6 +335,8 @@ def rules(rules: str) -> None:
             click.echo(f"         planner assumption `{key}`: {why}")
         if r.title:
             click.echo(f"         title (label only): {r.title}")
+        for line in rule_value_lines(rs, r):
+            click.echo(f"         {_tr(line)}")
 
 
 def _progress(total: int, quiet: bool, label: str) -> tuple[Callable[[Any], None], Callable[[], None]]:

@@ -191,6 +191,11 @@ def run_plan(region: Region, rules: RuleSet, options: SolveOptions = SolveOption
              progress: Callable[[UnitPlan], None] | None = None, jobs: int = 1, executor: str = "process",
              address: str | None = None, services: bool = True, cache: UnitCache | None = None) -> RunResult:
     """Solve the region's communities and grids under the rules and check the plan."""
+    from ._errors import RuleFileError, raise_if
+    from .rulefile import region_reference_problems
+
+    # Pins and vetoes naming townships or facilities the region lacks would silently apply to nothing.
+    raise_if(region_reference_problems(rules.rules, region, rules.path), RuleFileError)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     travel = travel or TravelModel(rules.travel.detour_factor, rules.travel.speed_kph)

@@ -351,10 +351,12 @@ def write_manifest(folder: Path) -> dict[str, str]:
     """Record every file the run wrote in `folder` (name -> SHA-256) in manifest.json; returns the record.
 
     Written as the last file of a plan folder, so the checker can tell that a table was edited
-    after the run (`planner check` compares each file with its digest).
+    after the run (`planner check` compares each file with its digest). run.json is left out: its
+    timings differ between identical runs, and it is no table anyone reads as the plan.
     """
+    # run.json (timings, versions) differs between identical runs: the log of the run, not a published table.
     files = {p.name: file_sha256(p) for p in sorted(folder.iterdir())
-             if p.is_file() and not p.name.startswith(".") and p.name != MANIFEST}
+             if p.is_file() and not p.name.startswith(".") and p.name not in (MANIFEST, "run.json")}
     write_json(folder / MANIFEST, {"format": FORMAT_VERSION, "files": files})
     return files
 

@@ -1874,7 +1874,10 @@ def load_run(plan_dir: str | Path):
 
     result.access = load_access(folder)
     result.access_statuses = [s for s in statuses if type(s.rule).stage == "access"]
-    result.integrity_statuses = [s for s in statuses if type(s.rule).stage == "integrity"]
+    # The folder's tables against plan.json: shown only when they disagree, so that a folder draws the
+    # same maps as the run that wrote it (the run itself has no folder to compare).
+    result.integrity_statuses = [s for s in statuses if type(s.rule).stage == "integrity"
+                                 and (s.rule.id != "plan.tables" or s.violations)]
     return result, notes
 
 

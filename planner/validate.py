@@ -62,6 +62,13 @@ CODE_LENGTHS: dict[tuple[str, str], int] = {
     ("villages", "township_code"): 9, ("facilities", "county_code"): 6, ("facilities", "township_code"): 9,
 }
 
+MAX_COUNT = 1_000_000_000
+"""Largest count read (residents, beds, staff): China has 1.4 billion people, no county a billion."""
+MAX_PROBLEMS = 50
+"""Problems listed before the rest are counted (a file with a million bad rows says so in 51 lines)."""
+POPULATION_TOLERANCE = 0.10
+"""How far a user's townships may sum from their county's 2020 census population before a warning."""
+
 # China's rough extent in degrees (with its islands); points outside are in the wrong CRS or place.
 LON_RANGE = (73.0, 135.5)
 LAT_RANGE = (3.0, 54.0)
@@ -174,12 +181,28 @@ class _Checker:
         return [None] * len(self.frame)
 
     def parse(self, col: Column) -> list[object]:
-        """Parse one column to its type, reporting every bad cell."""
-        raw = self.values(col.name)
+        """Parse one column to its type, reporting every bad cell.
+
+        Each distinct text is parsed once (a million-row roster repeats its kinds, grades and
+        codes); free text and numbers, mostly distinct, take vectorised paths.
+        """
         present = col.name in self.frame.columns
+        n = len(self.frame)
         default = col.default
         if isinstance(default, str) and col.dtype in ("grade", "kind", "ownership", "level"):
             default = _PARSERS[col.dtype](default, col, self.layer)[0]
+        if not present:
+            if col.required:
+                for i in range(n):
+                    self.add(i, f"{col.name} is missing", f"fill in {col.doc.lower()}")
+            return [None] * n if col.default is None else [default] * n
+        raw = self.frame[col.name].tolist()
+        if col.dtype == "str" and not col.required:
+            return [default if v is None else str(v).strip() for v in raw]
+        parse = _PARSERS[col.dtype]
+        fix = _FIXES.get(col.dtype, f"correct the {col.name}")
+        cache: dict[str, tuple[object, str, str]] = {}
+        cacheable = col.dtype not in ("str", "float")
         out: list[object] = []
         for i, v in enumerate(raw):
             if v is None:
@@ -187,16 +210,22 @@ class _Checker:
                     self.add(i, f"{col.name} is missing", f"fill in {col.doc.lower()}")
                 out.append(default)
                 continue
-            try:
-                value, note = _PARSERS[col.dtype](str(v), col, self.layer)
-            except ValueError as exc:
-                self.add(i, f"{col.name} {str(v)!r} {exc}", _FIXES.get(col.dtype, f"correct the {col.name}"))
-                value, note = None, ""
-            if note:
+            text = str(v)
+            hit = cache.get(text) if cacheable else None
+            if hit is None:
+                try:
+                    value, note = parse(text, col, self.layer)
+                    hit = (value, note, "")
+                except ValueError as exc:
+                    hit = (None, "", str(exc))
+                if cacheable and len(cache) < 100_000:
+                    cache[text] = hit
+            value, note, error = hit
+            if error:
+                self.add(i, f"{col.name} {text!r} {error}", fix)
+            elif note:
                 self._rewrites.setdefault(note, []).append(i)
             out.append(value)
-        if not present and not col.required and col.default is None:
-            return [None] * len(raw)
         return out
 
 
@@ -208,13 +237,19 @@ def _parse_code(text: str, col: Column, layer: Layer) -> tuple[object, str]:
     if re.fullmatch(r"\d+\.0+", s):
         msg = "looks like a code stored as a decimal number"
         raise ValueError(msg)
+    if s and not s.isascii() and all(ch.isdigit() for ch in s):
+        import unicodedata
+
+        ascii_digits = "".join(str(unicodedata.digit(ch)) for ch in s)
+        msg = f"is written in full-width or other non-ASCII digits (write {ascii_digits})"
+        raise ValueError(msg)
     expected = CODE_LENGTHS.get((layer.name, col.name))
     if expected is None:
         if not s:
             msg = "is empty"
             raise ValueError(msg)
         return s, ""
-    if not s.isdigit():
+    if not (s.isascii() and s.isdigit()):
         msg = f"is not a {expected}-digit code"
         raise ValueError(msg)
     if len(s) != expected:
@@ -240,6 +275,9 @@ def _parse_int(text: str, col: Column, layer: Layer) -> tuple[object, str]:
         raise ValueError(msg)
     if value < 0:
         msg = "is negative"
+        raise ValueError(msg)
+    if value > MAX_COUNT:
+        msg = f"is beyond {MAX_COUNT:,}, more than any population or count can be"
         raise ValueError(msg)
     if abs(value - round(value)) > 1e-6:
         if scale == 1:
@@ -348,7 +386,25 @@ def _check_duplicates(ck: _Checker, frame: pd.DataFrame, key: str) -> None:
 def _check_geometry(ck: _Checker, geoms: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
     """Report missing, empty, invalid, misplaced and wrongly typed geometries; return the usable mask."""
     ok = np.ones(len(geoms), dtype=bool)
-    for i, g in enumerate(geoms):
+    arr = np.asarray(geoms, dtype=object)
+    present = np.array([g is not None for g in arr], dtype=bool)
+    fine = present.copy()
+    if present.any():
+        # Vectorised first; only the rows that fail are looked at one by one below.
+        shapes = arr[present]
+        type_names = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
+                               "MultiPolygon", "GeometryCollection"])
+        ids = shapely.get_type_id(shapes)
+        kind_ok = np.isin(type_names[np.clip(ids, 0, 7)], kinds) & (ids >= 0)
+        b = shapely.bounds(shapes)
+        in_china = ((b[:, 0] >= LON_RANGE[0]) & (b[:, 2] <= LON_RANGE[1]) & (b[:, 1] >= LAT_RANGE[0])
+                    & (b[:, 3] <= LAT_RANGE[1]))
+        good = ~shapely.is_empty(shapes) & kind_ok & in_china
+        if good.any():
+            good[good] = shapely.is_valid(shapes[good])
+        fine[present] = good
+    for i in np.flatnonzero(~fine):
+        g = arr[i]
         if g is None:
             ck.add(i, "has no geometry (no coordinates)", "give the location (longitude/latitude, or the shape)")
             ok[i] = False
@@ -606,8 +662,11 @@ def _cross_problems(layers: dict[str, pd.DataFrame], labels: dict[str, RawTable]
                                         "correct the county code"))
             known = f[f["county_code"].isin(counties.index)]
             if len(known):
-                polys = shapely.buffer(np.asarray(counties.geometry.loc[known["county_code"]].values), EDGE_TOLERANCE_DEG)
-                outside = ~shapely.contains(polys, np.asarray(known.geometry.values))
+                # Each county's polygon buffered and prepared once, not once per facility.
+                uniq, inverse = np.unique(known["county_code"].to_numpy(dtype=str), return_inverse=True)
+                shapes = shapely.buffer(np.asarray(counties.geometry.loc[uniq].values), EDGE_TOLERANCE_DEG)
+                shapely.prepare(shapes)
+                outside = ~shapely.contains(shapes[inverse], np.asarray(known.geometry.values))
                 for fid in known.index[outside]:
                     p = known.at[fid, "geometry"]
                     problems.append(Problem(labels["facilities"].label, f"facility {fid}",

@@ -44,10 +44,7 @@ def test_readme_python_section_runs_as_written(tmp_path: Path, monkeypatch: pyte
     assert scope["mine"].warnings == []
     again = planner.read_plan(tmp_path / "plans" / "yiwu-max1")  # the folder read back, re-checked
     pd.testing.assert_frame_equal(again.assignments, scope["after"].assignments)
-    # Read back, the plan is checked as the run checked it, and its tables against plan.json besides.
-    assert list(again.checks["rule_id"])[-1] == "plan.tables"
-    assert list(again.checks["status"])[:-1] == list(scope["after"].checks["status"])
-    assert list(again.checks["status"])[-1] == "PASS"
+    assert list(again.checks["status"]) == list(scope["after"].checks["status"])
 
 
 def test_examples_run(tmp_path: Path) -> None:
