@@ -47,34 +47,50 @@ def write_facilities(path: Path, region, rows: int, seed: int = 7) -> None:
     frame.to_csv(path, index=False)
 
 
+def validate(path: Path, region_spec: str) -> None:
+    """Read and validate one facility file against the region, in this (fresh) process; print the figures."""
+    from planner import io, regions
+    from planner.validate import region_from_tables
+
+    base = regions.load(region_spec)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t1, c1 = time.perf_counter(), time.process_time()
+    tables = io.read_tables(path)
+    read_s, read_cpu = time.perf_counter() - t1, time.process_time() - c1
+    region = region_from_tables(tables, name=base.name, base=base)
+    wall, cpu = time.perf_counter() - t1, time.process_time() - c1
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"validate: {wall:.1f} s wall ({cpu:.1f} s CPU), of which reading {read_s:.1f} s ({read_cpu:.1f} s CPU); "
+          f"{len(region.facilities):,} facilities kept")
+    print(f"peak RSS {peak:,.0f} MB (the region loaded, before reading: {rss_before:,.0f} MB)")
+    ok = wall < 30 and peak < 2048
+    print("target (< 30 s wall and < 2 GB):", "met" if ok else "NOT met",
+          "" if ok or cpu >= 30 else f"(CPU {cpu:.1f} s: the wall time is the shared machine's load)")
+    sys.exit(0 if ok else 1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--region", default="义乌市")
+    ap.add_argument("--validate", default=None, help=argparse.SUPPRESS)  # the child process: validate this file
     args = ap.parse_args()
-    from planner import io, regions
-    from planner.validate import region_from_tables
+    if args.validate:
+        validate(Path(args.validate), args.region)
+    import subprocess
+
+    from planner import regions
 
     base = regions.load(args.region)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "facilities.csv"
         t0 = time.perf_counter()
         write_facilities(path, base, args.rows)
-        write_s = time.perf_counter() - t0
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        t1, c1 = time.perf_counter(), time.process_time()
-        tables = io.read_tables(path)
-        read_s = time.perf_counter() - t1
-        region = region_from_tables(tables, name=base.name, base=base)
-        wall, cpu = time.perf_counter() - t1, time.process_time() - c1
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{args.rows:,} facility rows in {base.name}: file written in {write_s:.1f} s ({path.name})")
-    print(f"validate: {wall:.1f} s wall ({cpu:.1f} s CPU), of which reading {read_s:.1f} s; "
-          f"{len(region.facilities):,} facilities kept")
-    print(f"peak RSS {peak:,.0f} MB (before validating: {rss_before:,.0f} MB)")
-    ok = wall < 30 and peak < 2048
-    print("target (< 30 s and < 2 GB):", "met" if ok else "NOT met")
-    sys.exit(0 if ok else 1)
+        print(f"{args.rows:,} facility rows in {base.name}: file of {path.stat().st_size / 2**20:,.0f} MB written in "
+              f"{time.perf_counter() - t0:.1f} s")
+        # A fresh process, so that the peak memory is the validation's, not the generator's.
+        done = subprocess.run([sys.executable, __file__, "--region", args.region, "--validate", str(path)], check=False)
+    sys.exit(done.returncode)
 
 
 if __name__ == "__main__":

@@ -405,7 +405,7 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
         from .regions import load
 
         reg = load(region or DEFAULT_REGION, cache_dir=None if no_cache else cache_dir)
-    travel = load_travel(rs, od_file, road_file)
+    travel = load_travel(rs, od_file, road_file, region=reg)
     prev = read_plan(previous) if previous else None
     units_hint = len(reg.counties)
     advance, stop = _progress(units_hint, quiet, f"Solving {reg.name}")

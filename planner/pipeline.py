@@ -13,7 +13,7 @@ import networkx as nx
 import pandas as pd
 
 from . import __version__, io, planfile, regions
-from ._errors import InputDataError, Problem
+from ._errors import InputDataError, Problem, raise_if
 from .adjacency import contiguity_graph
 from .check import RuleStatus, check_plan, compliance_lines
 from .plan import Plan, UnitPlan
@@ -85,8 +85,20 @@ def load_region(spec: str, user_files: list[str] | None = None, *, crs: str = "a
     return region_from_tables(tables, name=base.name, base=base)
 
 
-def load_travel(rules: RuleSet, od_file: str | None = None, road_file: str | None = None) -> TravelModel:
-    """The travel model: the rule file's great-circle settings, plus an OD matrix or road graph if given."""
+ROAD_REACH_KM = 20.0
+"""How far a township seat may be from the nearest road node before the road file counts as not reaching it."""
+MAX_ROAD_MINUTES = 24 * 60.0
+"""Longest travel_min of one road line read (a day's drive)."""
+
+
+def load_travel(rules: RuleSet, od_file: str | None = None, road_file: str | None = None, *,
+                region: Region | None = None) -> TravelModel:
+    """The travel model: the rule file's great-circle settings, plus an OD matrix or road graph if given.
+
+    Road lines with negative, infinite or absurd minutes or speeds are refused (a negative edge
+    makes shortest paths meaningless), and with `region` a road file that does not reach the
+    region's townships is refused, as are OD pairs none of whose places is in the region (noted).
+    """
     from .travel import RoadGraph, od_series
 
     od = road = None
@@ -115,11 +127,62 @@ def load_travel(rules: RuleSet, od_file: str | None = None, road_file: str | Non
                                                       for g in lines.geometry):
             raise InputDataError(Problem(road_file, "", "is not a layer of road lines",
                                          "give a GeoPackage/GeoJSON/Shapefile of LineStrings with speed_kph or travel_min"))
-        for col in ("speed_kph", "travel_min"):
-            if col in lines.columns:
-                lines[col] = [float(v) if v is not None else None for v in lines[col]]
+        problems = []
+        limits = {"speed_kph": (0.0, 200.0, "a speed in km/h above 0 and at most 200"),
+                  "travel_min": (0.0, MAX_ROAD_MINUTES, f"minutes from 0 to {MAX_ROAD_MINUTES:,.0f}")}
+        for col, (lo, hi, words) in limits.items():
+            if col not in lines.columns:
+                continue
+            values = []
+            for i, v in enumerate(lines[col]):
+                try:
+                    x = None if v is None else float(v)
+                except (TypeError, ValueError):
+                    x = float("nan")
+                bad = x is not None and (x != x or x < lo or x > hi or (col == "speed_kph" and x == 0))
+                if bad:
+                    problems.append(Problem(road_file, table.row(i), f"{col} {v!r} is not {words}",
+                                            f"give {words} (or leave it blank for the default)"))
+                values.append(x)
+            lines[col] = values
+        if problems:
+            raise_if(problems, InputDataError)
         road = RoadGraph.from_lines(lines)
-    return TravelModel(rules.travel.detour_factor, rules.travel.speed_kph, od=od, road=road)
+    travel = TravelModel(rules.travel.detour_factor, rules.travel.speed_kph, od=od, road=road)
+    if region is not None:
+        _check_reach(travel, region, road_file, od_file)
+    return travel
+
+
+def _check_reach(travel: TravelModel, region: Region, road_file: str | None, od_file: str | None) -> None:
+    """Refuse a road file far from the region's townships; note OD pairs that name no place of the region."""
+    import numpy as np
+
+    towns = region.townships
+    if travel.road is not None and len(towns):
+        from .travel import haversine_km
+
+        road = travel.road
+        lon, lat = towns["seat_lon"].to_numpy(float), towns["seat_lat"].to_numpy(float)
+        scale = np.cos(np.radians(float(np.mean(lat))))
+        from scipy.spatial import cKDTree
+
+        _, node = cKDTree(np.column_stack([road.lon * scale, road.lat])).query(np.column_stack([lon * scale, lat]))
+        km = haversine_km(lon, lat, road.lon[node], road.lat[node])
+        far = km > ROAD_REACH_KM
+        if far.all() or far.mean() > 0.5:
+            names = ", ".join(f"{n} ({c})" for c, n in zip(towns.index[far][:3], towns["name"].to_numpy()[far][:3]))
+            raise InputDataError(Problem(str(road_file), "", f"does not reach {region.name}: {int(far.sum())} of its "
+                                         f"{len(towns)} townships are over {ROAD_REACH_KM:g} km from the nearest road "
+                                         f"(nearest {km.min():,.0f} km; {names})",
+                                         "give the roads of this region (same CRS: WGS84 degrees), or leave --roads out"))
+    if travel.od is not None and od_file:
+        places = set(towns.index.astype(str)) | set(region.facilities.index.astype(str))
+        pairs = travel.od.index
+        unused = sum(1 for o, d in pairs if o not in places and d not in places)
+        if unused:
+            region.notes.append(f"{od_file}: {unused:,} of {len(pairs):,} OD pairs name no township or facility of "
+                                f"{region.name} and are not used")
 
 
 # How plan.json names the user's input files, and the `planner plan` option each came from.
@@ -164,7 +227,7 @@ def plan_inputs(plan: Plan, rules: RuleSet, region_spec: str | None = None) -> t
     region = load_region(region_spec or plan.region, [e["path"] for e in inputs.get("files", [])])
     od = inputs.get("od", [{}])[0].get("path")
     roads = inputs.get("roads", [{}])[0].get("path")
-    return region, load_travel(rules, od, roads)
+    return region, load_travel(rules, od, roads, region=region)
 
 
 def _sha256(path: Path) -> str:

@@ -354,7 +354,7 @@ def _parsed_frame(ck: _Checker) -> pd.DataFrame:
 
 def _typed(frame: pd.DataFrame, layer: Layer) -> pd.DataFrame:
     """Give parsed columns their dtypes once the bad rows are gone."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # every changed column is assigned whole, never written into
     for col in layer.columns:
         if col.name not in out.columns:
             continue
@@ -576,10 +576,14 @@ def _facilities(t: RawTable) -> tuple[gpd.GeoDataFrame | None, list[Problem], li
             frame.at[i, "central_thc"] = True
             ck.notes.append(f"{t.label}: {t.row(i)}: {name} marked a central township health center (中心卫生院 in its name)")
     frame["geometry"] = list(geoms)
-    frame = frame[ok & frame["facility_id"].notna().to_numpy() & frame["kind"].notna().to_numpy()]
+    keep = ok & frame["facility_id"].notna().to_numpy() & frame["kind"].notna().to_numpy()
+    if not keep.all():  # copies of a million-row table only when rows are dropped
+        frame = frame[keep]
     out = gpd.GeoDataFrame(_typed(frame, ck.layer), geometry="geometry", crs="EPSG:4326")
-    out = out[~out["facility_id"].duplicated()].set_index("facility_id", drop=False)
-    out.index.name = None
+    dup = out["facility_id"].duplicated().to_numpy()
+    if dup.any():
+        out = out[~dup]
+    out.index = pd.Index(out["facility_id"].to_numpy(), dtype=object)
     return out, ck.problems, ck.notes
 
 
@@ -639,6 +643,8 @@ def _cross_problems(layers: dict[str, pd.DataFrame], labels: dict[str, RawTable]
                 problems.append(Problem(labels["townships"].label, f"code {code}",
                                         f"polygon lies outside its county {inside.at[code, 'county_code']}",
                                         "check the county code or the polygon (and the file's CRS)"))
+        if base is not None and "counties" not in layers:
+            problems.extend(_incomplete_counties(t, base.townships, labels["townships"].label))
         empty = [c for c in (counties.index if "counties" in layers else []) if c not in set(t["county_code"])]
         for c in empty:
             problems.append(Problem(labels["counties"].label, f"adcode {c}", "has no townships in the townships layer",
@@ -695,6 +701,45 @@ def _cross_problems(layers: dict[str, pd.DataFrame], labels: dict[str, RawTable]
                                         f"facility_id {row['facility_id']!r} is not a facility of the region",
                                         "correct the id, or add the facility to the facilities layer"))
     return problems
+
+
+def _incomplete_counties(towns: pd.DataFrame, base_towns: pd.DataFrame, label: str) -> list[Problem]:
+    """A townships layer that gives some of a county's townships and not the others: the missing ones, named.
+
+    The user's layer replaces the region's townships; planning half a county as if it were the
+    whole would give a plan that "holds every rule" for half the residents.
+    """
+    out = []
+    given = set(towns.index)
+    touched = set(towns["county_code"].dropna())
+    for county, group in base_towns[base_towns["county_code"].isin(touched)].groupby("county_code"):
+        missing = [c for c in group.index if c not in given]
+        if missing:
+            names = ", ".join(f"{group.at[c, 'name']} ({c})" for c in missing[:5])
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            out.append(Problem(label, f"county {county}",
+                               f"gives {len(group) - len(missing)} of the county's {len(group)} townships; missing: {names}{more}",
+                               "give every township of each county the file touches (a partial county would be planned "
+                               "as if it were the whole)"))
+    return out
+
+
+def _census_notes(towns: pd.DataFrame, counties: pd.DataFrame, label: str) -> list[str]:
+    """Warnings where a user's townships sum far from the county's 2020 census population (beyond the tolerance)."""
+    out = []
+    sums = towns.groupby("county_code")["population"].sum()
+    for county, total in sums.items():
+        if county not in counties.index:
+            continue
+        census = counties.at[county, "population"]
+        if census is None or pd.isna(census) or int(census) <= 0:
+            continue
+        gap = (int(total) - int(census)) / int(census)
+        if abs(gap) > POPULATION_TOLERANCE:
+            out.append(f"{label}: county {county}: warning: its townships sum to {int(total):,} residents, the 2020 census "
+                       f"gives {int(census):,} ({gap:+.0%}, beyond the {POPULATION_TOLERANCE:.0%} tolerance); check the "
+                       "population column (units, typing errors)")
+    return out
 
 
 def _context_counties(base: Region | None, counties: pd.DataFrame | None) -> pd.DataFrame:
@@ -768,7 +813,7 @@ def region_from_tables(tables: Iterable[RawTable], *, name: str, base: Region | 
         if frame is not None:
             layers[layer] = frame
     problems.extend(_cross_problems(layers, found, base))
-    raise_if(problems, InputDataError)
+    _raise_bounded(problems)
     lacking = sorted({"counties", "townships"} - set(layers)) if base is None else []
     if lacking and not partial:
         raise InputDataError([Problem(name, "", f"has no {layer} layer", f"give a {layer} file, or use an embedded region with --region")
@@ -781,6 +826,9 @@ def region_from_tables(tables: Iterable[RawTable], *, name: str, base: Region | 
     villages = pick("villages", _empty(VILLAGES))
     facilities = pick("facilities", _empty(FACILITIES))
     staff = pick("staff", pd.DataFrame(columns=[c.name for c in STAFF.columns]))
+    if "townships" in layers and len(counties) and "population" in counties.columns:
+        notes.extend(_census_notes(layers["townships"], counties if "counties" not in layers or base is None
+                                   else base.counties, found["townships"].label))
     ctx = _context_counties(base, counties)
     if "facilities" in layers and len(ctx):
         facilities, ctx_notes = _with_context(facilities, ctx, found["facilities"].label)
@@ -790,6 +838,22 @@ def region_from_tables(tables: Iterable[RawTable], *, name: str, base: Region | 
         notes.extend(_staff_notes(facilities, staff))
     about = dict(base.about) if base is not None else {}
     return Region(name, counties, townships, villages, facilities, staff, notes, about, context_counties=ctx)
+
+
+def _raise_bounded(problems: list[Problem]) -> None:
+    """Raise every problem, or the first MAX_PROBLEMS (in file and row order) and a line counting the rest."""
+    from ._errors import _order
+
+    unique = sorted(dict.fromkeys(problems), key=_order)
+    if len(unique) <= MAX_PROBLEMS:
+        raise_if(unique, InputDataError)
+        return
+    rest = len(unique) - MAX_PROBLEMS
+    sources = sorted({p.source for p in unique[MAX_PROBLEMS:]})
+    raise InputDataError([*unique[:MAX_PROBLEMS],
+                          Problem(", ".join(sources[:3]) + (" ..." if len(sources) > 3 else ""), "",
+                                  f"{rest:,} more problems not listed ({len(unique):,} in all)",
+                                  "fix the problems above (they are often of one kind) and validate again")])
 
 
 def _staff_notes(facilities: pd.DataFrame, staff: pd.DataFrame) -> list[str]:
