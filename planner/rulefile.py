@@ -61,7 +61,8 @@ class RuleSet:
     @property
     def digest(self) -> str:
         """Fingerprint of every rule and setting."""
-        payload = json.dumps([self.travel.model_dump(mode="json")] + [rule_digest(r) for r in self.rules])
+        payload = json.dumps([self.travel.model_dump(mode="json")] + [rule_digest(r) for r in self.rules]
+                             + [[r.id, r.except_counties] for r in self.rules if r.except_counties])
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def stage(self, stage: str) -> list[Rule]:
@@ -94,8 +95,13 @@ class RuleSet:
 
 
 def rule_digest(rule: Rule) -> str:
-    """Fingerprint of one rule's content."""
-    payload = json.dumps(rule.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    """Fingerprint of one rule's content where it applies.
+
+    `except_counties` is left out: which other counties an override took from the rule changes
+    nothing where the rule applies, so a one-county override re-solves that county alone (the
+    set's `digest` includes it).
+    """
+    payload = json.dumps(rule.model_dump(mode="json", exclude={"except_counties"}), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 

@@ -254,3 +254,15 @@ def test_without_rules_the_plan_is_checked_under_its_own_and_other_rules_are_not
            "the rules differ" in result.output
     own = CliRunner().invoke(main, ["check", str(plan_dir)])
     assert own.exit_code == 0 and "Note:" not in own.output and "county.max_communities" in own.output
+
+
+def test_a_rule_that_applies_to_no_unit_is_shown_as_such_never_pass(plan_dir: Path, tmp_path: Path) -> None:
+    rules = tmp_path / "wucheng.toml"
+    rules.write_text('[policy]\nname = "wucheng"\nextends = "zhejiang-2026"\n\n[[rule]]\nid = "county.max_communities"\n'
+                     'counties = ["330702"]\nmax = 1\n', encoding="utf-8")
+    result = CliRunner().invoke(main, ["check", str(plan_dir), "--rules", str(rules)])
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if "county.max_communities@330702" in x)
+    assert line.startswith("N/A   county.max_communities@330702 (000 (二)): 每个县（市、区）恰好1个医共体 — "
+                           "applies to no unit of this plan"), line
+    assert "PASS  county.max_communities (000 (二)): 每个县（市、区）1-3个医共体 — 1 units, 0 violations" in result.output

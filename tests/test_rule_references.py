@@ -185,3 +185,36 @@ def test_rule_file_errors_read_in_chinese(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["--lang", "zh", "rules", str(path)])
     assert result.exit_code == 2
     assert "counties：'义乌市' 是名称，counties 须填代码" in result.output and "请改用代码 330782" in result.output
+
+
+def test_a_one_county_override_leaves_the_other_counties_cache_keys_alone(tmp_path: Path) -> None:
+    from planner.rulefile import rule_digest
+
+    base = load_rules("zhejiang-2026")
+    rules = load_rules(write(tmp_path, OVERRIDE))
+    assert rule_digest(rules.by_id("county.max_communities")) == rule_digest(base.by_id("county.max_communities"))
+    assert rules.digest != base.digest
+
+
+def test_the_readme_override_in_a_real_city_binds_every_other_county_to_the_parent(tmp_path: Path) -> None:
+    """金华市 under `counties = ["330782"]`, max = 1: 义乌市 at most 1 community, 婺城区 and the rest still at most 3,
+    and a 婺城区 of 4 communities fails the checker (it passed when the override narrowed the rule)."""
+    from planner import regions
+    from planner.adjacency import contiguity_graph
+    from planner.check import check_unit
+    from planner.plan import Community, UnitPlan
+    from planner.travel import TravelModel
+    from planner.units import build_units
+
+    region = regions.load("金华市")
+    rules = load_rules(write(tmp_path, OVERRIDE))
+    units = build_units(region, rules.rules, TravelModel(), contiguity_graph(region.townships, region.counties))
+    in_force = {u.id: [(r.id, r.max) for r in rules.rules if r.kind == "community_count" and r.applies(u)] for u in units}
+    assert in_force.pop("330782") == [("county.max_communities@330782", 1)]
+    assert in_force and all(v == [("county.max_communities", 3)] for v in in_force.values()), in_force
+    wucheng = next(u for u in units if u.id == "330702")
+    leads = list(wucheng.candidates[:4]) if len(wucheng.candidates) >= 4 else list(wucheng.candidates) * 4
+    towns = list(wucheng.townships)
+    four = tuple(Community(f"330702:{n}", "330702", leads[n % len(leads)], tuple(towns[n::4])) for n in range(4))
+    found = check_unit(wucheng, UnitPlan("330702", "county", "婺城区", four), rules.rules)
+    assert any(v.rule_id == "county.max_communities" and "4 communities; the rule allows 1-3" in v.message for v in found)
