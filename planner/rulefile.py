@@ -281,6 +281,18 @@ def _load(path: Path, seen: tuple[Path, ...]) -> RuleSet:
     rules: list[Rule] = []
     schema: list[Problem] = []
     for position, raw in merged:
+        if "kind" not in raw and raw.get("id") not in base_by:
+            # An override whose id matches no inherited rule (a typo): say so, not "kind None is not a rule kind".
+            rid = str(raw.get("id"))
+            close = difflib.get_close_matches(rid, list(base_by), n=1, cutoff=0.6)
+            hint_en = f" (did you mean {close[0]!r}?)" if close else ""
+            hint_zh = f"（是否为 {close[0]!r}？）" if close else ""
+            parent = base.name if base is not None else "no parent file"
+            problems.append(Problem(label, position, Text(f"overrides no rule: {parent} has no rule {rid!r}{hint_en}",
+                                                          f"没有可覆盖的规则：{parent} 中没有规则 {rid!r}{hint_zh}"),
+                                    Text("correct the id, or give a new rule its kind = \"...\"",
+                                         "请改正 id，或为新规则写明 kind = \"...\"")))
+            continue
         rule = _rule(raw, label, position, schema)
         if rule is not None:
             rules.append(rule)

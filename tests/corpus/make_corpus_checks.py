@@ -166,6 +166,10 @@ RULES: list[Case] = [
                                                                  + OVERRIDE + 'counties = ["330782"]\nmax = 2\n')},
      "rules {case}/rules.toml", 2,
      ["rule county.max_communities: overrides 330782 again (rule #1 already does). Fix: give each county one override"]),
+    ("rule_override_id_typo", {"rules.toml": rule_file('[[rule]]\nid = "county.max_comunities"\nmax = 1\n')},
+     "rules {case}/rules.toml", 2,
+     ["rule county.max_comunities: overrides no rule: zhejiang-2026 has no rule 'county.max_comunities' (did you mean "
+      "'county.max_communities'?). Fix: correct the id, or give a new rule its kind = \"...\""]),
     ("rule_one_county_override_shown", {"rules.toml": rule_file(OVERRIDE + 'counties = ["330782"]\nmax = 1\n')},
      "rules {case}/rules.toml", 0,
      ['except_counties = ["330782"]   (the override county.max_communities@… applies there)',
