@@ -266,3 +266,33 @@ def test_a_rule_that_applies_to_no_unit_is_shown_as_such_never_pass(plan_dir: Pa
     assert line.startswith("N/A   county.max_communities@330702 (000 (二)): 每个县（市、区）恰好1个医共体 — "
                            "applies to no unit of this plan"), line
     assert "PASS  county.max_communities (000 (二)): 每个县（市、区）1-3个医共体 — 1 units, 0 violations" in result.output
+
+
+def test_reserved_capacity_is_rerun_from_the_plan_and_its_table_compared(tmp_path: Path) -> None:
+    """A city-grid plan (贵阳市, guizhou-2024): the checker recomputes reserved capacity from plan.json, so an
+    edited reserved_capacity.csv is caught in its unit, and the rule itself is re-run (never taken from the table)."""
+    out = tmp_path / "guiyang"
+    result = CliRunner().invoke(main, ["plan", "--region", "贵阳市", "--rules", "guizhou-2024", "--out", str(out),
+                                       "--quiet", "--no-cache", "--no-maps"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "reserved_capacity.csv", dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    assert len(table) >= 2
+    statuses, text = _check_folder(out)
+    capacity = next(s for s in statuses if s.rule.kind == "reserved_capacity")
+    assert capacity.units_checked == len(table)
+    assert not [v for s in statuses if s.rule.id == "plan.tables" for v in s.violations], text
+    table.loc[0, "reserve_beds"] = "0"
+    table.loc[1, "flag"] = ""
+    table.to_csv(out / "reserved_capacity.csv", index=False, encoding="utf-8-sig")
+    statuses, text = _check_folder(out)
+    found = [v for s in statuses if s.rule.id == "plan.tables" for v in s.violations]
+    unit = table.loc[0, "unit"]
+    assert any(v.unit == unit and "reserved_capacity.csv: row" in v.message and "reserve_beds is '0'" in v.message
+               for v in found), text
+    again = next(s for s in statuses if s.rule.kind == "reserved_capacity")
+    assert len(again.violations) == len(capacity.violations)   # recomputed from the plan, not read from the table
+
+
+def _check_folder(folder: Path) -> tuple[list, str]:
+    _plan, _units, statuses = check_file(str(folder))
+    return statuses, "\n".join(compliance_lines(statuses))
