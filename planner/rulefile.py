@@ -523,17 +523,23 @@ def _problems_from(exc: ValidationError, cls: type[BaseModel], label: str, where
         key = f"key `{loc}`" if loc else "the rule"
         value = err.get("input")
         kind = err["type"]
+        key_zh = f"键 `{loc}`" if loc else "该规则"
         if kind == "extra_forbidden":
             allowed = _allowed_keys(cls, err["loc"])
             close = difflib.get_close_matches(str(err["loc"][-1]), allowed, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            out.append(Problem(label, where, f"unknown key `{loc}`{hint}", f"allowed keys: {', '.join(allowed)}"))
+            hint_zh = f"（是否为 {close[0]!r}？）" if close else ""
+            out.append(Problem(label, where, Text(f"unknown key `{loc}`{hint}", f"未知的键 `{loc}`{hint_zh}"),
+                               Text(f"allowed keys: {', '.join(allowed)}", f"可用的键：{', '.join(allowed)}")))
         elif kind == "missing":
-            out.append(Problem(label, where, f"{key} is missing", f"add {loc} = ..."))
+            out.append(Problem(label, where, Text(f"{key} is missing", f"缺少{key_zh}"),
+                               Text(f"add {loc} = ...", f"请添加 {loc} = ...")))
         else:
             msg = err["msg"].removeprefix("Value error, ")
             shown = "" if isinstance(value, dict) else f" (got {value!r})"
-            out.append(Problem(label, where, f"{key}: {msg}{shown}", _fix_for(kind, err)))
+            shown_zh = "" if isinstance(value, dict) else f"（实际为 {value!r}）"
+            # The schema's own words have no Chinese wording; the key, the value and the fix do.
+            out.append(Problem(label, where, Text(f"{key}: {msg}{shown}", f"{key_zh}：{msg}{shown_zh}"), _fix_for(kind, err)))
     return out
 
 
@@ -551,15 +557,17 @@ def _allowed_keys(cls: type[BaseModel], loc: tuple) -> list[str]:
     return sorted(model.model_fields)
 
 
-def _fix_for(kind: str, err: dict) -> str:
+def _fix_for(kind: str, err: dict) -> Text:
     ctx = err.get("ctx") or {}
     if kind == "literal_error":
-        return f"use {ctx.get('expected', 'one of the allowed values')}"
+        expected = ctx.get("expected", "one of the allowed values")
+        return Text(f"use {expected}", f"请使用 {expected}")
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
-        return "use a value within the allowed range"
+        return Text("use a value within the allowed range", "请使用允许范围内的值")
     if kind.endswith("_type") or kind.endswith("_parsing"):
-        return "use a value of the right type (numbers without quotes, text in quotes, lists in [ ])"
-    return "correct the value"
+        return Text("use a value of the right type (numbers without quotes, text in quotes, lists in [ ])",
+                    "请使用正确类型的值（数字不加引号，文本加引号，列表用 [ ]）")
+    return Text("correct the value", "请改正该值")
 
 
 def _pin_problems(rules: list[Rule], label: str) -> list[Problem]:
