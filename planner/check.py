@@ -301,9 +301,11 @@ class PlanIntegrity(Rule):
 
 
 STRUCTURE = PlanIntegrity(id="plan.structure", what="structure",
-                          source="planner assumption: a plan lists each community once, each under its own lead")
+                          source="planner assumption: a plan lists each community once, each under its own lead",
+                          source_zh="规划工具假设：规划中每个医共体只列一次，各由一家医院牵头")
 TABLES = PlanIntegrity(id="plan.tables", what="tables",
-                       source="planner assumption: the tables a plan folder publishes are those of its plan.json")
+                       source="planner assumption: the tables a plan folder publishes are those of its plan.json",
+                       source_zh="规划工具假设：规划文件夹发布的各表与其 plan.json 一致")
 
 MAX_TABLE_MESSAGES = 20
 """Disagreements reported per table before the rest are counted."""

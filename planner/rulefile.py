@@ -361,7 +361,7 @@ def rule_origin(rules: RuleSet, rule_id: str, key: str) -> str:
     return rules.origins.get(rule_id, {}).get(key, "default")
 
 
-SHOWN_ELSEWHERE = ("id", "kind", "source", "quote", "title", "note", "assumptions")
+SHOWN_ELSEWHERE = ("id", "kind", "source", "source_zh", "quote", "title", "note", "assumptions")
 """Rule keys `planner rules` shows in the heading and clause lines rather than as values."""
 
 
