@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import json
 import tomllib
@@ -678,10 +679,23 @@ def _ascii_code(text: str) -> str | None:
 def _catalog() -> tuple[set[str], set[str], dict[str, list[str]]] | None:
     """County adcodes, city codes, and name -> codes of the embedded data (None when it is missing)."""
     try:
+        from .regions import data_dir
+
+        path = data_dir() / "catalog.csv"
+        stamp = path.stat()
+    except Exception:  # noqa: BLE001  (no embedded data: references cannot be looked up, the region will say so)
+        return None
+    return _catalog_at(str(path), stamp.st_size, stamp.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=2)
+def _catalog_at(path: str, _size: int, _mtime_ns: int) -> tuple[set[str], set[str], dict[str, list[str]]] | None:
+    """_catalog, read once per catalog file version (rule files are loaded often: the review page, tests)."""
+    try:
         from .regions import catalog
 
         cat = catalog()
-    except Exception:  # noqa: BLE001  (no embedded data: references cannot be looked up, the region will say so)
+    except Exception:  # noqa: BLE001
         return None
     names: dict[str, list[str]] = {}
     for code, name in zip(cat["adcode"], cat["name"]):
