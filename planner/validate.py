@@ -229,12 +229,17 @@ class _Checker:
         return out
 
 
+_SCIENTIFIC = re.compile(r"\d+(\.\d+)?[eE]\+?\d+")
+_DECIMAL = re.compile(r"\d+\.0+")
+
+
 def _parse_code(text: str, col: Column, layer: Layer) -> tuple[object, str]:
     s = text.strip()
-    if re.fullmatch(r"\d+(\.\d+)?[eE]\+?\d+", s):
+    # Only a text with a dot or an e can be a mangled number: a million ids skip the patterns.
+    if ("." in s or "e" in s or "E" in s) and _SCIENTIFIC.fullmatch(s):
         msg = "looks like a code that Excel turned into a number in scientific notation (digits are lost)"
         raise ValueError(msg)
-    if re.fullmatch(r"\d+\.0+", s):
+    if "." in s and _DECIMAL.fullmatch(s):
         msg = "looks like a code stored as a decimal number"
         raise ValueError(msg)
     if s and not s.isascii() and all(ch.isdigit() for ch in s):
