@@ -246,7 +246,12 @@ def _load(path: Path, seen: tuple[Path, ...]) -> RuleSet:
     if policy is not None and policy.extends:
         try:
             base_path = resolve_path(policy.extends, relative_to=path.parent)
-            base = _load(base_path, (*seen, path.resolve()))
+        except RuleFileError as exc:  # named from this file: which key points nowhere
+            problems.extend(Problem(label, "policy.extends", Text(f"extends {p.source}: ", f"继承 {p.source}：") + p.message,
+                                    p.fix) for p in exc.problems)
+            base_path = None
+        try:
+            base = _load(base_path, (*seen, path.resolve())) if base_path is not None else None
         except RuleFileError as exc:
             problems.extend(exc.problems)
             base = None

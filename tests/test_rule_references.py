@@ -135,8 +135,8 @@ def test_pins_and_vetoes_are_checked_against_the_region_planned(tmp_path: Path) 
 
 def test_extends_only_regular_toml_files_and_a_bounded_chain(tmp_path: Path) -> None:
     found = problems(write(tmp_path, "", head='[policy]\nname = "x"\nextends = "/dev/zero"\n'))
-    assert found == ["/dev/zero: is not a regular .toml file. Fix: name a rule file ending in .toml (or a shipped rule "
-                     "file by name)"]
+    assert found == [f"{tmp_path / 'review.toml'}: policy.extends: extends /dev/zero: is not a regular .toml file. "
+                     "Fix: name a rule file ending in .toml (or a shipped rule file by name)"]
     previous = "zhejiang-2026"
     for n in range(10):
         write(tmp_path, "", name=f"chain{n}.toml", head=f'[policy]\nname = "c{n}"\nextends = "{previous}"\n')
