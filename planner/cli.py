@@ -332,7 +332,11 @@ def rules(rules: str) -> None:
 
     from .i18n import tr
 
+    from ._errors import RuleFileError, raise_if
+    from .rulefile import catalog_reference_problems, rule_value_lines
+
     rs = load_rules(rules)
+    raise_if(catalog_reference_problems(rs.rules, rs.path), RuleFileError)  # counties that exist nowhere
     click.echo(f"{rs.title or rs.name} ({rs.path})")
     for r in rs.rules:
         state = "off " if not r.enabled else ("soft" if not r.hard else "hard")
@@ -345,6 +349,8 @@ def rules(rules: str) -> None:
             click.echo(f"         planner assumption `{key}`: {why}")
         if r.title:
             click.echo(f"         title (label only): {r.title}")
+        for line in rule_value_lines(rs, r):
+            click.echo(f"         {_tr(line)}")
 
 
 def _progress(total: int, quiet: bool, label: str) -> tuple[Callable[[Any], None], Callable[[], None]]:
@@ -424,7 +430,7 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
         from .regions import load
 
         reg = load(region or DEFAULT_REGION, cache_dir=None if no_cache else cache_dir)
-    travel = load_travel(rs, od_file, road_file)
+    travel = load_travel(rs, od_file, road_file, region=reg)
     prev = read_plan(previous) if previous else None
     units_hint = len(reg.counties)
     advance, stop = _progress(units_hint, quiet, f"Solving {reg.name}")
@@ -667,14 +673,18 @@ def _echo_services(result: Any) -> None:
 
 @main.command()
 @click.argument("plan_path", type=click.Path(exists=True))
-@click.option("--rules", "rules_name", default="zhejiang-2026", show_default=True)
+@click.option("--rules", "rules_name", default=None,
+              help="Rule file (default: the one a plan folder records; zhejiang-2026 for a layout).")
 @click.option("--region", default=None, help="Region of a hand-made layout (a plan folder knows its own).")
-def check(plan_path: str, rules_name: str, region: str | None) -> None:
-    """Re-check a plan (ours, or a layout CSV with township_code and lead_id) against every rule."""
+def check(plan_path: str, rules_name: str | None, region: str | None) -> None:
+    """Re-check a plan as written (ours, or a layout CSV with township_code and lead_id) against every rule,
+    and every table of a plan folder against its plan.json."""
     from .check import compliance_lines
     from .pipeline import check_file
 
-    _plan, _units, statuses = check_file(plan_path, rules_name, region)
+    plan, _units, statuses = check_file(plan_path, rules_name, region)
+    for note in plan.meta.pop("check_notes", []):
+        click.echo(f"Note: {note}")
     for line in compliance_lines(statuses):
         click.echo(line)
     broken = sum(len(s.violations) for s in statuses if s.rule.hard)

@@ -193,14 +193,19 @@ def decode_text(data: bytes, encoding: str | None, label: str) -> tuple[str, lis
 
 
 def _blank_to_none(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.astype(object)
+    # A shallow copy: every column is replaced below (a deep copy of a million-row table costs its size again).
+    out = frame.copy(deep=False) if all(dt == object for dt in frame.dtypes) else frame.astype(object)
     for col in out.columns:
         if col == "geometry":
             continue
         values = out[col].to_numpy(dtype=object)
-        cleaned = [None if (v is None or (isinstance(v, float) and np.isnan(v)) or
-                            (isinstance(v, str) and not v.strip())) else (v.strip() if isinstance(v, str) else v)
-                   for v in values]
+        if all(type(v) is str for v in values):  # a CSV column: strip once, blanks to None
+            stripped = [v.strip() for v in values]
+            cleaned = [v if v else None for v in stripped]
+        else:
+            cleaned = [None if (v is None or (isinstance(v, float) and np.isnan(v)) or
+                                (isinstance(v, str) and not v.strip())) else (v.strip() if isinstance(v, str) else v)
+                       for v in values]
         out[col] = pd.Series(cleaned, index=out.index, dtype=object)
     return out
 
@@ -210,7 +215,7 @@ def _read_csv(p: Path, encoding: str | None, crs: str) -> RawTable:
     delimiter = _delimiter(text)
     if delimiter != ",":
         notes.append(f"columns separated by {'a tab' if delimiter == chr(9) else repr(delimiter)}")
-    reader = csv.reader(_io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(_lines(text), delimiter=delimiter)
     header: list[str] | None = None
     rows: list[list[str]] = []
     numbers: list[int] = []
@@ -230,13 +235,27 @@ def _read_csv(p: Path, encoding: str | None, crs: str) -> RawTable:
             continue
         rows.append(record)
         numbers.append(line)
+        if len(rows) > MAX_ROWS:
+            raise InputDataError(Problem(str(p), "", f"has more than {MAX_ROWS:,} rows", "split the table"))
     if header is None:
         raise InputDataError(Problem(str(p), "", "has no header line", "put column names on the first line"))
     if problems:
         raise InputDataError(problems)
-    frame = _blank_to_none(pd.DataFrame(rows, columns=header, dtype=object))
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    del rows, text  # the table holds the cells now; a million-row file is not kept three times over
+    frame = _blank_to_none(frame)
     table = RawTable(p, p.stem, frame, 2, notes, numbers)
     return _wkt_geometry(_points_from_columns(table, crs), crs)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of a text with their endings (\\n, \\r\\n or \\r), as io.StringIO(newline="") gives them,
+    without its copy of the whole text at four bytes a character."""
+    for m in _LINE.finditer(text):
+        yield m.group()
 
 
 def _delimiter(text: str) -> str:
@@ -277,15 +296,41 @@ def _wkt_geometry(table: RawTable, crs: str) -> RawTable:
     return table
 
 
+MAX_ROWS = 2_000_000
+"""Most rows read from one table (a national facility roster has about a million)."""
+EXCEL_MAX_ROWS = 1_048_576
+"""Rows of an Excel sheet (Excel's own limit): a workbook claiming more was not made by Excel."""
+MAX_EXPANDED_BYTES = 4 * 2**30
+"""Most bytes an archive (a zipped shapefile, a workbook) may expand to."""
+MAX_EXPANSION_RATIO = 200
+"""Most an archive may expand relative to its size (a zip bomb expands thousands of times)."""
+
+
+def _check_expansion(p: Path, z: zipfile.ZipFile) -> None:
+    """Refuse an archive that would expand beyond MAX_EXPANDED_BYTES or MAX_EXPANSION_RATIO times its size."""
+    total = sum(i.file_size for i in z.infolist())
+    size = max(p.stat().st_size, 1)
+    if total > MAX_EXPANDED_BYTES or (total > 64 * 2**20 and total / size > MAX_EXPANSION_RATIO):
+        raise InputDataError(Problem(str(p), "", f"expands to {total:,} bytes from {size:,} ({total / size:,.0f} times): "
+                                     "more than a table this planner reads", "give the table uncompressed, or split it"))
+
+
 def _read_xlsx(p: Path, crs: str) -> list[RawTable]:
     import openpyxl
 
+    with zipfile.ZipFile(p) as z:
+        _check_expansion(p, z)
     wb = openpyxl.load_workbook(p, read_only=True, data_only=True)
     tables = []
     try:
         for ws in wb.worksheets:
-            rows = [(n, list(r)) for n, r in enumerate(ws.iter_rows(values_only=True), start=1)
-                    if any(v is not None and str(v).strip() for v in r)]
+            rows = []
+            for n, r in enumerate(ws.iter_rows(values_only=True), start=1):
+                if n > EXCEL_MAX_ROWS:
+                    raise InputDataError(Problem(str(p), f"sheet {ws.title}", f"has more than {EXCEL_MAX_ROWS:,} rows, "
+                                                 "more than Excel itself holds", "give the table as CSV"))
+                if any(v is not None and str(v).strip() for v in r):
+                    rows.append((n, list(r)))
             if not rows:
                 continue
             header = ["" if h is None else str(h).strip() for h in rows[0][1]]
@@ -337,7 +382,8 @@ def _points_from_columns(table: RawTable, crs: str) -> RawTable:
     if crs == "gcj02":
         lon[ok], lat[ok] = gcj02.gcj02_to_wgs84(lon[ok], lat[ok])
         table.notes.append("GCJ-02 coordinates converted to WGS84")
-    geoms = np.array([shapely.Point(x, y) if good else None for x, y, good in zip(lon, lat, ok)], dtype=object)
+    geoms = np.asarray(shapely.points(np.where(ok, lon, 0.0), np.where(ok, lat, 0.0)), dtype=object)  # vectorised
+    geoms[~ok] = None
     frame = gpd.GeoDataFrame(table.frame, geometry=gpd.GeoSeries(geoms, index=table.frame.index), crs="EPSG:4326")
     table.frame = frame
     return table
@@ -357,7 +403,12 @@ def _read_features(p: Path, encoding: str | None, crs: str) -> list[RawTable]:
         # A str: Path() would collapse the // of an absolute path. Point at the .shp inside,
         # wherever the archive keeps it ("compress folder" puts it in a sub-folder).
         with zipfile.ZipFile(p) as z:
+            _check_expansion(p, z)
             inner = sorted(n for n in z.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX"))
+        if len(inner) > 1:
+            # Reading the first alone would drop the others without a word.
+            raise InputDataError(Problem(str(p), "", f"holds {len(inner)} shapefiles ({', '.join(inner[:5])})",
+                                         "zip one shapefile per archive, or put the layers in one GeoPackage"))
         target = "/vsizip/" + str(p.resolve()) + (f"/{inner[0]}" if inner else "")
     layers = [str(name) for name, _ in pyogrio.list_layers(target)]
     if not layers:

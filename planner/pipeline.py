@@ -13,7 +13,7 @@ import networkx as nx
 import pandas as pd
 
 from . import __version__, io, planfile, regions
-from ._errors import InputDataError, Problem
+from ._errors import InputDataError, Problem, raise_if
 from .adjacency import contiguity_graph
 from .check import RuleStatus, check_plan, compliance_lines
 from .plan import Plan, UnitPlan
@@ -47,11 +47,13 @@ class RunResult:
     access_statuses: list[RuleStatus] = field(default_factory=list)
     cache_notes: list = field(default_factory=list)
     """Cache entries not reused (each failed a check, was solved again and replaced) and cache warnings."""
+    integrity_statuses: list[RuleStatus] = field(default_factory=list)
 
     @property
     def all_statuses(self) -> list[RuleStatus]:
-        """Community rules, then dispatch, dialysis and capacity rules, then access rules."""
-        return self.statuses + self.service_statuses + self.access_statuses
+        """Community rules, then dispatch, dialysis and capacity rules, then access rules, then the
+        checker's own (the plan's structure; a plan folder's tables)."""
+        return self.statuses + self.service_statuses + self.access_statuses + self.integrity_statuses
 
     @property
     def hard_violations(self) -> int:
@@ -85,8 +87,20 @@ def load_region(spec: str, user_files: list[str] | None = None, *, crs: str = "a
     return region_from_tables(tables, name=base.name, base=base)
 
 
-def load_travel(rules: RuleSet, od_file: str | None = None, road_file: str | None = None) -> TravelModel:
-    """The travel model: the rule file's great-circle settings, plus an OD matrix or road graph if given."""
+ROAD_REACH_KM = 20.0
+"""How far a township seat may be from the nearest road node before the road file counts as not reaching it."""
+MAX_ROAD_MINUTES = 24 * 60.0
+"""Longest travel_min of one road line read (a day's drive)."""
+
+
+def load_travel(rules: RuleSet, od_file: str | None = None, road_file: str | None = None, *,
+                region: Region | None = None) -> TravelModel:
+    """The travel model: the rule file's great-circle settings, plus an OD matrix or road graph if given.
+
+    Road lines with negative, infinite or absurd minutes or speeds are refused (a negative edge
+    makes shortest paths meaningless), and with `region` a road file that does not reach the
+    region's townships is refused, as are OD pairs none of whose places is in the region (noted).
+    """
     from .travel import RoadGraph, od_series
 
     od = road = None
@@ -115,11 +129,62 @@ def load_travel(rules: RuleSet, od_file: str | None = None, road_file: str | Non
                                                       for g in lines.geometry):
             raise InputDataError(Problem(road_file, "", "is not a layer of road lines",
                                          "give a GeoPackage/GeoJSON/Shapefile of LineStrings with speed_kph or travel_min"))
-        for col in ("speed_kph", "travel_min"):
-            if col in lines.columns:
-                lines[col] = [float(v) if v is not None else None for v in lines[col]]
+        problems = []
+        limits = {"speed_kph": (0.0, 200.0, "a speed in km/h above 0 and at most 200"),
+                  "travel_min": (0.0, MAX_ROAD_MINUTES, f"minutes from 0 to {MAX_ROAD_MINUTES:,.0f}")}
+        for col, (lo, hi, words) in limits.items():
+            if col not in lines.columns:
+                continue
+            values = []
+            for i, v in enumerate(lines[col]):
+                try:
+                    x = None if v is None else float(v)
+                except (TypeError, ValueError):
+                    x = float("nan")
+                bad = x is not None and (x != x or x < lo or x > hi or (col == "speed_kph" and x == 0))
+                if bad:
+                    problems.append(Problem(road_file, table.row(i), f"{col} {v!r} is not {words}",
+                                            f"give {words} (or leave it blank for the default)"))
+                values.append(x)
+            lines[col] = values
+        if problems:
+            raise_if(problems, InputDataError)
         road = RoadGraph.from_lines(lines)
-    return TravelModel(rules.travel.detour_factor, rules.travel.speed_kph, od=od, road=road)
+    travel = TravelModel(rules.travel.detour_factor, rules.travel.speed_kph, od=od, road=road)
+    if region is not None:
+        _check_reach(travel, region, road_file, od_file)
+    return travel
+
+
+def _check_reach(travel: TravelModel, region: Region, road_file: str | None, od_file: str | None) -> None:
+    """Refuse a road file far from the region's townships; note OD pairs that name no place of the region."""
+    import numpy as np
+
+    towns = region.townships
+    if travel.road is not None and len(towns):
+        from .travel import haversine_km
+
+        road = travel.road
+        lon, lat = towns["seat_lon"].to_numpy(float), towns["seat_lat"].to_numpy(float)
+        scale = np.cos(np.radians(float(np.mean(lat))))
+        from scipy.spatial import cKDTree
+
+        _, node = cKDTree(np.column_stack([road.lon * scale, road.lat])).query(np.column_stack([lon * scale, lat]))
+        km = haversine_km(lon, lat, road.lon[node], road.lat[node])
+        far = km > ROAD_REACH_KM
+        if far.all() or far.mean() > 0.5:
+            names = ", ".join(f"{n} ({c})" for c, n in zip(towns.index[far][:3], towns["name"].to_numpy()[far][:3]))
+            raise InputDataError(Problem(str(road_file), "", f"does not reach {region.name}: {int(far.sum())} of its "
+                                         f"{len(towns)} townships are over {ROAD_REACH_KM:g} km from the nearest road "
+                                         f"(nearest {km.min():,.0f} km; {names})",
+                                         "give the roads of this region (same CRS: WGS84 degrees), or leave --roads out"))
+    if travel.od is not None and od_file:
+        places = set(towns.index.astype(str)) | set(region.facilities.index.astype(str))
+        pairs = travel.od.index
+        unused = sum(1 for o, d in pairs if o not in places and d not in places)
+        if unused:
+            region.notes.append(f"{od_file}: {unused:,} of {len(pairs):,} OD pairs name no township or facility of "
+                                f"{region.name} and are not used")
 
 
 # How plan.json names the user's input files, and the `planner plan` option each came from.
@@ -164,7 +229,7 @@ def plan_inputs(plan: Plan, rules: RuleSet, region_spec: str | None = None) -> t
     region = load_region(region_spec or plan.region, [e["path"] for e in inputs.get("files", [])])
     od = inputs.get("od", [{}])[0].get("path")
     roads = inputs.get("roads", [{}])[0].get("path")
-    return region, load_travel(rules, od, roads)
+    return region, load_travel(rules, od, roads, region=region)
 
 
 def _sha256(path: Path) -> str:
@@ -191,6 +256,11 @@ def run_plan(region: Region, rules: RuleSet, options: SolveOptions = SolveOption
              progress: Callable[[UnitPlan], None] | None = None, jobs: int = 1, executor: str = "process",
              address: str | None = None, services: bool = True, cache: UnitCache | None = None) -> RunResult:
     """Solve the region's communities and grids under the rules and check the plan."""
+    from ._errors import RuleFileError, raise_if
+    from .rulefile import region_reference_problems
+
+    # Pins and vetoes naming townships or facilities the region lacks would silently apply to nothing.
+    raise_if(region_reference_problems(rules.rules, region, rules.path), RuleFileError)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     travel = travel or TravelModel(rules.travel.detour_factor, rules.travel.speed_kph)
@@ -205,7 +275,11 @@ def run_plan(region: Region, rules: RuleSet, options: SolveOptions = SolveOption
     statuses = check_plan(plan, units, rules.rules)
     timings["check_s"] = time.perf_counter() - t2
     _record_policy(plan, region, units, rules)
-    result = RunResult(region, rules, units, plan, statuses, graph, travel, timings_s=timings)
+    from .check import integrity_statuses, structure_violations
+
+    structure = structure_violations(plan, set(region.townships.index), set(region.facilities.index))
+    result = RunResult(region, rules, units, plan, statuses, graph, travel, timings_s=timings,
+                       integrity_statuses=integrity_statuses(plan, structure, None, len(units)))
     if cache is not None:
         result.cache_notes = [*cache.rejected, *cache.warnings]
     if services:
@@ -328,6 +402,7 @@ def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True) ->
         "reused_units": sorted(u.unit for u in result.plan.units.values() if u.reused),
         "cache_notes": [str(n) for n in result.cache_notes],
     })
+    planfile.write_manifest(work)  # last: the digests `planner check` compares every file with
 
 
 def _write_services(result: RunResult, work: Path) -> None:
@@ -359,52 +434,129 @@ def _write_services(result: RunResult, work: Path) -> None:
     write_access(result.access, work)
 
 
-def check_file(plan_path: str, rules_path: str, region_spec: str | None = None, *, region: Region | None = None,
-               travel: TravelModel | None = None) -> tuple[Plan, list[Unit], list[RuleStatus]]:
-    """Check a plan folder or a hand-made layout against a rule file.
+def check_file(plan_path: str, rules_path: str | None = None, region_spec: str | None = None, *,
+               region: Region | None = None, travel: TravelModel | None = None) -> tuple[Plan, list[Unit], list[RuleStatus]]:
+    """Check a plan folder or a hand-made layout, as written, against a rule file.
 
-    The region and travel model are those the plan was made from (plan_inputs) unless given.
+    A plan folder is checked as plan.json lists it (every community, duplicates and shared leads
+    reported), against the rules it records unless `rules_path` says otherwise (a note in
+    `plan.meta["check_notes"]` says when they differ), with every hard rule it was made under
+    re-run (dispatch, dialysis, reserved capacity, access) and every table it publishes compared
+    with plan.json and with the digests the run recorded. A layout is checked against
+    `rules_path` (default zhejiang-2026). The region and travel model are those the plan was
+    made from (plan_inputs) unless given.
     """
-    rules = load_rules(rules_path)
-    plan = planfile.read_plan(plan_path, rules_name=rules.name)
+    from .check import integrity_statuses, recut, structure_violations
+
+    folder = Path(plan_path)
+    is_folder = folder.is_dir() or (folder.name.endswith(".json") and not folder.name.endswith(".geojson"))
+    saved = planfile.read_plan(plan_path) if is_folder else None
+    notes: list[str] = []
+    if saved is not None:
+        recorded = str(saved.meta.get("rules_path") or saved.rules_name)
+        rules = load_rules(rules_path or recorded)
+        notes += _rules_notes(saved, rules, recorded, given=rules_path is not None)
+        plan = saved
+    else:
+        rules = load_rules(rules_path or "zhejiang-2026")
+        plan = planfile.read_plan(plan_path, rules_name=rules.name)
+        if rules_path is None:
+            notes.append(f"checked against {rules.name}: a layout records no rules (pass --rules to choose)")
     if region is None or travel is None:
         region, travel = plan_inputs(plan, rules, region_spec)
     graph = contiguity_graph(region.townships, region.counties)
     units = build_units(region, rules.rules, travel, graph)
-    if "layout" not in plan.meta:
-        # Re-cut a saved plan into this rule file's units (a plan made under other rules may
-        # group counties into city grids differently); unsolved units become uncovered townships.
-        plan.meta["layout"] = plan_path
-        plan.meta["rows"] = [{"township_code": t, "lead_id": lead} for t, lead in sorted(plan.assignment().items())]
-        plan.units.clear()
-    planfile.assign_layout_units(plan, units)
-    _check_leads_exist(plan, region, plan_path)
+    if saved is None:
+        planfile.assign_layout_units(plan, units)
+        _check_leads_exist(plan, region, plan_path)
+        structure = []
+    else:
+        towns, facs = set(region.townships.index), set(region.facilities.index)
+        structure = structure_violations(saved, towns, facs)
+        plan = recut(saved, units, towns, facs)
+    plan.meta["check_notes"] = notes
     statuses = check_plan(plan, units, rules.rules)
-    folder = Path(plan_path)
+    tables = None
     if folder.is_dir():
-        statuses += _check_saved_services(folder, region, plan, rules)
+        services, tables = _check_saved_services(folder, region, plan, units, rules)
+        statuses += services
+    statuses += integrity_statuses(plan, structure, tables, len(units))
     return plan, units, statuses
 
 
-def _check_saved_services(folder: Path, region: Region, plan: Plan, rules: RuleSet) -> list[RuleStatus]:
-    """Re-check the roster and dialysis sites a plan folder holds, if any, against the rules."""
-    from .check import check_dialysis, check_dispatch
+def _rules_notes(saved: Plan, rules: RuleSet, recorded: str, *, given: bool) -> list[str]:
+    """What the checker says about the rules: those given differ from the plan's, or the plan's file changed since."""
+    digest = saved.meta.get("rules_digest")
+    if digest is None or digest == rules.digest:
+        return []
+    if given and _portable(rules.path) != recorded:
+        return [f"checked against {rules.name} ({_portable(rules.path)}); the plan was made under {saved.rules_name} "
+                f"({recorded}): the rules differ"]
+    return [f"the rule file {recorded} has changed since the plan was made (digest {rules.digest}, the plan records "
+            f"{digest}): checked against the file as it is now"]
+
+
+SAVED_CSVS = ("assignments.csv", "communities.csv", "members.csv", "roster.csv", "dialysis_sites.csv",
+              "dialysis_coverage.csv", "shortfalls.csv", "reserved_capacity.csv")
+"""The plan folder's tables the checker compares with plan.json (and with each other)."""
+
+
+def _saved_folder(folder: Path):
+    """The folder's tables, layers, workbook, manifest and current digests, for check.check_tables."""
+    from .check import SavedFolder
+
+    manifest = planfile.read_manifest(folder)
+    names = set(manifest or {}) | {planfile.PLAN_JSON, *SAVED_CSVS, "plan.gpkg", "plan.geojson", "services.xlsx"}
+    digests = {n: planfile.file_sha256(folder / n) if (folder / n).is_file() else None for n in sorted(names)}
+    tables = {n: t for n in SAVED_CSVS if (t := planfile.read_folder_csv(folder, n)) is not None}
+    books = {n: b for n in ("services.xlsx",) if (b := planfile.read_folder_xlsx(folder, n)) is not None}
+    return SavedFolder(tables, planfile.read_folder_layers(folder), books, manifest, digests)
+
+
+def _check_saved_services(folder: Path, region: Region, plan: Plan, units: list[Unit],
+                          rules: RuleSet) -> tuple[list[RuleStatus], list]:
+    """Re-run the service rules on what the folder holds (roster, dialysis sites, reserved capacity
+    recomputed from the plan, access tables), and compare every table with plan.json."""
+    from .capacity import reserved_capacity
+    from .check import TABLES, Violation, check_capacity, check_dialysis, check_dispatch, check_tables, digest_violations
     from .dispatch import RosterRow
     from .vocabulary import parse_title
 
+    saved = _saved_folder(folder)
+    capacity = reserved_capacity(region, plan, list(rules.rules))
+    found = digest_violations(saved) + check_tables(plan, units, region, list(rules.rules), saved, capacity)
     out: list[RuleStatus] = []
-    roster = folder / "roster.csv"
-    if roster.exists() and any(r.kind in ("attending_dispatch", "expert_dispatch") for r in rules.rules):
-        frame = io.read_csv_text(roster)
-        rows = [RosterRow(r.role, r.community_id, r.from_id, r.to_id, parse_title(r.title).value.value, r.specialty,
-                          int(r.count), float(r.travel_min), r.borrowed == "True") for r in frame.itertuples()]
+    fac = region.facilities.index
+    roster = saved.tables.get("roster.csv")
+    if roster is not None and any(r.kind in ("attending_dispatch", "expert_dispatch") for r in rules.rules):
+        rows = []
+        for i, r in enumerate(roster.to_dict("records"), start=2):
+            try:
+                if r["from_id"] not in fac or r["to_id"] not in fac and r["role"] == "attending":
+                    continue  # reported by check_tables
+                count = int(r["count"])
+                if count < 0:
+                    raise ValueError(count)
+                rows.append(RosterRow(r["role"], r["community_id"], r["from_id"], r["to_id"],
+                                      parse_title(r["title"]).value.value, r["specialty"], count, float(r["travel_min"]),
+                                      r["borrowed"] == "True"))
+            except (KeyError, ValueError, AttributeError) as exc:
+                found.append(Violation("", "roster.csv", TABLES.id, TABLES.citation,
+                                       f"roster.csv row {i}: cannot be read ({exc.__class__.__name__}: {exc})"))
         out += check_dispatch(region, plan, rows, rules.rules)
-    sites = folder / "dialysis_sites.csv"
-    if sites.exists():
-        frame = io.read_csv_text(sites)
-        out += check_dialysis(region, list(zip(frame["county"], frame["facility_id"])), rules.rules)
-    out += _check_saved_access(folder, region, plan, rules)
-    return out
+    sites = saved.tables.get("dialysis_sites.csv")
+    if sites is not None and len(sites) and {"county", "facility_id"} <= set(sites.columns):
+        pairs = [(c, f) for c, f in zip(sites["county"], sites["facility_id"])
+                 if c in region.counties.index and f in fac]
+        out += check_dialysis(region, pairs, rules.rules)
+    out += check_capacity(capacity, rules.rules)
+    try:
+        out += _check_saved_access(folder, region, plan, rules)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        # A hand-edited access table the access checker cannot read is the folder's fault, not a bug.
+        found.append(Violation("", "access tables", TABLES.id, TABLES.citation,
+                               f"the access tables cannot be re-checked ({exc.__class__.__name__}: {exc})"))
+    return out, found
 
 
 def _check_saved_access(folder: Path, region: Region, plan: Plan, rules: RuleSet) -> list[RuleStatus]:

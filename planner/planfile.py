@@ -13,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 
 from ._errors import InputDataError, Problem
-from .io import read_tables, write_bytes
+from .io import read_csv_text, read_tables, write_bytes
 from .milp import Status
 from .plan import Community, Plan, UnitPlan
 
@@ -61,10 +61,42 @@ def plan_to_json(plan: Plan) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
 
+PLAN_JSON_MAX_BYTES = 256 * 1024 * 1024
+"""Largest plan.json read (a national plan is about 10 MB)."""
+PLAN_JSON_MAX_DEPTH = 32
+"""Deepest nesting of lists and objects a plan.json may have (a plan file needs 6)."""
+
+
+def _too_deep(doc: object, limit: int) -> bool:
+    """True when lists and objects nest deeper than `limit` (walked without recursion)."""
+    stack = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((v, depth + 1) for v in (node.values() if isinstance(node, dict) else node))
+    return False
+
+
 def plan_from_json(text: str, label: str) -> Plan:
-    """Read a plan written by `plan_to_json`."""
+    """Read a plan written by `plan_to_json`; anything else (wrong types, too large, too deep) is an InputDataError."""
+    fix = "give a plan folder written by `planner plan`, or a CSV with township_code and lead_id"
+    if len(text) > PLAN_JSON_MAX_BYTES:
+        raise InputDataError(Problem(label, "", f"is larger than {PLAN_JSON_MAX_BYTES // 2**20} MB", fix))
+    deep = Problem(label, "", f"nests lists or objects deeper than {PLAN_JSON_MAX_DEPTH} levels", fix)
     try:
         doc = json.loads(text)
+    except RecursionError:
+        raise InputDataError(deep) from None
+    except (ValueError, json.JSONDecodeError) as exc:
+        raise InputDataError(Problem(label, "", f"is not a plan file ({exc.__class__.__name__}: {exc})", fix)) from None
+    if _too_deep(doc, PLAN_JSON_MAX_DEPTH):
+        raise InputDataError(deep)
+    try:
+        problems = _plan_doc_problems(doc, label)
+        if problems:
+            raise InputDataError(problems)
         plan = Plan(doc["region"], doc["rules"], meta=doc.get("meta", {}))
         for u in doc["units"]:
             comms = tuple(Community(c["id"], u["unit"], c["lead"], tuple(c["townships"])) for c in u["communities"])
@@ -74,9 +106,66 @@ def plan_from_json(text: str, label: str) -> Plan:
                 gap=u["gap"], backend=u.get("backend", ""), travel_person_min=u.get("travel_person_min"),
                 penalties=tuple((k, v) for k, v in u.get("penalties", [])), explanation=tuple(u.get("explanation", [])))
         return plan
-    except (KeyError, TypeError, ValueError, json.JSONDecodeError) as exc:
-        raise InputDataError(Problem(label, "", f"is not a plan file ({exc.__class__.__name__}: {exc})",
-                                     "give a plan folder written by `planner plan`, or a CSV with township_code and lead_id")) from None
+    except (KeyError, TypeError, ValueError, RecursionError, json.JSONDecodeError) as exc:
+        raise InputDataError(Problem(label, "", f"is not a plan file ({exc.__class__.__name__}: {exc})", fix)) from None
+
+
+def _plan_doc_problems(doc: object, label: str) -> list[Problem]:
+    """Type problems of a plan document: every unit, community, lead and township where the reader needs them."""
+    fix = "restore plan.json as `planner plan` wrote it (or make the plan again)"
+    if not isinstance(doc, dict):
+        return [Problem(label, "", "is not a JSON object", fix)]
+    out = [Problem(label, key, f"`{key}` is missing or not text", fix)
+           for key in ("region", "rules") if not isinstance(doc.get(key), str)]
+    if not isinstance(doc.get("meta", {}), dict):
+        out.append(Problem(label, "meta", "`meta` is not an object", fix))
+    units = doc.get("units")
+    if not isinstance(units, list):
+        return [*out, Problem(label, "units", "`units` is missing or not a list", fix)]
+    seen_units: set[str] = set()
+    for n, u in enumerate(units, start=1):
+        where = f"units[{n}]"
+        if not isinstance(u, dict):
+            out.append(Problem(label, where, "is not an object", fix))
+            continue
+        uid = u.get("unit")
+        if not isinstance(uid, str) or not uid:
+            out.append(Problem(label, where, "`unit` is missing or not text", fix))
+            continue
+        where = f"unit {uid}"
+        if uid in seen_units:
+            out.append(Problem(label, where, "is listed twice", "keep one entry per unit"))
+        seen_units.add(uid)
+        for key in ("scope", "name"):
+            if not isinstance(u.get(key), str):
+                out.append(Problem(label, where, f"`{key}` is missing or not text", fix))
+        status = u.get("status")
+        if status is not None and status not in {s.value for s in Status}:
+            out.append(Problem(label, where, f"status {status!r} is not a solver status",
+                               f"use one of {', '.join(s.value for s in Status)}"))
+        for key in ("objective", "bound", "gap", "travel_person_min"):
+            v = u.get(key)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or v != v or v in (float("inf"), float("-inf"))):
+                out.append(Problem(label, where, f"`{key}` {v!r} is not a finite number", fix))
+        comms = u.get("communities")
+        if not isinstance(comms, list):
+            out.append(Problem(label, where, "`communities` is missing or not a list", fix))
+            continue
+        for m, c in enumerate(comms, start=1):
+            cw = f"{where} community #{m}"
+            if not isinstance(c, dict):
+                out.append(Problem(label, cw, "is not an object", fix))
+                continue
+            for key in ("id", "lead"):
+                if not isinstance(c.get(key), str) or not c.get(key):
+                    out.append(Problem(label, cw, f"`{key}` is missing or not text", fix))
+            towns = c.get("townships")
+            if not isinstance(towns, list) or not all(isinstance(t, str) for t in towns):
+                out.append(Problem(label, cw, "`townships` is not a list of township codes (text)", fix))
+        for key in ("penalties", "explanation"):
+            if not isinstance(u.get(key, []), list):
+                out.append(Problem(label, where, f"`{key}` is not a list", fix))
+    return out
 
 
 def read_plan(path: str | Path, *, region_name: str = "", rules_name: str = "") -> Plan:
@@ -90,7 +179,14 @@ def read_plan(path: str | Path, *, region_name: str = "", rules_name: str = "") 
     if p.is_dir():
         p = p / PLAN_JSON
     if p.name.endswith(".json") and p.exists() and not p.name.endswith(".geojson"):
-        return plan_from_json(p.read_text(encoding="utf-8"), str(p))
+        if p.stat().st_size > PLAN_JSON_MAX_BYTES:
+            raise InputDataError(Problem(str(p), "", f"is larger than {PLAN_JSON_MAX_BYTES // 2**20} MB",
+                                         "give a plan folder written by `planner plan`"))
+        try:
+            text = p.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputDataError(Problem(str(p), "", "is not UTF-8 text", "give a plan folder written by `planner plan`")) from None
+        return plan_from_json(text, str(p))
     tables = read_tables(p)
     frame = tables[0].frame
     aliases = {"乡镇代码": "township_code", "code": "township_code", "牵头医院": "lead_id", "lead": "lead_id",
@@ -197,3 +293,95 @@ def community_layers(tables: dict[str, pd.DataFrame], region) -> dict[str, gpd.G
 def write_json(path: Path, doc: dict) -> None:
     """Write a JSON document atomically (sorted keys, UTF-8)."""
     write_bytes(path, (json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True, default=str) + "\n").encode())
+
+
+# --- the manifest: what the run wrote, for the checker ----------------------------------------------
+
+MANIFEST = "manifest.json"
+"""The plan folder's list of the files the run wrote, with the SHA-256 of each (written last)."""
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_manifest(folder: Path) -> dict[str, str]:
+    """Record every file the run wrote in `folder` (name -> SHA-256) in manifest.json; returns the record.
+
+    Written as the last file of a plan folder, so the checker can tell that a table was edited
+    after the run (`planner check` compares each file with its digest). run.json is left out: its
+    timings differ between identical runs, and it is no table anyone reads as the plan.
+    """
+    # run.json (timings, versions) differs between identical runs: the log of the run, not a published table.
+    files = {p.name: file_sha256(p) for p in sorted(folder.iterdir())
+             if p.is_file() and not p.name.startswith(".") and p.name not in (MANIFEST, "run.json")}
+    write_json(folder / MANIFEST, {"format": FORMAT_VERSION, "files": files})
+    return files
+
+
+def read_manifest(folder: Path) -> dict[str, str] | None:
+    """The manifest's file -> SHA-256 record, None when the folder has none; a broken manifest is an error."""
+    p = Path(folder) / MANIFEST
+    if not p.is_file():
+        return None
+    fix = "make the plan again with `planner plan` (the manifest records what it wrote)"
+    try:
+        doc = json.loads(p.read_bytes().decode("utf-8")) if p.stat().st_size < 16 * 2**20 else None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        doc = None
+    files = doc.get("files") if isinstance(doc, dict) else None
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise InputDataError(Problem(str(p), "", "is not a manifest written by `planner plan`", fix))
+    return dict(files)
+
+
+def read_folder_csv(folder: Path, name: str) -> pd.DataFrame | None:
+    """A CSV table of a plan folder as text cells ("" for blanks), None when absent."""
+    p = Path(folder) / name
+    if not p.is_file():
+        return None
+    try:
+        return read_csv_text(p)   # spreadsheet_safe undone: the cells as plan.json spells them
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputDataError(Problem(str(p), "", f"is not a readable CSV table ({exc.__class__.__name__})",
+                                     "restore the table as `planner plan` wrote it")) from None
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+
+
+def read_folder_layers(folder: Path) -> dict[str, pd.DataFrame]:
+    """The plan folder's map layers: plan.gpkg's townships/communities/leads and plan.geojson's communities."""
+    import pyogrio
+
+    out: dict[str, pd.DataFrame] = {}
+    gpkg, geojson = Path(folder) / "plan.gpkg", Path(folder) / "plan.geojson"
+    try:
+        if gpkg.is_file():
+            for name, _geom in pyogrio.list_layers(gpkg):
+                out[f"plan.gpkg:{name}"] = pyogrio.read_dataframe(gpkg, layer=name)
+        if geojson.is_file():
+            out["plan.geojson"] = pyogrio.read_dataframe(geojson)
+    except Exception as exc:  # noqa: BLE001  (GDAL raises many kinds on a damaged file)
+        raise InputDataError(Problem(str(folder), "", f"has a map layer that cannot be read ({exc.__class__.__name__}: {exc})",
+                                     "restore plan.gpkg and plan.geojson as `planner plan` wrote them")) from None
+    return out
+
+
+def read_folder_xlsx(folder: Path, name: str) -> dict[str, pd.DataFrame] | None:
+    """Sheets of a workbook of a plan folder as text cells, None when absent."""
+    p = Path(folder) / name
+    if not p.is_file():
+        return None
+    try:
+        sheets = pd.read_excel(p, sheet_name=None, dtype=str, keep_default_na=False, engine="openpyxl")
+    except Exception as exc:  # noqa: BLE001  (openpyxl raises many kinds on a damaged workbook)
+        raise InputDataError(Problem(str(p), "", f"is not a readable workbook ({exc.__class__.__name__})",
+                                     "restore the workbook as `planner plan` wrote it")) from None
+    return {str(k): v for k, v in sheets.items()}

@@ -635,7 +635,7 @@ class _Run:
     def region_statuses(self) -> list[dict[str, object]]:
         out = []
         for s in self.result.all_statuses:
-            mark = "PASS" if s.passed else ("SOFT" if not s.rule.hard else "FAIL")
+            mark = s.mark  # N/A for a rule that applied to no unit: never shown as PASS
             out.append({"rule_id": s.rule.id, "source": s.rule.source_text, "heading": s.rule.heading(),
                         "description": s.rule.describe(), "mark": mark,
                         "violations": [_Placed(v.unit_name, v.message) for v in s.violations]})
@@ -1862,16 +1862,22 @@ def load_run(plan_dir: str | Path):
     graph = contiguity_graph(region.townships, region.counties)
     # check_file re-checks the communities and the saved roster and dialysis sites; capacity is re-derived.
     community = [s for s in statuses if type(s.rule).stage == "communities"]
-    services = [s for s in statuses if type(s.rule).stage not in ("communities", "access")]
+    services = [s for s in statuses if type(s.rule).stage not in ("communities", "access", "integrity")]
     result = RunResult(region, rules, units, plan, community, graph, travel, out_dir=folder)
     result.dispatch = _read_dispatch(folder, region, plan)
     result.dialysis = _read_dialysis(folder, region)
     result.capacity = reserved_capacity(region, plan, list(rules.rules))
-    result.service_statuses = services + check_capacity(result.capacity, list(rules.rules))
+    # check_file re-runs the capacity rule itself (from the plan); older checkers did not.
+    has_capacity = any(s.rule.kind == "reserved_capacity" for s in services)
+    result.service_statuses = services + ([] if has_capacity else check_capacity(result.capacity, list(rules.rules)))
     from .access.outputs import load_access
 
     result.access = load_access(folder)
     result.access_statuses = [s for s in statuses if type(s.rule).stage == "access"]
+    # The folder's tables against plan.json: shown only when they disagree, so that a folder draws the
+    # same maps as the run that wrote it (the run itself has no folder to compare).
+    result.integrity_statuses = [s for s in statuses if type(s.rule).stage == "integrity"
+                                 and (s.rule.id != "plan.tables" or s.violations)]
     return result, notes
 
 

@@ -161,10 +161,8 @@ class PlanFacts:
 
 
 def rule_mark(status: RuleStatus) -> str:
-    """PASS, FAIL (a hard rule broken) or SOFT (a soft rule broken, penalised), as in check.txt."""
-    if status.passed:
-        return "PASS"
-    return "SOFT" if not status.rule.hard else "FAIL"
+    """PASS, FAIL (a hard rule broken), SOFT (a soft rule broken, penalised) or N/A (applies to no unit), as in check.txt."""
+    return status.mark
 
 
 def violation_units(result, violations: Sequence[Violation]) -> list[str]:

@@ -62,6 +62,13 @@ CODE_LENGTHS: dict[tuple[str, str], int] = {
     ("villages", "township_code"): 9, ("facilities", "county_code"): 6, ("facilities", "township_code"): 9,
 }
 
+MAX_COUNT = 1_000_000_000
+"""Largest count read (residents, beds, staff): China has 1.4 billion people, no county a billion."""
+MAX_PROBLEMS = 50
+"""Problems listed before the rest are counted (a file with a million bad rows says so in 51 lines)."""
+POPULATION_TOLERANCE = 0.10
+"""How far a user's townships may sum from their county's 2020 census population before a warning."""
+
 # China's rough extent in degrees (with its islands); points outside are in the wrong CRS or place.
 LON_RANGE = (73.0, 135.5)
 LAT_RANGE = (3.0, 54.0)
@@ -174,12 +181,28 @@ class _Checker:
         return [None] * len(self.frame)
 
     def parse(self, col: Column) -> list[object]:
-        """Parse one column to its type, reporting every bad cell."""
-        raw = self.values(col.name)
+        """Parse one column to its type, reporting every bad cell.
+
+        Each distinct text is parsed once (a million-row roster repeats its kinds, grades and
+        codes); free text and numbers, mostly distinct, take vectorised paths.
+        """
         present = col.name in self.frame.columns
+        n = len(self.frame)
         default = col.default
         if isinstance(default, str) and col.dtype in ("grade", "kind", "ownership", "level"):
             default = _PARSERS[col.dtype](default, col, self.layer)[0]
+        if not present:
+            if col.required:
+                for i in range(n):
+                    self.add(i, f"{col.name} is missing", f"fill in {col.doc.lower()}")
+            return [None] * n if col.default is None else [default] * n
+        raw = self.frame[col.name].tolist()
+        if col.dtype == "str" and not col.required:
+            return [default if v is None else str(v).strip() for v in raw]
+        parse = _PARSERS[col.dtype]
+        fix = _FIXES.get(col.dtype, f"correct the {col.name}")
+        cache: dict[str, tuple[object, str, str]] = {}
+        cacheable = col.dtype not in ("str", "float")
         out: list[object] = []
         for i, v in enumerate(raw):
             if v is None:
@@ -187,26 +210,43 @@ class _Checker:
                     self.add(i, f"{col.name} is missing", f"fill in {col.doc.lower()}")
                 out.append(default)
                 continue
-            try:
-                value, note = _PARSERS[col.dtype](str(v), col, self.layer)
-            except ValueError as exc:
-                self.add(i, f"{col.name} {str(v)!r} {exc}", _FIXES.get(col.dtype, f"correct the {col.name}"))
-                value, note = None, ""
-            if note:
+            text = str(v)
+            hit = cache.get(text) if cacheable else None
+            if hit is None:
+                try:
+                    value, note = parse(text, col, self.layer)
+                    hit = (value, note, "")
+                except ValueError as exc:
+                    hit = (None, "", str(exc))
+                if cacheable and len(cache) < 100_000:
+                    cache[text] = hit
+            value, note, error = hit
+            if error:
+                self.add(i, f"{col.name} {text!r} {error}", fix)
+            elif note:
                 self._rewrites.setdefault(note, []).append(i)
             out.append(value)
-        if not present and not col.required and col.default is None:
-            return [None] * len(raw)
         return out
+
+
+_SCIENTIFIC = re.compile(r"\d+(\.\d+)?[eE]\+?\d+")
+_DECIMAL = re.compile(r"\d+\.0+")
 
 
 def _parse_code(text: str, col: Column, layer: Layer) -> tuple[object, str]:
     s = text.strip()
-    if re.fullmatch(r"\d+(\.\d+)?[eE]\+?\d+", s):
+    # Only a text with a dot or an e can be a mangled number: a million ids skip the patterns.
+    if ("." in s or "e" in s or "E" in s) and _SCIENTIFIC.fullmatch(s):
         msg = "looks like a code that Excel turned into a number in scientific notation (digits are lost)"
         raise ValueError(msg)
-    if re.fullmatch(r"\d+\.0+", s):
+    if "." in s and _DECIMAL.fullmatch(s):
         msg = "looks like a code stored as a decimal number"
+        raise ValueError(msg)
+    if s and not s.isascii() and all(ch.isdigit() for ch in s):
+        import unicodedata
+
+        ascii_digits = "".join(str(unicodedata.digit(ch)) for ch in s)
+        msg = f"is written in full-width or other non-ASCII digits (write {ascii_digits})"
         raise ValueError(msg)
     expected = CODE_LENGTHS.get((layer.name, col.name))
     if expected is None:
@@ -214,7 +254,7 @@ def _parse_code(text: str, col: Column, layer: Layer) -> tuple[object, str]:
             msg = "is empty"
             raise ValueError(msg)
         return s, ""
-    if not s.isdigit():
+    if not (s.isascii() and s.isdigit()):
         msg = f"is not a {expected}-digit code"
         raise ValueError(msg)
     if len(s) != expected:
@@ -240,6 +280,9 @@ def _parse_int(text: str, col: Column, layer: Layer) -> tuple[object, str]:
         raise ValueError(msg)
     if value < 0:
         msg = "is negative"
+        raise ValueError(msg)
+    if value > MAX_COUNT:
+        msg = f"is beyond {MAX_COUNT:,}, more than any population or count can be"
         raise ValueError(msg)
     if abs(value - round(value)) > 1e-6:
         if scale == 1:
@@ -316,7 +359,7 @@ def _parsed_frame(ck: _Checker) -> pd.DataFrame:
 
 def _typed(frame: pd.DataFrame, layer: Layer) -> pd.DataFrame:
     """Give parsed columns their dtypes once the bad rows are gone."""
-    out = frame.copy()
+    out = frame.copy(deep=False)  # every changed column is assigned whole, never written into
     for col in layer.columns:
         if col.name not in out.columns:
             continue
@@ -348,7 +391,25 @@ def _check_duplicates(ck: _Checker, frame: pd.DataFrame, key: str) -> None:
 def _check_geometry(ck: _Checker, geoms: np.ndarray, kinds: tuple[str, ...]) -> np.ndarray:
     """Report missing, empty, invalid, misplaced and wrongly typed geometries; return the usable mask."""
     ok = np.ones(len(geoms), dtype=bool)
-    for i, g in enumerate(geoms):
+    arr = np.asarray(geoms, dtype=object)
+    present = np.array([g is not None for g in arr], dtype=bool)
+    fine = present.copy()
+    if present.any():
+        # Vectorised first; only the rows that fail are looked at one by one below.
+        shapes = arr[present]
+        type_names = np.array(["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
+                               "MultiPolygon", "GeometryCollection"])
+        ids = shapely.get_type_id(shapes)
+        kind_ok = np.isin(type_names[np.clip(ids, 0, 7)], kinds) & (ids >= 0)
+        b = shapely.bounds(shapes)
+        in_china = ((b[:, 0] >= LON_RANGE[0]) & (b[:, 2] <= LON_RANGE[1]) & (b[:, 1] >= LAT_RANGE[0])
+                    & (b[:, 3] <= LAT_RANGE[1]))
+        good = ~shapely.is_empty(shapes) & kind_ok & in_china
+        if good.any():
+            good[good] = shapely.is_valid(shapes[good])
+        fine[present] = good
+    for i in np.flatnonzero(~fine):
+        g = arr[i]
         if g is None:
             ck.add(i, "has no geometry (no coordinates)", "give the location (longitude/latitude, or the shape)")
             ok[i] = False
@@ -520,10 +581,14 @@ def _facilities(t: RawTable) -> tuple[gpd.GeoDataFrame | None, list[Problem], li
             frame.at[i, "central_thc"] = True
             ck.notes.append(f"{t.label}: {t.row(i)}: {name} marked a central township health center (中心卫生院 in its name)")
     frame["geometry"] = list(geoms)
-    frame = frame[ok & frame["facility_id"].notna().to_numpy() & frame["kind"].notna().to_numpy()]
+    keep = ok & frame["facility_id"].notna().to_numpy() & frame["kind"].notna().to_numpy()
+    if not keep.all():  # copies of a million-row table only when rows are dropped
+        frame = frame[keep]
     out = gpd.GeoDataFrame(_typed(frame, ck.layer), geometry="geometry", crs="EPSG:4326")
-    out = out[~out["facility_id"].duplicated()].set_index("facility_id", drop=False)
-    out.index.name = None
+    dup = out["facility_id"].duplicated().to_numpy()
+    if dup.any():
+        out = out[~dup]
+    out.index = pd.Index(out["facility_id"].to_numpy(), dtype=object)
     return out, ck.problems, ck.notes
 
 
@@ -583,6 +648,8 @@ def _cross_problems(layers: dict[str, pd.DataFrame], labels: dict[str, RawTable]
                 problems.append(Problem(labels["townships"].label, f"code {code}",
                                         f"polygon lies outside its county {inside.at[code, 'county_code']}",
                                         "check the county code or the polygon (and the file's CRS)"))
+        if base is not None and "counties" not in layers:
+            problems.extend(_incomplete_counties(t, base.townships, labels["townships"].label))
         empty = [c for c in (counties.index if "counties" in layers else []) if c not in set(t["county_code"])]
         for c in empty:
             problems.append(Problem(labels["counties"].label, f"adcode {c}", "has no townships in the townships layer",
@@ -606,8 +673,11 @@ def _cross_problems(layers: dict[str, pd.DataFrame], labels: dict[str, RawTable]
                                         "correct the county code"))
             known = f[f["county_code"].isin(counties.index)]
             if len(known):
-                polys = shapely.buffer(np.asarray(counties.geometry.loc[known["county_code"]].values), EDGE_TOLERANCE_DEG)
-                outside = ~shapely.contains(polys, np.asarray(known.geometry.values))
+                # Each county's polygon buffered and prepared once, not once per facility.
+                uniq, inverse = np.unique(known["county_code"].to_numpy(dtype=str), return_inverse=True)
+                shapes = shapely.buffer(np.asarray(counties.geometry.loc[uniq].values), EDGE_TOLERANCE_DEG)
+                shapely.prepare(shapes)
+                outside = ~shapely.contains(shapes[inverse], np.asarray(known.geometry.values))
                 for fid in known.index[outside]:
                     p = known.at[fid, "geometry"]
                     problems.append(Problem(labels["facilities"].label, f"facility {fid}",
@@ -636,6 +706,45 @@ def _cross_problems(layers: dict[str, pd.DataFrame], labels: dict[str, RawTable]
                                         f"facility_id {row['facility_id']!r} is not a facility of the region",
                                         "correct the id, or add the facility to the facilities layer"))
     return problems
+
+
+def _incomplete_counties(towns: pd.DataFrame, base_towns: pd.DataFrame, label: str) -> list[Problem]:
+    """A townships layer that gives some of a county's townships and not the others: the missing ones, named.
+
+    The user's layer replaces the region's townships; planning half a county as if it were the
+    whole would give a plan that "holds every rule" for half the residents.
+    """
+    out = []
+    given = set(towns.index)
+    touched = set(towns["county_code"].dropna())
+    for county, group in base_towns[base_towns["county_code"].isin(touched)].groupby("county_code"):
+        missing = [c for c in group.index if c not in given]
+        if missing:
+            names = ", ".join(f"{group.at[c, 'name']} ({c})" for c in missing[:5])
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            out.append(Problem(label, f"county {county}",
+                               f"gives {len(group) - len(missing)} of the county's {len(group)} townships; missing: {names}{more}",
+                               "give every township of each county the file touches (a partial county would be planned "
+                               "as if it were the whole)"))
+    return out
+
+
+def _census_notes(towns: pd.DataFrame, counties: pd.DataFrame, label: str) -> list[str]:
+    """Warnings where a user's townships sum far from the county's 2020 census population (beyond the tolerance)."""
+    out = []
+    sums = towns.groupby("county_code")["population"].sum()
+    for county, total in sums.items():
+        if county not in counties.index:
+            continue
+        census = counties.at[county, "population"]
+        if census is None or pd.isna(census) or int(census) <= 0:
+            continue
+        gap = (int(total) - int(census)) / int(census)
+        if abs(gap) > POPULATION_TOLERANCE:
+            out.append(f"{label}: county {county}: warning: its townships sum to {int(total):,} residents, the 2020 census "
+                       f"gives {int(census):,} ({gap:+.0%}, beyond the {POPULATION_TOLERANCE:.0%} tolerance); check the "
+                       "population column (units, typing errors)")
+    return out
 
 
 def _context_counties(base: Region | None, counties: pd.DataFrame | None) -> pd.DataFrame:
@@ -709,7 +818,7 @@ def region_from_tables(tables: Iterable[RawTable], *, name: str, base: Region | 
         if frame is not None:
             layers[layer] = frame
     problems.extend(_cross_problems(layers, found, base))
-    raise_if(problems, InputDataError)
+    _raise_bounded(problems)
     lacking = sorted({"counties", "townships"} - set(layers)) if base is None else []
     if lacking and not partial:
         raise InputDataError([Problem(name, "", f"has no {layer} layer", f"give a {layer} file, or use an embedded region with --region")
@@ -722,6 +831,9 @@ def region_from_tables(tables: Iterable[RawTable], *, name: str, base: Region | 
     villages = pick("villages", _empty(VILLAGES))
     facilities = pick("facilities", _empty(FACILITIES))
     staff = pick("staff", pd.DataFrame(columns=[c.name for c in STAFF.columns]))
+    if "townships" in layers and len(counties) and "population" in counties.columns:
+        notes.extend(_census_notes(layers["townships"], counties if "counties" not in layers or base is None
+                                   else base.counties, found["townships"].label))
     ctx = _context_counties(base, counties)
     if "facilities" in layers and len(ctx):
         facilities, ctx_notes = _with_context(facilities, ctx, found["facilities"].label)
@@ -731,6 +843,22 @@ def region_from_tables(tables: Iterable[RawTable], *, name: str, base: Region | 
         notes.extend(_staff_notes(facilities, staff))
     about = dict(base.about) if base is not None else {}
     return Region(name, counties, townships, villages, facilities, staff, notes, about, context_counties=ctx)
+
+
+def _raise_bounded(problems: list[Problem]) -> None:
+    """Raise every problem, or the first MAX_PROBLEMS (in file and row order) and a line counting the rest."""
+    from ._errors import _order
+
+    unique = sorted(dict.fromkeys(problems), key=_order)
+    if len(unique) <= MAX_PROBLEMS:
+        raise_if(unique, InputDataError)
+        return
+    rest = len(unique) - MAX_PROBLEMS
+    sources = sorted({p.source for p in unique[MAX_PROBLEMS:]})
+    raise InputDataError([*unique[:MAX_PROBLEMS],
+                          Problem(", ".join(sources[:3]) + (" ..." if len(sources) > 3 else ""), "",
+                                  f"{rest:,} more problems not listed ({len(unique):,} in all)",
+                                  "fix the problems above (they are often of one kind) and validate again")])
 
 
 def _staff_notes(facilities: pd.DataFrame, staff: pd.DataFrame) -> list[str]:

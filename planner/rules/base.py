@@ -118,6 +118,7 @@ class Rule(BaseModel):
     penalty: float | None = Field(default=None, gt=0)
     scope: Literal["county", "city"] = "county"
     counties: list[str] | None = None
+    except_counties: list[str] | None = None
     quote: str = ""
     assumptions: dict[str, str] = Field(default_factory=dict)
     title: str = ""
@@ -158,10 +159,18 @@ class Rule(BaseModel):
         return self.enabled and unit.scope == self.scope and self.covers(unit)
 
     def covers(self, unit: Unit) -> bool:
-        """True when `counties` is unset, or names one of the unit's counties (or its city code)."""
+        """True when `counties` is unset or names one of the unit's counties (or its city code), and
+        `except_counties` names none of them.
+
+        The loader sets `except_counties` on an inherited rule that a file overrides for some
+        counties: the override (`<id>@<counties>`) applies there, the parent everywhere else.
+        """
+        codes = {unit.id, unit.city_code} | set(unit.county_codes)
+        if self.except_counties and set(self.except_counties) & codes:
+            return False
         if self.counties is None:
             return True
-        return bool(set(self.counties) & ({unit.id, unit.city_code} | set(unit.county_codes)))
+        return bool(set(self.counties) & codes)
 
     @property
     def soft_penalty(self) -> float | None:

@@ -160,13 +160,14 @@ def test_city_grids_take_urban_districts_never_a_special_district_or_a_rural_one
     assert why["330002"][0] is False and why["330002"][1].startswith("特区: a county-type unit")
     assert why["330003"] == (False, "0% of residents live in 街道 (< 50%): presumed to run a county community")
     assert why["330001"] == (True, "100% of residents live in 街道 (>= 50%): an urban district not running a county community")
-    # A reviewer lists districts in or out; `counties` limits the rule to some cities.
+    # A reviewer lists districts in or out; `counties` changes the rule in some cities only (the others keep
+    # the parent's), so limiting it to a city is: off everywhere, on there.
     review = write(tmp_path, '[policy]\nname = "gz"\nextends = "guizhou-2024"\n[[rule]]\nid = "city.grids"\n'
                              'districts = ["330003"]\nexclude = []\n')
     units = {u.id: u for u in region_units(lps_like, load_rules(review))}
     assert units["city:330100"].county_codes == ("330001", "330003")
     other_city = write(tmp_path, '[policy]\nname = "gz"\nextends = "guizhou-2024"\n[[rule]]\nid = "city.grids"\n'
-                                 'counties = ["520100"]\n')
+                                 'enabled = false\n[[rule]]\nid = "city.grids"\ncounties = ["520100"]\nenabled = true\n')
     assert "city:330100" not in {u.id for u in region_units(lps_like, load_rules(other_city))}
 
 
