@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from .plan import Plan, UnitPlan
 from .rules import Rule
+from .rules.base import bind_rules
 from .units import Unit
 
 
@@ -47,7 +48,7 @@ class RuleStatus:
 def check_unit(unit: Unit, plan: UnitPlan, rules: Sequence[Rule]) -> list[Violation]:
     """Violations of every applicable rule by one unit's plan."""
     out = []
-    for rule in rules:
+    for rule in bind_rules(rules):
         if type(rule).stage != "communities" or not rule.applies(unit):
             continue
         for message in rule.check(unit, plan):
@@ -61,6 +62,7 @@ def check_plan(plan: Plan, units: Sequence[Unit], rules: Sequence[Rule]) -> list
     A unit without a plan (infeasible, or missing from a hand-made layout) counts as a
     violation of the coverage rule, so an incomplete plan never passes.
     """
+    rules = bind_rules(rules)  # keys that follow other rules (lead_staffing) read as the solver read them
     found: dict[str, list[Violation]] = {r.id: [] for r in rules}
     checked: dict[str, int] = {r.id: 0 for r in rules}
     for unit in units:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from .i18n import Text
 from .milp import LinExpr, Model, Status, solve
 from .plan import Plan
 from .region import Region
@@ -320,17 +321,44 @@ def _describe_shortfalls(result: DispatchResult, region: Region, sol, built: _Ci
     for t, var in built.short_t.items():
         if sol.value(var) > 0.5:
             by_lead.setdefault(targets[t][1], []).append(t)
+    # What the county's leads could release together, against the center posts they must fill:
+    # a shortfall either has no cure inside the county or comes from how the county is grouped.
+    county_need: dict[str, int] = {}
+    county_cap: dict[str, int] = {}
+    counted: set[str] = set()
+    for t, (_cid, lead) in targets.items():
+        county = str(fac.at[lead, "county_code"])
+        county_need[county] = county_need.get(county, 0) + attending.min_per_center
+        if lead not in counted:
+            counted.add(lead)
+            county_cap[county] = county_cap.get(county, 0) + release_cap(region, lead, attending.release_share)[0]
     for lead, ts in sorted(by_lead.items()):
         missing = int(sum(round(sol.value(built.short_t[t])) for t in ts))
         cap, eligible, share = release_cap(region, lead, attending.release_share)
-        county = region.county_name(fac.at[lead, "county_code"])
-        names = ", ".join(fac.at[t, "name"] for t in ts[:4]) + (f" and {len(ts) - 4} more" if len(ts) > 4 else "")
+        code = str(fac.at[lead, "county_code"])
+        county = region.county_name(code)
+        title = attending.min_title.zh
+        lead_name = fac.at[lead, "name"]
+        shown = [str(fac.at[t, "name"]) for t in ts[:4]]
+        names_en = ", ".join(shown) + (f" and {len(ts) - 4} more" if len(ts) > 4 else "")
+        names_zh = "、".join(shown) + (f"等{len(ts)}个" if len(ts) > 4 else "")
+        together, need = county_cap.get(code, 0), county_need.get(code, 0)
+        if together < need:
+            why = Text(f"; the county as a whole lacks physicians: its leads together may release {together} for "
+                       f"{need} center posts",
+                       f"；全县整体缺少医师：各牵头医院合计最多可派{together}名，而卫生院岗位需{need}名")
+        else:
+            why = Text(f"; the county's leads together may release {together} for {need} center posts, but the "
+                       "other rules keep this grouping",
+                       f"；各牵头医院合计可派{together}名，足以覆盖{need}个岗位，但其他规则限定了当前分组")
         result.short_counties.append(county)
         result.short_leads[lead] = missing
-        result.shortfalls.append(
-            f"{county}: {len(ts)} centers get no {attending.min_title.zh}-or-above physician from {fac.at[lead, 'name']} "
-            f"({names}); missing {missing} {attending.min_title.zh}-or-above physicians — the lead has {eligible} such "
-            f"physicians and may release {cap} ({share:.0%}) [{attending.label()}]")
+        result.shortfalls.append(Text(
+            f"{county}: {len(ts)} centers get no {title}-or-above physician from {lead_name} ({names_en}); missing "
+            f"{missing} {title}-or-above physicians — the lead has {eligible} such physicians and may release {cap} "
+            f"({share:.0%}) [{attending.label()}]",
+            f"{county}：{len(ts)}个卫生院（中心）未获{lead_name}派出{title}以上职称人员（{names_zh}）；缺{missing}名——"
+            f"牵头医院有{eligible}名此类人员，最多可派{cap}名（{share:.0%}）［{attending.label()}］") + why)
     for cid, var in built.short_c.items():
         if sol.value(var) > 0.5:
             missing = int(round(sol.value(var)))

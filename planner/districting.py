@@ -202,6 +202,48 @@ class DistrictingModel:
             return
         self.model.fix(self.x[i, f], 1, name=f"pin[{i},{f}]", group=group)
 
+    def add_capacity(self, demand: np.ndarray | Sequence[int], capacity: Sequence[int], group: str, *,
+                     penalty: float | None = None, centers: Sequence[int] | None = None) -> dict[int, Var]:
+        """Each open center serves at most its capacity: sum_i demand[i, f] x[i, f] <= capacity[f] y[f].
+
+        The constraint family of the capacitated p-median / capacitated location-allocation
+        model (Osman and Christofides 1994; Ceselli and Righini 2005). `demand` is one value per
+        area (n,) or per area and center (n, m), when what an area asks of a center depends on
+        the center (a health center that is itself the lead needs no physician sent to it).
+        Capacities are integers. With a `penalty`, the bound is soft: an integer excess per
+        center at `penalty` per unit; returns the excess variables (empty when hard).
+        A closed center takes nothing, so the bound needs no gate on its own.
+        """
+        d = np.asarray(demand)
+        if d.ndim == 1:
+            d = np.repeat(d[:, None], self.m, axis=1)
+        if d.shape != (self.n, self.m):
+            msg = f"demand has shape {d.shape}, expected ({self.n},) or ({self.n}, {self.m})"
+            raise ValueError(msg)
+        if len(capacity) != self.m:
+            msg = f"{len(capacity)} capacities given for {self.m} centers"
+            raise ValueError(msg)
+        mdl = self.model
+        excess: dict[int, Var] = {}
+        for f in centers if centers is not None else range(self.m):
+            terms = [(int(d[i, f]), v) for i, v in self.members(f) if int(d[i, f]) != 0]
+            if not terms:
+                continue
+            total = sum(c for c, _ in terms)
+            cap = int(capacity[f])
+            if penalty is None and total <= cap:
+                continue  # can never bind
+            expr = LinExpr.sum(terms) - cap * self.y[f]
+            if penalty is not None:
+                if total <= cap:
+                    continue
+                s = mdl.integer(f"capacity_excess[{f}]", 0, float(total - max(cap, 0)))
+                mdl.minimize([(penalty, s)])
+                excess[f] = s
+                expr = expr - s
+            mdl.add(expr, ub=0, name=f"capacity[{f}]", group=group)
+        return excess
+
     def add_contiguity(self, group: str, *, max_members: int | None = None) -> None:
         """Every group is connected through its own areas (flow from the center's root).
 
