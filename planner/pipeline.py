@@ -365,7 +365,8 @@ def _check_saved_services(folder: Path, region: Region, plan: Plan, rules: RuleS
     if roster.exists() and any(r.kind in ("attending_dispatch", "expert_dispatch") for r in rules.rules):
         frame = pd.read_csv(roster, dtype=str, encoding="utf-8-sig", keep_default_na=False)
         rows = [RosterRow(r.role, r.community_id, r.from_id, r.to_id, parse_title(r.title).value.value, r.specialty,
-                          int(r.count), float(r.travel_min), r.borrowed == "True") for r in frame.itertuples()]
+                          int(r.count), float(r.travel_min), r.borrowed == "True",
+                          getattr(r, "profession", "") or "medicine") for r in frame.itertuples()]
         out += check_dispatch(region, plan, rows, rules.rules)
     sites = folder / "dialysis_sites.csv"
     if sites.exists():
