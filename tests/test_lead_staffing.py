@@ -142,3 +142,35 @@ def test_lead_capacity_bounds_residents_by_beds(two_leads, tmp_path: Path) -> No
     assert "180,000 residents; its lead can serve 100,000" in v.message
     assert rule.assumption_notes()["beds_per_1000"].startswith("no clause sets beds per resident")
     assert "2 beds per 1,000 residents" in rule.describe()
+
+
+def test_the_capacitated_p_median_core_matches_brute_force() -> None:
+    """Eight points on a line, two medians of capacity 5 (demand 1 each, 3 at the ends): the
+    cheapest capacitated plan, found by trying every pair of medians and every split, is proven."""
+    from itertools import combinations
+
+    import planner
+    from planner.districting import solve_capacitated
+
+    xs = np.array([0, 1, 2, 3, 10, 11, 12, 30])
+    cost = np.abs(xs[:, None] - xs[None, :])
+    demand = np.array([3, 1, 1, 1, 1, 1, 1, 3])
+    capacity = np.full(8, 6)
+    best = None
+    for a, b in combinations(range(8), 2):
+        for mask in range(1 << 8):
+            side = [(mask >> i) & 1 for i in range(8)]
+            if side[a] != 0 or side[b] != 1:
+                continue
+            load = [int(sum(demand[i] for i in range(8) if side[i] == s)) for s in (0, 1)]
+            if max(load[0], load[1]) > 6:
+                continue
+            value = int(sum(cost[i, a if side[i] == 0 else b] for i in range(8)))
+            best = value if best is None else min(best, value)
+    r = solve_capacitated(cost, demand, capacity, 2, backend="highs", time_limit_s=20)
+    assert r.status is Status.OPTIMAL and round(r.objective) == best
+    loads = sorted(int(demand[list(m)].sum()) for m in r.groups.values())
+    assert max(loads) <= 6
+    g = planner.group_areas(demand, cost, [], list(range(8)), min_groups=2, max_groups=2, contiguous=False,
+                            capacity=capacity)
+    assert g.status == "OPTIMAL" and round(g.objective) == best
