@@ -318,9 +318,11 @@ def rules(rules: str) -> None:
 
     from .i18n import tr
 
+    from .rules.base import bind_rules
+
     rs = load_rules(rules)
     click.echo(f"{rs.title or rs.name} ({rs.path})")
-    for r in rs.rules:
+    for r in bind_rules(rs.rules):  # keys that follow another rule shown with its values
         state = "off " if not r.enabled else ("soft" if not r.hard else "hard")
         heading = r.heading()
         click.echo(f"  [{state}] {r.id} ({r.citation}) {r.kind}: {tr(heading, 'zh')}")
