@@ -121,3 +121,33 @@ def test_recipients_and_professions_are_keys(two_cities, tmp_path: Path) -> None
     result = run_plan(two_cities, mix, SolveOptions(), services=False)
     out = dispatch_region(two_cities, result.plan, mix.rules, result.travel)
     assert any("pharmacy expert" in s for d in out for s in d.shortfalls)   # CA has no pharmacist
+
+
+def test_attending_physicians_are_physicians_not_nurses(tmp_path: Path) -> None:
+    """A lead with one attending physician and five nurses of attending level (主管护师) staffs one
+    of its two centers; the nurses are not sent as attending physicians, and a roster that
+    sends one is refused by the checker."""
+    from planner.dispatch import RosterRow
+
+    facs = [Fac("H", "测试县人民医院", "general_hospital", "二甲", (0, 0)),
+            Fac("TB", "乙镇卫生院", "township_health_center", "一甲", (0, 1)),
+            Fac("TC", "丙镇卫生院", "township_health_center", "一甲", (0, 2))]
+    staff = [("H", "attending", "内科", 1), ("H", "attending", "护理", 5)]
+    region = grid_region([[60_000, 30_000, 20_000]], facs, staff=staff)
+    region.staff["profession"] = ["medicine", "nursing"]
+    path = tmp_path / "nurses.toml"
+    path.write_text('[policy]\nname = "nurses"\nextends = "zhejiang-2026"\n'
+                    '[[rule]]\nid = "dispatch.attending"\nrelease_share = 1.0\nspecialty_weights = {}\n'
+                    '[[rule]]\nid = "dispatch.experts"\nenabled = false\n'
+                    '[[rule]]\nid = "dialysis.central_thc"\nenabled = false\n', encoding="utf-8")
+    rules = load_rules(path)
+    result = run_plan(region, rules, SolveOptions(), services=False)
+    [d] = dispatch_region(region, result.plan, rules.rules, result.travel)
+    sent = [(r.target, r.specialty, r.profession, r.count) for r in d.rows]
+    assert len(sent) == 1 and sent[0][1:] == ("内科", "medicine", 1)
+    assert len(d.shortfalls) == 1 and "missing 1" in d.shortfalls[0]
+    [comm] = result.plan.communities()
+    rows = [RosterRow("attending", comm.id, "H", "TB", "attending", "内科", 1, 5.0),
+            RosterRow("attending", comm.id, "H", "TC", "attending", "护理", 1, 9.0, profession="nursing")]
+    statuses = check_dispatch(region, result.plan, rows, rules.rules)
+    assert any("nursing staff to 丙镇卫生院 as attending physicians" in v.message for s in statuses for v in s.violations)
