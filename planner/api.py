@@ -796,6 +796,7 @@ class Grouping:
 
 def group_areas(population: Sequence[int], cost: Any, edges: Sequence[tuple[int, int]], roots: Sequence[int], *,
                 min_groups: int | None = 1, max_groups: int | None = None, contiguous: bool = True,
+                capacity: Sequence[int] | None = None, demand: Sequence[int] | None = None,
                 backend: str = "cpsat", time_limit_s: float = 60.0) -> Grouping:
     """Group areas around centers at least cost, each group contiguous (the core the planner builds on).
 
@@ -818,6 +819,10 @@ def group_areas(population: Sequence[int], cost: Any, edges: Sequence[tuple[int,
         Bounds on the number of open centers (None: unbounded).
     contiguous
         Require every group to be connected.
+    capacity, demand
+        Per-center capacities (m integers): a center's group may ask at most its capacity of
+        `demand` (n integers per area, default the population) — the capacitated
+        location-allocation model (capacitated p-median when every area is a center).
     backend, time_limit_s
         Solver and its time limit.
 
@@ -839,6 +844,8 @@ def group_areas(population: Sequence[int], cost: Any, edges: Sequence[tuple[int,
         dm.add_count(min_groups, max_groups, "count")
     if contiguous:
         dm.add_contiguity("contiguity")
+    if capacity is not None:
+        dm.add_capacity(np.asarray(population if demand is None else demand, dtype=np.int64), list(capacity), "capacity")
     sol = dm.solve(backend, time_limit_s=time_limit_s)
     assignment = np.full(dm.n, -1, dtype=np.int64)
     groups = dm.groups_of(sol)

@@ -16,6 +16,7 @@ from .milp import Status
 from .plan import Community, UnitPlan
 from .rulefile import rule_digest
 from .rules import Rule
+from .rules.base import bind_rules
 from .units import Unit
 
 CACHE_FORMAT = 2  # 2: entries carry their key and the SHA-256 of their content
@@ -31,7 +32,8 @@ def unit_key(unit: Unit, rules: Sequence[Rule], backend: str, time_limit_s: floa
     """
     cf = unit.candidate_frame
     cols = [c for c in ("kind", "grade", "ownership", "nonprofit", "admin_level", "name", "secondary_capability",
-                        "township_code") if c in cf.columns]
+                        "township_code", "beds", "daily_outpatient_slots", "chief", "associate_chief", "attending",
+                        "release_share") if c in cf.columns]
     facility_cols = [c for c in ("kind", "grade", "ownership", "admin_level", "name", "township_code")
                      if c in unit.facilities.columns]
     payload = {
@@ -44,7 +46,7 @@ def unit_key(unit: Unit, rules: Sequence[Rule], backend: str, time_limit_s: floa
                        zip(unit.facilities.index, unit.facilities[facility_cols].itertuples(index=False))],
         "roots": list(unit.roots),
         "minutes": hashlib.sha256(np.round(np.asarray(unit.minutes, dtype=float), 3).tobytes()).hexdigest(),
-        "rules": sorted([r.id, rule_digest(r)] for r in rules
+        "rules": sorted([r.id, rule_digest(r)] for r in bind_rules(rules)
                         if (type(r).stage == "communities" and r.applies(unit)) or r.kind == "coverage"),
     }
     text = json.dumps(payload, ensure_ascii=False, sort_keys=True, default=str)

@@ -13,6 +13,7 @@ import pandas as pd
 from .i18n import Text
 from .plan import Community, Plan, UnitPlan
 from .rules import Rule
+from .rules.base import bind_rules
 from .units import Unit
 
 
@@ -61,7 +62,7 @@ class RuleStatus:
 def check_unit(unit: Unit, plan: UnitPlan, rules: Sequence[Rule]) -> list[Violation]:
     """Violations of every applicable rule by one unit's plan."""
     out = []
-    for rule in rules:
+    for rule in bind_rules(rules):
         if type(rule).stage != "communities" or not rule.applies(unit):
             continue
         for message in rule.check(unit, plan):
@@ -75,6 +76,7 @@ def check_plan(plan: Plan, units: Sequence[Unit], rules: Sequence[Rule]) -> list
     A unit without a plan (infeasible, or missing from a hand-made layout) counts as a
     violation of the coverage rule, so an incomplete plan never passes.
     """
+    rules = bind_rules(rules)  # keys that follow other rules (lead_staffing) read as the solver read them
     found: dict[str, list[Violation]] = {r.id: [] for r in rules}
     checked: dict[str, int] = {r.id: 0 for r in rules}
     for unit in units:
@@ -128,7 +130,8 @@ def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) ->
     the rule allows borrowing, from the city's tertiary hospitals); every community has its
     experts from allowed sources; no hospital sends more than its release cap or than it has.
     """
-    from .dispatch import eligible_titles, release_cap, staff_pool
+    from .dispatch import eligible_titles, release_cap, staff_by_profession
+    from .i18n import Text
     from .vocabulary import Title
 
     out: list[RuleStatus] = []
@@ -176,23 +179,39 @@ def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) ->
                                        f"{fac.at[r.source, 'name']}, below {attending.min_title.zh}"))
         out.append(_status(attending, len(comms), found))
     if expert is not None:
+        from .dispatch import expert_recipients, expert_sources_in
+
         found = []
-        ok_titles = {t.value for t in eligible_titles(expert.min_title)}
+        ok_titles = {t.value for t in eligible_titles(expert.title_floor())}
+        ok_professions = set(expert.professions)
         allowed = set(fac.index[expert.sources.matches(fac)])
-        for c in comms:
+        supported = expert_recipients(region, comms, expert, expert_sources_in(region, expert, list(fac["county_code"].unique())))
+        for c in supported:
             lead_city = city_of.get(fac.at[c.lead, "county_code"])
             good = 0
+            by_prof: dict[str, int] = {}
             for r in to_community.get(c.id, []):
-                if r.title not in ok_titles:
+                if r.title not in ok_titles or r.profession not in ok_professions:
                     continue
                 same = city_of.get(fac.at[r.source, "county_code"]) == lead_city or not expert.same_city
                 if same and r.source in allowed:
                     good += r.count
+                    by_prof[r.profession] = by_prof.get(r.profession, 0) + r.count
+            county = region.county_name(c.unit) if c.unit in region.counties.index else \
+                region.county_name(fac.at[c.lead, "county_code"])
             if good < expert.min_per_community:
-                found.append(Violation(c.unit, region.county_name(fac.at[c.lead, "county_code"]), expert.id,
-                                       expert.citation, f"the community led by {fac.at[c.lead, 'name']} has {good} of "
-                                       f"{expert.min_per_community} experts"))
-        out.append(_status(expert, len(comms), found))
+                found.append(Violation(c.unit, county, expert.id, expert.citation,
+                                       Text(f"the community led by {fac.at[c.lead, 'name']} has {good} of "
+                                            f"{expert.min_per_community} experts",
+                                            f"{fac.at[c.lead, 'name']}牵头的医共体有专家{good}名（应至少{expert.min_per_community}名）")))
+            for prof, need in sorted(expert.profession_min.items()):
+                if by_prof.get(prof, 0) < need:
+                    found.append(Violation(c.unit, county, expert.id, expert.citation,
+                                           Text(f"the community led by {fac.at[c.lead, 'name']} has {by_prof.get(prof, 0)} "
+                                                f"of {need} {prof} experts",
+                                                f"{fac.at[c.lead, 'name']}牵头的医共体有{prof}专家{by_prof.get(prof, 0)}名"
+                                                f"（应至少{need}名）")))
+        out.append(_status(expert, len(supported), found))
     cap_rule = attending or expert
     if cap_rule is not None:
         found = []
@@ -205,14 +224,20 @@ def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) ->
                 found.append(Violation("", fac.at[h, "name"], cap_rule.id, cap_rule.citation,
                                        f"sends {n} physicians, over its release cap {cap} ({s:.0%} of {eligible})"))
         titles = [Title.CHIEF, Title.ASSOCIATE_CHIEF, Title.ATTENDING, Title.RESIDENT]
-        pool = staff_pool(region, sorted(sent_by), titles)
-        used: dict[tuple[str, str, str], int] = {}
+        pool = staff_by_profession(region, sorted(sent_by), titles)
+        used: dict[tuple[str, str, str, str], int] = {}
         for r in rows:
-            used[r.source, r.specialty, r.title] = used.get((r.source, r.specialty, r.title), 0) + r.count
+            key = (r.source, r.profession, r.specialty, r.title)
+            used[key] = used.get(key, 0) + r.count
+            if r.role == "attending" and r.profession != "medicine":
+                found.append(Violation("", fac.at[r.source, "name"], cap_rule.id, cap_rule.citation,
+                                       Text(f"sends {r.count} {r.profession} staff to {fac.at[r.target, 'name']} as "
+                                            "attending physicians", f"向{fac.at[r.target, 'name']}派出的{r.count}名"
+                                            f"{r.profession}人员不是医师")))
         for key, n in sorted(used.items()):
             if n > pool.get(key, 0):
                 found.append(Violation("", fac.at[key[0], "name"], cap_rule.id, cap_rule.citation,
-                                       f"sends {n} {Title(key[2]).zh} ({key[1]}) but has {pool.get(key, 0)}"))
+                                       f"sends {n} {Title(key[3]).zh} ({key[1]}, {key[2]}) but has {pool.get(key, 0)}"))
         # The cap is part of each dispatch rule; report it under the attending rule's status.
         if out:
             first = out[0]

@@ -334,11 +334,12 @@ def rules(rules: str) -> None:
 
     from ._errors import RuleFileError, raise_if
     from .rulefile import catalog_reference_problems, rule_value_lines
+    from .rules.base import bind_rules
 
     rs = load_rules(rules)
     raise_if(catalog_reference_problems(rs.rules, rs.path), RuleFileError)  # counties that exist nowhere
     click.echo(f"{rs.title or rs.name} ({rs.path})")
-    for r in rs.rules:
+    for r in bind_rules(rs.rules):  # keys that follow another rule shown with its values
         state = "off " if not r.enabled else ("soft" if not r.hard else "hard")
         heading = r.heading()
         click.echo(f"  [{state}] {r.id} ({r.citation}) {r.kind}: {tr(heading, 'zh')}")

@@ -539,7 +539,7 @@ def _check_saved_services(folder: Path, region: Region, plan: Plan, units: list[
                     raise ValueError(count)
                 rows.append(RosterRow(r["role"], r["community_id"], r["from_id"], r["to_id"],
                                       parse_title(r["title"]).value.value, r["specialty"], count, float(r["travel_min"]),
-                                      r["borrowed"] == "True"))
+                                      r["borrowed"] == "True", r.get("profession", "") or "medicine"))
             except (KeyError, ValueError, AttributeError) as exc:
                 found.append(Violation("", "roster.csv", TABLES.id, TABLES.citation,
                                        f"roster.csv row {i}: cannot be read ({exc.__class__.__name__}: {exc})"))

@@ -16,6 +16,7 @@ from .plan import Community, Plan, UnitPlan
 from .region import Region
 from .rulefile import RuleSet
 from .rules import Rule
+from .rules.base import bind_rules
 from .rules.community import _int_penalty
 from .travel import TravelModel
 from .units import Unit, build_units
@@ -51,6 +52,7 @@ class SolveOptions:
 
 def build_model(unit: Unit, rules: Sequence[Rule]) -> DistrictingModel:
     """The unit's districting model with every applicable community rule added (group = rule id)."""
+    rules = bind_rules(rules)
     coverage = next((r for r in rules if r.kind == "coverage" and r.enabled), None)
     dm = DistrictingModel(unit.population, unit.cost, unit.edges, unit.roots, name=unit.id,
                           coverage_group=coverage.id if coverage is not None else "structure",

@@ -1910,7 +1910,7 @@ def _read_dispatch(folder: Path, region, plan: Plan) -> list:
         title = parse_title(r.title).value.value
         get(city).rows.append(RosterRow(str(r.role), str(r.community_id), str(r.from_id), str(r.to_id), title,
                                         str(r.specialty), int(r.count), float(r.travel_min),
-                                        str(r.borrowed).lower() == "true"))
+                                        str(r.borrowed).lower() == "true", str(getattr(r, "profession", "") or "medicine")))
     if short is not None:
         names = {region.city_name(c): c for c in region.cities}
         for r in short.itertuples(index=False):

@@ -607,8 +607,10 @@ def _expert_warnings(region: Region, rules: RuleSet) -> list[Text]:
             if rule.same_city:
                 area = region.city_counties(city)
             else:
+                from .dispatch import province_area
+
                 province = region.counties.loc[region.counties["city_code"] == city, "province_code"].iloc[0]
-                area = list(region.counties.index[region.counties["province_code"] == province])
+                area = province_area(region, province)
             pool = fac[fac["county_code"].isin(area)]
             if len(pool) and bool(rule.sources.matches(pool).any()):
                 continue

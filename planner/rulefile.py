@@ -181,6 +181,8 @@ def _read_toml(path: Path) -> tuple[dict, str]:
                                         Text("give a rule file (a few kB of TOML)", "请给出规则文件（几 kB 的 TOML）")))
         with open(path, "rb") as f:
             data = f.read(RULE_FILE_MAX_BYTES + 1)
+    except PermissionError:
+        raise   # an environment fault: the command line's one-line message names the path and the fix
     except OSError as exc:
         raise RuleFileError(Problem(label, "", Text(f"cannot be read ({exc.strerror or exc})", f"无法读取（{exc.strerror or exc}）"),
                                     Text("check the path and its permissions", "请检查路径和权限"))) from None

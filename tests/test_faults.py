@@ -549,7 +549,17 @@ def test_permission_denied_is_one_line_naming_the_path(tmp_path: Path, monkeypat
             raise PermissionError(errno.EACCES, "Permission denied", str(self))
         return real_read(self)
 
+    import builtins
+
+    real_open = builtins.open
+
+    def open_(file, *args, **kwargs):  # the rule reader opens the file itself (to bound its size)
+        if Path(str(file)).name == "secret.toml":
+            raise PermissionError(errno.EACCES, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)
+
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(builtins, "open", open_)
     result = CliRunner().invoke(main, ["rules", str(rules)], env={"PLANNER_LANG": "en"})
     assert result.exit_code == 2 and result.output == (f"Error: {rules}: permission denied. Fix: give a path you may read "
                                                        "and write, or change its permissions\n"), result.output

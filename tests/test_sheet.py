@@ -30,8 +30,11 @@ def png_bytes(rgb: np.ndarray) -> bytes:
 
 @pytest.fixture(scope="module")
 def qingyuan_plan(tmp_path_factory):
-    result = run_plan(regions.load("庆元县"), load_rules("zhejiang-2026"))
-    return write_outputs(result, tmp_path_factory.mktemp("qy") / "plan")
+    # 景宁畲族自治县: a county whose leads together cannot staff every center (18 for 21), so its
+    # sheet names shortfalls (庆元县, used before, is fully staffed since communities know their
+    # leads' capacity).
+    result = run_plan(regions.load("景宁畲族自治县"), load_rules("zhejiang-2026"))
+    return write_outputs(result, tmp_path_factory.mktemp("jn") / "plan")
 
 
 def test_report_pdf_writes_one_page_per_unit_and_region(qingyuan_plan, tmp_path):
@@ -39,7 +42,7 @@ def test_report_pdf_writes_one_page_per_unit_and_region(qingyuan_plan, tmp_path)
     res = CliRunner().invoke(main, ["report", str(qingyuan_plan), "--pdf", "--out", str(tmp_path / "rep")])
     assert res.exit_code == 0, res.output
     pdfs = sorted(p.name for p in (tmp_path / "rep" / "pdf").iterdir())
-    assert pdfs == ["331126.pdf", "region.pdf"]
+    assert pdfs == ["331127.pdf", "region.pdf"]
     for name in pdfs:
         doc = pdfium.PdfDocument(str(tmp_path / "rep" / "pdf" / name))
         assert len(doc) == 1                                      # one page to take to a meeting
@@ -53,10 +56,10 @@ def test_report_pdf_writes_one_page_per_unit_and_region(qingyuan_plan, tmp_path)
         colours = len(np.unique(rgb[::3, ::3].reshape(-1, 3) // 16, axis=0))
         assert ink > 0.08 and colours > 40, (name, ink, colours)   # a map, tables and text: not a blank page
         text = doc[0].get_textpage().get_text_range()
-        assert "庆元县" in text and "设施为合成数据" in text and "planner" in text
-    sheet = (tmp_path / "rep" / "sheets" / "331126.html").read_text(encoding="utf-8")
+        assert "景宁畲族自治县" in text and "设施为合成数据" in text and "planner" in text
+    sheet = (tmp_path / "rep" / "sheets" / "331127.html").read_text(encoding="utf-8")
     assert "《关于深化紧密型县域医共体建设" in sheet                      # rules by document and clause
-    assert re.search(r"<li>左溪镇\S*卫生院：接收主治医师以上 0 / 1</li>", sheet)   # shortfalls named
+    assert re.search(r"<li>(毛垟乡|秋炉乡|九龙乡)\S*卫生院：接收主治医师以上 0 / 1</li>", sheet)   # shortfalls named
     assert (tmp_path / "rep" / "summary.html").exists()
 
 

@@ -1,7 +1,7 @@
 """Policy rules: one small class per rule kind, registered by the name rule files use."""
 
 from .base import RULE_KINDS, Rule, Selector, register, short_source
-from . import community, service  # noqa: F401  (registers the rule kinds)
+from . import capacity, community, service  # noqa: F401  (registers the rule kinds)
 from .community import plan_members
 from ..access import rules as _access_rules  # noqa: F401,E402  (registers the access rule kinds)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import numpy as np
@@ -177,6 +178,14 @@ class Rule(BaseModel):
         """The penalty when the rule is soft, else None (hard)."""
         return None if self.hard else self.penalty
 
+    def bind(self, rules: Sequence[Rule]) -> Rule:
+        """This rule with the keys that follow other rules of its file filled in (most kinds: itself).
+
+        E.g. a lead_staffing rule left without numbers takes those of the attending_dispatch
+        rule; models, checks and cache keys all use the bound rule (`bind_rules`).
+        """
+        return self
+
     def add(self, dm: DistrictingModel, unit: Unit) -> None:
         """Add this rule's constraints (group = rule id) to a unit's model."""
 
@@ -350,3 +359,8 @@ class Selector(BaseModel):
             tail_zh.append(f"{self.min_grade.zh}及以上")
         zh_text = "".join(zh) if not tail_zh else "".join(zh) + "（" + "，".join(tail_zh) + "）"
         return Text(" ".join(en + tail_en), zh_text)
+
+
+def bind_rules(rules: Sequence[Rule]) -> list[Rule]:
+    """Every rule bound to the others of its file (`Rule.bind`), in the same order."""
+    return [r.bind(rules) for r in rules]

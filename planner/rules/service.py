@@ -72,32 +72,114 @@ class AttendingDispatch(_RegionWide):
                     f"每家医院最多派出其{self.release_share:.0%}")
 
 
+PROFESSION_WORDS = {"medicine": ("medicine", "医疗"), "pharmacy": ("pharmacy", "药学"), "nursing": ("nursing", "护理"),
+                    "management": ("management", "管理")}
+"""The professions experts come from (000 (四): 医疗、药学、护理、管理), in English and Chinese."""
+
+URBAN_DISTRICT_ENDINGS = ("区",)
+"""Names of urban districts (市辖区) end so; 特区 and 林区 are county-type units, not districts."""
+
+COUNTY_TYPE_ENDINGS = ("特区", "林区")
+
+
+def is_urban_district(name: str) -> bool:
+    """True for a 市辖区 (name ending in 区, but not 特区 or 林区, which are county-type units)."""
+    n = str(name).strip()
+    return n.endswith(URBAN_DISTRICT_ENDINGS) and not n.endswith(COUNTY_TYPE_ENDINGS)
+
+
 @register
 class ExpertDispatch(_RegionWide):
-    """Each community gets at least `min_per_community` experts (`min_title` or above) stationed
-    year-round from the city's public tertiary hospitals (000 (四)), within their release caps.
+    """Each supported community gets at least `min_per_community` experts stationed year-round
+    from the urban public tertiary hospitals (000 (四): "开展帮扶的城市公立三级医院向医共体至少派出3名
+    以上专家给予医疗、药学、护理、管理等常年驻守指导"), within their release caps.
 
-    `sources` selects the supporting hospitals; `same_city` keeps them in the community's city
-    (false: anywhere in the province).
+    `sources` selects the supporting hospitals (city- or provincial-level public tertiary
+    hospitals); with `same_city = false` (the default) any of them in the province may support
+    any community, and one model per province shares each hospital's cap across all its cities;
+    `same_city = true` keeps them in the community's own city. `recipients` says which
+    communities are supported: "rural_counties" (default: county communities of counties,
+    county-level cities, 特区 and 林区, not of urban districts), "county_units" (every county
+    community) or "all" (city grids too); a community led by a supporting hospital itself is
+    never a recipient. `professions` are the staff experts may come from (医疗、药学、护理、管理:
+    medicine, pharmacy, nursing, management); `min_title` (optional) is the lowest title that
+    counts, read for every profession at its level (副主任医师/副主任药师/副主任护师/副高级);
+    `profession_min` (optional) asks at least that many experts of a profession per community.
+    A hospital's release cap counts everyone it sends, at `release_share` of its attending-or-above
+    physicians.
     """
 
     kind: Literal["expert_dispatch"] = "expert_dispatch"
     min_per_community: int = Field(default=3, ge=0)
-    min_title: Title = Title.ASSOCIATE_CHIEF
+    min_title: Title | None = None
     sources: Selector = Field(default_factory=lambda: Selector(min_grade="三级", ownership=["public"],
                                                                 admin_levels=["city", "provincial"]))
-    same_city: bool = True
+    same_city: bool = False
+    recipients: Literal["rural_counties", "county_units", "all"] = "rural_counties"
+    professions: list[Literal["medicine", "pharmacy", "nursing", "management"]] = Field(
+        default_factory=lambda: ["medicine", "pharmacy", "nursing", "management"], min_length=1)
+    profession_min: dict[str, int] = Field(default_factory=dict)
     release_share: float = Field(default=0.2, gt=0, le=1)
     stage = "dispatch"
+    assumed = {
+        "recipients": Text("城市支援农村 is read as support for the county communities of counties (县、县级市、特区), "
+                           "not of urban districts (市辖区) or of communities the supporting hospitals lead themselves",
+                           "“城市支援农村”理解为支援县（县级市、特区）的医共体，不含市辖区及支援医院自身牵头的医共体"),
+        "release_share": Text("the share of a hospital's senior staff it may send out: the clause sets no cap",
+                              "条文未规定医院派出人员上限"),
+    }
 
     _min_title = field_validator("min_title", mode="before")(staticmethod(_title))
+
+    @field_validator("profession_min")
+    @classmethod
+    def _mix(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = sorted(k for k in value if k not in PROFESSION_WORDS)
+        if bad:
+            msg = f"profession_min names {', '.join(bad)}; use {', '.join(PROFESSION_WORDS)}"
+            raise ValueError(msg)
+        neg = {k: v for k, v in value.items() if v < 0}
+        if neg:
+            msg = f"profession_min counts must be >= 0 (got {neg})"
+            raise ValueError(msg)
+        return value
+
+    def title_floor(self) -> Title:
+        """The lowest title that counts (any title when `min_title` is unset)."""
+        return self.min_title if self.min_title is not None else Title.RESIDENT
+
+    def receives(self, scope: str, county_name: str, lead: str, source_ids: set[str]) -> bool:
+        """Whether a community (its unit's scope, its lead's county name, its lead) is supported."""
+        if lead in source_ids:
+            return False
+        if self.recipients == "all":
+            return True
+        if scope != "county":
+            return False
+        return self.recipients == "county_units" or not is_urban_district(county_name)
+
+    def _who(self) -> Text:
+        return {"rural_counties": Text("every county community of a county (not of an urban district)",
+                                       "每个县（县级市、特区）的医共体（不含市辖区）"),
+                "county_units": Text("every county community", "每个县域医共体"),
+                "all": Text("every community and grid", "每个医共体和网格")}[self.recipients]
 
     def describe(self) -> Text:
         src = self.sources.words()
         where = Text("the same city", "本市") if self.same_city else Text("the province", "全省")
-        return Text(f"every community gets at least {self.min_per_community} experts ({self.min_title.zh} or above) from "
-                    f"{src.en} of {where.en}",
-                    f"{where.zh}{src.zh}向每个医共体至少派出{self.min_per_community}名专家（{self.min_title.zh}及以上）常年驻守")
+        profs = Text("/".join(PROFESSION_WORDS[p][0] for p in self.professions),
+                     "、".join(PROFESSION_WORDS[p][1] for p in self.professions))
+        rank = (Text(f", {self.min_title.zh} level or above", f"（{self.min_title.zh}及同级以上）")
+                if self.min_title is not None else Text("", ""))
+        mix = Text("", "")
+        if self.profession_min:
+            mix = Text(", including " + ", ".join(f"{n} {PROFESSION_WORDS[p][0]}" for p, n in sorted(self.profession_min.items())),
+                       "，其中" + "、".join(f"{PROFESSION_WORDS[p][1]}{n}名" for p, n in sorted(self.profession_min.items())))
+        who = self._who()
+        return Text(f"{who.en} gets at least {self.min_per_community} experts ({profs.en}{rank.en}) stationed "
+                    f"year-round from {src.en} of {where.en}{mix.en}",
+                    f"{where.zh}{src.zh}向{who.zh}至少派出{self.min_per_community}名专家（{profs.zh}{rank.zh}）"
+                    f"常年驻守指导{mix.zh}")
 
 
 @register

@@ -145,7 +145,7 @@ def zhejiang_maps(tmp_path_factory):
 
     result = run_plan(regions.load("浙江省"), load_rules("zhejiang-2026"))
     out = tmp_path_factory.mktemp("zhejiang")
-    render_run(result, out, tiles="none", units=["330111", "331126", "330782"])
+    render_run(result, out, tiles="none", units=["330111", "331126", "331127", "330782"])
     return result, out
 
 

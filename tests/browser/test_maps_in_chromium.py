@@ -99,7 +99,7 @@ def test_zhejiang_overview_and_county_pages(zhejiang_maps, open_map):
         assert page.errors == []
         assert page.count("path.pm-townships") == len(next(u for u in result.units if u.id == unit).townships)
         assert page.count("path.pm-dispatch") > 0
-    failing = open_map(out / "units" / "331126.html")     # 庆元县: short of physicians and experts
+    failing = open_map(out / "units" / "331127.html")     # 景宁: its leads cannot staff every center
     info = failing.page.inner_text(".pm-info")
     assert "未通过" in info and "dispatch.attending" in info
 

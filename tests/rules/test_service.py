@@ -22,7 +22,9 @@ def test_attending_dispatch_reads_chinese_titles_and_rejects_negative_weights() 
 
 def test_expert_dispatch_defaults_to_public_tertiary_city_hospitals() -> None:
     rule = ExpertDispatch(id="e", source=SRC)
-    assert rule.min_per_community == 3 and rule.min_title is Title.ASSOCIATE_CHIEF
+    # The clause sets no rank (a file may set one, as a labelled assumption) and names four professions.
+    assert rule.min_per_community == 3 and rule.min_title is None and rule.title_floor() is Title.RESIDENT
+    assert rule.professions == ["medicine", "pharmacy", "nursing", "management"] and not rule.same_city
     assert rule.sources.min_grade is Grade.L3 and [o.value for o in rule.sources.ownership] == ["public"]
 
 
