@@ -625,8 +625,9 @@ def dispatch_region(region: Region, plan: Plan, rules: Sequence, travel: TravelM
     """Dispatch for every city of the plan under the enabled dispatch rules (empty without such rules).
 
     Each city is solved on its own part of the region (its counties, plus the city and
-    provincial hospitals of the city as context, or the whole province when experts may come
-    from anywhere in it), so the tasks are small and run in parallel with identical results.
+    provincial hospitals of the city as context), so the tasks are small and run in parallel
+    with identical results; when experts may come from anywhere in the province, the experts
+    are one model per province (`_dispatch_provinces`).
     """
     from .executor import ordered_map
 
@@ -635,7 +636,6 @@ def dispatch_region(region: Region, plan: Plan, rules: Sequence, travel: TravelM
     if attending is None and expert is None:
         return []
     by_city = communities_by_city(region, plan)
-    province_of = region.counties["province_code"].to_dict()
     if expert is not None and not expert.same_city and expert.min_per_community > 0:
         return _dispatch_provinces(region, by_city, attending, expert, travel, backend, time_limit_s, jobs, executor,
                                    address)
