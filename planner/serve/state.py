@@ -31,7 +31,7 @@ MAX_WORKSPACES = 32
 MAX_REGIONS = 4
 """Loaded regions kept in memory (a province is a few hundred MB)."""
 
-EDITABLE_SKIP = ("id", "kind", "source", "scope", "counties", "except_counties", "title", "note")
+EDITABLE_SKIP = ("id", "kind", "source", "source_zh", "scope", "counties", "except_counties", "title", "note")
 """Rule keys the form does not offer: identity, citation and where the rule applies (the form's scope)."""
 
 _NAME = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff .()（）-]{0,80}\.toml$")
