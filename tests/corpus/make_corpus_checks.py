@@ -137,7 +137,7 @@ RULES: list[Case] = [
     ("rule_extends_not_toml", {"rules.toml": '[policy]\nname = "x"\nextends = "notes.txt"\n', "notes.txt": "not rules\n"},
      "rules {case}/rules.toml", 2, ["notes.txt: is not a regular .toml file."]),
     ("rule_extends_folder", {"rules.toml": '[policy]\nname = "x"\nextends = "sub.toml"\n', "sub.toml/readme.txt": "a folder named like a rule file\n"},
-     "rules {case}/rules.toml", 2, ["sub.toml: is not a regular .toml file."]),
+     "rules {case}/rules.toml", 2, ["policy.extends: extends ", "sub.toml: is a folder where a file is expected"]),
     ("rule_deeply_nested", {"rules.toml": '[policy]\nname = "x"\n[[rule]]\nid = "a"\nkind = "pin"\nsource = "s"\n'
                                           "townships = " + "[" * 3000 + "]" * 3000 + '\nlead = "H1"\n'},
      "rules {case}/rules.toml", 2,
