@@ -172,18 +172,14 @@ populations and minutes, and must stay within 64-bit integers."""
 
 def _read_toml(path: Path) -> tuple[dict, str]:
     label = str(path)
-    try:
-        size = path.stat().st_size
-        if size > RULE_FILE_MAX_BYTES:
-            raise RuleFileError(Problem(label, "", Text(f"is {size:,} bytes, larger than a rule file may be "
-                                                        f"({RULE_FILE_MAX_BYTES:,})", f"大小为 {size:,} 字节，超过规则文件上限"
-                                                        f"（{RULE_FILE_MAX_BYTES:,}）"),
-                                        Text("give a rule file (a few kB of TOML)", "请给出规则文件（几 kB 的 TOML）")))
-        with open(path, "rb") as f:
-            data = f.read(RULE_FILE_MAX_BYTES + 1)
-    except OSError as exc:
-        raise RuleFileError(Problem(label, "", Text(f"cannot be read ({exc.strerror or exc})", f"无法读取（{exc.strerror or exc}）"),
-                                    Text("check the path and its permissions", "请检查路径和权限"))) from None
+    # OS errors (permission denied, a vanished file) go up to the command's environment-error handler.
+    size = path.stat().st_size
+    if size > RULE_FILE_MAX_BYTES:
+        raise RuleFileError(Problem(label, "", Text(f"is {size:,} bytes, larger than a rule file may be "
+                                                    f"({RULE_FILE_MAX_BYTES:,})", f"大小为 {size:,} 字节，超过规则文件上限"
+                                                    f"（{RULE_FILE_MAX_BYTES:,}）"),
+                                    Text("give a rule file (a few kB of TOML)", "请给出规则文件（几 kB 的 TOML）")))
+    data = path.read_bytes()  # a regular file (resolve_path) of bounded size
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
