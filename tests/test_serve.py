@@ -73,6 +73,20 @@ def test_an_edit_for_one_county_resolves_warm_with_a_diff_and_maps(opened) -> No
     c.call("/api/reset", {})
 
 
+def test_editing_a_countys_override_again_changes_it_in_place_and_nowhere_else(opened) -> None:
+    c, _view, _first, _ = opened
+    for value in ("1", "2"):
+        status, view = c.call("/api/edit", {"rule_id": "county.max_communities", "unit": "330782", "values": {"max": value}})
+        assert status == 200, view
+        rule = next(r for r in view["form"] if r["id"] == "county.max_communities")   # shown under its own id
+        assert {v["key"]: v["text"] for v in rule["values"]}["max"] == value
+    status, region_wide = c.call("/api/edit", {"rule_id": "county.max_communities", "unit": None, "values": {}})
+    assert status == 200
+    rule = next(r for r in region_wide["form"] if r["id"] == "county.max_communities")
+    assert {v["key"]: v["text"] for v in rule["values"]}["max"] == "3"                # elsewhere: the parent's
+    c.call("/api/reset", {})
+
+
 def test_a_bad_value_gets_the_message_the_rule_file_gets(opened, tmp_path: Path) -> None:
     c, _view, _first, _ = opened
     status, out = c.call("/api/edit", {"rule_id": "county.max_communities", "unit": None, "values": {"max": "two"}})

@@ -251,8 +251,11 @@ class Workspace:
             elif r.counties is not None:
                 continue
             keys = [k for k in type(r).model_fields if k not in EDITABLE_SKIP]
+            # An override for some counties (`<id>@<counties>`, split off by the loader) is shown and edited
+            # under the rule's own id, as the reviewer wrote it; the parent is hidden there (except_counties).
+            shown_id = r.id.split("@", 1)[0] if "@" in r.id and _has_rule(rules, r.id.split("@", 1)[0]) else r.id
             out.append({
-                "id": r.id, "kind": r.kind, "title": r.title, "citation": r.citation, "heading": r.heading(),
+                "id": shown_id, "kind": r.kind, "title": r.title, "citation": r.citation, "heading": r.heading(),
                 "stage": type(r).stage, "counties": list(r.counties or []),
                 "per_unit": type(r).stage == "communities",
                 "values": [{"key": k, "text": value_text(getattr(r, k)), "doc": _field_doc(type(r), k)} for k in keys],
@@ -274,6 +277,10 @@ class Workspace:
         except KeyError:
             raise RuleFileError(Problem(self.target, f"rule {rule_id}", Text("is not a rule of this file", "不是该文件中的规则"),
                                         Text("reload the page", "请刷新页面"))) from None
+        if unit is not None:
+            # The form showed this unit's override of the rule, if it has one: compare the values with it.
+            codes = set(self._unit_counties(unit)) | {unit, unit[5:] if unit.startswith("city:") else unit}
+            rule = next((r for r in rules.rules if r.id.startswith(f"{rule_id}@") and set(r.counties or []) & codes), rule)
         changes = {}
         for key, text in values.items():
             if not isinstance(key, str) or not isinstance(text, str):
@@ -296,7 +303,8 @@ class Workspace:
                 scoped = False  # the rule is already this unit's own: change it in place
             else:
                 changes["counties"] = counties
-        self.rules = replace_rule(rules, rule_id, changes, label=self.target)
+        # The unit's own override (or a rule already limited to it) changes in place, under its own id.
+        self.rules = replace_rule(rules, rule_id if scoped else rule.id, changes, label=self.target)
         return self.view(unit)
 
     def reset(self) -> dict[str, Any]:
@@ -429,3 +437,7 @@ def diff_page(solved: Solved, tiles: str, lang: str) -> str | None:
         d = solved.diff
         solved.pages[key] = page_html(draw(d.before, d.after, d.region, opts), opts)
     return solved.pages[key]
+
+
+def _has_rule(rules: Any, rule_id: str) -> bool:
+    return any(r.id == rule_id for r in rules.rules)

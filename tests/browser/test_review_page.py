@@ -70,5 +70,6 @@ def test_change_one_countys_rule_resolve_and_see_map_and_diff_update(review_page
     page.click("#solve")
     page.wait_for_selector("#errors:not([hidden])", timeout=30_000)
     text = page.inner_text("#errors")
-    assert "rule county.max_communities" in text and "键 `max`" in text and "（实际为 'two'）" in text   # zh-CN page
+    # The page is in Chinese: the rule file's message in its Chinese wording (the key and the value as written).
+    assert "rule county.max_communities" in text and "键 `max`" in text and "（实际为 'two'）" in text
     assert errors == []
