@@ -564,3 +564,17 @@ def test_permission_denied_is_one_line_naming_the_path(tmp_path: Path, monkeypat
                                        "--out", str(tmp_path / "locked" / "p")])
     assert result.exit_code == 2 and result.output.strip() == \
         f"错误：{tmp_path / 'locked'}：权限不足。修改：请换一个有读写权限的路径，或修改其权限", result.output
+
+
+def test_an_edited_region_extract_in_the_cache_is_never_read_as_the_region(tmp_path: Path) -> None:
+    import pyogrio
+
+    embedded = regions.load("义乌市")
+    regions.load("义乌市", cache_dir=tmp_path)
+    (extract,) = (tmp_path / "regions").glob("*.gpkg")
+    towns = pyogrio.read_dataframe(extract, layer="townships")
+    towns["population"] = 10 ** 9   # a hand edit: the same layers, other numbers
+    pyogrio.write_dataframe(towns, extract, layer="townships")
+    again = regions.load("义乌市", cache_dir=tmp_path)
+    assert int(again.townships["population"].sum()) == int(embedded.townships["population"].sum())
+    assert regions._extract_intact(extract)   # replaced by a fresh extract of the embedded data
