@@ -271,7 +271,9 @@ def test_a_kill_while_publishing_leaves_one_runs_pair_or_says_which_part_is_new(
         assert code == 0 and f"a planner run (run id {new_plan}) was stopped while publishing" in err, err
         assert journal_state(home / "maps/x") is None and len(set(run_ids(home))) == 1
     assert_complete(home / "plans/x")
-    # The next run removes what the killed one left half-written.
+    if phase != "plan":
+        return
+    # The next run removes what the killed one left half-written (once: a run costs seconds).
     code, _, err = finish(spawn(["plan", *PAIR], home))
     assert code == 0, err
     leftovers = [p.name for d in ("plans", "maps") for p in (home / d).iterdir() if p.is_dir() and not p.is_symlink()]
