@@ -7,8 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-PACKAGES = ["chromium", "fonts-wqy-microhei"]
-"""The browser, and the CJK font the pages and PDF sheets are checked with."""
+PACKAGES = ["chromium", "fonts-wqy-microhei", "libatomic1"]
+"""The browser, the CJK font the pages and PDF sheets are checked with, and the library Playwright's own node
+needs (absent from a minimal Debian: a fresh debootstrap'd bookworm showed it)."""
 
 INSTALL = "apt-get update && apt-get install -y " + " ".join(PACKAGES)
 
@@ -25,13 +26,20 @@ def _font_missing() -> bool:
     return not Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc").exists()
 
 
+def _libatomic_missing() -> bool:
+    import ctypes.util
+
+    return ctypes.util.find_library("atomic") is None
+
+
 def ensure() -> tuple[Path | None, str]:
     """Chromium (and the font), installing the Debian packages when missing; (path or None, what happened)."""
     found = find()
-    if found is not None and not _font_missing():
+    if found is not None and not _font_missing() and not _libatomic_missing():
         return found, ""
     if shutil.which("apt-get") is None:
-        return found, "no apt-get here: install Chromium and the WenQuanYi Micro Hei font yourself, or set PLANNER_CHROMIUM"
+        return found, ("no apt-get here: install Chromium, the WenQuanYi Micro Hei font and libatomic yourself, "
+                       "or set PLANNER_CHROMIUM")
     sudo = [] if os.geteuid() == 0 else (["sudo", "-n"] if shutil.which("sudo") else None)
     if sudo is None:
         return found, f"not root and no sudo: run `{INSTALL}` as root"
