@@ -6,8 +6,8 @@
 --save writes the fingerprint of the current code's plan; --check plans again and compares,
 printing every difference and exiting 1 if there is one. The fingerprint holds, per unit, its
 status, objective and communities (lead and townships); the roster and dialysis sites; and the
-SHA-256 of every CSV table of the plan folder (run.json and plan.json carry timings and are
-left out).
+SHA-256 of every text file of the plan folder (tables, reports, GeoJSON; run.json and plan.json
+carry timings and are left out) and of every workbook's cell values.
 """
 
 from __future__ import annotations
@@ -18,6 +18,23 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+
+
+TEXT_SUFFIXES = {".csv", ".html", ".md", ".txt", ".geojson"}
+VARYING = {"run.json", "plan.json"}
+
+
+def _xlsx_digest(path: Path) -> str:
+    """SHA-256 of a workbook's sheet names and cell values (not its bytes, which depend on the writer)."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, read_only=True)
+    h = hashlib.sha256()
+    for ws in wb.worksheets:
+        h.update(repr(ws.title).encode())
+        for row in ws.iter_rows(values_only=True):
+            h.update(repr(row).encode())
+    return h.hexdigest()
 
 
 def fingerprint(region_spec: str, rules_name: str, jobs: int) -> dict:
@@ -38,10 +55,11 @@ def fingerprint(region_spec: str, rules_name: str, jobs: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = write_outputs(result, Path(tmp) / "plan")
         files = {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-                 for p in sorted(out.rglob("*.csv"))}
+                 for p in sorted(out.rglob("*")) if p.suffix in TEXT_SUFFIXES and p.name not in VARYING}
+        files.update({p.relative_to(out).as_posix(): _xlsx_digest(p) for p in sorted(out.rglob("*.xlsx"))})
     return {"region": region_spec, "rules": rules_name, "units": units,
             "roster_sha256": hashlib.sha256("\n".join(roster).encode()).hexdigest(), "roster_rows": len(roster),
-            "dialysis": dialysis, "csv_sha256": files}
+            "dialysis": dialysis, "files_sha256": files}
 
 
 def diff(old: dict, new: dict) -> list[str]:
@@ -54,8 +72,8 @@ def diff(old: dict, new: dict) -> list[str]:
     for key in ("roster_sha256", "roster_rows", "dialysis"):
         if old[key] != new[key]:
             out.append(f"{key} differs")
-    for name in sorted(set(old["csv_sha256"]) | set(new["csv_sha256"])):
-        if old["csv_sha256"].get(name) != new["csv_sha256"].get(name):
+    for name in sorted(set(old["files_sha256"]) | set(new["files_sha256"])):
+        if old["files_sha256"].get(name) != new["files_sha256"].get(name):
             out.append(f"{name} differs")
     return out
 
@@ -72,12 +90,12 @@ def main() -> None:
     fp = fingerprint(args.region, args.rules, args.jobs)
     if args.save:
         Path(args.save).write_text(json.dumps(fp, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
-        print(f"saved: {len(fp['units'])} units, {fp['roster_rows']} roster rows, {len(fp['csv_sha256'])} tables")
+        print(f"saved: {len(fp['units'])} units, {fp['roster_rows']} roster rows, {len(fp['files_sha256'])} files")
         return
     problems = diff(json.loads(Path(args.check).read_text(encoding="utf-8")), fp)
     for line in problems:
         print(line)
-    print(f"{len(fp['units'])} units, {fp['roster_rows']} roster rows, {len(fp['csv_sha256'])} tables: "
+    print(f"{len(fp['units'])} units, {fp['roster_rows']} roster rows, {len(fp['files_sha256'])} files: "
           + ("IDENTICAL" if not problems else f"{len(problems)} differences"))
     sys.exit(1 if problems else 0)
 

@@ -643,19 +643,125 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
     """Write one sheet per table to an Excel workbook atomically (geometry dropped).
 
-    The workbook's timestamps are fixed, so the same tables always give the same bytes.
+    The workbook holds no timestamps, so the same tables always give the same bytes.
     """
-    import datetime
+    return write_bytes(path, xlsx_table_bytes(sheets))
 
-    buf = _io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).to_excel(writer, sheet_name=name[:31], index=False)
-        text_cells(writer.book)  # a name like =1+1 is text, never a live formula
-        fixed = datetime.datetime(2000, 1, 1)
-        writer.book.properties.created = fixed
-        writer.book.properties.modified = fixed
-    return write_bytes(path, fixed_zip_times(buf.getvalue()))
+
+# The parts of a workbook that do not depend on its tables. Cells are written as inline
+# strings and numbers by hand: openpyxl (through pandas) builds an object per cell and took
+# most of the time of writing a province's plan folder; this writes the same values and
+# sheets, headers bold with thin borders like pandas' own, about 10x faster.
+_XLSX_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_XLSX_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_XLSX_STYLES = (
+    f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet {_XLSX_NS}>'
+    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
+    '<border><left style="thin"/><right style="thin"/><top style="thin"/><bottom style="thin"/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="1" xfId="0" applyFont="1" applyBorder="1" applyAlignment="1">'
+    '<alignment horizontal="center" vertical="top"/></xf></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
+# Characters XML 1.0 forbids (openpyxl refuses them; a workbook must still be written).
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xlsx_column(k: int) -> str:
+    name = ""
+    k += 1
+    while k:
+        k, r = divmod(k - 1, 26)
+        name = chr(65 + r) + name
+    return name
+
+
+def _xlsx_text(value: str) -> str:
+    text = _XML_ILLEGAL.sub("", value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    return f"<is><t{space}>{text}</t></is>"
+
+
+def _xlsx_cell(ref: str, value: object, style: str = "") -> str:
+    """One cell's XML: numbers as numbers, booleans as booleans, blanks empty, the rest as text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return f'<c r="{ref}"{style}/>'
+    if isinstance(value, (bool, np.bool_)):
+        return f'<c r="{ref}"{style} t="b"><v>{int(bool(value))}</v></c>'
+    if isinstance(value, (int, np.integer)):
+        return f'<c r="{ref}"{style}><v>{int(value)}</v></c>'
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        if f != f:
+            return f'<c r="{ref}"{style}/>'
+        if f in (float("inf"), float("-inf")):
+            return f'<c r="{ref}"{style} t="inlineStr">{_xlsx_text("inf" if f > 0 else "-inf")}</c>'
+        return f'<c r="{ref}"{style}><v>{f:.16g}</v></c>'   # as openpyxl writes floats
+    text = str(value)
+    if not text:
+        return f'<c r="{ref}"{style}/>'   # openpyxl leaves an empty string blank too
+    return f'<c r="{ref}"{style} t="inlineStr">{_xlsx_text(text)}</c>'
+
+
+def _xlsx_sheet(frame: pd.DataFrame) -> str:
+    cols = [_xlsx_column(k) for k in range(len(frame.columns))]
+    rows = ['<row r="1">' + "".join(_xlsx_cell(f"{c}1", str(name), ' s="1"') for c, name in zip(cols, frame.columns))
+            + "</row>"]
+    columns = [frame.iloc[:, k].tolist() for k in range(len(frame.columns))]
+    for r, values in enumerate(zip(*columns), start=2):
+        rows.append(f'<row r="{r}">' + "".join(_xlsx_cell(f"{c}{r}", v) for c, v in zip(cols, values)) + "</row>")
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_XLSX_NS}><sheetData>'
+            + "".join(rows) + "</sheetData></worksheet>")
+
+
+def xlsx_table_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """An XLSX workbook of plain tables (one sheet each, header row bold, geometry dropped), as bytes.
+
+    Sheet names are cut to Excel's 31 characters. Every zip entry is dated 1980-01-01, so the
+    same tables give the same bytes.
+    """
+    names = [str(name)[:31] for name in sheets]
+    frames = [pd.DataFrame(frame.drop(columns="geometry", errors="ignore")) for frame in sheets.values()]
+    esc = [n.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;") for n in names]
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/styles.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            + "".join(f'<Override PartName="/xl/worksheets/sheet{k + 1}.xml" '
+                      'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                      for k in range(len(names))) + "</Types>"),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{_XLSX_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook {_XLSX_NS} xmlns:r="{_XLSX_REL}"><sheets>'
+            + "".join(f'<sheet name="{n}" sheetId="{k + 1}" r:id="rId{k + 1}"/>' for k, n in enumerate(esc))
+            + "</sheets></workbook>"),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            + "".join(f'<Relationship Id="rId{k + 1}" Type="{_XLSX_REL}/worksheet" Target="worksheets/sheet{k + 1}.xml"/>'
+                      for k in range(len(names)))
+            + f'<Relationship Id="rId{len(names) + 1}" Type="{_XLSX_REL}/styles" Target="styles.xml"/></Relationships>'),
+        "xl/styles.xml": _XLSX_STYLES,
+    }
+    for k, frame in enumerate(frames):
+        parts[f"xl/worksheets/sheet{k + 1}.xml"] = _xlsx_sheet(frame)
+    out = _io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in parts.items():
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), text.encode("utf-8"),
+                       compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def fixed_zip_times(data: bytes) -> bytes:
