@@ -157,10 +157,13 @@ def dispatch_city(region: Region, city: str, communities: Sequence, attending: A
     targets: dict[str, tuple[str, str]] = {}   # target -> (community id, lead)
     if attending is not None and attending.min_per_center > 0:
         kinds = {k.value for k in attending.target_kinds}
+        # Target facilities by township, found once (not one frame filter per community).
+        of_kind = fac[fac["kind"].isin(kinds)]
+        by_town: dict[str, list] = {}
+        for fid, town in zip(of_kind.index, of_kind["township_code"]):
+            by_town.setdefault(town, []).append(fid)
         for c in communities:
-            town_set = set(c.townships)
-            here = fac[fac["township_code"].isin(town_set) & fac["kind"].isin(kinds)]
-            for fid in sorted(here.index):
+            for fid in sorted(f for t in set(c.townships) for f in by_town.get(t, ())):
                 if fid != c.lead:
                     targets[str(fid)] = (c.id, c.lead)
     expert_sources: list[str] = []

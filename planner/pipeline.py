@@ -383,7 +383,7 @@ def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True) ->
         write_access_report(result, work)
     plan_json = planfile.plan_to_json(result.plan)
     io.write_text(work / planfile.PLAN_JSON, plan_json)
-    tables = planfile.community_tables(result.plan, result.units, result.region, list(result.rules.rules))
+    tables = planfile.run_community_tables(result)
     for name, frame in tables.items():
         io.write_csv(frame, work / f"{name}.csv")
     layers = planfile.community_layers(tables, result.region)

@@ -15,7 +15,7 @@ from . import io
 from .check import RuleStatus, Violation
 from .i18n import Text, tr
 from .mapstyle import MARK_ORDER, MARK_WORDS, STATUS_WORDS, grouped, wan
-from .planfile import community_tables
+from .planfile import run_community_tables
 from .units import Unit
 from .vocabulary import FacilityKind, Grade
 
@@ -214,7 +214,7 @@ def plan_facts(result) -> PlanFacts:
     from .dispatch import roster_frame
 
     region = result.region
-    tables = community_tables(result.plan, result.units, region, list(result.rules.rules))
+    tables = run_community_tables(result)
     a = tables["assignments"].copy()
     comms = tables["communities"].copy()
     members = tables["members"].copy()

@@ -44,8 +44,9 @@ def _table(frame: pd.DataFrame, columns: dict[str, str]) -> str:
     if frame.empty:
         return "<p>—</p>"
     head = "".join(f"<th>{_e(v)}</th>" for v in columns.values())
-    body = "".join("<tr>" + "".join(f"<td>{_e(_cell(r.get(k, '')))}</td>" for k in columns) + "</tr>"
-                   for r in frame.to_dict("records"))
+    # Column lists, not to_dict("records"): the same Python values, without a dict per row.
+    cols = [frame[k].tolist() if k in frame.columns else [""] * len(frame) for k in columns]
+    body = "".join("<tr>" + "".join(f"<td>{_e(_cell(v))}</td>" for v in row) + "</tr>" for row in zip(*cols))
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
