@@ -33,6 +33,9 @@ def _xlsx_digest(path: Path) -> str:
     for ws in wb.worksheets:
         h.update(repr(ws.title).encode())
         for row in ws.iter_rows(values_only=True):
+            row = list(row)
+            while row and row[-1] is None:   # a blank cell written or not reads the same
+                row.pop()
             h.update(repr(row).encode())
     return h.hexdigest()
 

@@ -657,14 +657,23 @@ _XLSX_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships
 _XLSX_STYLES = (
     f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet {_XLSX_NS}>'
     '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
-    '<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>'
+    '<fills count="4"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
+    '<fill><patternFill patternType="solid"><fgColor rgb="00DDE7F0"/><bgColor indexed="64"/></patternFill></fill>'
+    '<fill><patternFill patternType="solid"><fgColor rgb="00FFF3CD"/><bgColor indexed="64"/></patternFill></fill></fills>'
     '<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
     '<border><left style="thin"/><right style="thin"/><top style="thin"/><bottom style="thin"/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="2"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="0" fontId="1" fillId="0" borderId="1" xfId="0" applyFont="1" applyBorder="1" applyAlignment="1">'
-    '<alignment horizontal="center" vertical="top"/></xf></cellXfs>'
+    '<alignment horizontal="center" vertical="top"/></xf>'
+    '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1"/>'
+    '<xf numFmtId="0" fontId="1" fillId="3" borderId="0" xfId="0" applyFont="1" applyFill="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+    '<alignment vertical="top" wrapText="1"/></xf></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
+XLSX_HEADER, XLSX_REPORT_HEADER, XLSX_WARNING, XLSX_WRAP = 1, 2, 3, 4
+"""Cell styles of `xlsx_table_bytes` sheets: pandas' header (bold, thin borders, centred), a report
+header (bold on light blue), a warning (bold on light yellow), wrapped text at the top."""
 # Characters XML 1.0 forbids (openpyxl refuses them; a workbook must still be written).
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -705,25 +714,65 @@ def _xlsx_cell(ref: str, value: object, style: str = "") -> str:
     return f'<c r="{ref}"{style} t="inlineStr">{_xlsx_text(text)}</c>'
 
 
-def _xlsx_sheet(frame: pd.DataFrame) -> str:
-    cols = [_xlsx_column(k) for k in range(len(frame.columns))]
-    rows = ['<row r="1">' + "".join(_xlsx_cell(f"{c}1", str(name), ' s="1"') for c, name in zip(cols, frame.columns))
-            + "</row>"]
+@dataclass
+class XlsxSheet:
+    """A table for `xlsx_table_bytes` with its layout.
+
+    `header` holds the header row's labels (default: the column names) and `header_style` its
+    style; `widths` the column widths in characters (default: Excel's); `freeze_header`
+    keeps the header row in view; `column_styles` styles a column's body cells (by position);
+    `tail` rows follow the table, each (values, style), an empty list for a blank row.
+    """
+
+    frame: pd.DataFrame
+    header: list[str] | None = None
+    header_style: int = XLSX_HEADER
+    widths: list[float] | None = None
+    freeze_header: bool = False
+    column_styles: dict[int, int] = field(default_factory=dict)
+    tail: list[tuple[list, int]] = field(default_factory=list)
+
+
+def _xlsx_sheet(sheet: XlsxSheet) -> str:
+    frame = sheet.frame
+    header = sheet.header if sheet.header is not None else [str(c) for c in frame.columns]
+    width = max(len(frame.columns), len(header), *(len(v) for v, _ in sheet.tail)) if sheet.tail else len(frame.columns)
+    cols = [_xlsx_column(k) for k in range(width)]
+    hs = f' s="{sheet.header_style}"' if sheet.header_style else ""
+    rows = ['<row r="1">' + "".join(_xlsx_cell(f"{c}1", str(name), hs) for c, name in zip(cols, header)) + "</row>"]
+    styles = [f' s="{sheet.column_styles[k]}"' if k in sheet.column_styles else "" for k in range(len(frame.columns))]
     columns = [frame.iloc[:, k].tolist() for k in range(len(frame.columns))]
+    r = 1
     for r, values in enumerate(zip(*columns), start=2):
-        rows.append(f'<row r="{r}">' + "".join(_xlsx_cell(f"{c}{r}", v) for c, v in zip(cols, values)) + "</row>")
-    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_XLSX_NS}><sheetData>'
+        rows.append(f'<row r="{r}">' + "".join(_xlsx_cell(f"{c}{r}", v, st) for c, v, st in zip(cols, values, styles))
+                    + "</row>")
+    for values, style in sheet.tail:
+        r += 1
+        if values:
+            st = f' s="{style}"' if style else ""
+            rows.append(f'<row r="{r}">' + "".join(_xlsx_cell(f"{c}{r}", v, st) for c, v in zip(cols, values)) + "</row>")
+    view = ('<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+            'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+            if sheet.freeze_header else "")
+    widths = ("<cols>" + "".join(f'<col min="{k + 1}" max="{k + 1}" width="{w:g}" customWidth="1"/>'
+                                 for k, w in enumerate(sheet.widths)) + "</cols>") if sheet.widths else ""
+    # The used range, as openpyxl writes it: readers pad every row to its width (blank rows too).
+    dimension = f'<dimension ref="A1:{cols[-1] if cols else "A"}{r}"/>'
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_XLSX_NS}>{dimension}{view}{widths}'
+            '<sheetData>'
             + "".join(rows) + "</sheetData></worksheet>")
 
 
-def xlsx_table_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
-    """An XLSX workbook of plain tables (one sheet each, header row bold, geometry dropped), as bytes.
+def xlsx_table_bytes(sheets: dict[str, pd.DataFrame | XlsxSheet]) -> bytes:
+    """An XLSX workbook of tables (one sheet each, header row bold, geometry dropped), as bytes.
 
-    Sheet names are cut to Excel's 31 characters. Every zip entry is dated 1980-01-01, so the
-    same tables give the same bytes.
+    A sheet is a frame (laid out as pandas would) or an XlsxSheet. Sheet names are cut to
+    Excel's 31 characters. Every zip entry is dated 1980-01-01, so the same tables give the
+    same bytes.
     """
     names = [str(name)[:31] for name in sheets]
-    frames = [pd.DataFrame(frame.drop(columns="geometry", errors="ignore")) for frame in sheets.values()]
+    frames = [s if isinstance(s, XlsxSheet) else XlsxSheet(pd.DataFrame(s.drop(columns="geometry", errors="ignore")))
+              for s in sheets.values()]
     esc = [n.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;") for n in names]
     parts = {
         "[Content_Types].xml": (
@@ -733,6 +782,8 @@ def xlsx_table_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
             '<Default Extension="xml" ContentType="application/xml"/>'
             '<Override PartName="/xl/workbook.xml" '
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/docProps/core.xml" '
+            'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
             '<Override PartName="/xl/styles.xml" '
             'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
             + "".join(f'<Override PartName="/xl/worksheets/sheet{k + 1}.xml" '
@@ -741,7 +792,17 @@ def xlsx_table_bytes(sheets: dict[str, pd.DataFrame]) -> bytes:
         "_rels/.rels": (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
             '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            f'<Relationship Id="rId1" Type="{_XLSX_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+            f'<Relationship Id="rId1" Type="{_XLSX_REL}/officeDocument" Target="xl/workbook.xml"/>'
+            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/'
+            'core-properties" Target="docProps/core.xml"/></Relationships>'),
+        # Fixed dates (as the openpyxl workbooks had): the same tables give the same bytes.
+        "docProps/core.xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:creator>planner</dc:creator>'
+            '<dcterms:created xsi:type="dcterms:W3CDTF">2000-01-01T00:00:00Z</dcterms:created>'
+            '<dcterms:modified xsi:type="dcterms:W3CDTF">2000-01-01T00:00:00Z</dcterms:modified></cp:coreProperties>'),
         "xl/workbook.xml": (
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook {_XLSX_NS} xmlns:r="{_XLSX_REL}"><sheets>'
             + "".join(f'<sheet name="{n}" sheetId="{k + 1}" r:id="rId{k + 1}"/>' for k, n in enumerate(esc))
