@@ -663,15 +663,20 @@ _XLSX_STYLES = (
     '<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
     '<border><left style="thin"/><right style="thin"/><top style="thin"/><bottom style="thin"/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="5"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="1" xfId="0" applyFont="1" applyBorder="1" applyAlignment="1">'
-    '<alignment horizontal="center" vertical="top"/></xf>'
-    '<xf numFmtId="0" fontId="1" fillId="2" borderId="0" xfId="0" applyFont="1" applyFill="1"/>'
-    '<xf numFmtId="0" fontId="1" fillId="3" borderId="0" xfId="0" applyFont="1" applyFill="1"/>'
-    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
-    '<alignment vertical="top" wrapText="1"/></xf></cellXfs>'
+    '<cellXfs count="10">' + "".join(
+        f'<xf numFmtId="0" fontId="{font}" fillId="{fill}" borderId="{border}" xfId="0"{extra}{quote}>{inner}</xf>'
+        if inner else f'<xf numFmtId="0" fontId="{font}" fillId="{fill}" borderId="{border}" xfId="0"{extra}{quote}/>'
+        # Styles 5-9 are 0-4 with Excel's quote prefix: text that starts like a formula stays text.
+        for quote in ("", ' quotePrefix="1"')
+        for font, fill, border, extra, inner in (
+            (0, 0, 0, "", ""),
+            (1, 0, 1, ' applyFont="1" applyBorder="1" applyAlignment="1"', '<alignment horizontal="center" vertical="top"/>'),
+            (1, 2, 0, ' applyFont="1" applyFill="1"', ""),
+            (1, 3, 0, ' applyFont="1" applyFill="1"', ""),
+            (0, 0, 0, ' applyAlignment="1"', '<alignment vertical="top" wrapText="1"/>'))) + '</cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
 XLSX_HEADER, XLSX_REPORT_HEADER, XLSX_WARNING, XLSX_WRAP = 1, 2, 3, 4
+_XLSX_QUOTED = 5
 """Cell styles of `xlsx_table_bytes` sheets: pandas' header (bold, thin borders, centred), a report
 header (bold on light blue), a warning (bold on light yellow), wrapped text at the top."""
 # Characters XML 1.0 forbids (openpyxl refuses them; a workbook must still be written).
@@ -688,7 +693,8 @@ def _xlsx_column(k: int) -> str:
 
 
 def _xlsx_text(value: str) -> str:
-    text = _XML_ILLEGAL.sub("", value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = (_XML_ILLEGAL.sub("", value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("\r", "&#13;"))   # a raw CR would be read back as a line feed
     space = ' xml:space="preserve"' if text != text.strip() else ""
     return f"<is><t{space}>{text}</t></is>"
 
@@ -711,6 +717,11 @@ def _xlsx_cell(ref: str, value: object, style: str = "") -> str:
     text = str(value)
     if not text:
         return f'<c r="{ref}"{style}/>'   # openpyxl leaves an empty string blank too
+    if text.startswith(FORMULA_START):
+        # Always text here (inline strings are never formulas); the quote prefix keeps it text
+        # when someone edits the cell in Excel too (what io.text_cells does to openpyxl cells).
+        base = int(style[4:-1]) if style else 0
+        style = f' s="{base + _XLSX_QUOTED}"'
     return f'<c r="{ref}"{style} t="inlineStr">{_xlsx_text(text)}</c>'
 
 
