@@ -2,6 +2,7 @@
 
     python benchmarks/regions.py                                  # 义乌市, 金华市, 浙江省, 全国 x jobs 1, 2
     python benchmarks/regions.py --regions 浙江省 --jobs 2 --repeat 3
+    python benchmarks/regions.py --regions 浙江省 --jobs 1 --repeat 3 --baseline /tmp/main   # A/B, interleaved
 
 Each configuration runs in a fresh process (so peak memory is its own): load, build (contiguity
 graph and subproblems), solve communities, check, dispatch, dialysis, write the plan folder,
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -22,7 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-PHASES = ("load_s", "build_s", "solve_s", "check_s", "dispatch_s", "dialysis_s", "write_s", "maps_s", "total_s")
+PHASES = ("load_s", "build_s", "solve_s", "check_s", "dispatch_s", "dialysis_s", "access_s", "write_s", "maps_s",
+          "plan_s", "total_s", "cpu_s")
 
 
 def one(region: str, jobs: int, rules: str, maps: bool) -> dict:
@@ -55,14 +58,17 @@ def one(region: str, jobs: int, rules: str, maps: bool) -> dict:
                 write_reports(result, Path(tmp) / "plan")
             maps_s = time.perf_counter() - t3
     total = time.perf_counter() - t0
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    cpu = sum(u.ru_utime + u.ru_stime for u in usage)
     self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     t = result.timings_s
     return {"region": region, "jobs": jobs, "units": len(result.units), "townships": len(reg.townships),
             "statuses": result.plan.status_counts(), "import_s": t_import, "load_s": load_s,
             "build_s": t.get("build_s", 0.0), "solve_s": t.get("solve_s", 0.0), "check_s": t.get("check_s", 0.0),
-            "dispatch_s": t.get("dispatch_s", 0.0), "dialysis_s": t.get("dialysis_s", 0.0), "write_s": write_s,
-            "maps_s": maps_s, "maps": maps, "total_s": total, "peak_rss_mb": self_rss,
+            "dispatch_s": t.get("dispatch_s", 0.0), "dialysis_s": t.get("dialysis_s", 0.0),
+            "access_s": t.get("access_s", 0.0), "write_s": write_s, "maps_s": maps_s, "maps": maps,
+            "plan_s": total - maps_s, "total_s": total, "cpu_s": cpu, "peak_rss_mb": self_rss,
             "worker_peak_rss_mb": child_rss}
 
 
@@ -75,29 +81,49 @@ def main() -> None:
     ap.add_argument("--no-maps", action="store_true")
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--json", help="also write the figures to this JSON file")
+    ap.add_argument("--baseline", help="a checkout of other code (e.g. `git archive main`) to run interleaved "
+                                       "with this one, run for run; prints both and their ratios")
     args = ap.parse_args()
     if args.one:
         print(json.dumps(one(args.one, int(args.jobs), args.rules, not args.no_maps), ensure_ascii=False))
         return
     print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, python {platform.python_version()}")
-    rows = []
+    rows: list[dict] = []
+    base_rows: list[dict] = []
+    codes = [("this", None)] + ([("baseline", args.baseline)] if args.baseline else [])
     for region in args.regions.split(","):
         for jobs in (int(j) for j in args.jobs.split(",")):
-            runs = []
+            runs: dict[str, list[dict]] = {label: [] for label, _ in codes}
             for _ in range(args.repeat):
-                cmd = [sys.executable, __file__, "--one", region, "--jobs", str(jobs), "--rules", args.rules]
-                cmd += ["--no-maps"] if args.no_maps else []
-                out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-                runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            med = {k: statistics.median(r[k] for r in runs) for k in (*PHASES, "import_s", "peak_rss_mb", "worker_peak_rss_mb")}
-            row = {**runs[0], **med, "repeat": args.repeat}
-            row["units_per_s"] = row["units"] / row["solve_s"] if row["solve_s"] else float("nan")
-            rows.append(row)
-            print(f"{region:>6} jobs={jobs} units={row['units']:5d} total={row['total_s']:7.1f}s load={row['load_s']:5.1f} "
-                  f"build={row['build_s']:5.1f} solve={row['solve_s']:6.1f} ({row['units_per_s']:6.1f} units/s) "
-                  f"check={row['check_s']:5.1f} dispatch={row['dispatch_s']:5.1f} dialysis={row['dialysis_s']:5.1f} "
-                  f"write={row['write_s']:5.1f} maps={row['maps_s']:5.1f} peak={row['peak_rss_mb']:.0f}MB "
-                  f"(+workers {row['worker_peak_rss_mb']:.0f}MB) {row['statuses']}", flush=True)
+                for label, path in codes:   # interleaved: both codes see the same load
+                    cmd = [sys.executable, __file__, "--one", region, "--jobs", str(jobs), "--rules", args.rules]
+                    cmd += ["--no-maps"] if args.no_maps else []
+                    env = None
+                    if path:
+                        env = {**os.environ, "PYTHONPATH": str(Path(path).resolve())}
+                    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
+                    runs[label].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            for label, _ in codes:
+                rs = runs[label]
+                med = {k: statistics.median(r[k] for r in rs) for k in (*PHASES, "import_s", "peak_rss_mb", "worker_peak_rss_mb")}
+                row = {**rs[0], **med, "repeat": args.repeat, "code": label, "load_avg": os.getloadavg()[0]}
+                row["units_per_s"] = row["units"] / row["solve_s"] if row["solve_s"] else float("nan")
+                if label == "this":
+                    rows.append(row)
+                else:
+                    row["code"] = "baseline"
+                    base_rows.append(row)
+                print(f"{label:>8} {region:>6} jobs={jobs} units={row['units']:5d} total={row['total_s']:7.1f}s load={row['load_s']:5.1f} "
+                      f"build={row['build_s']:5.1f} solve={row['solve_s']:6.1f} ({row['units_per_s']:6.1f} units/s) "
+                      f"check={row['check_s']:5.1f} dispatch={row['dispatch_s']:5.1f} dialysis={row['dialysis_s']:5.1f} "
+                      f"access={row['access_s']:5.1f} write={row['write_s']:5.1f} maps={row['maps_s']:5.1f} "
+                      f"without-maps={row['plan_s']:6.1f}s cpu={row['cpu_s']:6.1f}s peak={row['peak_rss_mb']:.0f}MB "
+                      f"(+workers {row['worker_peak_rss_mb']:.0f}MB) {row['statuses']} loadavg={row['load_avg']:.1f}",
+                      flush=True)
+            if args.baseline:
+                a, b = base_rows[-1], rows[-1]
+                ratios = ", ".join(f"{k[:-2]} x{a[k] / b[k]:.2f}" for k in PHASES if b[k] > 0.05 and a[k] > 0.05)
+                print(f"  baseline / this (medians of {args.repeat}, interleaved): {ratios}", flush=True)
     by = {(r["region"], r["jobs"]): r for r in rows}
     for region in args.regions.split(","):
         if (region, 1) in by and (region, 2) in by:
@@ -105,7 +131,7 @@ def main() -> None:
             print(f"{region}: 2 workers vs 1 — solve x{a['solve_s'] / max(b['solve_s'], 1e-9):.2f}, "
                   f"total x{a['total_s'] / max(b['total_s'], 1e-9):.2f}")
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+        Path(args.json).write_text(json.dumps(rows + base_rows, ensure_ascii=False, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -45,26 +45,30 @@ class DialysisResult:
     note: str = ""
 
 
-def ranked_centers(region: Region, county: str, rule: DialysisSiting) -> list[str]:
+def ranked_centers(region: Region, county: str, rule: DialysisSiting, fac: pd.DataFrame | None = None) -> list[str]:
     """The county's central THCs with the most populous townships, most populous first (000 (六) 人口较多).
 
     Only central township health centers take part in the ranking; a tie in population is
-    broken by township code. At most `rule.top_centers` are returned.
+    broken by township code. At most `rule.top_centers` are returned. `fac` is the county's
+    facilities (`region.facilities_of(county)`) when the caller has them already.
     """
-    fac = region.facilities_of(county)
+    fac = region.facilities_of(county) if fac is None else fac
     central = fac[(fac["kind"] == "township_health_center") & fac["central_thc"].fillna(False).astype(bool)]
     if central.empty:
         return []
     pop = region.townships["population"]
-    order = central.assign(_pop=[int(pop.get(t, 0)) for t in central["township_code"]], _town=central["township_code"].astype(str))
-    order = order.sort_values(["_pop", "_town"], ascending=[False, True], kind="stable")
-    return [str(f) for f in order.index[: rule.top_centers]]
+    towns = [str(t) for t in central["township_code"]]
+    # Most populous first, ties by township code; the sort is stable, so equal keys keep the id order.
+    keyed = sorted(zip((-int(pop.get(t, 0)) for t in central["township_code"]), towns, range(len(towns))))
+    return [str(central.index[k]) for _, _, k in keyed[: rule.top_centers]]
 
 
-def candidates_of(region: Region, county: str, rule: DialysisSiting) -> list[str]:
+def candidates_of(region: Region, county: str, rule: DialysisSiting, fac: pd.DataFrame | None = None,
+                  ranked: list[str] | None = None) -> list[str]:
     """The county's `top_centers` central THCs with the most populous townships that offer no dialysis yet."""
-    fac = region.facilities_of(county)
-    return sorted(f for f in ranked_centers(region, county, rule) if not bool(fac.at[f, "dialysis"]))
+    fac = region.facilities_of(county) if fac is None else fac
+    ranked = ranked_centers(region, county, rule, fac) if ranked is None else ranked
+    return sorted(f for f in ranked if not bool(fac.at[f, "dialysis"]))
 
 
 def site_county(region: Region, county: str, rule: DialysisSiting, travel: TravelModel, *,
@@ -90,12 +94,13 @@ def site_county(region: Region, county: str, rule: DialysisSiting, travel: Trave
         result.note = Text(f"{pop:,} residents, below {rule.min_county_population:,}: no dialysis at township health centers",
                            f"常住人口{pop:,}，低于{rule.min_county_population:,}：不在乡镇卫生院开展血透")
         return result
-    cands = candidates_of(region, county, rule)
+    ranked = ranked_centers(region, county, rule, fac)
+    cands = candidates_of(region, county, rule, fac, ranked)
     result.candidates = cands
     if not cands or rule.max_sites_per_county == 0:
         if rule.max_sites_per_county == 0:
             result.note = Text("no sites allowed (max_sites_per_county = 0)", "规则不允许新增血透点（max_sites_per_county = 0）")
-        elif ranked_centers(region, county, rule):
+        elif ranked:
             result.note = Text("its most populous central township health centers already offer dialysis",
                                "人口较多的中心乡镇卫生院已开展血透")
         else:
@@ -185,14 +190,23 @@ def site_region(region: Region, rules: Sequence, travel: TravelModel, *, backend
     if rule is None:
         return []
     counties = [str(c) for c in sorted(region.counties.index)]
-    parts = region.partition([[c] for c in counties], context=False, staff=False)
-    items = [(part, c, rule, travel, backend, time_limit_s) for part, c in zip(parts, counties)]
-    return ordered_map(_site_task, items, jobs=jobs, executor=executor, address=address)
+    # One task per city (its counties sited one by one on the city's part of the region), not
+    # one per county: a national run cut and shipped 2,800 single-county regions to the workers.
+    # A county's result does not depend on which other counties share its part.
+    by_city: dict[str, list[str]] = {}
+    for c in counties:
+        by_city.setdefault(str(region.counties.at[c, "city_code"]), []).append(c)
+    groups = list(by_city.values())
+    parts = region.partition(groups, context=False, staff=False)
+    items = [(part, group, rule, travel, backend, time_limit_s) for part, group in zip(parts, groups)]
+    done = {r.county: r for chunk in ordered_map(_site_task, items, jobs=jobs, executor=executor, address=address)
+            for r in chunk}
+    return [done[c] for c in counties]
 
 
-def _site_task(region: Region, county: str, rule: DialysisSiting, travel: TravelModel, backend: str,
-               time_limit_s: float) -> DialysisResult:
-    return site_county(region, county, rule, travel, backend=backend, time_limit_s=time_limit_s)
+def _site_task(region: Region, counties: list[str], rule: DialysisSiting, travel: TravelModel, backend: str,
+               time_limit_s: float) -> list[DialysisResult]:
+    return [site_county(region, c, rule, travel, backend=backend, time_limit_s=time_limit_s) for c in counties]
 
 
 def sites_frame(results: Sequence[DialysisResult], region: Region) -> pd.DataFrame:

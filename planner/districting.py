@@ -71,6 +71,7 @@ class DistrictingModel:
     x: dict[tuple[int, int], Var] = field(init=False)
     y: list[Var] = field(init=False)
     _neighbours: list[list[int]] = field(init=False)
+    _members: list[list[tuple[int, Var]]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.population = np.asarray(self.population, dtype=np.int64)
@@ -90,6 +91,10 @@ class DistrictingModel:
                 if self.allowed is None or self.allowed[i, f] or self.roots[f] == i:
                     self.x[i, f] = self.model.binary(f"assign[{i},{f}]")
         self._neighbours = _neighbour_lists(n, self.edges)
+        # Each center's (area, variable) pairs in area order, listed once (members() is called per rule).
+        self._members: list[list[tuple[int, Var]]] = [[] for _ in range(m)]
+        for (i, f), v in self.x.items():
+            self._members[f].append((i, v))
         self._add_structure()
 
     @property
@@ -104,26 +109,33 @@ class DistrictingModel:
 
     def members(self, f: int) -> list[tuple[int, Var]]:
         """(area, variable) pairs that may be assigned to center f."""
-        return [(i, self.x[i, f]) for i in range(self.n) if (i, f) in self.x]
+        return list(self._members[f])
 
     def group_population(self, f: int) -> LinExpr:
         """Population of center f's group as an expression."""
         return LinExpr.sum((int(self.population[i]), v) for i, v in self.members(f))
 
     def _add_structure(self) -> None:
+        # Rows as coefficient dicts (Model.add_coefs): the same rows, in the same order, that
+        # LinExpr arithmetic gave, without an expression object per term.
         mdl = self.model
+        by_area: list[list[int]] = [[] for _ in range(self.n)]
+        for (i, _f), v in self.x.items():
+            by_area[i].append(v.index)
         for i in range(self.n):
-            expr = LinExpr.sum((1, self.x[i, f]) for f in range(self.m) if (i, f) in self.x)
+            row = dict.fromkeys(by_area[i], 1)
             if self.coverage_penalty is not None:
                 out = mdl.binary(f"uncovered[{i}]")
                 mdl.minimize([(self.coverage_penalty * int(self.population[i]), out)])
-                expr = expr + out
-            mdl.add(expr, lb=1, ub=1, name=f"cover[{i}]", group=self.coverage_group)
+                row[out.index] = row.get(out.index, 0) + 1
+            mdl.add_coefs(row, lb=1, ub=1, name=f"cover[{i}]", group=self.coverage_group)
+        y = [v.index for v in self.y]
         for (i, f), v in self.x.items():
-            mdl.add(v - self.y[f], ub=0, name=f"open_only[{i},{f}]", group="structure")
+            mdl.add_coefs({v.index: 1, y[f]: -1}, ub=0, name=f"open_only[{i},{f}]", group="structure")
         for f in range(self.m):
-            mdl.add(LinExpr.sum((1, v) for _, v in self.members(f)) - self.y[f], lb=0, name=f"nonempty[{f}]",
-                    group="structure")
+            row = dict.fromkeys((v.index for _, v in self._members[f]), 1)
+            row[y[f]] = row.get(y[f], 0) - 1
+            mdl.add_coefs(row, lb=0, name=f"nonempty[{f}]", group="structure")
         by_root: dict[int, list[int]] = {}
         for f, r in enumerate(self.roots):
             if r >= 0:
@@ -253,7 +265,7 @@ class DistrictingModel:
         mdl = self.model
         n = self.n
         for f in range(self.m):
-            members = dict(self.members(f))
+            members = dict(self._members[f])
             r = self.roots[f]
             if r >= 0:
                 source = {r: None}
@@ -273,27 +285,35 @@ class DistrictingModel:
                     if v not in members or (r >= 0 and v == r):
                         continue
                     flow[u, v] = mdl.integer(f"flow[{u},{v},{f}]", 0, cap, relaxable=True)
+            # Rows as coefficient dicts (Model.add_coefs), term for term what LinExpr gave.
             for (u, v), g in flow.items():
                 # Flow enters only member areas, and leaves only members or the root.
-                mdl.add(g - cap * members[v], ub=0, name=f"flow_in[{u},{v},{f}]", group=group)
+                mdl.add_coefs({g.index: 1, members[v].index: -cap}, ub=0, name=f"flow_in[{u},{v},{f}]", group=group)
                 if u != r and u in members:
-                    mdl.add(g - cap * members[u], ub=0, name=f"flow_out[{u},{v},{f}]", group=group)
-            inflow: dict[int, list[Var]] = {}
-            outflow: dict[int, list[Var]] = {}
+                    mdl.add_coefs({g.index: 1, members[u].index: -cap}, ub=0, name=f"flow_out[{u},{v},{f}]",
+                                  group=group)
+            inflow: dict[int, list[int]] = {}
+            outflow: dict[int, list[int]] = {}
             for (u, v), g in flow.items():
-                outflow.setdefault(u, []).append(g)
-                inflow.setdefault(v, []).append(g)
+                outflow.setdefault(u, []).append(g.index)
+                inflow.setdefault(v, []).append(g.index)
             for i, xv in members.items():
                 if r >= 0 and i == r:
                     continue
-                net = LinExpr.sum((1, g) for g in inflow.get(i, [])) - LinExpr.sum((1, g) for g in outflow.get(i, []))
+                # net inflow - x: +1 per arc in, -1 per arc out, -1 for the area's own variable.
+                row = dict.fromkeys(inflow.get(i, ()), 1)
+                for g in outflow.get(i, ()):
+                    row[g] = row.get(g, 0) - 1
+                row[xv.index] = row.get(xv.index, 0) - 1
                 if r < 0:
                     # A chosen root supplies the others: net inflow = x - cap * root... bounded below.
                     s = source[i]
-                    mdl.add(net - xv + cap * s, lb=0, name=f"flow_balance[{i},{f}]", group=group)
-                    mdl.add(net - xv, ub=0, name=f"flow_cap[{i},{f}]", group=group)
+                    supplied = dict(row)
+                    supplied[s.index] = supplied.get(s.index, 0) + cap
+                    mdl.add_coefs(supplied, lb=0, name=f"flow_balance[{i},{f}]", group=group)
+                    mdl.add_coefs(row, ub=0, name=f"flow_cap[{i},{f}]", group=group)
                 else:
-                    mdl.add(net - xv, lb=0, ub=0, name=f"flow_balance[{i},{f}]", group=group)
+                    mdl.add_coefs(row, lb=0, ub=0, name=f"flow_balance[{i},{f}]", group=group)
 
     def add_cutoff(self, upper: float, group: str = "cutoff") -> None:
         """Objective <= `upper`: a plan of that cost is known, so only plans at least as good are sought.

@@ -81,10 +81,20 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
     """
     pool = _POOLS.get(jobs)
     if pool is None:
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_setup)
         _POOLS[jobs] = pool
         atexit.register(pool.shutdown, wait=False, cancel_futures=True)
     return pool
+
+
+def _worker_setup() -> None:
+    """In each worker: collect garbage less often (tasks build many small model objects; see
+    planner.pipeline._fewer_collections, the same setting in the main process during a run)."""
+    import gc
+
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], 50_000), old[1], old[2])
 
 
 def _ray_map(fn: Callable[..., R], items: Sequence[tuple], address: str | None,

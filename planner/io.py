@@ -643,19 +643,197 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path) -> Path:
     """Write one sheet per table to an Excel workbook atomically (geometry dropped).
 
-    The workbook's timestamps are fixed, so the same tables always give the same bytes.
+    The workbook holds no timestamps, so the same tables always give the same bytes.
     """
-    import datetime
+    return write_bytes(path, xlsx_table_bytes(sheets))
 
-    buf = _io.BytesIO()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        for name, frame in sheets.items():
-            pd.DataFrame(frame.drop(columns="geometry", errors="ignore")).to_excel(writer, sheet_name=name[:31], index=False)
-        text_cells(writer.book)  # a name like =1+1 is text, never a live formula
-        fixed = datetime.datetime(2000, 1, 1)
-        writer.book.properties.created = fixed
-        writer.book.properties.modified = fixed
-    return write_bytes(path, fixed_zip_times(buf.getvalue()))
+
+# The parts of a workbook that do not depend on its tables. Cells are written as inline
+# strings and numbers by hand: openpyxl (through pandas) builds an object per cell and took
+# most of the time of writing a province's plan folder; this writes the same values and
+# sheets, headers bold with thin borders like pandas' own, about 10x faster.
+_XLSX_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_XLSX_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_XLSX_STYLES = (
+    f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet {_XLSX_NS}>'
+    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font><font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+    '<fills count="4"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill>'
+    '<fill><patternFill patternType="solid"><fgColor rgb="00DDE7F0"/><bgColor indexed="64"/></patternFill></fill>'
+    '<fill><patternFill patternType="solid"><fgColor rgb="00FFF3CD"/><bgColor indexed="64"/></patternFill></fill></fills>'
+    '<borders count="2"><border><left/><right/><top/><bottom/><diagonal/></border>'
+    '<border><left style="thin"/><right style="thin"/><top style="thin"/><bottom style="thin"/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="10">' + "".join(
+        f'<xf numFmtId="0" fontId="{font}" fillId="{fill}" borderId="{border}" xfId="0"{extra}{quote}>{inner}</xf>'
+        if inner else f'<xf numFmtId="0" fontId="{font}" fillId="{fill}" borderId="{border}" xfId="0"{extra}{quote}/>'
+        # Styles 5-9 are 0-4 with Excel's quote prefix: text that starts like a formula stays text.
+        for quote in ("", ' quotePrefix="1"')
+        for font, fill, border, extra, inner in (
+            (0, 0, 0, "", ""),
+            (1, 0, 1, ' applyFont="1" applyBorder="1" applyAlignment="1"', '<alignment horizontal="center" vertical="top"/>'),
+            (1, 2, 0, ' applyFont="1" applyFill="1"', ""),
+            (1, 3, 0, ' applyFont="1" applyFill="1"', ""),
+            (0, 0, 0, ' applyAlignment="1"', '<alignment vertical="top" wrapText="1"/>'))) + '</cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>')
+XLSX_HEADER, XLSX_REPORT_HEADER, XLSX_WARNING, XLSX_WRAP = 1, 2, 3, 4
+_XLSX_QUOTED = 5
+"""Cell styles of `xlsx_table_bytes` sheets: pandas' header (bold, thin borders, centred), a report
+header (bold on light blue), a warning (bold on light yellow), wrapped text at the top."""
+# Characters XML 1.0 forbids (openpyxl refuses them; a workbook must still be written).
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xlsx_column(k: int) -> str:
+    name = ""
+    k += 1
+    while k:
+        k, r = divmod(k - 1, 26)
+        name = chr(65 + r) + name
+    return name
+
+
+def _xlsx_text(value: str) -> str:
+    text = (_XML_ILLEGAL.sub("", value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("\r", "&#13;"))   # a raw CR would be read back as a line feed
+    space = ' xml:space="preserve"' if text != text.strip() else ""
+    return f"<is><t{space}>{text}</t></is>"
+
+
+def _xlsx_cell(ref: str, value: object, style: str = "") -> str:
+    """One cell's XML: numbers as numbers, booleans as booleans, blanks empty, the rest as text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return f'<c r="{ref}"{style}/>'
+    if isinstance(value, (bool, np.bool_)):
+        return f'<c r="{ref}"{style} t="b"><v>{int(bool(value))}</v></c>'
+    if isinstance(value, (int, np.integer)):
+        return f'<c r="{ref}"{style}><v>{int(value)}</v></c>'
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        if f != f:
+            return f'<c r="{ref}"{style}/>'
+        if f in (float("inf"), float("-inf")):
+            return f'<c r="{ref}"{style} t="inlineStr">{_xlsx_text("inf" if f > 0 else "-inf")}</c>'
+        return f'<c r="{ref}"{style}><v>{f:.16g}</v></c>'   # as openpyxl writes floats
+    text = str(value)
+    if not text:
+        return f'<c r="{ref}"{style}/>'   # openpyxl leaves an empty string blank too
+    if text.startswith(FORMULA_START):
+        # Always text here (inline strings are never formulas); the quote prefix keeps it text
+        # when someone edits the cell in Excel too (what io.text_cells does to openpyxl cells).
+        base = int(style[4:-1]) if style else 0
+        style = f' s="{base + _XLSX_QUOTED}"'
+    return f'<c r="{ref}"{style} t="inlineStr">{_xlsx_text(text)}</c>'
+
+
+@dataclass
+class XlsxSheet:
+    """A table for `xlsx_table_bytes` with its layout.
+
+    `header` holds the header row's labels (default: the column names) and `header_style` its
+    style; `widths` the column widths in characters (default: Excel's); `freeze_header`
+    keeps the header row in view; `column_styles` styles a column's body cells (by position);
+    `tail` rows follow the table, each (values, style), an empty list for a blank row.
+    """
+
+    frame: pd.DataFrame
+    header: list[str] | None = None
+    header_style: int = XLSX_HEADER
+    widths: list[float] | None = None
+    freeze_header: bool = False
+    column_styles: dict[int, int] = field(default_factory=dict)
+    tail: list[tuple[list, int]] = field(default_factory=list)
+
+
+def _xlsx_sheet(sheet: XlsxSheet) -> str:
+    frame = sheet.frame
+    header = sheet.header if sheet.header is not None else [str(c) for c in frame.columns]
+    width = max(len(frame.columns), len(header), *(len(v) for v, _ in sheet.tail)) if sheet.tail else len(frame.columns)
+    cols = [_xlsx_column(k) for k in range(width)]
+    hs = f' s="{sheet.header_style}"' if sheet.header_style else ""
+    rows = ['<row r="1">' + "".join(_xlsx_cell(f"{c}1", str(name), hs) for c, name in zip(cols, header)) + "</row>"]
+    styles = [f' s="{sheet.column_styles[k]}"' if k in sheet.column_styles else "" for k in range(len(frame.columns))]
+    columns = [frame.iloc[:, k].tolist() for k in range(len(frame.columns))]
+    r = 1
+    for r, values in enumerate(zip(*columns), start=2):
+        rows.append(f'<row r="{r}">' + "".join(_xlsx_cell(f"{c}{r}", v, st) for c, v, st in zip(cols, values, styles))
+                    + "</row>")
+    for values, style in sheet.tail:
+        r += 1
+        if values:
+            st = f' s="{style}"' if style else ""
+            rows.append(f'<row r="{r}">' + "".join(_xlsx_cell(f"{c}{r}", v, st) for c, v in zip(cols, values)) + "</row>")
+    view = ('<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
+            'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
+            if sheet.freeze_header else "")
+    widths = ("<cols>" + "".join(f'<col min="{k + 1}" max="{k + 1}" width="{w:g}" customWidth="1"/>'
+                                 for k, w in enumerate(sheet.widths)) + "</cols>") if sheet.widths else ""
+    # The used range, as openpyxl writes it: readers pad every row to its width (blank rows too).
+    dimension = f'<dimension ref="A1:{cols[-1] if cols else "A"}{r}"/>'
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_XLSX_NS}>{dimension}{view}{widths}'
+            '<sheetData>'
+            + "".join(rows) + "</sheetData></worksheet>")
+
+
+def xlsx_table_bytes(sheets: dict[str, pd.DataFrame | XlsxSheet]) -> bytes:
+    """An XLSX workbook of tables (one sheet each, header row bold, geometry dropped), as bytes.
+
+    A sheet is a frame (laid out as pandas would) or an XlsxSheet. Sheet names are cut to
+    Excel's 31 characters. Every zip entry is dated 1980-01-01, so the same tables give the
+    same bytes.
+    """
+    names = [str(name)[:31] for name in sheets]
+    frames = [s if isinstance(s, XlsxSheet) else XlsxSheet(pd.DataFrame(s.drop(columns="geometry", errors="ignore")))
+              for s in sheets.values()]
+    esc = [n.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;") for n in names]
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/docProps/core.xml" '
+            'ContentType="application/vnd.openxmlformats-package.core-properties+xml"/>'
+            '<Override PartName="/xl/styles.xml" '
+            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+            + "".join(f'<Override PartName="/xl/worksheets/sheet{k + 1}.xml" '
+                      'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+                      for k in range(len(names))) + "</Types>"),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'<Relationship Id="rId1" Type="{_XLSX_REL}/officeDocument" Target="xl/workbook.xml"/>'
+            '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/package/2006/relationships/metadata/'
+            'core-properties" Target="docProps/core.xml"/></Relationships>'),
+        # Fixed dates (as the openpyxl workbooks had): the same tables give the same bytes.
+        "docProps/core.xml": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<cp:coreProperties xmlns:cp="http://schemas.openxmlformats.org/package/2006/metadata/core-properties" '
+            'xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:dcterms="http://purl.org/dc/terms/" '
+            'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><dc:creator>planner</dc:creator>'
+            '<dcterms:created xsi:type="dcterms:W3CDTF">2000-01-01T00:00:00Z</dcterms:created>'
+            '<dcterms:modified xsi:type="dcterms:W3CDTF">2000-01-01T00:00:00Z</dcterms:modified></cp:coreProperties>'),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook {_XLSX_NS} xmlns:r="{_XLSX_REL}"><sheets>'
+            + "".join(f'<sheet name="{n}" sheetId="{k + 1}" r:id="rId{k + 1}"/>' for k, n in enumerate(esc))
+            + "</sheets></workbook>"),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            + "".join(f'<Relationship Id="rId{k + 1}" Type="{_XLSX_REL}/worksheet" Target="worksheets/sheet{k + 1}.xml"/>'
+                      for k in range(len(names)))
+            + f'<Relationship Id="rId{len(names) + 1}" Type="{_XLSX_REL}/styles" Target="styles.xml"/></Relationships>'),
+        "xl/styles.xml": _XLSX_STYLES,
+    }
+    for k, frame in enumerate(frames):
+        parts[f"xl/worksheets/sheet{k + 1}.xml"] = _xlsx_sheet(frame)
+    out = _io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in parts.items():
+            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), text.encode("utf-8"),
+                       compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def fixed_zip_times(data: bytes) -> bytes:

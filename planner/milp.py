@@ -155,6 +155,19 @@ class Model:
             return
         self.constraints.append(Constraint(coefs, lo, hi, name, group))
 
+    def add_coefs(self, coefs: dict[int, float], *, lb: float = -math.inf, ub: float = math.inf, name: str,
+                  group: str) -> None:
+        """`add` for a row given as {variable index: coefficient} (no constant): what the model
+        builders' hot loops use, without building LinExpr objects. The dict is kept, not copied."""
+        if not all(coefs.values()):
+            coefs = {k: v for k, v in coefs.items() if v != 0}
+        lo, hi = lb - 0.0, ub - 0.0   # as `add` moves a zero constant: the same bound values
+        if not coefs:
+            if lo > 1e-9 or hi < -1e-9:
+                self.constraints.append(Constraint({}, lo, hi, name, group))
+            return
+        self.constraints.append(Constraint(coefs, lo, hi, name, group))
+
     def fix(self, var: Var, value: float, *, name: str, group: str) -> None:
         """Fix a variable to a value, as a constraint of `group` (so it can be explained)."""
         self.add(LinExpr({var.index: 1}), lb=value, ub=value, name=name, group=group)

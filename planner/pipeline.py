@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import platform
 import time
@@ -251,6 +253,22 @@ def _is_minutes(v: object) -> bool:
         return False
 
 
+@contextlib.contextmanager
+def _fewer_collections():
+    """Run the garbage collector's young generation every 50,000 allocations instead of 700.
+
+    A run allocates millions of small objects (model rows, table cells) while the region's
+    frames stay alive, and each collection that reaches the old generation walks them all:
+    about 6 % of a province's CPU time (measured). Restored afterwards.
+    """
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], 50_000), old[1], old[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
 def run_plan(region: Region, rules: RuleSet, options: SolveOptions = SolveOptions(), *,
              travel: TravelModel | None = None, previous: Plan | None = None,
              progress: Callable[[UnitPlan], None] | None = None, jobs: int = 1, executor: str = "process",
@@ -261,6 +279,14 @@ def run_plan(region: Region, rules: RuleSet, options: SolveOptions = SolveOption
 
     # Pins and vetoes naming townships or facilities the region lacks would silently apply to nothing.
     raise_if(region_reference_problems(rules.rules, region, rules.path), RuleFileError)
+    with _fewer_collections():
+        return _run_plan(region, rules, options, travel=travel, previous=previous, progress=progress, jobs=jobs,
+                         executor=executor, address=address, services=services, cache=cache)
+
+
+def _run_plan(region: Region, rules: RuleSet, options: SolveOptions, *, travel: TravelModel | None,
+              previous: Plan | None, progress: Callable[[UnitPlan], None] | None, jobs: int, executor: str,
+              address: str | None, services: bool, cache: UnitCache | None) -> RunResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     travel = travel or TravelModel(rules.travel.detour_factor, rules.travel.speed_kph)
@@ -365,7 +391,7 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, reports: bool = Tru
     from . import publish
 
     out = Path(out_dir)
-    with publish.staged(out, "plan", assign_run_id(result.plan), protect=protect) as work:
+    with _fewer_collections(), publish.staged(out, "plan", assign_run_id(result.plan), protect=protect) as work:
         write_plan_folder(result, work, reports=reports)
     result.out_dir = out
     return out
@@ -383,7 +409,7 @@ def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True) ->
         write_access_report(result, work)
     plan_json = planfile.plan_to_json(result.plan)
     io.write_text(work / planfile.PLAN_JSON, plan_json)
-    tables = planfile.community_tables(result.plan, result.units, result.region, list(result.rules.rules))
+    tables = planfile.run_community_tables(result)
     for name, frame in tables.items():
         io.write_csv(frame, work / f"{name}.csv")
     layers = planfile.community_layers(tables, result.region)

@@ -273,6 +273,23 @@ def community_tables(plan: Plan, units: list, region, rules: list) -> dict[str, 
     return {"assignments": pd.DataFrame(arows), "communities": pd.DataFrame(crows), "members": pd.DataFrame(mrows)}
 
 
+def run_community_tables(result) -> dict[str, pd.DataFrame]:
+    """community_tables of a run (RunResult), computed once: the plan folder and the reports share them.
+
+    Recomputed when the plan's unit plans, the units, the region or the rules were replaced
+    (compared by identity; unit plans are frozen, so a re-solved county is a new object).
+    Callers must not modify the frames.
+    """
+    plan = result.plan
+    token = (id(plan), tuple(map(id, plan.units.values())), id(result.units), id(result.region), id(result.rules))
+    memo = result.__dict__.get("_community_tables")
+    if memo is not None and memo[0] == token:
+        return memo[1]
+    tables = community_tables(plan, result.units, result.region, list(result.rules.rules))
+    result.__dict__["_community_tables"] = (token, tables)
+    return tables
+
+
 def community_layers(tables: dict[str, pd.DataFrame], region) -> dict[str, gpd.GeoDataFrame]:
     """GeoPackage layers: townships with their community, dissolved communities, lead points."""
     a = tables["assignments"]

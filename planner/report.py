@@ -15,7 +15,7 @@ from . import io
 from .check import RuleStatus, Violation
 from .i18n import Text, tr
 from .mapstyle import MARK_ORDER, MARK_WORDS, STATUS_WORDS, grouped, wan
-from .planfile import community_tables
+from .planfile import run_community_tables
 from .units import Unit
 from .vocabulary import FacilityKind, Grade
 
@@ -214,7 +214,7 @@ def plan_facts(result) -> PlanFacts:
     from .dispatch import roster_frame
 
     region = result.region
-    tables = community_tables(result.plan, result.units, region, list(result.rules.rules))
+    tables = run_community_tables(result)
     a = tables["assignments"].copy()
     comms = tables["communities"].copy()
     members = tables["members"].copy()
@@ -453,40 +453,28 @@ def xlsx_bytes(result, facts: PlanFacts, lang: str = "zh") -> bytes:
     "zh") or the CSV's column names ("en"). The archive is written with fixed timestamps so
     that the same run gives the same bytes.
     """
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font, PatternFill
-    from openpyxl.utils import get_column_letter
+    # Written by planner.io's workbook writer (values and layout as openpyxl wrote them here
+    # before: bold headers on light blue, widths, frozen header row; a national run's
+    # township sheet has 40,000 rows, which openpyxl took most of the report's time over).
+    sheets: dict[str, io.XlsxSheet] = {}
 
-    wb = Workbook()
-    bold = Font(bold=True)
-    head_fill = PatternFill("solid", fgColor="DDE7F0")
-    warn_fill = PatternFill("solid", fgColor="FFF3CD")
-
-    def sheet(title: str, frame: pd.DataFrame, widths: dict[str, int] | None = None, first: bool = False) -> None:
-        ws = wb.active if first else wb.create_sheet()
-        ws.title = title
-        ws.append([HEADER_ZH.get(str(c), str(c)) if lang == "zh" else str(c) for c in frame.columns])
-        for c in ws[1]:
-            c.font, c.fill = bold, head_fill
-        for row in frame.itertuples(index=False):
-            ws.append([_cell(v) for v in row])
-        for i, col in enumerate(frame.columns, start=1):
-            width = (widths or {}).get(col) or min(60, max(10, len(str(col)) + 2,
-                                                          *(len(str(v)) + 2 for v in frame[col].head(200))))
-            ws.column_dimensions[get_column_letter(i)].width = width
-        ws.freeze_panes = "A2"
+    def sheet(title: str, frame: pd.DataFrame, widths: dict[str, int] | None = None, **layout) -> None:
+        header = [HEADER_ZH.get(str(c), str(c)) if lang == "zh" else str(c) for c in frame.columns]
+        body = pd.DataFrame({k: [_cell(v) for v in frame.iloc[:, k]] for k in range(len(frame.columns))},
+                            index=range(len(frame)), dtype=object)
+        sizes = [(widths or {}).get(col) or min(60, max(10, len(str(col)) + 2,
+                                                         *(len(str(v)) + 2 for v in frame[col].head(200))))
+                 for col in frame.columns]
+        sheets[title] = io.XlsxSheet(body, header=header, header_style=io.XLSX_REPORT_HEADER, widths=sizes,
+                                     freeze_header=True, **layout)
 
     region_rows = [{"figure": k, "中文": COLUMN_ZH.get(k, ("", ""))[0], "value": _cell(v)}
                    for k, v in facts.total.items() if k not in ("unit", "county_codes")]
     region_rows.insert(0, {"figure": "rules", "中文": "规则文件", "value": rules_label(result, lang)})
     region_rows.insert(0, {"figure": "region", "中文": "地区", "value": result.region.name})
     region = pd.DataFrame(region_rows, columns=["figure", "中文", "value"])
-    sheet("region", region, {"figure": 26, "中文": 28, "value": 40}, first=True)
-    ws = wb["region"]
-    ws.append([])
-    ws.append(["WARNING", "注意", f"{SYNTHESIZED_ZH}. {SYNTHESIZED_EN}."])
-    for c in ws[ws.max_row]:
-        c.fill, c.font = warn_fill, bold
+    sheet("region", region, {"figure": 26, "中文": 28, "value": 40},
+          tail=[([], 0), (["WARNING", "注意", f"{SYNTHESIZED_ZH}. {SYNTHESIZED_EN}."], io.XLSX_WARNING)])
     sheet("units", report_frame(facts))
     comm_cols = ["community_id", "unit", "unit_name", "lead_id", "lead_name", "lead_kind", "lead_grade", "n_townships",
                  "population", "population_estimated", "mean_travel_min", "max_travel_min", "physicians_received",
@@ -510,16 +498,11 @@ def xlsx_bytes(result, facts: PlanFacts, lang: str = "zh") -> bytes:
                         + [{"item": f"about: {k}", "rows": v} for k, v in sorted(result.region.about.items())
                            if k in ("WARNING", "real", "estimated", "synthesized", "attribution")],
                         columns=["item", "rows"])
-    sheet("data", data, {"item": 40, "rows": 120})
-    for row in wb["data"].iter_rows(min_row=2):
-        row[1].alignment = Alignment(wrap_text=True, vertical="top")
+    sheet("data", data, {"item": 40, "rows": 120}, column_styles={1: io.XLSX_WRAP})
     cols = pd.DataFrame([{"column": k, "中文": zh, "meaning": en} for k, (zh, en) in COLUMN_ZH.items()],
                         columns=["column", "中文", "meaning"])
     sheet("columns", cols, {"column": 26, "中文": 28, "meaning": 90})
-    io.text_cells(wb)  # a name like =1+1 is text, never a live formula
-    buf = _io.BytesIO()
-    wb.save(buf)
-    return io.fixed_zip_times(buf.getvalue())
+    return io.xlsx_table_bytes(sheets)
 
 
 def _rule_sources(result, ids) -> list[str]:

@@ -116,3 +116,20 @@ def test_the_zhejiang_rule_file_sites_and_a_copy_with_a_higher_threshold(long_co
     assert out[0].sites == []
     table = coverage_frame(out)
     assert table.loc[0, "eligible"] == False  # noqa: E712  (numpy bool)
+
+
+def test_site_region_by_city_equals_each_county_on_its_own() -> None:
+    # Sited city by city (one task per city): each county's result is what it gets alone.
+    from dataclasses import asdict
+
+    from planner import regions
+
+    region = regions.load("金华市")
+    rule = next(r for r in load_rules("zhejiang-2026").rules if r.kind == "dialysis_siting")
+    travel = TravelModel()
+    by_city = site_region(region, [rule], travel)
+    counties = sorted(region.counties.index)
+    alone = [site_county(region.subset([c]), c, rule, travel) for c in counties]
+    assert [r.county for r in by_city] == counties
+    assert [asdict(r) | {"time_s": 0} for r in by_city] == [asdict(r) | {"time_s": 0} for r in alone]
+    assert any(r.sites for r in by_city)

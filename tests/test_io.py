@@ -709,3 +709,28 @@ def test_geopackage_write_failing_on_a_later_layer_leaves_the_previous_file_and_
         write_layers(bad, target)
     assert target.read_bytes() == b"previous plan"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["plan.gpkg"]
+
+
+def test_xlsx_table_bytes_holds_the_values_pandas_and_openpyxl_write() -> None:
+    import io as _io
+
+    import numpy as np
+    from openpyxl import load_workbook
+
+    from planner.io import xlsx_table_bytes
+
+    frame = pd.DataFrame({"code": ["007", "H2", "x"], "n": [1, -2, 3], "f": [0.1, 1e20, 0.015074114012348039],
+                          "flag": [True, False, True], "blank": [None, "", "a<&>b"], "nan": [np.nan, 1.5, np.inf],
+                          "na": pd.array([1, None, 3], dtype="Int64"), "space": [" x ", "y", "名称"]})
+
+    def values(data: bytes) -> list:
+        wb = load_workbook(_io.BytesIO(data), read_only=True)
+        return [(ws.title, list(ws.iter_rows(values_only=True))) for ws in wb.worksheets]
+
+    buf = _io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        frame.to_excel(writer, sheet_name="t" * 31, index=False)
+        frame.iloc[0:0].to_excel(writer, sheet_name="empty", index=False)
+    ours = xlsx_table_bytes({"t" * 40: frame, "empty": frame.iloc[0:0]})
+    assert values(ours) == values(buf.getvalue())
+    assert xlsx_table_bytes({"a": frame}) == xlsx_table_bytes({"a": frame.copy()})

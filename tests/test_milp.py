@@ -133,3 +133,21 @@ def test_unknown_backend_is_a_clear_error() -> None:
 
     with pytest.raises(SolverError, match="choose one of cpsat, cbc, highs"):
         solve(knapsack_cover(), "gurobi")
+
+
+def test_add_coefs_adds_the_row_add_gives_for_the_same_terms() -> None:
+    from planner.milp import LinExpr, Model
+
+    a, b = Model(), Model()
+    va = [a.binary(f"x{i}") for i in range(3)]
+    vb = [b.binary(f"x{i}") for i in range(3)]
+    a.add(va[0] - 4 * va[1], ub=0, name="r1", group="g")
+    b.add_coefs({vb[0].index: 1, vb[1].index: -4}, ub=0, name="r1", group="g")
+    a.add(LinExpr.sum((1, v) for v in va) - va[2], lb=1, ub=1, name="r2", group="g")   # x2 cancels out
+    b.add_coefs({vb[0].index: 1, vb[1].index: 1, vb[2].index: 0}, lb=1, ub=1, name="r2", group="g")
+    a.add(LinExpr(), lb=1, name="empty", group="h")   # an empty row that cannot hold is kept
+    b.add_coefs({}, lb=1, name="empty", group="h")
+    a.add(LinExpr(), ub=1, name="void", group="h")    # one that always holds is dropped
+    b.add_coefs({}, ub=1, name="void", group="h")
+    rows = lambda m: [(list(c.coefs.items()), c.lb, c.ub, c.name, c.group) for c in m.constraints]  # noqa: E731
+    assert rows(a) == rows(b) and len(rows(a)) == 3

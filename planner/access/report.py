@@ -44,18 +44,49 @@ def _table(frame: pd.DataFrame, columns: dict[str, str]) -> str:
     if frame.empty:
         return "<p>—</p>"
     head = "".join(f"<th>{_e(v)}</th>" for v in columns.values())
-    body = "".join("<tr>" + "".join(f"<td>{_e(_cell(r.get(k, '')))}</td>" for k in columns) + "</tr>"
-                   for r in frame.to_dict("records"))
+    # Column lists, not to_dict("records"): the same Python values, without a dict per row.
+    cols = [frame[k].tolist() if k in frame.columns else [""] * len(frame) for k in columns]
+    body = "".join("<tr>" + "".join(f"<td>{_e(_cell(v))}</td>" for v in row) + "</tr>" for row in zip(*cols))
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def county_section(access, county: str, county_name: str) -> str:
+class _ByCounty:
+    """An access result's tables split by county once, row order kept (filtering per county is O(counties x rows))."""
+
+    def __init__(self, access) -> None:
+        self._access = access
+        self._split: dict[str, dict[str, pd.DataFrame]] = {}
+        self.county = ""
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self._access.table(name)
+
+    def mine(self, name: str) -> pd.DataFrame:
+        """The rows of table `name` whose county is the current one."""
+        if name not in self._split:
+            frame = self._access.table(name)
+            groups: dict[str, pd.DataFrame] = {}
+            if len(frame):
+                codes, uniques = pd.factorize(frame["county"].astype(str), sort=False)
+                order = np.argsort(codes, kind="stable")
+                bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+                groups = {str(u): frame.iloc[order[bounds[i]:bounds[i + 1]]] for i, u in enumerate(uniques)}
+            self._split[name] = groups
+        part = self._split[name].get(self.county)
+        return part if part is not None else self._access.table(name).iloc[0:0]
+
+
+def county_section(access, county: str, county_name: str, split: _ByCounty | None = None) -> str:
     """The HTML section of one county (escaped; charts inline as SVG)."""
     t = access.table
+    if split is None:
+        split = _ByCounty(access)
+    split.county = county
+    mine_of = split.mine
     parts = [f'<section id="c{_e(county)}"><h2>{_e(county_name)} ({_e(county)})</h2>']
     cov = t("emergency_coverage")
     if len(cov):
-        mine = cov[cov["county"].astype(str) == county].copy()
+        mine = mine_of("emergency_coverage").copy()
         mine["share"] = mine["share"].map(_pct)
         mine["share_after"] = mine["share_after"].map(_pct)
         parts.append("<h3>急诊急救五大中心 / Emergency centers</h3>")
@@ -63,13 +94,13 @@ def county_section(access, county: str, county_name: str) -> str:
                                    "share": "比例 / share", "mean_nearest_min": "最近中心平均分钟 / mean minutes",
                                    "county_hospitals_running": "县级医院已建 / county hospitals running",
                                    "covered_after": "升级后可及 / after upgrades", "share_after": "升级后比例 / share after"}))
-        values = cov[cov["county"].astype(str) == county]
+        values = mine_of("emergency_coverage")
         parts.append(bars_svg([(str(r.center_zh), float(r.share)) for r in values.itertuples()],
                               f"{county_name}: residents within reach of each center",
                               targets=[]))
     ups = t("emergency_upgrades")
     if len(ups):
-        mine = ups[ups["county"].astype(str) == county]
+        mine = mine_of("emergency_upgrades")
         if len(mine):
             last = mine[mine["k"] == mine["k"].max()]
             parts.append("<h4>覆盖模型提出的升级顺序 / Upgrade order of the covering model (exact)</h4>")
@@ -80,19 +111,19 @@ def county_section(access, county: str, county_name: str) -> str:
                 parts.append("<p>各 k 的最优解不嵌套，按 k 分别列出 / The optima for each k are not nested; listed per k.</p>")
     hosts = t("shared_hosts")
     if len(hosts):
-        mine = hosts[hosts["county"].astype(str) == county]
+        mine = mine_of("shared_hosts")
         parts.append("<h3>共享中心 / Shared centers</h3>")
         parts.append(_table(mine, {"lead_name": "医共体牵头医院 / community lead", "center_zh": "中心", "host_name": "承担机构 / host",
                                    "status": "状态 / status", "required": "必须已建 / required"}))
     trips = t("courier_trips")
     if len(trips):
-        mine = trips[trips["county"].astype(str) == county]
+        mine = mine_of("courier_trips")
         parts.append(_table(mine, {"host_name": "出发机构 / host", "trip": "线路 / trip", "n_stops": "站数 / stops",
                                    "minutes": "往返分钟 / minutes", "status": "求解状态 / status"}))
     eq = t("access_equity")
     towns = t("access_townships")
     if len(eq):
-        row = eq[eq["county"].astype(str) == county]
+        row = mine_of("access_equity")
         if len(row):
             r = row.iloc[0]
             parts.append("<h3>空间可及性（2SFCA）/ Accessibility (2SFCA)</h3>")
@@ -101,7 +132,7 @@ def county_section(access, county: str, county_name: str) -> str:
                                       "physicians_gini": "基尼 / Gini", "physicians_after_gini": "派驻后基尼 / Gini after",
                                       "physicians_low_share": "低可及人口比例 / share below threshold",
                                       "beds_mean": "床位/千人 / beds per 1,000", "beds_gini": "床位基尼 / beds Gini"}))
-            part = towns[towns["county"].astype(str) == county]
+            part = mine_of("access_townships")
             if len(part):
                 w = part["population"].to_numpy(float)
                 curves = [(f"physicians before (Gini {float(r['physicians_gini']):.3f})",
@@ -114,11 +145,11 @@ def county_section(access, county: str, county_name: str) -> str:
     shares = t("visit_shares")
     targets = t("visit_targets")
     if len(shares):
-        row = shares[shares["county"].astype(str) == county]
+        row = mine_of("visit_shares")
         if len(row):
             parts.append("<h3>就诊率估算 / Visit shares (model estimates)</h3>")
             parts.append(f'<p class="est">{_e(ESTIMATE_NOTE)}</p>')
-            mine = targets[targets["county"].astype(str) == county].copy() if len(targets) else targets
+            mine = mine_of("visit_targets").copy() if len(targets) else targets
             if len(mine):
                 mine["target"] = mine["target"].map(_pct)
                 mine["year"] = mine["year"].map(lambda y: "—" if pd.isna(y) else str(int(y)))
@@ -129,7 +160,7 @@ def county_section(access, county: str, county_name: str) -> str:
             r = row.iloc[0]
             tlines = []
             if len(targets):
-                for x in targets[targets["county"].astype(str) == county].itertuples():
+                for x in mine_of("visit_targets").itertuples():
                     tlines.append((f"{x.measure} target {float(x.target):.0%} ({x.year})", float(x.target)))
             parts.append(bars_svg([("基层就诊率（估算）primary, est.", float(r["primary_share_est"])),
                                    ("县域就诊率（估算）in-county, est.", float(r["in_county_share_est"]))],
@@ -165,8 +196,9 @@ def access_html(result) -> str:
                                     "overloaded_facilities": "超负荷机构 / facilities at capacity"}))
     parts.append("<p>" + " · ".join(f'<a href="#c{e(c)}">{e(region.county_name(c))}</a>'
                                     for c in sorted(region.counties.index)) + "</p>")
+    split = _ByCounty(access)
     for county in sorted(region.counties.index):
-        parts.append(county_section(access, str(county), region.county_name(county)))
+        parts.append(county_section(access, str(county), region.county_name(county), split))
     parts.append("</body></html>")
     return "\n".join(parts)
 
