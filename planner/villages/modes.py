@@ -35,30 +35,26 @@ def licensed_physicians(region: Region) -> pd.Series:
 
 
 def clinic_of_village(region: Region, villages: pd.DataFrame) -> dict[str, str]:
-    """Village code -> its village clinic's facility id: the clinic `V{code}`, else the nearest clinic in its township."""
+    """Village code -> its village clinic's facility id: the clinic `V{code}`, else the nearest clinic not yet taken
+    in its township (clinics of a user's roster with other ids)."""
     fac = region.facilities
-    clinics = fac[(fac["kind"].astype(str) == "village_clinic") & ~fac.get("context", pd.Series(False, index=fac.index)).astype(bool)]
-    out: dict[str, str] = {}
-    by_town: dict[str, pd.DataFrame] = {t: g for t, g in clinics.groupby("township_code", sort=True)}
-    taken: set[str] = set()
-    for code in villages.index:
-        fid = f"V{code}"
-        if fid in clinics.index:
-            out[code] = fid
-            taken.add(fid)
-    for code, v in villages.iterrows():
-        if code in out:
+    own = ~fac["context"].astype(bool).to_numpy() if "context" in fac.columns else np.ones(len(fac), dtype=bool)
+    clinics = fac[(fac["kind"].astype(str).to_numpy() == "village_clinic") & own]
+    ids = set(map(str, clinics.index))
+    out = {str(code): f"V{code}" for code in villages.index if f"V{code}" in ids}
+    rest = clinics[~clinics.index.isin(list(out.values()))]
+    if rest.empty:
+        return out
+    free: dict[str, list[tuple[str, float, float]]] = {}
+    for fid, town, g in zip(rest.index, rest["township_code"].astype(str), rest.geometry):
+        free.setdefault(town, []).append((str(fid), g.x, g.y))
+    for code, town, g in zip(villages.index, villages["township_code"].astype(str), villages.geometry):
+        code = str(code)
+        if code in out or not free.get(town):
             continue
-        g = by_town.get(str(v["township_code"]))
-        if g is None:
-            continue
-        g = g[~g.index.isin(taken)]
-        if g.empty:
-            continue
-        d = (g.geometry.x - v.geometry.x) ** 2 + (g.geometry.y - v.geometry.y) ** 2
-        fid = str(d.sort_values(kind="stable").index[0])
-        out[code] = fid
-        taken.add(fid)
+        cands = free[town]
+        k = min(range(len(cands)), key=lambda i: ((cands[i][1] - g.x) ** 2 + (cands[i][2] - g.y) ** 2, cands[i][0]))
+        out[code] = cands.pop(k)[0]
     return out
 
 
@@ -89,24 +85,29 @@ def classify(region: Region, county: str, rule: CircuitCoverage, travel: TravelM
     bm = travel.minutes(vp, bp) if len(bp) else np.full((len(vp), 0), np.inf)
     base_town = bases["township_code"].astype(str).to_numpy()
     clinic = clinic_of_village(region, vil)
+    codes = [str(c) for c in vil.index]
+    towns = vil["township_code"].astype(str).to_numpy()
+    pops = vil["population"].astype("int64").to_numpy()
+    vnames = vil["name"].astype(str).tolist()
+    lic_ids = [str(f) for f in has_lic.index]
+    base_ids = [str(f) for f in bases.index]
     rows = []
-    for i, (code, v) in enumerate(vil.iterrows()):
-        pop = int(v["population"])
+    for i, code in enumerate(codes):
+        pop = int(pops[i])
         c = clinic.get(code, "")
-        near = str(has_lic.index[near_j[i]]) if m.shape[1] else ""
+        near = lic_ids[near_j[i]] if m.shape[1] else ""
         mins = float(near_min[i])
         if mins <= rule.resident_max_minutes:
             mode, base, bmin = RESIDENT, "", float("nan")
         elif len(bp):
-            same = np.flatnonzero(base_town == str(v["township_code"]))
+            same = np.flatnonzero(base_town == towns[i])
             j = int(same[np.argmin(bm[i, same])]) if len(same) else int(np.argmin(bm[i]))
-            mode, base, bmin = CIRCUIT, str(bases.index[j]), float(bm[i, j])
+            mode, base, bmin = CIRCUIT, base_ids[j], float(bm[i, j])
         else:
             mode, base, bmin = NO_BASE, "", float("nan")
-        rows.append({"county": county, "township": str(v["township_code"]), "village": str(code),
-                     "village_name": str(v["name"]), "population": pop, "clinic": c,
-                     "licensed_at_clinic": int(lic.get(c, 0)) if c else 0, "nearest_licensed": near,
-                     "nearest_licensed_min": round(mins, 2) if np.isfinite(mins) else float("nan"), "mode": mode,
-                     "base": base, "base_min": round(bmin, 2) if np.isfinite(bmin) else float("nan"),
+        rows.append({"county": county, "township": towns[i], "village": code, "village_name": vnames[i],
+                     "population": pop, "clinic": c, "licensed_at_clinic": int(lic.get(c, 0)) if c else 0,
+                     "nearest_licensed": near, "nearest_licensed_min": round(mins, 2) if np.isfinite(mins) else float("nan"),
+                     "mode": mode, "base": base, "base_min": round(bmin, 2) if np.isfinite(bmin) else float("nan"),
                      "visits_required": rule.visits_for(pop) if mode != RESIDENT else 0})
     return pd.DataFrame(rows, columns=cols)

@@ -14,9 +14,9 @@ FILES = {"village_modes": "village_modes.csv", "routes": "routes.csv", "circuit_
          "timetable": "timetable.csv", "timetable_shortfalls": "timetable_shortfalls.csv"}
 INT_COLUMNS = {"population", "licensed_at_clinic", "visits_required", "visits_planned", "remote_sessions", "remote_required",
                "weekday", "stop", "bases", "villages", "resident", "circuit", "unreachable", "routes", "solves", "half_day",
-               "seat", "minutes", "missing", "days", "exact_days"}
+               "seat", "minutes", "missing", "days", "exact_days", "sessions", "sessions_missing"}
 FLOAT_COLUMNS = {"nearest_licensed_min", "base_min", "travel_min", "service_min", "route_travel_min", "route_minutes",
-                 "lower_bound_min", "gap", "wall_s"}
+                 "lower_bound_min", "gap"}
 TEXT_COLUMNS = {"county", "township", "village", "clinic", "base", "nearest_licensed", "facility", "center", "team",
                 "consultant", "arrival", "start"}
 

@@ -153,7 +153,7 @@ def solve_day(minutes: np.ndarray, nodes: list[int], service_min: float, day_min
         for j, b in enumerate(locs):
             if i != j:
                 m.add_edge(a, b, distance=int(scaled[i, j]), duration=int(scaled[i, j]))
-    res = m.solve(stop=MultipleCriteria([NoImprovement(iterations), MaxIterations(50 * iterations)]), seed=1, display=False)
+    res = m.solve(stop=MultipleCriteria([NoImprovement(iterations), MaxIterations(4 * iterations)]), seed=1, display=False)
     routes = [[nodes[int(a.idx)] for a in r if a.is_client()] for r in res.best.routes()]  # client idx counts from 0
     routes = [r for r in routes if r]
     seen = {n for r in routes for n in r}
@@ -194,23 +194,40 @@ def plan_base(base: str, villages: list[str], visits: dict[str, int], minutes: n
     for d in range(days):
         solved[d] = solve_day(minutes, [node[v] for v in on_day[d]], service_min, day_minutes, teams, iterations, xy)
         out.solves += 1
-    # Repair: a visit left out moves to another day without a visit of the same village, if that day can take it.
+    # Repair: a visit left out moves to another day without a visit of the same village, inserted where it adds
+    # the least time into a route that still fits the day (or as a route of a free team); no new search.
     village_of = {node[v]: v for v in villages}
     for d in range(days):
         for n in list(solved[d][1]):
             v = village_of[n]
-            spare = sorted((e for e in range(days) if e != d and v not in on_day[e]),
-                           key=lambda e: (sum(alone[u] for u in on_day[e]), e))
-            for e in spare:
-                trial = solve_day(minutes, sorted([node[u] for u in on_day[e]] + [n]), service_min, day_minutes, teams,
-                                  iterations, xy)
-                out.solves += 1
-                if not trial[1]:
-                    solved[e] = trial
-                    on_day[e] = sorted(on_day[e] + [v], key=lambda u: node[u])
-                    on_day[d] = [u for u in on_day[d] if u != v]
-                    solved[d] = (solved[d][0], [x for x in solved[d][1] if x != n], solved[d][2])
-                    break
+            best = None
+            for e in range(days):
+                if e == d or v in on_day[e]:
+                    continue
+                routes_e = solved[e][0]
+                if len(routes_e) < teams and alone[v] <= day_minutes + 1e-9:
+                    cand = (alone[v] - service_min, e, len(routes_e), 0)
+                    best = cand if best is None or cand < best else best
+                for k, r in enumerate(routes_e):
+                    total = route_minutes(minutes, r, service_min)[1]
+                    path = [0, *r, 0]
+                    for i in range(len(path) - 1):
+                        extra = minutes[path[i], n] + minutes[n, path[i + 1]] - minutes[path[i], path[i + 1]]
+                        if total + extra + service_min <= day_minutes + 1e-9:
+                            cand = (extra, e, k, i)
+                            best = cand if best is None or cand < best else best
+            if best is None:
+                continue
+            _extra, e, k, i = best
+            routes_e = [list(r) for r in solved[e][0]]
+            if k == len(routes_e):
+                routes_e.append([n])
+            else:
+                routes_e[k].insert(i, n)
+            solved[e] = (routes_e, solved[e][1], False)
+            on_day[e] = sorted(on_day[e] + [v], key=lambda u: node[u])
+            on_day[d] = [u for u in on_day[d] if u != v]
+            solved[d] = (solved[d][0], [x for x in solved[d][1] if x != n], solved[d][2])
     for d in range(days):
         routes, dropped, exact = solved[d]
         for n in dropped:

@@ -29,8 +29,8 @@ COLUMNS = {
     "routes": ["county", "base", "base_name", "team", "weekday", "weekday_zh", "stop", "village", "village_name",
                "arrival", "travel_min", "service_min", "route_travel_min", "route_minutes"],
     "circuit_plan": ["county", "county_name", "bases", "villages", "resident", "circuit", "unreachable", "visits_required",
-                     "visits_planned", "routes", "travel_min", "lower_bound_min", "gap", "days", "exact_days", "solves", "wall_s",
-                     "solver"],
+                     "visits_planned", "routes", "travel_min", "lower_bound_min", "gap", "days", "exact_days", "solves", "solver",
+                     "timetable_status", "sessions", "sessions_missing"],
     "timetable": ["county", "clinic", "clinic_name", "village", "township", "facility", "facility_name", "role",
                   "consultant", "weekday", "weekday_zh", "half_day", "half_day_zh", "seat", "start", "minutes"],
     "timetable_shortfalls": ["county", "county_name", "center", "center_name", "missing", "message", "message_zh"],
@@ -64,7 +64,6 @@ def _clock(start_min: int, offset_min: float) -> str:
 def county_villages(region: Region, county: str, circuit: CircuitCoverage | None, remote: RemoteConsultation | None,
                     travel: TravelModel, lead_of_township: dict[str, str]) -> dict[str, pd.DataFrame]:
     """The village tables of one county (a task: module-level, so worker processes can run it)."""
-    t0 = time.perf_counter()
     fac = region.facilities
     name = fac["name"].astype(str).to_dict()
     town_name = region.townships["name"].astype(str).to_dict()
@@ -82,19 +81,25 @@ def county_villages(region: Region, county: str, circuit: CircuitCoverage | None
     plan_row = {"county": county, "county_name": county_name, "bases": 0, "villages": len(modes),
                 "resident": int((modes["mode"] == RESIDENT).sum()), "circuit": 0, "unreachable": 0,
                 "visits_required": 0, "visits_planned": 0, "routes": 0, "travel_min": 0.0, "lower_bound_min": 0.0,
-                "gap": 0.0, "days": 0, "exact_days": 0, "solves": 0, "wall_s": 0.0, "solver": ""}
+                "gap": 0.0, "days": 0, "exact_days": 0, "solves": 0, "solver": "", "timetable_status": "",
+                "sessions": 0, "sessions_missing": 0}
     if circuit is not None and len(modes):
         idx = {v: k for k, v in enumerate(modes["village"])}
         vil = region.villages
+        vname = dict(zip(modes["village"], modes["village_name"]))
+        vx = dict(zip(vil.index.astype(str), vil.geometry.x))
+        vy = dict(zip(vil.index.astype(str), vil.geometry.y))
+        required = modes["visits_required"].astype(int).tolist()
+        base_min = modes["base_min"].astype(float).tolist()
+        reasons: dict[int, tuple[str, str]] = {}
         days_of: dict[str, list[int]] = {}
         for base, grp in modes[modes["mode"] == CIRCUIT].groupby("base", sort=True):
             codes = sorted(grp["village"])
-            b = fac.loc[base]
-            pts = Points.from_xy([base, *codes], [b.geometry.x, *vil.loc[codes].geometry.x],
-                                 [b.geometry.y, *vil.loc[codes].geometry.y])
+            g = fac.at[base, "geometry"]
+            pts = Points.from_xy([base, *codes], [g.x, *(vx[c] for c in codes)], [g.y, *(vy[c] for c in codes)])
             minutes = travel.minutes(pts, pts)
             np.fill_diagonal(minutes, 0.0)
-            visits = {v: int(modes.at[idx[v], "visits_required"]) for v in codes}
+            visits = {v: required[idx[v]] for v in codes}
             bp = plan_base(base, codes, visits, minutes, np.column_stack([pts.lon, pts.lat]),
                            service_min=circuit.service_min, day_minutes=circuit.day_minutes,
                            teams=circuit.teams_per_center, days=circuit.working_days,
@@ -112,13 +117,13 @@ def county_villages(region: Region, county: str, circuit: CircuitCoverage | None
                     route_rows.append({"county": county, "base": base, "base_name": name.get(base, base),
                                        "team": f"{base}-{r.team}", "weekday": r.weekday,
                                        "weekday_zh": WEEKDAYS_ZH[r.weekday - 1], "stop": k + 1, "village": s.village,
-                                       "village_name": str(vil.at[s.village, "name"]),
+                                       "village_name": vname[s.village],
                                        "arrival": _clock(circuit.start_min, s.arrival_min),
                                        "travel_min": round(s.travel_min, 2), "service_min": circuit.service_min,
                                        "route_travel_min": round(r.travel_min, 2), "route_minutes": round(r.minutes, 2)})
             for v, (reason, lacking) in sorted(bp.missing.items()):
                 i = idx[v]
-                mins = float(modes.at[i, "base_min"])
+                mins = base_min[i]
                 if reason == TOO_FAR:
                     why = (f"too far for one day: {mins:.0f} min each way + {circuit.service_min:g} min service > "
                            f"{circuit.day_minutes:g} min working day ({circuit.id}, {circuit.citation})")
@@ -131,12 +136,14 @@ def county_villages(region: Region, county: str, circuit: CircuitCoverage | None
                     why_zh = (f"{name.get(base, base)}{circuit.teams_per_center}支巡回医疗队{circuit.working_days}天"
                               f"（每日{circuit.day_minutes:g}分钟）已排满，每周{visits[v]}次中缺{lacking}次"
                               f"（{circuit.id}，{circuit.citation}）")
-                modes.at[i, "reason_zh"] = why_zh
-                modes.at[i, "reason"] = why
+                reasons[i] = (why, why_zh)
+        planned, vdays = [0] * len(modes), [""] * len(modes)
         for v, days in days_of.items():
-            i = idx[v]
-            modes.at[i, "visits_planned"] = len(days)
-            modes.at[i, "visit_days"] = ";".join(WEEKDAYS_ZH[d - 1] for d in sorted(days))
+            planned[idx[v]] = len(days)
+            vdays[idx[v]] = ";".join(WEEKDAYS_ZH[d - 1] for d in sorted(days))
+        modes["visits_planned"], modes["visit_days"] = planned, vdays
+        modes["reason"] = [reasons.get(i, ("", ""))[0] for i in range(len(modes))]
+        modes["reason_zh"] = [reasons.get(i, ("", ""))[1] for i in range(len(modes))]
         short = (modes["mode"] == CIRCUIT) & (modes["visits_planned"] < modes["visits_required"])
         modes.loc[short, "mode"] = UNREACHABLE
         nb = modes["mode"] == NO_BASE
@@ -152,7 +159,6 @@ def county_villages(region: Region, county: str, circuit: CircuitCoverage | None
         plan_row["solver"] = ("exact (every day enumerated)" if plan_row["exact_days"] == plan_row["days"] else
                               f"exact on {plan_row['exact_days']} of {plan_row['days']} center-days, PyVRP (HGS) on the "
                               "rest with an arc lower bound")
-    plan_row["wall_s"] = round(time.perf_counter() - t0, 3)
     tt_rows, short_rows = [], []
     modes["remote_sessions"] = 0
     modes["remote_required"] = 0
@@ -177,27 +183,29 @@ def county_villages(region: Region, county: str, circuit: CircuitCoverage | None
                     consultants[f] = have if (cap is None and f == c.center) else min(have, cap if cap is not None else have)
         tt = solve_timetable(clinics, consultants, remote, {**name, **{c.clinic: name.get(c.clinic, c.clinic) for c in clinics}})
         center_of_clinic = {c.clinic: c.center for c in clinics}
+        town_of_clinic = {c.clinic: c.township for c in clinics}
         for s in sorted(tt.sessions, key=lambda s: (s.clinic, s.weekday, s.half, s.seat)):
             tt_rows.append({"county": county, "clinic": s.clinic, "clinic_name": name.get(s.clinic, s.clinic),
-                            "village": village_of.get(s.clinic, ""), "township": str(fac.at[s.clinic, "township_code"]),
+                            "village": village_of.get(s.clinic, ""), "township": town_of_clinic[s.clinic],
                             "facility": s.facility, "facility_name": name.get(s.facility, s.facility),
                             "role": "township_center" if s.facility == center_of_clinic[s.clinic] else "lead",
                             "consultant": s.consultant, "weekday": s.weekday, "weekday_zh": WEEKDAYS_ZH[s.weekday - 1],
                             "half_day": s.half, "half_day_zh": HALVES_ZH[s.half], "seat": s.seat + 1,
                             "start": remote.session_start(s.half, s.seat), "minutes": remote.session_min})
+        plan_row["timetable_status"] = tt.status
+        plan_row["sessions"] = len(tt.sessions)
+        plan_row["sessions_missing"] = int(sum(tt.missing.values()))
         for center, text in tt.explanations:
             short_rows.append({"county": county, "county_name": county_name, "center": center,
                                "center_name": name.get(center, center),
                                "missing": sum(tt.missing.get(c.clinic, 0) for c in clinics if (c.center or c.lead) == center),
                                "message": text.en, "message_zh": text.zh})
         count = pd.Series([r["clinic"] for r in tt_rows], dtype=object).value_counts()
-        has = modes["clinic"] != ""
-        modes.loc[has, "remote_sessions"] = modes.loc[has, "clinic"].map(lambda c: int(count.get(c, 0)))
-        modes.loc[has, "remote_required"] = remote.sessions_per_week
+        modes["remote_sessions"] = [int(count.get(c, 0)) if c else 0 for c in modes["clinic"]]
+        modes["remote_required"] = [remote.sessions_per_week if c else 0 for c in modes["clinic"]]
     return {"village_modes": modes[COLUMNS["village_modes"]],
             "routes": pd.DataFrame(route_rows, columns=COLUMNS["routes"]),
-            "circuit_plan": pd.DataFrame([plan_row], columns=COLUMNS["circuit_plan"]) if circuit is not None
-            else pd.DataFrame(columns=COLUMNS["circuit_plan"]),
+            "circuit_plan": pd.DataFrame([plan_row], columns=COLUMNS["circuit_plan"]),
             "timetable": pd.DataFrame(tt_rows, columns=COLUMNS["timetable"]),
             "timetable_shortfalls": pd.DataFrame(short_rows, columns=COLUMNS["timetable_shortfalls"])}
 
@@ -219,7 +227,7 @@ def run_villages(region: Region, plan: Plan, rules: list, travel: TravelModel, *
     lead_of = leads_by_township(plan)
     counties = [c for c in sorted(region.counties.index)
                 if any(r is not None and r.covers_county(c, region.city_of(c)) for r in (circuit, remote))]
-    parts = region.partition([[c] for c in counties], villages=True, context=False)
+    parts = region.partition([[c] for c in counties], villages=len(region.villages) > 0, context=False)
     items = []
     for c, part in zip(counties, parts):
         town_leads = {t: lead_of[t] for t in part.townships.index if t in lead_of}

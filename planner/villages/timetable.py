@@ -67,43 +67,37 @@ def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: Re
     if not clinics:
         return out
     days, seats, need = rule.working_days, rule.sessions_per_half_day, rule.sessions_per_week
-    m = cp_model.CpModel()
-    # x[clinic, facility, day]: a clinic has at most one session a day (distinct days), so the half-day is
-    # chosen afterwards; z[facility, day] counts its consultants' duty half-days that day (at most two each).
-    x: dict[tuple[str, str, int], cp_model.IntVar] = {}
-    short: dict[str, cp_model.IntVar] = {}
+    # Clinics with the same consulting facilities are interchangeable, so the model counts them:
+    # w[group, facility, day] clinics of the group have a session with the facility that day. Any counts with at
+    # most `size` clinics a day and `need` x size sessions in all are dealt to the clinics one by one, cycling
+    # (see below), which gives each clinic its sessions on distinct days: the counting model loses nothing.
+    groups: dict[tuple[str, str], list[str]] = {}
     for c in clinics:
-        srcs = [f for f in dict.fromkeys([c.center, c.lead]) if f and consultants.get(f, 0) > 0]
+        srcs = tuple(f for f in dict.fromkeys([c.center, c.lead]) if f and consultants.get(f, 0) > 0)
+        groups.setdefault((srcs[0] if srcs else "", srcs[1] if len(srcs) > 1 else ""), []).append(c.clinic)
+    m = cp_model.CpModel()
+    w: dict[tuple[tuple[str, str], str, int], cp_model.IntVar] = {}
+    short: dict[tuple[str, str], cp_model.IntVar] = {}
+    for g, members in sorted(groups.items()):
+        k = len(members)
+        srcs = [f for f in g if f]
         for f in srcs:
             for d in range(days):
-                x[c.clinic, f, d] = m.new_bool_var(f"x[{c.clinic},{f},{d}]")
+                w[g, f, d] = m.new_int_var(0, k, f"w[{g},{f},{d}]")
         for d in range(days):
-            m.add(sum(x[c.clinic, f, d] for f in srcs) <= 1)
-        short[c.clinic] = m.new_int_var(0, need, f"short[{c.clinic}]")
-        m.add(sum(x[c.clinic, f, d] for f in srcs for d in range(days)) + short[c.clinic] >= need)
-    facilities = sorted({f for (_c, f, _d) in x})
-    at: dict[tuple[str, int], list[tuple[str, cp_model.IntVar]]] = {}
-    for (c, f, d), v in x.items():
-        at.setdefault((f, d), []).append((c, v))
+            m.add(sum(w[g, f, d] for f in srcs) <= k)
+        short[g] = m.new_int_var(0, need * k, f"short[{g}]")
+        m.add(sum(w[g, f, d] for f in srcs for d in range(days)) + short[g] == need * k)
+    facilities = sorted({f for (_g, f, _d) in w})
     z: dict[tuple[str, int], cp_model.IntVar] = {}
     for f in facilities:
         n = consultants[f]
         for d in range(days):
             z[f, d] = m.new_int_var(0, 2 * n, f"z[{f},{d}]")
-            m.add(sum(v for _c, v in at.get((f, d), [])) <= seats * z[f, d])
+            m.add(sum(v for (g, ff, dd), v in w.items() if ff == f and dd == d) <= seats * z[f, d])
         m.add(sum(z[f, d] for d in range(days)) <= n * rule.half_days_per_consultant)
     leads = {c.lead for c in clinics if c.lead and c.lead != c.center}
-    lead_use = sum(v for (c, f, d), v in x.items() if f in leads)
-    # A redundant bound that lets the solver prove optimality at once: the sessions a health center's
-    # clinics need beyond what its own consultants can give come from the lead or go missing.
-    for center in sorted({c.center for c in clinics if c.center and c.center not in leads}):
-        group = {g.clinic for g in clinics if g.center == center}
-        beyond = need * len(group) - min(consultants.get(center, 0) * rule.half_days_per_consultant * seats,
-                                         need * len(group))
-        if beyond > 0:
-            m.add(sum(v for (c, f, d), v in x.items() if f in leads and c in group)
-                  + sum(short[g] for g in sorted(group)) >= beyond)
-    m.minimize(100_000 * sum(short.values()) + lead_use)
+    m.minimize(100_000 * sum(short.values()) + sum(v for (g, f, d), v in w.items() if f in leads))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = rule.time_limit_s
     solver.parameters.num_workers = 1
@@ -116,6 +110,20 @@ def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: Re
                                           f"远程诊疗排班模型在{rule.time_limit_s:g}秒内未得到解")))
         out.wall_s = time.perf_counter() - t0
         return out
+    # Deal each group's counts to its clinics in turn, day by day (a clinic at most once a day, since a day's
+    # count is at most the group's size; every clinic gets `need`, or one fewer than another when short).
+    booked: dict[tuple[str, int], list[str]] = {}
+    got: dict[str, int] = {}
+    for g, members in sorted(groups.items()):
+        members = sorted(members)
+        turn = 0
+        for d in range(days):
+            for f in [f for f in g if f]:
+                for _ in range(int(solver.value(w[g, f, d]))):
+                    c = members[turn % len(members)]
+                    turn += 1
+                    booked.setdefault((f, d), []).append(c)
+                    got[c] = got.get(c, 0) + 1
     # Each day's sessions of a facility fill the morning's seats first (at most one duty per consultant and
     # half-day), then the afternoon's; consultants take the duty half-days least-loaded first (ties by
     # number), which keeps every one within the weekly cap (the model bounds the facility's total).
@@ -123,18 +131,18 @@ def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: Re
         n = consultants[f]
         load = [0] * n
         for d in range(days):
-            booked = sorted(c for c, v in at.get((f, d), []) if solver.value(v))
-            duties = -(-len(booked) // seats)
+            today = sorted(booked.get((f, d), []))
+            duties = -(-len(today) // seats)
             am = min(n, -(-duties // 2))
             for h, count, first in ((0, am, 0), (1, duties - am, am * seats)):
                 duty = sorted(range(n), key=lambda k: (load[k], k))[:count]
                 for k in duty:
                     load[k] += 1
-                for i, c in enumerate(booked[first:first + count * seats]):
+                for i, c in enumerate(today[first:first + count * seats]):
                     out.sessions.append(Session(c, f, f"{f}#{duty[i // seats] + 1}", d + 1, h, i % seats))
     for c in clinics:
-        gap = int(solver.value(short[c.clinic]))
-        if gap:
+        gap = need - got.get(c.clinic, 0)
+        if gap > 0:
             out.missing[c.clinic] = gap
     out.explanations = explain(clinics, consultants, rule, out, names)
     out.wall_s = time.perf_counter() - t0
