@@ -98,7 +98,7 @@ def village_layers(ctx: Any) -> list:
         feats.append(ctx.feature(ctx.geometry(disc), tip=tip, pop="\n".join(lines),
                                  style={"color": "#ffffff", "weight": 0.8, "opacity": 0.9,
                                         "fillColor": MODE_COLOURS.get(mode, "#757575"), "fillOpacity": 0.9},
-                                 cls=f"pm-village pm-mode-{mode}"))
+                                 cls=f"pm-village pm-mode-{mode}", id=f"village:{code}"))
     legend = " ".join(f'<span style="color:{MODE_COLOURS[m]}">●</span> {t(*MODE_WORDS[m])}' for m in MODE_COLOURS)
     out = [Layer("village_modes", t("行政村服务方式（固定、巡回、远程）", "Villages by service mode"), feats, legend=legend)]
     for day, grp in routes.groupby("weekday", sort=True):

@@ -113,12 +113,15 @@ def summary_lines(tables: dict[str, pd.DataFrame]) -> list:
     if len(plan):
         travel, lb = float(plan["travel_min"].sum()), float(plan["lower_bound_min"].sum())
         gap = (travel - lb) / travel if travel else 0.0
+        exact, days = int(plan["exact_days"].sum()), int(plan["days"].sum())
+        how = "every center-day exact" if exact == days else f"{exact} of {days} center-days exact, the rest PyVRP"
+        how_zh = "全部精确求解" if exact == days else f"{days}个卫生院日中{exact}个精确求解，其余PyVRP"
         lines.append(Text(
             f"  Circuit routes: {int(plan['routes'].sum()):,} team-days, {int(plan['visits_planned'].sum()):,} of "
             f"{int(plan['visits_required'].sum()):,} visits a week, travel {travel:,.0f} min (lower bound {lb:,.0f}, gap "
-            f"at most {gap:.1%}; PyVRP)",
+            f"at most {gap:.1%}; {how})",
             f"  巡回路线：{int(plan['routes'].sum()):,} 队日，每周 {int(plan['visits_planned'].sum()):,}/"
-            f"{int(plan['visits_required'].sum()):,} 次，路程 {travel:,.0f} 分钟（下界 {lb:,.0f}，差距不超过 {gap:.1%}）"))
+            f"{int(plan['visits_required'].sum()):,} 次，路程 {travel:,.0f} 分钟（下界 {lb:,.0f}，差距不超过 {gap:.1%}；{how_zh}）"))
     if len(modes):
         bad = modes[modes["mode"].isin(["unreachable", "no_base"])]
         for r in bad.head(10).itertuples():

@@ -145,3 +145,30 @@ def test_markup_in_names_is_inert(xss_maps, open_map):
     unit.page.hover(".pm-fk-v")
     assert XSS + "卫生室" in " ".join(unit.page.locator(".leaflet-tooltip").all_inner_texts())
     assert unit.dialogs == [] and unit.count("img") == 0
+
+
+def test_county_page_draws_villages_by_mode_and_circuit_routes_by_weekday(zhejiang_maps, open_map):
+    result, out = zhejiang_maps
+    routes = result.villages.tables["routes"]
+    mine = routes[routes["county"] == "331126"]                # 庆元县: a mountainous county, many circuit villages
+    modes = result.villages.tables["village_modes"]
+    m = open_map(out / "units" / "331126.html")
+    assert m.errors == []
+    names = m.layer_names()
+    assert "行政村服务方式（固定、巡回、远程）" in names
+    days = sorted(set(mine["weekday"]))
+    assert [n for n in names if n.startswith("巡回诊疗路线")] == [f"巡回诊疗路线（{'一二三四五'[d - 1].join(['周', ''])}）" for d in days]
+    assert m.count("path.pm-route") == mine.groupby(["team", "weekday"]).ngroups
+    assert m.count("path.pm-village") == int((modes["county"] == "331126").sum())
+    circuit = modes[(modes["county"] == "331126") & (modes["mode"] == "circuit")]
+    assert m.count("path.pm-mode-circuit") == len(circuit)
+    # A circuit village's popup gives its week: the visit days and times, and its clinic's remote sessions.
+    v = circuit[circuit["clinic"] != ""].iloc[0]
+    m.page.evaluate("id => PM.layers[id].openPopup()", f"village:{v['village']}")
+    text = m.page.locator(".leaflet-popup-content").inner_text()
+    visit = mine[mine["village"] == v["village"]].iloc[0]
+    assert v["village_name"] in text and "巡回诊疗" in text and visit["arrival"] in text and visit["weekday_zh"] in text
+    sessions = result.villages.tables["timetable"]
+    first = sessions[sessions["clinic"] == v["clinic"]].iloc[0]
+    assert "远程诊疗" in text and first["start"] in text and first["facility_name"] in text
+    assert "Circuit visits" not in text and "Remote" not in text      # the other language is hidden
