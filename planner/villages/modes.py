@@ -58,7 +58,8 @@ def clinic_of_village(region: Region, villages: pd.DataFrame) -> dict[str, str]:
     return out
 
 
-def classify(region: Region, county: str, rule: CircuitCoverage, travel: TravelModel) -> pd.DataFrame:
+def classify(region: Region, county: str, rule: CircuitCoverage, travel: TravelModel,
+             licensed: pd.Series | dict | None = None) -> pd.DataFrame:
     """One row per village of a county: population, the nearest licensed physician, mode, base health center, visits.
 
     Fixed care: a facility of the county with a licensed physician within `resident_max_minutes`
@@ -69,8 +70,8 @@ def classify(region: Region, county: str, rule: CircuitCoverage, travel: TravelM
     vil = region.villages[region.villages["code"].astype(str).str[:6] == county].sort_index()
     fac = region.facilities
     own = fac[(fac["county_code"].astype(str) == county) & ~fac.get("context", pd.Series(False, index=fac.index)).astype(bool)]
-    lic = licensed_physicians(region)
-    has_lic = own[own.index.map(lambda f: int(lic.get(f, 0)) > 0)]
+    lic = dict(licensed_physicians(region) if licensed is None else licensed)
+    has_lic = own[[int(lic.get(f, 0)) > 0 for f in own.index.tolist()]]
     bases = own[own["kind"].astype(str).isin(rule.base_kinds)].sort_index()
     vp = Points.from_xy(list(vil.index), vil.geometry.x, vil.geometry.y)
     cols = ["county", "township", "village", "village_name", "population", "clinic", "licensed_at_clinic", "nearest_licensed",

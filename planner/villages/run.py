@@ -62,14 +62,19 @@ def _clock(start_min: int, offset_min: float) -> str:
 
 
 def county_villages(region: Region, county: str, circuit: CircuitCoverage | None, remote: RemoteConsultation | None,
-                    travel: TravelModel, lead_of_township: dict[str, str]) -> dict[str, pd.DataFrame]:
-    """The village tables of one county (a task: module-level, so worker processes can run it)."""
+                    travel: TravelModel, lead_of_township: dict[str, str],
+                    licensed: pd.Series | None = None) -> dict[str, pd.DataFrame]:
+    """The village tables of one county (a task: module-level, so worker processes can run it).
+
+    `licensed` (licensed physicians per facility) saves reading the staff layer again; without it
+    the region's staff are read."""
+    lic = (licensed_physicians(region) if licensed is None else licensed).to_dict()  # dict lookups: thousands per county
     fac = region.facilities
     name = fac["name"].astype(str).to_dict()
     town_name = region.townships["name"].astype(str).to_dict()
     county_name = region.county_name(county)
     rule = circuit or CircuitCoverage(id="_modes", source="planner assumption: modes only")
-    modes = classify(region, county, rule, travel)
+    modes = classify(region, county, rule, travel, lic)
     modes["county_name"] = county_name
     modes["township_name"] = modes["township"].map(town_name)
     modes["base_name"] = modes["base"].map(lambda b: name.get(b, "") if b else "")
@@ -163,7 +168,6 @@ def county_villages(region: Region, county: str, circuit: CircuitCoverage | None
     modes["remote_sessions"] = 0
     modes["remote_required"] = 0
     if remote is not None and len(modes):
-        lic = licensed_physicians(region)
         own = fac[(fac["county_code"].astype(str) == county)]
         centers = own[own["kind"].astype(str).isin(["township_health_center", "community_health_center"])].sort_index()
         center_of = {}
@@ -227,13 +231,17 @@ def run_villages(region: Region, plan: Plan, rules: list, travel: TravelModel, *
     lead_of = leads_by_township(plan)
     counties = [c for c in sorted(region.counties.index)
                 if any(r is not None and r.covers_county(c, region.city_of(c)) for r in (circuit, remote))]
-    parts = region.partition([[c] for c in counties], villages=len(region.villages) > 0, context=False)
+    # Staff stay out of the parts (grouping 50,000 staff rows by facility costs more than the phase): the
+    # licensed physicians per facility are counted once here.
+    lic = licensed_physicians(region)
+    parts = region.partition([[c] for c in counties], villages=len(region.villages) > 0, context=False, staff=False)
     items = []
     for c, part in zip(counties, parts):
         town_leads = {t: lead_of[t] for t in part.townships.index if t in lead_of}
         use_c = circuit if circuit is not None and circuit.covers_county(c, region.city_of(c)) else None
         use_r = remote if remote is not None and remote.covers_county(c, region.city_of(c)) else None
-        items.append((part, c, use_c, use_r, travel, town_leads))
+        mine = lic[lic.index.isin(part.facilities.index)]
+        items.append((part, c, use_c, use_r, travel, town_leads, mine))
     results = ordered_map(county_villages, items, jobs=jobs, executor=executor, address=address)
     out = VillageResult()
     for name in TABLES:

@@ -90,11 +90,14 @@ def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: Re
         m.add(sum(w[g, f, d] for f in srcs for d in range(days)) + short[g] == need * k)
     facilities = sorted({f for (_g, f, _d) in w})
     z: dict[tuple[str, int], cp_model.IntVar] = {}
+    on: dict[tuple[str, int], list[cp_model.IntVar]] = {}
+    for (g, f, d), v in w.items():
+        on.setdefault((f, d), []).append(v)
     for f in facilities:
         n = consultants[f]
         for d in range(days):
             z[f, d] = m.new_int_var(0, 2 * n, f"z[{f},{d}]")
-            m.add(sum(v for (g, ff, dd), v in w.items() if ff == f and dd == d) <= seats * z[f, d])
+            m.add(sum(on.get((f, d), [])) <= seats * z[f, d])
         m.add(sum(z[f, d] for d in range(days)) <= n * rule.half_days_per_consultant)
     leads = {c.lead for c in clinics if c.lead and c.lead != c.center}
     m.minimize(100_000 * sum(short.values()) + sum(v for (g, f, d), v in w.items() if f in leads))
