@@ -153,7 +153,16 @@ def solve_day(minutes: np.ndarray, nodes: list[int], service_min: float, day_min
         for j, b in enumerate(locs):
             if i != j:
                 m.add_edge(a, b, distance=int(scaled[i, j]), duration=int(scaled[i, j]))
-    res = m.solve(stop=MultipleCriteria([NoImprovement(iterations), MaxIterations(4 * iterations)]), seed=1, display=False)
+    import warnings
+
+    with warnings.catch_warnings():
+        # PyVRP warns when its penalties saturate; every node here is optional, so a plan within the day always
+        # exists, and the routes it returns are re-checked (here and by planner.villages.check) anyway.
+        from pyvrp.exceptions import PenaltyBoundWarning
+
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        res = m.solve(stop=MultipleCriteria([NoImprovement(iterations), MaxIterations(4 * iterations)]), seed=1,
+                      display=False)
     routes = [[nodes[int(a.idx)] for a in r if a.is_client()] for r in res.best.routes()]  # client idx counts from 0
     routes = [r for r in routes if r]
     seen = {n for r in routes for n in r}

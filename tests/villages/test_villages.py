@@ -159,3 +159,16 @@ def test_a_full_week_leaves_visits_out_with_the_reason():
     assert made == 2  # one 160-minute visit a day
     assert sum(lacking for _r, lacking in bp.missing.values()) == 2 and all(r == WEEK_FULL for r, _l in bp.missing.values())
     assert dataclasses.is_dataclass(bp) and bp.exact_days == 2
+
+
+def test_a_day_beyond_the_exact_size_goes_to_pyvrp_and_fits_the_day():
+    from planner.villages.routes import route_minutes, solve_day
+
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 30, size=(12, 2))
+    minutes = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(axis=2))
+    routes, dropped, exact = solve_day(minutes, list(range(1, 12)), 30.0, 240.0, 2, 100, xy)
+    assert not exact and len(routes) <= 2
+    assert sorted([n for r in routes for n in r] + dropped) == list(range(1, 12))
+    assert all(route_minutes(minutes, r, 30.0)[1] <= 240.0 for r in routes)
+    assert (routes, dropped) == solve_day(minutes, list(range(1, 12)), 30.0, 240.0, 2, 100, xy)[:2]   # repeats exactly
