@@ -48,14 +48,16 @@ def half_day_words(weekday: int, half: int) -> Text:
 
 def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: RemoteConsultation,
                     names: dict[str, str] | None = None) -> Timetable:
-    """Assign every clinic `sessions_per_week` sessions on distinct days, minimising sessions missing, then the lead's
-    share, then consultant half-days.
+    """Assign every clinic `sessions_per_week` sessions on distinct days, minimising the sessions missing, then the
+    sessions the lead hospital has to give (an exact CP-SAT model; status OPTIMAL when proven).
 
     `consultants` gives how many consultants each facility puts on the remote rota. The model
-    counts sessions per facility and half-day (at most seats x consultants on duty) and
-    consultant half-days per facility (at most consultants x `half_days_per_consultant`);
-    individual consultants are then given the duty half-days least-loaded first, which keeps
-    every one within the weekly cap, one clinic per seat.
+    counts, per group of clinics with the same consulting facilities and per day, the clinics
+    each facility consults (at most the group's size a day), and per facility and day its duty
+    half-days (at most two per consultant, `sessions_per_half_day` seats each; at most
+    consultants x `half_days_per_consultant` a week). The counts are then dealt to the clinics
+    in turn (distinct days), the seats to mornings first, and the duty half-days to consultants
+    least-loaded first, which keeps every consultant within the weekly cap, one clinic per seat.
     """
     import time
 
