@@ -76,13 +76,14 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
         vp = Points.from_xy(list(vil.index), vil.geometry.x, vil.geometry.y)
         dp = Points.from_xy(list(doc.index), doc.geometry.x, doc.geometry.y)
         near = travel.minutes(vp, dp).min(axis=1) if len(dp) else np.full(len(vp), np.inf)
+        kinds = vil["kind"].astype(str).tolist() if "kind" in vil.columns else ["村委会"] * len(vil)
         for k, (code, vname, pop) in enumerate(zip(vil.index.astype(str), vil["name"].astype(str),
                                                    vil["population"].astype("int64"))):
             if code not in listed:
                 found.append(_v(rule, county, cname, f"village {vname} ({code}) is missing from village_modes.csv",
                                 f"行政村{vname}（{code}）未列入village_modes.csv"))
                 continue
-            if near[k] <= rule.resident_max_minutes + 1e-6:
+            if near[k] <= rule.resident_max_minutes + 1e-6 or not rule.rural(kinds[k]):
                 continue
             need = rule.visits_for(int(pop))
             got = len(by_village.get(code, set()))

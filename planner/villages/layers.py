@@ -11,7 +11,7 @@ import shapely
 from .modes import MODE_WORDS
 from .rules import HALVES_EN, HALVES_ZH, WEEKDAYS_EN, WEEKDAYS_ZH
 
-MODE_COLOURS = {"resident": "#2e7d32", "circuit": "#1565c0", "unreachable": "#c62828", "no_base": "#6a1b9a"}
+MODE_COLOURS = {"resident": "#2e7d32", "urban": "#9e9d24", "circuit": "#1565c0", "unreachable": "#c62828", "no_base": "#6a1b9a"}
 DAY_COLOURS = ("#e65100", "#00838f", "#6a1b9a", "#2e7d32", "#ad1457", "#5d4037", "#37474f")
 VILLAGE_RADIUS_DEG = 0.0025
 """Villages are drawn as small discs (about 250 m), a shape layer the page colours by mode."""

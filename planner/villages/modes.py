@@ -9,12 +9,13 @@ from ..region import Region
 from ..travel import Points, TravelModel
 from .rules import CircuitCoverage
 
-RESIDENT, CIRCUIT, NO_BASE = "resident", "circuit", "no_base"
+RESIDENT, CIRCUIT, NO_BASE, URBAN = "resident", "circuit", "no_base", "urban"
 """Modes before routing: fixed care within reach, circuit visits needed, circuit needed but no health
 center in the county can send a team. Routing then marks circuit villages it cannot reach `unreachable`."""
 
 MODE_WORDS = {
     "resident": ("驻村执业医师（固定）", "resident licensed physician (fixed)"),
+    "urban": ("城镇社区（社区卫生服务中心）", "urban community (its community health center)"),
     "circuit": ("巡回诊疗（流动）", "circuit visits (mobile)"),
     "unreachable": ("巡回诊疗无法到达", "no route can reach it"),
     "no_base": ("无可派巡回医疗队的卫生院", "no health center to send a team"),
@@ -90,6 +91,7 @@ def classify(region: Region, county: str, rule: CircuitCoverage, travel: TravelM
     towns = vil["township_code"].astype(str).to_numpy()
     pops = vil["population"].astype("int64").to_numpy()
     vnames = vil["name"].astype(str).tolist()
+    kinds = vil["kind"].astype(str).tolist() if "kind" in vil.columns else ["村委会"] * len(vil)
     lic_ids = [str(f) for f in has_lic.index]
     base_ids = [str(f) for f in bases.index]
     rows = []
@@ -100,6 +102,8 @@ def classify(region: Region, county: str, rule: CircuitCoverage, travel: TravelM
         mins = float(near_min[i])
         if mins <= rule.resident_max_minutes:
             mode, base, bmin = RESIDENT, "", float("nan")
+        elif not rule.rural(kinds[i]):
+            mode, base, bmin = URBAN, "", float("nan")
         elif len(bp):
             same = np.flatnonzero(base_town == towns[i])
             j = int(same[np.argmin(bm[i, same])]) if len(same) else int(np.argmin(bm[i]))
@@ -110,5 +114,5 @@ def classify(region: Region, county: str, rule: CircuitCoverage, travel: TravelM
                      "population": pop, "clinic": c, "licensed_at_clinic": int(lic.get(c, 0)) if c else 0,
                      "nearest_licensed": near, "nearest_licensed_min": round(mins, 2) if np.isfinite(mins) else float("nan"),
                      "mode": mode, "base": base, "base_min": round(bmin, 2) if np.isfinite(bmin) else float("nan"),
-                     "visits_required": rule.visits_for(pop) if mode != RESIDENT else 0})
+                     "visits_required": rule.visits_for(pop) if mode in (CIRCUIT, NO_BASE) else 0})
     return pd.DataFrame(rows, columns=cols)

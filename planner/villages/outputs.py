@@ -13,7 +13,7 @@ from .run import COLUMNS, TABLES, VillageResult
 FILES = {"village_modes": "village_modes.csv", "routes": "routes.csv", "circuit_plan": "circuit_plan.csv",
          "timetable": "timetable.csv", "timetable_shortfalls": "timetable_shortfalls.csv"}
 INT_COLUMNS = {"population", "licensed_at_clinic", "visits_required", "visits_planned", "remote_sessions", "remote_required",
-               "weekday", "stop", "bases", "villages", "resident", "circuit", "unreachable", "routes", "solves", "half_day",
+               "weekday", "stop", "bases", "villages", "resident", "urban", "circuit", "unreachable", "routes", "solves", "half_day",
                "seat", "minutes", "missing", "days", "exact_days", "sessions", "sessions_missing"}
 FLOAT_COLUMNS = {"nearest_licensed_min", "base_min", "travel_min", "service_min", "route_travel_min", "route_minutes",
                  "lower_bound_min", "gap"}
@@ -106,9 +106,11 @@ def summary_lines(tables: dict[str, pd.DataFrame]) -> list:
     if len(modes):
         counts = modes["mode"].value_counts().to_dict()
         lines.append(Text(
-            f"Villages: {len(modes):,}; resident licensed physician {counts.get('resident', 0):,}, circuit visits "
+            f"Villages: {len(modes):,}; resident licensed physician {counts.get('resident', 0):,}, urban communities "
+            f"(community health center) {counts.get('urban', 0):,}, circuit visits "
             f"{counts.get('circuit', 0):,}, unreachable {counts.get('unreachable', 0) + counts.get('no_base', 0):,}",
-            f"行政村 {len(modes):,} 个：驻村执业医师 {counts.get('resident', 0):,}，巡回诊疗 {counts.get('circuit', 0):,}，"
+            f"行政村 {len(modes):,} 个：驻村执业医师 {counts.get('resident', 0):,}，城镇社区（社区卫生服务中心）"
+            f"{counts.get('urban', 0):,}，巡回诊疗 {counts.get('circuit', 0):,}，"
             f"无法到达 {counts.get('unreachable', 0) + counts.get('no_base', 0):,}"))
     if len(plan):
         travel, lb = float(plan["travel_min"].sum()), float(plan["lower_bound_min"].sum())

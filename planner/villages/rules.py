@@ -73,6 +73,9 @@ class CircuitCoverage(VillageRule):
     teams_per_center: int = Field(default=1, ge=0, le=50)
     base_kinds: list[Literal["township_health_center", "community_health_center"]] = Field(
         default_factory=lambda: ["township_health_center", "community_health_center"])
+    village_kinds: list[str] = Field(default_factory=lambda: ["村委会"])
+    """Kinds of village-level units circuit care is for (the villages layer's `kind`): rural village committees
+    (村委会); urban residents' committees (居委会) are served by their community health center."""
     routing_iterations: int = Field(default=300, ge=1, le=100_000)
     """How long the routing search runs on each health center's day (iterations without improvement):
     an iteration count, not seconds, so that runs repeat exactly."""
@@ -99,6 +102,10 @@ class CircuitCoverage(VillageRule):
             msg = f"a tier asks {most} visits a week but teams work {self.working_days} days; lower it or add days"
             raise ValueError(msg)
         return self
+
+    def rural(self, kind: object) -> bool:
+        """Whether a village of this kind (村委会, 居委会, ...) is one circuit care is for."""
+        return str(kind) in self.village_kinds
 
     def visits_for(self, population: int) -> int:
         """Required circuit visits a week for a village of this population."""

@@ -11,7 +11,7 @@ import pandas as pd
 from ..plan import Plan
 from ..region import Region
 from ..travel import Points, TravelModel
-from .modes import CIRCUIT, NO_BASE, RESIDENT, classify, licensed_physicians
+from .modes import CIRCUIT, NO_BASE, RESIDENT, URBAN, classify, licensed_physicians
 from .routes import TOO_FAR, plan_base
 from .rules import HALVES_ZH, WEEKDAYS_ZH, CircuitCoverage, RemoteConsultation
 from .timetable import Clinic, solve_timetable
@@ -28,7 +28,7 @@ COLUMNS = {
                       "remote_required"],
     "routes": ["county", "base", "base_name", "team", "weekday", "weekday_zh", "stop", "village", "village_name",
                "arrival", "travel_min", "service_min", "route_travel_min", "route_minutes"],
-    "circuit_plan": ["county", "county_name", "bases", "villages", "resident", "circuit", "unreachable", "visits_required",
+    "circuit_plan": ["county", "county_name", "bases", "villages", "resident", "urban", "circuit", "unreachable", "visits_required",
                      "visits_planned", "routes", "travel_min", "lower_bound_min", "gap", "days", "exact_days", "solves", "solver",
                      "timetable_status", "sessions", "sessions_missing"],
     "timetable": ["county", "clinic", "clinic_name", "village", "township", "facility", "facility_name", "role",
@@ -84,7 +84,8 @@ def county_villages(region: Region, county: str, circuit: CircuitCoverage | None
     modes["reason_zh"] = ""
     route_rows: list[dict] = []
     plan_row = {"county": county, "county_name": county_name, "bases": 0, "villages": len(modes),
-                "resident": int((modes["mode"] == RESIDENT).sum()), "circuit": 0, "unreachable": 0,
+                "resident": int((modes["mode"] == RESIDENT).sum()), "urban": int((modes["mode"] == URBAN).sum()),
+                "circuit": 0, "unreachable": 0,
                 "visits_required": 0, "visits_planned": 0, "routes": 0, "travel_min": 0.0, "lower_bound_min": 0.0,
                 "gap": 0.0, "days": 0, "exact_days": 0, "solves": 0, "solver": "", "timetable_status": "",
                 "sessions": 0, "sessions_missing": 0}

@@ -35,7 +35,7 @@ def test_county_page_layers_features_and_popup(yiwu_maps, yiwu_result, open_map)
     assert {"牵头医院", "其他医院", "乡镇卫生院、社区卫生服务中心", "村卫生室", "派驻医师", "城市专家", "血透点",
             "血透可及范围",             # and planner.access layers (hidden at first)
             "急诊急救五大中心可及范围", "共享中心（检验、影像、心电、病理、消毒、药房）", "标本与物资物流线路",
-            "医师空间可及性（2SFCA）"} <= set(names)
+            "医师空间可及性（两步移动搜寻法）"} <= set(names)
     unit = next(u for u in yiwu_result.units if u.id == "330782")
     assert m.count("path.pm-townships") == len(unit.townships) == 14
     assert m.count(".pm-lead") == 2

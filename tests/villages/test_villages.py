@@ -35,7 +35,7 @@ def _rule(result, kind):
 def test_every_village_is_resident_served_on_a_route_at_its_frequency_or_listed_with_a_reason(run):
     modes = run.villages.tables["village_modes"]
     assert len(modes) == len(run.region.villages) == 203
-    assert set(modes["mode"]) <= {"resident", "circuit", "unreachable", "no_base"}
+    assert set(modes["mode"]) <= {"resident", "urban", "circuit", "unreachable", "no_base"}
     circuit = modes[modes["mode"] == "circuit"]
     assert len(circuit) > 50  # a mountainous county: most villages have no licensed physician close by
     assert (circuit["visits_planned"] >= circuit["visits_required"]).all()
