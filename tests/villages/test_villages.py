@@ -6,7 +6,6 @@ import dataclasses
 from itertools import permutations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 import planner
@@ -16,7 +15,7 @@ from planner.travel import TravelModel
 from planner.villages.check import check_circuit, check_remote, check_villages
 from planner.villages.routes import WEEK_FULL, day_patterns, exact_day, plan_base
 from planner.villages.rules import CircuitCoverage, RemoteConsultation
-from planner.villages.run import county_villages, leads_by_township
+from planner.villages.run import county_villages
 
 QINGYUAN = "331126"
 
