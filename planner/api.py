@@ -467,6 +467,30 @@ class PlanResult:
         rows += [{"city": d.city_name, "shortfall": f"relaxation: {s}"} for d in self.run.dispatch for s in d.relaxations]
         return pd.DataFrame(rows, columns=["city", "shortfall"])
 
+    def _village_table(self, name: str) -> pd.DataFrame:
+        import pandas as pd
+
+        from .villages.run import COLUMNS
+
+        villages = getattr(self.run, "villages", None)
+        return villages.table(name) if villages is not None else pd.DataFrame(columns=COLUMNS[name])
+
+    @property
+    def village_modes(self) -> pd.DataFrame:
+        """village_modes.csv: every village's service mode (resident, circuit, unreachable with the reason), visits
+        and remote sessions (empty when the rules have no village rules)."""
+        return self._village_table("village_modes")
+
+    @property
+    def routes(self) -> pd.DataFrame:
+        """routes.csv: the weekly circuit routes (team, weekday, stop order, village, arrival, minutes)."""
+        return self._village_table("routes")
+
+    @property
+    def timetable(self) -> pd.DataFrame:
+        """timetable.csv: remote consultations (clinic, consultant, weekday, half-day, seat, start)."""
+        return self._village_table("timetable")
+
     @property
     def dialysis_sites(self) -> pd.DataFrame:
         """dialysis_sites.csv: new dialysis sites at central township health centers."""

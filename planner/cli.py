@@ -587,6 +587,46 @@ def dispatch(plan_path: str, rules_name: str | None, out_file: str, backend: str
 
 
 @main.command()
+@click.argument("plan_path", type=click.Path(exists=True, file_okay=False))
+@click.option("--rules", "rules_name", default=None, help="Rule file (default: the one the plan was made with).")
+@click.option("--out", "out_dir", default="villages", show_default=True,
+              help="Folder for village_modes.csv, routes.csv, timetable.csv, ... and villages.xlsx.")
+@click.option("--jobs", type=int, default=1, show_default=True, help="Worker processes.")
+def villages(plan_path: str, rules_name: str | None, out_dir: str, jobs: int) -> None:
+    """Every village of a plan served: service modes, weekly circuit routes and the remote-consultation timetable."""
+    from ._errors import InputDataError, Problem
+    from .check import compliance_lines
+    from .i18n import Text
+    from .planfile import publish_dir
+    from .villages.check import check_villages
+    from .villages.outputs import summary_lines, write_villages
+    from .villages.run import run_villages
+
+    from .villages.outputs import FILES
+
+    target = Path(out_dir)
+    ours = set(FILES.values()) | {"villages.xlsx"}
+    if target.exists() and not target.is_symlink() and (not target.is_dir() or any(
+            p.name not in ours for p in target.iterdir())):
+        raise InputDataError(Problem(out_dir, "", "exists and holds files the planner did not write (--out)",
+                                     "give a new folder: the planner replaces only its own output"))
+    plan, region, rules, travel = _plan_context(plan_path, rules_name)
+    result = run_villages(region, plan, list(rules.rules), travel, jobs=jobs)
+    if result is None:
+        raise click.ClickException(f"{rules.path} has no enabled circuit_coverage or remote_consultation rule")
+    statuses = check_villages(region, plan, result.tables, list(rules.rules), travel)
+    with publish_dir(Path(out_dir)) as work:
+        write_villages(result, work)
+    for line in summary_lines(result.tables):
+        _say(line)
+    for line in compliance_lines(statuses):
+        click.echo(line)
+    _say(Text(f"Village tables written to {out_dir}/", f"行政村服务表已写入 {out_dir}/"))
+    if any(s.violations and s.rule.hard for s in statuses):
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@main.command()
 @click.option("--region", default=None, help="Embedded region (default 浙江省).")
 @click.option("--rules", "rules_name", default="zhejiang-2026", show_default=True)
 @click.option("--out", "out_file", default="dialysis_sites.csv", show_default=True, help="Site table (.csv or .xlsx).")
@@ -669,6 +709,11 @@ def _echo_services(result: Any) -> None:
         from .access.outputs import summary_lines
 
         for line in summary_lines(result.access.tables):
+            _say(line)
+    if getattr(result, "villages", None) is not None:
+        from .villages.outputs import summary_lines as village_lines
+
+        for line in village_lines(result.villages.tables):
             _say(line)
 
 

@@ -49,13 +49,16 @@ class RunResult:
     access_statuses: list[RuleStatus] = field(default_factory=list)
     cache_notes: list = field(default_factory=list)
     """Cache entries not reused (each failed a check, was solved again and replaced) and cache warnings."""
+    villages: object = None
+    village_statuses: list[RuleStatus] = field(default_factory=list)
     integrity_statuses: list[RuleStatus] = field(default_factory=list)
 
     @property
     def all_statuses(self) -> list[RuleStatus]:
-        """Community rules, then dispatch, dialysis and capacity rules, then access rules, then the
-        checker's own (the plan's structure; a plan folder's tables)."""
-        return self.statuses + self.service_statuses + self.access_statuses + self.integrity_statuses
+        """Community rules, then dispatch, dialysis and capacity rules, then access rules, then village
+        rules, then the checker's own (the plan's structure; a plan folder's tables)."""
+        return (self.statuses + self.service_statuses + self.access_statuses + self.village_statuses
+                + self.integrity_statuses)
 
     @property
     def hard_violations(self) -> int:
@@ -350,7 +353,28 @@ def run_services(result: RunResult, options: SolveOptions = SolveOptions(), *, j
     result.service_statuses = (check_dispatch(result.region, result.plan, rows, rules)
                                + check_dialysis(result.region, sites, rules) + check_capacity(result.capacity, rules))
     _run_access(result, rows, options)
+    _run_villages(result, **parallel)
     return result
+
+
+def _run_villages(result: RunResult, *, jobs: int = 1, executor: str = "process", address: str | None = None) -> None:
+    """The village phase (planner.villages): modes, circuit routes, remote timetable and their independent check,
+    when the rules have village rules (skipped otherwise)."""
+    from .villages.run import run_villages
+
+    t0 = time.perf_counter()
+    rules = list(result.rules.rules)
+    result.villages = run_villages(result.region, result.plan, rules, result.travel, jobs=jobs, executor=executor,
+                                   address=address)
+    if result.villages is not None:
+        from .villages.check import check_villages
+        from .villages.layers import register
+
+        register()  # the county map pages draw the villages and routes
+        t1 = time.perf_counter()
+        result.village_statuses = check_villages(result.region, result.plan, result.villages.tables, rules, result.travel)
+        result.timings_s["villages_check_s"] = time.perf_counter() - t1
+        result.timings_s["villages_s"] = time.perf_counter() - t0
 
 
 def _run_access(result: RunResult, roster: list, options: SolveOptions) -> None:
@@ -456,8 +480,10 @@ def _write_services(result: RunResult, work: Path) -> None:
     if sheets:
         io.write_xlsx(sheets, work / "services.xlsx")
     from .access.outputs import write_access
+    from .villages.outputs import write_villages
 
     write_access(result.access, work)
+    write_villages(result.villages, work)
 
 
 def check_file(plan_path: str, rules_path: str | None = None, region_spec: str | None = None, *,
@@ -582,7 +608,26 @@ def _check_saved_services(folder: Path, region: Region, plan: Plan, units: list[
         # A hand-edited access table the access checker cannot read is the folder's fault, not a bug.
         found.append(Violation("", "access tables", TABLES.id, TABLES.citation,
                                f"the access tables cannot be re-checked ({exc.__class__.__name__}: {exc})"))
+    try:
+        out += _check_saved_villages(folder, region, plan, rules)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        # A hand-edited route or timetable table the village checker cannot read is the folder's fault.
+        found.append(Violation("", "village tables", TABLES.id, TABLES.citation,
+                               f"the village tables cannot be re-checked ({exc.__class__.__name__}: {exc})"))
     return out, found
+
+
+def _check_saved_villages(folder: Path, region: Region, plan: Plan, rules: RuleSet) -> list[RuleStatus]:
+    """Re-check the village tables a plan folder holds (routes, timetable) against the village rules."""
+    from .villages.check import check_villages
+    from .villages.outputs import read_villages
+
+    tables = read_villages(folder)
+    if not tables or not any(r.enabled and type(r).stage == "villages" for r in rules.rules):
+        return []
+    travel = plan_inputs(plan, rules)[1] if plan.meta.get("inputs") else TravelModel(rules.travel.detour_factor,
+                                                                                    rules.travel.speed_kph)
+    return check_villages(region, plan, tables, list(rules.rules), travel)
 
 
 def _check_saved_access(folder: Path, region: Region, plan: Plan, rules: RuleSet) -> list[RuleStatus]:

@@ -1862,7 +1862,7 @@ def load_run(plan_dir: str | Path):
     graph = contiguity_graph(region.townships, region.counties)
     # check_file re-checks the communities and the saved roster and dialysis sites; capacity is re-derived.
     community = [s for s in statuses if type(s.rule).stage == "communities"]
-    services = [s for s in statuses if type(s.rule).stage not in ("communities", "access", "integrity")]
+    services = [s for s in statuses if type(s.rule).stage not in ("communities", "access", "integrity", "villages")]
     result = RunResult(region, rules, units, plan, community, graph, travel, out_dir=folder)
     result.dispatch = _read_dispatch(folder, region, plan)
     result.dialysis = _read_dialysis(folder, region)
@@ -1878,6 +1878,14 @@ def load_run(plan_dir: str | Path):
     # same maps as the run that wrote it (the run itself has no folder to compare).
     result.integrity_statuses = [s for s in statuses if type(s.rule).stage == "integrity"
                                  and (s.rule.id != "plan.tables" or s.violations)]
+    from .villages.outputs import load_villages
+
+    result.villages = load_villages(folder)
+    if result.villages is not None:
+        from .villages.layers import register
+
+        register()
+    result.village_statuses = [s for s in statuses if type(s.rule).stage == "villages"]
     return result, notes
 
 

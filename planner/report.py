@@ -94,6 +94,8 @@ def cite(source: str) -> Text:
     if text.startswith("planner option"):
         rest = text.split(":", 1)[1].strip() if ":" in text else ""
         return Text(text, "规划工具选项（无对应政策条款）" + ("" if not rest else ""))
+    if text.startswith("planner assumption"):
+        return Text(text, "规划工具假设（无对应政策条款，说明见规则文件）")
     return Text(text, text)
 
 

@@ -60,7 +60,7 @@ def yiwu_plan(tmp_path_factory) -> Path:
                      "--maps-dir", str(out.parent / "maps"))
     assert code == 0, text
     assert text.startswith("义乌市 under zhejiang-2026: 1 units (OPTIMAL 1), 2 communities, population 1,859,390\n")
-    assert "Checker: 10/10 hard rules hold" in text  # the rules, and the plan's own structure (plan.structure)
+    assert "Checker: 12/12 hard rules hold" in text  # the rules, and the plan's own structure (plan.structure)
     return out
 
 
@@ -111,7 +111,7 @@ def test_map_check_and_dispatch_reload_the_files_a_plan_was_made_from(tmp_path: 
     code, text = run("plan", "--region", "义乌市", "--facilities", str(tmp_path / "fac.gpkg"), "--od", str(od),
                      "--out", str(plan), "--quiet", "--no-cache", "--no-maps")
     assert code == 0 and "origin-destination matrix (1 pairs)" in text, text
-    assert "Checker: 10/10 hard rules hold" in text   # the city's hospitals in 金华 proper still send experts
+    assert "Checker: 12/12 hard rules hold" in text   # the city's hospitals in 金华 proper still send experts
     inputs = json.loads((plan / "plan.json").read_text(encoding="utf-8"))["meta"]["inputs"]
     assert [Path(e["path"]).name for k in ("files", "od") for e in inputs[k]] == ["fac.gpkg", "od.csv"]
 

@@ -103,5 +103,5 @@ def access_layers(run: Any, unit: Any, proj: Any) -> list:
                                   style={"color": "#555555", "weight": 0.6, "opacity": 0.7,
                                          "fillColor": ACCESS_COLOURS[int(np.searchsorted(edges, v, side="right"))],
                                          "fillOpacity": 0.6}))
-        layers.append(Layer("access_2sfca", t("医师空间可及性（2SFCA）", "Physician access (2SFCA)"), feats, show=False))
+        layers.append(Layer("access_2sfca", t("医师空间可及性（两步移动搜寻法）", "Physician access (2SFCA)"), feats, show=False))
     return layers

@@ -35,7 +35,7 @@ def test_county_page_layers_features_and_popup(yiwu_maps, yiwu_result, open_map)
     assert {"牵头医院", "其他医院", "乡镇卫生院、社区卫生服务中心", "村卫生室", "派驻医师", "城市专家", "血透点",
             "血透可及范围",             # and planner.access layers (hidden at first)
             "急诊急救五大中心可及范围", "共享中心（检验、影像、心电、病理、消毒、药房）", "标本与物资物流线路",
-            "医师空间可及性（2SFCA）"} <= set(names)
+            "医师空间可及性（两步移动搜寻法）"} <= set(names)
     unit = next(u for u in yiwu_result.units if u.id == "330782")
     assert m.count("path.pm-townships") == len(unit.townships) == 14
     assert m.count(".pm-lead") == 2
@@ -145,3 +145,30 @@ def test_markup_in_names_is_inert(xss_maps, open_map):
     unit.page.hover(".pm-fk-v")
     assert XSS + "卫生室" in " ".join(unit.page.locator(".leaflet-tooltip").all_inner_texts())
     assert unit.dialogs == [] and unit.count("img") == 0
+
+
+def test_county_page_draws_villages_by_mode_and_circuit_routes_by_weekday(zhejiang_maps, open_map):
+    result, out = zhejiang_maps
+    routes = result.villages.tables["routes"]
+    mine = routes[routes["county"] == "331126"]                # 庆元县: a mountainous county, many circuit villages
+    modes = result.villages.tables["village_modes"]
+    m = open_map(out / "units" / "331126.html")
+    assert m.errors == []
+    names = m.layer_names()
+    assert "行政村服务方式（固定、巡回、远程）" in names
+    days = sorted(set(mine["weekday"]))
+    assert [n for n in names if n.startswith("巡回诊疗路线")] == [f"巡回诊疗路线（{'一二三四五'[d - 1].join(['周', ''])}）" for d in days]
+    assert m.count("path.pm-route") == mine.groupby(["team", "weekday"]).ngroups
+    assert m.count("path.pm-village") == int((modes["county"] == "331126").sum())
+    circuit = modes[(modes["county"] == "331126") & (modes["mode"] == "circuit")]
+    assert m.count("path.pm-mode-circuit") == len(circuit)
+    # A circuit village's popup gives its week: the visit days and times, and its clinic's remote sessions.
+    v = circuit[circuit["clinic"] != ""].iloc[0]
+    m.page.evaluate("id => PM.layers[id].openPopup()", f"village:{v['village']}")
+    text = m.page.locator(".leaflet-popup-content").inner_text()
+    visit = mine[mine["village"] == v["village"]].iloc[0]
+    assert v["village_name"] in text and "巡回诊疗" in text and visit["arrival"] in text and visit["weekday_zh"] in text
+    sessions = result.villages.tables["timetable"]
+    first = sessions[sessions["clinic"] == v["clinic"]].iloc[0]
+    assert "远程诊疗" in text and first["start"] in text and first["facility_name"] in text
+    assert "Circuit visits" not in text and "Remote" not in text      # the other language is hidden

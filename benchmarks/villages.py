@@ -1,0 +1,71 @@
+"""The village phase (modes, circuit routes, remote timetable) and its checker on a region, with one and two workers.
+
+Usage::
+
+    python benchmarks/villages.py --region 庆元县 --region 浙江省 --jobs 1 2 --json benchmarks/results/villages.json \
+        > benchmarks/results/villages.txt
+
+The communities are solved first (not timed); then `run_villages` and `check_villages` are timed
+(wall clock, median of `--repeat` runs) for each worker count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    from planner import regions
+    from planner.pipeline import run_plan
+    from planner.rulefile import load_rules
+    from planner.villages.check import check_villages
+    from planner.villages.run import run_villages
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--region", action="append", default=[])
+    ap.add_argument("--rules", default="zhejiang-2026")
+    ap.add_argument("--jobs", nargs="*", type=int, default=[1, 2])
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    rows = []
+    for spec in args.region or ["庆元县"]:
+        region = regions.load(spec)
+        rules = load_rules(args.rules)
+        res = run_plan(region, rules, services=False)
+        for jobs in args.jobs:
+            phase, check = [], []
+            for _ in range(args.repeat):
+                t0 = time.perf_counter()
+                v = run_villages(region, res.plan, list(rules.rules), res.travel, jobs=jobs)
+                t1 = time.perf_counter()
+                statuses = check_villages(region, res.plan, v.tables, list(rules.rules), res.travel)
+                phase.append(t1 - t0)
+                check.append(time.perf_counter() - t1)
+            modes = v.tables["village_modes"]["mode"].value_counts().to_dict()
+            plan = v.tables["circuit_plan"]
+            travel, lb = float(plan["travel_min"].sum()), float(plan["lower_bound_min"].sum())
+            row = {"region": region.name, "rules": rules.name, "jobs": jobs, "counties": len(region.counties),
+                   "villages": len(region.villages), "phase_s": round(statistics.median(phase), 2),
+                   "check_s": round(statistics.median(check), 2), "modes": modes, "routes": int(plan["routes"].sum()),
+                   "visits_required": int(plan["visits_required"].sum()), "visits_planned": int(plan["visits_planned"].sum()),
+                   "travel_min": round(travel, 1), "lower_bound_min": round(lb, 1),
+                   "gap": round((travel - lb) / travel, 4) if travel else 0.0,
+                   "exact_days": int(plan["exact_days"].sum()), "days": int(plan["days"].sum()),
+                   "sessions": len(v.tables["timetable"]), "sessions_missing": int(plan["sessions_missing"].sum()),
+                   "timetable_status": plan["timetable_status"].value_counts().to_dict(),
+                   "violations": {s.rule.id: len(s.violations) for s in statuses}}
+            rows.append(row)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(rows, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""Remote-consultation timetable of a county: village clinics to consultants' half-day seats, an exact CP-SAT model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..i18n import Text
+from .rules import HALVES_EN, HALVES_ZH, WEEKDAYS_EN, WEEKDAYS_ZH, RemoteConsultation
+
+
+@dataclass(frozen=True)
+class Clinic:
+    """A village clinic and the facilities that may consult for it: its township health center and its lead."""
+
+    clinic: str
+    township: str
+    center: str
+    lead: str
+
+
+@dataclass
+class Session:
+    """One remote consultation: a clinic with one consultant in one seat of a half-day (weekday 1 = Monday)."""
+
+    clinic: str
+    facility: str
+    consultant: str
+    weekday: int
+    half: int
+    seat: int
+
+
+@dataclass
+class Timetable:
+    """A county's sessions, the shortfalls (clinic -> sessions missing) with their explanations, and the solve status."""
+
+    sessions: list[Session] = field(default_factory=list)
+    missing: dict[str, int] = field(default_factory=dict)
+    explanations: list[tuple[str, Text]] = field(default_factory=list)
+    status: str = "OPTIMAL"
+    wall_s: float = 0.0
+
+
+def half_day_words(weekday: int, half: int) -> Text:
+    """"Wed morning" / "周三上午" for weekday 1-7 and half 0/1."""
+    return Text(f"{WEEKDAYS_EN[weekday - 1]} {HALVES_EN[half]}", f"{WEEKDAYS_ZH[weekday - 1]}{HALVES_ZH[half]}")
+
+
+def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: RemoteConsultation,
+                    names: dict[str, str] | None = None) -> Timetable:
+    """Assign every clinic `sessions_per_week` sessions on distinct days, minimising the sessions missing, then the
+    sessions the lead hospital has to give (an exact CP-SAT model; status OPTIMAL when proven).
+
+    `consultants` gives how many consultants each facility puts on the remote rota. The model
+    counts, per group of clinics with the same consulting facilities and per day, the clinics
+    each facility consults (at most the group's size a day), and per facility and day its duty
+    half-days (at most two per consultant, `sessions_per_half_day` seats each; at most
+    consultants x `half_days_per_consultant` a week). The counts are then dealt to the clinics
+    in turn (distinct days), the seats to mornings first, and the duty half-days to consultants
+    least-loaded first, which keeps every consultant within the weekly cap, one clinic per seat.
+    """
+    import time
+
+    from ortools.sat.python import cp_model
+
+    names = names or {}
+    t0 = time.perf_counter()
+    out = Timetable()
+    if not clinics:
+        return out
+    days, seats, need = rule.working_days, rule.sessions_per_half_day, rule.sessions_per_week
+    # Clinics with the same consulting facilities are interchangeable, so the model counts them:
+    # w[group, facility, day] clinics of the group have a session with the facility that day. Any counts with at
+    # most `size` clinics a day and `need` x size sessions in all are dealt to the clinics one by one, cycling
+    # (see below), which gives each clinic its sessions on distinct days: the counting model loses nothing.
+    groups: dict[tuple[str, str], list[str]] = {}
+    for c in clinics:
+        srcs = tuple(f for f in dict.fromkeys([c.center, c.lead]) if f and consultants.get(f, 0) > 0)
+        groups.setdefault((srcs[0] if srcs else "", srcs[1] if len(srcs) > 1 else ""), []).append(c.clinic)
+    m = cp_model.CpModel()
+    w: dict[tuple[tuple[str, str], str, int], cp_model.IntVar] = {}
+    short: dict[tuple[str, str], cp_model.IntVar] = {}
+    for g, members in sorted(groups.items()):
+        k = len(members)
+        srcs = [f for f in g if f]
+        for f in srcs:
+            for d in range(days):
+                w[g, f, d] = m.new_int_var(0, k, f"w[{g},{f},{d}]")
+        for d in range(days):
+            m.add(sum(w[g, f, d] for f in srcs) <= k)
+        short[g] = m.new_int_var(0, need * k, f"short[{g}]")
+        m.add(sum(w[g, f, d] for f in srcs for d in range(days)) + short[g] == need * k)
+    facilities = sorted({f for (_g, f, _d) in w})
+    z: dict[tuple[str, int], cp_model.IntVar] = {}
+    on: dict[tuple[str, int], list[cp_model.IntVar]] = {}
+    for (g, f, d), v in w.items():
+        on.setdefault((f, d), []).append(v)
+    for f in facilities:
+        n = consultants[f]
+        for d in range(days):
+            z[f, d] = m.new_int_var(0, 2 * n, f"z[{f},{d}]")
+            m.add(sum(on.get((f, d), [])) <= seats * z[f, d])
+        m.add(sum(z[f, d] for d in range(days)) <= n * rule.half_days_per_consultant)
+    leads = {c.lead for c in clinics if c.lead and c.lead != c.center}
+    m.minimize(100_000 * sum(short.values()) + sum(v for (g, f, d), v in w.items() if f in leads))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = rule.time_limit_s
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    st = solver.solve(m)
+    out.status = {cp_model.OPTIMAL: "OPTIMAL", cp_model.FEASIBLE: "FEASIBLE"}.get(st, "UNKNOWN")
+    if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        out.missing = {c.clinic: need for c in clinics}
+        out.explanations.append(("", Text(f"the timetable model found no solution within {rule.time_limit_s:g} s",
+                                          f"远程诊疗排班模型在{rule.time_limit_s:g}秒内未得到解")))
+        out.wall_s = time.perf_counter() - t0
+        return out
+    # Deal each group's counts to its clinics in turn, day by day (a clinic at most once a day, since a day's
+    # count is at most the group's size; every clinic gets `need`, or one fewer than another when short).
+    booked: dict[tuple[str, int], list[str]] = {}
+    got: dict[str, int] = {}
+    for g, members in sorted(groups.items()):
+        members = sorted(members)
+        turn = 0
+        for d in range(days):
+            for f in [f for f in g if f]:
+                for _ in range(int(solver.value(w[g, f, d]))):
+                    c = members[turn % len(members)]
+                    turn += 1
+                    booked.setdefault((f, d), []).append(c)
+                    got[c] = got.get(c, 0) + 1
+    # Each day's sessions of a facility fill the morning's seats first (at most one duty per consultant and
+    # half-day), then the afternoon's; consultants take the duty half-days least-loaded first (ties by
+    # number), which keeps every one within the weekly cap (the model bounds the facility's total).
+    for f in facilities:
+        n = consultants[f]
+        load = [0] * n
+        for d in range(days):
+            today = sorted(booked.get((f, d), []))
+            duties = -(-len(today) // seats)
+            am = min(n, -(-duties // 2))
+            for h, count, first in ((0, am, 0), (1, duties - am, am * seats)):
+                duty = sorted(range(n), key=lambda k: (load[k], k))[:count]
+                for k in duty:
+                    load[k] += 1
+                for i, c in enumerate(today[first:first + count * seats]):
+                    out.sessions.append(Session(c, f, f"{f}#{duty[i // seats] + 1}", d + 1, h, i % seats))
+    for c in clinics:
+        gap = need - got.get(c.clinic, 0)
+        if gap > 0:
+            out.missing[c.clinic] = gap
+    out.explanations = explain(clinics, consultants, rule, out, names)
+    out.wall_s = time.perf_counter() - t0
+    return out
+
+
+def explain(clinics: list[Clinic], consultants: dict[str, int], rule: RemoteConsultation, tt: Timetable,
+            names: dict[str, str]) -> list[tuple[str, Text]]:
+    """Per health center with clinics short of sessions: the seats its consultants and its lead have, and the half-days
+    where every seat is taken, in rule terms."""
+    out: list[tuple[str, Text]] = []
+    seats, cap = rule.sessions_per_half_day, rule.half_days_per_consultant
+    used: dict[tuple[str, int, int], int] = {}
+    for s in tt.sessions:
+        used[s.facility, s.weekday, s.half] = used.get((s.facility, s.weekday, s.half), 0) + 1
+    by_center: dict[str, list[Clinic]] = {}
+    for c in clinics:
+        by_center.setdefault(c.center or c.lead, []).append(c)
+    for center, group in sorted(by_center.items()):
+        lacking = sum(tt.missing.get(c.clinic, 0) for c in group)
+        if not lacking:
+            continue
+        n = consultants.get(center, 0)
+        lead = group[0].lead
+        nl = consultants.get(lead, 0) if lead and lead != center else 0
+        cname, lname = names.get(center, center), names.get(lead, lead)
+        need = rule.sessions_per_week * len(group)
+        full = [(d, h) for d in range(1, rule.working_days + 1) for h in (0, 1)
+                if used.get((center, d, h), 0) >= seats * n and (not nl or used.get((lead, d, h), 0) >= seats * nl)]
+        when = "、".join(half_day_words(d, h).zh for d, h in full[:4])
+        when_en = ", ".join(half_day_words(d, h).en for d, h in full[:4])
+        short_names = "、".join(names.get(c.clinic, c.clinic) for c in group if tt.missing.get(c.clinic))
+        out.append((center, Text(
+            f"{cname}: its {len(group)} village clinics need {need} remote sessions a week ({rule.id}, {rule.citation}); "
+            f"its {n} consultants give at most {n * cap * seats} ({n} x {cap} half-days x {seats} sessions)"
+            + (f", {lname}'s {nl} consultants are fully booked" if nl else ", no lead hospital consultants")
+            + (f"; every seat of {when_en} is taken" if full else "") + f": short by {lacking} ({short_names})",
+            f"{cname}：所辖{len(group)}个村卫生室每周需远程诊疗{need}次（{rule.id}，{rule.citation}）；本院{n}名会诊医师"
+            f"最多{n * cap * seats}次（{n}人×{cap}个半天×{seats}场）"
+            + (f"，{lname}{nl}名会诊医师已排满" if nl else "，无牵头医院会诊医师")
+            + (f"；{when}的会诊时段已全部排满" if full else "") + f"：缺{lacking}次（{short_names}）")))
+    return out

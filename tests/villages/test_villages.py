@@ -1,0 +1,173 @@
+"""The village phase on 庆元县 (a mountainous county): modes, weekly circuit routes, the remote timetable, the checker."""
+
+from __future__ import annotations
+
+import dataclasses
+from itertools import permutations
+
+import numpy as np
+import pytest
+
+import planner
+from planner.pipeline import run_plan
+from planner.planning import SolveOptions
+from planner.travel import TravelModel
+from planner.villages.check import check_circuit, check_remote, check_villages
+from planner.villages.routes import WEEK_FULL, day_patterns, exact_day, plan_base
+from planner.villages.rules import CircuitCoverage, RemoteConsultation
+from planner.villages.run import county_villages
+
+QINGYUAN = "331126"
+
+
+@pytest.fixture(scope="module")
+def run():
+    region = planner.load_region("庆元县")
+    rules = planner.load_rules("zhejiang-2026")
+    return run_plan(region, rules, SolveOptions(time_limit_s=30))
+
+
+def _rule(result, kind):
+    return next(r for r in result.rules.rules if r.kind == kind)
+
+
+def test_every_village_is_resident_served_on_a_route_at_its_frequency_or_listed_with_a_reason(run):
+    modes = run.villages.tables["village_modes"]
+    assert len(modes) == len(run.region.villages) == 203
+    assert set(modes["mode"]) <= {"resident", "urban", "circuit", "unreachable", "no_base"}
+    circuit = modes[modes["mode"] == "circuit"]
+    assert len(circuit) > 50  # a mountainous county: most villages have no licensed physician close by
+    assert (circuit["visits_planned"] >= circuit["visits_required"]).all()
+    assert ((circuit["visits_required"] >= 1)).all()
+    others = modes[modes["mode"].isin(["unreachable", "no_base"])]
+    assert (others["reason"] != "").all() and (others["reason_zh"] != "").all()
+    resident = modes[modes["mode"] == "resident"]
+    assert (resident["nearest_licensed_min"] <= _rule(run, "circuit_coverage").resident_max_minutes).all()
+    routes = run.villages.tables["routes"]
+    visited = routes.groupby("village")["weekday"].nunique()
+    for v, need in zip(circuit["village"], circuit["visits_required"]):
+        assert visited.get(v, 0) >= need
+
+
+def test_the_checker_passes_the_plan_and_routes_fit_the_day(run):
+    statuses = {s.rule.kind: s for s in run.village_statuses}
+    assert set(statuses) == {"circuit_coverage", "remote_consultation"}
+    assert all(s.passed for s in statuses.values()), [str(v) for s in statuses.values() for v in s.violations]
+    rule = _rule(run, "circuit_coverage")
+    routes = run.villages.tables["routes"]
+    assert (routes["route_minutes"] <= rule.day_minutes).all()
+    assert (routes.groupby(["base", "weekday"])["team"].nunique() <= rule.teams_per_center).all()
+    plan = run.villages.tables["circuit_plan"].iloc[0]
+    assert plan["lower_bound_min"] <= plan["travel_min"] + 1e-6 and 0 <= plan["gap"] <= 1
+
+
+def test_the_checker_catches_a_missing_visit_a_long_day_and_a_double_booking(run):
+    tables = dict(run.villages.tables)
+    rule = _rule(run, "circuit_coverage")
+    routes = tables["routes"]
+    first = routes.iloc[0]
+    cut = {**tables, "routes": routes.drop(routes.index[0])}
+    msgs = [str(v) for v in check_circuit(run.region, cut, rule, run.travel).violations]
+    assert any(first["village"] in m and first["village_name"] in m for m in msgs)
+    short_day = rule.model_copy(update={"day_minutes": float(routes["route_minutes"].max()) - 1})
+    msgs = [str(v) for v in check_circuit(run.region, tables, short_day, run.travel).violations]
+    assert any("longer than" in m for m in msgs)
+    tt = tables["timetable"].copy()
+    remote = _rule(run, "remote_consultation")
+    a, b = tt.index[0], tt.index[1]
+    tt.loc[b, ["consultant", "weekday", "half_day", "seat"]] = tt.loc[a, ["consultant", "weekday", "half_day", "seat"]].to_numpy()
+    tt.loc[b, "facility"] = tt.loc[a, "facility"]
+    msgs = [str(v) for v in check_remote(run.region, run.plan, {**tables, "timetable": tt}, remote).violations]
+    assert any("double-booked" in m for m in msgs)
+
+
+def test_the_timetable_gives_every_clinic_its_sessions_without_double_booking(run):
+    tt = run.villages.tables["timetable"]
+    remote = _rule(run, "remote_consultation")
+    clinics = run.region.facilities[run.region.facilities["kind"] == "village_clinic"]
+    days = tt.groupby("clinic")["weekday"].nunique()
+    assert all(days.get(c, 0) >= remote.sessions_per_week for c in clinics.index)
+    assert not tt.duplicated(["consultant", "weekday", "half_day", "seat"]).any()
+    halves = tt.groupby("consultant").apply(lambda g: len(set(zip(g["weekday"], g["half_day"]))), include_groups=False)
+    assert (halves <= remote.half_days_per_consultant).all()
+
+
+def test_a_day_too_short_names_the_villages_and_the_rule():
+    region = planner.load_region("庆元县")
+    rule = CircuitCoverage(id="villages.circuit", source="000_daed78e4f2e6cfdf.txt (四)", day_minutes=150,
+                           service_min=90, working_days=2)
+    out = county_villages(region, QINGYUAN, rule, None, TravelModel(), {})
+    modes = out["village_modes"]
+    bad = modes[modes["mode"] == "unreachable"]
+    assert len(bad) > 0
+    assert bad["reason"].str.contains("villages.circuit").all() and bad["reason_zh"].str.contains("villages.circuit").all()
+    assert bad["reason_zh"].str.contains("排满|无法往返").all()
+    status = check_villages(region, _empty_plan(), out, [rule], TravelModel())[0]
+    assert not status.passed and len(status.violations) == len(bad)
+    for v, (_i, row) in zip(status.violations, bad.iterrows()):
+        assert row["village_name"] in str(v) and "villages.circuit" in str(v) and row["village_name"] in v.message.zh
+
+
+def _empty_plan():
+    from planner.plan import Plan
+
+    return Plan("庆元县", "test")
+
+
+def test_a_short_timetable_is_explained_by_health_center_and_half_day():
+    region = planner.load_region("庆元县")
+    remote = RemoteConsultation(id="villages.remote", source="002_54ea4458f9478aee.txt (十一)", sessions_per_week=2,
+                                center_consultants=1, lead_consultants=0, half_days_per_consultant=2, sessions_per_half_day=3)
+    out = county_villages(region, QINGYUAN, None, remote, TravelModel(), {})
+    shorts = out["timetable_shortfalls"]
+    assert len(shorts) > 0
+    row = shorts.iloc[0]
+    assert "short by" in row["message"] and "缺" in row["message_zh"] and row["center_name"] in row["message_zh"]
+    assert "villages.remote" in row["message"] and "002 (十一)" in row["message"]
+    assert "会诊时段已全部排满" in row["message_zh"]
+    tt = out["timetable"]
+    assert not tt.duplicated(["consultant", "weekday", "half_day", "seat"]).any()
+
+
+def test_day_patterns_spread_visits_over_the_week():
+    assert day_patterns(1, 5) == [(0,), (1,), (2,), (3,), (4,)]
+    assert (0, 2) in day_patterns(2, 5) and all(len(p) == 2 for p in day_patterns(2, 5))
+    assert day_patterns(5, 5) == [(0, 1, 2, 3, 4)]
+
+
+def test_the_exact_day_is_the_best_of_every_order():
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 40, size=(5, 2))
+    minutes = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(axis=2))
+    routes, dropped = exact_day(minutes, [1, 2, 3, 4], 20.0, 150.0)
+    def cost(order):
+        path = [0, *order, 0]
+        return sum(minutes[a, b] for a, b in zip(path, path[1:])) + 20.0 * len(order)
+    fits = [(len(o), -cost(o)) for k in range(1, 5) for o in permutations([1, 2, 3, 4], k) if cost(o) <= 150.0]
+    got = routes[0] if routes else []
+    assert (len(got), -cost(got)) == max(fits)
+    assert sorted(got + dropped) == [1, 2, 3, 4]
+
+
+def test_a_full_week_leaves_visits_out_with_the_reason():
+    minutes = np.array([[0, 30, 30, 30], [30, 0, 5, 5], [30, 5, 0, 5], [30, 5, 5, 0]], dtype=float)
+    xy = np.array([[0, 0], [1, 0], [1, 1], [0, 1]], dtype=float)
+    bp = plan_base("T", ["a", "b", "c"], {"a": 2, "b": 1, "c": 1}, minutes, xy, service_min=100, day_minutes=180,
+                   teams=1, days=2, iterations=50)
+    made = sum(len(r.stops) for r in bp.routes)
+    assert made == 2  # one 160-minute visit a day
+    assert sum(lacking for _r, lacking in bp.missing.values()) == 2 and all(r == WEEK_FULL for r, _l in bp.missing.values())
+    assert dataclasses.is_dataclass(bp) and bp.exact_days == 2
+
+
+def test_a_day_beyond_the_exact_size_goes_to_pyvrp_and_fits_the_day():
+    from planner.villages.routes import route_minutes, solve_day
+
+    rng = np.random.default_rng(0)
+    xy = rng.uniform(0, 30, size=(12, 2))
+    minutes = np.sqrt(((xy[:, None] - xy[None]) ** 2).sum(axis=2))
+    routes, dropped, exact = solve_day(minutes, list(range(1, 12)), 30.0, 240.0, 2, 100, xy)
+    assert not exact and len(routes) <= 2
+    assert sorted([n for r in routes for n in r] + dropped) == list(range(1, 12))
+    assert all(route_minutes(minutes, r, 30.0)[1] <= 240.0 for r in routes)
+    assert (routes, dropped) == solve_day(minutes, list(range(1, 12)), 30.0, 240.0, 2, 100, xy)[:2]   # repeats exactly
