@@ -165,8 +165,10 @@ def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) ->
                           and (r.source == c.lead or (attending.borrow_from_city and r.borrowed)))
                 if got < attending.min_per_center:
                     found.append(Violation(c.unit, county, attending.id, attending.citation,
-                                           f"{fac.at[t, 'name']} gets {got} of {attending.min_per_center} "
-                                           f"{attending.min_title.zh}-or-above physicians from {fac.at[c.lead, 'name']}"))
+                                           Text(f"{fac.at[t, 'name']} gets {got} of {attending.min_per_center} "
+                                                f"{attending.min_title.zh}-or-above physicians from {fac.at[c.lead, 'name']}",
+                                                f"{fac.at[t, 'name']}从{fac.at[c.lead, 'name']}获派{attending.min_title.zh}及以上"
+                                                f"医师{got}名（应至少{attending.min_per_center}名）")))
         by_id = {c.id: c for c in comms}
         for r in rows:
             if r.role == "attending" and r.title not in ok_titles:
@@ -175,8 +177,10 @@ def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) ->
                 unit = c.unit if c is not None else ""
                 county = region.county_name(fac.at[c.lead if c is not None else r.source, "county_code"])
                 found.append(Violation(unit, county, attending.id, attending.citation,
-                                       f"{fac.at[r.target, 'name']} gets a {Title(r.title).zh} from "
-                                       f"{fac.at[r.source, 'name']}, below {attending.min_title.zh}"))
+                                       Text(f"{fac.at[r.target, 'name']} gets a {Title(r.title).zh} from "
+                                            f"{fac.at[r.source, 'name']}, below {attending.min_title.zh}",
+                                            f"{fac.at[r.target, 'name']}从{fac.at[r.source, 'name']}获派的{Title(r.title).zh}"
+                                            f"低于{attending.min_title.zh}")))
         out.append(_status(attending, len(comms), found))
     if expert is not None:
         from .dispatch import expert_recipients, expert_sources_in

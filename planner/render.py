@@ -151,8 +151,18 @@ def msg(message: object) -> str:
     `pm-x`, so the language test can tell the producers' words from the maps' own.
     """
     if isinstance(message, Text) and message.zh != message.en:
-        return f'<span class="pm-x"><span class="zh">{esc(message.zh)}</span><span class="en">{esc(message.en)}</span></span>'
+        return (f'<span class="pm-x"><span class="zh">{_ids_marked(esc(message.zh))}</span>'
+                f'<span class="en">{esc(message.en)}</span></span>')
     return f'<span class="pm-x">{esc(message)}</span>'
+
+
+# Identifiers inside a Chinese message (rule ids such as villages.circuit, exception names such as
+# secondary_capable_primary, file names): dotted or snake_case lower-case tokens, shown as ids.
+_ID_TOKEN = re.compile(r"(?<![A-Za-z0-9_.@-])[a-z][a-z0-9]*(?:[._@][a-z0-9]+)+(?![A-Za-z0-9_@-])")
+
+
+def _ids_marked(html: str) -> str:
+    return _ID_TOKEN.sub(lambda m: f'<code class="pm-id">{m.group(0)}</code>', html)
 
 
 def idc(value: object) -> str:
