@@ -360,12 +360,14 @@ def run_services(result: RunResult, options: SolveOptions = SolveOptions(), *, j
 def _run_villages(result: RunResult, *, jobs: int = 1, executor: str = "process", address: str | None = None) -> None:
     """The village phase (planner.villages): modes, circuit routes, remote timetable and their independent check,
     when the rules have village rules (skipped otherwise)."""
+    from .villages.routes import python_sigint_kept
     from .villages.run import run_villages
 
     t0 = time.perf_counter()
     rules = list(result.rules.rules)
-    result.villages = run_villages(result.region, result.plan, rules, result.travel, jobs=jobs, executor=executor,
-                                   address=address)
+    with python_sigint_kept():  # the routing library leaves Ctrl-C at the OS default: Python's handler back
+        result.villages = run_villages(result.region, result.plan, rules, result.travel, jobs=jobs, executor=executor,
+                                       address=address)
     if result.villages is not None:
         from .villages.check import check_villages
         from .villages.layers import register

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -167,6 +171,23 @@ def solve_day(minutes: np.ndarray, nodes: list[int], service_min: float, day_min
     routes = [r for r in routes if r]
     seen = {n for r in routes for n in r}
     return routes, [n for n in nodes if n not in seen], False
+
+
+@contextlib.contextmanager
+def python_sigint_kept() -> Iterator[None]:
+    """Give Ctrl-C back to Python after the village phase's native solvers.
+
+    Measured: after the village phase (PyVRP routes, CP-SAT timetable) the process-level SIGINT
+    disposition was SIG_DFL while Python still believed its own handler was in place, so a later
+    Ctrl-C killed the run outright (exit -2, no message, staging folders left) instead of raising
+    KeyboardInterrupt. Re-installing Python's handler restores the C-level one.
+    """
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        yield
+    finally:
+        if handler is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, handler)
 
 
 def route_minutes(minutes: np.ndarray, route: list[int], service_min: float) -> tuple[float, float, list[tuple[float, float]]]:
