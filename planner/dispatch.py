@@ -24,7 +24,7 @@ import pandas as pd
 
 from .i18n import Text
 from .milp import LinExpr, Model, Status, solve
-from .plan import Plan
+from .plan import Community, Plan
 from .region import Region
 from .rules.service import PROFESSION_WORDS, AttendingDispatch, ExpertDispatch
 from .travel import Points, TravelModel
@@ -509,17 +509,24 @@ def _describe_shortfalls(result: DispatchResult, region: Region, sol, built: _Ci
             f"({share:.0%}) [{attending.label()}]",
             f"{county}：{len(ts)}个卫生院（中心）未获{lead_name}派出{title}以上职称人员（{names_zh}）；缺{missing}名——"
             f"牵头医院有{eligible}名此类人员，最多可派{cap}名（{share:.0%}）［{attending.label()}］") + why)
+    by_id = {c.id: c for c in communities}
+
+    def short_of_experts(cid: str, missing: int) -> tuple[Community, str]:
+        """Record an expert shortfall of community `cid` (its county and city); the community and county name."""
+        c = by_id[cid]
+        code = str(c.unit) if c.unit in region.counties.index else str(fac.at[c.lead, "county_code"])
+        county = region.county_name(code)
+        result.short_counties.append(county)
+        result.shortfall_cities.append(_city_of(region, code))
+        result.short_experts += missing
+        return c, county
+
     for cid, var in built.short_c.items():
         if sol.value(var) > 0.5:
             missing = int(round(sol.value(var)))
-            c = next(c for c in communities if c.id == cid)
-            code = str(c.unit) if c.unit in region.counties.index else str(fac.at[c.lead, "county_code"])
-            county = region.county_name(code)
+            c, county = short_of_experts(cid, missing)
             lead_name = fac.at[c.lead, "name"]
             got = expert.min_per_community - missing
-            result.short_counties.append(county)
-            result.shortfall_cities.append(_city_of(region, code))
-            result.short_experts += missing
             result.shortfalls.append(Text(
                 f"{county}: the community led by {lead_name} gets {got} of {expert.min_per_community} city experts; "
                 f"missing {missing} [{expert.label()}]",
@@ -528,13 +535,8 @@ def _describe_shortfalls(result: DispatchResult, region: Region, sol, built: _Ci
     for (cid, prof), var in sorted(built.short_p.items()):
         if sol.value(var) > 0.5:
             missing = int(round(sol.value(var)))
-            c = next(c for c in communities if c.id == cid)
-            code = str(c.unit) if c.unit in region.counties.index else str(fac.at[c.lead, "county_code"])
-            county = region.county_name(code)
+            c, county = short_of_experts(cid, missing)
             en, zh = PROFESSION_WORDS[prof]
-            result.short_counties.append(county)
-            result.shortfall_cities.append(_city_of(region, code))
-            result.short_experts += missing
             result.shortfalls.append(Text(
                 f"{county}: the community led by {fac.at[c.lead, 'name']} is missing {missing} {en} expert(s) of the "
                 f"{expert.profession_min[prof]} asked [{expert.label()}]",
