@@ -80,7 +80,7 @@ def read_villages(folder: str | Path) -> dict[str, pd.DataFrame]:
         path = Path(folder) / FILES[name]
         if not path.exists():
             continue
-        frame = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+        frame = io.read_csv_text(path)  # spreadsheet_safe undone: the cells as the run wrote them
         for col in frame.columns:
             if col in INT_COLUMNS:
                 frame[col] = pd.to_numeric(frame[col].replace("", None), errors="coerce").fillna(0).astype("int64")
