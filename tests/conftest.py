@@ -94,3 +94,16 @@ def review_server(tmp_path_factory):
             proc.wait()
         reader.join(timeout=5)
         proc.stdout.close()
+
+
+@pytest.fixture(scope="session")
+def zhejiang_full_run():
+    """The default region, 浙江省, planned once for the session under zhejiang-2026 (communities, dispatch,
+    dialysis, access and villages), shared by the acceptance and browser tests: planning it is the
+    suite's largest single cost. Tests read it; none may change it."""
+    from planner import regions
+    from planner.pipeline import run_plan
+    from planner.rulefile import load_rules
+
+    return run_plan(regions.load("浙江省"), load_rules("zhejiang-2026"))
+

@@ -20,13 +20,14 @@ from planner.vocabulary import Grade
 
 
 @pytest.fixture(scope="module")
-def zhejiang():
-    return regions.load("浙江省")
+def zhejiang(zhejiang_full_run):
+    return zhejiang_full_run.region
 
 
 @pytest.fixture(scope="module")
-def zhejiang_run(zhejiang):
-    return run_plan(zhejiang, load_rules("zhejiang-2026"), SolveOptions(backend="cpsat"))
+def zhejiang_run(zhejiang_full_run):
+    assert SolveOptions().backend == "cpsat"   # the tests below compare CBC with it
+    return zhejiang_full_run
 
 
 def test_zhejiang_is_90_counties_1387_townships_and_its_census_population(zhejiang) -> None:

@@ -136,14 +136,11 @@ def yiwu_maps(yiwu_result, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def zhejiang_maps(tmp_path_factory):
+def zhejiang_maps(tmp_path_factory, zhejiang_full_run):
     """The default region, planned in full (dispatch and dialysis too); overview and two county pages drawn."""
-    from planner import regions
-    from planner.pipeline import run_plan
     from planner.render import render_run
-    from planner.rulefile import load_rules
 
-    result = run_plan(regions.load("浙江省"), load_rules("zhejiang-2026"))
+    result = zhejiang_full_run
     out = tmp_path_factory.mktemp("zhejiang")
     render_run(result, out, tiles="none", units=["330111", "331126", "331127", "330782"])
     return result, out
