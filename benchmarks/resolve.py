@@ -10,7 +10,11 @@ by a warm-up run, is reused as a user's second run would. Prints, median of `--r
 - `planner plan --region COUNTY --rules FILE --no-maps` and the same with its maps, wall and CPU;
 - where one CLI re-solve spends its time (imports, region, solve and services, writing, maps);
 - the review server's re-solve of the same county: POST /api/edit then POST /api/solve, and
-  the map page drawn for it (GET), in the warm process.
+  the map page drawn for it (GET), in the warm process;
+- the same `planner plan` commands run through a warm process (`planner warm start`, opt-in):
+  wall, and CPU of the command plus the fork of the warm process that ran it.
+
+The fresh-process runs set PLANNER_WARM=0, so a warm process the user runs does not answer them.
 """
 
 from __future__ import annotations
@@ -220,20 +224,87 @@ def bench_serve(county: str, runs: int, work: Path) -> dict[str, list[float]]:
         proc.wait(timeout=30)
 
 
+def _proc_cpu(pid: int) -> tuple[float, float]:
+    """(own, reaped children's) CPU seconds of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+
+
+def bench_warm(county: str, runs: int, work: Path) -> dict[str, object]:
+    """`planner plan` re-solves through a warm process: wall, and CPU of the command and of the fork that ran it."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from planner.warm import client
+
+    env = {**os.environ, "PLANNER_WARM_DIR": str(work / "warm")}
+    env.pop("PLANNER_WARM", None)
+    os.environ["PLANNER_WARM_DIR"] = env["PLANNER_WARM_DIR"]
+    server = subprocess.Popen([PYTHON, "-m", "planner.warm.server"], env=env, cwd=work, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        line = server.stdout.readline() if server.stdout else ""
+        if '"ready"' not in line:
+            raise SystemExit(f"the warm process did not start: {line}")
+
+        def settled() -> tuple[float, float]:
+            while True:  # until the server has reaped the command's fork (its CPU then counts in the server's)
+                sock = client.connect()
+                if sock is None:
+                    raise SystemExit("the warm process stopped answering")
+                with sock:
+                    client.send_message(sock, {"op": "status"})
+                    status, _ = client.recv_message(sock)
+                if status and status["running"] == 0:
+                    return _proc_cpu(server.pid)
+                time.sleep(0.05)
+
+        planner = [PYTHON, "-m", "planner.cli"]
+        cache = work / "cache-warm"
+        _timed_env([*planner, "plan", "--region", county, "--rules", str(_rule_file(work, 3)), "--out",
+                    str(work / "plan-warm"), "--quiet", "--no-maps", "--cache-dir", str(cache)], work, env)  # warm-up
+        out: dict[str, object] = {}
+        for maps in (False, True):
+            walls, cpus = [], []
+            for i in range(runs):
+                bound = 500 + i + (100 if maps else 0)
+                cmd = [*planner, "plan", "--region", county, "--rules", str(_rule_file(work, bound)),
+                       "--out", str(work / "plan-warm"), "--quiet", "--cache-dir", str(cache)]
+                cmd += ["--maps-dir", str(work / "maps-warm"), "--tiles", "none"] if maps else ["--no-maps"]
+                own0, kids0 = settled()
+                wall, cpu = _timed_env(cmd, work, env)
+                own1, kids1 = settled()
+                walls.append(wall)
+                cpus.append(cpu + (own1 - own0) + (kids1 - kids0))
+            label = "warm: planner plan (with maps)" if maps else "warm: planner plan --no-maps"
+            out[label] = {"wall": walls, "cpu": cpus}
+            print(f"{label:32s} wall {_stats(walls)}; CPU median {statistics.median(cpus):.3f} s "
+                  "(the command and the warm process's fork)", flush=True)
+        return out
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        if server.stdout:
+            server.stdout.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the measurements; return the exit code."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--county", default="义乌市")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--json", type=Path, default=None, help="Also write the raw figures here.")
-    ap.add_argument("--parts", default="cli,phases,serve", help="Which measurements (cli, phases, serve, baseline).")
+    ap.add_argument("--parts", default="cli,phases,serve,warm",
+                    help="Which measurements (cli, phases, serve, warm, baseline).")
     ap.add_argument("--baseline", type=Path, default=None,
                     help="Another checkout (e.g. `git archive main`) to compare `planner plan` with, runs alternated.")
     args = ap.parse_args(argv)
     parts = set(args.parts.split(","))
     env_path = str(REPO_ROOT)
     os.environ["PYTHONPATH"] = env_path + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
-    print(f"{args.county}: one-county re-solve, {args.runs} runs each; {os.cpu_count()} cores; load average at start {_load()}")
+    os.environ["PLANNER_WARM"] = "0"  # fresh processes: a warm process of the user's must not answer
+    bytecode = "off (PYTHONDONTWRITEBYTECODE)" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "on"
+    print(f"{args.county}: one-county re-solve, {args.runs} runs each; {os.cpu_count()} cores; load average at start "
+          f"{_load()}; bytecode cache {bytecode}")
     with tempfile.TemporaryDirectory(prefix="resolve-bench-") as tmp:
         work = Path(tmp)
         figures: dict[str, object] = {}
@@ -243,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
             figures["phases"] = bench_phases(args.county, args.runs, work)
         if "serve" in parts:
             figures["serve"] = bench_serve(args.county, args.runs, work)
+        if "warm" in parts:
+            figures["warm"] = bench_warm(args.county, args.runs, work)
         if "baseline" in parts or args.baseline is not None:
             if args.baseline is None:
                 raise SystemExit("--parts baseline needs --baseline DIR")
