@@ -67,27 +67,36 @@ def _rule_file(folder: Path, bound: int) -> Path:
 
 
 def bench_baseline(county: str, runs: int, work: Path, baseline: Path) -> dict[str, object]:
-    """The same CLI re-solves, alternating between this checkout and `baseline` (another one), for their ratio."""
-    trees = {"this": REPO_ROOT, "baseline": baseline.resolve()}
+    """The same CLI re-solves, alternating between this checkout, `baseline` (another one) and this checkout
+    through its warm process, for their ratios."""
+    trees = {"this": REPO_ROOT, "baseline": baseline.resolve(), "this-warm": REPO_ROOT}
     env = {name: {**os.environ, "PYTHONPATH": str(tree)} for name, tree in trees.items()}
     out: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in trees}
-    for name in trees:  # warm-up: each tree's cache (and region extract, where it makes one)
-        _timed_env([PYTHON, "-m", "planner.cli", "plan", "--region", county, "--rules", str(_rule_file(work, 3)),
-                    "--out", str(work / f"plan-{name}"), "--quiet", "--no-maps", "--cache-dir", str(work / f"cache-{name}")],
-                   work, env[name])
-    for i in range(runs):
-        for name in trees:
-            wall, cpu = _timed_env([PYTHON, "-m", "planner.cli", "plan", "--region", county,
-                                    "--rules", str(_rule_file(work, 300 + i)), "--out", str(work / f"plan-{name}"),
-                                    "--quiet", "--no-maps", "--cache-dir", str(work / f"cache-{name}")], work, env[name])
-            out[name]["wall"].append(wall)
-            out[name]["cpu"].append(cpu)
+    warm = _Warm(work)  # this checkout's warm process, for the third arm
+    try:
+        def timed(name: str, cmd: list[str]) -> tuple[float, float]:
+            return warm.timed(cmd, work) if name == "this-warm" else _timed_env(cmd, work, env[name])
+
+        for name in trees:  # warm-up: each tree's cache (and region extract, where it makes one)
+            timed(name, [PYTHON, "-m", "planner.cli", "plan", "--region", county, "--rules", str(_rule_file(work, 3)),
+                         "--out", str(work / f"plan-{name}"), "--quiet", "--no-maps", "--cache-dir",
+                         str(work / f"cache-{name}")])
+        for i in range(runs):
+            for name in trees:
+                wall, cpu = timed(name, [PYTHON, "-m", "planner.cli", "plan", "--region", county,
+                                         "--rules", str(_rule_file(work, 300 + i)), "--out", str(work / f"plan-{name}"),
+                                         "--quiet", "--no-maps", "--cache-dir", str(work / f"cache-{name}")])
+                out[name]["wall"].append(wall)
+                out[name]["cpu"].append(cpu)
+    finally:
+        warm.close()
     for name in trees:
-        print(f"planner plan --no-maps, {name:8s} wall {_stats(out[name]['wall'])}; "
+        print(f"planner plan --no-maps, {name:9s} wall {_stats(out[name]['wall'])}; "
               f"CPU median {statistics.median(out[name]['cpu']):.3f} s", flush=True)
-    ratio = statistics.median(out["this"]["cpu"]) / statistics.median(out["baseline"]["cpu"])
-    ratio_w = statistics.median(out["this"]["wall"]) / statistics.median(out["baseline"]["wall"])
-    print(f"this / baseline: CPU x{ratio:.2f}, wall x{ratio_w:.2f} (runs alternated)", flush=True)
+    for name in ("this", "this-warm"):
+        ratio = statistics.median(out[name]["cpu"]) / statistics.median(out["baseline"]["cpu"])
+        ratio_w = statistics.median(out[name]["wall"]) / statistics.median(out["baseline"]["wall"])
+        print(f"{name} / baseline: CPU x{ratio:.2f}, wall x{ratio_w:.2f} (runs alternated)", flush=True)
     return out
 
 
@@ -231,37 +240,58 @@ def _proc_cpu(pid: int) -> tuple[float, float]:
     return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
 
 
-def bench_warm(county: str, runs: int, work: Path) -> dict[str, object]:
-    """`planner plan` re-solves through a warm process: wall, and CPU of the command and of the fork that ran it."""
-    sys.path.insert(0, str(REPO_ROOT))
-    from planner.warm import client
+class _Warm:
+    """A warm process (planner.warm.server) for this checkout, in `work`, with the CPU of the forks it ran."""
 
-    env = {**os.environ, "PLANNER_WARM_DIR": str(work / "warm")}
-    env.pop("PLANNER_WARM", None)
-    os.environ["PLANNER_WARM_DIR"] = env["PLANNER_WARM_DIR"]
-    server = subprocess.Popen([PYTHON, "-m", "planner.warm.server"], env=env, cwd=work, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
-    try:
-        line = server.stdout.readline() if server.stdout else ""
+    def __init__(self, work: Path) -> None:
+        sys.path.insert(0, str(REPO_ROOT))
+        from planner.warm import client
+
+        self.client = client
+        self.env = {**os.environ, "PLANNER_WARM_DIR": str(work / "warm")}
+        self.env.pop("PLANNER_WARM", None)
+        os.environ["PLANNER_WARM_DIR"] = self.env["PLANNER_WARM_DIR"]  # for client.connect() here
+        self.proc = subprocess.Popen([PYTHON, "-m", "planner.warm.server"], env=self.env, cwd=work,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
         if '"ready"' not in line:
+            self.close()
             raise SystemExit(f"the warm process did not start: {line}")
 
-        def settled() -> tuple[float, float]:
-            while True:  # until the server has reaped the command's fork (its CPU then counts in the server's)
-                sock = client.connect()
-                if sock is None:
-                    raise SystemExit("the warm process stopped answering")
-                with sock:
-                    client.send_message(sock, {"op": "status"})
-                    status, _ = client.recv_message(sock)
-                if status and status["running"] == 0:
-                    return _proc_cpu(server.pid)
-                time.sleep(0.05)
+    def settled(self) -> float:
+        """The warm process's CPU (its own and its reaped forks'), once no command runs in it."""
+        while True:
+            sock = self.client.connect()
+            if sock is None:
+                raise SystemExit("the warm process stopped answering")
+            with sock:
+                self.client.send_message(sock, {"op": "status"})
+                status, _ = self.client.recv_message(sock)
+            if status and status["running"] == 0:
+                return sum(_proc_cpu(self.proc.pid))
+            time.sleep(0.05)
 
+    def timed(self, cmd: list[str], cwd: Path) -> tuple[float, float]:
+        """Wall and CPU (the command's and its fork's) of a command run through the warm process."""
+        before = self.settled()
+        wall, cpu = _timed_env(cmd, cwd, self.env)
+        return wall, cpu + self.settled() - before
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+def bench_warm(county: str, runs: int, work: Path) -> dict[str, object]:
+    """`planner plan` re-solves through a warm process: wall, and CPU of the command and of the fork that ran it."""
+    warm = _Warm(work)
+    try:
         planner = [PYTHON, "-m", "planner.cli"]
         cache = work / "cache-warm"
-        _timed_env([*planner, "plan", "--region", county, "--rules", str(_rule_file(work, 3)), "--out",
-                    str(work / "plan-warm"), "--quiet", "--no-maps", "--cache-dir", str(cache)], work, env)  # warm-up
+        warm.timed([*planner, "plan", "--region", county, "--rules", str(_rule_file(work, 3)), "--out",
+                    str(work / "plan-warm"), "--quiet", "--no-maps", "--cache-dir", str(cache)], work)  # warm-up
         out: dict[str, object] = {}
         for maps in (False, True):
             walls, cpus = [], []
@@ -270,21 +300,16 @@ def bench_warm(county: str, runs: int, work: Path) -> dict[str, object]:
                 cmd = [*planner, "plan", "--region", county, "--rules", str(_rule_file(work, bound)),
                        "--out", str(work / "plan-warm"), "--quiet", "--cache-dir", str(cache)]
                 cmd += ["--maps-dir", str(work / "maps-warm"), "--tiles", "none"] if maps else ["--no-maps"]
-                own0, kids0 = settled()
-                wall, cpu = _timed_env(cmd, work, env)
-                own1, kids1 = settled()
+                wall, cpu = warm.timed(cmd, work)
                 walls.append(wall)
-                cpus.append(cpu + (own1 - own0) + (kids1 - kids0))
+                cpus.append(cpu)
             label = "warm: planner plan (with maps)" if maps else "warm: planner plan --no-maps"
             out[label] = {"wall": walls, "cpu": cpus}
             print(f"{label:32s} wall {_stats(walls)}; CPU median {statistics.median(cpus):.3f} s "
                   "(the command and the warm process's fork)", flush=True)
         return out
     finally:
-        server.terminate()
-        server.wait(timeout=60)
-        if server.stdout:
-            server.stdout.close()
+        warm.close()
 
 
 def main(argv: list[str] | None = None) -> int:
