@@ -95,7 +95,7 @@ def command_of(argv: list[str]) -> str | None:
 
 def send_message(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:
     """One length-prefixed JSON message (with file descriptors attached, if any)."""
-    payload = json.dumps(message, ensure_ascii=False).encode("utf-8")
+    payload = json.dumps(message).encode("ascii")  # \u escapes: undecodable bytes in names and values travel too
     data = _HEADER.pack(len(payload)) + payload
     if fds:
         sent = socket.send_fds(sock, [data], fds)
@@ -169,12 +169,12 @@ def delegate(argv: list[str], lang: str = "en") -> int | None:
     if sock is None:
         return None
     with sock:
-        umask = os.umask(0)
-        os.umask(umask)
-        request = {"op": "run", "key": code_key(), "argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ),
-                   "umask": umask, "nice": os.nice(0),
-                   "streams": [_stream(0, sys.stdin), _stream(1, sys.stdout), _stream(2, sys.stderr)]}
         try:
+            umask = os.umask(0)
+            os.umask(umask)
+            request = {"op": "run", "key": code_key(), "argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ),
+                       "umask": umask, "nice": os.nice(0),
+                       "streams": [_stream(0, sys.stdin), _stream(1, sys.stdout), _stream(2, sys.stderr)]}
             send_message(sock, request, [0, 1, 2])
             started, _ = recv_message(sock)
         except (OSError, ValueError):
