@@ -920,7 +920,7 @@ def warm_status() -> None:
 @warm.command("stop")
 @lang_option
 def warm_stop() -> None:
-    """End the warm process (commands it is running finish first)."""
+    """End the warm process (commands running in it go on to their end)."""
     from .i18n import Text
     from .warm import client
 
@@ -935,6 +935,11 @@ def warm_stop() -> None:
         except (OSError, ValueError):
             done = None
     if done and "stopping" in done:
+        import time
+
+        deadline = time.monotonic() + 10.0
+        while client.socket_path().exists() and time.monotonic() < deadline:  # gone once it has stopped listening
+            time.sleep(0.05)
         _say(Text(f"Warm planner process {done['stopping']} stopped.", f"常驻规划进程 {done['stopping']} 已停止。"))
     else:
         raise click.ClickException(_tr(Text("the warm process did not answer", "常驻进程没有响应")))

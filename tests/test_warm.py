@@ -145,3 +145,19 @@ def test_command_of_skips_the_group_options() -> None:
     assert client.command_of(["--lang=en", "warm", "start"]) == "warm"
     assert client.command_of(["--help"]) is None
     assert client.delegate(["serve"]) is None and client.delegate(["warm", "status"]) is None
+
+
+def test_warm_start_status_stop(tmp_path: Path) -> None:
+    env = _env(tmp_path / "warm")
+    started = _planner(["warm", "start"], env, tmp_path)
+    try:
+        assert started.returncode == 0 and "Warm planner process started (pid" in started.stdout, started.stderr
+        again = _planner(["warm", "start"], env, tmp_path)
+        assert again.returncode == 0 and "already running" in again.stdout
+        assert "0 commands run, 0 running" in _status(env, tmp_path)
+        assert (tmp_path / "warm").stat().st_mode & 0o777 == 0o700
+    finally:
+        stopped = _planner(["warm", "stop"], env, tmp_path)
+    assert stopped.returncode == 0 and "stopped." in stopped.stdout
+    after = _planner(["warm", "status"], env, tmp_path)
+    assert after.returncode == 1 and "No warm planner process is running." in after.stdout
