@@ -843,8 +843,18 @@ def warm_start(foreground: bool, idle_timeout_s: float) -> None:
     if idle_timeout_s < 0:
         raise click.BadParameter("must be 0 or more", param_hint="--idle-timeout-s")
     cmd = [sys.executable, "-P", "-m", "planner.warm.server", "--idle-timeout-s", str(idle_timeout_s)]
+    # -P and the root folder: nothing in the caller's folder shadows a module. A checkout run without
+    # installing (found through the current folder) goes on the path instead, so the warm process imports
+    # this planner; an installed one is found as usual (a site folder must not come before the standard library).
+    import site
+
+    env = dict(os.environ)
+    home = str(client.PACKAGE_DIR.parent)
+    sites = {*site.getsitepackages(), site.getusersitepackages()}
+    if home not in sites:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (home, os.environ.get("PYTHONPATH", "")) if p)
     if foreground:
-        os.execv(sys.executable, cmd)
+        os.execve(sys.executable, cmd, env)
     status = _warm_status()
     if status is not None:
         _say(Text(f"A warm planner process is already running (pid {status['pid']}).",
@@ -862,7 +872,7 @@ def warm_start(foreground: bool, idle_timeout_s: float) -> None:
                                             "或把 PLANNER_WARM_DIR 设为其他文件夹）")))
     log = client.socket_path().with_suffix(".log")
     with open(log, "wb") as out:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd="/",
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd="/", env=env,
                                 start_new_session=True, close_fds=True)
     deadline = time.monotonic() + 300.0  # the imports take seconds on a loaded machine
     while time.monotonic() < deadline:

@@ -140,6 +140,7 @@ class WarmServer:
                 return True
             op = request.get("op")
             if op == "status":
+                self._reap()  # "running" counts the commands still running now
                 client.send_message(conn, {"pid": os.getpid(), "served": self.served, "running": len(self.children),
                                            "started": self.started, "key": self.key, "package": str(client.PACKAGE_DIR)})
                 return True
