@@ -71,15 +71,21 @@ class WarmServer:
 
     def bind(self) -> None:
         """Create the socket; refuse when another warm process answers on it."""
+        from ..cli import locale_lang
+        from ..i18n import Text, tr
+
         folder = self.path.parent
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not client.safe_dir(folder):
-            raise SystemExit(f"{folder} is not a folder of this user closed to others (mode 0700); "
-                             "remove it or set PLANNER_WARM_DIR")
+            raise SystemExit(tr(Text(f"{folder} is not a folder of this user closed to others (mode 0700); "
+                                     "remove it or set PLANNER_WARM_DIR",
+                                     f"{folder} 不是本用户的、他人无法进入的文件夹（权限 0700）；请删除它或设置 PLANNER_WARM_DIR"),
+                                locale_lang()))
         probe = client.connect(timeout_s=2.0)
         if probe is not None:
             probe.close()
-            raise SystemExit(f"a warm planner process already answers on {self.path}")
+            raise SystemExit(tr(Text(f"a warm planner process already answers on {self.path}",
+                                     f"已有常驻规划进程在 {self.path} 上响应"), locale_lang()))
         if self.path.exists() or self.path.is_symlink():
             self.path.unlink()  # left by a warm process that was killed
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
