@@ -168,45 +168,77 @@ def delegate(argv: list[str], lang: str = "en") -> int | None:
     sock = connect()
     if sock is None:
         return None
-    with sock:
-        try:
-            umask = os.umask(0)
-            os.umask(umask)
-            request = {"op": "run", "key": code_key(), "argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ),
-                       "umask": umask, "nice": os.nice(0),
-                       "streams": [_stream(0, sys.stdin), _stream(1, sys.stdout), _stream(2, sys.stderr)]}
-            send_message(sock, request, [0, 1, 2])
-            started, _ = recv_message(sock)
-        except (OSError, ValueError):
-            return None
-        if not started or "pid" not in started:
-            return None  # stale code (the warm process exits), or it refused
-        return _wait(sock, int(started["pid"]), lang)
-
-
-def _wait(sock: socket.socket, pid: int, lang: str) -> int:
-    """Relay Ctrl-C and termination to the command running in the warm process; its exit code."""
-    def forward(signum: int, _frame: object) -> None:
-        try:
-            os.kill(pid, signum)
-        except OSError:
-            pass
-
-    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    sock.settimeout(None)
+    # Signals are caught from here on: one that comes before the command has started is passed on
+    # as soon as it has (a Ctrl-C in between must neither kill this process with a traceback nor be lost).
+    relay = _Relay()
+    old = {s: signal.signal(s, relay.handle) for s in RELAYED}
     try:
-        while True:
+        with sock:
             try:
-                done, _ = recv_message(sock)
-                break
-            except InterruptedError:  # pragma: no cover  (PEP 475 retries; kept for safety)
-                continue
+                umask = os.umask(0)
+                os.umask(umask)
+                request = {"op": "run", "key": code_key(), "argv": list(argv), "cwd": os.getcwd(),
+                           "env": dict(os.environ), "umask": umask, "nice": os.nice(0),
+                           "streams": [_stream(0, sys.stdin), _stream(1, sys.stdout), _stream(2, sys.stderr)]}
+                send_message(sock, request, [0, 1, 2])
+                started, _ = recv_message(sock)
             except (OSError, ValueError):
-                done = None
-                break
+                started = None
+            if not started or "pid" not in started:  # stale code (the warm process exits), or it refused
+                if relay.pending:  # interrupted before anything ran: as the command would have been
+                    from ..publish import interrupted_message
+
+                    sys.stderr.write(interrupted_message(lang) + "\n")
+                    return 128 + relay.pending[0]
+                return None
+            relay.start(int(started["pid"]))
+            return _wait(sock, lang)
     finally:
         for s, handler in old.items():
             signal.signal(s, handler)
+
+
+RELAYED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""Signals passed on to the command running in the warm process (Ctrl-C, termination, hang-up)."""
+
+
+class _Relay:
+    """Pass signals on to the command's process, holding those that come before it is known."""
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.pending: list[int] = []
+
+    def handle(self, signum: int, _frame: object) -> None:
+        if self.pid is None:
+            self.pending.append(signum)
+        else:
+            self._send(signum)
+
+    def start(self, pid: int) -> None:
+        self.pid = pid
+        for signum in self.pending:
+            self._send(signum)
+
+    def _send(self, signum: int) -> None:
+        try:
+            os.kill(self.pid, signum)  # type: ignore[arg-type]
+        except OSError:
+            pass
+
+
+def _wait(sock: socket.socket, lang: str) -> int:
+    """The exit code of the command running in the warm process (signals are relayed meanwhile)."""
+    sock.settimeout(None)
+    while True:
+        try:
+            done, _ = recv_message(sock)
+            break
+        except InterruptedError:  # pragma: no cover  (PEP 475 retries; kept for safety)
+            continue
+        except (OSError, ValueError):
+            done = None
+            break
     if not done or "exit" not in done:
         from ..i18n import Text, tr
 

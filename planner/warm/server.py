@@ -215,17 +215,23 @@ def _run_child(conn: socket.socket, request: dict, fds: list[int]) -> None:
                                   errors=streams[2]["errors"], line_buffering=True, write_through=unbuffered)
     client.IN_WARM_CHILD = True
     conn.settimeout(None)
-    client.send_message(conn, {"pid": os.getpid()})
     argv = list(request["argv"])
     sys.argv = ["planner", *argv]
     gc.enable()
     code: object = 0
-    try:
+    try:  # from the moment the caller knows this pid, a relayed Ctrl-C lands in here
+        client.send_message(conn, {"pid": os.getpid()})
         from planner.cli import main
 
         main.main(args=argv, prog_name="planner")
     except SystemExit as exc:
         code = exc.code
+    except KeyboardInterrupt:  # a Ctrl-C relayed before the command's own handling had started, or after it
+        from planner.cli import message_lang
+        from planner.publish import interrupted_message
+
+        print(interrupted_message(message_lang()), file=sys.stderr)
+        code = 130
     except BaseException:  # noqa: BLE001  (click's standalone mode leaves only what escapes the planner's own handling)
         import traceback
 
