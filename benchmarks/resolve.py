@@ -10,7 +10,11 @@ by a warm-up run, is reused as a user's second run would. Prints, median of `--r
 - `planner plan --region COUNTY --rules FILE --no-maps` and the same with its maps, wall and CPU;
 - where one CLI re-solve spends its time (imports, region, solve and services, writing, maps);
 - the review server's re-solve of the same county: POST /api/edit then POST /api/solve, and
-  the map page drawn for it (GET), in the warm process.
+  the map page drawn for it (GET), in the warm process;
+- the same `planner plan` commands run through a warm process (`planner warm start`, opt-in):
+  wall, and CPU of the command plus the fork of the warm process that ran it.
+
+The fresh-process runs set PLANNER_WARM=0, so a warm process the user runs does not answer them.
 """
 
 from __future__ import annotations
@@ -63,27 +67,36 @@ def _rule_file(folder: Path, bound: int) -> Path:
 
 
 def bench_baseline(county: str, runs: int, work: Path, baseline: Path) -> dict[str, object]:
-    """The same CLI re-solves, alternating between this checkout and `baseline` (another one), for their ratio."""
-    trees = {"this": REPO_ROOT, "baseline": baseline.resolve()}
+    """The same CLI re-solves, alternating between this checkout, `baseline` (another one) and this checkout
+    through its warm process, for their ratios."""
+    trees = {"this": REPO_ROOT, "baseline": baseline.resolve(), "this-warm": REPO_ROOT}
     env = {name: {**os.environ, "PYTHONPATH": str(tree)} for name, tree in trees.items()}
     out: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": []} for name in trees}
-    for name in trees:  # warm-up: each tree's cache (and region extract, where it makes one)
-        _timed_env([PYTHON, "-m", "planner.cli", "plan", "--region", county, "--rules", str(_rule_file(work, 3)),
-                    "--out", str(work / f"plan-{name}"), "--quiet", "--no-maps", "--cache-dir", str(work / f"cache-{name}")],
-                   work, env[name])
-    for i in range(runs):
-        for name in trees:
-            wall, cpu = _timed_env([PYTHON, "-m", "planner.cli", "plan", "--region", county,
-                                    "--rules", str(_rule_file(work, 300 + i)), "--out", str(work / f"plan-{name}"),
-                                    "--quiet", "--no-maps", "--cache-dir", str(work / f"cache-{name}")], work, env[name])
-            out[name]["wall"].append(wall)
-            out[name]["cpu"].append(cpu)
+    warm = _Warm(work)  # this checkout's warm process, for the third arm
+    try:
+        def timed(name: str, cmd: list[str]) -> tuple[float, float]:
+            return warm.timed(cmd, work) if name == "this-warm" else _timed_env(cmd, work, env[name])
+
+        for name in trees:  # warm-up: each tree's cache (and region extract, where it makes one)
+            timed(name, [PYTHON, "-m", "planner.cli", "plan", "--region", county, "--rules", str(_rule_file(work, 3)),
+                         "--out", str(work / f"plan-{name}"), "--quiet", "--no-maps", "--cache-dir",
+                         str(work / f"cache-{name}")])
+        for i in range(runs):
+            for name in trees:
+                wall, cpu = timed(name, [PYTHON, "-m", "planner.cli", "plan", "--region", county,
+                                         "--rules", str(_rule_file(work, 300 + i)), "--out", str(work / f"plan-{name}"),
+                                         "--quiet", "--no-maps", "--cache-dir", str(work / f"cache-{name}")])
+                out[name]["wall"].append(wall)
+                out[name]["cpu"].append(cpu)
+    finally:
+        warm.close()
     for name in trees:
-        print(f"planner plan --no-maps, {name:8s} wall {_stats(out[name]['wall'])}; "
+        print(f"planner plan --no-maps, {name:9s} wall {_stats(out[name]['wall'])}; "
               f"CPU median {statistics.median(out[name]['cpu']):.3f} s", flush=True)
-    ratio = statistics.median(out["this"]["cpu"]) / statistics.median(out["baseline"]["cpu"])
-    ratio_w = statistics.median(out["this"]["wall"]) / statistics.median(out["baseline"]["wall"])
-    print(f"this / baseline: CPU x{ratio:.2f}, wall x{ratio_w:.2f} (runs alternated)", flush=True)
+    for name in ("this", "this-warm"):
+        ratio = statistics.median(out[name]["cpu"]) / statistics.median(out["baseline"]["cpu"])
+        ratio_w = statistics.median(out[name]["wall"]) / statistics.median(out["baseline"]["wall"])
+        print(f"{name} / baseline: CPU x{ratio:.2f}, wall x{ratio_w:.2f} (runs alternated)", flush=True)
     return out
 
 
@@ -220,20 +233,103 @@ def bench_serve(county: str, runs: int, work: Path) -> dict[str, list[float]]:
         proc.wait(timeout=30)
 
 
+def _proc_cpu(pid: int) -> tuple[float, float]:
+    """(own, reaped children's) CPU seconds of a process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / tick, (int(fields[13]) + int(fields[14])) / tick
+
+
+class _Warm:
+    """A warm process (planner.warm.server) for this checkout, in `work`, with the CPU of the forks it ran."""
+
+    def __init__(self, work: Path) -> None:
+        sys.path.insert(0, str(REPO_ROOT))
+        from planner.warm import client
+
+        self.client = client
+        self.env = {**os.environ, "PLANNER_WARM_DIR": str(work / "warm")}
+        self.env.pop("PLANNER_WARM", None)
+        os.environ["PLANNER_WARM_DIR"] = self.env["PLANNER_WARM_DIR"]  # for client.connect() here
+        self.proc = subprocess.Popen([PYTHON, "-m", "planner.warm.server"], env=self.env, cwd=work,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        line = self.proc.stdout.readline() if self.proc.stdout else ""
+        if '"ready"' not in line:
+            self.close()
+            raise SystemExit(f"the warm process did not start: {line}")
+
+    def settled(self) -> float:
+        """The warm process's CPU (its own and its reaped forks'), once no command runs in it."""
+        while True:
+            sock = self.client.connect()
+            if sock is None:
+                raise SystemExit("the warm process stopped answering")
+            with sock:
+                self.client.send_message(sock, {"op": "status"})
+                status, _ = self.client.recv_message(sock)
+            if status and status["running"] == 0:
+                return sum(_proc_cpu(self.proc.pid))
+            time.sleep(0.05)
+
+    def timed(self, cmd: list[str], cwd: Path) -> tuple[float, float]:
+        """Wall and CPU (the command's and its fork's) of a command run through the warm process."""
+        before = self.settled()
+        wall, cpu = _timed_env(cmd, cwd, self.env)
+        return wall, cpu + self.settled() - before
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+
+def bench_warm(county: str, runs: int, work: Path) -> dict[str, object]:
+    """`planner plan` re-solves through a warm process: wall, and CPU of the command and of the fork that ran it."""
+    warm = _Warm(work)
+    try:
+        planner = [PYTHON, "-m", "planner.cli"]
+        cache = work / "cache-warm"
+        warm.timed([*planner, "plan", "--region", county, "--rules", str(_rule_file(work, 3)), "--out",
+                    str(work / "plan-warm"), "--quiet", "--no-maps", "--cache-dir", str(cache)], work)  # warm-up
+        out: dict[str, object] = {}
+        for maps in (False, True):
+            walls, cpus = [], []
+            for i in range(runs):
+                bound = 4 + i + (100 if maps else 0)  # as bench_cli: the same solves (its own cache folder)
+                cmd = [*planner, "plan", "--region", county, "--rules", str(_rule_file(work, bound)),
+                       "--out", str(work / "plan-warm"), "--quiet", "--cache-dir", str(cache)]
+                cmd += ["--maps-dir", str(work / "maps-warm"), "--tiles", "none"] if maps else ["--no-maps"]
+                wall, cpu = warm.timed(cmd, work)
+                walls.append(wall)
+                cpus.append(cpu)
+            label = "warm: planner plan (with maps)" if maps else "warm: planner plan --no-maps"
+            out[label] = {"wall": walls, "cpu": cpus}
+            print(f"{label:32s} wall {_stats(walls)}; CPU median {statistics.median(cpus):.3f} s "
+                  "(the command and the warm process's fork)", flush=True)
+        return out
+    finally:
+        warm.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the measurements; return the exit code."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--county", default="义乌市")
     ap.add_argument("--runs", type=int, default=10)
     ap.add_argument("--json", type=Path, default=None, help="Also write the raw figures here.")
-    ap.add_argument("--parts", default="cli,phases,serve", help="Which measurements (cli, phases, serve, baseline).")
+    ap.add_argument("--parts", default="cli,phases,serve,warm",
+                    help="Which measurements (cli, phases, serve, warm, baseline).")
     ap.add_argument("--baseline", type=Path, default=None,
                     help="Another checkout (e.g. `git archive main`) to compare `planner plan` with, runs alternated.")
     args = ap.parse_args(argv)
     parts = set(args.parts.split(","))
     env_path = str(REPO_ROOT)
     os.environ["PYTHONPATH"] = env_path + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
-    print(f"{args.county}: one-county re-solve, {args.runs} runs each; {os.cpu_count()} cores; load average at start {_load()}")
+    os.environ["PLANNER_WARM"] = "0"  # fresh processes: a warm process of the user's must not answer
+    bytecode = "off (PYTHONDONTWRITEBYTECODE)" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "on"
+    print(f"{args.county}: one-county re-solve, {args.runs} runs each; {os.cpu_count()} cores; load average at start "
+          f"{_load()}; bytecode cache {bytecode}")
     with tempfile.TemporaryDirectory(prefix="resolve-bench-") as tmp:
         work = Path(tmp)
         figures: dict[str, object] = {}
@@ -243,6 +339,8 @@ def main(argv: list[str] | None = None) -> int:
             figures["phases"] = bench_phases(args.county, args.runs, work)
         if "serve" in parts:
             figures["serve"] = bench_serve(args.county, args.runs, work)
+        if "warm" in parts:
+            figures["warm"] = bench_warm(args.county, args.runs, work)
         if "baseline" in parts or args.baseline is not None:
             if args.baseline is None:
                 raise SystemExit("--parts baseline needs --baseline DIR")

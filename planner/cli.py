@@ -42,6 +42,15 @@ def message_lang() -> str:
     return chosen or locale_lang()
 
 
+def _argv_lang(argv: list[str]) -> str:
+    """The message language a command line asks for (`--lang zh|en` anywhere), else the locale's."""
+    for k, arg in enumerate(argv):
+        value = arg.split("=", 1)[1] if arg.startswith("--lang=") else (argv[k + 1] if arg == "--lang" and k + 1 < len(argv) else None)
+        if value in MESSAGE_LANGS:
+            return value
+    return locale_lang()
+
+
 def _set_lang(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
     if value:
         ctx.find_root().meta["planner.lang"] = value
@@ -70,6 +79,17 @@ def _slug(text: str) -> str:
 
 class PlannerGroup(click.Group):
     """Run commands so that planner errors print one line per problem and never a traceback."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if args is None and standalone_mode:  # the `planner` command itself (not a caller passing arguments)
+            from .warm.client import delegate
+
+            argv = sys.argv[1:]
+            code = delegate(argv, _argv_lang(argv))  # in the warm process, when the user started one
+            if code is not None:
+                sys.exit(code)
+        return super().main(args, prog_name, complete_var, standalone_mode, **extra)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -803,6 +823,136 @@ def serve(host: str, port: int, save_dir: str, rule_files: tuple[str, ...], regi
                   f"评审页面：http://{shown}:{port}/（修改后的规则文件保存在 {server.save_dir}；按 Ctrl-C 停止）"))
 
     run(server, host=host, port=port, ready=ready)
+
+
+@main.group()
+def warm() -> None:
+    """A warm planner process (opt-in): while it runs, your commands start in it and skip the imports (~1 s)."""
+
+
+@warm.command("start")
+@click.option("--foreground", is_flag=True, help="Run in this terminal until Ctrl-C (default: in the background).")
+@click.option("--idle-timeout-s", type=float, default=8 * 3600.0, show_default=True,
+              help="Exit after this long without a command (0: never).")
+@lang_option
+def warm_start(foreground: bool, idle_timeout_s: float) -> None:
+    """Start the warm process for this planner installation and user."""
+    from .i18n import Text
+    from .warm import client
+
+    if idle_timeout_s < 0:
+        raise click.BadParameter("must be 0 or more", param_hint="--idle-timeout-s")
+    cmd = [sys.executable, "-P", "-m", "planner.warm.server", "--idle-timeout-s", str(idle_timeout_s)]
+    # -P and the root folder: nothing in the caller's folder shadows a module. A checkout run without
+    # installing (found through the current folder) goes on the path instead, so the warm process imports
+    # this planner; an installed one is found as usual (a site folder must not come before the standard library).
+    import site
+
+    env = dict(os.environ)
+    home = str(client.PACKAGE_DIR.parent)
+    sites = {*site.getsitepackages(), site.getusersitepackages()}
+    if home not in sites:
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (home, os.environ.get("PYTHONPATH", "")) if p)
+    if foreground:
+        os.execve(sys.executable, cmd, env)
+    status = _warm_status()
+    if status is not None:
+        _say(Text(f"A warm planner process is already running (pid {status['pid']}).",
+                  f"常驻规划进程已在运行（进程号 {status['pid']}）。"))
+        return
+    import subprocess
+    import time
+
+    folder = client.warm_dir()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not client.safe_dir(folder):
+        raise click.ClickException(_tr(Text(f"{folder} must be a folder of yours closed to others (chmod 700 it, or "
+                                            "set PLANNER_WARM_DIR to another folder)",
+                                            f"{folder} 必须是您本人的、他人无法进入的文件夹（对其执行 chmod 700，"
+                                            "或把 PLANNER_WARM_DIR 设为其他文件夹）")))
+    log = client.socket_path().with_suffix(".log")
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd="/", env=env,
+                                start_new_session=True, close_fds=True)
+    deadline = time.monotonic() + 300.0  # the imports take seconds on a loaded machine
+    while time.monotonic() < deadline:
+        status = _warm_status()
+        if status is not None and status["pid"] == proc.pid:
+            _say(Text(f"Warm planner process started (pid {proc.pid}): planner commands of this installation now "
+                      f"run in it. `planner warm stop` ends it; PLANNER_WARM=0 bypasses it.",
+                      f"常驻规划进程已启动（进程号 {proc.pid}）：此安装的 planner 命令将在其中运行。"
+                      f"`planner warm stop` 结束它；PLANNER_WARM=0 可绕过它。"))
+            return
+        if proc.poll() is not None:
+            tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+            raise click.ClickException(_tr(Text(f"the warm process did not start: {tail[0]}",
+                                                f"常驻进程未能启动：{tail[0]}")))
+        time.sleep(0.1)
+    proc.terminate()
+    raise click.ClickException(_tr(Text("the warm process did not answer within 300 s", "常驻进程 300 秒内没有响应")))
+
+
+def _warm_status() -> dict | None:
+    """The running warm process's status (pid, commands served, ...), or None."""
+    from .warm import client
+
+    sock = client.connect(timeout_s=5.0)
+    if sock is None:
+        return None
+    with sock:
+        try:
+            client.send_message(sock, {"op": "status"})
+            status, _ = client.recv_message(sock)
+        except (OSError, ValueError):
+            return None
+    return status
+
+
+@warm.command("status")
+@lang_option
+def warm_status() -> None:
+    """Say whether a warm process runs, and how many commands it has run."""
+    from .i18n import Text
+    from .warm import client
+
+    status = _warm_status()
+    if status is None:
+        _say(Text("No warm planner process is running.", "没有正在运行的常驻规划进程。"))
+        sys.exit(1)
+    stale = status.get("key") != client.code_key()
+    _say(Text(f"Warm planner process running (pid {status['pid']}): {status['served']} commands run, "
+              f"{status['running']} running" + ("; the planner's code changed since it started: it will exit at the "
+                                                 "next command" if stale else ""),
+              f"常驻规划进程正在运行（进程号 {status['pid']}）：已运行 {status['served']} 条命令，{status['running']} 条运行中"
+              + ("；启动后规划程序代码已变更：下一条命令时它将退出" if stale else "")))
+
+
+@warm.command("stop")
+@lang_option
+def warm_stop() -> None:
+    """End the warm process (commands running in it go on to their end)."""
+    from .i18n import Text
+    from .warm import client
+
+    sock = client.connect(timeout_s=5.0)
+    if sock is None:
+        _say(Text("No warm planner process is running.", "没有正在运行的常驻规划进程。"))
+        return
+    with sock:
+        try:
+            client.send_message(sock, {"op": "stop"})
+            done, _ = client.recv_message(sock)
+        except (OSError, ValueError):
+            done = None
+    if done and "stopping" in done:
+        import time
+
+        deadline = time.monotonic() + 10.0
+        while client.socket_path().exists() and time.monotonic() < deadline:  # gone once it has stopped listening
+            time.sleep(0.05)
+        _say(Text(f"Warm planner process {done['stopping']} stopped.", f"常驻规划进程 {done['stopping']} 已停止。"))
+    else:
+        raise click.ClickException(_tr(Text("the warm process did not answer", "常驻进程没有响应")))
 
 
 from .cli_maps import diff_command, map_command, report_command  # noqa: E402  (the map commands build on this module's group)

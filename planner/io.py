@@ -600,7 +600,10 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(frame).copy()
     for col in out.columns:
         if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
-            out[col] = pd.Series([spreadsheet_safe(v) for v in out[col]], index=out.index, dtype=object)
+            # to_numpy(object) holds the cells iterating the column yields, without pandas' per-cell boxing
+            # (a string column's iteration was most of the time of writing a county's tables).
+            out[col] = pd.Series([spreadsheet_safe(v) for v in out[col].to_numpy(dtype=object)], index=out.index,
+                                 dtype=object)
     return out.rename(columns={c: spreadsheet_safe(c) for c in out.columns if isinstance(c, str)})
 
 

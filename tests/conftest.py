@@ -9,6 +9,10 @@ from fixtures import Fac, grid_region
 
 from planner.region import Region
 
+# The planner commands tests run as subprocesses run alone, even if the developer runs a warm process
+# (`planner warm start`): a test that kills a command must kill the command (tests/test_warm.py opts in).
+os.environ["PLANNER_WARM"] = "0"
+
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """When the run has browser or PDF tests, provide Debian's Chromium first (install it if missing), or stop clearly.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import io
@@ -44,12 +45,16 @@ def center_sheets(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         return {}
     out: dict[str, pd.DataFrame] = {}
     used: set[str] = set()
+    # Row positions per center, found once (a boolean mask over both tables per center was most of this).
+    route_rows = routes.groupby("base", sort=False).indices if len(routes) else {}
+    tt_rows = tt.groupby("facility", sort=False).indices if len(tt) else {}
+    empty = np.array([], dtype=np.intp)
     for c in centers:
-        r = routes[routes["base"] == c]
+        r = routes.iloc[route_rows.get(c, empty)]
         rows = [{"what": "巡回诊疗 circuit", "team": x.team, "weekday": x.weekday_zh, "order": x.stop, "time": x.arrival,
                  "place": x.village_name, "code": x.village, "minutes": x.service_min,
                  "note": f"路线共{x.route_minutes:.0f}分钟 route {x.route_minutes:.0f} min"} for x in r.itertuples()]
-        s = tt[tt["facility"] == c].sort_values(["weekday", "half_day", "seat", "consultant"])
+        s = tt.iloc[tt_rows.get(c, empty)].sort_values(["weekday", "half_day", "seat", "consultant"])
         rows += [{"what": "远程诊疗 remote", "team": x.consultant, "weekday": f"{x.weekday_zh}{x.half_day_zh}",
                   "order": x.seat, "time": x.start, "place": x.clinic_name, "code": x.clinic, "minutes": x.minutes,
                   "note": ""} for x in s.itertuples()]
