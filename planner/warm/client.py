@@ -60,12 +60,21 @@ def safe_dir(folder: Path) -> bool:
 
 
 def code_key() -> str:
-    """A digest of the Python and the planner package's files (names, sizes, modification times).
+    """A digest of the Python, the planner package's files (names, sizes, modification times) and the site folders' times.
 
     The warm process answers only commands whose key matches the one it computed at start:
     after an edit or an upgrade of the planner it steps aside (and exits), never running old code.
     """
     h = hashlib.sha256(f"{sys.executable}\0{sys.version}\0{PACKAGE_DIR}".encode())
+    import site
+
+    # An install, upgrade or removal of any package adds or renames entries of a site folder (its
+    # time changes): the warm process's pandas or OR-Tools would then be older than the files on disk.
+    for folder in [*site.getsitepackages(), site.getusersitepackages()]:
+        try:
+            h.update(f"{folder}\0{os.stat(folder).st_mtime_ns}\n".encode())
+        except OSError:
+            continue
     for root, dirs, files in os.walk(PACKAGE_DIR):
         dirs[:] = sorted(d for d in dirs if d != "__pycache__")
         for name in sorted(files):
