@@ -236,7 +236,8 @@ def fmt(run: Run) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--states", default="ME,NM,ID,WV,NE", help="comma-separated state codes")
+    parser.add_argument("--states", default=None,
+                        help="comma-separated state codes (default: every state in instances.csv)")
     parser.add_argument("--time-limit-s", type=float, default=600.0, help="per code and instance")
     parser.add_argument("--csv", type=Path, help="write the per-instance rows here")
     args = parser.parse_args(argv)
@@ -247,6 +248,9 @@ def main(argv: list[str] | None = None) -> int:
           f"time limit {args.time_limit_s:.0f} s per code and instance, 1 thread")
     print(f"{'state':<5} {'n':>3} {'k':>2} {'optimum':>10}  {'ours':<36} {'plain SHIR flow':<36} ratio")
     rows = []
+    if args.states is None:
+        with open(DATA / "instances.csv", newline="") as fh:
+            args.states = ",".join(row["state"] for row in csv.DictReader(fh))
     for state in args.states.split(","):
         inst = load_instance(state)
         published = plan_cost(inst, inst.published) / 1e6
