@@ -245,6 +245,14 @@ def check_plan(inst: Instance, labels: np.ndarray) -> None:
         raise SystemExit(f"{inst.state}: invalid plan: " + "; ".join(problems))
 
 
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def _load() -> str:
     """The 1-minute load average (the machine is shared; times depend on it)."""
     try:
@@ -300,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
                          "proven": run.status == "OPTIMAL", "time_s": round(run.time_s, 2),
                          "cpu_s": round(run.cpu_s, 2), "published_gurobi_s": inst.published_time_s,
                          "published_gurobi_model": inst.published_time_model, "detail": run.detail})
+        if args.csv:  # after every state, so that an interrupted run keeps what it measured
+            _write_csv(args.csv, rows)
     by = {(r["state"], r["code"]): r for r in rows}
     states = sorted({r["state"] for r in rows}, key=[r["state"] for r in rows].index)
     for code in ("ours", "plain"):
@@ -320,12 +330,6 @@ def main(argv: list[str] | None = None) -> int:
         ratios = [by[s, "ours"]["time_s"] / max(by[s, "ours"]["published_gurobi_s"], 0.01) for s in timed]
         print(f"ours / the authors' fastest published Gurobi time: median {statistics.median(ratios):.0f}x "
               f"(theirs: Gurobi, their hardware and threads; ours: HiGHS, 1 thread, this machine)")
-    if args.csv:
-        args.csv.parent.mkdir(parents=True, exist_ok=True)
-        with open(args.csv, "w", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
     return 0
 
 
