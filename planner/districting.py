@@ -690,7 +690,8 @@ def hess_lp(cost: np.ndarray, population: Sequence[int], k: int, lower: int, upp
 
 def lagrangian_exclusions(cost: np.ndarray, population: Sequence[int], k: int, lower: int, upper: int,
                           incumbent: float, start: Exclusions | None = None, *, rounds: int = 5,
-                          tolerance: float = 1e-7, lp: tuple[float, np.ndarray, np.ndarray] | None = None) -> Exclusions:
+                          tolerance: float = 1e-7,
+                          lp: tuple[float, np.ndarray, np.ndarray] | None = None) -> Exclusions:
     """Remove assignments that cannot appear in any plan costing at most `incumbent` ("LB1 fixing").
 
     For the square case (every area a candidate center at its own area, center j open iff
@@ -1052,7 +1053,8 @@ def solve_reduced(population: Sequence[int], cost: np.ndarray, edges: Sequence[t
                 dm.add_contiguity("contiguity", max_members=most_areas(pop, hi_v))
                 method = "flow"
                 stats["switched_to_flow"] = True
-        tried.append(f"{'none' if target is None else f'{target:.0f}'}:{sol.status.value}:{ex.kept}:{time.perf_counter() - t0:.1f}s")
+        label = "none" if target is None else f"{target:.0f}"
+        tried.append(f"{label}:{sol.status.value}:{ex.kept}:{time.perf_counter() - t0:.1f}s")
         if sol.status is not Status.INFEASIBLE or target is None:
             break
         proven_above = target
