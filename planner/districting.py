@@ -628,13 +628,19 @@ def _knapsack_lp(c: np.ndarray, w: np.ndarray, lo: float, hi: float) -> float:
     return value
 
 
+# Dual simplex: the assignment LP solves about three times faster than with the primal default
+# (IA: 2.2 s against 6.1 s on a loaded machine, same value).
+_GLOP_PARAMETERS = "use_dual_simplex: true"
+
+
 def _hess_lp(cost: np.ndarray, pop: np.ndarray, k: int, lower: float, upper: float, allowed: np.ndarray,
              closed: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
     """LP relaxation of the assignment model (GLOP): value, assignment-row duals, center levels."""
     from ortools.linear_solver import pywraplp
 
     n = len(pop)
-    solver = pywraplp.Solver.CreateSolver("GLOP")
+    solver = pywraplp.Solver.CreateSolver("GLOP")  # (CLP is faster here but crashed the process)
+    solver.SetSolverSpecificParametersAsString(_GLOP_PARAMETERS)
     centers = [j for j in range(n) if not closed[j]]
     x = {(i, j): solver.NumVar(0, 1, "") for j in centers for i in range(n) if allowed[i, j] or i == j}
     rows = []
@@ -670,9 +676,22 @@ def _hess_lp(cost: np.ndarray, pop: np.ndarray, k: int, lower: float, upper: flo
     return obj.Value(), np.array([r.dual_value() for r in rows]), level
 
 
+def hess_lp(cost: np.ndarray, population: Sequence[int], k: int, lower: int, upper: int,
+            exclusions: Exclusions) -> tuple[float, np.ndarray, np.ndarray]:
+    """The assignment LP on costs scaled to at most 1, as `hess_heuristic` and `lagrangian_exclusions` use it.
+
+    Solved once by `solve_reduced` and handed to both (it is the largest single cost of the
+    heuristic, and the first round of the fixing solves the same LP).
+    """
+    scale = float(np.abs(cost).max()) or 1.0
+    return _hess_lp(np.asarray(cost) / scale, np.asarray(population, dtype=np.float64), k, lower, upper,
+                    exclusions.allowed, exclusions.closed)
+
+
 def lagrangian_exclusions(cost: np.ndarray, population: Sequence[int], k: int, lower: int, upper: int,
                           incumbent: float, start: Exclusions | None = None, *, rounds: int = 5,
-                          tolerance: float = 1e-7) -> Exclusions:
+                          tolerance: float = 1e-7,
+                          lp: tuple[float, np.ndarray, np.ndarray] | None = None) -> Exclusions:
     """Remove assignments that cannot appear in any plan costing at most `incumbent` ("LB1 fixing").
 
     For the square case (every area a candidate center at its own area, center j open iff
@@ -682,7 +701,8 @@ def lagrangian_exclusions(cost: np.ndarray, population: Sequence[int], k: int, l
     bound LB1[i, j] on every plan using it; pairs with LB1 > incumbent are removed (Validi,
     Buchanan and Lykhovyd 2022 fix variables the same way). Any multipliers give valid bounds,
     so the LP's accuracy affects only how much is removed, never validity; the comparison keeps
-    a relative `tolerance` margin. Repeated while the smaller LP removes more (`rounds`).
+    a relative `tolerance` margin. Repeated while the smaller LP removes more (`rounds`). `lp`:
+    the first round's LP (`hess_lp` on `start`), when the caller has solved it already.
     """
     pop = np.asarray(population, dtype=np.float64)
     n = len(pop)
@@ -693,8 +713,9 @@ def lagrangian_exclusions(cost: np.ndarray, population: Sequence[int], k: int, l
     allowed = np.ones((n, n), dtype=bool) if start is None else start.allowed.copy()
     closed = np.zeros(n, dtype=bool) if start is None else start.closed.copy()
     bound = None
-    for _ in range(max(1, rounds)):
-        value, lam, _level = _hess_lp(w, pop, k, lower, upper, allowed, closed)
+    for round_ in range(max(1, rounds)):
+        value, lam, _level = lp if (round_ == 0 and lp is not None) else _hess_lp(w, pop, k, lower, upper, allowed,
+                                                                                  closed)
         if not np.isfinite(value):
             break
         base = float(lam.sum())
@@ -780,7 +801,8 @@ def _group_cost(cost: np.ndarray, members: np.ndarray, j: int) -> float:
 def hess_heuristic(cost: np.ndarray, population: Sequence[int], edges: Sequence[tuple[int, int]], k: int,
                    lower: int | None, upper: int | None, *, contiguity: bool = True,
                    exclusions: Exclusions | None = None, starts: int = 24, patience: int = 8, backend: str = "highs",
-                   time_limit_s: float = 30.0, seed: int = 0, per_solve_s: float = 5.0) -> Incumbent | None:
+                   time_limit_s: float = 30.0, seed: int = 0, per_solve_s: float = 5.0,
+                   lp: tuple[float, np.ndarray, np.ndarray] | None = None) -> Incumbent | None:
     """Location-allocation descent (Hess 1965; Validi et al.'s HessHeuristic): a good feasible plan.
 
     From a set of k centers, solve the assignment with those centers fixed open (balance and,
@@ -804,7 +826,7 @@ def hess_heuristic(cost: np.ndarray, population: Sequence[int], edges: Sequence[
     cap = most_areas(pop, hi)
     rng = np.random.default_rng(seed)
     scale = float(np.abs(cost).max()) or 1.0
-    value, _lam, level = _hess_lp(cost / scale, pop.astype(np.float64), k, lo, hi, ex.allowed, ex.closed)
+    value, _lam, level = lp or hess_lp(cost, pop, k, lo, hi, ex)
     support = [int(j) for j in np.argsort(-level) if level[j] > 1e-6] if np.isfinite(value) else []
 
     def next_seed(t: int) -> tuple[int, ...]:
@@ -852,6 +874,9 @@ def hess_heuristic(cost: np.ndarray, population: Sequence[int], edges: Sequence[
     return best
 
 
+_ASSIGN_CUT_ROUNDS = 8  # separator-cut rounds in a fixed-center assignment before the flow model
+
+
 def _assign_to(cost: np.ndarray, pop: np.ndarray, edges: Sequence[tuple[int, int]], centers: list[int], lower: int,
                upper: int, contiguity: bool, allowed: np.ndarray, cap: int, backend: str,
                time_limit_s: float) -> np.ndarray | None:
@@ -860,11 +885,22 @@ def _assign_to(cost: np.ndarray, pop: np.ndarray, edges: Sequence[tuple[int, int
     for f in range(len(centers)):
         dm.fix_open(f, 1, "centers")
     dm.add_balance(lower, upper, "balance")
-    if contiguity:
+    t0 = time.perf_counter()
+    # Contiguity by separator cuts first: with the centers fixed the plan without contiguity is
+    # usually connected or nearly so, and the small model solves in a fraction of the flow
+    # model's time (IA, published centers: 2.3 s against 11.1 s on a loaded machine).
+    for _ in range(_ASSIGN_CUT_ROUNDS if contiguity else 1):
+        sol = dm.solve(backend, time_limit_s=max(0.5, time_limit_s - (time.perf_counter() - t0)))
+        violated = dm.violated_separators(sol) if contiguity and sol.status is Status.OPTIMAL else []
+        if not violated:
+            break
+        for i, f, sep in violated:
+            dm.add_separator(i, f, sep, "contiguity")
+    else:
         dm.add_contiguity("contiguity", max_members=cap)
-    sol = dm.solve(backend, time_limit_s=time_limit_s)
+        sol = dm.solve(backend, time_limit_s=max(0.5, time_limit_s - (time.perf_counter() - t0)))
     groups = dm.groups_of(sol)
-    if not groups:
+    if not groups or (contiguity and dm.violated_separators(sol)):
         return None
     labels = np.full(len(pop), -1, dtype=np.int64)
     for f, members in groups.items():
@@ -872,12 +908,20 @@ def _assign_to(cost: np.ndarray, pop: np.ndarray, edges: Sequence[tuple[int, int
     return labels if (labels >= 0).all() else None
 
 
+# Cutoffs tried by `solve_reduced`, as fractions above the LP bound. Proving a target infeasible
+# costs more the higher it is (LA, HiGHS: 164 pairs left and 1.4 s at +0.5 %, 1,413 pairs and
+# 62 s at +8 %, loaded machine), so the steps stay small where the published optima lie
+# (+0.3 % to +19 % above the LP bound on the county instances; Maine +93 %).
+LADDER = (0.005, 0.01, 0.02, 0.03, 0.045, 0.065, 0.09, 0.12, 0.15, 0.19, 0.24, 0.32, 0.45, 0.65, 1.0)
+
+
 def solve_reduced(population: Sequence[int], cost: np.ndarray, edges: Sequence[tuple[int, int]], *, k: int,
                   balance: tuple[int | None, int | None] | None = None, contiguity: bool = True,
                   backend: str = "highs", time_limit_s: float = 60.0, threads: int = 1,
-                  contiguity_method: str = "cuts", heuristic_share: float = 0.2, heuristic_starts: int = 4,
-                  heuristic_patience: int = 2, seed_separators: bool = False,
-                  max_rounds: int | None = 6) -> DistrictingResult:
+                  contiguity_method: str = "cuts", heuristic_share: float = 0.2, heuristic_starts: int = 1,
+                  heuristic_patience: int = 1, seed_separators: bool = False,
+                  max_rounds: int | None = 6,
+                  ladder: Sequence[float] = LADDER) -> DistrictingResult:
     """Exact districting in the square case, made small before it is solved.
 
     Every area is a candidate center at its own area; exactly `k` groups; each group's
@@ -886,12 +930,17 @@ def solve_reduced(population: Sequence[int], cost: np.ndarray, edges: Sequence[t
     1. `contiguity_exclusions`: pairs whose cheapest connecting path already exceeds the
        balance maximum, and centers that cannot gather the minimum;
     2. `hess_heuristic`: a feasible plan (incumbent), within `heuristic_share` of the time;
-    3. `lagrangian_exclusions`: pairs (and centers) whose Lagrangian bound exceeds the
+    3. `lagrangian_exclusions`: pairs (and centers) whose Lagrangian bound exceeds a target
+       cost: first targets just above the LP bound (`ladder`: fractions above it), then the
        incumbent's cost;
-    4. the model on what is left, with the cutoff "objective <= incumbent", contiguity by
+    4. the model on what is left, with the cutoff "objective <= target", contiguity by
        separator cuts added in rounds until every group is connected ("cuts", Validi et al.'s
        CUT formulation without callbacks: each round is a full solve of a relaxation), or by
        the flow model with big-M = `most_areas` ("flow").
+
+    A target below the optimum makes step 4 infeasible (proven by the solver), and the next
+    target is tried; the first target with a plan gives the optimum, since every plan removed
+    by its fixing or cutoff costs more than the target.
 
     OPTIMAL only when the last relaxation was solved to proven optimality and its plan is
     connected (then no connected plan is cheaper). Otherwise the best known plan (the
@@ -917,75 +966,120 @@ def solve_reduced(population: Sequence[int], cost: np.ndarray, edges: Sequence[t
     stats["pairs_after_balance"] = ex.kept
     stats["exclusions_s"] = round(time.perf_counter() - t0, 3)
     t1 = time.perf_counter()
-    # A few short starts: the exact model with the incumbent's cutoff finds better plans faster
-    # than more descents do (benchmarks/districting.py: 4 starts, patience 2 took 90 s in all
-    # against 139 s for 24 starts, patience 8).
+    # One descent from the LP's strongest centers: the target ladder below needs no incumbent,
+    # and further starts rarely beat it (IA, AR, KS, MS: 4 starts gave the same incumbents as
+    # one, or none, at three times the heuristic's time).
+    lp = hess_lp(cost, pop, k, lo_v, hi_v, ex)
+    stats["lp_s"] = round(time.perf_counter() - t1, 3)
     inc = hess_heuristic(cost, pop, edges, k, lo, hi, contiguity=contiguity, exclusions=ex, backend=backend,
                          time_limit_s=max(1.0, heuristic_share * time_limit_s), starts=heuristic_starts,
-                         patience=heuristic_patience)
+                         patience=heuristic_patience, lp=lp)
     stats["heuristic_s"] = round(time.perf_counter() - t1, 3)
     stats["incumbent"] = None if inc is None else inc.cost
-    if inc is not None:
-        t2 = time.perf_counter()
-        ex = lagrangian_exclusions(cost, pop, k, lo_v, hi_v, inc.cost, ex)
-        stats["lagrangian_s"] = round(time.perf_counter() - t2, 3)
-        stats["lagrangian_bound"] = ex.bound
-    stats["pairs_after_lagrangian"] = ex.kept
-    stats["centers_left"] = int((~ex.closed).sum())
-    dm = DistrictingModel(pop, cost, edges, list(range(n)), allowed=ex.allowed)
-    dm.add_count(k, k, "count")
-    if balance is not None:
-        dm.add_balance(lo, hi, "balance")
-    for j in np.flatnonzero(ex.closed):
-        dm.fix_open(int(j), 0, "exclusions")
-    if inc is not None:
-        dm.add_cutoff(inc.cost)
-        if backend != "highs":  # (HiGHS through OR-Tools 9.15 crashes on hints)
+    base = ex
+    scale = float(np.abs(cost).max()) or 1.0
+    lp_bound = lp[0] * scale if np.isfinite(lp[0]) else None
+    # Targets: cutoffs tried in turn, each a little above the LP bound, then the incumbent. With
+    # a target T the Lagrangian fixing removes every pair no plan of cost <= T uses, so the
+    # model is small; if it has an optimum (<= T) that optimum is global (every removed plan
+    # costs more than T), and if it is infeasible every plan costs more than T and the next
+    # target is tried. A target at or above the incumbent is the incumbent itself.
+    targets: list[float | None] = []
+    if lp_bound is not None and ladder:
+        for step in ladder:
+            target = float(np.floor(lp_bound * (1.0 + step)))
+            if inc is not None and target >= inc.cost:
+                break
+            targets.append(target)
+    # Last, the incumbent, or with none the model without a cutoff.
+    targets.append(None if inc is None else inc.cost)
+    rounds = cuts = 0
+    solve_s = lagr_s = 0.0
+    sol: Solution | None = None
+    violated: list = []
+    dm: DistrictingModel | None = None
+    tried: list[str] = []
+    proven_above: float | None = None  # the largest target shown to admit no plan
+    for target in targets:
+        if left() <= 1.0:
+            break
+        ex = base
+        if target is not None:
+            t2 = time.perf_counter()
+            ex = lagrangian_exclusions(cost, pop, k, lo_v, hi_v, target, base, lp=lp)
+            lagr_s += time.perf_counter() - t2
+            stats["lagrangian_bound"] = ex.bound
+            if ex.bound is not None and ex.bound > target:
+                tried.append(f"{target:.0f}:bound")  # the Lagrangian bound alone rules the target out
+                proven_above = target
+                continue
+        stats["pairs_after_lagrangian"] = ex.kept
+        stats["centers_left"] = int((~ex.closed).sum())
+        dm = DistrictingModel(pop, cost, edges, list(range(n)), allowed=ex.allowed)
+        dm.add_count(k, k, "count")
+        if balance is not None:
+            dm.add_balance(lo, hi, "balance")
+        for j in np.flatnonzero(ex.closed):
+            dm.fix_open(int(j), 0, "exclusions")
+        if target is not None:
+            dm.add_cutoff(target)
+        if inc is not None and backend != "highs":  # (HiGHS through OR-Tools 9.15 crashes on hints)
             dm.hint({i: int(c) for i, c in enumerate(inc.assignment)})
-    rounds = 0
-    cuts = 0
-    if contiguity and contiguity_method == "flow":
-        dm.add_contiguity("contiguity", max_members=most_areas(pop, hi_v))
-    elif contiguity and seed_separators:
-        for (i, j) in list(dm.x):
-            if i != j and j not in dm._neighbours[i]:
-                dm.add_separator(i, j, dm._neighbours[i], "contiguity")
-    solve_s = 0.0
-    while True:
-        t3 = time.perf_counter()
-        sol = dm.solve(backend, time_limit_s=max(1.0, left()), threads=threads)
-        solve_s += time.perf_counter() - t3
-        rounds += 1
-        if not contiguity or contiguity_method == "flow" or sol.status not in (Status.OPTIMAL, Status.FEASIBLE):
-            violated = []
-            break
-        violated = dm.violated_separators(sol)
-        if not violated or sol.status is not Status.OPTIMAL or left() <= 1.0:
-            break
-        for i, f, sep in violated:
-            cuts += dm.add_separator(i, f, sep, "contiguity")
-        if max_rounds is not None and rounds >= max_rounds:
-            # Rounds are full solves: when they do not converge quickly, finish with the flow
-            # model (the cuts found so far stay; they only tighten it).
+        method = contiguity_method
+        if contiguity and method == "flow":
             dm.add_contiguity("contiguity", max_members=most_areas(pop, hi_v))
-            contiguity_method = "flow"
-            stats["switched_to_flow"] = True
-    stats.update(rounds=rounds, separators=cuts, mip_s=round(solve_s, 3))
+        elif contiguity and seed_separators:
+            for (i, j) in list(dm.x):
+                if i != j and j not in dm._neighbours[i]:
+                    dm.add_separator(i, j, dm._neighbours[i], "contiguity")
+        these = 0
+        while True:
+            t3 = time.perf_counter()
+            sol = dm.solve(backend, time_limit_s=max(1.0, left()), threads=threads)
+            solve_s += time.perf_counter() - t3
+            rounds += 1
+            these += 1
+            if not contiguity or method == "flow" or sol.status not in (Status.OPTIMAL, Status.FEASIBLE):
+                violated = []
+                break
+            violated = dm.violated_separators(sol)
+            if not violated or sol.status is not Status.OPTIMAL or left() <= 1.0:
+                break
+            for i, f, sep in violated:
+                cuts += dm.add_separator(i, f, sep, "contiguity")
+            if max_rounds is not None and these >= max_rounds:
+                # Rounds are full solves: when they do not converge quickly, finish with the flow
+                # model (the cuts found so far stay; they only tighten it).
+                dm.add_contiguity("contiguity", max_members=most_areas(pop, hi_v))
+                method = "flow"
+                stats["switched_to_flow"] = True
+        label = "none" if target is None else f"{target:.0f}"
+        tried.append(f"{label}:{sol.status.value}:{ex.kept}:{time.perf_counter() - t0:.1f}s")
+        if sol.status is not Status.INFEASIBLE or target is None:
+            break
+        proven_above = target
+        if inc is not None and target >= inc.cost:
+            break  # nothing beats the incumbent: it is optimal (handled below)
+    stats.update(rounds=rounds, separators=cuts, mip_s=round(solve_s, 3), lagrangian_s=round(lagr_s, 3),
+                 targets=tried)
     elapsed = time.perf_counter() - t0
-    if sol.status in (Status.OPTIMAL, Status.FEASIBLE) and not violated:
+    if sol is not None and dm is not None and sol.status in (Status.OPTIMAL, Status.FEASIBLE) and not violated:
         groups = {f: tuple(v) for f, v in dm.groups_of(sol).items()}
         if inc is not None and sol.objective is not None and inc.cost < sol.objective - 0.5:
             groups = _groups_of_labels(inc.assignment)
             return DistrictingResult(Status.FEASIBLE, inc.cost, sol.bound, relative_gap(inc.cost, sol.bound), groups,
                                      elapsed, stats)
         return DistrictingResult(sol.status, sol.objective, sol.bound, sol.gap, groups, elapsed, stats)
-    bound = sol.bound if sol.status in (Status.OPTIMAL, Status.FEASIBLE) else None
-    if sol.status is Status.OPTIMAL:
+    bound = sol.bound if sol is not None and sol.status in (Status.OPTIMAL, Status.FEASIBLE) else None
+    if sol is not None and sol.status is Status.OPTIMAL:
         bound = sol.objective  # a relaxation's optimum bounds every connected plan
+    if proven_above is not None and (bound is None or bound < proven_above):
+        bound = proven_above  # an infeasible target: every plan costs more
     if inc is not None:
         return DistrictingResult(Status.FEASIBLE, inc.cost, bound, relative_gap(inc.cost, bound),
                                  _groups_of_labels(inc.assignment), elapsed, stats)
-    status = Status.INFEASIBLE if sol.status is Status.INFEASIBLE else Status.NO_SOLUTION
+    status = Status.INFEASIBLE if sol is not None and sol.status is Status.INFEASIBLE and targets == [None] \
+        else Status.NO_SOLUTION
     return DistrictingResult(status, None, None, None, {}, elapsed, stats)
 
 

@@ -65,6 +65,43 @@ def test_reduced_solve_matches_the_plain_flow_model(seed: int, method: str) -> N
     assert sum(cost[i, c] for c, members in reduced.groups.items() for i in members) == pytest.approx(reduced.objective)
 
 
+@pytest.mark.parametrize("seed", [0, 3])
+def test_target_ladder_proves_the_optimum_without_an_incumbent(seed: int) -> None:
+    """No heuristic plan: cutoffs just above the LP bound are tried in turn; the first with a plan is the optimum."""
+    from planner.districting import solve_reduced
+
+    pop, cost, edges = grid_instance(4, 4, seed)
+    lo, hi = balance_for(pop, 3, 0.25)
+    plain = solve_districting(pop, cost, edges, list(range(16)), k=3, balance=(lo, hi), backend="highs")
+    ladder = solve_reduced(pop, cost, edges, k=3, balance=(lo, hi), backend="highs", heuristic_starts=0,
+                           ladder=(0.0, 0.01, 0.05, 0.2, 0.5, 1.0, 3.0))
+    assert ladder.stats["incumbent"] is None
+    targets = ladder.stats["targets"]
+    assert targets[-1].split(":")[1] == "OPTIMAL"
+    assert all(t.split(":")[1] in ("INFEASIBLE", "bound") for t in targets[:-1])
+    assert ladder.status is Status.OPTIMAL
+    assert ladder.objective == pytest.approx(plain.objective)
+    assert float(targets[-1].split(":")[0]) >= ladder.objective  # the plan respects the cutoff it was found under
+    assert_valid(ladder.groups, pop, edges, 3, lo, hi)
+
+
+def test_target_ladder_too_low_everywhere_falls_back_to_no_cutoff() -> None:
+    """Every target below the optimum and no incumbent: each is ruled out, then the model without a cutoff decides."""
+    from planner.districting import solve_reduced
+
+    pop, cost, edges = grid_instance(4, 4, 0)
+    lo, hi = balance_for(pop, 3, 0.25)
+    plain = solve_districting(pop, cost, edges, list(range(16)), k=3, balance=(lo, hi), backend="highs")
+    res = solve_reduced(pop, cost, edges, k=3, balance=(lo, hi), backend="highs", heuristic_starts=0,
+                        ladder=(-0.5, -0.4))
+    *low, last = res.stats["targets"]
+    assert [t.split(":")[1] for t in low] == ["bound", "bound"]
+    assert all(plain.objective > float(t.split(":")[0]) for t in low)
+    assert last.startswith("none:OPTIMAL")
+    assert res.status is Status.OPTIMAL
+    assert res.objective == pytest.approx(plain.objective)
+
+
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), k=st.integers(2, 3), share=st.sampled_from([0.1, 0.3, 0.6]))
 def test_exclusions_never_remove_an_optimal_plan(seed: int, k: int, share: float) -> None:
