@@ -18,7 +18,8 @@ import math
 import multiprocessing
 import os
 import re
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -128,6 +129,12 @@ def t(zh: str, en: str) -> str:
     tooltips, popups, names and panels. Tooltips of a county page repeat the same dozen labels
     hundreds of times, so this halves their size.
     """
+    return _token(zh, en)
+
+
+@cache
+def _token(zh: str, en: str) -> str:
+    # Cached: a national run asks for the same few hundred labels millions of times.
     key = hashlib.sha1(f"{zh}\x00{en}".encode()).hexdigest()[:8]
     _LABELS[key] = (zh, en)
     return f"%%{key}%%"
@@ -254,6 +261,36 @@ def _pop(*lines: str) -> str:
     return "<br>".join(x for x in lines if x)
 
 
+_FRAME_MEMO: dict[tuple[int, str], tuple[Any, int, Any]] = {}
+
+
+def frame_memo(frame: pd.DataFrame, key: str, build: Callable[[pd.DataFrame], Any]) -> Any:
+    """`build(frame)`, computed once per frame (and key) while the frame lives.
+
+    Pages of a national run are drawn from the tables of the whole country: a look-up built
+    once (in the parent, before the workers fork, when the parent asks first) replaces a scan
+    of the table for each of 2,800 pages. A frame whose length changed is indexed again.
+    """
+    k = (id(frame), key)
+    got = _FRAME_MEMO.get(k)
+    if got is None or got[0]() is not frame or got[1] != len(frame):
+        ref = weakref.ref(frame, lambda _r, k=k: _FRAME_MEMO.pop(k, None))
+        got = _FRAME_MEMO[k] = (ref, len(frame), build(frame))
+    return got[2]
+
+
+def rows_of(frame: pd.DataFrame, keys: Iterable[str], column: str = "county") -> pd.DataFrame:
+    """The rows of `frame` whose `column` (as text) is one of `keys`, in the frame's order (indexed once per frame)."""
+    if not len(frame) or column not in frame.columns:
+        return frame.iloc[0:0]
+    groups = frame_memo(frame, "rows_of:" + column,
+                        lambda f: f.groupby(f[column].astype(str).to_numpy(), sort=False).indices)
+    parts = [groups[x] for x in dict.fromkeys(keys) if x in groups]
+    if not parts:
+        return frame.iloc[0:0]
+    return frame.iloc[np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]]
+
+
 class _Proj:
     """Coordinates as they go into a page: shifted to GCJ-02 for Amap tiles, then rounded."""
 
@@ -284,6 +321,11 @@ class _Proj:
     def point(self, lon: float, lat: float) -> str:
         x, y = self.xy([lon], [lat])
         return f'{{"type":"Point","coordinates":[{float(x[0])!r},{float(y[0])!r}]}}'
+
+    def points(self, lon: Any, lat: Any) -> list[str]:
+        """GeoJSON Point texts of many points at once (as `point` gives each)."""
+        x, y = self.xy(lon, lat)
+        return [f'{{"type":"Point","coordinates":[{a!r},{b!r}]}}' for a, b in zip(x.tolist(), y.tolist())]
 
     def latlng(self, lon: float, lat: float) -> list[float]:
         x, y = self.xy([lon], [lat])
@@ -458,6 +500,9 @@ class UnitLayerContext:
     project
         `project(lon, lat) -> GeoJSON Point text` and `geometry(shapely geometry) -> GeoJSON text`
         (shifted to GCJ-02 when the page uses Amap tiles; use these, never raw coordinates).
+    points
+        `points(lons, lats) -> [GeoJSON Point text]` and `geometries([geometry]) -> [GeoJSON text]`:
+        the same for many at once (a county has hundreds of villages).
     """
 
     result: Any
@@ -466,6 +511,8 @@ class UnitLayerContext:
     colors: dict[str, str]
     point: Callable[[float, float], str]
     geometry: Callable[[shapely.Geometry], str]
+    points: Callable[[Any, Any], list[str]] | None = None
+    geometries: Callable[[Sequence[shapely.Geometry]], list[str]] | None = None
 
     def feature(self, geometry: str, *, tip: str | None = None, pop: str | None = None, style: dict | None = None,
                 cls: str | None = None, **props: Any) -> str:
@@ -1163,6 +1210,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     culprits = set(_culprits(run, unit, towns)) if infeasible else set()
 
     town_geo = proj.geojson(towns.geometry.values)
+    geo_of = dict(zip((str(x) for x in towns.index), town_geo))
     town_feats, names = [], []
     reps = shapely.point_on_surface(np.asarray(towns.geometry.values, dtype=object))
     rx, ry = (v.tolist() for v in proj.xy(shapely.get_x(reps), shapely.get_y(reps))) if len(reps) else ([], [])
@@ -1284,7 +1332,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
             label = t("原已可及", "already within reach") if was else t("新增可及", "newly within reach")
             tip = _tip(f"<b>{esc(towns.at[code, 'name'])}</b>", label,
                        f"{t('最近血透点', 'Nearest dialysis')}: ≈{minutes(before)} → ≈{minutes(after)} {t('分钟', 'min')}")
-            reach_feats.append(_feature(proj.geometry(towns.at[code, "geometry"]), tip=tip,
+            reach_feats.append(_feature(geo_of[code], tip=tip,
                                         style={"color": "#08519c", "weight": 1, "opacity": 0.8,
                                                "fillColor": "#6baed6" if was else "#08519c", "fillOpacity": 0.45}))
     conflict_feats = []
@@ -1292,7 +1340,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
         tip = _tip(f"<b>{esc(towns.at[code, 'name'])}</b>",
                    f'<span class="pm-FAIL">{t("导致规则冲突的乡镇", "a township behind the conflict")}</span>',
                    t("见右侧“为何无可行方案”", "see 'Why no plan' in the panel"))
-        conflict_feats.append(_feature(proj.geometry(towns.at[code, "geometry"]), id=f"conflict:{code}", tip=tip,
+        conflict_feats.append(_feature(geo_of[code], id=f"conflict:{code}", tip=tip,
                                        style={"color": "#6a1b9a", "weight": 4, "opacity": 1, "fillColor": "#ce93d8",
                                               "fillOpacity": 0.5}))
 
@@ -1313,10 +1361,10 @@ def unit_page(run: _Run, unit: Unit) -> Page:
               Layer("reach", t("血透可及范围", "Within reach of dialysis"), reach_feats, show=False)]
     from .access.layers import access_layers
 
-    layers += access_layers(run, unit, proj)
+    layers += access_layers(run, unit, proj, geo_of)
     if UNIT_LAYERS:
         ctx = UnitLayerContext(r, unit, comms, {c.id: run.colors.get(c.id, "#999999") for c in comms}, proj.point,
-                               proj.geometry)
+                               proj.geometry, proj.points, proj.geojson)
         for builder in UNIT_LAYERS:
             layers.extend(builder(ctx))
     layers = [x for x in layers if x.features]
