@@ -112,9 +112,14 @@ def _asset_head(offline: bool, prefix: str) -> str:
 # --- small helpers ------------------------------------------------------------------------------
 
 
+_HTML_SPECIAL = re.compile("[&<>\"']")
+
+
 def esc(value: object) -> str:
     """Text from data, escaped for HTML (names, messages)."""
-    return html.escape(str(value), quote=True)
+    text = str(value)
+    # Most names have nothing to escape: one scan instead of html.escape's five replacements.
+    return html.escape(text, quote=True) if _HTML_SPECIAL.search(text) else text
 
 
 _LABELS: dict[str, tuple[str, str]] = {}
@@ -206,7 +211,23 @@ def unit_filename(unit_id: str) -> str:
 
 def _json(obj: object) -> str:
     """JSON safe inside a <script> element."""
-    text = json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _script_safe(_json_raw(obj))
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _json_raw(obj: object) -> str:
+    """Compact JSON with sorted keys, not yet safe inside a <script> element (see `_script_safe`)."""
+    return _ENCODER.encode(obj)
+
+
+def _script_safe(text: str) -> str:
+    """JSON text made safe inside a <script> element: <, >, & and the JavaScript line separators as escapes.
+
+    The characters only occur inside JSON strings, and the escapes contain none of them, so
+    escaping a whole page's data once gives the same text as escaping each of its parts.
+    """
     for ch, rep in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, rep)
     return text
@@ -279,16 +300,33 @@ def frame_memo(frame: pd.DataFrame, key: str, build: Callable[[pd.DataFrame], An
     return got[2]
 
 
-def rows_of(frame: pd.DataFrame, keys: Iterable[str], column: str = "county") -> pd.DataFrame:
-    """The rows of `frame` whose `column` (as text) is one of `keys`, in the frame's order (indexed once per frame)."""
+def positions_of(frame: pd.DataFrame, keys: Iterable[str], column: str = "county") -> np.ndarray:
+    """Positions of the rows of `frame` whose `column` (as text) is one of `keys`, ascending (indexed once per frame)."""
     if not len(frame) or column not in frame.columns:
-        return frame.iloc[0:0]
+        return np.zeros(0, dtype=np.intp)
     groups = frame_memo(frame, "rows_of:" + column,
                         lambda f: f.groupby(f[column].astype(str).to_numpy(), sort=False).indices)
     parts = [groups[x] for x in dict.fromkeys(keys) if x in groups]
     if not parts:
-        return frame.iloc[0:0]
-    return frame.iloc[np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]]
+        return np.zeros(0, dtype=np.intp)
+    return np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]
+
+
+def rows_of(frame: pd.DataFrame, keys: Iterable[str], column: str = "county") -> pd.DataFrame:
+    """The rows of `frame` whose `column` (as text) is one of `keys`, in the frame's order (indexed once per frame)."""
+    return frame.iloc[positions_of(frame, keys, column)]
+
+
+def columns_of(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The frame's columns as NumPy arrays (made once per frame): taking a few rows of a few columns from
+    these costs microseconds, where `DataFrame.iloc` of a wide frame costs a millisecond."""
+    return frame_memo(frame, "columns_of", lambda f: {str(c): f[c].to_numpy() for c in f.columns})
+
+
+def row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per row of the frame's text (index excluded), made once per frame."""
+    return frame_memo(frame, "row_hashes",
+                      lambda f: pd.util.hash_pandas_object(f.astype(str), index=False).to_numpy(np.uint64))
 
 
 class _Proj:
@@ -343,13 +381,14 @@ class _Proj:
 
 def _feature(geometry: str, **props: Any) -> str:
     """A GeoJSON feature as JSON text (geometry already serialized); a popup that extends the tooltip
-    is stored as the extra part only (`px`)."""
+    is stored as the extra part only (`px`). The text is made script-safe with the page's data
+    (`Page.data_json`), once for the whole page."""
     tip, pop = props.get("tip"), props.get("pop")
     if tip is not None and pop is not None and pop.startswith(tip):
         props["px"] = pop[len(tip):]
         del props["pop"]
     clean = {k: v for k, v in props.items() if v is not None}
-    return '{"geometry":' + geometry + ',"properties":' + _json(clean) + ',"type":"Feature"}'
+    return '{"geometry":' + geometry + ',"properties":' + _json_raw(clean) + ',"type":"Feature"}'
 
 
 # --- colouring --------------------------------------------------------------------------------
@@ -474,13 +513,13 @@ class Page:
                 "banner": self.banner, "names": [n.row() for n in self.names]}
 
     def data_json(self) -> str:
-        """The data as JSON text: feature texts are spliced in unparsed (they are already safe JSON)."""
-        text = _json(self.data())
+        """The data as JSON text, safe inside a <script> element: feature texts are spliced in unparsed."""
+        text = _json_raw(self.data())
         for i, x in enumerate(self.layers):
             text = text.replace(f'"@@F{i}@@"', "[" + ",".join(x.features) + "]", 1)
         used = sorted(set(_TOKEN.findall(text)))
         labels = {k: _label_html(k) for k in used if k in _LABELS}
-        return text[:-1] + ',"labels":' + _json(labels) + "}"
+        return _script_safe(text[:-1] + ',"labels":' + _json_raw(labels) + "}")
 
 
 @dataclass
@@ -670,23 +709,33 @@ class _Run:
         text = " ".join(str(x) for x in (up.explanation if up is not None else ()))
         return {rid for rid in self.rule_ids if re.search(rf"(?<![\w.]){re.escape(rid)}(?![\w])", text)}
 
+    def _rule_texts(self) -> list[tuple[Any, str, str, str, str]]:
+        """(rule, id, source, heading, description) of every status, worded once per run (not once per page)."""
+        memo = self.__dict__.get("_rule_texts_memo")
+        if memo is None:
+            memo = self.__dict__["_rule_texts_memo"] = [
+                (s.rule, s.rule.id, s.rule.source_text, s.rule.heading(), s.rule.describe()) for s in self.result.all_statuses]
+        return memo
+
     def unit_statuses(self, unit: Unit) -> list[dict[str, object]]:
         """Every rule in this unit: mark, source, heading, description, violations; broken rules first."""
-        mine = self.violations.get(unit.id, [])
+        by_rule: dict[str, list[object]] = {}
+        for rid, m, _ in self.violations.get(unit.id, []):
+            by_rule.setdefault(rid, []).append(m)
         conflicts = self.conflicts(unit) if self.infeasible(unit) else set()
         out = []
-        for s in self.result.all_statuses:
-            v = [m for rid, m, _ in mine if rid == s.rule.id]
-            if not rule_applies(s.rule, unit):
+        for rule, rid, source, heading, description in self._rule_texts():
+            v = list(by_rule.get(rid, ()))
+            if not rule_applies(rule, unit):
                 mark = "N/A"
-            elif s.rule.id in conflicts:
+            elif rid in conflicts:
                 mark = "CONFLICT"
             elif v:
-                mark = "FAIL" if s.rule.hard else "SOFT"
+                mark = "FAIL" if rule.hard else "SOFT"
             else:
                 mark = "PASS"
-            out.append({"rule_id": s.rule.id, "source": s.rule.source_text, "heading": s.rule.heading(),
-                        "description": s.rule.describe(), "mark": mark, "violations": v})
+            out.append({"rule_id": rid, "source": source, "heading": heading, "description": description, "mark": mark,
+                        "violations": v})
         return sorted(out, key=lambda x: MARK_ORDER.get(str(x["mark"]), 9))
 
     def region_statuses(self) -> list[dict[str, object]]:
@@ -895,11 +944,38 @@ def _banner(run: _Run, extra: Sequence[str] = ()) -> str:
 # --- overview -----------------------------------------------------------------------------------------
 
 
+def _geometry_index(frame: pd.DataFrame) -> tuple[dict[str, int], np.ndarray]:
+    """Row position by index (as text) and the geometries of a frame as an array (made once per frame)."""
+    return frame_memo(frame, "geometry_index", lambda f: ({str(c): i for i, c in enumerate(f.index)},
+                                                          np.asarray(f.geometry.values, dtype=object)))
+
+
+@cache
+def _row_type(fields: tuple[str, ...]) -> type:
+    from collections import namedtuple
+
+    return namedtuple("Row", fields)
+
+
+def _tuples(frame: pd.DataFrame, fields: Sequence[str]) -> list[Any]:
+    """The frame's rows as named tuples of `Index` and those of `fields` it has, like `itertuples` (same values)
+    but reading only these columns: itertuples of a wide frame makes a Series of every column."""
+    present = tuple(f for f in fields if f in frame.columns)
+    row = _row_type(("Index", *present))
+    return [row(*vals) for vals in zip(frame.index.tolist(), *(frame[f].tolist() for f in present))]
+
+
+_TOWN_FIELDS = ("name", "population", "population_estimated", "polygon_estimated", "seat_source")
+_FAC_FIELDS = ("name", "kind", "grade", "beds", "synthesized", "dialysis", "chief", "associate_chief", "attending",
+               "resident")
+
+
 def _dissolve(towns: pd.DataFrame, groups: dict[str, list[str]], tolerance: float) -> dict[str, shapely.Geometry]:
     """Each group of townships as one simplified shape (coverage union: the townships tile the region)."""
     out = {}
+    row, garr = _geometry_index(towns)
     for key, codes in groups.items():
-        geoms = towns.loc[codes].geometry.values
+        geoms = garr[[row[str(c)] for c in codes]]
         if len(geoms) == 1:
             geom = geoms[0]
         else:
@@ -1148,8 +1224,8 @@ def _nearest(run: _Run, seats, ids: list[str]) -> np.ndarray:
 
     if not ids:
         return np.full(len(seats), np.inf)
-    f = run.fac.loc[ids]
-    return run.result.travel.minutes(seats, Points.from_xy(ids, f.geometry.x, f.geometry.y)).min(axis=1)
+    xy = [run.fac_xy[str(i)] for i in ids]
+    return run.result.travel.minutes(seats, Points.from_xy(ids, [p[0] for p in xy], [p[1] for p in xy])).min(axis=1)
 
 
 def _dialysis_minutes(run: _Run, unit: Unit) -> tuple[dict[str, tuple[float, float]], list[dict[str, Any]]]:
@@ -1163,7 +1239,7 @@ def _dialysis_minutes(run: _Run, unit: Unit) -> tuple[dict[str, tuple[float, flo
         d = run.dialysis.get(county)
         if d is None:
             continue
-        towns = run.region.townships_of(county)
+        towns = rows_of(run.towns, [county], "county_code").sort_index()   # region.townships_of, indexed once
         if towns.empty:
             continue
         seats = Points.from_xy(list(towns.index), towns["seat_lon"], towns["seat_lat"])
@@ -1172,7 +1248,7 @@ def _dialysis_minutes(run: _Run, unit: Unit) -> tuple[dict[str, tuple[float, flo
         b, a = _nearest(run, seats, before_ids), _nearest(run, seats, after_ids)
         for code, x, y in zip(towns.index, b, a):
             out[str(code)] = (float(x) if np.isfinite(x) else float("nan"), float(y) if np.isfinite(y) else float("nan"))
-        here = new_sites[new_sites["county"] == county]
+        here = rows_of(new_sites, [county])
         served = dict(zip(here["facility_id"], here["residents_served"]))
         for fid in d.existing:
             sites.append({"fid": fid, "new": False, "served": None, "county": d})
@@ -1215,7 +1291,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     reps = shapely.point_on_surface(np.asarray(towns.geometry.values, dtype=object))
     rx, ry = (v.tolist() for v in proj.xy(shapely.get_x(reps), shapely.get_y(reps))) if len(reps) else ([], [])
     rep_of = {}
-    for k, (tw, geo, rep) in enumerate(zip(towns.itertuples(), town_geo, reps)):
+    for k, (tw, geo, rep) in enumerate(zip(_tuples(towns, _TOWN_FIELDS), town_geo, reps)):
         code = str(tw.Index)
         rep_of[code] = rep
         style = {"color": "#ffffff", "weight": 1.2, "opacity": 1.0, "fillColor": colour_of.get(code, "#bdbdbd"),
@@ -1231,7 +1307,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     for c in comms:
         codes = [x for x in c.townships if x in towns.index]
         if codes:
-            comm_shapes[c.id] = _dissolve(towns, {c.id: codes}, 0.0)[c.id]
+            comm_shapes[c.id] = _dissolve(run.towns, {c.id: codes}, 0.0)[c.id]
             outline_feats.append(_feature(proj.geometry(comm_shapes[c.id].boundary),
                                           style={"color": "#5b2c83" if is_city else "#222222", "weight": 3, "opacity": 0.9,
                                                  "fill": False}))
@@ -1262,7 +1338,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
                                 f'"properties":{props},"type":"Feature"}}')
         else:
             others.append(i)
-    for i, f in zip(others, rows.iloc[others].itertuples()):
+    for i, f in zip(others, _tuples(rows.iloc[others], _FAC_FIELDS)):
         fid = str(f.Index)
         letter = _kind_letter(f.kind)
         x, y = float(gx[i]), float(gy[i])
@@ -1384,7 +1460,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
         names.append(Name(proj.latlng(pt.x, pt.y), f"<b>{run.community_name(c.id)}</b><br>{line2}", "pm-n-comm",
                           priority=0, movable=True))
     if infeasible:
-        pt = shapely.point_on_surface(_dissolve(towns, {"all": list(towns.index)}, 0.001)["all"]) if len(towns) else None
+        pt = shapely.point_on_surface(_dissolve(run.towns, {"all": list(towns.index)}, 0.001)["all"]) if len(towns) else None
         if pt is not None:
             names.append(Name(proj.latlng(pt.x, pt.y), f'<b class="pm-n-warn">{t("无可行方案", "No feasible plan")}</b><br>'
                               f"{t('规则相互冲突，见右侧说明', 'rules conflict: see the panel')}", "pm-n-comm pm-n-bad",

@@ -46,7 +46,7 @@ def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | Non
     """The access layers of one county or city page (render.unit_page calls this; empty without access tables).
 
     `town_geo` gives the township GeoJSON texts the page already made (township code -> text)."""
-    from ..render import Layer, _feature, _kind_letter, esc, rows_of, t
+    from ..render import Layer, _feature, _kind_letter, columns_of, esc, positions_of, t
 
     access = getattr(run.result, "access", None)
     if access is None or not getattr(access, "tables", None):
@@ -83,20 +83,24 @@ def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | Non
     hosts = access.table("shared_hosts")
     trips = access.table("courier_trips")
     if len(hosts):
-        mine = rows_of(hosts, counties)
+        cols, pos = columns_of(hosts), positions_of(hosts, counties)
+        by_host: dict[str, list[tuple[str, str]]] = {}
+        for host, center, status in zip(cols["host"][pos].tolist(), cols["center"][pos].tolist(),
+                                        cols["status"][pos].tolist()):
+            by_host.setdefault(host, []).append((center, status))
         feats = []
         leads = None
-        for host, grp in mine.groupby("host", sort=True):
+        for host in sorted(by_host):
             if host not in fac.index:
                 continue
             if leads is None:
                 leads = {c.lead for c in run.result.plan.communities()}
             f = fac.loc[host]
             lines = [f"<b>{esc(f['name'])}</b>", t("共享中心承担机构", "Shared-center host")]
-            for row in grp.itertuples():
-                zh, en = SHARED_CENTERS[row.center]
+            for center, status in by_host[host]:
+                zh, en = SHARED_CENTERS[center]
                 state = {"existing": t("已具备", "running"), "to_build": t("拟建", "to build"),
-                         "missing": t("未建成（必须）", "missing (required)")}.get(str(row.status), esc(row.status))
+                         "missing": t("未建成（必须）", "missing (required)")}.get(str(status), esc(status))
                 lines.append(f"{t(zh, en)}: {state}")
             feats.append(_feature(proj.point(f.geometry.x, f.geometry.y), mk="fac", fk=_kind_letter(f["kind"]),
                                   gl=2, lead=1 if host in leads else None,
@@ -105,16 +109,17 @@ def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | Non
             layers.append(Layer("access_hosts", t("共享中心（检验、影像、心电、病理、消毒、药房）", "Shared centers"),
                                 feats, kind="point", show=False))
     if len(trips):
-        mine = rows_of(trips, counties)
+        cols, pos = columns_of(trips), positions_of(trips, counties)
         feats = []
-        for row in mine.itertuples():
-            ids = [str(row.host), *[s for s in str(row.stops).split(";") if s], str(row.host)]
+        for host, stops, status, trip, minutes, n_stops in zip(*(cols[c][pos].tolist() for c in (
+                "host", "stops", "status", "trip", "minutes", "n_stops"))):
+            ids = [str(host), *[s for s in str(stops).split(";") if s], str(host)]
             if not all(i in run.fac_xy for i in ids):
                 continue
             pts = [run.fac_xy[i] for i in ids]
-            over = str(row.status) == "OVER_LIMIT"
-            tip = (f"<b>{esc(run.fac_name[str(row.host)])}</b>\n{t('物流往返', 'Courier round trip')} {row.trip}: "
-                   f"{float(row.minutes):.0f} {t('分钟', 'min')}, {int(row.n_stops)} {t('站', 'stops')}"
+            over = str(status) == "OVER_LIMIT"
+            tip = (f"<b>{esc(run.fac_name[str(host)])}</b>\n{t('物流往返', 'Courier round trip')} {trip}: "
+                   f"{float(minutes):.0f} {t('分钟', 'min')}, {int(n_stops)} {t('站', 'stops')}"
                    + (f"\n{t('超过往返时限', 'over the round-trip limit')}" if over else ""))
             feats.append(_feature(proj.line(pts), tip=tip, style={"color": "#c2185b" if over else "#00897b", "weight": 2.5,
                                                                    "opacity": 0.85, "dashArray": "6 4" if over else None}))

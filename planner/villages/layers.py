@@ -23,26 +23,32 @@ def _tables(result: Any) -> dict[str, pd.DataFrame] | None:
     return getattr(villages, "tables", None) or None
 
 
-def _mine(tables: dict[str, pd.DataFrame], name: str, counties: set[str]) -> pd.DataFrame:
-    from ..render import rows_of
+_TABLES = ("village_modes", "routes", "timetable")
 
-    frame = tables.get(name, pd.DataFrame())
-    if not len(frame) or "county" not in frame.columns:
-        return frame.iloc[0:0] if len(frame.columns) else pd.DataFrame()
-    return rows_of(frame, sorted(counties))
+
+def _mine(tables: dict[str, pd.DataFrame], name: str, counties: set[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """A village table's columns and the positions of the rows of these counties (in table order)."""
+    from ..render import columns_of, positions_of
+
+    frame = tables.get(name)
+    if frame is None or not len(frame) or "county" not in frame.columns:
+        return {}, np.zeros(0, dtype=np.intp)
+    return columns_of(frame), positions_of(frame, sorted(counties))
 
 
 def layers_key(result: Any, unit: Any) -> str:
     """A digest of what the village layers draw for a unit (its rows of the village tables)."""
+    from ..render import row_hashes
+
     tables = _tables(result)
     if not tables:
         return "none"
     h = hashlib.sha256()
     counties = set(unit.county_codes)
-    for name in ("village_modes", "routes", "timetable"):
-        frame = _mine(tables, name, counties)
+    for name in _TABLES:
+        _cols, pos = _mine(tables, name, counties)
         h.update(name.encode())
-        h.update(pd.util.hash_pandas_object(frame.astype(str), index=False).values.tobytes() if len(frame) else b"-")
+        h.update(row_hashes(tables[name])[pos].tobytes() if len(pos) else b"-")
     return h.hexdigest()[:16]
 
 
@@ -65,6 +71,10 @@ def _lookups(region: Any) -> tuple[dict[str, int], np.ndarray, np.ndarray, dict[
     return row, vx, vy, names, xy
 
 
+def _text(values: np.ndarray) -> list[str]:
+    return [str(v) for v in values.tolist()]
+
+
 def village_layers(ctx: Any) -> list:
     """Villages by service mode, with popups giving each village's week, and the circuit routes, one layer per weekday."""
     from ..render import Layer, esc, t
@@ -73,67 +83,66 @@ def village_layers(ctx: Any) -> list:
     if not tables:
         return []
     counties = set(ctx.unit.county_codes)
-    modes = _mine(tables, "village_modes", counties)
-    if not len(modes):
+    mc, mpos = _mine(tables, "village_modes", counties)
+    if not len(mpos):
         return []
-    routes = _mine(tables, "routes", counties)
-    tt = _mine(tables, "timetable", counties)
+    rc, rpos = _mine(tables, "routes", counties)
+    tc, tpos = _mine(tables, "timetable", counties)
     vrow, vx, vy, fac_name, fac_xy = _lookups(ctx.result.region)
     visits: dict[str, list[str]] = {}
-    if len(routes):
-        r = routes.sort_values(["weekday", "arrival"])
+    if len(rpos):
+        p = rpos[np.lexsort((rc["arrival"][rpos], rc["weekday"][rpos]))]      # by weekday, then arrival (stable)
         team_word, stop_zh, stop_en = t("医疗队", "team"), t("第", "stop "), t("站", "")
         days = {d: t(WEEKDAYS_ZH[d - 1], WEEKDAYS_EN[d - 1]) for d in range(1, 8)}
-        for v, day, arrival, base_name, team, stop in zip(r["village"].astype(str).tolist(), r["weekday"].tolist(),
-                                                          r["arrival"].tolist(), r["base_name"].tolist(),
-                                                          r["team"].astype(str).tolist(), r["stop"].tolist()):
+        for v, day, arrival, base_name, team, stop in zip(_text(rc["village"][p]), rc["weekday"][p].tolist(),
+                                                          rc["arrival"][p].tolist(), rc["base_name"][p].tolist(),
+                                                          _text(rc["team"][p]), rc["stop"][p].tolist()):
             visits.setdefault(v, []).append(
                 f"{days[int(day)]} {esc(arrival)} · {esc(base_name)} {team_word} {esc(team.rsplit('-', 1)[-1])}, "
                 f"{stop_zh}{int(stop)}{stop_en}")
     sessions: dict[str, list[str]] = {}
-    if len(tt):
-        s = tt.sort_values(["weekday", "half_day", "seat"])
-        for clinic, day, half, start, fname in zip(s["clinic"].astype(str).tolist(), s["weekday"].tolist(),
-                                                   s["half_day"].tolist(), s["start"].tolist(), s["facility_name"].tolist()):
+    if len(tpos):
+        p = tpos[np.lexsort((tc["seat"][tpos], tc["half_day"][tpos], tc["weekday"][tpos]))]
+        for clinic, day, half, start, fname in zip(_text(tc["clinic"][p]), tc["weekday"][p].tolist(),
+                                                   tc["half_day"][p].tolist(), tc["start"][p].tolist(),
+                                                   tc["facility_name"][p].tolist()):
             d, h = int(day) - 1, int(half)
             sessions.setdefault(clinic, []).append(
                 f"{t(WEEKDAYS_ZH[d] + HALVES_ZH[h], WEEKDAYS_EN[d] + ' ' + HALVES_EN[h])} {esc(start)} · {esc(fname)}")
-    codes = modes["village"].astype(str).tolist()
+    codes = _text(mc["village"][mpos])
     at = [vrow.get(c, -1) for c in codes]
     keep = [i for i, k in enumerate(at) if k >= 0]
-    pos = np.asarray([at[i] for i in keep], dtype=np.int64)
+    pos = np.asarray([at[i] for i in keep], dtype=np.intp)
     points = ctx.points(vx[pos], vy[pos]) if ctx.points is not None else \
         [ctx.point(float(x), float(y)) for x, y in zip(vx[pos], vy[pos])]
-    cols = {c: modes[c].tolist() for c in ("village_name", "mode", "nearest_licensed", "nearest_licensed_min",
-                                           "visits_required", "visits_planned", "clinic", "remote_sessions",
-                                           "remote_required")}
-    has_reason = "reason_zh" in modes.columns
-    reason_zh = modes["reason_zh"].tolist() if has_reason else [""] * len(modes)
-    reason_en = modes["reason"].tolist() if "reason" in modes.columns else [""] * len(modes)
+    col = {c: mc[c][mpos].tolist() for c in ("village_name", "mode", "nearest_licensed", "nearest_licensed_min",
+                                            "visits_required", "visits_planned", "clinic", "remote_sessions",
+                                            "remote_required")}
+    reason_zh = mc["reason_zh"][mpos].tolist() if "reason_zh" in mc else [""] * len(mpos)
+    reason_en = mc["reason"][mpos].tolist() if "reason" in mc else [""] * len(mpos)
     words = {m: t(zh, en) for m, (zh, en) in MODE_WORDS.items()}
     nearest_word, min_word = t("最近执业（助理）医师", "Nearest licensed physician"), t("分钟", "min")
     circuit_word, week_word = t("巡回诊疗", "Circuit visits"), t("次/周", "a week")
     remote_word = t("远程诊疗", "Remote consultations")
-    styles = {}
+    styles: dict[str, dict[str, Any]] = {}
     feats = []
     for i, point in zip(keep, points):
         code = codes[i]
-        mode = str(cols["mode"][i])
-        word = words.get(mode) or t(mode, mode)
-        tip = f"<b>{esc(cols['village_name'][i])}</b>\n{word}"
+        mode = str(col["mode"][i])
+        tip = f"<b>{esc(col['village_name'][i])}</b>\n{words.get(mode) or t(mode, mode)}"
         lines = [tip]
         if mode == "resident":
-            near = cols["nearest_licensed"][i]
+            near = col["nearest_licensed"][i]
             lines.append(f"{nearest_word}: {esc(fac_name[near]) if near in fac_name else ''} "
-                         f"≈{float(cols['nearest_licensed_min'][i]):.0f} {min_word}")
-        if int(cols["visits_required"][i]):
-            lines.append(f"{circuit_word}: {int(cols['visits_planned'][i])}/{int(cols['visits_required'][i])} {week_word}")
+                         f"≈{float(col['nearest_licensed_min'][i]):.0f} {min_word}")
+        if int(col["visits_required"][i]):
+            lines.append(f"{circuit_word}: {int(col['visits_planned'][i])}/{int(col['visits_required'][i])} {week_word}")
             lines += visits.get(code, [])
         if str(reason_zh[i] or ""):
             lines.append(f'<span class="pm-FAIL">{t(str(reason_zh[i]), str(reason_en[i]))}</span>')
-        clinic = str(cols["clinic"][i])
+        clinic = str(col["clinic"][i])
         if clinic:
-            lines.append(f"{remote_word}: {int(cols['remote_sessions'][i])}/{int(cols['remote_required'][i])} {week_word}")
+            lines.append(f"{remote_word}: {int(col['remote_sessions'][i])}/{int(col['remote_required'][i])} {week_word}")
             lines += sessions.get(clinic, [])
         if mode not in styles:
             styles[mode] = {"color": "#ffffff", "weight": 0.8, "opacity": 0.9,
@@ -142,12 +151,12 @@ def village_layers(ctx: Any) -> list:
                                  cls=f"pm-village pm-mode-{mode}", id=f"village:{code}"))
     legend = " ".join(f'<span style="color:{MODE_COLOURS[m]}">●</span> {t(*MODE_WORDS[m])}' for m in MODE_COLOURS)
     out = [Layer("village_modes", t("行政村服务方式（固定、巡回、远程）", "Villages by service mode"), feats, legend=legend)]
-    if not len(routes):
+    if not len(rpos):
         return out
-    r = routes.sort_values(["weekday", "team", "stop"])
-    rows = list(zip(r["weekday"].tolist(), r["team"].astype(str).tolist(), r["base"].astype(str).tolist(),
-                    r["base_name"].tolist(), r["village"].astype(str).tolist(), r["village_name"].tolist(),
-                    r["route_minutes"].tolist()))
+    teams = rc["team"][rpos].astype(str)
+    p = rpos[np.lexsort((rc["stop"][rpos], teams, rc["weekday"][rpos]))]     # by weekday, team, stop
+    rows = list(zip(rc["weekday"][p].tolist(), _text(rc["team"][p]), _text(rc["base"][p]), rc["base_name"][p].tolist(),
+                    _text(rc["village"][p]), rc["village_name"][p].tolist(), rc["route_minutes"][p].tolist()))
     by_day: dict[int, list[str]] = {}
     k = 0
     while k < len(rows):
