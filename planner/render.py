@@ -369,6 +369,19 @@ class _Proj:
         x, y = self.xy([lon], [lat])
         return [float(y[0]), float(x[0])]
 
+    def lines(self, paths: Sequence[Sequence[tuple[float, float]]]) -> list[str]:
+        """GeoJSON LineString texts of many paths at once (shifted, rounded)."""
+        if not paths:
+            return []
+        x, y = self.xy([p[0] for path in paths for p in path], [p[1] for path in paths for p in path])
+        xs, ys = x.tolist(), y.tolist()
+        out, k = [], 0
+        for path in paths:
+            out.append('{"type":"LineString","coordinates":[' + ",".join(
+                f"[{xs[i]!r},{ys[i]!r}]" for i in range(k, k + len(path))) + "]}")
+            k += len(path)
+        return out
+
     def line(self, pts: Sequence[tuple[float, float]]) -> str:
         x, y = self.xy([p[0] for p in pts], [p[1] for p in pts])
         return json.dumps({"type": "LineString", "coordinates": [[float(a), float(b)] for a, b in zip(x, y)]})
@@ -515,11 +528,22 @@ class Page:
     def data_json(self) -> str:
         """The data as JSON text, safe inside a <script> element: feature texts are spliced in unparsed."""
         text = _json_raw(self.data())
-        for i, x in enumerate(self.layers):
-            text = text.replace(f'"@@F{i}@@"', "[" + ",".join(x.features) + "]", 1)
+        done: set[int] = set()
+
+        def splice(m: re.Match[str]) -> str:   # each layer's placeholder, first occurrence only, in one pass
+            i = int(m.group(1))
+            if i in done or i >= len(self.layers):
+                return m.group(0)
+            done.add(i)
+            return "[" + ",".join(self.layers[i].features) + "]"
+
+        text = _PLACEHOLDER.sub(splice, text)
         used = sorted(set(_TOKEN.findall(text)))
         labels = {k: _label_html(k) for k in used if k in _LABELS}
         return _script_safe(text[:-1] + ',"labels":' + _json_raw(labels) + "}")
+
+
+_PLACEHOLDER = re.compile(r'"@@F(\d+)@@"')
 
 
 @dataclass
@@ -540,8 +564,9 @@ class UnitLayerContext:
         `project(lon, lat) -> GeoJSON Point text` and `geometry(shapely geometry) -> GeoJSON text`
         (shifted to GCJ-02 when the page uses Amap tiles; use these, never raw coordinates).
     points
-        `points(lons, lats) -> [GeoJSON Point text]` and `geometries([geometry]) -> [GeoJSON text]`:
-        the same for many at once (a county has hundreds of villages).
+        `points(lons, lats) -> [GeoJSON Point text]`, `geometries([geometry]) -> [GeoJSON text]` and
+        `lines([[(lon, lat), ...], ...]) -> [GeoJSON LineString text]`: the same for many at once (a
+        county has hundreds of villages).
     """
 
     result: Any
@@ -552,6 +577,7 @@ class UnitLayerContext:
     geometry: Callable[[shapely.Geometry], str]
     points: Callable[[Any, Any], list[str]] | None = None
     geometries: Callable[[Sequence[shapely.Geometry]], list[str]] | None = None
+    lines: Callable[[Sequence[Sequence[tuple[float, float]]]], list[str]] | None = None
 
     def feature(self, geometry: str, *, tip: str | None = None, pop: str | None = None, style: dict | None = None,
                 cls: str | None = None, **props: Any) -> str:
@@ -658,7 +684,17 @@ class _Run:
         att = roster[roster["role"] == "attending"]
         self.received_by_target = {str(k): int(v) for k, v in att.groupby("to_id")["count"].sum().items()}
         self.sent_by_source = {str(k): int(v) for k, v in roster.groupby("from_id")["count"].sum().items()}
-        self.roster_by_comm = {str(k): g for k, g in roster.groupby("community_id", sort=True)}
+        # Each community's roster rows as tuples of the columns the pages show, and as whole records (for the keys).
+        self.roster_rows: dict[str, list[tuple]] = {}
+        self.roster_records: dict[str, list[list]] = {}
+        if len(roster):
+            recs = roster.to_dict("split")["data"]
+            for cid, rec, row in zip(roster["community_id"].astype(str).tolist(), recs, zip(
+                    roster["role"].astype(str).tolist(), roster["from_id"].astype(str).tolist(),
+                    roster["to_id"].astype(str).tolist(), roster["title"].tolist(), roster["specialty"].tolist(),
+                    roster["count"].tolist(), roster["travel_min"].tolist(), roster["borrowed"].tolist())):
+                self.roster_rows.setdefault(cid, []).append(row)
+                self.roster_records.setdefault(cid, []).append(rec)
         self.centers_in: dict[str, list[str]] = {}
         if self.attending is not None:
             kinds = {k.value for k in self.attending.target_kinds}
@@ -1239,14 +1275,18 @@ def _dialysis_minutes(run: _Run, unit: Unit) -> tuple[dict[str, tuple[float, flo
         d = run.dialysis.get(county)
         if d is None:
             continue
-        towns = rows_of(run.towns, [county], "county_code").sort_index()   # region.townships_of, indexed once
-        if towns.empty:
+        pos = positions_of(run.towns, [county], "county_code")        # region.townships_of, indexed once
+        if not len(pos):
             continue
-        seats = Points.from_xy(list(towns.index), towns["seat_lon"], towns["seat_lat"])
+        codes = run.towns.index.to_numpy()[pos]
+        pos = pos[np.argsort(codes, kind="stable")]                       # by code, as townships_of
+        cols = columns_of(run.towns)
+        codes = run.towns.index.to_numpy()[pos].tolist()
+        seats = Points.from_xy(codes, cols["seat_lon"][pos], cols["seat_lat"][pos])
         before_ids = list(d.existing)
         after_ids = before_ids + list(d.sites)
         b, a = _nearest(run, seats, before_ids), _nearest(run, seats, after_ids)
-        for code, x, y in zip(towns.index, b, a):
+        for code, x, y in zip(codes, b, a):
             out[str(code)] = (float(x) if np.isfinite(x) else float("nan"), float(y) if np.isfinite(y) else float("nan"))
         here = rows_of(new_sites, [county])
         served = dict(zip(here["facility_id"], here["residents_served"]))
@@ -1379,10 +1419,9 @@ def unit_page(run: _Run, unit: Unit) -> Page:
                                             tip=tip, pop=_pop(tip, cite_html(run.expert.source_text) if run.expert else "")))
 
     cids = {c.id for c in comms}
-    roster = pd.concat([run.roster_by_comm[c] for c in sorted(cids) if c in run.roster_by_comm]) if any(
-        c in run.roster_by_comm for c in cids) else run.facts.roster.iloc[0:0]
-    dispatch_feats, dispatch_labels = _roster_lines(run, proj, roster[roster["role"] == "attending"], expert=False)
-    expert_feats, expert_labels = _roster_lines(run, proj, roster[roster["role"] == "expert"], expert=True)
+    roster = [row for c in sorted(cids) for row in run.roster_rows.get(c, ())]
+    dispatch_feats, dispatch_labels = _roster_lines(run, proj, [x for x in roster if x[0] == "attending"], expert=False)
+    expert_feats, expert_labels = _roster_lines(run, proj, [x for x in roster if x[0] == "expert"], expert=True)
 
     site_feats, reach_feats = [], []
     cov_min = run.dialysis_rule.coverage_minutes if run.dialysis_rule is not None else None
@@ -1437,10 +1476,10 @@ def unit_page(run: _Run, unit: Unit) -> Page:
               Layer("reach", t("血透可及范围", "Within reach of dialysis"), reach_feats, show=False)]
     from .access.layers import access_layers
 
-    layers += access_layers(run, unit, proj, geo_of)
+    layers += access_layers(run, unit, proj, geo_of, towns)
     if UNIT_LAYERS:
         ctx = UnitLayerContext(r, unit, comms, {c.id: run.colors.get(c.id, "#999999") for c in comms}, proj.point,
-                               proj.geometry, proj.points, proj.geojson)
+                               proj.geometry, proj.points, proj.geojson, proj.lines)
         for builder in UNIT_LAYERS:
             layers.extend(builder(ctx))
     layers = [x for x in layers if x.features]
@@ -1531,16 +1570,16 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     return Page(f"{unit.name} — {r.region.name}", proj.bounds(geoms), layers, panels, banner, prefix="../", names=names)
 
 
-def _roster_lines(run: _Run, proj: _Proj, rows: pd.DataFrame, *, expert: bool) -> tuple[list[str], list[str]]:
-    """Lines from each sending hospital to each receiver, with the count (tooltip and a label near the receiver)."""
+def _roster_lines(run: _Run, proj: _Proj, rows: Sequence[tuple], *, expert: bool) -> tuple[list[str], list[str]]:
+    """Lines from each sending hospital to each receiver, with the count (tooltip and a label near the receiver).
+
+    `rows` are the roster's (role, from_id, to_id, title, specialty, count, travel_min, borrowed)."""
     lines: list[str] = []
     labels: list[str] = []
-    if rows.empty:
+    if not rows:
         return lines, labels
     pairs: dict[tuple[str, str], dict[str, Any]] = {}
-    for src, dst, title, spec, n, minutes_, borrowed in zip(rows["from_id"].astype(str), rows["to_id"].astype(str),
-                                                            rows["title"], rows["specialty"], rows["count"],
-                                                            rows["travel_min"], rows["borrowed"]):
+    for _role, src, dst, title, spec, n, minutes_, borrowed in rows:
         p = pairs.setdefault((src, dst), {"n": 0, "detail": {}, "min": 0.0, "borrowed": False})
         p["n"] += int(n)
         p["detail"][(str(title), str(spec))] = p["detail"].get((str(title), str(spec)), 0) + int(n)
@@ -1713,7 +1752,7 @@ def _unit_key(run: _Run, unit: Unit) -> str:
     codes = [x for x in unit.townships if x in run.towns.index]
     fac_ids = [str(x) for x in unit.facilities.index]
     cids = sorted(c.id for c in comms)
-    roster = [run.roster_by_comm[c].to_dict("split")["data"] for c in cids if c in run.roster_by_comm]
+    roster = [run.roster_records[c] for c in cids if c in run.roster_records]
     payload = {
         "renderer": renderer_digest(), "opts": [run.opts.lang, run.opts.base_map, run.opts.numbers, run.opts.offline],
         "rules": [r.rules.name, r.rules.title, str(r.plan.meta.get("rules_path") or r.rules.path)],

@@ -42,16 +42,18 @@ def _township_access(acc: pd.DataFrame) -> tuple[dict[str, tuple[float, float, f
     return frame_memo(acc, "access.townships", build)
 
 
-def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | None = None) -> list:
+def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | None = None,
+                  towns: pd.DataFrame | None = None) -> list:
     """The access layers of one county or city page (render.unit_page calls this; empty without access tables).
 
-    `town_geo` gives the township GeoJSON texts the page already made (township code -> text)."""
+    `town_geo` and `towns` are the township GeoJSON texts (by code) and rows the page already has."""
     from ..render import Layer, _feature, _kind_letter, columns_of, esc, positions_of, t
 
     access = getattr(run.result, "access", None)
     if access is None or not getattr(access, "tables", None):
         return []
-    towns = run.towns.loc[[x for x in unit.townships if x in run.towns.index]]
+    if towns is None:
+        towns = run.towns.loc[[x for x in unit.townships if x in run.towns.index]]
     codes = [str(x) for x in towns.index]
     names = towns["name"].tolist()
     if town_geo is None or not all(c in town_geo for c in codes):

@@ -157,7 +157,7 @@ def village_layers(ctx: Any) -> list:
     p = rpos[np.lexsort((rc["stop"][rpos], teams, rc["weekday"][rpos]))]     # by weekday, team, stop
     rows = list(zip(rc["weekday"][p].tolist(), _text(rc["team"][p]), _text(rc["base"][p]), rc["base_name"][p].tolist(),
                     _text(rc["village"][p]), rc["village_name"][p].tolist(), rc["route_minutes"][p].tolist()))
-    by_day: dict[int, list[str]] = {}
+    found: list[tuple[int, str, list[tuple[float, float]]]] = []
     k = 0
     while k < len(rows):
         day, team = int(rows[k][0]), rows[k][1]
@@ -174,9 +174,14 @@ def village_layers(ctx: Any) -> list:
         tip = (f"<b>{esc(stops[0][3])}</b> {t('医疗队', 'team')} {esc(team.rsplit('-', 1)[-1])} · "
                f"{t(WEEKDAYS_ZH[day - 1], WEEKDAYS_EN[day - 1])}\n{names}\n"
                f"{float(stops[0][6]):.0f} {t('分钟（含路程与服务）', 'min (travel and service)')}")
-        by_day.setdefault(day, []).append(ctx.feature(ctx.geometry(shapely.LineString(pts)), tip=tip,
-                                                      style={"color": DAY_COLOURS[(day - 1) % len(DAY_COLOURS)],
-                                                             "weight": 3, "opacity": 0.85}, cls=f"pm-route pm-route-{day}"))
+        found.append((day, tip, pts))
+    geoms = ctx.lines([p for _d, _t, p in found]) if ctx.lines is not None else \
+        [ctx.geometry(shapely.LineString(p)) for _d, _t, p in found]
+    by_day: dict[int, list[str]] = {}
+    for (day, tip, _p), geom in zip(found, geoms):
+        by_day.setdefault(day, []).append(ctx.feature(geom, tip=tip, style={"color": DAY_COLOURS[(day - 1) % len(DAY_COLOURS)],
+                                                                            "weight": 3, "opacity": 0.85},
+                                                      cls=f"pm-route pm-route-{day}"))
     for day in sorted(by_day):
         out.append(Layer(f"circuit_day{day}", t(f"巡回诊疗路线（{WEEKDAYS_ZH[day - 1]}）",
                                                   f"Circuit routes ({WEEKDAYS_EN[day - 1]})"), by_day[day]))
