@@ -609,18 +609,26 @@ and dialysis should give `UnitLayerContext` users a `key` (see `register_unit_la
 _LAYER_KEYS: dict[Callable, Callable[[Any, Unit], str]] = {}
 
 
+_LAYER_PREPARE: dict[Callable, Callable[[Any], None]] = {}
+
+
 def register_unit_layer(builder: Callable[[UnitLayerContext], Sequence[Layer]],
-                        key: Callable[[Any, Unit], str] | None = None) -> None:
+                        key: Callable[[Any, Unit], str] | None = None,
+                        prepare: Callable[[Any], None] | None = None) -> None:
     """Add a layer builder to every unit page (once; registering it again is a no-op).
 
     `key(result, unit)` returns a short text that changes whenever the builder would draw
     something else for the unit (e.g. a digest of its routes); a re-run redraws a reused page
     when the key changes. Without it, the builder's pages are redrawn on every run.
+    `prepare(result)`, when given, is called once before the pages are drawn in workers, to
+    build look-ups every page needs (see `frame_memo`) once instead of once per worker.
     """
     if builder not in UNIT_LAYERS:
         UNIT_LAYERS.append(builder)
     if key is not None:
         _LAYER_KEYS[builder] = key
+    if prepare is not None:
+        _LAYER_PREPARE[builder] = prepare
 
 
 # --- facts shared by every page of a run ----------------------------------------------------------
@@ -1822,6 +1830,7 @@ def _unit_data(run: _Run, chosen: Sequence[Unit], jobs: int) -> list[tuple[str, 
         global _FORKED_RUN
         _FORKED_RUN = run
         try:
+            _prepare(run)
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
                 parts = pool.map(_unit_data_worker, [[u.id for u in chosen[k::jobs]] for k in range(jobs)])
         finally:
@@ -1831,20 +1840,15 @@ def _unit_data(run: _Run, chosen: Sequence[Unit], jobs: int) -> list[tuple[str, 
     return [(_unit_rel(u), unit_page(run, u).data_json()) for u in chosen]
 
 
-def _unit_rel(unit: Unit) -> str:
-    return "units/" + unit_filename(unit.id).removesuffix(".html")
-
-
 def _unit_data_worker(ids: list[str]) -> list[tuple[str, str]]:
     """Data of some units, in a forked worker that inherited the parent's _Run (labels registered there too)."""
     run = _FORKED_RUN
     assert run is not None
-    out = []
-    for uid in ids:
-        unit = run.units[uid]
-        data = unit_page(run, unit).data_json()
-        out.append((_unit_rel(unit), data))
-    return out
+    return [(_unit_rel(run.units[uid]), unit_page(run, run.units[uid]).data_json()) for uid in ids]
+
+
+def _unit_rel(unit: Unit) -> str:
+    return "units/" + unit_filename(unit.id).removesuffix(".html")
 
 
 def _read_manifest(folder: Path | None) -> dict[str, Any]:
@@ -1930,52 +1934,35 @@ def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool 
     out = Path(maps_dir)
     run = _new_run(result, opts, notes, facts, links)
     stamp = stamp_html(result, opts, stamp_date)
+    shell = hashlib.sha256(page_html(Page("", [], [], [], prefix="../"), opts, stamp=stamp,
+                                     data_src="_.js").encode()).hexdigest()[:32]
     prev_dir = Path(reuse) if reuse is not None else None
     old = _read_manifest(prev_dir)
     old_units: dict[str, str] = old.get("units", {}) if old.get("offline") == opts.offline else {}
     chosen = [u for u in result.units if units is None or u.id in units]
     keys = {u.id: _unit_key(run, u) for u in chosen}
-    written: list[Path] = []
-    overview_key = hashlib.sha256(json.dumps([renderer_digest(), sorted(keys.items()), stamp, opts.offline,
+    overview_key = hashlib.sha256(json.dumps([renderer_digest(), sorted(keys.items()), stamp, shell, opts.offline,
                                               len(result.units)]).encode()).hexdigest()[:32]
-    if prev_dir is not None and old.get("overview") == overview_key and (prev_dir / "index.html").exists() \
-            and units is None and _reuse(prev_dir / "index.html", out / "index.html"):
-        written.append(out / "index.html")
-    else:
-        written.append(io.write_text(out / "index.html", page_html(overview_page(run), opts, stamp=stamp)))
+    draw_overview = not (prev_dir is not None and old.get("overview") == overview_key and units is None
+                         and (prev_dir / "index.html").exists() and _reuse(prev_dir / "index.html", out / "index.html"))
+    same_shell = old.get("shell") == shell
     todo, reused = [], set()
     for u in chosen:
         rel = _unit_rel(u)
         data_file = rel + (".html" if opts.offline else ".js")
         if prev_dir is not None and old_units.get(u.id) == keys[u.id] and (prev_dir / data_file).exists() \
-                and (not opts.offline or old.get("stamp") == stamp):
+                and (not opts.offline or old.get("stamp") == stamp) and _reuse(prev_dir / data_file, out / data_file):
             reused.add(u.id)
+            if not opts.offline and not (same_shell and (prev_dir / f"{rel}.html").exists()
+                                         and _reuse(prev_dir / f"{rel}.html", out / f"{rel}.html")):
+                _write_unit_shell(out, u, f"{u.name} — {result.region.name}", opts, stamp)
         else:
             todo.append(u)
-    drawn = dict(_unit_data(run, todo, jobs))
+    _draw_all(run, out, stamp, draw_overview, todo, jobs)
+    written = [out / "index.html"]
     for u in chosen:
         rel = _unit_rel(u)
-        if u.id in reused:
-            src = prev_dir / (rel + (".html" if opts.offline else ".js"))  # type: ignore[operator]
-            if not _reuse(src, out / src.relative_to(prev_dir)):  # type: ignore[arg-type]
-                drawn[rel] = unit_page(run, u).data_json()
-        if rel in drawn:
-            data = drawn[rel]
-            if opts.offline:
-                written.append(io.write_text(out / f"{rel}.html", page_html(_PageStub(data), opts, stamp=stamp,
-                                                                              data_json=data)))
-                continue
-            io.write_text(out / f"{rel}.js", data_script(data))
-            title = json.loads(data)["title"]
-        else:
-            title = f"{u.name} — {result.region.name}"
-            if opts.offline:
-                written.append(out / f"{rel}.html")
-                continue
-        name = Path(rel).name
-        written.append(io.write_text(out / f"{rel}.html", page_html(Page(title, [], [], [], prefix="../"), opts, stamp=stamp,
-                                                                     data_src=f"{name}.js")))
-        written.append(out / f"{rel}.js")
+        written += [out / f"{rel}.html"] if opts.offline else [out / f"{rel}.html", out / f"{rel}.js"]
     if not opts.offline:
         for name, data in sorted(asset_files().items()):
             target = out / "assets" / name
@@ -1984,12 +1971,89 @@ def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool 
                 written.append(target)
             else:
                 written.append(io.write_bytes(target, data))
-    manifest = {"renderer": renderer_digest(), "offline": opts.offline, "stamp": stamp, "overview": overview_key,
-                "units": {**({k: v for k, v in old_units.items() if units is not None}), **keys}}
+    manifest = {"renderer": renderer_digest(), "offline": opts.offline, "stamp": stamp, "shell": shell,
+                "overview": overview_key, "units": {**({k: v for k, v in old_units.items() if units is not None}), **keys}}
     io.write_text(out / MANIFEST, json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=0))
     if stats is not None:
         stats.update({"drawn": len(chosen) - len(reused), "reused": len(reused)})
     return written
+
+
+UNITS_PER_TASK = 12
+"""Unit pages per worker task: small enough that two workers finish together, large enough to cost little to send."""
+
+
+@dataclass(frozen=True)
+class _Task:
+    """Pages a worker draws and writes into the maps folder: the overview, or some unit pages."""
+
+    out: Path
+    stamp: str
+    overview: bool = False
+    units: tuple[str, ...] = ()
+
+
+def _draw_all(run: _Run, out: Path, stamp: str, overview: bool, todo: Sequence[Unit], jobs: int) -> None:
+    """Draw and write the overview (when `overview`) and the `todo` unit pages, in forked workers when jobs > 1.
+
+    Workers inherit the run (nothing of the region is pickled), write their pages themselves and
+    return nothing; the overview, the largest single page, is the first task.
+    """
+    ids = [u.id for u in todo]
+    tasks = ([_Task(out, stamp, overview=True)] if overview else []) + [
+        _Task(out, stamp, units=tuple(ids[k:k + UNITS_PER_TASK])) for k in range(0, len(ids), UNITS_PER_TASK)]
+    global _FORKED_RUN
+    _FORKED_RUN = run
+    try:
+        if jobs > 1 and len(tasks) > 1 and "fork" in multiprocessing.get_all_start_methods():
+            _prepare(run)       # look-ups every page needs, built once here rather than in every worker
+            with multiprocessing.get_context("fork").Pool(min(jobs, len(tasks))) as pool:
+                for _ in pool.imap_unordered(_draw_task, tasks):
+                    pass
+        else:
+            for task in tasks:
+                _draw_task(task)
+    finally:
+        _FORKED_RUN = None
+
+
+def _draw_task(task: _Task) -> None:
+    """One task of `_draw_all` (in a forked worker that inherited the parent's _Run, or in the parent)."""
+    run = _FORKED_RUN
+    assert run is not None
+    if task.overview:
+        io.write_text(task.out / "index.html", page_html(overview_page(run), run.opts, stamp=task.stamp))
+    for uid in task.units:
+        unit = run.units[uid]
+        page = unit_page(run, unit)
+        data = page.data_json()
+        rel = _unit_rel(unit)
+        if run.opts.offline:
+            io.write_text(task.out / f"{rel}.html", page_html(page, run.opts, stamp=task.stamp, data_json=data))
+        else:
+            io.write_text(task.out / f"{rel}.js", data_script(data))
+            _write_unit_shell(task.out, unit, page.title, run.opts, task.stamp)
+
+
+def _write_unit_shell(out: Path, unit: Unit, title: str, opts: MapOptions, stamp: str) -> None:
+    """The HTML of a linked unit page: the shell that loads its data file beside it."""
+    rel = _unit_rel(unit)
+    io.write_text(out / f"{rel}.html", page_html(Page(title, [], [], [], prefix="../"), opts, stamp=stamp,
+                                                 data_src=f"{Path(rel).name}.js"))
+
+
+def _prepare(run: _Run) -> None:
+    """Build the run's shared look-ups before workers fork (each would otherwise build its own)."""
+    _geometry_index(run.towns)
+    columns_of(run.towns)
+    positions_of(run.towns, (), "county_code")
+    positions_of(run.facts.sites, ())
+    from .access.layers import prepare as access_prepare
+
+    access_prepare(run)
+    for builder in UNIT_LAYERS:
+        if builder in _LAYER_PREPARE:
+            _LAYER_PREPARE[builder](run.result)
 
 
 # --- plan folders ---------------------------------------------------------------------------------

@@ -143,3 +143,23 @@ def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | Non
                                          "fillOpacity": 0.6}))
         layers.append(Layer("access_2sfca", t("医师空间可及性（两步移动搜寻法）", "Physician access (2SFCA)"), feats, show=False))
     return layers
+
+
+def prepare(run: Any) -> None:
+    """Build the look-ups of `access_layers` once for a run (before the pages are drawn in workers)."""
+    from ..render import columns_of, positions_of
+
+    access = getattr(run.result, "access", None)
+    if access is None or not getattr(access, "tables", None):
+        return
+    rule = next((r for r in run.result.rules.rules if r.enabled and r.kind == "emergency_centers"), None)
+    for center in (rule.centers if rule is not None else ()):
+        _runs_of(run.fac, center)
+    for name in ("shared_hosts", "courier_trips"):
+        frame = access.tables.get(name)
+        if frame is not None and len(frame):
+            columns_of(frame)
+            positions_of(frame, ())
+    acc = access.tables.get("access_townships")
+    if acc is not None and len(acc):
+        _township_access(acc)

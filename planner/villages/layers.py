@@ -192,4 +192,13 @@ def register() -> None:
     """Add the village layers to every county and city page (idempotent)."""
     from .. import render
 
-    render.register_unit_layer(village_layers, key=layers_key)
+    render.register_unit_layer(village_layers, key=layers_key, prepare=prepare)
+
+
+def prepare(result: Any) -> None:
+    """Build the look-ups of `village_layers` once for a run (before the pages are drawn in workers)."""
+    tables = _tables(result)
+    if tables:
+        _lookups(result.region)
+        for name in _TABLES:
+            _mine(tables, name, set())
