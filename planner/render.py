@@ -324,9 +324,21 @@ def columns_of(frame: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    """One 64-bit hash per row of the frame's text (index excluded), made once per frame."""
-    return frame_memo(frame, "row_hashes",
-                      lambda f: pd.util.hash_pandas_object(f.astype(str), index=False).to_numpy(np.uint64))
+    """One 64-bit hash per row of the frame (index excluded), made once per frame."""
+    return frame_memo(frame, "row_hashes", lambda f: _hash_rows(f, index=False))
+
+
+def _hash_rows(frame: pd.DataFrame, *, index: bool) -> np.ndarray:
+    """One 64-bit hash per row: of the values as they are (fast), else of their text (a cell pandas cannot hash)."""
+    try:
+        return pd.util.hash_pandas_object(frame, index=index).to_numpy(np.uint64)
+    except TypeError:
+        pass
+    try:
+        return pd.util.hash_pandas_object(frame.astype(str), index=index).to_numpy(np.uint64)
+    except TypeError:  # an unhashable cell: hash the rows' text
+        return np.array([hash(tuple(map(str, r))) for r in frame.itertuples(index=index)],
+                        dtype=np.int64).view(np.uint64)
 
 
 class _Proj:
@@ -664,7 +676,7 @@ class _Run:
         self.fac = r.region.facilities
         self.towns = r.region.townships
         ids = [str(i) for i in self.fac.index]
-        self.fac_name = dict(zip(ids, self.fac["name"].astype(str)))
+        self.fac_name = dict(zip(ids, self.fac["name"].astype(str).tolist()))   # tolist: no per-cell pandas access
         self.fac_xy = dict(zip(ids, zip(self.fac.geometry.x.tolist(), self.fac.geometry.y.tolist())))
         self.comms = {c.id: c for c in r.plan.communities()}
         self.comm_rows = {str(row["community_id"]): row for row in f.communities.to_dict("records")} if len(f.communities) else {}
@@ -678,7 +690,7 @@ class _Run:
         members: dict[str, list[tuple[str, str]]] = {}
         mem = f.members
         how = mem["membership"].astype(str).tolist() if "membership" in mem.columns else [""] * len(mem)
-        for fid, cid, m in zip(mem.get("facility_id", []), mem.get("community_id", []), how):
+        for fid, cid, m in zip(_as_list(mem.get("facility_id", [])), _as_list(mem.get("community_id", [])), how):
             members.setdefault(str(fid), []).append((str(cid), "" if m in ("nan", "None") else m))
         self.members = members
         rules = list(r.rules.rules)
@@ -707,11 +719,11 @@ class _Run:
         if self.attending is not None:
             kinds = {k.value for k in self.attending.target_kinds}
             centers = self.fac[self.fac["kind"].isin(kinds)]
-            for fid, town in zip(centers.index, centers["township_code"]):
+            for fid, town in zip(centers.index.tolist(), centers["township_code"].tolist()):
                 self.centers_in.setdefault(str(town), []).append(str(fid))
         self.violations: dict[str, list[tuple[str, object, bool]]] = {}
-        for unit, rid, message, hard in zip(f.violations["unit"], f.violations["rule_id"], f.violations["message"],
-                                            f.violations["hard"]):
+        for unit, rid, message, hard in zip(f.violations["unit"].tolist(), f.violations["rule_id"].tolist(),
+                                            f.violations["message"].tolist(), f.violations["hard"].tolist()):
             self.violations.setdefault(str(unit), []).append((str(rid), message, bool(hard)))
         self.rule_ids = [s.rule.id for s in r.all_statuses]
         flags = r.region.estimated_flags()
@@ -803,10 +815,7 @@ class _Run:
         if table not in cache:
             frame = self.towns if table == "towns" else self.fac
             plain = frame.drop(columns=[frame.geometry.name])
-            try:
-                h = pd.util.hash_pandas_object(plain.astype(str), index=True).to_numpy()
-            except TypeError:  # an unhashable cell: hash the rows' text
-                h = np.array([hash(tuple(map(str, r))) for r in plain.itertuples()], dtype=np.int64).view(np.uint64)
+            h = _hash_rows(plain, index=True)
             wkb = shapely.to_wkb(np.asarray(frame.geometry.values, dtype=object))
             g = pd.util.hash_array(np.asarray(wkb, dtype=object))
             cache[table] = dict(zip((str(i) for i in frame.index), (h ^ (g * np.uint64(0x9E3779B97F4A7C15))).tolist()))
@@ -992,6 +1001,11 @@ def _geometry_index(frame: pd.DataFrame) -> tuple[dict[str, int], np.ndarray]:
     """Row position by index (as text) and the geometries of a frame as an array (made once per frame)."""
     return frame_memo(frame, "geometry_index", lambda f: ({str(c): i for i, c in enumerate(f.index)},
                                                           np.asarray(f.geometry.values, dtype=object)))
+
+
+def _as_list(values: Any) -> list:
+    """A column's values as a list (Series.tolist: one call, not one pandas access per cell)."""
+    return values.tolist() if hasattr(values, "tolist") else list(values)
 
 
 @cache
