@@ -53,17 +53,17 @@ def _size(folder: Path) -> tuple[int, float]:
     return len(files), sum(p.stat().st_size for p in files) / 1e6
 
 
-def one(region: str, jobs: int, rules: str) -> dict:
+def one(region: str, jobs: int, rules: str, services: bool = True) -> dict:
     from planner import regions
     from planner.pipeline import run_plan, write_outputs
     from planner.render import render_run
     from planner.rulefile import load_rules
 
     t0 = time.perf_counter()
-    result = run_plan(regions.load(region), load_rules(rules), jobs=jobs)
+    result = run_plan(regions.load(region), load_rules(rules), jobs=jobs, services=services)
     plan_s = time.perf_counter() - t0
     out: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "region": region, "jobs": jobs, "units": len(result.units), "communities": len(result.plan.communities()),
-                 "plan_s": round(plan_s, 1)}
+                 "services": services, "plan_s": round(plan_s, 1)}
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         t1 = time.perf_counter()
@@ -99,11 +99,14 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--rules", default="zhejiang-2026")
     ap.add_argument("--json", help="also write the figures to this JSON file")
+    ap.add_argument("--no-services", action="store_true",
+                    help="plan the communities only (no dispatch, dialysis, access or village phases, so no layers of "
+                         "theirs on the maps): for a machine that cannot hold the country's service phases in memory")
     args = ap.parse_args()
     print(f"machine: {platform.platform()}, python {platform.python_version()}, load {os.getloadavg()[0]:.1f}", flush=True)
     rows = []
     for region in args.regions.split(","):
-        row = one(region, args.jobs, args.rules)
+        row = one(region, args.jobs, args.rules, services=not args.no_services)
         rows.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
         print(f"{region}: {row['units']} unit pages, map phase cold {row['cold_s']:.1f} s ({row['cold_cpu_s']:.1f} s CPU), "
