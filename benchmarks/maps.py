@@ -12,7 +12,9 @@ its plan folder written, and then the maps phase is timed as `planner plan` runs
 - one county changed: the same, with one county's plan replaced by its mirror image (two
   townships swapped between communities when possible), so exactly one unit is drawn again.
 
-Figures are wall seconds in this process (plus forked workers), with the page counts and sizes.
+Figures are wall seconds in this process (plus forked workers), with the page counts and sizes, and the CPU
+seconds of this process and its workers (`*_cpu_s`) with the load average before and after each phase
+(`*_load`): on a shared machine the CPU figure is the one to compare.
 """
 
 from __future__ import annotations
@@ -51,17 +53,17 @@ def _size(folder: Path) -> tuple[int, float]:
     return len(files), sum(p.stat().st_size for p in files) / 1e6
 
 
-def one(region: str, jobs: int, rules: str) -> dict:
+def one(region: str, jobs: int, rules: str, services: bool = True) -> dict:
     from planner import regions
     from planner.pipeline import run_plan, write_outputs
     from planner.render import render_run
     from planner.rulefile import load_rules
 
     t0 = time.perf_counter()
-    result = run_plan(regions.load(region), load_rules(rules), jobs=jobs)
+    result = run_plan(regions.load(region), load_rules(rules), jobs=jobs, services=services)
     plan_s = time.perf_counter() - t0
-    out: dict = {"region": region, "jobs": jobs, "units": len(result.units), "communities": len(result.plan.communities()),
-                 "plan_s": round(plan_s, 1)}
+    out: dict = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "region": region, "jobs": jobs, "units": len(result.units), "communities": len(result.plan.communities()),
+                 "services": services, "plan_s": round(plan_s, 1)}
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         t1 = time.perf_counter()
@@ -73,9 +75,15 @@ def one(region: str, jobs: int, rules: str) -> dict:
             runs.append(("one_changed", dataclasses.replace(result, plan=changed), base / "cached"))
         for name, res, reuse in runs:
             stats: dict[str, int] = {}
+            c0, load0 = os.times(), os.getloadavg()[0]
             t = time.perf_counter()
             render_run(res, base / name, tiles="none", jobs=jobs, reuse=reuse, stats=stats)
             out[f"{name}_s"] = round(time.perf_counter() - t, 2)
+            c1 = os.times()
+            # CPU of this process and of the (joined) workers: the figure to compare on a loaded machine.
+            out[f"{name}_cpu_s"] = round(c1.user - c0.user + c1.system - c0.system + c1.children_user - c0.children_user
+                                         + c1.children_system - c0.children_system, 2)
+            out[f"{name}_load"] = [round(load0, 1), round(os.getloadavg()[0], 1)]
             out[f"{name}_drawn"] = stats["drawn"]
             files, mb = _size(base / name)
             out[f"{name}_files"], out[f"{name}_mb"] = files, round(mb, 1)
@@ -91,14 +99,18 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--rules", default="zhejiang-2026")
     ap.add_argument("--json", help="also write the figures to this JSON file")
+    ap.add_argument("--no-services", action="store_true",
+                    help="plan the communities only (no dispatch, dialysis, access or village phases, so no layers of "
+                         "theirs on the maps): for a machine that cannot hold the country's service phases in memory")
     args = ap.parse_args()
     print(f"machine: {platform.platform()}, python {platform.python_version()}, load {os.getloadavg()[0]:.1f}", flush=True)
     rows = []
     for region in args.regions.split(","):
-        row = one(region, args.jobs, args.rules)
+        row = one(region, args.jobs, args.rules, services=not args.no_services)
         rows.append(row)
         print(json.dumps(row, ensure_ascii=False), flush=True)
-        print(f"{region}: {row['units']} unit pages, map phase cold {row['cold_s']:.1f} s, cached re-run {row['cached_s']:.1f} s "
+        print(f"{region}: {row['units']} unit pages, map phase cold {row['cold_s']:.1f} s ({row['cold_cpu_s']:.1f} s CPU), "
+              f"cached re-run {row['cached_s']:.1f} s ({row['cached_cpu_s']:.1f} s CPU) "
               f"({row['cached_drawn']} drawn), one county changed {row.get('one_changed_s', float('nan')):.1f} s "
               f"({row.get('one_changed_drawn', '-')} drawn); load average now {os.getloadavg()[0]:.1f}", flush=True)
     if args.json:

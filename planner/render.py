@@ -18,7 +18,8 @@ import math
 import multiprocessing
 import os
 import re
-from collections.abc import Callable, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -111,9 +112,14 @@ def _asset_head(offline: bool, prefix: str) -> str:
 # --- small helpers ------------------------------------------------------------------------------
 
 
+_HTML_SPECIAL = re.compile("[&<>\"']")
+
+
 def esc(value: object) -> str:
     """Text from data, escaped for HTML (names, messages)."""
-    return html.escape(str(value), quote=True)
+    text = str(value)
+    # Most names have nothing to escape: one scan instead of html.escape's five replacements.
+    return html.escape(text, quote=True) if _HTML_SPECIAL.search(text) else text
 
 
 _LABELS: dict[str, tuple[str, str]] = {}
@@ -128,6 +134,12 @@ def t(zh: str, en: str) -> str:
     tooltips, popups, names and panels. Tooltips of a county page repeat the same dozen labels
     hundreds of times, so this halves their size.
     """
+    return _token(zh, en)
+
+
+@cache
+def _token(zh: str, en: str) -> str:
+    # Cached: a national run asks for the same few hundred labels millions of times.
     key = hashlib.sha1(f"{zh}\x00{en}".encode()).hexdigest()[:8]
     _LABELS[key] = (zh, en)
     return f"%%{key}%%"
@@ -199,7 +211,23 @@ def unit_filename(unit_id: str) -> str:
 
 def _json(obj: object) -> str:
     """JSON safe inside a <script> element."""
-    text = json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return _script_safe(_json_raw(obj))
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def _json_raw(obj: object) -> str:
+    """Compact JSON with sorted keys, not yet safe inside a <script> element (see `_script_safe`)."""
+    return _ENCODER.encode(obj)
+
+
+def _script_safe(text: str) -> str:
+    """JSON text made safe inside a <script> element: <, >, & and the JavaScript line separators as escapes.
+
+    The characters only occur inside JSON strings, and the escapes contain none of them, so
+    escaping a whole page's data once gives the same text as escaping each of its parts.
+    """
     for ch, rep in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, rep)
     return text
@@ -254,6 +282,65 @@ def _pop(*lines: str) -> str:
     return "<br>".join(x for x in lines if x)
 
 
+_FRAME_MEMO: dict[tuple[int, str], tuple[Any, int, Any]] = {}
+
+
+def frame_memo(frame: pd.DataFrame, key: str, build: Callable[[pd.DataFrame], Any]) -> Any:
+    """`build(frame)`, computed once per frame (and key) while the frame lives.
+
+    Pages of a national run are drawn from the tables of the whole country: a look-up built
+    once (in the parent, before the workers fork, when the parent asks first) replaces a scan
+    of the table for each of 2,800 pages. A frame whose length changed is indexed again.
+    """
+    k = (id(frame), key)
+    got = _FRAME_MEMO.get(k)
+    if got is None or got[0]() is not frame or got[1] != len(frame):
+        ref = weakref.ref(frame, lambda _r, k=k: _FRAME_MEMO.pop(k, None))
+        got = _FRAME_MEMO[k] = (ref, len(frame), build(frame))
+    return got[2]
+
+
+def positions_of(frame: pd.DataFrame, keys: Iterable[str], column: str = "county") -> np.ndarray:
+    """Positions of the rows of `frame` whose `column` (as text) is one of `keys`, ascending (indexed once per frame)."""
+    if not len(frame) or column not in frame.columns:
+        return np.zeros(0, dtype=np.intp)
+    groups = frame_memo(frame, "rows_of:" + column,
+                        lambda f: f.groupby(f[column].astype(str).to_numpy(), sort=False).indices)
+    parts = [groups[x] for x in dict.fromkeys(keys) if x in groups]
+    if not parts:
+        return np.zeros(0, dtype=np.intp)
+    return np.sort(np.concatenate(parts)) if len(parts) > 1 else parts[0]
+
+
+def rows_of(frame: pd.DataFrame, keys: Iterable[str], column: str = "county") -> pd.DataFrame:
+    """The rows of `frame` whose `column` (as text) is one of `keys`, in the frame's order (indexed once per frame)."""
+    return frame.iloc[positions_of(frame, keys, column)]
+
+
+def columns_of(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The frame's columns as NumPy arrays (made once per frame): taking a few rows of a few columns from
+    these costs microseconds, where `DataFrame.iloc` of a wide frame costs a millisecond."""
+    return frame_memo(frame, "columns_of", lambda f: {str(c): f[c].to_numpy() for c in f.columns})
+
+
+def row_hashes(frame: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per row of the frame (index excluded), made once per frame."""
+    return frame_memo(frame, "row_hashes", lambda f: _hash_rows(f, index=False))
+
+
+def _hash_rows(frame: pd.DataFrame, *, index: bool) -> np.ndarray:
+    """One 64-bit hash per row: of the values as they are (fast), else of their text (a cell pandas cannot hash)."""
+    try:
+        return pd.util.hash_pandas_object(frame, index=index).to_numpy(np.uint64)
+    except TypeError:
+        pass
+    try:
+        return pd.util.hash_pandas_object(frame.astype(str), index=index).to_numpy(np.uint64)
+    except TypeError:  # an unhashable cell: hash the rows' text
+        return np.array([hash(tuple(map(str, r))) for r in frame.itertuples(index=index)],
+                        dtype=np.int64).view(np.uint64)
+
+
 class _Proj:
     """Coordinates as they go into a page: shifted to GCJ-02 for Amap tiles, then rounded."""
 
@@ -285,9 +372,27 @@ class _Proj:
         x, y = self.xy([lon], [lat])
         return f'{{"type":"Point","coordinates":[{float(x[0])!r},{float(y[0])!r}]}}'
 
+    def points(self, lon: Any, lat: Any) -> list[str]:
+        """GeoJSON Point texts of many points at once (as `point` gives each)."""
+        x, y = self.xy(lon, lat)
+        return [f'{{"type":"Point","coordinates":[{a!r},{b!r}]}}' for a, b in zip(x.tolist(), y.tolist())]
+
     def latlng(self, lon: float, lat: float) -> list[float]:
         x, y = self.xy([lon], [lat])
         return [float(y[0]), float(x[0])]
+
+    def lines(self, paths: Sequence[Sequence[tuple[float, float]]]) -> list[str]:
+        """GeoJSON LineString texts of many paths at once (shifted, rounded)."""
+        if not paths:
+            return []
+        x, y = self.xy([p[0] for path in paths for p in path], [p[1] for path in paths for p in path])
+        xs, ys = x.tolist(), y.tolist()
+        out, k = [], 0
+        for path in paths:
+            out.append('{"type":"LineString","coordinates":[' + ",".join(
+                f"[{xs[i]!r},{ys[i]!r}]" for i in range(k, k + len(path))) + "]}")
+            k += len(path)
+        return out
 
     def line(self, pts: Sequence[tuple[float, float]]) -> str:
         x, y = self.xy([p[0] for p in pts], [p[1] for p in pts])
@@ -301,13 +406,14 @@ class _Proj:
 
 def _feature(geometry: str, **props: Any) -> str:
     """A GeoJSON feature as JSON text (geometry already serialized); a popup that extends the tooltip
-    is stored as the extra part only (`px`)."""
+    is stored as the extra part only (`px`). The text is made script-safe with the page's data
+    (`Page.data_json`), once for the whole page."""
     tip, pop = props.get("tip"), props.get("pop")
     if tip is not None and pop is not None and pop.startswith(tip):
         props["px"] = pop[len(tip):]
         del props["pop"]
     clean = {k: v for k, v in props.items() if v is not None}
-    return '{"geometry":' + geometry + ',"properties":' + _json(clean) + ',"type":"Feature"}'
+    return '{"geometry":' + geometry + ',"properties":' + _json_raw(clean) + ',"type":"Feature"}'
 
 
 # --- colouring --------------------------------------------------------------------------------
@@ -432,13 +538,24 @@ class Page:
                 "banner": self.banner, "names": [n.row() for n in self.names]}
 
     def data_json(self) -> str:
-        """The data as JSON text: feature texts are spliced in unparsed (they are already safe JSON)."""
-        text = _json(self.data())
-        for i, x in enumerate(self.layers):
-            text = text.replace(f'"@@F{i}@@"', "[" + ",".join(x.features) + "]", 1)
+        """The data as JSON text, safe inside a <script> element: feature texts are spliced in unparsed."""
+        text = _json_raw(self.data())
+        done: set[int] = set()
+
+        def splice(m: re.Match[str]) -> str:   # each layer's placeholder, first occurrence only, in one pass
+            i = int(m.group(1))
+            if i in done or i >= len(self.layers):
+                return m.group(0)
+            done.add(i)
+            return "[" + ",".join(self.layers[i].features) + "]"
+
+        text = _PLACEHOLDER.sub(splice, text)
         used = sorted(set(_TOKEN.findall(text)))
         labels = {k: _label_html(k) for k in used if k in _LABELS}
-        return text[:-1] + ',"labels":' + _json(labels) + "}"
+        return _script_safe(text[:-1] + ',"labels":' + _json_raw(labels) + "}")
+
+
+_PLACEHOLDER = re.compile(r'"@@F(\d+)@@"')
 
 
 @dataclass
@@ -458,6 +575,10 @@ class UnitLayerContext:
     project
         `project(lon, lat) -> GeoJSON Point text` and `geometry(shapely geometry) -> GeoJSON text`
         (shifted to GCJ-02 when the page uses Amap tiles; use these, never raw coordinates).
+    points
+        `points(lons, lats) -> [GeoJSON Point text]`, `geometries([geometry]) -> [GeoJSON text]` and
+        `lines([[(lon, lat), ...], ...]) -> [GeoJSON LineString text]`: the same for many at once (a
+        county has hundreds of villages).
     """
 
     result: Any
@@ -466,6 +587,9 @@ class UnitLayerContext:
     colors: dict[str, str]
     point: Callable[[float, float], str]
     geometry: Callable[[shapely.Geometry], str]
+    points: Callable[[Any, Any], list[str]] | None = None
+    geometries: Callable[[Sequence[shapely.Geometry]], list[str]] | None = None
+    lines: Callable[[Sequence[Sequence[tuple[float, float]]]], list[str]] | None = None
 
     def feature(self, geometry: str, *, tip: str | None = None, pop: str | None = None, style: dict | None = None,
                 cls: str | None = None, **props: Any) -> str:
@@ -497,18 +621,26 @@ and dialysis should give `UnitLayerContext` users a `key` (see `register_unit_la
 _LAYER_KEYS: dict[Callable, Callable[[Any, Unit], str]] = {}
 
 
+_LAYER_PREPARE: dict[Callable, Callable[[Any], None]] = {}
+
+
 def register_unit_layer(builder: Callable[[UnitLayerContext], Sequence[Layer]],
-                        key: Callable[[Any, Unit], str] | None = None) -> None:
+                        key: Callable[[Any, Unit], str] | None = None,
+                        prepare: Callable[[Any], None] | None = None) -> None:
     """Add a layer builder to every unit page (once; registering it again is a no-op).
 
     `key(result, unit)` returns a short text that changes whenever the builder would draw
     something else for the unit (e.g. a digest of its routes); a re-run redraws a reused page
     when the key changes. Without it, the builder's pages are redrawn on every run.
+    `prepare(result)`, when given, is called once before the pages are drawn in workers, to
+    build look-ups every page needs (see `frame_memo`) once instead of once per worker.
     """
     if builder not in UNIT_LAYERS:
         UNIT_LAYERS.append(builder)
     if key is not None:
         _LAYER_KEYS[builder] = key
+    if prepare is not None:
+        _LAYER_PREPARE[builder] = prepare
 
 
 # --- facts shared by every page of a run ----------------------------------------------------------
@@ -544,7 +676,7 @@ class _Run:
         self.fac = r.region.facilities
         self.towns = r.region.townships
         ids = [str(i) for i in self.fac.index]
-        self.fac_name = dict(zip(ids, self.fac["name"].astype(str)))
+        self.fac_name = dict(zip(ids, self.fac["name"].astype(str).tolist()))   # tolist: no per-cell pandas access
         self.fac_xy = dict(zip(ids, zip(self.fac.geometry.x.tolist(), self.fac.geometry.y.tolist())))
         self.comms = {c.id: c for c in r.plan.communities()}
         self.comm_rows = {str(row["community_id"]): row for row in f.communities.to_dict("records")} if len(f.communities) else {}
@@ -558,7 +690,7 @@ class _Run:
         members: dict[str, list[tuple[str, str]]] = {}
         mem = f.members
         how = mem["membership"].astype(str).tolist() if "membership" in mem.columns else [""] * len(mem)
-        for fid, cid, m in zip(mem.get("facility_id", []), mem.get("community_id", []), how):
+        for fid, cid, m in zip(_as_list(mem.get("facility_id", [])), _as_list(mem.get("community_id", [])), how):
             members.setdefault(str(fid), []).append((str(cid), "" if m in ("nan", "None") else m))
         self.members = members
         rules = list(r.rules.rules)
@@ -572,16 +704,26 @@ class _Run:
         att = roster[roster["role"] == "attending"]
         self.received_by_target = {str(k): int(v) for k, v in att.groupby("to_id")["count"].sum().items()}
         self.sent_by_source = {str(k): int(v) for k, v in roster.groupby("from_id")["count"].sum().items()}
-        self.roster_by_comm = {str(k): g for k, g in roster.groupby("community_id", sort=True)}
+        # Each community's roster rows as tuples of the columns the pages show, and as whole records (for the keys).
+        self.roster_rows: dict[str, list[tuple]] = {}
+        self.roster_records: dict[str, list[list]] = {}
+        if len(roster):
+            recs = roster.to_dict("split")["data"]
+            for cid, rec, row in zip(roster["community_id"].astype(str).tolist(), recs, zip(
+                    roster["role"].astype(str).tolist(), roster["from_id"].astype(str).tolist(),
+                    roster["to_id"].astype(str).tolist(), roster["title"].tolist(), roster["specialty"].tolist(),
+                    roster["count"].tolist(), roster["travel_min"].tolist(), roster["borrowed"].tolist())):
+                self.roster_rows.setdefault(cid, []).append(row)
+                self.roster_records.setdefault(cid, []).append(rec)
         self.centers_in: dict[str, list[str]] = {}
         if self.attending is not None:
             kinds = {k.value for k in self.attending.target_kinds}
             centers = self.fac[self.fac["kind"].isin(kinds)]
-            for fid, town in zip(centers.index, centers["township_code"]):
+            for fid, town in zip(centers.index.tolist(), centers["township_code"].tolist()):
                 self.centers_in.setdefault(str(town), []).append(str(fid))
         self.violations: dict[str, list[tuple[str, object, bool]]] = {}
-        for unit, rid, message, hard in zip(f.violations["unit"], f.violations["rule_id"], f.violations["message"],
-                                            f.violations["hard"]):
+        for unit, rid, message, hard in zip(f.violations["unit"].tolist(), f.violations["rule_id"].tolist(),
+                                            f.violations["message"].tolist(), f.violations["hard"].tolist()):
             self.violations.setdefault(str(unit), []).append((str(rid), message, bool(hard)))
         self.rule_ids = [s.rule.id for s in r.all_statuses]
         flags = r.region.estimated_flags()
@@ -623,23 +765,33 @@ class _Run:
         text = " ".join(str(x) for x in (up.explanation if up is not None else ()))
         return {rid for rid in self.rule_ids if re.search(rf"(?<![\w.]){re.escape(rid)}(?![\w])", text)}
 
+    def _rule_texts(self) -> list[tuple[Any, str, str, str, str]]:
+        """(rule, id, source, heading, description) of every status, worded once per run (not once per page)."""
+        memo = self.__dict__.get("_rule_texts_memo")
+        if memo is None:
+            memo = self.__dict__["_rule_texts_memo"] = [
+                (s.rule, s.rule.id, s.rule.source_text, s.rule.heading(), s.rule.describe()) for s in self.result.all_statuses]
+        return memo
+
     def unit_statuses(self, unit: Unit) -> list[dict[str, object]]:
         """Every rule in this unit: mark, source, heading, description, violations; broken rules first."""
-        mine = self.violations.get(unit.id, [])
+        by_rule: dict[str, list[object]] = {}
+        for rid, m, _ in self.violations.get(unit.id, []):
+            by_rule.setdefault(rid, []).append(m)
         conflicts = self.conflicts(unit) if self.infeasible(unit) else set()
         out = []
-        for s in self.result.all_statuses:
-            v = [m for rid, m, _ in mine if rid == s.rule.id]
-            if not rule_applies(s.rule, unit):
+        for rule, rid, source, heading, description in self._rule_texts():
+            v = list(by_rule.get(rid, ()))
+            if not rule_applies(rule, unit):
                 mark = "N/A"
-            elif s.rule.id in conflicts:
+            elif rid in conflicts:
                 mark = "CONFLICT"
             elif v:
-                mark = "FAIL" if s.rule.hard else "SOFT"
+                mark = "FAIL" if rule.hard else "SOFT"
             else:
                 mark = "PASS"
-            out.append({"rule_id": s.rule.id, "source": s.rule.source_text, "heading": s.rule.heading(),
-                        "description": s.rule.describe(), "mark": mark, "violations": v})
+            out.append({"rule_id": rid, "source": source, "heading": heading, "description": description, "mark": mark,
+                        "violations": v})
         return sorted(out, key=lambda x: MARK_ORDER.get(str(x["mark"]), 9))
 
     def region_statuses(self) -> list[dict[str, object]]:
@@ -663,10 +815,7 @@ class _Run:
         if table not in cache:
             frame = self.towns if table == "towns" else self.fac
             plain = frame.drop(columns=[frame.geometry.name])
-            try:
-                h = pd.util.hash_pandas_object(plain.astype(str), index=True).to_numpy()
-            except TypeError:  # an unhashable cell: hash the rows' text
-                h = np.array([hash(tuple(map(str, r))) for r in plain.itertuples()], dtype=np.int64).view(np.uint64)
+            h = _hash_rows(plain, index=True)
             wkb = shapely.to_wkb(np.asarray(frame.geometry.values, dtype=object))
             g = pd.util.hash_array(np.asarray(wkb, dtype=object))
             cache[table] = dict(zip((str(i) for i in frame.index), (h ^ (g * np.uint64(0x9E3779B97F4A7C15))).tolist()))
@@ -848,11 +997,43 @@ def _banner(run: _Run, extra: Sequence[str] = ()) -> str:
 # --- overview -----------------------------------------------------------------------------------------
 
 
+def _geometry_index(frame: pd.DataFrame) -> tuple[dict[str, int], np.ndarray]:
+    """Row position by index (as text) and the geometries of a frame as an array (made once per frame)."""
+    return frame_memo(frame, "geometry_index", lambda f: ({str(c): i for i, c in enumerate(f.index)},
+                                                          np.asarray(f.geometry.values, dtype=object)))
+
+
+def _as_list(values: Any) -> list:
+    """A column's values as a list (Series.tolist: one call, not one pandas access per cell)."""
+    return values.tolist() if hasattr(values, "tolist") else list(values)
+
+
+@cache
+def _row_type(fields: tuple[str, ...]) -> type:
+    from collections import namedtuple
+
+    return namedtuple("Row", fields)
+
+
+def _tuples(frame: pd.DataFrame, fields: Sequence[str]) -> list[Any]:
+    """The frame's rows as named tuples of `Index` and those of `fields` it has, like `itertuples` (same values)
+    but reading only these columns: itertuples of a wide frame makes a Series of every column."""
+    present = tuple(f for f in fields if f in frame.columns)
+    row = _row_type(("Index", *present))
+    return [row(*vals) for vals in zip(frame.index.tolist(), *(frame[f].tolist() for f in present))]
+
+
+_TOWN_FIELDS = ("name", "population", "population_estimated", "polygon_estimated", "seat_source")
+_FAC_FIELDS = ("name", "kind", "grade", "beds", "synthesized", "dialysis", "chief", "associate_chief", "attending",
+               "resident")
+
+
 def _dissolve(towns: pd.DataFrame, groups: dict[str, list[str]], tolerance: float) -> dict[str, shapely.Geometry]:
     """Each group of townships as one simplified shape (coverage union: the townships tile the region)."""
     out = {}
+    row, garr = _geometry_index(towns)
     for key, codes in groups.items():
-        geoms = towns.loc[codes].geometry.values
+        geoms = garr[[row[str(c)] for c in codes]]
         if len(geoms) == 1:
             geom = geoms[0]
         else:
@@ -1101,8 +1282,8 @@ def _nearest(run: _Run, seats, ids: list[str]) -> np.ndarray:
 
     if not ids:
         return np.full(len(seats), np.inf)
-    f = run.fac.loc[ids]
-    return run.result.travel.minutes(seats, Points.from_xy(ids, f.geometry.x, f.geometry.y)).min(axis=1)
+    xy = [run.fac_xy[str(i)] for i in ids]
+    return run.result.travel.minutes(seats, Points.from_xy(ids, [p[0] for p in xy], [p[1] for p in xy])).min(axis=1)
 
 
 def _dialysis_minutes(run: _Run, unit: Unit) -> tuple[dict[str, tuple[float, float]], list[dict[str, Any]]]:
@@ -1116,16 +1297,20 @@ def _dialysis_minutes(run: _Run, unit: Unit) -> tuple[dict[str, tuple[float, flo
         d = run.dialysis.get(county)
         if d is None:
             continue
-        towns = run.region.townships_of(county)
-        if towns.empty:
+        pos = positions_of(run.towns, [county], "county_code")        # region.townships_of, indexed once
+        if not len(pos):
             continue
-        seats = Points.from_xy(list(towns.index), towns["seat_lon"], towns["seat_lat"])
+        codes = run.towns.index.to_numpy()[pos]
+        pos = pos[np.argsort(codes, kind="stable")]                       # by code, as townships_of
+        cols = columns_of(run.towns)
+        codes = run.towns.index.to_numpy()[pos].tolist()
+        seats = Points.from_xy(codes, cols["seat_lon"][pos], cols["seat_lat"][pos])
         before_ids = list(d.existing)
         after_ids = before_ids + list(d.sites)
         b, a = _nearest(run, seats, before_ids), _nearest(run, seats, after_ids)
-        for code, x, y in zip(towns.index, b, a):
+        for code, x, y in zip(codes, b, a):
             out[str(code)] = (float(x) if np.isfinite(x) else float("nan"), float(y) if np.isfinite(y) else float("nan"))
-        here = new_sites[new_sites["county"] == county]
+        here = rows_of(new_sites, [county])
         served = dict(zip(here["facility_id"], here["residents_served"]))
         for fid in d.existing:
             sites.append({"fid": fid, "new": False, "served": None, "county": d})
@@ -1163,11 +1348,12 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     culprits = set(_culprits(run, unit, towns)) if infeasible else set()
 
     town_geo = proj.geojson(towns.geometry.values)
+    geo_of = dict(zip((str(x) for x in towns.index), town_geo))
     town_feats, names = [], []
     reps = shapely.point_on_surface(np.asarray(towns.geometry.values, dtype=object))
     rx, ry = (v.tolist() for v in proj.xy(shapely.get_x(reps), shapely.get_y(reps))) if len(reps) else ([], [])
     rep_of = {}
-    for k, (tw, geo, rep) in enumerate(zip(towns.itertuples(), town_geo, reps)):
+    for k, (tw, geo, rep) in enumerate(zip(_tuples(towns, _TOWN_FIELDS), town_geo, reps)):
         code = str(tw.Index)
         rep_of[code] = rep
         style = {"color": "#ffffff", "weight": 1.2, "opacity": 1.0, "fillColor": colour_of.get(code, "#bdbdbd"),
@@ -1183,7 +1369,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     for c in comms:
         codes = [x for x in c.townships if x in towns.index]
         if codes:
-            comm_shapes[c.id] = _dissolve(towns, {c.id: codes}, 0.0)[c.id]
+            comm_shapes[c.id] = _dissolve(run.towns, {c.id: codes}, 0.0)[c.id]
             outline_feats.append(_feature(proj.geometry(comm_shapes[c.id].boundary),
                                           style={"color": "#5b2c83" if is_city else "#222222", "weight": 3, "opacity": 0.9,
                                                  "fill": False}))
@@ -1214,7 +1400,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
                                 f'"properties":{props},"type":"Feature"}}')
         else:
             others.append(i)
-    for i, f in zip(others, rows.iloc[others].itertuples()):
+    for i, f in zip(others, _tuples(rows.iloc[others], _FAC_FIELDS)):
         fid = str(f.Index)
         letter = _kind_letter(f.kind)
         x, y = float(gx[i]), float(gy[i])
@@ -1255,10 +1441,9 @@ def unit_page(run: _Run, unit: Unit) -> Page:
                                             tip=tip, pop=_pop(tip, cite_html(run.expert.source_text) if run.expert else "")))
 
     cids = {c.id for c in comms}
-    roster = pd.concat([run.roster_by_comm[c] for c in sorted(cids) if c in run.roster_by_comm]) if any(
-        c in run.roster_by_comm for c in cids) else run.facts.roster.iloc[0:0]
-    dispatch_feats, dispatch_labels = _roster_lines(run, proj, roster[roster["role"] == "attending"], expert=False)
-    expert_feats, expert_labels = _roster_lines(run, proj, roster[roster["role"] == "expert"], expert=True)
+    roster = [row for c in sorted(cids) for row in run.roster_rows.get(c, ())]
+    dispatch_feats, dispatch_labels = _roster_lines(run, proj, [x for x in roster if x[0] == "attending"], expert=False)
+    expert_feats, expert_labels = _roster_lines(run, proj, [x for x in roster if x[0] == "expert"], expert=True)
 
     site_feats, reach_feats = [], []
     cov_min = run.dialysis_rule.coverage_minutes if run.dialysis_rule is not None else None
@@ -1284,7 +1469,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
             label = t("原已可及", "already within reach") if was else t("新增可及", "newly within reach")
             tip = _tip(f"<b>{esc(towns.at[code, 'name'])}</b>", label,
                        f"{t('最近血透点', 'Nearest dialysis')}: ≈{minutes(before)} → ≈{minutes(after)} {t('分钟', 'min')}")
-            reach_feats.append(_feature(proj.geometry(towns.at[code, "geometry"]), tip=tip,
+            reach_feats.append(_feature(geo_of[code], tip=tip,
                                         style={"color": "#08519c", "weight": 1, "opacity": 0.8,
                                                "fillColor": "#6baed6" if was else "#08519c", "fillOpacity": 0.45}))
     conflict_feats = []
@@ -1292,7 +1477,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
         tip = _tip(f"<b>{esc(towns.at[code, 'name'])}</b>",
                    f'<span class="pm-FAIL">{t("导致规则冲突的乡镇", "a township behind the conflict")}</span>',
                    t("见右侧“为何无可行方案”", "see 'Why no plan' in the panel"))
-        conflict_feats.append(_feature(proj.geometry(towns.at[code, "geometry"]), id=f"conflict:{code}", tip=tip,
+        conflict_feats.append(_feature(geo_of[code], id=f"conflict:{code}", tip=tip,
                                        style={"color": "#6a1b9a", "weight": 4, "opacity": 1, "fillColor": "#ce93d8",
                                               "fillOpacity": 0.5}))
 
@@ -1313,10 +1498,10 @@ def unit_page(run: _Run, unit: Unit) -> Page:
               Layer("reach", t("血透可及范围", "Within reach of dialysis"), reach_feats, show=False)]
     from .access.layers import access_layers
 
-    layers += access_layers(run, unit, proj)
+    layers += access_layers(run, unit, proj, geo_of, towns)
     if UNIT_LAYERS:
         ctx = UnitLayerContext(r, unit, comms, {c.id: run.colors.get(c.id, "#999999") for c in comms}, proj.point,
-                               proj.geometry)
+                               proj.geometry, proj.points, proj.geojson, proj.lines)
         for builder in UNIT_LAYERS:
             layers.extend(builder(ctx))
     layers = [x for x in layers if x.features]
@@ -1336,7 +1521,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
         names.append(Name(proj.latlng(pt.x, pt.y), f"<b>{run.community_name(c.id)}</b><br>{line2}", "pm-n-comm",
                           priority=0, movable=True))
     if infeasible:
-        pt = shapely.point_on_surface(_dissolve(towns, {"all": list(towns.index)}, 0.001)["all"]) if len(towns) else None
+        pt = shapely.point_on_surface(_dissolve(run.towns, {"all": list(towns.index)}, 0.001)["all"]) if len(towns) else None
         if pt is not None:
             names.append(Name(proj.latlng(pt.x, pt.y), f'<b class="pm-n-warn">{t("无可行方案", "No feasible plan")}</b><br>'
                               f"{t('规则相互冲突，见右侧说明', 'rules conflict: see the panel')}", "pm-n-comm pm-n-bad",
@@ -1407,16 +1592,16 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     return Page(f"{unit.name} — {r.region.name}", proj.bounds(geoms), layers, panels, banner, prefix="../", names=names)
 
 
-def _roster_lines(run: _Run, proj: _Proj, rows: pd.DataFrame, *, expert: bool) -> tuple[list[str], list[str]]:
-    """Lines from each sending hospital to each receiver, with the count (tooltip and a label near the receiver)."""
+def _roster_lines(run: _Run, proj: _Proj, rows: Sequence[tuple], *, expert: bool) -> tuple[list[str], list[str]]:
+    """Lines from each sending hospital to each receiver, with the count (tooltip and a label near the receiver).
+
+    `rows` are the roster's (role, from_id, to_id, title, specialty, count, travel_min, borrowed)."""
     lines: list[str] = []
     labels: list[str] = []
-    if rows.empty:
+    if not rows:
         return lines, labels
     pairs: dict[tuple[str, str], dict[str, Any]] = {}
-    for src, dst, title, spec, n, minutes_, borrowed in zip(rows["from_id"].astype(str), rows["to_id"].astype(str),
-                                                            rows["title"], rows["specialty"], rows["count"],
-                                                            rows["travel_min"], rows["borrowed"]):
+    for _role, src, dst, title, spec, n, minutes_, borrowed in rows:
         p = pairs.setdefault((src, dst), {"n": 0, "detail": {}, "min": 0.0, "borrowed": False})
         p["n"] += int(n)
         p["detail"][(str(title), str(spec))] = p["detail"].get((str(title), str(spec)), 0) + int(n)
@@ -1589,7 +1774,7 @@ def _unit_key(run: _Run, unit: Unit) -> str:
     codes = [x for x in unit.townships if x in run.towns.index]
     fac_ids = [str(x) for x in unit.facilities.index]
     cids = sorted(c.id for c in comms)
-    roster = [run.roster_by_comm[c].to_dict("split")["data"] for c in cids if c in run.roster_by_comm]
+    roster = [run.roster_records[c] for c in cids if c in run.roster_records]
     payload = {
         "renderer": renderer_digest(), "opts": [run.opts.lang, run.opts.base_map, run.opts.numbers, run.opts.offline],
         "rules": [r.rules.name, r.rules.title, str(r.plan.meta.get("rules_path") or r.rules.path)],
@@ -1659,6 +1844,7 @@ def _unit_data(run: _Run, chosen: Sequence[Unit], jobs: int) -> list[tuple[str, 
         global _FORKED_RUN
         _FORKED_RUN = run
         try:
+            _prepare(run)
             with multiprocessing.get_context("fork").Pool(jobs) as pool:
                 parts = pool.map(_unit_data_worker, [[u.id for u in chosen[k::jobs]] for k in range(jobs)])
         finally:
@@ -1668,20 +1854,15 @@ def _unit_data(run: _Run, chosen: Sequence[Unit], jobs: int) -> list[tuple[str, 
     return [(_unit_rel(u), unit_page(run, u).data_json()) for u in chosen]
 
 
-def _unit_rel(unit: Unit) -> str:
-    return "units/" + unit_filename(unit.id).removesuffix(".html")
-
-
 def _unit_data_worker(ids: list[str]) -> list[tuple[str, str]]:
     """Data of some units, in a forked worker that inherited the parent's _Run (labels registered there too)."""
     run = _FORKED_RUN
     assert run is not None
-    out = []
-    for uid in ids:
-        unit = run.units[uid]
-        data = unit_page(run, unit).data_json()
-        out.append((_unit_rel(unit), data))
-    return out
+    return [(_unit_rel(run.units[uid]), unit_page(run, run.units[uid]).data_json()) for uid in ids]
+
+
+def _unit_rel(unit: Unit) -> str:
+    return "units/" + unit_filename(unit.id).removesuffix(".html")
 
 
 def _read_manifest(folder: Path | None) -> dict[str, Any]:
@@ -1767,52 +1948,35 @@ def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool 
     out = Path(maps_dir)
     run = _new_run(result, opts, notes, facts, links)
     stamp = stamp_html(result, opts, stamp_date)
+    shell = hashlib.sha256(page_html(Page("", [], [], [], prefix="../"), opts, stamp=stamp,
+                                     data_src="_.js").encode()).hexdigest()[:32]
     prev_dir = Path(reuse) if reuse is not None else None
     old = _read_manifest(prev_dir)
     old_units: dict[str, str] = old.get("units", {}) if old.get("offline") == opts.offline else {}
     chosen = [u for u in result.units if units is None or u.id in units]
     keys = {u.id: _unit_key(run, u) for u in chosen}
-    written: list[Path] = []
-    overview_key = hashlib.sha256(json.dumps([renderer_digest(), sorted(keys.items()), stamp, opts.offline,
+    overview_key = hashlib.sha256(json.dumps([renderer_digest(), sorted(keys.items()), stamp, shell, opts.offline,
                                               len(result.units)]).encode()).hexdigest()[:32]
-    if prev_dir is not None and old.get("overview") == overview_key and (prev_dir / "index.html").exists() \
-            and units is None and _reuse(prev_dir / "index.html", out / "index.html"):
-        written.append(out / "index.html")
-    else:
-        written.append(io.write_text(out / "index.html", page_html(overview_page(run), opts, stamp=stamp)))
+    draw_overview = not (prev_dir is not None and old.get("overview") == overview_key and units is None
+                         and (prev_dir / "index.html").exists() and _reuse(prev_dir / "index.html", out / "index.html"))
+    same_shell = old.get("shell") == shell
     todo, reused = [], set()
     for u in chosen:
         rel = _unit_rel(u)
         data_file = rel + (".html" if opts.offline else ".js")
         if prev_dir is not None and old_units.get(u.id) == keys[u.id] and (prev_dir / data_file).exists() \
-                and (not opts.offline or old.get("stamp") == stamp):
+                and (not opts.offline or old.get("stamp") == stamp) and _reuse(prev_dir / data_file, out / data_file):
             reused.add(u.id)
+            if not opts.offline and not (same_shell and (prev_dir / f"{rel}.html").exists()
+                                         and _reuse(prev_dir / f"{rel}.html", out / f"{rel}.html")):
+                _write_unit_shell(out, u, f"{u.name} — {result.region.name}", opts, stamp)
         else:
             todo.append(u)
-    drawn = dict(_unit_data(run, todo, jobs))
+    _draw_all(run, out, stamp, draw_overview, todo, jobs)
+    written = [out / "index.html"]
     for u in chosen:
         rel = _unit_rel(u)
-        if u.id in reused:
-            src = prev_dir / (rel + (".html" if opts.offline else ".js"))  # type: ignore[operator]
-            if not _reuse(src, out / src.relative_to(prev_dir)):  # type: ignore[arg-type]
-                drawn[rel] = unit_page(run, u).data_json()
-        if rel in drawn:
-            data = drawn[rel]
-            if opts.offline:
-                written.append(io.write_text(out / f"{rel}.html", page_html(_PageStub(data), opts, stamp=stamp,
-                                                                              data_json=data)))
-                continue
-            io.write_text(out / f"{rel}.js", data_script(data))
-            title = json.loads(data)["title"]
-        else:
-            title = f"{u.name} — {result.region.name}"
-            if opts.offline:
-                written.append(out / f"{rel}.html")
-                continue
-        name = Path(rel).name
-        written.append(io.write_text(out / f"{rel}.html", page_html(Page(title, [], [], [], prefix="../"), opts, stamp=stamp,
-                                                                     data_src=f"{name}.js")))
-        written.append(out / f"{rel}.js")
+        written += [out / f"{rel}.html"] if opts.offline else [out / f"{rel}.html", out / f"{rel}.js"]
     if not opts.offline:
         for name, data in sorted(asset_files().items()):
             target = out / "assets" / name
@@ -1821,12 +1985,89 @@ def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool 
                 written.append(target)
             else:
                 written.append(io.write_bytes(target, data))
-    manifest = {"renderer": renderer_digest(), "offline": opts.offline, "stamp": stamp, "overview": overview_key,
-                "units": {**({k: v for k, v in old_units.items() if units is not None}), **keys}}
+    manifest = {"renderer": renderer_digest(), "offline": opts.offline, "stamp": stamp, "shell": shell,
+                "overview": overview_key, "units": {**({k: v for k, v in old_units.items() if units is not None}), **keys}}
     io.write_text(out / MANIFEST, json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=0))
     if stats is not None:
         stats.update({"drawn": len(chosen) - len(reused), "reused": len(reused)})
     return written
+
+
+UNITS_PER_TASK = 12
+"""Unit pages per worker task: small enough that two workers finish together, large enough to cost little to send."""
+
+
+@dataclass(frozen=True)
+class _Task:
+    """Pages a worker draws and writes into the maps folder: the overview, or some unit pages."""
+
+    out: Path
+    stamp: str
+    overview: bool = False
+    units: tuple[str, ...] = ()
+
+
+def _draw_all(run: _Run, out: Path, stamp: str, overview: bool, todo: Sequence[Unit], jobs: int) -> None:
+    """Draw and write the overview (when `overview`) and the `todo` unit pages, in forked workers when jobs > 1.
+
+    Workers inherit the run (nothing of the region is pickled), write their pages themselves and
+    return nothing; the overview, the largest single page, is the first task.
+    """
+    ids = [u.id for u in todo]
+    tasks = ([_Task(out, stamp, overview=True)] if overview else []) + [
+        _Task(out, stamp, units=tuple(ids[k:k + UNITS_PER_TASK])) for k in range(0, len(ids), UNITS_PER_TASK)]
+    global _FORKED_RUN
+    _FORKED_RUN = run
+    try:
+        if jobs > 1 and len(tasks) > 1 and "fork" in multiprocessing.get_all_start_methods():
+            _prepare(run)       # look-ups every page needs, built once here rather than in every worker
+            with multiprocessing.get_context("fork").Pool(min(jobs, len(tasks))) as pool:
+                for _ in pool.imap_unordered(_draw_task, tasks):
+                    pass
+        else:
+            for task in tasks:
+                _draw_task(task)
+    finally:
+        _FORKED_RUN = None
+
+
+def _draw_task(task: _Task) -> None:
+    """One task of `_draw_all` (in a forked worker that inherited the parent's _Run, or in the parent)."""
+    run = _FORKED_RUN
+    assert run is not None
+    if task.overview:
+        io.write_text(task.out / "index.html", page_html(overview_page(run), run.opts, stamp=task.stamp))
+    for uid in task.units:
+        unit = run.units[uid]
+        page = unit_page(run, unit)
+        data = page.data_json()
+        rel = _unit_rel(unit)
+        if run.opts.offline:
+            io.write_text(task.out / f"{rel}.html", page_html(page, run.opts, stamp=task.stamp, data_json=data))
+        else:
+            io.write_text(task.out / f"{rel}.js", data_script(data))
+            _write_unit_shell(task.out, unit, page.title, run.opts, task.stamp)
+
+
+def _write_unit_shell(out: Path, unit: Unit, title: str, opts: MapOptions, stamp: str) -> None:
+    """The HTML of a linked unit page: the shell that loads its data file beside it."""
+    rel = _unit_rel(unit)
+    io.write_text(out / f"{rel}.html", page_html(Page(title, [], [], [], prefix="../"), opts, stamp=stamp,
+                                                 data_src=f"{Path(rel).name}.js"))
+
+
+def _prepare(run: _Run) -> None:
+    """Build the run's shared look-ups before workers fork (each would otherwise build its own)."""
+    _geometry_index(run.towns)
+    columns_of(run.towns)
+    positions_of(run.towns, (), "county_code")
+    positions_of(run.facts.sites, ())
+    from .access.layers import prepare as access_prepare
+
+    access_prepare(run)
+    for builder in UNIT_LAYERS:
+        if builder in _LAYER_PREPARE:
+            _LAYER_PREPARE[builder](run.result)
 
 
 # --- plan folders ---------------------------------------------------------------------------------

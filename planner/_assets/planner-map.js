@@ -303,6 +303,8 @@
                    style: function (f) { return (f.properties || {}).style || {}; } };
       if (spec.int === 0) opts.interactive = false;
       if (spec.kind !== "shape") opts.pointToLayer = PM.point;
+      // A point in a shape layer is a disc of p.r metres (villages), styled like the layer's polygons.
+      else opts.pointToLayer = function (f, latlng) { return L.circle(latlng, { radius: Number((f.properties || {}).r) || 100 }); };
       var layer;
       if (spec.kind === "cluster") {
         layer = L.markerClusterGroup({ maxClusterRadius: 45, disableClusteringAtZoom: 15, showCoverageOnHover: false,

@@ -15,16 +15,50 @@ REACH_COLOURS = ("#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac
 ACCESS_COLOURS = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
 
 
-def access_layers(run: Any, unit: Any, proj: Any) -> list:
-    """The access layers of one county or city page (render.unit_page calls this; empty without access tables)."""
-    from ..render import Layer, _feature, _kind_letter, esc, t
+def _runs_of(fac: pd.DataFrame, center: str) -> Points:
+    """The facilities that run one kind of emergency center, as Points (found once per facility table)."""
+    from ..render import frame_memo
+
+    def build(f: pd.DataFrame) -> Points:
+        runs = f[f[center].fillna(False).astype(bool)] if center in f.columns else f.iloc[:0]
+        return Points.from_xy(list(runs.index), runs.geometry.x, runs.geometry.y)
+
+    return frame_memo(fac, "access.runs:" + center, build)
+
+
+def _township_access(acc: pd.DataFrame) -> tuple[dict[str, tuple[float, float, float]], np.ndarray]:
+    """Township -> (physicians, physicians after, beds per 1,000), and the region's quintile edges (once per table)."""
+    from ..render import frame_memo
+
+    def build(a: pd.DataFrame):
+        allv = pd.to_numeric(a["physicians_per_1000"], errors="coerce").to_numpy(float)
+        edges = np.quantile(allv[np.isfinite(allv)], [0.2, 0.4, 0.6, 0.8]) if np.isfinite(allv).any() else np.zeros(4)
+        vals = {}
+        for code, v, after, b in zip(a["township"].astype(str).tolist(), a["physicians_per_1000"].tolist(),
+                                     a["physicians_per_1000_after"].tolist(), a["beds_per_1000"].tolist()):
+            vals[code] = (float(v), float(after), float(b))   # the last row of a code wins, as .at would fail on two
+        return vals, edges
+
+    return frame_memo(acc, "access.townships", build)
+
+
+def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | None = None,
+                  towns: pd.DataFrame | None = None) -> list:
+    """The access layers of one county or city page (render.unit_page calls this; empty without access tables).
+
+    `town_geo` and `towns` are the township GeoJSON texts (by code) and rows the page already has."""
+    from ..render import Layer, _feature, _kind_letter, columns_of, esc, positions_of, t
 
     access = getattr(run.result, "access", None)
     if access is None or not getattr(access, "tables", None):
         return []
-    region = run.region
-    towns = run.towns.loc[[x for x in unit.townships if x in run.towns.index]]
-    counties = set(unit.county_codes)
+    if towns is None:
+        towns = run.towns.loc[[x for x in unit.townships if x in run.towns.index]]
+    codes = [str(x) for x in towns.index]
+    names = towns["name"].tolist()
+    if town_geo is None or not all(c in town_geo for c in codes):
+        town_geo = dict(zip(codes, proj.geojson(towns.geometry.values)))
+    counties = sorted(set(unit.county_codes))
     fac = run.fac
     layers = []
     rule = next((r for r in run.result.rules.rules if r.enabled and r.kind == "emergency_centers"), None)
@@ -32,55 +66,62 @@ def access_layers(run: Any, unit: Any, proj: Any) -> list:
         seats = Points.from_xy(list(towns.index), towns["seat_lon"], towns["seat_lat"])
         near = {}
         for center in rule.centers:
-            runs = fac[fac[center].fillna(False).astype(bool)] if center in fac.columns else fac.iloc[:0]
-            m = run.result.travel.minutes(seats, Points.from_xy(list(runs.index), runs.geometry.x, runs.geometry.y))
+            m = run.result.travel.minutes(seats, _runs_of(fac, center))
             near[center] = m.min(axis=1) if m.shape[1] else np.full(len(towns), np.inf)
         feats = []
-        for k, (code, tw) in enumerate(towns.iterrows()):
+        head = (f"{t('急诊急救中心可及', 'Emergency centers within reach')} (≤ {rule.max_minutes:g} {t('分钟', 'min')}): ")
+        words = {c: t(*EMERGENCY_CENTERS[c]) for c in rule.centers}
+        mins = t("分钟", "min")
+        for k, code in enumerate(codes):
             n = sum(bool(near[c][k] <= rule.max_minutes) for c in rule.centers)
-            lines = [f"<b>{esc(tw['name'])}</b>",
-                     f"{t('急诊急救中心可及', 'Emergency centers within reach')} (≤ {rule.max_minutes:g} {t('分钟', 'min')}): "
-                     f"{n}/{len(rule.centers)}"]
+            lines = [f"<b>{esc(names[k])}</b>", f"{head}{n}/{len(rule.centers)}"]
             for c in rule.centers:
-                zh, en = EMERGENCY_CENTERS[c]
                 v = near[c][k]
-                lines.append(f"{t(zh, en)}: {'—' if not np.isfinite(v) else f'{v:.0f}'} {t('分钟', 'min')}")
-            feats.append(_feature(proj.geometry(tw.geometry), tip="\n".join(lines),
+                lines.append(f"{words[c]}: {'—' if not np.isfinite(v) else f'{v:.0f}'} {mins}")
+            feats.append(_feature(town_geo[code], tip="\n".join(lines),
                                   style={"color": "#555555", "weight": 0.6, "opacity": 0.7,
                                          "fillColor": REACH_COLOURS[min(n, 5)], "fillOpacity": 0.55}))
         layers.append(Layer("access_reach", t("急诊急救五大中心可及范围", "Emergency centers within reach"), feats, show=False))
     hosts = access.table("shared_hosts")
     trips = access.table("courier_trips")
     if len(hosts):
-        mine = hosts[hosts["county"].astype(str).isin(counties)]
+        cols, pos = columns_of(hosts), positions_of(hosts, counties)
+        by_host: dict[str, list[tuple[str, str]]] = {}
+        for host, center, status in zip(cols["host"][pos].tolist(), cols["center"][pos].tolist(),
+                                        cols["status"][pos].tolist()):
+            by_host.setdefault(host, []).append((center, status))
         feats = []
-        for host, grp in mine.groupby("host", sort=True):
+        leads = None
+        for host in sorted(by_host):
             if host not in fac.index:
                 continue
+            if leads is None:
+                leads = {c.lead for c in run.result.plan.communities()}
             f = fac.loc[host]
             lines = [f"<b>{esc(f['name'])}</b>", t("共享中心承担机构", "Shared-center host")]
-            for row in grp.itertuples():
-                zh, en = SHARED_CENTERS[row.center]
+            for center, status in by_host[host]:
+                zh, en = SHARED_CENTERS[center]
                 state = {"existing": t("已具备", "running"), "to_build": t("拟建", "to build"),
-                         "missing": t("未建成（必须）", "missing (required)")}.get(str(row.status), esc(row.status))
+                         "missing": t("未建成（必须）", "missing (required)")}.get(str(status), esc(status))
                 lines.append(f"{t(zh, en)}: {state}")
             feats.append(_feature(proj.point(f.geometry.x, f.geometry.y), mk="fac", fk=_kind_letter(f["kind"]),
-                                  gl=2, lead=1 if host in {c.lead for c in run.result.plan.communities()} else None,
+                                  gl=2, lead=1 if host in leads else None,
                                   tip="\n".join(lines), pop="\n".join(lines)))
         if feats:
             layers.append(Layer("access_hosts", t("共享中心（检验、影像、心电、病理、消毒、药房）", "Shared centers"),
                                 feats, kind="point", show=False))
     if len(trips):
-        mine = trips[trips["county"].astype(str).isin(counties)]
+        cols, pos = columns_of(trips), positions_of(trips, counties)
         feats = []
-        for row in mine.itertuples():
-            ids = [str(row.host), *[s for s in str(row.stops).split(";") if s], str(row.host)]
-            if not all(i in fac.index for i in ids):
+        for host, stops, status, trip, minutes, n_stops in zip(*(cols[c][pos].tolist() for c in (
+                "host", "stops", "status", "trip", "minutes", "n_stops"))):
+            ids = [str(host), *[s for s in str(stops).split(";") if s], str(host)]
+            if not all(i in run.fac_xy for i in ids):
                 continue
-            pts = [(fac.at[i, "geometry"].x, fac.at[i, "geometry"].y) for i in ids]
-            over = str(row.status) == "OVER_LIMIT"
-            tip = (f"<b>{esc(fac.at[str(row.host), 'name'])}</b>\n{t('物流往返', 'Courier round trip')} {row.trip}: "
-                   f"{float(row.minutes):.0f} {t('分钟', 'min')}, {int(row.n_stops)} {t('站', 'stops')}"
+            pts = [run.fac_xy[i] for i in ids]
+            over = str(status) == "OVER_LIMIT"
+            tip = (f"<b>{esc(run.fac_name[str(host)])}</b>\n{t('物流往返', 'Courier round trip')} {trip}: "
+                   f"{float(minutes):.0f} {t('分钟', 'min')}, {int(n_stops)} {t('站', 'stops')}"
                    + (f"\n{t('超过往返时限', 'over the round-trip limit')}" if over else ""))
             feats.append(_feature(proj.line(pts), tip=tip, style={"color": "#c2185b" if over else "#00897b", "weight": 2.5,
                                                                    "opacity": 0.85, "dashArray": "6 4" if over else None}))
@@ -88,20 +129,37 @@ def access_layers(run: Any, unit: Any, proj: Any) -> list:
             layers.append(Layer("access_courier", t("标本与物资物流线路", "Courier trips"), feats, show=False))
     acc = access.table("access_townships")
     if len(acc) and len(towns):
-        vals = acc.set_index(acc["township"].astype(str))
-        allv = pd.to_numeric(acc["physicians_per_1000"], errors="coerce").to_numpy(float)
-        edges = np.quantile(allv[np.isfinite(allv)], [0.2, 0.4, 0.6, 0.8]) if np.isfinite(allv).any() else np.zeros(4)
+        vals, edges = _township_access(acc)
         feats = []
-        for code, tw in towns.iterrows():
-            if code not in vals.index:
+        phys, beds = t("医师可及性（2SFCA，每千人）", "Physician access (2SFCA, per 1,000)"), t("床位可及性（每千人）", "Bed access (per 1,000)")
+        for k, code in enumerate(codes):
+            if code not in vals:
                 continue
-            v, after = float(vals.at[code, "physicians_per_1000"]), float(vals.at[code, "physicians_per_1000_after"])
-            b = float(vals.at[code, "beds_per_1000"])
-            tip = (f"<b>{esc(tw['name'])}</b>\n{t('医师可及性（2SFCA，每千人）', 'Physician access (2SFCA, per 1,000)')}: "
-                   f"{v:.2f} → {after:.2f}\n{t('床位可及性（每千人）', 'Bed access (per 1,000)')}: {b:.2f}")
-            feats.append(_feature(proj.geometry(tw.geometry), tip=tip,
+            v, after, b = vals[code]
+            tip = f"<b>{esc(names[k])}</b>\n{phys}: {v:.2f} → {after:.2f}\n{beds}: {b:.2f}"
+            feats.append(_feature(town_geo[code], tip=tip,
                                   style={"color": "#555555", "weight": 0.6, "opacity": 0.7,
                                          "fillColor": ACCESS_COLOURS[int(np.searchsorted(edges, v, side="right"))],
                                          "fillOpacity": 0.6}))
         layers.append(Layer("access_2sfca", t("医师空间可及性（两步移动搜寻法）", "Physician access (2SFCA)"), feats, show=False))
     return layers
+
+
+def prepare(run: Any) -> None:
+    """Build the look-ups of `access_layers` once for a run (before the pages are drawn in workers)."""
+    from ..render import columns_of, positions_of
+
+    access = getattr(run.result, "access", None)
+    if access is None or not getattr(access, "tables", None):
+        return
+    rule = next((r for r in run.result.rules.rules if r.enabled and r.kind == "emergency_centers"), None)
+    for center in (rule.centers if rule is not None else ()):
+        _runs_of(run.fac, center)
+    for name in ("shared_hosts", "courier_trips"):
+        frame = access.tables.get(name)
+        if frame is not None and len(frame):
+            columns_of(frame)
+            positions_of(frame, ())
+    acc = access.tables.get("access_townships")
+    if acc is not None and len(acc):
+        _township_access(acc)

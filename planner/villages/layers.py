@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -13,8 +14,8 @@ from .rules import HALVES_EN, HALVES_ZH, WEEKDAYS_EN, WEEKDAYS_ZH
 
 MODE_COLOURS = {"resident": "#2e7d32", "urban": "#9e9d24", "circuit": "#1565c0", "unreachable": "#c62828", "no_base": "#6a1b9a"}
 DAY_COLOURS = ("#e65100", "#00838f", "#6a1b9a", "#2e7d32", "#ad1457", "#5d4037", "#37474f")
-VILLAGE_RADIUS_DEG = 0.0025
-"""Villages are drawn as small discs (about 250 m), a shape layer the page colours by mode."""
+VILLAGE_RADIUS_M = 250
+"""Villages are drawn as small discs (a circle of 250 m drawn by the page, coloured by mode)."""
 
 
 def _tables(result: Any) -> dict[str, pd.DataFrame] | None:
@@ -22,25 +23,56 @@ def _tables(result: Any) -> dict[str, pd.DataFrame] | None:
     return getattr(villages, "tables", None) or None
 
 
-def _mine(tables: dict[str, pd.DataFrame], name: str, counties: set[str]) -> pd.DataFrame:
-    frame = tables.get(name, pd.DataFrame())
-    if not len(frame) or "county" not in frame.columns:
-        return frame.iloc[0:0] if len(frame.columns) else pd.DataFrame()
-    return frame[frame["county"].astype(str).isin(counties)]
+_TABLES = ("village_modes", "routes", "timetable")
+
+
+def _mine(tables: dict[str, pd.DataFrame], name: str, counties: set[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """A village table's columns and the positions of the rows of these counties (in table order)."""
+    from ..render import columns_of, positions_of
+
+    frame = tables.get(name)
+    if frame is None or not len(frame) or "county" not in frame.columns:
+        return {}, np.zeros(0, dtype=np.intp)
+    return columns_of(frame), positions_of(frame, sorted(counties))
 
 
 def layers_key(result: Any, unit: Any) -> str:
     """A digest of what the village layers draw for a unit (its rows of the village tables)."""
+    from ..render import row_hashes
+
     tables = _tables(result)
     if not tables:
         return "none"
     h = hashlib.sha256()
     counties = set(unit.county_codes)
-    for name in ("village_modes", "routes", "timetable"):
-        frame = _mine(tables, name, counties)
+    for name in _TABLES:
+        _cols, pos = _mine(tables, name, counties)
         h.update(name.encode())
-        h.update(pd.util.hash_pandas_object(frame.astype(str), index=False).values.tobytes() if len(frame) else b"-")
+        h.update(row_hashes(tables[name])[pos].tobytes() if len(pos) else b"-")
     return h.hexdigest()[:16]
+
+
+def _lookups(region: Any) -> tuple[dict[str, int], np.ndarray, np.ndarray, dict[str, str], dict[str, tuple[float, float]]]:
+    """Village code -> row and the villages' x, y; facility names and points (built once per region)."""
+    from ..render import frame_memo
+
+    def villages(vil: pd.DataFrame):
+        geo = np.asarray(vil.geometry.values, dtype=object)
+        return ({str(c): i for i, c in enumerate(vil.index)}, shapely.get_x(geo), shapely.get_y(geo))
+
+    def facilities(fac: pd.DataFrame):
+        ids = [str(i) for i in fac.index]
+        geo = np.asarray(fac.geometry.values, dtype=object)
+        return (dict(zip(ids, fac["name"].astype(str).tolist())),
+                dict(zip(ids, zip(shapely.get_x(geo).tolist(), shapely.get_y(geo).tolist()))))
+
+    row, vx, vy = frame_memo(region.villages, "villages.layers", villages)
+    names, xy = frame_memo(region.facilities, "villages.layers", facilities)
+    return row, vx, vy, names, xy
+
+
+def _text(values: np.ndarray) -> list[str]:
+    return [str(v) for v in values.tolist()]
 
 
 def village_layers(ctx: Any) -> list:
@@ -51,77 +83,108 @@ def village_layers(ctx: Any) -> list:
     if not tables:
         return []
     counties = set(ctx.unit.county_codes)
-    modes = _mine(tables, "village_modes", counties)
-    routes = _mine(tables, "routes", counties)
-    tt = _mine(tables, "timetable", counties)
-    if not len(modes):
+    mc, mpos = _mine(tables, "village_modes", counties)
+    if not len(mpos):
         return []
-    region = ctx.result.region
-    vil = region.villages
-    fac = region.facilities
+    rc, rpos = _mine(tables, "routes", counties)
+    tc, tpos = _mine(tables, "timetable", counties)
+    vrow, vx, vy, fac_name, fac_xy = _lookups(ctx.result.region)
     visits: dict[str, list[str]] = {}
-    for r in routes.sort_values(["weekday", "arrival"]).itertuples():
-        visits.setdefault(str(r.village), []).append(
-            f"{t(WEEKDAYS_ZH[int(r.weekday) - 1], WEEKDAYS_EN[int(r.weekday) - 1])} {esc(r.arrival)} · "
-            f"{esc(r.base_name)} {t('医疗队', 'team')} {esc(str(r.team).rsplit('-', 1)[-1])}, "
-            f"{t('第', 'stop ')}{int(r.stop)}{t('站', '')}")
+    if len(rpos):
+        p = rpos[np.lexsort((rc["arrival"][rpos], rc["weekday"][rpos]))]      # by weekday, then arrival (stable)
+        team_word, stop_zh, stop_en = t("医疗队", "team"), t("第", "stop "), t("站", "")
+        days = {d: t(WEEKDAYS_ZH[d - 1], WEEKDAYS_EN[d - 1]) for d in range(1, 8)}
+        for v, day, arrival, base_name, team, stop in zip(_text(rc["village"][p]), rc["weekday"][p].tolist(),
+                                                          rc["arrival"][p].tolist(), rc["base_name"][p].tolist(),
+                                                          _text(rc["team"][p]), rc["stop"][p].tolist()):
+            visits.setdefault(v, []).append(
+                f"{days[int(day)]} {esc(arrival)} · {esc(base_name)} {team_word} {esc(team.rsplit('-', 1)[-1])}, "
+                f"{stop_zh}{int(stop)}{stop_en}")
     sessions: dict[str, list[str]] = {}
-    for r in tt.sort_values(["weekday", "half_day", "seat"]).itertuples():
-        sessions.setdefault(str(r.clinic), []).append(
-            f"{t(WEEKDAYS_ZH[int(r.weekday) - 1] + HALVES_ZH[int(r.half_day)], WEEKDAYS_EN[int(r.weekday) - 1] + ' ' + HALVES_EN[int(r.half_day)])}"
-            f" {esc(r.start)} · {esc(r.facility_name)}")
+    if len(tpos):
+        p = tpos[np.lexsort((tc["seat"][tpos], tc["half_day"][tpos], tc["weekday"][tpos]))]
+        for clinic, day, half, start, fname in zip(_text(tc["clinic"][p]), tc["weekday"][p].tolist(),
+                                                   tc["half_day"][p].tolist(), tc["start"][p].tolist(),
+                                                   tc["facility_name"][p].tolist()):
+            d, h = int(day) - 1, int(half)
+            sessions.setdefault(clinic, []).append(
+                f"{t(WEEKDAYS_ZH[d] + HALVES_ZH[h], WEEKDAYS_EN[d] + ' ' + HALVES_EN[h])} {esc(start)} · {esc(fname)}")
+    codes = _text(mc["village"][mpos])
+    at = [vrow.get(c, -1) for c in codes]
+    keep = [i for i, k in enumerate(at) if k >= 0]
+    pos = np.asarray([at[i] for i in keep], dtype=np.intp)
+    points = ctx.points(vx[pos], vy[pos]) if ctx.points is not None else \
+        [ctx.point(float(x), float(y)) for x, y in zip(vx[pos], vy[pos])]
+    col = {c: mc[c][mpos].tolist() for c in ("village_name", "mode", "nearest_licensed", "nearest_licensed_min",
+                                            "visits_required", "visits_planned", "clinic", "remote_sessions",
+                                            "remote_required")}
+    reason_zh = mc["reason_zh"][mpos].tolist() if "reason_zh" in mc else [""] * len(mpos)
+    reason_en = mc["reason"][mpos].tolist() if "reason" in mc else [""] * len(mpos)
+    words = {m: t(zh, en) for m, (zh, en) in MODE_WORDS.items()}
+    nearest_word, min_word = t("最近执业（助理）医师", "Nearest licensed physician"), t("分钟", "min")
+    circuit_word, week_word = t("巡回诊疗", "Circuit visits"), t("次/周", "a week")
+    remote_word = t("远程诊疗", "Remote consultations")
+    styles: dict[str, dict[str, Any]] = {}
     feats = []
-    for r in modes.itertuples():
-        code = str(r.village)
-        if code not in vil.index:
-            continue
-        p = vil.at[code, "geometry"]
-        mode = str(r.mode)
-        zh, en = MODE_WORDS.get(mode, (mode, mode))
-        tip = f"<b>{esc(r.village_name)}</b>\n{t(zh, en)}"
+    for i, point in zip(keep, points):
+        code = codes[i]
+        mode = str(col["mode"][i])
+        tip = f"<b>{esc(col['village_name'][i])}</b>\n{words.get(mode) or t(mode, mode)}"
         lines = [tip]
         if mode == "resident":
-            lines.append(f"{t('最近执业（助理）医师', 'Nearest licensed physician')}: "
-                         f"{esc(fac.at[r.nearest_licensed, 'name']) if r.nearest_licensed in fac.index else ''} "
-                         f"≈{float(r.nearest_licensed_min):.0f} {t('分钟', 'min')}")
-        if int(r.visits_required):
-            lines.append(f"{t('巡回诊疗', 'Circuit visits')}: {int(r.visits_planned)}/{int(r.visits_required)} "
-                         f"{t('次/周', 'a week')}")
+            near = col["nearest_licensed"][i]
+            lines.append(f"{nearest_word}: {esc(fac_name[near]) if near in fac_name else ''} "
+                         f"≈{float(col['nearest_licensed_min'][i]):.0f} {min_word}")
+        if int(col["visits_required"][i]):
+            lines.append(f"{circuit_word}: {int(col['visits_planned'][i])}/{int(col['visits_required'][i])} {week_word}")
             lines += visits.get(code, [])
-        if str(getattr(r, "reason_zh", "") or ""):
-            lines.append(f'<span class="pm-FAIL">{t(str(r.reason_zh), str(r.reason))}</span>')
-        if str(r.clinic):
-            lines.append(f"{t('远程诊疗', 'Remote consultations')}: {int(r.remote_sessions)}/{int(r.remote_required)} "
-                         f"{t('次/周', 'a week')}")
-            lines += sessions.get(str(r.clinic), [])
-        disc = shapely.buffer(p, VILLAGE_RADIUS_DEG, quad_segs=3)
-        feats.append(ctx.feature(ctx.geometry(disc), tip=tip, pop="\n".join(lines),
-                                 style={"color": "#ffffff", "weight": 0.8, "opacity": 0.9,
-                                        "fillColor": MODE_COLOURS.get(mode, "#757575"), "fillOpacity": 0.9},
+        if str(reason_zh[i] or ""):
+            lines.append(f'<span class="pm-FAIL">{t(str(reason_zh[i]), str(reason_en[i]))}</span>')
+        clinic = str(col["clinic"][i])
+        if clinic:
+            lines.append(f"{remote_word}: {int(col['remote_sessions'][i])}/{int(col['remote_required'][i])} {week_word}")
+            lines += sessions.get(clinic, [])
+        if mode not in styles:
+            styles[mode] = {"color": "#ffffff", "weight": 0.8, "opacity": 0.9,
+                            "fillColor": MODE_COLOURS.get(mode, "#757575"), "fillOpacity": 0.9}
+        feats.append(ctx.feature(point, tip=tip, pop="\n".join(lines), style=styles[mode], r=VILLAGE_RADIUS_M,
                                  cls=f"pm-village pm-mode-{mode}", id=f"village:{code}"))
     legend = " ".join(f'<span style="color:{MODE_COLOURS[m]}">●</span> {t(*MODE_WORDS[m])}' for m in MODE_COLOURS)
     out = [Layer("village_modes", t("行政村服务方式（固定、巡回、远程）", "Villages by service mode"), feats, legend=legend)]
-    for day, grp in routes.groupby("weekday", sort=True):
-        day = int(day)
-        line_feats = []
-        for team, stops in grp.groupby("team", sort=True):
-            stops = stops.sort_values("stop")
-            base = str(stops["base"].iloc[0])
-            if base not in fac.index or not all(str(v) in vil.index for v in stops["village"]):
-                continue
-            b = fac.at[base, "geometry"]
-            pts = [(b.x, b.y)] + [(vil.at[str(v), "geometry"].x, vil.at[str(v), "geometry"].y) for v in stops["village"]] \
-                + [(b.x, b.y)]
-            names = "、".join(esc(n) for n in stops["village_name"])
-            tip = (f"<b>{esc(stops['base_name'].iloc[0])}</b> {t('医疗队', 'team')} {esc(str(team).rsplit('-', 1)[-1])} · "
-                   f"{t(WEEKDAYS_ZH[day - 1], WEEKDAYS_EN[day - 1])}\n{names}\n"
-                   f"{float(stops['route_minutes'].iloc[0]):.0f} {t('分钟（含路程与服务）', 'min (travel and service)')}")
-            line_feats.append(ctx.feature(ctx.geometry(shapely.LineString(pts)), tip=tip,
-                                          style={"color": DAY_COLOURS[(day - 1) % len(DAY_COLOURS)], "weight": 3,
-                                                 "opacity": 0.85}, cls=f"pm-route pm-route-{day}"))
-        if line_feats:
-            out.append(Layer(f"circuit_day{day}", t(f"巡回诊疗路线（{WEEKDAYS_ZH[day - 1]}）",
-                                                      f"Circuit routes ({WEEKDAYS_EN[day - 1]})"), line_feats))
+    if not len(rpos):
+        return out
+    teams = rc["team"][rpos].astype(str)
+    p = rpos[np.lexsort((rc["stop"][rpos], teams, rc["weekday"][rpos]))]     # by weekday, team, stop
+    rows = list(zip(rc["weekday"][p].tolist(), _text(rc["team"][p]), _text(rc["base"][p]), rc["base_name"][p].tolist(),
+                    _text(rc["village"][p]), rc["village_name"][p].tolist(), rc["route_minutes"][p].tolist()))
+    found: list[tuple[int, str, list[tuple[float, float]]]] = []
+    k = 0
+    while k < len(rows):
+        day, team = int(rows[k][0]), rows[k][1]
+        j = k
+        while j < len(rows) and int(rows[j][0]) == day and rows[j][1] == team:
+            j += 1
+        stops, k = rows[k:j], j
+        base = stops[0][2]
+        if base not in fac_xy or not all(s[4] in vrow for s in stops):
+            continue
+        b = fac_xy[base]
+        pts = [b] + [(float(vx[vrow[s[4]]]), float(vy[vrow[s[4]]])) for s in stops] + [b]
+        names = "、".join(esc(s[5]) for s in stops)
+        tip = (f"<b>{esc(stops[0][3])}</b> {t('医疗队', 'team')} {esc(team.rsplit('-', 1)[-1])} · "
+               f"{t(WEEKDAYS_ZH[day - 1], WEEKDAYS_EN[day - 1])}\n{names}\n"
+               f"{float(stops[0][6]):.0f} {t('分钟（含路程与服务）', 'min (travel and service)')}")
+        found.append((day, tip, pts))
+    geoms = ctx.lines([p for _d, _t, p in found]) if ctx.lines is not None else \
+        [ctx.geometry(shapely.LineString(p)) for _d, _t, p in found]
+    by_day: dict[int, list[str]] = {}
+    for (day, tip, _p), geom in zip(found, geoms):
+        by_day.setdefault(day, []).append(ctx.feature(geom, tip=tip, style={"color": DAY_COLOURS[(day - 1) % len(DAY_COLOURS)],
+                                                                            "weight": 3, "opacity": 0.85},
+                                                      cls=f"pm-route pm-route-{day}"))
+    for day in sorted(by_day):
+        out.append(Layer(f"circuit_day{day}", t(f"巡回诊疗路线（{WEEKDAYS_ZH[day - 1]}）",
+                                                  f"Circuit routes ({WEEKDAYS_EN[day - 1]})"), by_day[day]))
     return out
 
 
@@ -129,4 +192,13 @@ def register() -> None:
     """Add the village layers to every county and city page (idempotent)."""
     from .. import render
 
-    render.register_unit_layer(village_layers, key=layers_key)
+    render.register_unit_layer(village_layers, key=layers_key, prepare=prepare)
+
+
+def prepare(result: Any) -> None:
+    """Build the look-ups of `village_layers` once for a run (before the pages are drawn in workers)."""
+    tables = _tables(result)
+    if tables:
+        _lookups(result.region)
+        for name in _TABLES:
+            _mine(tables, name, set())
