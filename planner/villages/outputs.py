@@ -13,7 +13,7 @@ from .run import COLUMNS, TABLES, VillageResult
 FILES = {"village_modes": "village_modes.csv", "routes": "routes.csv", "circuit_plan": "circuit_plan.csv",
          "timetable": "timetable.csv", "timetable_shortfalls": "timetable_shortfalls.csv"}
 INT_COLUMNS = {"population", "licensed_at_clinic", "visits_required", "visits_planned", "remote_sessions", "remote_required",
-               "weekday", "stop", "bases", "villages", "resident", "urban", "circuit", "unreachable", "routes", "solves", "half_day",
+               "weekday", "stop", "bases", "lead_bases", "lead_routes", "lead_visits", "villages", "resident", "urban", "circuit", "unreachable", "routes", "solves", "half_day",
                "seat", "minutes", "missing", "days", "exact_days", "sessions", "sessions_missing"}
 FLOAT_COLUMNS = {"nearest_licensed_min", "base_min", "travel_min", "service_min", "route_travel_min", "route_minutes",
                  "lower_bound_min", "gap"}
