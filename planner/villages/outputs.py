@@ -118,6 +118,9 @@ def summary_lines(tables: dict[str, pd.DataFrame]) -> list:
         exact, days = int(plan["exact_days"].sum()), int(plan["days"].sum())
         how = "every center-day exact" if exact == days else f"{exact} of {days} center-days exact, the rest PyVRP"
         how_zh = "全部精确求解" if exact == days else f"{days}个卫生院日中{exact}个精确求解，其余PyVRP"
+        lead = int(plan["lead_routes"].sum()) if "lead_routes" in plan.columns else 0
+        if lead:
+            how, how_zh = f"{how}; {lead:,} team-days by county leads", f"{how_zh}；其中县级牵头医院 {lead:,} 队日"
         lines.append(Text(
             f"  Circuit routes: {int(plan['routes'].sum()):,} team-days, {int(plan['visits_planned'].sum()):,} of "
             f"{int(plan['visits_required'].sum()):,} visits a week, travel {travel:,.0f} min (lower bound {lb:,.0f}, gap "

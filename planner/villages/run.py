@@ -67,7 +67,7 @@ def _short_reason(circuit: CircuitCoverage, center: str, center_min: float, reas
                   lead: tuple[str, str, float] | None, name: dict[str, str]) -> tuple[str, str]:
     """Why a village lacks visits (English, Chinese): too far for one day, or the teams' week is full; with the
     county lead's teams when they were tried too."""
-    cite = f"{circuit.id}, {circuit.citation}"
+    cite, cite_zh = f"{circuit.id}, {circuit.citation}", f"{circuit.id}，{circuit.citation}"
     day = f"{circuit.day_minutes:g}"
     if lead is not None:
         lead_name, lead_reason, lead_min = name.get(lead[0], lead[0]), lead[1], lead[2]
@@ -75,21 +75,21 @@ def _short_reason(circuit: CircuitCoverage, center: str, center_min: float, reas
             return (f"too far for one day: {center_min:.0f} min each way from {center}, {lead_min:.0f} from the county lead "
                     f"{lead_name}; + {circuit.service_min:g} min service > {day} min working day ({cite})",
                     f"一日无法往返：距{center}单程{center_min:.0f}分钟，距县级牵头医院{lead_name}单程{lead_min:.0f}分钟，"
-                    f"往返加服务{circuit.service_min:g}分钟超过每日工作{day}分钟（{cite}）")
+                    f"往返加服务{circuit.service_min:g}分钟超过每日工作{day}分钟（{cite_zh}）")
         return (f"{center}'s {circuit.teams_per_center} team(s) and the county lead {lead_name}'s {circuit.lead_teams} "
                 f"team(s) have no room for {lacking} of its {need} visits a week in {circuit.working_days} days of "
                 f"{day} min ({cite})",
                 f"{center}{circuit.teams_per_center}支巡回医疗队和县级牵头医院{lead_name}{circuit.lead_teams}支巡回医疗队"
-                f"{circuit.working_days}天（每日{day}分钟）已排满，每周{need}次中缺{lacking}次（{cite}）")
+                f"{circuit.working_days}天（每日{day}分钟）已排满，每周{need}次中缺{lacking}次（{cite_zh}）")
     if reason == TOO_FAR:
         return (f"too far for one day: {center_min:.0f} min each way + {circuit.service_min:g} min service > "
                 f"{day} min working day ({cite})",
                 f"一日无法往返：单程{center_min:.0f}分钟，往返加服务{circuit.service_min:g}分钟超过每日工作"
-                f"{day}分钟（{cite}）")
+                f"{day}分钟（{cite_zh}）")
     return (f"{center}'s {circuit.teams_per_center} team(s) have no room for {lacking} of its "
             f"{need} visits a week in {circuit.working_days} days of {day} min ({cite})",
             f"{center}{circuit.teams_per_center}支巡回医疗队{circuit.working_days}天"
-            f"（每日{day}分钟）已排满，每周{need}次中缺{lacking}次（{cite}）")
+            f"（每日{day}分钟）已排满，每周{need}次中缺{lacking}次（{cite_zh}）")
 
 
 def county_villages(region: Region, county: str, circuit: CircuitCoverage | None, remote: RemoteConsultation | None,
@@ -295,7 +295,8 @@ def run_villages(region: Region, plan: Plan, rules: list, travel: TravelModel, *
         town_leads = {t: lead_of[t] for t in part.townships.index if t in lead_of}
         use_c = circuit if circuit is not None and circuit.covers_county(c, region.city_of(c)) else None
         use_r = remote if remote is not None and remote.covers_county(c, region.city_of(c)) else None
-        mine = lic[lic.index.isin(part.facilities.index)]
+        # Looked up by the part's facilities (isin over the whole region's counts per county was quadratic: the country).
+        mine = lic.reindex(part.facilities.index[part.facilities.index.isin(lic.index)])
         items.append((part, c, use_c, use_r, travel, town_leads, mine))
     results = ordered_map(county_villages, items, jobs=jobs, executor=executor, address=address)
     out = VillageResult()
