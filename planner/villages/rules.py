@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..i18n import Text
-from ..rules.base import Rule, register
+from ..rules.base import Rule, register, short_source
 
 WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -66,6 +66,15 @@ class LeadTeams(BaseModel):
     def source_text(self) -> Text:
         """The source in English and Chinese (a clause cited as is)."""
         return Text(self.source, self.source_zh or self.source)
+
+    def clause(self, quoted: str = "") -> Text:
+        """「quote」 (citation) of a cited clause (the quote left out when it is `quoted` already), or the assumption
+        in English and Chinese."""
+        if self.source.strip().lower().startswith("planner assumption"):
+            return self.source_text
+        cite = short_source(self.source)
+        quote = f"「{self.quote}」 " if self.quote and self.quote != quoted else ""
+        return Text(f"{quote}({cite})", f"{quote}（{cite}）" + (f"；{self.source_zh}" if self.source_zh else ""))
 
 
 class Frequency(BaseModel):
@@ -151,6 +160,14 @@ class CircuitCoverage(VillageRule):
     def lead_teams(self) -> int:
         """Mobile teams of each county lead (0 without `lead`)."""
         return self.lead.teams if self.lead is not None else 0
+
+    def clause(self) -> Text:
+        """The rule's clause, and with `lead` teams the clause (or assumption) the county lead's teams rest on."""
+        base = super().clause()
+        if not self.lead_teams:
+            return base
+        lead = self.lead.clause(quoted=self.quote)
+        return Text(f"{base}; the county lead's mobile teams: {lead.en}", f"{base.zh}；县级牵头医院巡回医疗队：{lead.zh}")
 
     @property
     def start_min(self) -> int:

@@ -209,3 +209,6 @@ def test_the_county_lead_takes_the_visits_the_centers_cannot_make_and_the_checke
     two.loc[first, "stop"] = 1
     msgs = [str(v) for v in check_circuit(run.region, {**out, "routes": two}, rule, run.travel, run.plan).violations]
     assert any("teams on" in m and "more than its 1" in m for m in msgs)
+    assert "县级牵头医院巡回医疗队" in rule.clause().zh and "002 (十一)" in rule.clause().zh
+    with pytest.raises(ValueError, match="source_zh"):  # an assumption needs its Chinese wording
+        LeadTeams(teams=1, source="planner assumption: one team per lead")
