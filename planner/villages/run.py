@@ -289,14 +289,16 @@ def run_villages(region: Region, plan: Plan, rules: list, travel: TravelModel, *
     # Staff stay out of the parts (grouping 50,000 staff rows by facility costs more than the phase): the
     # licensed physicians per facility are counted once here.
     lic = licensed_physicians(region)
+    lic_of = lic.to_dict()
     parts = region.partition([[c] for c in counties], villages=len(region.villages) > 0, context=False, staff=False)
     items = []
     for c, part in zip(counties, parts):
         town_leads = {t: lead_of[t] for t in part.townships.index if t in lead_of}
         use_c = circuit if circuit is not None and circuit.covers_county(c, region.city_of(c)) else None
         use_r = remote if remote is not None and remote.covers_county(c, region.city_of(c)) else None
-        # Looked up by the part's facilities (isin over the whole region's counts per county was quadratic: the country).
-        mine = lic.reindex(part.facilities.index[part.facilities.index.isin(lic.index)])
+        # Looked up in a dict by the part's facilities: isin (or reindex) against the whole region's counts per county
+        # was quadratic (the country's main process spent minutes there before the workers started).
+        mine = pd.Series({f: lic_of[f] for f in part.facilities.index if f in lic_of}, dtype="int64")
         items.append((part, c, use_c, use_r, travel, town_leads, mine))
     results = ordered_map(county_villages, items, jobs=jobs, executor=executor, address=address)
     out = VillageResult()
