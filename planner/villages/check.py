@@ -65,7 +65,7 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
         for v, d in zip(routes["village"].astype(str), routes["weekday"].astype(int)):
             by_village.setdefault(v, set()).add(d)
     vil_all = region.villages
-    vil_county = vil_all["code"].astype(str).str[:6].to_numpy()
+    vil_county = region.village_counties().to_numpy()  # by township: a code's prefix is not always a county
     own = ~fac["context"].astype(bool).to_numpy() if "context" in fac.columns else np.ones(len(fac), dtype=bool)
     has_doc = np.array([lic.get(str(f), 0) > 0 for f in fac.index], dtype=bool) & own
     fac_county = fac["county_code"].astype(str).to_numpy()
@@ -193,7 +193,7 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
                                 f"{name_of_fac.get(base, base)}{WEEKDAYS_ZH[day - 1]}派出{len(ts)}队，超过{most}队"))
         for (v, day), n in sorted(twice.items()):
             if n > 1:
-                county = str(v)[:6]
+                county = county_of_vil.get(str(v), str(v)[:6])
                 found.append(_v(rule, county, region.county_name(county), f"village {v} is visited {n} times on "
                                 f"{WEEKDAYS_ZH[day - 1]} (visits count on distinct days)",
                                 f"行政村{v}在{WEEKDAYS_ZH[day - 1]}被巡回{n}次（按不同日计）"))
