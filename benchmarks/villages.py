@@ -5,13 +5,16 @@ Usage::
     python benchmarks/villages.py --region 庆元县 --region 浙江省 --jobs 1 2 --json benchmarks/results/villages.json \
         > benchmarks/results/villages.txt
 
-The communities are solved first (not timed); then `run_villages` and `check_villages` are timed
-(wall clock, median of `--repeat` runs) for each worker count.
+The communities are solved first (not timed; `--plan-jobs` workers, proven unit plans reused from
+`--cache` when given); then `run_villages` and `check_villages` are timed (wall clock, median of
+`--repeat` runs) for each worker count. `--tables DIR` writes each region's village tables there
+(CSV) and prints their SHA-256, so two revisions of the code can be compared table by table.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import statistics
 import sys
@@ -21,6 +24,7 @@ from pathlib import Path
 
 def main(argv: list[str] | None = None) -> int:
     from planner import regions
+    from planner.cache import UnitCache
     from planner.pipeline import run_plan
     from planner.rulefile import load_rules
     from planner.villages.check import check_villages
@@ -32,12 +36,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", nargs="*", type=int, default=[1, 2])
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--plan-jobs", type=int, default=1, help="workers for the communities (not timed)")
+    ap.add_argument("--cache", type=Path, help="unit cache folder for the communities (not timed)")
+    ap.add_argument("--tables", type=Path, help="write the village tables of each region here (CSV) with their SHA-256")
     args = ap.parse_args(argv)
     rows = []
     for spec in args.region or ["庆元县"]:
         region = regions.load(spec)
         rules = load_rules(args.rules)
-        res = run_plan(region, rules, services=False)
+        t_plan = time.perf_counter()
+        res = run_plan(region, rules, services=False, jobs=args.plan_jobs,
+                       cache=UnitCache(args.cache) if args.cache else None)
+        print(json.dumps({"region": region.name, "communities_s": round(time.perf_counter() - t_plan, 1),
+                          "loadavg": Path("/proc/loadavg").read_text().split()[:3]}, ensure_ascii=False), flush=True)
         for jobs in args.jobs:
             phase, check = [], []
             for _ in range(args.repeat):
@@ -59,7 +70,16 @@ def main(argv: list[str] | None = None) -> int:
                    "exact_days": int(plan["exact_days"].sum()), "days": int(plan["days"].sum()),
                    "sessions": len(v.tables["timetable"]), "sessions_missing": int(plan["sessions_missing"].sum()),
                    "timetable_status": plan["timetable_status"].value_counts().to_dict(),
-                   "violations": {s.rule.id: len(s.violations) for s in statuses}}
+                   "violations": {s.rule.id: len(s.violations) for s in statuses},
+                   "loadavg": Path("/proc/loadavg").read_text().split()[:3]}
+            if args.tables:
+                folder = args.tables / f"{region.name}-{jobs}"
+                folder.mkdir(parents=True, exist_ok=True)
+                row["sha256"] = {}
+                for name, frame in sorted(v.tables.items()):
+                    path = folder / f"{name}.csv"
+                    frame.to_csv(path, index=False)
+                    row["sha256"][name] = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
             rows.append(row)
             print(json.dumps(row, ensure_ascii=False), flush=True)
     if args.json:

@@ -64,6 +64,18 @@ class Region:
         """Total resident population of the counties."""
         return int(self.counties["population"].sum())
 
+    def village_counties(self) -> pd.Series:
+        """Each village's county code: its township's county, else its code's first six digits.
+
+        A village code's prefix is not always a county: 6,219 of the country's villages carry a
+        development-zone prefix (e.g. 410173) while their townships lie in a county."""
+        v = self.villages
+        prefix = v["code"].astype(str).str[:6]
+        if "township_code" not in v.columns or self.townships.empty:
+            return prefix
+        town = self.townships["county_code"].astype(str).to_dict()
+        return v["township_code"].astype(str).map(town).fillna(prefix)
+
     def county_name(self, adcode: str) -> str:
         """The county's name, e.g. 义乌市 (also for the context counties of the region's cities)."""
         if adcode in self.counties.index:
@@ -147,7 +159,7 @@ class Region:
         towns_by = _positions(self.townships["county_code"])
         fac_by = _positions(self.facilities["county_code"])
         staff_by = _positions(self.staff["facility_id"]) if (staff and len(self.staff)) else {}
-        vill_by = _positions(self.villages["code"].str[:6]) if villages else {}
+        vill_by = _positions(self.village_counties()) if villages else {}
         city_of = {**self.context_counties["city_code"].to_dict(), **self.counties["city_code"].to_dict()}
         in_city: dict[str, list[str]] = {}
         for c, city in sorted(city_of.items()):

@@ -38,12 +38,14 @@ def _counties(region: Region, rule) -> list[str]:
     return [c for c in sorted(region.counties.index) if rule.covers_county(c, region.city_of(c))]
 
 
-def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: CircuitCoverage, travel: TravelModel) -> RuleStatus:
+def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: CircuitCoverage, travel: TravelModel,
+                  plan: Plan | None = None) -> RuleStatus:
     """Every village is resident-served (a licensed physician within the rule's minutes, recomputed from the data) or
     visited on as many distinct weekdays as its population requires; routes start and end at a health center of the
-    rule's kinds in the village's county, last at most the working day (travel recomputed, plus service at each stop),
-    and no center sends more teams on a day than it has. Villages short of visits are violations; the plan's
-    reason, when it gives one, is quoted."""
+    rule's kinds in the village's county, or (with `lead` teams) at the lead of every visited village's community in
+    `plan`, last at most the working day (travel recomputed, plus service at each stop), and no center or lead sends
+    more teams on a day than it has. Villages short of visits are violations; the plan's reason, when it gives one,
+    is quoted."""
     from itertools import groupby
 
     found: list[Violation] = []
@@ -63,16 +65,21 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
         for v, d in zip(routes["village"].astype(str), routes["weekday"].astype(int)):
             by_village.setdefault(v, set()).add(d)
     vil_all = region.villages
-    vil_county = vil_all["code"].astype(str).str[:6].to_numpy()
+    vil_county = region.village_counties().to_numpy()  # by township: a code's prefix is not always a county
     own = ~fac["context"].astype(bool).to_numpy() if "context" in fac.columns else np.ones(len(fac), dtype=bool)
     has_doc = np.array([lic.get(str(f), 0) > 0 for f in fac.index], dtype=bool) & own
     fac_county = fac["county_code"].astype(str).to_numpy()
+    # Row positions by county, grouped once (a mask per county was quadratic on the country's 620,573 villages).
+    vil_rows = pd.Series(np.arange(len(vil_all))).groupby(vil_county).indices if len(vil_all) else {}
+    doc_at = np.flatnonzero(has_doc)
+    doc_rows = pd.Series(doc_at).groupby(fac_county[has_doc]).indices if len(doc_at) else {}
+    none = np.zeros(0, dtype=np.int64)
     for county in counties:
         cname = region.county_name(county)
-        vil = vil_all[vil_county == county].sort_index()
+        vil = vil_all.iloc[vil_rows.get(county, none)].sort_index()
         if vil.empty:
             continue
-        doc = fac[has_doc & (fac_county == county)]
+        doc = fac.iloc[doc_at[doc_rows[county]] if county in doc_rows else none]
         vp = Points.from_xy(list(vil.index), vil.geometry.x, vil.geometry.y)
         dp = Points.from_xy(list(doc.index), doc.geometry.x, doc.geometry.y)
         near = travel.minutes(vp, dp).min(axis=1) if len(dp) else np.full(len(vp), np.inf)
@@ -110,14 +117,28 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
                           routes["village_name"].astype(str), routes["arrival"].astype(str),
                           routes["route_minutes"].astype(float)))
         cnames = {c: region.county_name(c) for c in sorted(set(routes["county"].astype(str)))}
+        # The lead of each township's community, from the plan (not from the tables' `role` column).
+        lead_of = {str(t): str(lead) for t, lead in plan.assignment().items()} if plan is not None else {}
+        town_of_vil = dict(zip(vil_all.index.astype(str), vil_all["township_code"].astype(str)))
+        lead_bases: set[str] = set()
         for (team, day), grp in groupby(recs, key=lambda r: (r[0], r[1])):
             grp = list(grp)
             base, county = grp[0][3], grp[0][4]
             cname = cnames[county]
             label = f"{team} {WEEKDAYS_ZH[int(day) - 1]}"
-            if kind_of.get(base) not in rule.base_kinds or county_of_fac.get(base) != county:
-                found.append(_v(rule, county, cname, f"route {label} leaves from {base}, not a health center of "
-                                f"{'/'.join(rule.base_kinds)} in the county", f"路线{label}的出发机构{base}不是本县卫生院"))
+            center = kind_of.get(base) in rule.base_kinds and county_of_fac.get(base) == county
+            as_lead = (not center and rule.lead_teams > 0 and base in kind_of
+                       and all(lead_of.get(town_of_vil.get(r[5], "")) == base for r in grp))
+            if as_lead:
+                lead_bases.add(base)
+            elif not center:
+                if rule.lead_teams > 0:
+                    found.append(_v(rule, county, cname, f"route {label} leaves from {base}, neither a health center of "
+                                    f"{'/'.join(rule.base_kinds)} in the county nor the lead of every visited village's "
+                                    "community", f"路线{label}的出发机构{base}既不是本县卫生院，也不是所到行政村医共体的牵头医院"))
+                else:
+                    found.append(_v(rule, county, cname, f"route {label} leaves from {base}, not a health center of "
+                                    f"{'/'.join(rule.base_kinds)} in the county", f"路线{label}的出发机构{base}不是本县卫生院"))
                 continue
             if county not in covered:
                 continue
@@ -162,15 +183,17 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
             teams.setdefault((base, day), set()).add(team)
             twice[v, day] = twice.get((v, day), 0) + 1
         for (base, day), ts in sorted(teams.items()):
-            if len(ts) > rule.teams_per_center:
+            most = rule.teams_per_center if kind_of.get(base) in rule.base_kinds else 0
+            most += rule.lead_teams if base in lead_bases else 0
+            if len(ts) > most:
                 county = county_of_fac.get(base, "")
                 found.append(_v(rule, county, region.county_name(county),
                                 f"{name_of_fac.get(base, base)} sends {len(ts)} teams on {WEEKDAYS_ZH[day - 1]}, more than "
-                                f"its {rule.teams_per_center}",
-                                f"{name_of_fac.get(base, base)}{WEEKDAYS_ZH[day - 1]}派出{len(ts)}队，超过{rule.teams_per_center}队"))
+                                f"its {most}",
+                                f"{name_of_fac.get(base, base)}{WEEKDAYS_ZH[day - 1]}派出{len(ts)}队，超过{most}队"))
         for (v, day), n in sorted(twice.items()):
             if n > 1:
-                county = str(v)[:6]
+                county = county_of_vil.get(str(v), str(v)[:6])
                 found.append(_v(rule, county, region.county_name(county), f"village {v} is visited {n} times on "
                                 f"{WEEKDAYS_ZH[day - 1]} (visits count on distinct days)",
                                 f"行政村{v}在{WEEKDAYS_ZH[day - 1]}被巡回{n}次（按不同日计）"))
@@ -275,7 +298,7 @@ def check_villages(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], 
         if not rule.enabled:
             continue
         if rule.kind == "circuit_coverage":
-            out.append(check_circuit(region, tables, rule, travel))
+            out.append(check_circuit(region, tables, rule, travel, plan))
         elif rule.kind == "remote_consultation":
             out.append(check_remote(region, plan, tables, rule))
     return out

@@ -68,7 +68,7 @@ def classify(region: Region, county: str, rule: CircuitCoverage, travel: TravelM
     circuit visits from the health center (of `base_kinds`) of the village's township, else the
     nearest such center of the county.
     """
-    vil = region.villages[region.villages["code"].astype(str).str[:6] == county].sort_index()
+    vil = region.villages[(region.village_counties() == county).to_numpy()].sort_index()
     fac = region.facilities
     own = fac[(fac["county_code"].astype(str) == county) & ~fac.get("context", pd.Series(False, index=fac.index)).astype(bool)]
     lic = dict(licensed_physicians(region) if licensed is None else licensed)

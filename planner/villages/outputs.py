@@ -14,7 +14,7 @@ from .run import COLUMNS, TABLES, VillageResult
 FILES = {"village_modes": "village_modes.csv", "routes": "routes.csv", "circuit_plan": "circuit_plan.csv",
          "timetable": "timetable.csv", "timetable_shortfalls": "timetable_shortfalls.csv"}
 INT_COLUMNS = {"population", "licensed_at_clinic", "visits_required", "visits_planned", "remote_sessions", "remote_required",
-               "weekday", "stop", "bases", "villages", "resident", "urban", "circuit", "unreachable", "routes", "solves", "half_day",
+               "weekday", "stop", "bases", "lead_bases", "lead_routes", "lead_visits", "villages", "resident", "urban", "circuit", "unreachable", "routes", "solves", "half_day",
                "seat", "minutes", "missing", "days", "exact_days", "sessions", "sessions_missing"}
 FLOAT_COLUMNS = {"nearest_licensed_min", "base_min", "travel_min", "service_min", "route_travel_min", "route_minutes",
                  "lower_bound_min", "gap"}
@@ -123,6 +123,9 @@ def summary_lines(tables: dict[str, pd.DataFrame]) -> list:
         exact, days = int(plan["exact_days"].sum()), int(plan["days"].sum())
         how = "every center-day exact" if exact == days else f"{exact} of {days} center-days exact, the rest PyVRP"
         how_zh = "全部精确求解" if exact == days else f"{days}个卫生院日中{exact}个精确求解，其余PyVRP"
+        lead = int(plan["lead_routes"].sum()) if "lead_routes" in plan.columns else 0
+        if lead:
+            how, how_zh = f"{how}; {lead:,} team-days by county leads", f"{how_zh}；其中县级牵头医院 {lead:,} 队日"
         lines.append(Text(
             f"  Circuit routes: {int(plan['routes'].sum()):,} team-days, {int(plan['visits_planned'].sum()):,} of "
             f"{int(plan['visits_required'].sum()):,} visits a week, travel {travel:,.0f} min (lower bound {lb:,.0f}, gap "

@@ -62,15 +62,26 @@ def day_patterns(visits: int, days: int) -> list[tuple[int, ...]]:
 
 
 def assign_days(villages: list[str], visits: dict[str, int], load: dict[str, float], angle: dict[str, float],
-                days: int) -> dict[str, list[int]]:
+                days: int, taken: dict[str, set[int]] | None = None) -> dict[str, list[int]]:
     """Weekdays of each village's visits: villages visited more than once get the evenly spread pattern that keeps
     the days' loads lowest; once-a-week villages fill the days in angular order around the center (a sweep), so
-    each day's villages lie in one sector."""
+    each day's villages lie in one sector.
+
+    `taken` (0-based weekdays a village is visited already, by another team) keeps those days out:
+    a village gets only patterns that avoid them (any set of its free days when no even pattern
+    does), and a once-a-week village whose sweep day is taken moves to its nearest free day."""
+    taken = taken or {}
     day_load = [0.0] * days
     out: dict[str, list[int]] = {}
     multi = sorted((v for v in villages if visits[v] > 1), key=lambda v: (-visits[v], angle[v], v))
     for v in multi:
-        best = min(day_patterns(visits[v], days), key=lambda p: (max(day_load[d] + load[v] for d in p), p))
+        pats = day_patterns(visits[v], days)
+        if v in taken:
+            from itertools import combinations
+
+            free = [d for d in range(days) if d not in taken[v]]
+            pats = [p for p in pats if not set(p) & taken[v]] or list(combinations(free, visits[v]))
+        best = min(pats, key=lambda p: (max(day_load[d] + load[v] for d in p), p))
         for d in best:
             day_load[d] += load[v]
         out[v] = list(best)
@@ -81,8 +92,11 @@ def assign_days(villages: list[str], visits: dict[str, int], load: dict[str, flo
     for v in single:
         while d < days - 1 and day_load[d] + load[v] / 2 > target:
             d += 1
-        out[v] = [d]
-        day_load[d] += load[v]
+        e = d
+        if v in taken and d in taken[v]:
+            e = min((x for x in range(days) if x not in taken[v]), key=lambda x: (abs(x - d), x))
+        out[v] = [e]
+        day_load[e] += load[v]
     return out
 
 
@@ -205,8 +219,17 @@ def route_minutes(minutes: np.ndarray, route: list[int], service_min: float) -> 
 
 
 def plan_base(base: str, villages: list[str], visits: dict[str, int], minutes: np.ndarray, xy: np.ndarray,
-              *, service_min: float, day_minutes: float, teams: int, days: int, iterations: int) -> BasePlan:
-    """The week of one health center: node 0 of `minutes` is the center, node k + 1 is villages[k]."""
+              *, service_min: float, day_minutes: float, teams: int, days: int, iterations: int,
+              taken: dict[str, set[int]] | None = None) -> BasePlan:
+    """The week of one health center (or county lead): node 0 of `minutes` is the base, node k + 1 is villages[k].
+
+    `taken`: 0-based weekdays each village is visited already by other teams; its visits here go
+    on other days (`visits` counts only the visits still to make, at most its free days)."""
+    taken = {v: set(d) for v, d in (taken or {}).items() if d}
+    over = sorted(v for v in villages if visits[v] > days - len(taken.get(v, ())))
+    if over:
+        msg = f"{over[0]} needs {visits[over[0]]} more visits but has {days - len(taken.get(over[0], ()))} free days"
+        raise ValueError(msg)
     out = BasePlan(base)
     node = {v: k + 1 for k, v in enumerate(villages)}
     angle = {v: float(np.arctan2(xy[node[v], 1] - xy[0, 1], xy[node[v], 0] - xy[0, 0])) for v in villages}
@@ -218,7 +241,7 @@ def plan_base(base: str, villages: list[str], visits: dict[str, int], minutes: n
     for v in villages:
         if v not in feasible:
             out.missing[v] = (TOO_FAR, visits[v])
-    days_of = assign_days(feasible, visits, alone, angle, days)
+    days_of = assign_days(feasible, visits, alone, angle, days, taken)
     on_day: dict[int, list[str]] = {d: sorted((v for v in feasible if d in days_of[v]), key=lambda v: node[v]) for d in range(days)}
     solved: dict[int, tuple[list[list[int]], list[int], bool]] = {}
     for d in range(days):
@@ -232,7 +255,7 @@ def plan_base(base: str, villages: list[str], visits: dict[str, int], minutes: n
             v = village_of[n]
             best = None
             for e in range(days):
-                if e == d or v in on_day[e]:
+                if e == d or v in on_day[e] or e in taken.get(v, ()):
                     continue
                 routes_e = solved[e][0]
                 if len(routes_e) < teams and alone[v] <= day_minutes + 1e-9:

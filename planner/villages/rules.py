@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..i18n import Text
-from ..rules.base import Rule, register
+from ..rules.base import Rule, register, short_source
 
 WEEKDAYS_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -39,6 +39,44 @@ class VillageRule(Rule):
         return self.enabled and (self.counties is None or bool({county, city} & set(self.counties)))
 
 
+class LeadTeams(BaseModel):
+    """Mobile teams of the county lead hospital for the circuit visits its township health centers' teams cannot make.
+
+    `source` cites the clause (e.g. 002 (十一) "县乡巡诊": county and township circuit visits), or
+    says "planner assumption: ..." with `source_zh` its Chinese wording where no clause names the
+    county's teams. The teams work the circuit rule's days (`working_days`, `day_minutes`,
+    `day_start`, `service_min`) from the lead of the village's community.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    teams: int = Field(default=1, ge=0, le=50)
+    source: str = Field(min_length=1)
+    source_zh: str = ""
+    quote: str = ""
+
+    @model_validator(mode="after")
+    def _zh_for_assumption(self) -> LeadTeams:
+        if self.source.strip().lower().startswith("planner assumption") and not self.source_zh:
+            msg = "lead.source is a planner assumption: give its Chinese wording in lead.source_zh"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def source_text(self) -> Text:
+        """The source in English and Chinese (a clause cited as is)."""
+        return Text(self.source, self.source_zh or self.source)
+
+    def clause(self, quoted: str = "") -> Text:
+        """「quote」 (citation) of a cited clause (the quote left out when it is `quoted` already), or the assumption
+        in English and Chinese."""
+        if self.source.strip().lower().startswith("planner assumption"):
+            return self.source_text
+        cite = short_source(self.source)
+        quote = f"「{self.quote}」 " if self.quote and self.quote != quoted else ""
+        return Text(f"{quote}({cite})", f"{quote}（{cite}）" + (f"；{self.source_zh}" if self.source_zh else ""))
+
+
 class Frequency(BaseModel):
     """Circuit visits a week for villages of at least `min_population` residents."""
 
@@ -60,6 +98,11 @@ class CircuitCoverage(VillageRule):
     has `teams_per_center` teams. The checker names every village no route reaches, with the
     reason (too far for one day, or the teams' week is full), and re-checks every route: each
     required visit made on distinct weekdays, day length, team count.
+
+    `lead` (optional) gives the county lead hospital (the lead of the village's community in the
+    plan) `lead.teams` mobile teams of its own, which take the visits the township health
+    centers' teams have no room or reach for (002 (十一): 县乡巡诊, county and township circuit
+    visits); their routes start and end at the lead and are checked like the centers'.
     """
 
     kind: Literal["circuit_coverage"] = "circuit_coverage"
@@ -73,6 +116,8 @@ class CircuitCoverage(VillageRule):
     teams_per_center: int = Field(default=1, ge=0, le=50)
     base_kinds: list[Literal["township_health_center", "community_health_center"]] = Field(
         default_factory=lambda: ["township_health_center", "community_health_center"])
+    lead: LeadTeams | None = None
+    """The county lead's own mobile teams (None: the township health centers' teams alone)."""
     village_kinds: list[str] = Field(default_factory=lambda: ["村委会"])
     """Kinds of village-level units circuit care is for (the villages layer's `kind`): rural village committees
     (村委会); urban residents' committees (居委会) are served by their community health center."""
@@ -112,6 +157,19 @@ class CircuitCoverage(VillageRule):
         return max(t.visits_per_week for t in self.frequency if population >= t.min_population)
 
     @property
+    def lead_teams(self) -> int:
+        """Mobile teams of each county lead (0 without `lead`)."""
+        return self.lead.teams if self.lead is not None else 0
+
+    def clause(self) -> Text:
+        """The rule's clause, and with `lead` teams the clause (or assumption) the county lead's teams rest on."""
+        base = super().clause()
+        if not self.lead_teams:
+            return base
+        lead = self.lead.clause(quoted=self.quote)
+        return Text(f"{base}; the county lead's mobile teams: {lead.en}", f"{base.zh}；县级牵头医院巡回医疗队：{lead.zh}")
+
+    @property
     def start_min(self) -> int:
         """The working day's start in minutes after midnight."""
         h, m = self.day_start.split(":")
@@ -120,11 +178,14 @@ class CircuitCoverage(VillageRule):
     def describe(self) -> Text:
         tiers = ", ".join(f"{t.visits_per_week}/week from {t.min_population:,} residents" for t in self.frequency)
         tiers_zh = "，".join(f"常住{t.min_population:,}人起每周{t.visits_per_week}次" for t in self.frequency)
+        lead_en = (f", and {self.lead_teams} team(s) of the county lead for the visits the centers cannot make"
+                   if self.lead_teams else "")
+        lead_zh = f"，卫生院排不下的由县级牵头医院巡回医疗队（{self.lead_teams}队）承担" if self.lead_teams else ""
         return Text(f"every village has a licensed physician within {self.resident_max_minutes:g} min, or circuit visits "
-                    f"({tiers}) by {self.teams_per_center} mobile team(s) per health center, days of "
+                    f"({tiers}) by {self.teams_per_center} mobile team(s) per health center{lead_en}, days of "
                     f"{self.day_minutes:g} min with {self.service_min:g} min per stop",
                     f"每个行政村{self.resident_max_minutes:g}分钟内有执业（助理）医师，否则由乡镇卫生院巡回医疗队"
-                    f"（每院{self.teams_per_center}队）巡回诊疗（{tiers_zh}），每日工作{self.day_minutes:g}分钟，"
+                    f"（每院{self.teams_per_center}队）巡回诊疗（{tiers_zh}）{lead_zh}，每日工作{self.day_minutes:g}分钟，"
                     f"每站{self.service_min:g}分钟")
 
 

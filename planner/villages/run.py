@@ -12,7 +12,7 @@ from ..plan import Plan
 from ..region import Region
 from ..travel import Points, TravelModel
 from .modes import CIRCUIT, NO_BASE, RESIDENT, URBAN, classify, licensed_physicians
-from .routes import TOO_FAR, plan_base
+from .routes import TOO_FAR, BasePlan, plan_base
 from .rules import HALVES_ZH, WEEKDAYS_ZH, CircuitCoverage, RemoteConsultation
 from .timetable import Clinic, solve_timetable
 
@@ -20,16 +20,18 @@ TABLES = ("village_modes", "routes", "circuit_plan", "timetable", "timetable_sho
 """The village tables of a plan folder (CSV each, and sheets of villages.xlsx), in order."""
 
 UNREACHABLE = "unreachable"
+CENTER_ROLE, LEAD_ROLE = "township_center", "lead"
+"""Who sends a route's team (routes.csv `role`): a township (or community) health center, or the county lead."""
 
 COLUMNS = {
     "village_modes": ["county", "county_name", "township", "township_name", "village", "village_name", "population",
                       "mode", "clinic", "licensed_at_clinic", "nearest_licensed", "nearest_licensed_min", "base", "base_name",
-                      "base_min", "visits_required", "visits_planned", "visit_days", "reason", "reason_zh", "remote_sessions",
+                      "base_min", "visits_required", "visits_planned", "lead_visits", "visit_days", "reason", "reason_zh", "remote_sessions",
                       "remote_required"],
-    "routes": ["county", "base", "base_name", "team", "weekday", "weekday_zh", "stop", "village", "village_name",
+    "routes": ["county", "base", "base_name", "role", "team", "weekday", "weekday_zh", "stop", "village", "village_name",
                "arrival", "travel_min", "service_min", "route_travel_min", "route_minutes"],
     "circuit_plan": ["county", "county_name", "bases", "villages", "resident", "urban", "circuit", "unreachable", "visits_required",
-                     "visits_planned", "routes", "travel_min", "lower_bound_min", "gap", "days", "exact_days", "solves", "solver",
+                     "visits_planned", "routes", "lead_bases", "lead_routes", "travel_min", "lower_bound_min", "gap", "days", "exact_days", "solves", "solver",
                      "timetable_status", "sessions", "sessions_missing"],
     "timetable": ["county", "clinic", "clinic_name", "village", "township", "facility", "facility_name", "role",
                   "consultant", "weekday", "weekday_zh", "half_day", "half_day_zh", "seat", "start", "minutes"],
@@ -61,6 +63,35 @@ def _clock(start_min: int, offset_min: float) -> str:
     return f"{t // 60:02d}:{t % 60:02d}"
 
 
+def _short_reason(circuit: CircuitCoverage, center: str, center_min: float, reason: str, lacking: int, need: int,
+                  lead: tuple[str, str, float] | None, name: dict[str, str]) -> tuple[str, str]:
+    """Why a village lacks visits (English, Chinese): too far for one day, or the teams' week is full; with the
+    county lead's teams when they were tried too."""
+    cite, cite_zh = f"{circuit.id}, {circuit.citation}", f"{circuit.id}，{circuit.citation}"
+    day = f"{circuit.day_minutes:g}"
+    if lead is not None:
+        lead_name, lead_reason, lead_min = name.get(lead[0], lead[0]), lead[1], lead[2]
+        if reason == TOO_FAR and lead_reason == TOO_FAR:
+            return (f"too far for one day: {center_min:.0f} min each way from {center}, {lead_min:.0f} from the county lead "
+                    f"{lead_name}; + {circuit.service_min:g} min service > {day} min working day ({cite})",
+                    f"一日无法往返：距{center}单程{center_min:.0f}分钟，距县级牵头医院{lead_name}单程{lead_min:.0f}分钟，"
+                    f"往返加服务{circuit.service_min:g}分钟超过每日工作{day}分钟（{cite_zh}）")
+        return (f"{center}'s {circuit.teams_per_center} team(s) and the county lead {lead_name}'s {circuit.lead_teams} "
+                f"team(s) have no room for {lacking} of its {need} visits a week in {circuit.working_days} days of "
+                f"{day} min ({cite})",
+                f"{center}{circuit.teams_per_center}支巡回医疗队和县级牵头医院{lead_name}{circuit.lead_teams}支巡回医疗队"
+                f"{circuit.working_days}天（每日{day}分钟）已排满，每周{need}次中缺{lacking}次（{cite_zh}）")
+    if reason == TOO_FAR:
+        return (f"too far for one day: {center_min:.0f} min each way + {circuit.service_min:g} min service > "
+                f"{day} min working day ({cite})",
+                f"一日无法往返：单程{center_min:.0f}分钟，往返加服务{circuit.service_min:g}分钟超过每日工作"
+                f"{day}分钟（{cite_zh}）")
+    return (f"{center}'s {circuit.teams_per_center} team(s) have no room for {lacking} of its "
+            f"{need} visits a week in {circuit.working_days} days of {day} min ({cite})",
+            f"{center}{circuit.teams_per_center}支巡回医疗队{circuit.working_days}天"
+            f"（每日{day}分钟）已排满，每周{need}次中缺{lacking}次（{cite_zh}）")
+
+
 def county_villages(region: Region, county: str, circuit: CircuitCoverage | None, remote: RemoteConsultation | None,
                     travel: TravelModel, lead_of_township: dict[str, str],
                     licensed: pd.Series | None = None) -> dict[str, pd.DataFrame]:
@@ -82,11 +113,12 @@ def county_villages(region: Region, county: str, circuit: CircuitCoverage | None
     modes["visit_days"] = ""
     modes["reason"] = ""
     modes["reason_zh"] = ""
+    modes["lead_visits"] = 0
     route_rows: list[dict] = []
     plan_row = {"county": county, "county_name": county_name, "bases": 0, "villages": len(modes),
                 "resident": int((modes["mode"] == RESIDENT).sum()), "urban": int((modes["mode"] == URBAN).sum()),
                 "circuit": 0, "unreachable": 0,
-                "visits_required": 0, "visits_planned": 0, "routes": 0, "travel_min": 0.0, "lower_bound_min": 0.0,
+                "visits_required": 0, "visits_planned": 0, "routes": 0, "lead_bases": 0, "lead_routes": 0, "travel_min": 0.0, "lower_bound_min": 0.0,
                 "gap": 0.0, "days": 0, "exact_days": 0, "solves": 0, "solver": "", "timetable_status": "",
                 "sessions": 0, "sessions_missing": 0}
     if circuit is not None and len(modes):
@@ -99,18 +131,19 @@ def county_villages(region: Region, county: str, circuit: CircuitCoverage | None
         base_min = modes["base_min"].astype(float).tolist()
         reasons: dict[int, tuple[str, str]] = {}
         days_of: dict[str, list[int]] = {}
-        for base, grp in modes[modes["mode"] == CIRCUIT].groupby("base", sort=True):
-            codes = sorted(grp["village"])
+        town_of = dict(zip(modes["village"], modes["township"]))
+
+        def route_from(base: str, codes: list[str], visits: dict[str, int], teams: int, prefix: str, role: str,
+                       taken: dict[str, set[int]] | None = None) -> tuple[BasePlan, dict[str, float]]:
+            """Plan one base's week (a township health center, or the county lead), add its routes to the tables."""
             g = fac.at[base, "geometry"]
             pts = Points.from_xy([base, *codes], [g.x, *(vx[c] for c in codes)], [g.y, *(vy[c] for c in codes)])
             minutes = travel.minutes(pts, pts)
             np.fill_diagonal(minutes, 0.0)
-            visits = {v: required[idx[v]] for v in codes}
             bp = plan_base(base, codes, visits, minutes, np.column_stack([pts.lon, pts.lat]),
                            service_min=circuit.service_min, day_minutes=circuit.day_minutes,
-                           teams=circuit.teams_per_center, days=circuit.working_days,
-                           iterations=circuit.routing_iterations)
-            plan_row["bases"] += 1
+                           teams=teams, days=circuit.working_days, iterations=circuit.routing_iterations, taken=taken)
+            plan_row["bases" if role == CENTER_ROLE else "lead_bases"] += 1
             plan_row["solves"] += bp.solves
             plan_row["days"] += circuit.working_days
             plan_row["exact_days"] += bp.exact_days
@@ -118,31 +151,52 @@ def county_villages(region: Region, county: str, circuit: CircuitCoverage | None
             plan_row["lower_bound_min"] += bp.lower_bound_min
             for r in bp.routes:
                 plan_row["routes"] += 1
+                plan_row["lead_routes"] += int(role == LEAD_ROLE)
                 for k, s in enumerate(r.stops):
                     days_of.setdefault(s.village, []).append(r.weekday)
                     route_rows.append({"county": county, "base": base, "base_name": name.get(base, base),
-                                       "team": f"{base}-{r.team}", "weekday": r.weekday,
+                                       "role": role, "team": f"{base}-{prefix}{r.team}", "weekday": r.weekday,
                                        "weekday_zh": WEEKDAYS_ZH[r.weekday - 1], "stop": k + 1, "village": s.village,
                                        "village_name": vname[s.village],
                                        "arrival": _clock(circuit.start_min, s.arrival_min),
                                        "travel_min": round(s.travel_min, 2), "service_min": circuit.service_min,
                                        "route_travel_min": round(r.travel_min, 2), "route_minutes": round(r.minutes, 2)})
-            for v, (reason, lacking) in sorted(bp.missing.items()):
-                i = idx[v]
-                mins = base_min[i]
-                if reason == TOO_FAR:
-                    why = (f"too far for one day: {mins:.0f} min each way + {circuit.service_min:g} min service > "
-                           f"{circuit.day_minutes:g} min working day ({circuit.id}, {circuit.citation})")
-                    why_zh = (f"一日无法往返：单程{mins:.0f}分钟，往返加服务{circuit.service_min:g}分钟超过每日工作"
-                              f"{circuit.day_minutes:g}分钟（{circuit.id}，{circuit.citation}）")
+            return bp, {c: float(minutes[0, k + 1]) for k, c in enumerate(codes)}
+
+        short: dict[str, tuple[str, str, int, int]] = {}  # village -> (its center, reason, visits lacking, required)
+        for base, grp in modes[modes["mode"] == CIRCUIT].groupby("base", sort=True):
+            codes = sorted(grp["village"])
+            visits = {v: required[idx[v]] for v in codes}
+            bp, _ = route_from(base, codes, visits, circuit.teams_per_center, "", CENTER_ROLE)
+            for v, (reason, lacking) in bp.missing.items():
+                short[v] = (base, reason, lacking, visits[v])
+        # The county lead's own teams (县乡巡诊) take the visits the centers' teams cannot make, on other weekdays.
+        lead_tried: dict[str, tuple[str, str, float]] = {}  # village -> (lead, its reason there, minutes from the lead)
+        by_lead: dict[str, list[str]] = {}
+        if circuit.lead_teams > 0:
+            for v in sorted(short):
+                lead = lead_of_township.get(town_of[v], "")
+                if lead in fac.index:
+                    by_lead.setdefault(lead, []).append(v)
+        for lead, codes in sorted(by_lead.items()):
+            visits = {v: short[v][2] for v in codes}
+            taken = {v: {d - 1 for d in days_of.get(v, [])} for v in codes}
+            bp, from_lead = route_from(lead, codes, visits, circuit.lead_teams, "L", LEAD_ROLE, taken)
+            for v in codes:
+                if v in bp.missing:
+                    reason, lacking = bp.missing[v]
+                    short[v] = (short[v][0], short[v][1], lacking, short[v][3])
+                    lead_tried[v] = (lead, reason, from_lead[v])
                 else:
-                    why = (f"{name.get(base, base)}'s {circuit.teams_per_center} team(s) have no room for {lacking} of its "
-                           f"{visits[v]} visits a week in {circuit.working_days} days of {circuit.day_minutes:g} min "
-                           f"({circuit.id}, {circuit.citation})")
-                    why_zh = (f"{name.get(base, base)}{circuit.teams_per_center}支巡回医疗队{circuit.working_days}天"
-                              f"（每日{circuit.day_minutes:g}分钟）已排满，每周{visits[v]}次中缺{lacking}次"
-                              f"（{circuit.id}，{circuit.citation}）")
-                reasons[i] = (why, why_zh)
+                    del short[v]
+        for v, (base, reason, lacking, need) in sorted(short.items()):
+            reasons[idx[v]] = _short_reason(circuit, name.get(base, base), base_min[idx[v]], reason, lacking, need,
+                                            lead_tried.get(v), name)
+        lead_visits: dict[str, int] = {}
+        for r in route_rows:
+            if r["role"] == LEAD_ROLE:
+                lead_visits[r["village"]] = lead_visits.get(r["village"], 0) + 1
+        modes["lead_visits"] = [lead_visits.get(v, 0) for v in modes["village"]]
         planned, vdays = [0] * len(modes), [""] * len(modes)
         for v, days in days_of.items():
             planned[idx[v]] = len(days)
@@ -235,13 +289,16 @@ def run_villages(region: Region, plan: Plan, rules: list, travel: TravelModel, *
     # Staff stay out of the parts (grouping 50,000 staff rows by facility costs more than the phase): the
     # licensed physicians per facility are counted once here.
     lic = licensed_physicians(region)
+    lic_of = lic.to_dict()
     parts = region.partition([[c] for c in counties], villages=len(region.villages) > 0, context=False, staff=False)
     items = []
     for c, part in zip(counties, parts):
         town_leads = {t: lead_of[t] for t in part.townships.index if t in lead_of}
         use_c = circuit if circuit is not None and circuit.covers_county(c, region.city_of(c)) else None
         use_r = remote if remote is not None and remote.covers_county(c, region.city_of(c)) else None
-        mine = lic[lic.index.isin(part.facilities.index)]
+        # Looked up in a dict by the part's facilities: isin (or reindex) against the whole region's counts per county
+        # was quadratic (the country's main process spent minutes there before the workers started).
+        mine = pd.Series({f: lic_of[f] for f in part.facilities.index if f in lic_of}, dtype="int64")
         items.append((part, c, use_c, use_r, travel, town_leads, mine))
     results = ordered_map(county_villages, items, jobs=jobs, executor=executor, address=address)
     out = VillageResult()

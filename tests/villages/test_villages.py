@@ -171,3 +171,44 @@ def test_a_day_beyond_the_exact_size_goes_to_pyvrp_and_fits_the_day():
     assert sorted([n for r in routes for n in r] + dropped) == list(range(1, 12))
     assert all(route_minutes(minutes, r, 30.0)[1] <= 240.0 for r in routes)
     assert (routes, dropped) == solve_day(minutes, list(range(1, 12)), 30.0, 240.0, 2, 100, xy)[:2]   # repeats exactly
+
+
+def test_the_county_lead_takes_the_visits_the_centers_cannot_make_and_the_checker_verifies_its_routes(run):
+    from planner.villages.rules import Frequency, LeadTeams
+    from planner.villages.run import leads_by_township
+
+    leads = leads_by_township(run.plan)
+    # Two 6-hour working days and twice-a-week visits from 300 residents: one team per center cannot make them all.
+    tight = _rule(run, "circuit_coverage").model_copy(update={
+        "lead": None, "working_days": 2, "day_minutes": 360.0,
+        "frequency": [Frequency(min_population=0, visits_per_week=1), Frequency(min_population=300, visits_per_week=2)]})
+    alone = county_villages(run.region, QINGYUAN, tight, None, run.travel, leads)
+    short_alone = alone["village_modes"]["mode"].eq("unreachable").sum()
+    assert short_alone > 0 and alone["circuit_plan"]["lead_routes"].iloc[0] == 0
+    rule = tight.model_copy(update={"lead": LeadTeams(teams=1, source="002_54ea4458f9478aee.txt (十一)")})
+    out = county_villages(run.region, QINGYUAN, rule, None, run.travel, leads)
+    routes, modes = out["routes"], out["village_modes"]
+    lead_rows = routes[routes["role"] == "lead"]
+    assert len(lead_rows) > 0
+    assert out["circuit_plan"]["lead_routes"].iloc[0] == len(lead_rows.drop_duplicates(["team", "weekday"]))
+    for base, team, town in zip(lead_rows["base"], lead_rows["team"], lead_rows["village"].map(dict(zip(modes["village"], modes["township"])))):
+        assert base == leads[town] and team.startswith(f"{base}-L")  # the team id names the lead
+    still = modes[modes["mode"] == "unreachable"]
+    assert 0 < len(still) < short_alone
+    assert still["reason_zh"].str.contains("县级牵头医院").all() and still["reason"].str.contains("county lead").all()
+    assert (modes["lead_visits"].sum() == len(lead_rows))
+    # Lead visits fall on other weekdays than the center's visits of the same village.
+    assert not routes.duplicated(["village", "weekday"]).any()
+    status = check_circuit(run.region, out, rule, run.travel, run.plan)
+    assert len(status.violations) == modes["mode"].eq("unreachable").sum()  # only the villages still short
+    # Independent check: the same routes without the plan's leads, from a non-lead, or with a second lead team fail.
+    assert any("nor the lead" in str(v) for v in check_circuit(run.region, out, rule, run.travel, None).violations)
+    two = routes.copy()
+    first = lead_rows.index[0]
+    two.loc[first, "team"] = f"{two.loc[first, 'base']}-L2"
+    two.loc[first, "stop"] = 1
+    msgs = [str(v) for v in check_circuit(run.region, {**out, "routes": two}, rule, run.travel, run.plan).violations]
+    assert any("teams on" in m and "more than its 1" in m for m in msgs)
+    assert "县级牵头医院巡回医疗队" in rule.clause().zh and "002 (十一)" in rule.clause().zh
+    with pytest.raises(ValueError, match="source_zh"):  # an assumption needs its Chinese wording
+        LeadTeams(teams=1, source="planner assumption: one team per lead")
