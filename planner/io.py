@@ -775,7 +775,7 @@ def _xlsx_sheet(sheet: XlsxSheet) -> str:
     rows = ['<row r="1">' + "".join(_xlsx_cell(f"{c}1", str(name), hs) for c, name in zip(cols, header)) + "</row>"]
     styles = [f' s="{sheet.column_styles[k]}"' if k in sheet.column_styles else "" for k in range(len(frame.columns))]
     # Cells are encoded a column at a time (one type test per column where its dtype allows):
-    # the same XML as _xlsx_cell gives cell by cell, about 2x faster on a million-cell workbook.
+    # the same XML as _xlsx_cell gives cell by cell, about 1.5x faster (a 600,000-cell sheet: 1.6 s -> 1.1 s CPU).
     cells = [_xlsx_column_cells(frame.iloc[:, k], c, st) for k, (c, st) in enumerate(zip(cols, styles))]
     r = 1
     for r, row in enumerate(zip(*cells), start=2):
