@@ -160,3 +160,16 @@ def test_warm_start_status_stop(tmp_path: Path) -> None:
     assert stopped.returncode == 0 and "stopped." in stopped.stdout
     after = _planner(["warm", "status"], env, tmp_path)
     assert after.returncode == 1 and "No warm planner process is running." in after.stdout
+
+
+def test_a_file_of_the_users_at_the_socket_path_is_refused_and_kept(tmp_path, monkeypatch) -> None:
+    from planner.warm import client, server
+
+    folder = tmp_path / "warm"
+    folder.mkdir(mode=0o700)
+    monkeypatch.setenv("PLANNER_WARM_DIR", str(folder))
+    path = client.socket_path()
+    path.write_text("the user's own file", encoding="utf-8")
+    with pytest.raises(SystemExit, match="is not a warm-process socket"):
+        server.WarmServer(path).bind()
+    assert path.read_text(encoding="utf-8") == "the user's own file"

@@ -20,6 +20,7 @@ import json
 import os
 import signal
 import socket
+import stat
 import sys
 import time
 from pathlib import Path
@@ -87,6 +88,11 @@ class WarmServer:
             raise SystemExit(tr(Text(f"a warm planner process already answers on {self.path}",
                                      f"已有常驻规划进程在 {self.path} 上响应"), locale_lang()))
         if self.path.exists() or self.path.is_symlink():
+            if not stat.S_ISSOCK(os.lstat(self.path).st_mode):  # not a socket: not ours to remove
+                raise SystemExit(tr(Text(f"{self.path} exists and is not a warm-process socket; move it away or set "
+                                         "PLANNER_WARM_DIR to another folder",
+                                         f"{self.path} 已存在且不是常驻进程的套接字；请移走它，或把 PLANNER_WARM_DIR 设为其他文件夹"),
+                                    locale_lang()))
             self.path.unlink()  # left by a warm process that was killed
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         old = os.umask(0o177)
