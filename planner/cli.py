@@ -871,7 +871,7 @@ def warm_start(foreground: bool, idle_timeout_s: float) -> None:
                                             f"{folder} 必须是您本人的、他人无法进入的文件夹（对其执行 chmod 700，"
                                             "或把 PLANNER_WARM_DIR 设为其他文件夹）")))
     log = client.socket_path().with_suffix(".log")
-    with open(log, "wb") as out:
+    with open(log, "ab") as out:  # appended: never overwrites a file that was there
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, cwd="/", env=env,
                                 start_new_session=True, close_fds=True)
     deadline = time.monotonic() + 300.0  # the imports take seconds on a loaded machine
