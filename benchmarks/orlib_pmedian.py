@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reverse", action="store_true",
                         help="run the instances in descending order")
     parser.add_argument("--data-dir", type=Path,
-                        default=REPO_ROOT.parent / "shared" / "bench" / "orlib-pmed",
+                        default=REPO_ROOT / "benchmarks" / "data" / "orlib-pmed",
                         help="folder with pmedN.txt and optima.txt")
     parser.add_argument("--csv", type=Path, default=None, help="also write the table as CSV")
     parser.add_argument("--jobs", type=int, default=1,
