@@ -153,7 +153,8 @@ def run_ours(inst: Instance, time_limit_s: float) -> Run:
     cpu = time.process_time() - c0
     s = res.stats
     detail = (f"pairs {s.get('pairs')}->{s.get('pairs_after_lagrangian')}, centers {s.get('centers_left')}, "
-              f"rounds {s.get('rounds')}, cuts {s.get('separators')}"
+              f"rounds {s.get('rounds')}, cuts {s.get('separators')}, lp {s.get('lp_s')} s, "
+              f"heuristic {s.get('heuristic_s')} s, lagrangian {s.get('lagrangian_s')} s, mip {s.get('mip_s')} s"
               + (", then flow" if s.get("switched_to_flow") else "")
               + f", targets {' '.join(s.get('targets', []))}")
     if res.objective is not None:

@@ -725,7 +725,10 @@ def _hess_lp(cost: np.ndarray, pop: np.ndarray, k: int, lower: float, upper: flo
             if (i, j) in x and i != j:
                 hi.SetCoefficient(x[i, j], pop[i] / scale_p)
                 lo.SetCoefficient(x[i, j], pop[i] / scale_p)
-                solver.Add(x[i, j] <= x[j, j])
+                # x[i, j] <= x[j, j], as a raw row (the natural-API Add parses an expression per row)
+                link = solver.Constraint(-solver.infinity(), 0)
+                link.SetCoefficient(x[i, j], 1)
+                link.SetCoefficient(x[j, j], -1)
         hi.SetCoefficient(x[j, j], (pop[j] - upper) / scale_p)
         lo.SetCoefficient(x[j, j], (pop[j] - lower) / scale_p)
     obj = solver.Objective()
