@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--states", default="AL", help="comma-separated state codes")
     args = parser.parse_args(argv)
-    print(f"{'state':<5} {'LP':>10} {'+cuts':>10} {'cuts':>5} {'no contig.':>10} {'optimum':>10}  gaps above the LP+cuts bound")
+    print(f"{'state':<5} {'LP':>10} {'+cuts':>10} {'cuts':>5} {'no contig.':>10} {'optimum':>10}  "
+          "gaps above the LP+cuts bound")
     for state in args.states.split(","):
         inst = load_instance(state)
         lp, cut_lp, cuts, seconds = separator_lp(state)
