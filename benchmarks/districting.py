@@ -153,7 +153,8 @@ def run_ours(inst: Instance, time_limit_s: float) -> Run:
     cpu = time.process_time() - c0
     s = res.stats
     detail = (f"pairs {s.get('pairs')}->{s.get('pairs_after_lagrangian')}, centers {s.get('centers_left')}, "
-              f"rounds {s.get('rounds')}, cuts {s.get('separators')}"
+              f"rounds {s.get('rounds')}, cuts {s.get('separators')}, lp {s.get('lp_s')} s, "
+              f"heuristic {s.get('heuristic_s')} s, lagrangian {s.get('lagrangian_s')} s, mip {s.get('mip_s')} s"
               + (", then flow" if s.get("switched_to_flow") else "")
               + f", targets {' '.join(s.get('targets', []))}")
     if res.objective is not None:
@@ -267,13 +268,62 @@ def fmt(run: Run) -> str:
     return f"{run.status:<8} {obj:>10} {run.time_s:7.1f}s ({run.cpu_s:6.1f} cpu){gap}"
 
 
+def summarize(rows: list[dict], load: str | None = None) -> None:
+    """Print the totals, the median speed-up and the ratio to the authors' times over `rows` (both codes).
+
+    `load`: the load average to print (the current one when None).
+    """
+    by = {(r["state"], r["code"]): r for r in rows}
+    states = sorted({r["state"] for r in rows}, key=[r["state"] for r in rows].index)
+    for code in ("ours", "plain"):
+        mine = [by[s, code] for s in states]
+        print(f"{code}: optimum reached {sum(r['reached_optimum'] for r in mine)}/{len(mine)}, "
+              f"proven {sum(r['proven'] for r in mine)}/{len(mine)}, total {sum(r['time_s'] for r in mine):.1f} s "
+              f"({sum(r['cpu_s'] for r in mine):.1f} cpu), median {statistics.median(r['time_s'] for r in mine):.1f} s, "
+              f"slowest {max(r['time_s'] for r in mine):.1f} s")
+    speedups = [by[s, "plain"]["time_s"] / by[s, "ours"]["time_s"] for s in states]
+    cpu_speedups = [by[s, "plain"]["cpu_s"] / max(by[s, "ours"]["cpu_s"], 0.01) for s in states]
+    total_ours = sum(by[s, "ours"]["time_s"] for s in states)
+    total_plain = sum(by[s, "plain"]["time_s"] for s in states)
+    print(f"speed-up plain/ours: median {statistics.median(speedups):.2f}x wall "
+          f"({statistics.median(cpu_speedups):.2f}x cpu), total {total_plain / total_ours:.2f}x "
+          f"(the plain code's time-limited runs count at the limit); load average {load or _load()}")
+    timed = [s for s in states if by[s, "ours"]["published_gurobi_s"] and by[s, "ours"]["proven"]]
+    if timed:
+        ratios = [by[s, "ours"]["time_s"] / max(by[s, "ours"]["published_gurobi_s"], 0.01) for s in timed]
+        print(f"ours / the authors' fastest published Gurobi time, where ours proved the optimum: median "
+              f"{statistics.median(ratios):.0f}x "
+              f"(theirs: Gurobi, their hardware and threads; ours: HiGHS, 1 thread, this machine)")
+
+
+def read_rows(paths: list[Path]) -> list[dict]:
+    """Rows written by `--csv` (one or more files, e.g. states run in separate processes), typed back."""
+    rows = []
+    for path in paths:
+        with open(path, newline="") as fh:
+            for r in csv.DictReader(fh):
+                r["reached_optimum"] = r["reached_optimum"] == "True"
+                r["proven"] = r["proven"] == "True"
+                r["time_s"] = float(r["time_s"])
+                r["cpu_s"] = float(r["cpu_s"])
+                r["published_gurobi_s"] = float(r["published_gurobi_s"]) if r["published_gurobi_s"] else None
+                rows.append(r)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--states", default=None,
                         help="comma-separated state codes (default: every state in instances.csv)")
     parser.add_argument("--time-limit-s", type=float, default=600.0, help="per code and instance")
     parser.add_argument("--csv", type=Path, help="write the per-instance rows here")
+    parser.add_argument("--summarize", type=Path, nargs="+", metavar="CSV",
+                        help="solve nothing: print the summary over rows written by --csv (several files: "
+                             "states run in separate processes)")
     args = parser.parse_args(argv)
+    if args.summarize:
+        summarize(read_rows(args.summarize), load="not measured (rows read from CSV)")
+        return 0
     from planner import __version__
     from ortools import __version__ as ortools_version
 
@@ -311,27 +361,7 @@ def main(argv: list[str] | None = None) -> int:
                          "published_gurobi_model": inst.published_time_model, "detail": run.detail})
         if args.csv:  # after every state, so that an interrupted run keeps what it measured
             _write_csv(args.csv, rows)
-    by = {(r["state"], r["code"]): r for r in rows}
-    states = sorted({r["state"] for r in rows}, key=[r["state"] for r in rows].index)
-    for code in ("ours", "plain"):
-        mine = [by[s, code] for s in states]
-        print(f"{code}: optimum reached {sum(r['reached_optimum'] for r in mine)}/{len(mine)}, "
-              f"proven {sum(r['proven'] for r in mine)}/{len(mine)}, total {sum(r['time_s'] for r in mine):.1f} s "
-              f"({sum(r['cpu_s'] for r in mine):.1f} cpu), median {statistics.median(r['time_s'] for r in mine):.1f} s, "
-              f"slowest {max(r['time_s'] for r in mine):.1f} s")
-    speedups = [by[s, "plain"]["time_s"] / by[s, "ours"]["time_s"] for s in states]
-    cpu_speedups = [by[s, "plain"]["cpu_s"] / max(by[s, "ours"]["cpu_s"], 0.01) for s in states]
-    total_ours = sum(by[s, "ours"]["time_s"] for s in states)
-    total_plain = sum(by[s, "plain"]["time_s"] for s in states)
-    print(f"speed-up plain/ours: median {statistics.median(speedups):.2f}x wall "
-          f"({statistics.median(cpu_speedups):.2f}x cpu), total {total_plain / total_ours:.2f}x "
-          f"(the plain code's time-limited runs count at the limit); load average {_load()}")
-    timed = [s for s in states if by[s, "ours"]["published_gurobi_s"] and by[s, "ours"]["proven"]]
-    if timed:
-        ratios = [by[s, "ours"]["time_s"] / max(by[s, "ours"]["published_gurobi_s"], 0.01) for s in timed]
-        print(f"ours / the authors' fastest published Gurobi time, where ours proved the optimum: median "
-              f"{statistics.median(ratios):.0f}x "
-              f"(theirs: Gurobi, their hardware and threads; ours: HiGHS, 1 thread, this machine)")
+    summarize(rows)
     return 0
 
 

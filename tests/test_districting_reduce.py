@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from planner.districting import (
     DistrictingModel,
+    _knapsack_lp,
+    _knapsack_lp_without_each,
     contiguity_exclusions,
     lagrangian_exclusions,
     most_areas,
@@ -128,6 +130,23 @@ def test_a_lower_cutoff_removes_more_pairs() -> None:
     plain = solve_districting(pop, cost, edges, list(range(9)), k=2, balance=(lo, hi), backend="highs")
     ex = lagrangian_exclusions(cost, pop, 2, lo, hi, plain.objective * 0.5)
     assert ex.kept < lagrangian_exclusions(cost, pop, 2, lo, hi, plain.objective).kept
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_vectorised_forced_knapsacks_equal_one_knapsack_per_item(seed: int) -> None:
+    """Row t of the vectorised probe is the knapsack without item t and with the bounds lowered by its weight."""
+    rng = np.random.default_rng(seed)
+    for _ in range(60):
+        m = int(rng.integers(1, 25))
+        c = rng.normal(size=m) * float(rng.choice([0.1, 1.0, 10.0]))
+        w = rng.integers(1, 100, size=m).astype(float)
+        lo = float(rng.uniform(-50, w.sum() * 1.1))
+        hi = lo + float(rng.uniform(0, 200))
+        got = _knapsack_lp_without_each(c, w, lo, hi)
+        for t in range(m):
+            keep = np.arange(m) != t
+            want = _knapsack_lp(c[keep], w[keep], lo - w[t], hi - w[t])
+            assert (np.isinf(want) and np.isinf(got[t])) or got[t] == pytest.approx(want, rel=1e-9, abs=1e-9)
 
 
 def test_population_reach_is_the_lightest_path() -> None:
