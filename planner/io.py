@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import io as _io
 import os
 import re
@@ -741,7 +742,43 @@ def _xlsx_column_cells(column: pd.Series, col: str, style: str) -> list[str]:
     if kind == "f":
         return [f'<c r="{col}{r}"{style}><v>{v:.16g}</v></c>' if v == v and v not in _INFINITIES
                 else _xlsx_cell(f"{col}{r}", v, style) for r, v in zip(rows, values)]
+    # Text with blanks (None, NaN) only: each distinct value's XML is found once. Other mixes go cell
+    # by cell, since equal keys can write differently (1 and True, 0.0 and -0.0).
+    if set(map(type, values)) <= _TEXT_TYPES and all(v != v for v in values if type(v) is float):
+        bodies = _xlsx_bodies(dict.fromkeys(values), style)
+        return [f'<c r="{col}{r}"{b}' for r, b in zip(rows, map(bodies.__getitem__, values))]
     return [_xlsx_cell(f"{col}{r}", v, style) for r, v in zip(rows, values)]
+
+
+_TEXT_TYPES = {str, float, type(None)}
+
+
+_SEPARATOR = "\ue000"   # a private-use character: joins a column's texts to escape them in one pass
+
+
+def _xlsx_bodies(values: dict, style: str) -> dict[object, str]:
+    """Each distinct value's cell XML after its reference (`_xlsx_cell(ref, v, style)` without `<c r="ref"`).
+
+    A column's texts (the bulk of a workbook: codes and names) are escaped in one pass over
+    the column joined, with the same result as _xlsx_text gives text by text, and each
+    distinct value once: the same cells, about 3x faster (measured on 浙江省's village sheet).
+    """
+    texts = [v for v in values if type(v) is str and v]   # exact str: a subclass may print otherwise
+    bodies = {v: _xlsx_cell("", v, style)[7:] for v in values if not (type(v) is str and v)}
+    joined = _SEPARATOR.join(texts)
+    if texts and joined.count(_SEPARATOR) == len(texts) - 1:
+        if _XML_ILLEGAL.search(joined):
+            joined = _XML_ILLEGAL.sub("", joined)
+        escaped = (joined.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                   .replace("\r", "&#13;")).split(_SEPARATOR)
+        quoted = f' s="{(int(style[4:-1]) if style else 0) + _XLSX_QUOTED}"'
+        for v, e in zip(texts, escaped):
+            space = ' xml:space="preserve"' if e != e.strip() else ""
+            st = quoted if v.startswith(FORMULA_START) else style
+            bodies[v] = f'{st} t="inlineStr"><is><t{space}>{e}</t></is></c>'
+    else:  # a text holding the separator itself: one by one
+        bodies.update((v, _xlsx_cell("", v, style)[7:]) for v in texts)
+    return bodies
 
 
 _INFINITIES = (float("inf"), float("-inf"))
@@ -777,9 +814,11 @@ def _xlsx_sheet(sheet: XlsxSheet) -> str:
     # Cells are encoded a column at a time (one type test per column where its dtype allows):
     # the same XML as _xlsx_cell gives cell by cell, about 1.5x faster (a 600,000-cell sheet: 1.6 s -> 1.1 s CPU).
     cells = [_xlsx_column_cells(frame.iloc[:, k], c, st) for k, (c, st) in enumerate(zip(cols, styles))]
-    r = 1
-    for r, row in enumerate(zip(*cells), start=2):
-        rows.append(f'<row r="{r}">' + "".join(row) + "</row>")
+    # One join over the whole body (row tags interleaved with the cells), not one per row.
+    n = len(frame) if cells else 0   # no columns: no body rows (as the row-by-row loop wrote it)
+    rows.append("".join(itertools.chain.from_iterable(
+        zip([f'<row r="{r}">' for r in range(2, n + 2)], *cells, itertools.repeat("</row>", n)))))
+    r = n + 1
     for values, style in sheet.tail:
         r += 1
         if values:
