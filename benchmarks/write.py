@@ -2,6 +2,7 @@
 
     python benchmarks/write.py --region 浙江省 --repeat 3
     python benchmarks/write.py --region 河南省 --repeat 3 --baseline /tmp/main     # A/B, interleaved
+    python benchmarks/write.py --region 河南省 --repeat 3 --jobs 2 --baseline /tmp/main
     python benchmarks/write.py --region 浙江省 --profile benchmarks/results/profile_write_zhejiang.txt
 
 The plan (`run_plan`, one worker) is made once and pickled to --cache (default
@@ -9,7 +10,8 @@ The plan (`run_plan`, one worker) is made once and pickled to --cache (default
 RunResult. Each timed run is a fresh process that unpickles it and calls
 `pipeline.write_outputs` into an empty temporary folder: wall seconds, CPU seconds (this
 process and its joined workers) and the load average, with the split per part (reports, each
-table, layers, workbooks, manifest, publish). With --baseline the other checkout writes the
+table, layers, workbooks, manifest, publish; with --jobs 2 the parts a forked worker writes are
+not in the split, its CPU is in the total once joined). With --baseline the other checkout writes the
 same pickle in alternate runs (its classes must read it: the RunResult's fields unchanged).
 """
 
@@ -98,7 +100,17 @@ def _instrument(parts: dict[str, float]) -> None:
     del pipeline
 
 
-def one(cache: Path, profile: str | None) -> dict:
+def _write(pipeline, result, out: Path, jobs: int) -> None:
+    """write_outputs with `jobs` where the code takes it (a baseline may not: it writes in turn)."""
+    import inspect
+
+    if "jobs" in inspect.signature(pipeline.write_outputs).parameters:
+        pipeline.write_outputs(result, out, jobs=jobs)
+    else:
+        pipeline.write_outputs(result, out)
+
+
+def one(cache: Path, profile: str | None, jobs: int = 1) -> dict:
     """Write the pickled plan once in this process; return the figures."""
     t0, c0 = time.perf_counter(), _cpu()
     import planner.pipeline as pipeline
@@ -119,7 +131,7 @@ def one(cache: Path, profile: str | None) -> dict:
 
             prof = cProfile.Profile()
             prof.enable()
-            pipeline.write_outputs(result, Path(tmp) / "plan")
+            _write(pipeline, result, Path(tmp) / "plan", jobs)
             prof.disable()
             buf = _io.StringIO()
             st = pstats.Stats(prof, stream=buf)
@@ -127,7 +139,7 @@ def one(cache: Path, profile: str | None) -> dict:
             st.sort_stats("tottime").print_stats(40)
             Path(profile).write_text(buf.getvalue(), encoding="utf-8")
         else:
-            pipeline.write_outputs(result, Path(tmp) / "plan")
+            _write(pipeline, result, Path(tmp) / "plan", jobs)
         wall, cpu = time.perf_counter() - t, _cpu() - c
         size = sum(p.stat().st_size for p in (Path(tmp) / "plan").rglob("*") if p.is_file())
         files = sum(1 for p in (Path(tmp) / "plan").rglob("*") if p.is_file())
@@ -141,6 +153,7 @@ def main() -> None:
     ap.add_argument("--region", default="浙江省")
     ap.add_argument("--rules", default="zhejiang-2026")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--jobs", type=int, default=1, help="write_outputs(jobs=): 2 lets a forked worker write the village tables")
     ap.add_argument("--cache", help="the pickled RunResult (made when absent)")
     ap.add_argument("--replan", action="store_true", help="plan again even if the cache exists")
     ap.add_argument("--baseline", help="another checkout (e.g. `git archive main`) writing the same plan, interleaved")
@@ -149,7 +162,7 @@ def main() -> None:
     ap.add_argument("--one", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(one(Path(args.one), args.profile), ensure_ascii=False))
+        print(json.dumps(one(Path(args.one), args.profile, args.jobs), ensure_ascii=False))
         return
     cache = Path(args.cache or f"/tmp/planner-write-{args.region}-{Path(args.rules).stem}.pkl")
     if args.replan or not cache.exists():
@@ -158,7 +171,8 @@ def main() -> None:
     runs: dict[str, list[dict]] = {label: [] for label, _ in codes}
     for _ in range(1 if args.profile else args.repeat):
         for label, path in codes:   # interleaved: both codes see the same load
-            cmd = [sys.executable, __file__, "--one", str(cache)] + (["--profile", args.profile] if args.profile else [])
+            cmd = [sys.executable, __file__, "--one", str(cache), "--jobs", str(args.jobs)]
+            cmd += ["--profile", args.profile] if args.profile else []
             env = {**os.environ, "PYTHONPATH": str(Path(path).resolve())} if path else None
             out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env)
             r = json.loads(out.stdout.strip().splitlines()[-1])

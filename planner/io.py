@@ -598,14 +598,28 @@ def spreadsheet_text(value: object) -> object:
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of `frame` with every text cell (and column name) passed through spreadsheet_safe."""
-    out = pd.DataFrame(frame).copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+    out = pd.DataFrame(frame).copy(deep=False)   # copy-on-write: the caller's frame is never changed
+    for k, col in enumerate(out.columns):
+        column = out.iloc[:, k]
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
             # to_numpy(object) holds the cells iterating the column yields, without pandas' per-cell boxing
             # (a string column's iteration was most of the time of writing a county's tables).
-            out[col] = pd.Series([spreadsheet_safe(v) for v in out[col].to_numpy(dtype=object)], index=out.index,
-                                 dtype=object)
+            values = column.to_numpy(dtype=object)
+            cells = values if not _formula_cells(values) else [spreadsheet_safe(v) for v in values]
+            out.isetitem(k, pd.Series(cells, index=out.index, dtype=object))
     return out.rename(columns={c: spreadsheet_safe(c) for c in out.columns if isinstance(c, str)})
+
+
+_FORMULA_LINE = re.compile(r"\n[=+\-@\t\r]")   # a literal first: re scans for it, not at every position
+
+
+def _formula_cells(values: np.ndarray) -> bool:
+    """Whether any text cell of `values` starts like a formula (False is certain; True may be a text's inner line).
+
+    One regular-expression pass over the column's texts joined by line feeds, instead of a test
+    per cell: most columns hold none, and then the column is written as it is.
+    """
+    return _FORMULA_LINE.search("\n" + "\n".join([v for v in values if isinstance(v, str)])) is not None
 
 
 def text_cells(workbook: object) -> object:
@@ -638,7 +652,7 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 
     Text cells that a spreadsheet would read as a formula are neutralised (spreadsheet_safe).
     """
-    out = pd.DataFrame(frame).copy()
+    out = pd.DataFrame(frame).copy(deep=False)   # safe_frame copies what it changes (copy-on-write)
     if isinstance(frame, gpd.GeoDataFrame):
         out["geometry"] = shapely.to_wkt(frame.geometry.values, rounding_precision=6)
     return write_text(path, safe_frame(out).to_csv(index=False, lineterminator="\n"), bom=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import multiprocessing
 import platform
 import time
 from collections.abc import Callable
@@ -407,32 +408,79 @@ def assign_run_id(plan: Plan) -> str:
 
 
 def write_outputs(result: RunResult, out_dir: str | Path, *, reports: bool = True,
-                  protect: tuple[tuple[str, str | Path], ...] = ()) -> Path:
+                  protect: tuple[tuple[str, str | Path], ...] = (), jobs: int = 1) -> Path:
     """Write the plan folder atomically: plan.json, CSV/XLSX tables, GeoPackage, GeoJSON, check.txt,
     and (with `reports`) the report tables and summaries, all published in one step.
 
     `out_dir` must be new, empty or a plan folder the planner wrote (planner.publish); nothing
     is touched otherwise. `protect` names paths the folder must not hold (the input files).
+    With `jobs` > 1 a province's village tables are written by a forked worker meanwhile
+    (write_plan_folder); the files are the same.
     """
     from . import publish
 
     out = Path(out_dir)
     with _fewer_collections(), publish.staged(out, "plan", assign_run_id(result.plan), protect=protect) as work:
-        write_plan_folder(result, work, reports=reports)
+        write_plan_folder(result, work, reports=reports, jobs=jobs)
     result.out_dir = out
     return out
 
 
-def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True) -> None:
-    """Write the plan folder's files into `work` (a folder being staged; see write_outputs)."""
+FORK_VILLAGE_ROWS = 20_000
+"""Village table rows from which, with jobs > 1, a forked worker writes the village tables (a
+province: 浙江省 has 45,000, a county a few hundred, not worth a process)."""
+
+
+def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True, jobs: int = 1) -> None:
+    """Write the plan folder's files into `work` (a folder being staged; see write_outputs).
+
+    With `jobs` > 1 and a province's village tables (FORK_VILLAGE_ROWS), a forked worker
+    writes them (the largest part: their CSV files and villages.xlsx) while this process writes
+    the rest; every file is the same as written in turn, and run.json and the manifest come last.
+    """
     if "run_id" not in result.plan.meta:
         assign_run_id(result.plan)
-    if reports:
-        from .access.report import write_access_report
-        from .report import write_reports
+    parts = ([_write_report_part] if reports else []) + [_write_plan_part, _write_services, _write_access_part]
+    fork = (jobs > 1 and result.villages is not None and "fork" in multiprocessing.get_all_start_methods()
+            and sum(len(t) for t in result.villages.tables.values()) >= FORK_VILLAGE_ROWS)
+    if not fork:
+        for part in [*parts, _write_villages_part, _write_check_part]:
+            part(result, work)
+    else:
+        global _FORKED_WRITE
+        _FORKED_WRITE = (result, work)
+        try:
+            with multiprocessing.get_context("fork").Pool(1) as pool:
+                villages = pool.apply_async(_forked_part, ("villages",))
+                for part in [*parts, _write_check_part]:
+                    part(result, work)
+                villages.get()   # its error, if any, raised here
+        finally:
+            _FORKED_WRITE = None
+    _write_run_json(result, work)
+    planfile.write_manifest(work)  # last: the digests `planner check` compares every file with
 
-        write_reports(result, work)
-        write_access_report(result, work)
+
+_FORKED_WRITE: tuple[RunResult, Path] | None = None
+
+
+def _forked_part(name: str) -> None:
+    """A part of write_plan_folder in a forked worker that inherited the parent's run and staged folder."""
+    assert _FORKED_WRITE is not None and name == "villages"
+    _write_villages_part(*_FORKED_WRITE)
+
+
+def _write_report_part(result: RunResult, work: Path) -> None:
+    """The report tables and summaries, and the access report."""
+    from .access.report import write_access_report
+    from .report import write_reports
+
+    write_reports(result, work)
+    write_access_report(result, work)
+
+
+def _write_plan_part(result: RunResult, work: Path) -> None:
+    """plan.json, the community tables and layers, and the city-grid districts."""
     plan_json = planfile.plan_to_json(result.plan)
     io.write_text(work / planfile.PLAN_JSON, plan_json)
     tables = planfile.run_community_tables(result)
@@ -444,9 +492,26 @@ def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True) ->
     if result.plan.meta.get("city_grid_districts"):
         # Which districts formed city grids and why (003 一): the reviewer's table.
         io.write_csv(pd.DataFrame(result.plan.meta["city_grid_districts"]), work / "districts.csv")
-    _write_services(result, work)
+
+
+def _write_access_part(result: RunResult, work: Path) -> None:
+    from .access.outputs import write_access
+
+    write_access(result.access, work)
+
+
+def _write_villages_part(result: RunResult, work: Path) -> None:
+    from .villages.outputs import write_villages
+
+    write_villages(result.villages, work)
+
+
+def _write_check_part(result: RunResult, work: Path) -> None:
     lines = compliance_lines(result.all_statuses)
     io.write_text(work / "check.txt", "\n".join(lines) + "\n")
+
+
+def _write_run_json(result: RunResult, work: Path) -> None:
     planfile.write_json(work / "run.json", {
         "summary": result.summary(), "timings_s": {k: round(v, 3) for k, v in result.timings_s.items()},
         "versions": {"planner": __version__, "python": platform.python_version()},
@@ -454,7 +519,6 @@ def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True) ->
         "reused_units": sorted(u.unit for u in result.plan.units.values() if u.reused),
         "cache_notes": [str(n) for n in result.cache_notes],
     })
-    planfile.write_manifest(work)  # last: the digests `planner check` compares every file with
 
 
 def _write_services(result: RunResult, work: Path) -> None:
@@ -481,11 +545,6 @@ def _write_services(result: RunResult, work: Path) -> None:
         sheets["reserved_capacity"] = result.capacity
     if sheets:
         io.write_xlsx(sheets, work / "services.xlsx")
-    from .access.outputs import write_access
-    from .villages.outputs import write_villages
-
-    write_access(result.access, work)
-    write_villages(result.villages, work)
 
 
 def check_file(plan_path: str, rules_path: str | None = None, region_spec: str | None = None, *,
