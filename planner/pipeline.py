@@ -427,47 +427,76 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, reports: bool = Tru
 
 
 FORK_VILLAGE_ROWS = 20_000
-"""Village table rows from which, with jobs > 1, a forked worker writes the village tables (a
-province: 浙江省 has 45,000, a county a few hundred, not worth a process)."""
+"""Village table rows from which, with jobs > 1, a forked worker shares the writing (a province:
+浙江省 has 45,000, a county a few hundred, not worth a process)."""
 
 
 def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True, jobs: int = 1) -> None:
     """Write the plan folder's files into `work` (a folder being staged; see write_outputs).
 
-    With `jobs` > 1 and a province's village tables (FORK_VILLAGE_ROWS), a forked worker
-    writes them (the largest part: their CSV files and villages.xlsx) while this process writes
-    the rest; every file is the same as written in turn, and run.json and the manifest come last.
+    With `jobs` > 1 and a province's village tables (FORK_VILLAGE_ROWS), this process and a
+    forked worker take the folder's parts in turn from one list, largest first (villages.xlsx,
+    the reports, the village tables, ...); every file is the same as written one after the
+    other, and run.json and the manifest come last.
     """
     if "run_id" not in result.plan.meta:
         assign_run_id(result.plan)
-    parts = ([_write_report_part] if reports else []) + [_write_plan_part, _write_services, _write_access_part]
     fork = (jobs > 1 and result.villages is not None and "fork" in multiprocessing.get_all_start_methods()
             and sum(len(t) for t in result.villages.tables.values()) >= FORK_VILLAGE_ROWS)
     if not fork:
-        for part in [*parts, _write_villages_part, _write_check_part]:
+        for part in ([_write_report_part] if reports else []) + [_write_plan_part, _write_services, _write_access_part,
+                                                                 _write_villages_part, _write_check_part]:
             part(result, work)
     else:
         global _FORKED_WRITE
-        _FORKED_WRITE = (result, work)
+        planfile.run_community_tables(result)   # once, before the fork: the reports and the plan part share them
+        parts = _parallel_parts(result, reports)
+        claimed = multiprocessing.get_context("fork").Value("i", 0)
+        _FORKED_WRITE = (result, work, parts, claimed)
         try:
             with multiprocessing.get_context("fork").Pool(1) as pool:
-                villages = pool.apply_async(_forked_part, ("villages",))
-                for part in [*parts, _write_check_part]:
-                    part(result, work)
-                villages.get()   # its error, if any, raised here
+                other = pool.apply_async(_forked_parts)
+                _claim_parts()
+                other.get()   # its error, if any, raised here
         finally:
             _FORKED_WRITE = None
     _write_run_json(result, work)
     planfile.write_manifest(work)  # last: the digests `planner check` compares every file with
 
 
-_FORKED_WRITE: tuple[RunResult, Path] | None = None
+_FORKED_WRITE: tuple | None = None
 
 
-def _forked_part(name: str) -> None:
-    """A part of write_plan_folder in a forked worker that inherited the parent's run and staged folder."""
-    assert _FORKED_WRITE is not None and name == "villages"
-    _write_villages_part(*_FORKED_WRITE)
+def _parallel_parts(result: RunResult, reports: bool) -> list[Callable[[RunResult, Path], object]]:
+    """The folder's parts for two processes, largest first (measured on 河南省), so that they finish together."""
+    from .villages.outputs import write_village_table, write_village_workbook
+    from .villages.run import TABLES as VILLAGE_TABLES
+
+    def village_table(name: str) -> Callable[[RunResult, Path], object]:
+        return lambda r, w: write_village_table(r.villages, w, name)
+
+    villages = result.villages
+    tables = [village_table(name) for name in sorted(VILLAGE_TABLES, key=lambda n: -len(villages.table(n)))]
+    return ([lambda r, w: write_village_workbook(r.villages, w)] + ([_write_report_part] if reports else [])
+            + tables[:1] + [_write_plan_part] + tables[1:] + [_write_services, _write_access_part, _write_check_part])
+
+
+def _claim_parts() -> None:
+    """Write the parts of _FORKED_WRITE not yet claimed by the other process, one at a time."""
+    assert _FORKED_WRITE is not None
+    result, work, parts, claimed = _FORKED_WRITE
+    while True:
+        with claimed.get_lock():
+            k = claimed.value
+            claimed.value = k + 1
+        if k >= len(parts):
+            return
+        parts[k](result, work)
+
+
+def _forked_parts() -> None:
+    """write_plan_folder's parts in a forked worker that inherited the parent's run and staged folder."""
+    _claim_parts()
 
 
 def _write_report_part(result: RunResult, work: Path) -> None:
