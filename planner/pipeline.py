@@ -453,12 +453,16 @@ def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True, jo
         parts = _parallel_parts(result, reports)
         claimed = multiprocessing.get_context("fork").Value("i", 0)
         _FORKED_WRITE = (result, work, parts, claimed)
+        # Frozen, the parent's objects are left alone by the worker's garbage collector, which would
+        # otherwise write to each one's header and so copy every page of a national run (10 GB).
+        gc.freeze()
         try:
             with multiprocessing.get_context("fork").Pool(1) as pool:
                 other = pool.apply_async(_forked_parts)
                 _claim_parts()
                 other.get()   # its error, if any, raised here
         finally:
+            gc.unfreeze()
             _FORKED_WRITE = None
     _write_run_json(result, work)
     planfile.write_manifest(work)  # last: the digests `planner check` compares every file with
