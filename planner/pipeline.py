@@ -558,10 +558,12 @@ def _write_services(result: RunResult, work: Path) -> None:
     """Roster, dialysis and capacity tables (CSV, plus one XLSX workbook officials pass around)."""
     from .dialysis import coverage_frame, sites_frame
     from .dispatch import roster_frame
+    from .report import made_facts
 
+    facts = made_facts(result)   # the reports' figures hold the same roster and dialysis tables: not made twice
     sheets = {}
     if result.dispatch:
-        roster = roster_frame(result.dispatch, result.region)
+        roster = facts.roster if facts is not None else roster_frame(result.dispatch, result.region)
         io.write_csv(roster, work / "roster.csv")
         sheets["roster"] = roster
         shortfalls = [{"city": d.city_name, "shortfall": s} for d in result.dispatch for s in d.shortfalls]
@@ -569,7 +571,8 @@ def _write_services(result: RunResult, work: Path) -> None:
         sheets["shortfalls"] = pd.DataFrame(shortfalls, columns=["city", "shortfall"])
         io.write_csv(sheets["shortfalls"], work / "shortfalls.csv")
     if result.dialysis:
-        sites, cover = sites_frame(result.dialysis, result.region), coverage_frame(result.dialysis)
+        sites, cover = ((facts.sites, facts.coverage) if facts is not None
+                        else (sites_frame(result.dialysis, result.region), coverage_frame(result.dialysis)))
         io.write_csv(sites, work / "dialysis_sites.csv")
         io.write_csv(cover, work / "dialysis_coverage.csv")
         sheets["dialysis_sites"], sheets["dialysis_coverage"] = sites, cover
