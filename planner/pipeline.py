@@ -414,8 +414,8 @@ def write_outputs(result: RunResult, out_dir: str | Path, *, reports: bool = Tru
 
     `out_dir` must be new, empty or a plan folder the planner wrote (planner.publish); nothing
     is touched otherwise. `protect` names paths the folder must not hold (the input files).
-    With `jobs` > 1 a province's village tables are written by a forked worker meanwhile
-    (write_plan_folder); the files are the same.
+    With `jobs` > 1 a province's folder is written by this process and a forked worker
+    together (write_plan_folder); the files are the same.
     """
     from . import publish
 
