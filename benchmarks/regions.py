@@ -43,7 +43,12 @@ def one(region: str, jobs: int, rules: str, maps: bool) -> dict:
     result = run_plan(reg, load_rules(rules), SolveOptions(), jobs=jobs)
     with tempfile.TemporaryDirectory() as tmp:
         t2 = time.perf_counter()
-        write_outputs(result, Path(tmp) / "plan")
+        import inspect
+
+        # With jobs > 1 the village tables are written by a forked worker (as `planner plan --jobs` writes);
+        # a baseline whose write_outputs takes no jobs writes in turn.
+        takes_jobs = "jobs" in inspect.signature(write_outputs).parameters
+        write_outputs(result, Path(tmp) / "plan", **({"jobs": jobs} if takes_jobs else {}))
         write_s = time.perf_counter() - t2
         maps_s = 0.0
         if maps:

@@ -474,7 +474,7 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
     try:
         stages.append(publish.begin(plan_target, "plan", rid, "--out", protect=protect))
         with publish.writing(stages[0]):
-            write_plan_folder(result, stages[0].work)
+            write_plan_folder(result, stages[0].work, jobs=jobs)
         result.out_dir = plan_target
         _say_plan(result, reg, rs, travel, plan_target, cache_dir, no_cache, prev)
         drawn = None

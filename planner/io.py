@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import io as _io
 import os
 import re
@@ -11,6 +12,7 @@ import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -597,14 +599,28 @@ def spreadsheet_text(value: object) -> object:
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy of `frame` with every text cell (and column name) passed through spreadsheet_safe."""
-    out = pd.DataFrame(frame).copy()
-    for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
+    out = pd.DataFrame(frame).copy(deep=False)   # copy-on-write: the caller's frame is never changed
+    for k, col in enumerate(out.columns):
+        column = out.iloc[:, k]
+        if column.dtype == object or pd.api.types.is_string_dtype(column.dtype):
             # to_numpy(object) holds the cells iterating the column yields, without pandas' per-cell boxing
             # (a string column's iteration was most of the time of writing a county's tables).
-            out[col] = pd.Series([spreadsheet_safe(v) for v in out[col].to_numpy(dtype=object)], index=out.index,
-                                 dtype=object)
+            values = column.to_numpy(dtype=object)
+            cells = values if not _formula_cells(values) else [spreadsheet_safe(v) for v in values]
+            out.isetitem(k, pd.Series(cells, index=out.index, dtype=object))
     return out.rename(columns={c: spreadsheet_safe(c) for c in out.columns if isinstance(c, str)})
+
+
+_FORMULA_LINE = re.compile(r"\n[=+\-@\t\r]")   # a literal first: re scans for it, not at every position
+
+
+def _formula_cells(values: np.ndarray) -> bool:
+    """Whether any text cell of `values` starts like a formula (False is certain; True may be a text's inner line).
+
+    One regular-expression pass over the column's texts joined by line feeds, instead of a test
+    per cell: most columns hold none, and then the column is written as it is.
+    """
+    return _FORMULA_LINE.search("\n" + "\n".join([v for v in values if isinstance(v, str)])) is not None
 
 
 def text_cells(workbook: object) -> object:
@@ -637,7 +653,7 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
 
     Text cells that a spreadsheet would read as a formula are neutralised (spreadsheet_safe).
     """
-    out = pd.DataFrame(frame).copy()
+    out = pd.DataFrame(frame).copy(deep=False)   # safe_frame copies what it changes (copy-on-write)
     if isinstance(frame, gpd.GeoDataFrame):
         out["geometry"] = shapely.to_wkt(frame.geometry.values, rounding_precision=6)
     return write_text(path, safe_frame(out).to_csv(index=False, lineterminator="\n"), bom=True)
@@ -730,10 +746,17 @@ def _xlsx_cell(ref: str, value: object, style: str = "") -> str:
 
 def _xlsx_column_cells(column: pd.Series, col: str, style: str) -> list[str]:
     """The cells of one column (rows 2, 3, ...) as _xlsx_cell writes them, typed once per column."""
-    values = column.tolist()
+    return _xlsx_cells(column.tolist(), _xlsx_kind(column), col, style)
+
+
+def _xlsx_kind(column: pd.Series) -> str:
     # Only plain numpy dtypes have one type throughout; nullable ones (Int64, boolean) hold pd.NA.
-    kind = column.dtype.kind if isinstance(column.dtype, np.dtype) else "O"
-    rows = range(2, len(values) + 2)
+    return column.dtype.kind if isinstance(column.dtype, np.dtype) else "O"
+
+
+def _xlsx_cells(values: list, kind: str, col: str, style: str, first_row: int = 2) -> list[str]:
+    """The cells of `values` (one column's, from row `first_row` down) as _xlsx_cell writes them."""
+    rows = range(first_row, first_row + len(values))
     if kind == "b":
         return [f'<c r="{col}{r}"{style} t="b"><v>{int(v)}</v></c>' for r, v in zip(rows, values)]
     if kind in "iu":
@@ -741,7 +764,43 @@ def _xlsx_column_cells(column: pd.Series, col: str, style: str) -> list[str]:
     if kind == "f":
         return [f'<c r="{col}{r}"{style}><v>{v:.16g}</v></c>' if v == v and v not in _INFINITIES
                 else _xlsx_cell(f"{col}{r}", v, style) for r, v in zip(rows, values)]
+    # Text with blanks (None, NaN) only: each distinct value's XML is found once. Other mixes go cell
+    # by cell, since equal keys can write differently (1 and True, 0.0 and -0.0).
+    if set(map(type, values)) <= _TEXT_TYPES and all(v != v for v in values if type(v) is float):
+        bodies = _xlsx_bodies(dict.fromkeys(values), style)
+        return [f'<c r="{col}{r}"{b}' for r, b in zip(rows, map(bodies.__getitem__, values))]
     return [_xlsx_cell(f"{col}{r}", v, style) for r, v in zip(rows, values)]
+
+
+_TEXT_TYPES = {str, float, type(None)}
+
+
+_SEPARATOR = "\ue000"   # a private-use character: joins a column's texts to escape them in one pass
+
+
+def _xlsx_bodies(values: dict, style: str) -> dict[object, str]:
+    """Each distinct value's cell XML after its reference (`_xlsx_cell(ref, v, style)` without `<c r="ref"`).
+
+    A column's texts (the bulk of a workbook: codes and names) are escaped in one pass over
+    the column joined, with the same result as _xlsx_text gives text by text, and each
+    distinct value once: the same cells, about 3x faster (measured on 浙江省's village sheet).
+    """
+    texts = [v for v in values if type(v) is str and v]   # exact str: a subclass may print otherwise
+    bodies = {v: _xlsx_cell("", v, style)[7:] for v in values if not (type(v) is str and v)}
+    joined = _SEPARATOR.join(texts)
+    if texts and joined.count(_SEPARATOR) == len(texts) - 1:
+        if _XML_ILLEGAL.search(joined):
+            joined = _XML_ILLEGAL.sub("", joined)
+        escaped = (joined.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                   .replace("\r", "&#13;")).split(_SEPARATOR)
+        quoted = f' s="{(int(style[4:-1]) if style else 0) + _XLSX_QUOTED}"'
+        for v, e in zip(texts, escaped):
+            space = ' xml:space="preserve"' if e != e.strip() else ""
+            st = quoted if v.startswith(FORMULA_START) else style
+            bodies[v] = f'{st} t="inlineStr"><is><t{space}>{e}</t></is></c>'
+    else:  # a text holding the separator itself: one by one
+        bodies.update((v, _xlsx_cell("", v, style)[7:]) for v in texts)
+    return bodies
 
 
 _INFINITIES = (float("inf"), float("-inf"))
@@ -766,35 +825,52 @@ class XlsxSheet:
     tail: list[tuple[list, int]] = field(default_factory=list)
 
 
+XLSX_CHUNK_ROWS = 20_000
+"""Rows of a sheet encoded at a time: each block is compressed (in a thread) while the next is encoded."""
+
+
 def _xlsx_sheet(sheet: XlsxSheet) -> str:
+    return "".join(_xlsx_sheet_parts(sheet))
+
+
+def _xlsx_sheet_parts(sheet: XlsxSheet) -> Iterator[str]:
+    """A sheet's XML in pieces (head, blocks of XLSX_CHUNK_ROWS rows, tail): joined, the worksheet part."""
     frame = sheet.frame
     header = sheet.header if sheet.header is not None else [str(c) for c in frame.columns]
     width = max(len(frame.columns), len(header), *(len(v) for v, _ in sheet.tail)) if sheet.tail else len(frame.columns)
     cols = [_xlsx_column(k) for k in range(width)]
     hs = f' s="{sheet.header_style}"' if sheet.header_style else ""
-    rows = ['<row r="1">' + "".join(_xlsx_cell(f"{c}1", str(name), hs) for c, name in zip(cols, header)) + "</row>"]
     styles = [f' s="{sheet.column_styles[k]}"' if k in sheet.column_styles else "" for k in range(len(frame.columns))]
-    # Cells are encoded a column at a time (one type test per column where its dtype allows):
-    # the same XML as _xlsx_cell gives cell by cell, about 1.5x faster (a 600,000-cell sheet: 1.6 s -> 1.1 s CPU).
-    cells = [_xlsx_column_cells(frame.iloc[:, k], c, st) for k, (c, st) in enumerate(zip(cols, styles))]
-    r = 1
-    for r, row in enumerate(zip(*cells), start=2):
-        rows.append(f'<row r="{r}">' + "".join(row) + "</row>")
-    for values, style in sheet.tail:
-        r += 1
-        if values:
-            st = f' s="{style}"' if style else ""
-            rows.append(f'<row r="{r}">' + "".join(_xlsx_cell(f"{c}{r}", v, st) for c, v in zip(cols, values)) + "</row>")
+    n = len(frame) if len(frame.columns) else 0   # no columns: no body rows (as the row-by-row loop wrote it)
+    last = n + 1 + len(sheet.tail)
     view = ('<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
             'state="frozen"/><selection pane="bottomLeft" activeCell="A2" sqref="A2"/></sheetView></sheetViews>'
             if sheet.freeze_header else "")
     widths = ("<cols>" + "".join(f'<col min="{k + 1}" max="{k + 1}" width="{w:g}" customWidth="1"/>'
                                  for k, w in enumerate(sheet.widths)) + "</cols>") if sheet.widths else ""
     # The used range, as openpyxl writes it: readers pad every row to its width (blank rows too).
-    dimension = f'<dimension ref="A1:{cols[-1] if cols else "A"}{r}"/>'
-    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_XLSX_NS}>{dimension}{view}{widths}'
-            '<sheetData>'
-            + "".join(rows) + "</sheetData></worksheet>")
+    dimension = f'<dimension ref="A1:{cols[-1] if cols else "A"}{last}"/>'
+    yield (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_XLSX_NS}>{dimension}{view}{widths}'
+           '<sheetData><row r="1">' + "".join(_xlsx_cell(f"{c}1", str(name), hs) for c, name in zip(cols, header))
+           + "</row>")
+    # Cells are encoded a column at a time (one type test per column where its dtype allows):
+    # the same XML as _xlsx_cell gives cell by cell, about 1.5x faster (a 600,000-cell sheet: 1.6 s -> 1.1 s CPU).
+    columns = [(frame.iloc[:, k].tolist(), _xlsx_kind(frame.iloc[:, k])) for k in range(len(frame.columns))]
+    for start in range(0, n, XLSX_CHUNK_ROWS):
+        stop = min(n, start + XLSX_CHUNK_ROWS)
+        cells = [_xlsx_cells(values[start:stop], kind, c, st, start + 2)
+                 for (values, kind), c, st in zip(columns, cols, styles)]
+        # One join over the block (row tags interleaved with the cells), not one per row.
+        yield "".join(itertools.chain.from_iterable(
+            zip([f'<row r="{r}">' for r in range(start + 2, stop + 2)], *cells, itertools.repeat("</row>", stop - start))))
+    rows = []
+    r = n + 1
+    for values, style in sheet.tail:
+        r += 1
+        if values:
+            st = f' s="{style}"' if style else ""
+            rows.append(f'<row r="{r}">' + "".join(_xlsx_cell(f"{c}{r}", v, st) for c, v in zip(cols, values)) + "</row>")
+    yield "".join(rows) + "</sheetData></worksheet>"
 
 
 def xlsx_table_bytes(sheets: dict[str, pd.DataFrame | XlsxSheet]) -> bytes:
@@ -849,13 +925,28 @@ def xlsx_table_bytes(sheets: dict[str, pd.DataFrame | XlsxSheet]) -> bytes:
             + f'<Relationship Id="rId{len(names) + 1}" Type="{_XLSX_REL}/styles" Target="styles.xml"/></Relationships>'),
         "xl/styles.xml": _XLSX_STYLES,
     }
-    for k, frame in enumerate(frames):
-        parts[f"xl/worksheets/sheet{k + 1}.xml"] = _xlsx_sheet(frame)
     out = _io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z, ThreadPoolExecutor(1) as deflater:
         for name, text in parts.items():
             z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), text.encode("utf-8"),
                        compress_type=zipfile.ZIP_DEFLATED)
+        for k, frame in enumerate(frames):
+            # Streamed: the same entry as writestr gives (deflate's output does not depend on how its
+            # input is cut), a block compressed in the thread (zlib releases the GIL) while the next
+            # is encoded here.
+            info = zipfile.ZipInfo(f"xl/worksheets/sheet{k + 1}.xml", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with z.open(info, "w") as dest:
+                pending: Future | None = None
+                try:
+                    for piece in _xlsx_sheet_parts(frame):
+                        data = piece.encode("utf-8")
+                        if pending is not None:
+                            pending.result()
+                        pending = deflater.submit(dest.write, data)
+                finally:   # the entry is closed only when its last block is in
+                    if pending is not None:
+                        pending.result()
     return out.getvalue()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import multiprocessing
 import platform
 import time
 from collections.abc import Callable
@@ -407,32 +408,112 @@ def assign_run_id(plan: Plan) -> str:
 
 
 def write_outputs(result: RunResult, out_dir: str | Path, *, reports: bool = True,
-                  protect: tuple[tuple[str, str | Path], ...] = ()) -> Path:
+                  protect: tuple[tuple[str, str | Path], ...] = (), jobs: int = 1) -> Path:
     """Write the plan folder atomically: plan.json, CSV/XLSX tables, GeoPackage, GeoJSON, check.txt,
     and (with `reports`) the report tables and summaries, all published in one step.
 
     `out_dir` must be new, empty or a plan folder the planner wrote (planner.publish); nothing
     is touched otherwise. `protect` names paths the folder must not hold (the input files).
+    With `jobs` > 1 a province's folder is written by this process and a forked worker
+    together (write_plan_folder); the files are the same.
     """
     from . import publish
 
     out = Path(out_dir)
     with _fewer_collections(), publish.staged(out, "plan", assign_run_id(result.plan), protect=protect) as work:
-        write_plan_folder(result, work, reports=reports)
+        write_plan_folder(result, work, reports=reports, jobs=jobs)
     result.out_dir = out
     return out
 
 
-def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True) -> None:
-    """Write the plan folder's files into `work` (a folder being staged; see write_outputs)."""
+FORK_VILLAGE_ROWS = 20_000
+"""Village table rows from which, with jobs > 1, a forked worker shares the writing (a province:
+浙江省 has 45,000, a county a few hundred, not worth a process)."""
+
+
+def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True, jobs: int = 1) -> None:
+    """Write the plan folder's files into `work` (a folder being staged; see write_outputs).
+
+    With `jobs` > 1 and a province's village tables (FORK_VILLAGE_ROWS), this process and a
+    forked worker take the folder's parts in turn from one list, largest first (villages.xlsx,
+    the reports, the village tables, ...); every file is the same as written one after the
+    other, and run.json and the manifest come last.
+    """
     if "run_id" not in result.plan.meta:
         assign_run_id(result.plan)
-    if reports:
-        from .access.report import write_access_report
-        from .report import write_reports
+    fork = (jobs > 1 and result.villages is not None and "fork" in multiprocessing.get_all_start_methods()
+            and sum(len(t) for t in result.villages.tables.values()) >= FORK_VILLAGE_ROWS)
+    if not fork:
+        for part in ([_write_report_part] if reports else []) + [_write_plan_part, _write_services, _write_access_part,
+                                                                 _write_villages_part, _write_check_part]:
+            part(result, work)
+    else:
+        global _FORKED_WRITE
+        planfile.run_community_tables(result)   # once, before the fork: the reports and the plan part share them
+        parts = _parallel_parts(result, reports)
+        claimed = multiprocessing.get_context("fork").Value("i", 0)
+        _FORKED_WRITE = (result, work, parts, claimed)
+        # Frozen, the parent's objects are left alone by the worker's garbage collector, which would
+        # otherwise write to each one's header and so copy every page of a national run (10 GB).
+        gc.freeze()
+        try:
+            with multiprocessing.get_context("fork").Pool(1) as pool:
+                other = pool.apply_async(_forked_parts)
+                _claim_parts()
+                other.get()   # its error, if any, raised here
+        finally:
+            gc.unfreeze()
+            _FORKED_WRITE = None
+    _write_run_json(result, work)
+    planfile.write_manifest(work)  # last: the digests `planner check` compares every file with
 
-        write_reports(result, work)
-        write_access_report(result, work)
+
+_FORKED_WRITE: tuple | None = None
+
+
+def _parallel_parts(result: RunResult, reports: bool) -> list[Callable[[RunResult, Path], object]]:
+    """The folder's parts for two processes, largest first (measured on 河南省), so that they finish together."""
+    from .villages.outputs import write_village_table, write_village_workbook
+    from .villages.run import TABLES as VILLAGE_TABLES
+
+    def village_table(name: str) -> Callable[[RunResult, Path], object]:
+        return lambda r, w: write_village_table(r.villages, w, name)
+
+    villages = result.villages
+    tables = [village_table(name) for name in sorted(VILLAGE_TABLES, key=lambda n: -len(villages.table(n)))]
+    return ([lambda r, w: write_village_workbook(r.villages, w)] + ([_write_report_part] if reports else [])
+            + tables[:1] + [_write_plan_part] + tables[1:] + [_write_services, _write_access_part, _write_check_part])
+
+
+def _claim_parts() -> None:
+    """Write the parts of _FORKED_WRITE not yet claimed by the other process, one at a time."""
+    assert _FORKED_WRITE is not None
+    result, work, parts, claimed = _FORKED_WRITE
+    while True:
+        with claimed.get_lock():
+            k = claimed.value
+            claimed.value = k + 1
+        if k >= len(parts):
+            return
+        parts[k](result, work)
+
+
+def _forked_parts() -> None:
+    """write_plan_folder's parts in a forked worker that inherited the parent's run and staged folder."""
+    _claim_parts()
+
+
+def _write_report_part(result: RunResult, work: Path) -> None:
+    """The report tables and summaries, and the access report."""
+    from .access.report import write_access_report
+    from .report import write_reports
+
+    write_reports(result, work)
+    write_access_report(result, work)
+
+
+def _write_plan_part(result: RunResult, work: Path) -> None:
+    """plan.json, the community tables and layers, and the city-grid districts."""
     plan_json = planfile.plan_to_json(result.plan)
     io.write_text(work / planfile.PLAN_JSON, plan_json)
     tables = planfile.run_community_tables(result)
@@ -444,9 +525,26 @@ def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True) ->
     if result.plan.meta.get("city_grid_districts"):
         # Which districts formed city grids and why (003 一): the reviewer's table.
         io.write_csv(pd.DataFrame(result.plan.meta["city_grid_districts"]), work / "districts.csv")
-    _write_services(result, work)
+
+
+def _write_access_part(result: RunResult, work: Path) -> None:
+    from .access.outputs import write_access
+
+    write_access(result.access, work)
+
+
+def _write_villages_part(result: RunResult, work: Path) -> None:
+    from .villages.outputs import write_villages
+
+    write_villages(result.villages, work)
+
+
+def _write_check_part(result: RunResult, work: Path) -> None:
     lines = compliance_lines(result.all_statuses)
     io.write_text(work / "check.txt", "\n".join(lines) + "\n")
+
+
+def _write_run_json(result: RunResult, work: Path) -> None:
     planfile.write_json(work / "run.json", {
         "summary": result.summary(), "timings_s": {k: round(v, 3) for k, v in result.timings_s.items()},
         "versions": {"planner": __version__, "python": platform.python_version()},
@@ -454,17 +552,18 @@ def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True) ->
         "reused_units": sorted(u.unit for u in result.plan.units.values() if u.reused),
         "cache_notes": [str(n) for n in result.cache_notes],
     })
-    planfile.write_manifest(work)  # last: the digests `planner check` compares every file with
 
 
 def _write_services(result: RunResult, work: Path) -> None:
     """Roster, dialysis and capacity tables (CSV, plus one XLSX workbook officials pass around)."""
     from .dialysis import coverage_frame, sites_frame
     from .dispatch import roster_frame
+    from .report import made_facts
 
+    facts = made_facts(result)   # the reports' figures hold the same roster and dialysis tables: not made twice
     sheets = {}
     if result.dispatch:
-        roster = roster_frame(result.dispatch, result.region)
+        roster = facts.roster if facts is not None else roster_frame(result.dispatch, result.region)
         io.write_csv(roster, work / "roster.csv")
         sheets["roster"] = roster
         shortfalls = [{"city": d.city_name, "shortfall": s} for d in result.dispatch for s in d.shortfalls]
@@ -472,7 +571,8 @@ def _write_services(result: RunResult, work: Path) -> None:
         sheets["shortfalls"] = pd.DataFrame(shortfalls, columns=["city", "shortfall"])
         io.write_csv(sheets["shortfalls"], work / "shortfalls.csv")
     if result.dialysis:
-        sites, cover = sites_frame(result.dialysis, result.region), coverage_frame(result.dialysis)
+        sites, cover = ((facts.sites, facts.coverage) if facts is not None
+                        else (sites_frame(result.dialysis, result.region), coverage_frame(result.dialysis)))
         io.write_csv(sites, work / "dialysis_sites.csv")
         io.write_csv(cover, work / "dialysis_coverage.csv")
         sheets["dialysis_sites"], sheets["dialysis_coverage"] = sites, cover
@@ -481,11 +581,6 @@ def _write_services(result: RunResult, work: Path) -> None:
         sheets["reserved_capacity"] = result.capacity
     if sheets:
         io.write_xlsx(sheets, work / "services.xlsx")
-    from .access.outputs import write_access
-    from .villages.outputs import write_villages
-
-    write_access(result.access, work)
-    write_villages(result.villages, work)
 
 
 def check_file(plan_path: str, rules_path: str | None = None, region_spec: str | None = None, *,

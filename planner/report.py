@@ -284,6 +284,12 @@ def _facts_token(result) -> tuple[int, ...]:
             sum(len(s.violations) for s in result.all_statuses))
 
 
+def made_facts(result) -> PlanFacts | None:
+    """plan_facts of a run when already computed for it (by cached_facts), else None."""
+    memo = result.__dict__.get("_plan_facts")
+    return memo[1] if memo is not None and memo[0] == _facts_token(result) else None
+
+
 def cached_facts(result) -> PlanFacts:
     """plan_facts of a run, computed once per run (the reports and the maps share them)."""
     memo = result.__dict__.get("_plan_facts")

@@ -734,3 +734,50 @@ def test_xlsx_table_bytes_holds_the_values_pandas_and_openpyxl_write() -> None:
     ours = xlsx_table_bytes({"t" * 40: frame, "empty": frame.iloc[0:0]})
     assert values(ours) == values(buf.getvalue())
     assert xlsx_table_bytes({"a": frame}) == xlsx_table_bytes({"a": frame.copy()})
+
+
+def test_xlsx_column_cells_write_each_cell_as_the_cell_by_cell_encoder_does() -> None:
+    import numpy as np
+
+    from planner.io import _xlsx_cell, _xlsx_column_cells
+
+    columns = {
+        "text": pd.Series(["a", "=1+1", " pad ", "a", "x\x01y", "", None, np.nan, "<&>\r", "\t-x", "名"], dtype=object),
+        "separator": pd.Series(["\ue000sep", " pad ", "+x"], dtype=object),
+        "str": pd.Series(["007", "@x", None, "007", "-1"], dtype="str"),
+        "mixed": pd.Series([1, True, 1.0, 0.0, -0.0, "t", None, pd.NA, float("inf")], dtype=object),
+        "floats": pd.Series([0.1, -0.0, np.nan, np.inf, 1e20]),
+        "ints": pd.Series([1, -2, 3]), "bools": pd.Series([True, False]), "na": pd.array([1, None], dtype="Int64"),
+    }
+    for name, column in columns.items():
+        column = pd.Series(column)
+        for style in ("", ' s="4"'):
+            expected = [_xlsx_cell(f"C{r}", v, style) for r, v in enumerate(column.tolist(), start=2)]
+            assert _xlsx_column_cells(column, "C", style) == expected, name
+
+
+def test_xlsx_sheets_streamed_in_blocks_give_the_bytes_writestr_gives(monkeypatch) -> None:
+    import io as _io
+    import zipfile
+
+    import planner.io as pio
+
+    frame = pd.DataFrame({"code": [f"{k:03d}" for k in range(7)], "n": range(7), "x": [0.5 * k for k in range(7)],
+                          "name": ["名", " a ", "=1", "b", None, "c&d", "e"]})
+    sheet = pio.XlsxSheet(frame, widths=[8, 8, 8, 8], freeze_header=True, tail=[([], 0), (["total", 7], 2)])
+
+    def rezipped(data: bytes) -> bytes:   # every entry written again in one piece by zipfile.writestr
+        out = _io.BytesIO()
+        with zipfile.ZipFile(_io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in src.infolist():
+                dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), src.read(info.filename),
+                             compress_type=zipfile.ZIP_DEFLATED)
+        return out.getvalue()
+
+    whole = pio.xlsx_table_bytes({"t": sheet, "plain": frame})
+    monkeypatch.setattr(pio, "XLSX_CHUNK_ROWS", 2)
+    blocks = pio.xlsx_table_bytes({"t": sheet, "plain": frame})
+    assert blocks == whole == rezipped(whole)
+    with zipfile.ZipFile(_io.BytesIO(blocks)) as z:
+        xml = z.read("xl/worksheets/sheet1.xml").decode()
+    assert xml == pio._xlsx_sheet(sheet) and '<row r="10">' in xml and 'ref="A1:D10"' in xml

@@ -40,12 +40,41 @@ def _cell(value: object) -> str:
     return str(value)
 
 
-def _table(frame: pd.DataFrame, columns: dict[str, str]) -> str:
-    if frame.empty:
+class _Rows:
+    """Some rows of a table as column lists (the values `frame[k].tolist()` gives), in row order.
+
+    What a county's section reads, without a frame (and pandas' per-operation overhead) per
+    county and table: a national report has 2,800 counties and eight tables.
+    """
+
+    def __init__(self, cols: dict[str, list], n: int) -> None:
+        self.cols, self.n = cols, n
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> _Rows:
+        return cls({str(k): frame[k].tolist() for k in frame.columns}, len(frame))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, column: str) -> list:
+        return self.cols[column]
+
+    @property
+    def empty(self) -> bool:   # as DataFrame.empty: no rows or no columns
+        return self.n == 0 or not self.cols
+
+    def with_columns(self, **cols: list) -> _Rows:
+        return _Rows({**self.cols, **cols}, self.n)
+
+
+def _table(frame: pd.DataFrame | _Rows, columns: dict[str, str]) -> str:
+    rows = _Rows.of(frame) if isinstance(frame, pd.DataFrame) else frame
+    if rows.empty:
         return "<p>—</p>"
     head = "".join(f"<th>{_e(v)}</th>" for v in columns.values())
     # Column lists, not to_dict("records"): the same Python values, without a dict per row.
-    cols = [frame[k].tolist() if k in frame.columns else [""] * len(frame) for k in columns]
+    cols = [rows.cols[k] if k in rows.cols else [""] * len(rows) for k in columns]
     body = "".join("<tr>" + "".join(f"<td>{_e(_cell(v))}</td>" for v in row) + "</tr>" for row in zip(*cols))
     return f"<table><tr>{head}</tr>{body}</table>"
 
@@ -55,25 +84,33 @@ class _ByCounty:
 
     def __init__(self, access) -> None:
         self._access = access
-        self._split: dict[str, dict[str, pd.DataFrame]] = {}
+        self._split: dict[str, tuple[dict[str, list], dict[str, list[int]]]] = {}
         self.county = ""
 
     def table(self, name: str) -> pd.DataFrame:
         return self._access.table(name)
 
-    def mine(self, name: str) -> pd.DataFrame:
+    def mine(self, name: str) -> _Rows:
         """The rows of table `name` whose county is the current one."""
         if name not in self._split:
             frame = self._access.table(name)
-            groups: dict[str, pd.DataFrame] = {}
+            cols = {str(k): frame[k].tolist() for k in frame.columns}
+            groups: dict[str, list[int]] = {}
             if len(frame):
                 codes, uniques = pd.factorize(frame["county"].astype(str), sort=False)
                 order = np.argsort(codes, kind="stable")
                 bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-                groups = {str(u): frame.iloc[order[bounds[i]:bounds[i + 1]]] for i, u in enumerate(uniques)}
-            self._split[name] = groups
-        part = self._split[name].get(self.county)
-        return part if part is not None else self._access.table(name).iloc[0:0]
+                groups = {str(u): order[bounds[i]:bounds[i + 1]].tolist() for i, u in enumerate(uniques)}
+            self._split[name] = (cols, groups)
+        cols, groups = self._split[name]
+        rows = groups.get(self.county, [])
+        return _Rows({k: [v[i] for i in rows] for k, v in cols.items()}, len(rows))
+
+
+def _first_max(values: list) -> int:
+    """The position of the first largest value, NaN skipped (as frame[frame[k] == frame[k].max()] takes first)."""
+    top = max(v for v in values if v == v)
+    return next(i for i, v in enumerate(values) if v == top)
 
 
 def county_section(access, county: str, county_name: str, split: _ByCounty | None = None) -> str:
@@ -86,28 +123,27 @@ def county_section(access, county: str, county_name: str, split: _ByCounty | Non
     parts = [f'<section id="c{_e(county)}"><h2>{_e(county_name)} ({_e(county)})</h2>']
     cov = t("emergency_coverage")
     if len(cov):
-        mine = mine_of("emergency_coverage").copy()
-        mine["share"] = mine["share"].map(_pct)
-        mine["share_after"] = mine["share_after"].map(_pct)
+        values = mine_of("emergency_coverage")
+        mine = values.with_columns(share=[_pct(v) for v in values["share"]],
+                                   share_after=[_pct(v) for v in values["share_after"]])
         parts.append("<h3>急诊急救五大中心 / Emergency centers</h3>")
         parts.append(_table(mine, {"center_zh": "中心 / center", "covered": "可及人口 / residents within reach",
                                    "share": "比例 / share", "mean_nearest_min": "最近中心平均分钟 / mean minutes",
                                    "county_hospitals_running": "县级医院已建 / county hospitals running",
                                    "covered_after": "升级后可及 / after upgrades", "share_after": "升级后比例 / share after"}))
-        values = mine_of("emergency_coverage")
-        parts.append(bars_svg([(str(r.center_zh), float(r.share)) for r in values.itertuples()],
+        parts.append(bars_svg([(str(c), float(v)) for c, v in zip(values["center_zh"], values["share"])],
                               f"{county_name}: residents within reach of each center",
                               targets=[]))
     ups = t("emergency_upgrades")
     if len(ups):
         mine = mine_of("emergency_upgrades")
         if len(mine):
-            last = mine[mine["k"] == mine["k"].max()]
+            nested = mine["nested"][_first_max(mine["k"])]
             parts.append("<h4>覆盖模型提出的升级顺序 / Upgrade order of the covering model (exact)</h4>")
             parts.append(_table(mine, {"k": "新建中心数 k", "center_zh": "中心", "facility_name": "医院 / hospital",
                                        "order": "顺序 / order", "marginal_gain": "边际增加人口 / marginal gain",
                                        "gained_total": "累计增加 / total gain", "status": "求解状态 / status"}))
-            if not bool(last["nested"].iloc[0]):
+            if not bool(nested):
                 parts.append("<p>各 k 的最优解不嵌套，按 k 分别列出 / The optima for each k are not nested; listed per k.</p>")
     hosts = t("shared_hosts")
     if len(hosts):
@@ -121,11 +157,9 @@ def county_section(access, county: str, county_name: str, split: _ByCounty | Non
         parts.append(_table(mine, {"host_name": "出发机构 / host", "trip": "线路 / trip", "n_stops": "站数 / stops",
                                    "minutes": "往返分钟 / minutes", "status": "求解状态 / status"}))
     eq = t("access_equity")
-    towns = t("access_townships")
     if len(eq):
         row = mine_of("access_equity")
         if len(row):
-            r = row.iloc[0]
             parts.append("<h3>空间可及性（2SFCA）/ Accessibility (2SFCA)</h3>")
             parts.append(_table(row, {"physicians_mean": "医师/千人 / physicians per 1,000",
                                       "physicians_after_mean": "派驻后 / after dispatch",
@@ -134,12 +168,13 @@ def county_section(access, county: str, county_name: str, split: _ByCounty | Non
                                       "beds_mean": "床位/千人 / beds per 1,000", "beds_gini": "床位基尼 / beds Gini"}))
             part = mine_of("access_townships")
             if len(part):
-                w = part["population"].to_numpy(float)
-                curves = [(f"physicians before (Gini {float(r['physicians_gini']):.3f})",
-                           *lorenz(part["physicians_per_1000"].to_numpy(float), w)),
-                          (f"after dispatch (Gini {float(r['physicians_after_gini']):.3f})",
-                           *lorenz(part["physicians_per_1000_after"].to_numpy(float), w)),
-                          (f"beds (Gini {float(r['beds_gini']):.3f})", *lorenz(part["beds_per_1000"].to_numpy(float), w))]
+                w = np.asarray(part["population"], dtype=float)
+                curves = [(f"physicians before (Gini {float(row['physicians_gini'][0]):.3f})",
+                           *lorenz(np.asarray(part["physicians_per_1000"], dtype=float), w)),
+                          (f"after dispatch (Gini {float(row['physicians_after_gini'][0]):.3f})",
+                           *lorenz(np.asarray(part["physicians_per_1000_after"], dtype=float), w)),
+                          (f"beds (Gini {float(row['beds_gini'][0]):.3f})",
+                           *lorenz(np.asarray(part["beds_per_1000"], dtype=float), w))]
                 parts.append('<div class="charts">' + lorenz_svg(curves, f"{county_name}: Lorenz curves of access")
                              + "</div>")
     shares = t("visit_shares")
@@ -149,21 +184,18 @@ def county_section(access, county: str, county_name: str, split: _ByCounty | Non
         if len(row):
             parts.append("<h3>就诊率估算 / Visit shares (model estimates)</h3>")
             parts.append(f'<p class="est">{_e(ESTIMATE_NOTE)}</p>')
-            mine = mine_of("visit_targets").copy() if len(targets) else targets
-            if len(mine):
-                mine["target"] = mine["target"].map(_pct)
-                mine["year"] = mine["year"].map(lambda y: "—" if pd.isna(y) else str(int(y)))
-                mine["estimate"] = mine["estimate"].map(_pct)
+            values = mine_of("visit_targets") if len(targets) else _Rows({}, 0)
+            if len(values):
+                mine = values.with_columns(target=[_pct(v) for v in values["target"]],
+                                           year=["—" if pd.isna(y) else str(int(y)) for y in values["year"]],
+                                           estimate=[_pct(v) for v in values["estimate"]])
                 parts.append(_table(mine, {"rule_id": "目标 / target rule", "year": "年份 / year", "target": "目标 / target",
                                            "estimate": "估算 / estimate", "gap_points": "差距（百分点）/ gap (points)",
                                            "source": "出处 / source"}))
-            r = row.iloc[0]
-            tlines = []
-            if len(targets):
-                for x in mine_of("visit_targets").itertuples():
-                    tlines.append((f"{x.measure} target {float(x.target):.0%} ({x.year})", float(x.target)))
-            parts.append(bars_svg([("基层就诊率（估算）primary, est.", float(r["primary_share_est"])),
-                                   ("县域就诊率（估算）in-county, est.", float(r["in_county_share_est"]))],
+            tlines = [(f"{m} target {float(v):.0%} ({y})", float(v))
+                      for m, v, y in zip(values["measure"], values["target"], values["year"])] if len(values) else []
+            parts.append(bars_svg([("基层就诊率（估算）primary, est.", float(row["primary_share_est"][0])),
+                                   ("县域就诊率（估算）in-county, est.", float(row["in_county_share_est"][0]))],
                                   f"{county_name}: estimated visit shares against the targets", targets=tlines))
     parts.append("</section>")
     return "".join(parts)

@@ -67,15 +67,19 @@ def write_villages(result: VillageResult | None, folder: Path) -> list[Path]:
     """Write each village table as CSV and one villages.xlsx (the tables, then a sheet per health center)."""
     if result is None:
         return []
-    out = []
-    sheets = {}
-    for name in TABLES:
-        frame = result.table(name)
-        out.append(io.write_csv(frame, Path(folder) / FILES[name]))
-        sheets[name] = frame
+    return [write_village_table(result, folder, name) for name in TABLES] + [write_village_workbook(result, folder)]
+
+
+def write_village_table(result: VillageResult, folder: Path, name: str) -> Path:
+    """One village table (a name of TABLES) as CSV (a part of write_villages: the writer may run parts in parallel)."""
+    return io.write_csv(result.table(name), Path(folder) / FILES[name])
+
+
+def write_village_workbook(result: VillageResult, folder: Path) -> Path:
+    """villages.xlsx: the village tables, then a sheet per health center (a part of write_villages)."""
+    sheets = {name: result.table(name) for name in TABLES}
     sheets.update(center_sheets(result.tables))
-    out.append(io.write_xlsx(sheets, Path(folder) / "villages.xlsx"))
-    return out
+    return io.write_xlsx(sheets, Path(folder) / "villages.xlsx")
 
 
 def read_villages(folder: str | Path) -> dict[str, pd.DataFrame]:

@@ -1,0 +1,49 @@
+"""The plan folder written by two processes (write_plan_folder with jobs > 1) holds the same files as written in turn."""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+import planner.pipeline as pipeline
+import planner.villages.outputs as village_outputs
+from planner import regions
+from planner.publish import EnvironmentFault
+from planner.rulefile import load_rules
+
+pytestmark = pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+
+
+@pytest.fixture(scope="module")
+def yiwu_run():
+    return pipeline.run_plan(regions.load("义乌市"), load_rules("zhejiang-2026"))
+
+
+def _digests(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())
+            if p.is_file() and p.name != "run.json"}
+
+
+def test_two_processes_write_the_files_one_writes(yiwu_run, tmp_path: Path, monkeypatch) -> None:
+    assert yiwu_run.villages is not None and len(yiwu_run.villages.table("village_modes"))
+    one = _digests(pipeline.write_outputs(yiwu_run, tmp_path / "one", jobs=1))
+    monkeypatch.setattr(pipeline, "FORK_VILLAGE_ROWS", 0)   # a county's villages are few: fork anyway
+    two = _digests(pipeline.write_outputs(yiwu_run, tmp_path / "two", jobs=2))
+    assert two == one and "villages.xlsx" in two and "manifest.json" in two
+    assert (tmp_path / "two" / "run.json").is_file()
+
+
+def test_an_error_in_a_part_written_in_parallel_fails_the_write_and_publishes_nothing(yiwu_run, tmp_path: Path,
+                                                                                        monkeypatch) -> None:
+    monkeypatch.setattr(pipeline, "FORK_VILLAGE_ROWS", 0)
+
+    def broken(result, folder):
+        raise OSError(28, "No space left on device", str(folder))
+
+    monkeypatch.setattr(village_outputs, "write_village_workbook", broken)   # the first part: the worker's or ours
+    with pytest.raises(EnvironmentFault, match="no space left on the device.*nothing half-written was published"):
+        pipeline.write_outputs(yiwu_run, tmp_path / "plan", jobs=2)
+    assert not (tmp_path / "plan").exists()
