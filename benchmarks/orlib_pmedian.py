@@ -277,12 +277,12 @@ def _solve_all(instances: list[int], args: argparse.Namespace) -> dict[tuple[str
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     tasks = []
-    if not args.no_spopt and not args.reuse_spopt:
-        # spopt's hard instances are the large ones with few medians: start those first.
-        peer_instances = [k for k in instances if _runs_peer(k, args)]
-        tasks += [("spopt", k) for k in sorted(peer_instances, key=lambda k: (-((k - 1) // 5), (k - 1) % 5))]
     if not args.no_ours and not args.reuse_ours:
+        # ours first (minutes), largest first; then spopt, smallest first, so that a run cut
+        # short still has all of ours and spopt on a prefix (the stderr lines keep each result)
         tasks += [("ours", k) for k in sorted(instances, reverse=True)]
+    if not args.no_spopt and not args.reuse_spopt:
+        tasks += [("spopt", k) for k in instances if _runs_peer(k, args)]
     out: dict[tuple[str, str], dict] = {}
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(_solve_task, code, args.data_dir / f"pmed{k}.txt",
@@ -292,8 +292,10 @@ def _solve_all(instances: list[int], args: argparse.Namespace) -> dict[tuple[str
         for fut in as_completed(futures):
             key = futures[fut]
             out[key] = fut.result()
-            print(f"  done {key[0]} {key[1]}: {out[key]['time_s']:.1f} s ({len(out)}/{len(tasks)})",
-                  file=sys.stderr, flush=True)
+            res = out[key]
+            print(f"  done {key[0]} {key[1]}: objective {res['objective']:.0f} proven {res['proven']} "
+                  f"{res['time_s']:.1f} s wall {res['cpu_s']:.1f} s CPU ({len(out)}/{len(tasks)}, "
+                  f"load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
     return out
 
 
