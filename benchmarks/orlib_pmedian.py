@@ -344,13 +344,6 @@ def main(argv: list[str] | None = None) -> int:
         reuse_ours.update(_load_reuse(path, "ours"))
     instances = sorted(args.instances, reverse=args.reverse)
     run_peer = not args.no_spopt
-    csv_handle = None
-    writer = None
-    if args.csv:
-        args.csv.parent.mkdir(parents=True, exist_ok=True)
-        csv_handle = args.csv.open("w", newline="")
-        writer = csv.DictWriter(csv_handle, fieldnames=CSV_FIELDS)
-        writer.writeheader()
 
     spopt_text = "" if args.no_spopt else f", spopt (CBC) {args.spopt_time_limit_s:g} s"
     print(f"OR-Library p-median, time limit per instance: ours {args.time_limit_s:g} s{spopt_text}; "
@@ -359,6 +352,14 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(HEADER), flush=True)
     run_start = time.perf_counter()
     solved = _solve_all(instances, args) if args.jobs > 1 else {}
+    # opened only now, so that a parallel run killed before its end leaves an earlier CSV intact
+    csv_handle = None
+    writer = None
+    if args.csv:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        csv_handle = args.csv.open("w", newline="")
+        writer = csv.DictWriter(csv_handle, fieldnames=CSV_FIELDS)
+        writer.writeheader()
     rows = []
     for k in instances:
         name = f"pmed{k}"
