@@ -19,8 +19,8 @@ runs ours on all 40 and spopt on pmed1-20 (n <= 400) in one run, two solves at a
 spopt with a 30 s limit per instance (``--spopt-time-limit-s``; CBC's own limit, wall clock as
 PuLP sets it; PuLP's model building and file writing come on top). That fitted in 27 minutes at
 load average 12-18 on 2 cores (2026-12-01). ``--spopt-instances 1-40`` runs spopt on all 40:
-then PuLP's n^2 model alone takes ~10 minutes per instance of n >= 500 on such a machine (pmed21
-and 22: 645-783 s wall with the 30 s CBC limit), so hours. An spopt solve stopped on its limit
+with the 30 s CBC limit the n = 500 instances took 128-783 s wall each there (pmed21-23: PuLP
+builds and writes the n^2 model outside CBC's limit), so an hour or more. An spopt solve stopped on its limit
 is reported as not proven, with its limit in the header and its best plan and bound in the CSV.
 
 ``--no-spopt`` runs only our code (for development); ``--spopt-instances 1-15`` runs spopt on
@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-ours", action="store_true", help="run only the peer (spopt)")
     parser.add_argument("--spopt-instances", type=parse_instances, default=parse_instances("1-20"),
                         help="run spopt only on this subset of --instances; ours runs on all (default "
-                             "1-20, n <= 400: PuLP's n^2 model for n >= 500 takes minutes to build and "
+                             "1-20, n <= 400: for n >= 500 PuLP's n^2 model takes minutes to build and "
                              "write on a loaded machine, whatever CBC's limit; 1-40 for all)")
     parser.add_argument("--reuse-spopt", type=Path, nargs="+", default=None,
                         help="take spopt results from these earlier CSVs instead of solving "
