@@ -17,8 +17,8 @@ Times are wall-clock seconds including model building. Usage::
 runs ours on all 40 and spopt on pmed1-20 (n <= 400) in one run, two solves at a time
 (``--jobs 2``, ours first): ours with a 300 s wall-clock limit per instance (``--time-limit-s``),
 spopt with a 30 s limit per instance (``--spopt-time-limit-s``; CBC's own limit, wall clock as
-PuLP sets it; PuLP's model building and file writing come on top). That fitted in 27 minutes at
-load average 12-18 on 2 cores (2026-12-01). ``--spopt-instances 1-40`` runs spopt on all 40:
+PuLP sets it; PuLP's model building and file writing come on top). That took 11 minutes at load
+average 4.4-7.9 on 2 cores (2026-12-01). ``--spopt-instances 1-40`` runs spopt on all 40:
 with the 30 s CBC limit the n = 500 instances took 128-783 s wall each there (pmed21-23: PuLP
 builds and writes the n^2 model outside CBC's limit), so an hour or more. An spopt solve stopped on its limit
 is reported as not proven, with its limit in the header and its best plan and bound in the CSV.
