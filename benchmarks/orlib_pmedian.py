@@ -12,8 +12,16 @@ Beasley's own codes). Both codes get the same matrix and the same per-instance t
 
 Times are wall-clock seconds including model building. Usage::
 
-    python benchmarks/orlib_pmedian.py --instances 1-40 --time-limit-s 300 \
-        --csv benchmarks/results/orlib_pmedian.csv
+    python benchmarks/orlib_pmedian.py --csv benchmarks/results/orlib_pmedian.csv
+
+runs ours on all 40 and spopt on pmed1-20 (n <= 400) in one run, two solves at a time
+(``--jobs 2``, ours first): ours with a 300 s wall-clock limit per instance (``--time-limit-s``),
+spopt with a 30 s limit per instance (``--spopt-time-limit-s``; CBC's own limit, wall clock as
+PuLP sets it; PuLP's model building and file writing come on top). That took 11 minutes at load
+average 4.4-7.9 on 2 cores (2026-12-01). ``--spopt-instances 1-40`` runs spopt on all 40:
+with the 30 s CBC limit the n = 500 instances took 128-783 s wall each there (pmed21-23: PuLP
+builds and writes the n^2 model outside CBC's limit), so an hour or more. An spopt solve stopped on its limit
+is reported as not proven, with its limit in the header and its best plan and bound in the CSV.
 
 ``--no-spopt`` runs only our code (for development); ``--spopt-instances 1-15`` runs spopt on
 a subset while ours runs on all of ``--instances``.
@@ -41,6 +49,9 @@ from scipy.sparse.csgraph import csgraph_from_dense, shortest_path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
+
+DEFAULT_DATA_DIRS = (REPO_ROOT / "benchmarks" / "data" / "orlib-pmed",   # kept in the repository
+                     REPO_ROOT.parent / "shared" / "bench" / "orlib-pmed")
 
 CSV_FIELDS = [
     "instance",
@@ -268,21 +279,25 @@ def _solve_all(instances: list[int], args: argparse.Namespace) -> dict[tuple[str
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     tasks = []
-    if not args.no_spopt and not args.reuse_spopt:
-        # spopt's hard instances are the large ones with few medians: start those first.
-        peer_instances = [k for k in instances if _runs_peer(k, args)]
-        tasks += [("spopt", k) for k in sorted(peer_instances, key=lambda k: (-((k - 1) // 5), (k - 1) % 5))]
     if not args.no_ours and not args.reuse_ours:
+        # ours first (minutes), largest first; then spopt, smallest first, so that a run cut
+        # short still has all of ours and spopt on a prefix (the stderr lines keep each result)
         tasks += [("ours", k) for k in sorted(instances, reverse=True)]
+    if not args.no_spopt and not args.reuse_spopt:
+        tasks += [("spopt", k) for k in instances if _runs_peer(k, args)]
     out: dict[tuple[str, str], dict] = {}
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_solve_task, code, args.data_dir / f"pmed{k}.txt", args.time_limit_s): (f"pmed{k}", code)
+        futures = {pool.submit(_solve_task, code, args.data_dir / f"pmed{k}.txt",
+                               args.time_limit_s if code == "ours" else args.spopt_time_limit_s):
+                   (f"pmed{k}", code)
                    for code, k in tasks}
         for fut in as_completed(futures):
             key = futures[fut]
             out[key] = fut.result()
-            print(f"  done {key[0]} {key[1]}: {out[key]['time_s']:.1f} s ({len(out)}/{len(tasks)})",
-                  file=sys.stderr, flush=True)
+            res = out[key]
+            print(f"  done {key[0]} {key[1]}: objective {res['objective']:.0f} proven {res['proven']} "
+                  f"{res['time_s']:.1f} s wall {res['cpu_s']:.1f} s CPU ({len(out)}/{len(tasks)}, "
+                  f"load {os.getloadavg()[0]:.1f})", file=sys.stderr, flush=True)
     return out
 
 
@@ -292,12 +307,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--instances", type=parse_instances, default=parse_instances("1-40"),
                         help="subset such as 1-40, 1,5,16 or 1-5,16 (default 1-40)")
     parser.add_argument("--time-limit-s", type=float, default=300.0,
-                        help="time limit per instance and per code, seconds (default 300)")
+                        help="our time limit per instance, seconds (default 300)")
+    parser.add_argument("--spopt-time-limit-s", type=float, default=30.0,
+                        help="spopt's (CBC's) time limit per instance, seconds (default 30, so that "
+                             "spopt on all 40 fits in the same run; 300 for the full comparison)")
     parser.add_argument("--no-spopt", action="store_true", help="do not run PySAL spopt")
     parser.add_argument("--no-ours", action="store_true", help="run only the peer (spopt)")
-    parser.add_argument("--spopt-instances", type=parse_instances, default=None,
-                        help="run spopt only on this subset of --instances (ours runs on all); "
-                             "spopt needs about an hour of wall time for all 40 on two jobs")
+    parser.add_argument("--spopt-instances", type=parse_instances, default=parse_instances("1-20"),
+                        help="run spopt only on this subset of --instances; ours runs on all (default "
+                             "1-20, n <= 400: for n >= 500 PuLP's n^2 model takes minutes to build and "
+                             "write on a loaded machine, whatever CBC's limit; 1-40 for all)")
     parser.add_argument("--reuse-spopt", type=Path, nargs="+", default=None,
                         help="take spopt results from these earlier CSVs instead of solving "
                              "(instances missing there are reported without spopt)")
@@ -305,14 +324,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="take our results from these earlier CSVs instead of solving")
     parser.add_argument("--reverse", action="store_true",
                         help="run the instances in descending order")
-    parser.add_argument("--data-dir", type=Path,
-                        default=REPO_ROOT / "benchmarks" / "data" / "orlib-pmed",
-                        help="folder with pmedN.txt and optima.txt")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="folder with pmedN.txt and optima.txt (default: benchmarks/data/orlib-pmed, "
+                             "kept in the repository)")
     parser.add_argument("--csv", type=Path, default=None, help="also write the table as CSV")
-    parser.add_argument("--jobs", type=int, default=1,
+    parser.add_argument("--jobs", type=int, default=2,
                         help="solves run at once, each in its own process on one thread (2 on a 2-core machine: "
                              "both codes in one run in half the wall time; each solve still has one core)")
     args = parser.parse_args(argv)
+    if args.data_dir is None:
+        args.data_dir = next((d for d in DEFAULT_DATA_DIRS if (d / "optima.txt").exists()),
+                             DEFAULT_DATA_DIRS[0])
+    if args.jobs < 1 or args.time_limit_s <= 0 or args.spopt_time_limit_s <= 0:
+        parser.error("--jobs and the time limits must be positive")
 
     optima = read_optima(args.data_dir / "optima.txt")
     reuse: dict[str, dict] = {}
@@ -323,6 +347,15 @@ def main(argv: list[str] | None = None) -> int:
         reuse_ours.update(_load_reuse(path, "ours"))
     instances = sorted(args.instances, reverse=args.reverse)
     run_peer = not args.no_spopt
+
+    spopt_text = "" if args.no_spopt else f", spopt (CBC) {args.spopt_time_limit_s:g} s"
+    print(f"OR-Library p-median, time limit per instance: ours {args.time_limit_s:g} s{spopt_text}; "
+          f"{args.jobs} solve(s) at a time; load average {os.getloadavg()[0]:.1f} at the start")
+    print(HEADER)
+    print("-" * len(HEADER), flush=True)
+    run_start = time.perf_counter()
+    solved = _solve_all(instances, args) if args.jobs > 1 else {}
+    # opened only now, so that a parallel run killed before its end leaves an earlier CSV intact
     csv_handle = None
     writer = None
     if args.csv:
@@ -330,11 +363,6 @@ def main(argv: list[str] | None = None) -> int:
         csv_handle = args.csv.open("w", newline="")
         writer = csv.DictWriter(csv_handle, fieldnames=CSV_FIELDS)
         writer.writeheader()
-
-    print(f"OR-Library p-median, time limit {args.time_limit_s:g} s per instance and code")
-    print(HEADER)
-    print("-" * len(HEADER), flush=True)
-    solved = _solve_all(instances, args) if args.jobs > 1 else {}
     rows = []
     for k in instances:
         name = f"pmed{k}"
@@ -360,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
             elif (name, "spopt") in solved:
                 peer = solved[name, "spopt"]
             else:
-                peer = run_spopt(distance, p, args.time_limit_s)
+                peer = run_spopt(distance, p, args.spopt_time_limit_s)
             if peer is not None:
                 row.update(spopt_objective=peer["objective"], spopt_bound=peer["bound"],
                            spopt_proven=peer["proven"], spopt_time_s=round(peer["time_s"], 3),
@@ -380,7 +408,9 @@ def main(argv: list[str] | None = None) -> int:
                 and abs(row[f"{side}_objective"] - row["optimum"]) < 0.5)
 
     total = len(rows)
-    for side, label in (("ours", "ours (planner.pmedian)"), ("spopt", "spopt (PuLP/CBC)")):
+    spopt_label = ("spopt (PuLP/CBC)" if args.reuse_spopt
+                   else f"spopt (CBC, {args.spopt_time_limit_s:g} s limit)")
+    for side, label in (("ours", "ours (planner.pmedian)"), ("spopt", spopt_label)):
         timed = [r for r in rows if r[f"{side}_time_s"] != ""]
         if not timed:
             continue
@@ -390,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds = sum(r[f"{side}_time_s"] for r in timed)
         cpu = [r[f"{side}_cpu_s"] for r in timed if r[f"{side}_cpu_s"] != ""]
         cpu_text = f" (CPU {sum(cpu):,.1f} s)" if len(cpu) == len(timed) else ""
-        print(f"{label:<24} proven optimal at the known optimum: {proven}/{len(timed)}"
+        print(f"{label:<28} proven optimal at the known optimum: {proven}/{len(timed)}"
               f"   total time {seconds:,.1f} s{cpu_text}" + (f"   MISMATCH {wrong}" if wrong else ""))
     both = [r for r in rows if r["time_ratio"] != ""]
     if both:
@@ -398,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
         peer_s = sum(r["spopt_time_s"] for r in both)
         print(f"overall time ratio ours/spopt over {len(both)} instances: "
               f"{ours_s:,.1f} / {peer_s:,.1f} = {ours_s / max(peer_s, 1e-9):.4f}")
-    print(f"instances: {total}")
+    print(f"instances: {total}; run {time.perf_counter() - run_start:,.1f} s wall; "
+          f"load average {os.getloadavg()[0]:.1f} at the end")
     if csv_handle is not None:
         csv_handle.close()
     return 0
