@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from itertools import chain
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -116,6 +117,13 @@ def _columns(name: str) -> dict[str, list]:
     return {c: [] for c in COLUMNS[name]}
 
 
+def _transpose(name: str, rows: list[tuple]) -> dict[str, list]:
+    """A table's columns from its rows (tuples in COLUMNS order)."""
+    if not rows:
+        return _columns(name)
+    return dict(zip(COLUMNS[name], map(list, zip(*rows))))
+
+
 def county_tables(data: CountyData, circuit: CircuitCoverage | None, remote: RemoteConsultation | None,
                   travel: TravelModel) -> dict[str, dict[str, list]]:
     """The village tables of one county, as columns (lists) per table."""
@@ -133,7 +141,7 @@ def county_tables(data: CountyData, circuit: CircuitCoverage | None, remote: Rem
     modes["township_name"] = [data.town_name.get(t, nan) for t in modes["township"]]
     modes["base_name"] = [name.get(b, "") if b else "" for b in modes["base"]]
     mode = modes["mode"]
-    route = _columns("routes")
+    route_rows: list[tuple] = []  # one tuple per row in COLUMNS["routes"] order (made columns at the end)
     plan_row = {"county": county, "county_name": county_name, "bases": 0, "villages": n,
                 "resident": mode.count(RESIDENT), "urban": mode.count(URBAN),
                 "circuit": 0, "unreachable": 0,
@@ -179,13 +187,9 @@ def county_tables(data: CountyData, circuit: CircuitCoverage | None, remote: Rem
                 route_travel, route_total = round(r.travel_min, 2), round(r.minutes, 2)
                 for k, st in enumerate(r.stops):
                     days_of.setdefault(st.village, []).append(r.weekday)
-                    for col, value in (("county", county), ("base", base), ("base_name", base_name), ("role", role),
-                                       ("team", team), ("weekday", r.weekday), ("weekday_zh", weekday_zh[r.weekday]),
-                                       ("stop", k + 1), ("village", st.village), ("village_name", vname[st.village]),
-                                       ("arrival", _clock(circuit.start_min, st.arrival_min)),
-                                       ("travel_min", round(st.travel_min, 2)), ("service_min", circuit.service_min),
-                                       ("route_travel_min", route_travel), ("route_minutes", route_total)):
-                        route[col].append(value)
+                    route_rows.append((county, base, base_name, role, team, r.weekday, weekday_zh[r.weekday], k + 1,
+                                       st.village, vname[st.village], _clock(circuit.start_min, st.arrival_min),
+                                       round(st.travel_min, 2), circuit.service_min, route_travel, route_total))
             return bp, {c: float(minutes[0, k + 1]) for k, c in enumerate(codes)}
 
         short: dict[str, tuple[str, str, int, int]] = {}  # village -> (its center, reason, visits lacking, required)
@@ -221,9 +225,9 @@ def county_tables(data: CountyData, circuit: CircuitCoverage | None, remote: Rem
         for v, (base, why, lacking, need) in sorted(short.items()):
             reasons[idx[v]] = _short_reason(circuit, name.get(base, base), base_min[idx[v]], why, lacking, need,
                                             lead_tried.get(v), name)
-        for v, role in zip(route["village"], route["role"]):
-            if role == LEAD_ROLE:
-                lead_count[idx[v]] += 1
+        for row in route_rows:
+            if row[3] == LEAD_ROLE:
+                lead_count[idx[row[8]]] += 1
         for v, days in days_of.items():
             planned[idx[v]] = len(days)
             vdays[idx[v]] = ";".join(WEEKDAYS_ZH[d - 1] for d in sorted(days))
@@ -277,17 +281,19 @@ def county_tables(data: CountyData, circuit: CircuitCoverage | None, remote: Rem
         center_of_clinic = {c.clinic: c.center for c in clinics}
         town_of_clinic = {c.clinic: c.township for c in clinics}
         count: dict[str, int] = {}
+        start: dict[tuple[int, int], str] = {}
+        tt_rows = []  # one tuple per row in COLUMNS["timetable"] order
         for ss in sorted(timetable.sessions, key=lambda ss: (ss.clinic, ss.weekday, ss.half, ss.seat)):
             count[ss.clinic] = count.get(ss.clinic, 0) + 1
-            for col, value in (("county", county), ("clinic", ss.clinic), ("clinic_name", name.get(ss.clinic, ss.clinic)),
-                               ("village", village_of.get(ss.clinic, "")), ("township", town_of_clinic[ss.clinic]),
-                               ("facility", ss.facility), ("facility_name", name.get(ss.facility, ss.facility)),
-                               ("role", "township_center" if ss.facility == center_of_clinic[ss.clinic] else "lead"),
-                               ("consultant", ss.consultant), ("weekday", ss.weekday),
-                               ("weekday_zh", WEEKDAYS_ZH[ss.weekday - 1]), ("half_day", ss.half),
-                               ("half_day_zh", HALVES_ZH[ss.half]), ("seat", ss.seat + 1),
-                               ("start", remote.session_start(ss.half, ss.seat)), ("minutes", remote.session_min)):
-                tt[col].append(value)
+            at = (ss.half, ss.seat)
+            if at not in start:
+                start[at] = remote.session_start(ss.half, ss.seat)
+            tt_rows.append((county, ss.clinic, name.get(ss.clinic, ss.clinic), village_of.get(ss.clinic, ""),
+                            town_of_clinic[ss.clinic], ss.facility, name.get(ss.facility, ss.facility),
+                            "township_center" if ss.facility == center_of_clinic[ss.clinic] else "lead",
+                            ss.consultant, ss.weekday, WEEKDAYS_ZH[ss.weekday - 1], ss.half, HALVES_ZH[ss.half],
+                            ss.seat + 1, start[at], remote.session_min))
+        tt = _transpose("timetable", tt_rows)
         plan_row["timetable_status"] = timetable.status
         plan_row["sessions"] = len(timetable.sessions)
         plan_row["sessions_missing"] = int(sum(timetable.missing.values()))
@@ -300,7 +306,7 @@ def county_tables(data: CountyData, circuit: CircuitCoverage | None, remote: Rem
                 shortfalls[col].append(value)
         modes["remote_sessions"] = [count.get(c, 0) if c else 0 for c in modes["clinic"]]
         modes["remote_required"] = [remote.sessions_per_week if c else 0 for c in modes["clinic"]]
-    return {"village_modes": {c: modes[c] for c in COLUMNS["village_modes"]}, "routes": route,
+    return {"village_modes": {c: modes[c] for c in COLUMNS["village_modes"]}, "routes": _transpose("routes", route_rows),
             "circuit_plan": {c: [plan_row[c]] for c in COLUMNS["circuit_plan"]}, "timetable": tt,
             "timetable_shortfalls": shortfalls}
 
@@ -364,7 +370,10 @@ def run_villages(region: Region, plan: Plan, rules: list, travel: TravelModel, *
     results = ordered_map(county_chunk, items, jobs=jobs, executor=executor, address=address)
     out = VillageResult()
     for name in TABLES:
-        cols = {c: [v for r in results for v in r[name][c]] for c in COLUMNS[name]}
+        if len(results) == 1:
+            cols = results[0][name]
+        else:
+            cols = {c: list(chain.from_iterable(r[name][c] for r in results)) for c in COLUMNS[name]}
         out.tables[name] = _frame(name, cols)
     out.timings_s["villages_s"] = time.perf_counter() - t0
     return out
