@@ -337,7 +337,13 @@ def _chunks(sizes: list[int], jobs: int) -> list[tuple[int, int]]:
         return [(0, n)]
     bounds = np.searchsorted(np.cumsum(sizes), np.sum(sizes) * np.arange(1, parts) / parts, side="left") + 1
     cuts = sorted({0, n, *(int(min(max(b, 1), n - 1)) for b in bounds)})
-    return list(zip(cuts[:-1], cuts[1:]))
+    ranges = list(zip(cuts[:-1], cuts[1:]))
+    # Large counties can take several cuts each: halve the ranges of most counties until there are `parts`.
+    while len(ranges) < parts:
+        k = max(range(len(ranges)), key=lambda i: (ranges[i][1] - ranges[i][0], -i))
+        a, b = ranges[k]
+        ranges[k:k + 1] = [(a, (a + b) // 2), ((a + b) // 2, b)]
+    return ranges
 
 
 def leads_by_township(plan: Plan) -> dict[str, str]:
