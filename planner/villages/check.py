@@ -89,9 +89,9 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
             by_village.setdefault(v, set()).add(d)
     vil_all = region.villages
     vil_county = region.village_counties().to_numpy()  # by township: a code's prefix is not always a county
-    vil_code = [str(v) for v in vil_all.index]
+    vil_code = vil_all.index.astype(str).tolist()
     vil_x, vil_y = _xy(vil_all)
-    fac_id = [str(f) for f in fac.index]
+    fac_id = fac.index.astype(str).tolist()
     fac_x, fac_y = _xy(fac)
     own = ~fac["context"].astype(bool).to_numpy() if "context" in fac.columns else np.ones(len(fac), dtype=bool)
     has_doc = np.array([lic.get(f, 0) > 0 for f in fac_id], dtype=bool) & own
@@ -145,7 +145,7 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
         recs = sorted(zip(_strs(routes, "team"), _ints(routes, "weekday"), _ints(routes, "stop"), _strs(routes, "base"),
                           _strs(routes, "county"), _strs(routes, "village"), _strs(routes, "village_name"),
                           _strs(routes, "arrival"), routes["route_minutes"].astype(float).tolist()))
-        cnames = {c: region.county_name(c) for c in sorted(set(routes["county"].astype(str)))}
+        cnames = {c: region.county_name(c) for c in sorted(set(_strs(routes, "county")))}
         # The lead of each township's community, from the plan (not from the tables' `role` column).
         lead_of = {str(t): str(lead) for t, lead in plan.assignment().items()} if plan is not None else {}
         town_of_vil = dict(zip(vil_code, _strs(vil_all, "township_code"))) if len(vil_all) else {}
@@ -300,7 +300,7 @@ def check_remote(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
     for fid, t in zip(centers.index.astype(str).tolist(), _strs(centers, "township_code")):
         center_of.setdefault(t, fid)
     clinics = own[own["kind"].astype(str) == "village_clinic"].sort_index()
-    cnames = {c: region.county_name(c) for c in sorted(set(fac["county_code"].astype(str)))}
+    cnames = {c: region.county_name(c) for c in sorted(set(_strs(fac, "county_code")))}
     for fid, county, town, cname in zip(clinics.index.astype(str).tolist(), _strs(clinics, "county_code"),
                                         _strs(clinics, "township_code"), _strs(clinics, "name")):
         got = len(days_of.get(fid, set()))

@@ -54,7 +54,7 @@ class RegionColumns:
         self.lead_of = lead_of_township
         self.county_facilities = county_facilities
         n = len(vil)
-        self.v_code = [str(c) for c in vil.index] if n else []
+        self.v_code = vil.index.astype(str).tolist() if n else []
         self.v_town = vil["township_code"].astype(str).tolist() if n else []
         self.v_name = vil["name"].astype(str).tolist() if n else []
         self.v_kind = vil["kind"].astype(str).tolist() if (n and "kind" in vil.columns) else ["村委会"] * n
@@ -62,7 +62,7 @@ class RegionColumns:
         self.v_x = np.asarray(vil.geometry.x, dtype=float) if n else np.zeros(0)
         self.v_y = np.asarray(vil.geometry.y, dtype=float) if n else np.zeros(0)
         self.v_rows = _positions(region.village_counties().to_numpy()) if n else {}
-        self.f_id = [str(f) for f in fac.index]
+        self.f_id = fac.index.astype(str).tolist()
         self.f_kind = fac["kind"].astype(str).tolist()
         self.f_county = fac["county_code"].astype(str).tolist()
         self.f_town = fac["township_code"].astype(str).tolist()
@@ -72,7 +72,7 @@ class RegionColumns:
         self.f_x = np.asarray(fac.geometry.x, dtype=float) if len(fac) else np.zeros(0)
         self.f_y = np.asarray(fac.geometry.y, dtype=float) if len(fac) else np.zeros(0)
         self.f_rows = _positions(fac["county_code"].to_numpy()) if county_facilities else {}
-        self.t_code = [str(t) for t in towns.index]
+        self.t_code = towns.index.astype(str).tolist()
         self.t_name = towns["name"].astype(str).tolist()
         self.t_rows = _positions(towns["county_code"].to_numpy())
 
