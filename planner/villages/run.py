@@ -324,15 +324,17 @@ def county_chunk(datas: list[CountyData], rules: list[tuple[CircuitCoverage | No
 
 
 def _chunks(sizes: list[int], jobs: int) -> list[tuple[int, int]]:
-    """Consecutive [start, end) ranges of the counties, one per task: one range in one process; with workers, about
-    four per worker (at least MIN_PARALLEL_ITEMS, below which ordered_map runs in this process) of similar size
-    (villages), so the workers stay busy without paying a pickled task per county."""
+    """Consecutive [start, end) ranges of the counties, one per task: one range in one process; with workers, of
+    similar size (villages), about four counties each (at least MIN_PARALLEL_ITEMS ranges, below which ordered_map
+    runs in this process, and four per worker): a county's work is not in proportion to its villages (a full
+    week goes to the routing search), so ranges of many neighbouring counties left one worker idle at the end
+    (山东省: 潍坊's counties); a task costs little more than its counties' arrays."""
     from ..executor import MIN_PARALLEL_ITEMS
 
     n = len(sizes)
     if n == 0:
         return []
-    parts = 1 if jobs <= 1 else min(n, max(MIN_PARALLEL_ITEMS, 4 * jobs))
+    parts = 1 if jobs <= 1 else min(n, max(MIN_PARALLEL_ITEMS, 4 * jobs, n // 4))
     if parts == 1:
         return [(0, n)]
     bounds = np.searchsorted(np.cumsum(sizes), np.sum(sizes) * np.arange(1, parts) / parts, side="left") + 1
