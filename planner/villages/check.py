@@ -38,59 +38,89 @@ def _counties(region: Region, rule) -> list[str]:
     return [c for c in sorted(region.counties.index) if rule.covers_county(c, region.city_of(c))]
 
 
+def _strs(frame: pd.DataFrame, column: str) -> list:
+    """A column as a list of str (missing values stay NaN, as `astype(str)` keeps them): a list is iterated many
+    times faster than a pandas string column."""
+    return frame[column].astype(str).tolist()
+
+
+def _ints(frame: pd.DataFrame, column: str) -> list[int]:
+    return frame[column].astype(int).tolist()
+
+
+def _xy(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude of a point layer's rows."""
+    if not len(frame):
+        return np.zeros(0), np.zeros(0)
+    return np.asarray(frame.geometry.x, dtype=float), np.asarray(frame.geometry.y, dtype=float)
+
+
+def _county_rows(keys: np.ndarray) -> dict[object, np.ndarray]:
+    """Key -> row positions holding it, in row order (grouped once: a mask per county was quadratic on the
+    country's 620,573 villages)."""
+    return pd.Series(np.arange(len(keys))).groupby(keys).indices if len(keys) else {}
+
+
 def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: CircuitCoverage, travel: TravelModel,
-                  plan: Plan | None = None) -> RuleStatus:
+                  plan: Plan | None = None, licensed: dict[str, int] | None = None) -> RuleStatus:
     """Every village is resident-served (a licensed physician within the rule's minutes, recomputed from the data) or
     visited on as many distinct weekdays as its population requires; routes start and end at a health center of the
     rule's kinds in the village's county, or (with `lead` teams) at the lead of every visited village's community in
     `plan`, last at most the working day (travel recomputed, plus service at each stop), and no center or lead sends
     more teams on a day than it has. Villages short of visits are violations; the plan's reason, when it gives one,
-    is quoted."""
+    is quoted. `licensed` (licensed physicians per facility, as `_licensed` reads them) saves reading the staff again."""
     from itertools import groupby
 
     found: list[Violation] = []
     modes = tables.get("village_modes", pd.DataFrame())
     routes = tables.get("routes", pd.DataFrame())
     fac = region.facilities
-    lic = _licensed(region)
+    lic = _licensed(region) if licensed is None else licensed
     listed: dict[str, tuple[str, str]] = {}
     if len(modes):
         reason_zh = modes["reason_zh"] if "reason_zh" in modes.columns else modes.get("reason", pd.Series("", index=modes.index))
-        for v, r, rz in zip(modes["village"].astype(str), modes.get("reason", pd.Series("", index=modes.index)).astype(str),
-                            reason_zh.astype(str)):
+        for v, r, rz in zip(_strs(modes, "village"), modes.get("reason", pd.Series("", index=modes.index)).astype(str).tolist(),
+                            reason_zh.astype(str).tolist()):
             listed[v] = (r, rz or r)
     counties = _counties(region, rule)
     by_village: dict[str, set[int]] = {}
     if len(routes):
-        for v, d in zip(routes["village"].astype(str), routes["weekday"].astype(int)):
+        for v, d in zip(_strs(routes, "village"), _ints(routes, "weekday")):
             by_village.setdefault(v, set()).add(d)
     vil_all = region.villages
     vil_county = region.village_counties().to_numpy()  # by township: a code's prefix is not always a county
+    vil_code = vil_all.index.astype(str).tolist()
+    vil_x, vil_y = _xy(vil_all)
+    fac_id = fac.index.astype(str).tolist()
+    fac_x, fac_y = _xy(fac)
     own = ~fac["context"].astype(bool).to_numpy() if "context" in fac.columns else np.ones(len(fac), dtype=bool)
-    has_doc = np.array([lic.get(str(f), 0) > 0 for f in fac.index], dtype=bool) & own
+    has_doc = np.array([lic.get(f, 0) > 0 for f in fac_id], dtype=bool) & own
     fac_county = fac["county_code"].astype(str).to_numpy()
-    # Row positions by county, grouped once (a mask per county was quadratic on the country's 620,573 villages).
-    vil_rows = pd.Series(np.arange(len(vil_all))).groupby(vil_county).indices if len(vil_all) else {}
+    vil_rows = _county_rows(vil_county)
     doc_at = np.flatnonzero(has_doc)
-    doc_rows = pd.Series(doc_at).groupby(fac_county[has_doc]).indices if len(doc_at) else {}
+    doc_rows = _county_rows(fac_county[has_doc]) if len(doc_at) else {}
+    if len(vil_all):
+        vil_name = _strs(vil_all, "name")
+        vil_pop = vil_all["population"].astype("int64").tolist()
+        vil_kind = _strs(vil_all, "kind") if "kind" in vil_all.columns else ["村委会"] * len(vil_all)
     none = np.zeros(0, dtype=np.int64)
     for county in counties:
         cname = region.county_name(county)
-        vil = vil_all.iloc[vil_rows.get(county, none)].sort_index()
-        if vil.empty:
+        rows = vil_rows.get(county, none)
+        if not len(rows):
             continue
-        doc = fac.iloc[doc_at[doc_rows[county]] if county in doc_rows else none]
-        vp = Points.from_xy(list(vil.index), vil.geometry.x, vil.geometry.y)
-        dp = Points.from_xy(list(doc.index), doc.geometry.x, doc.geometry.y)
+        rows = rows[np.argsort(np.array([vil_code[i] for i in rows], dtype=object), kind="stable")]  # by code
+        doc = doc_at[doc_rows[county]] if county in doc_rows else none
+        vp = Points(tuple(vil_code[i] for i in rows), vil_x[rows], vil_y[rows])
+        dp = Points(tuple(fac_id[i] for i in doc), fac_x[doc], fac_y[doc])
         near = travel.minutes(vp, dp).min(axis=1) if len(dp) else np.full(len(vp), np.inf)
-        kinds = vil["kind"].astype(str).tolist() if "kind" in vil.columns else ["村委会"] * len(vil)
-        for k, (code, vname, pop) in enumerate(zip(vil.index.astype(str), vil["name"].astype(str),
-                                                   vil["population"].astype("int64"))):
+        for k, i in enumerate(rows.tolist()):
+            code, vname, pop = vil_code[i], vil_name[i], vil_pop[i]
             if code not in listed:
                 found.append(_v(rule, county, cname, f"village {vname} ({code}) is missing from village_modes.csv",
                                 f"行政村{vname}（{code}）未列入village_modes.csv"))
                 continue
-            if near[k] <= rule.resident_max_minutes + 1e-6 or not rule.rural(kinds[k]):
+            if near[k] <= rule.resident_max_minutes + 1e-6 or not rule.rural(vil_kind[i]):
                 continue
             need = rule.visits_for(int(pop))
             got = len(by_village.get(code, set()))
@@ -106,20 +136,20 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
                             + (f"（{reason_zh}）" if reason else "；未列明无法到达的原因")))
     if len(routes):
         covered = set(counties)
-        kind_of = fac["kind"].astype(str).to_dict()
-        county_of_fac = fac["county_code"].astype(str).to_dict()
-        name_of_fac = fac["name"].astype(str).to_dict()
-        xy_fac = {str(f): (g.x, g.y) for f, g in zip(fac.index, fac.geometry)}
-        xy_vil = {str(v): (g.x, g.y) for v, g in zip(vil_all.index, vil_all.geometry)}
-        county_of_vil = dict(zip(vil_all.index.astype(str), vil_county))
-        recs = sorted(zip(routes["team"].astype(str), routes["weekday"].astype(int), routes["stop"].astype(int),
-                          routes["base"].astype(str), routes["county"].astype(str), routes["village"].astype(str),
-                          routes["village_name"].astype(str), routes["arrival"].astype(str),
-                          routes["route_minutes"].astype(float)))
-        cnames = {c: region.county_name(c) for c in sorted(set(routes["county"].astype(str)))}
+        kind_of = dict(zip(fac_id, _strs(fac, "kind")))
+        county_of_fac = dict(zip(fac_id, fac_county.tolist()))
+        name_of_fac = dict(zip(fac_id, _strs(fac, "name")))
+        fac_at = {f: k for k, f in enumerate(fac_id)}
+        vil_at = {v: k for k, v in enumerate(vil_code)}
+        county_of_vil = dict(zip(vil_code, vil_county.tolist()))
+        recs = sorted(zip(_strs(routes, "team"), _ints(routes, "weekday"), _ints(routes, "stop"), _strs(routes, "base"),
+                          _strs(routes, "county"), _strs(routes, "village"), _strs(routes, "village_name"),
+                          _strs(routes, "arrival"), routes["route_minutes"].astype(float).tolist()))
+        cnames = {c: region.county_name(c) for c in sorted(set(_strs(routes, "county")))}
         # The lead of each township's community, from the plan (not from the tables' `role` column).
         lead_of = {str(t): str(lead) for t, lead in plan.assignment().items()} if plan is not None else {}
-        town_of_vil = dict(zip(vil_all.index.astype(str), vil_all["township_code"].astype(str)))
+        town_of_vil = dict(zip(vil_code, _strs(vil_all, "township_code"))) if len(vil_all) else {}
+        legs_of = _RouteMinutes(travel, recs, fac_at, fac_x, fac_y, vil_at, vil_x, vil_y)
         lead_bases: set[str] = set()
         for (team, day), grp in groupby(recs, key=lambda r: (r[0], r[1])):
             grp = list(grp)
@@ -151,11 +181,7 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
                 found.append(_v(rule, county, cname, f"route {label} visits {bad}, not villages of the county",
                                 f"路线{label}到访的{bad}不是本县行政村"))
                 continue
-            xy = [xy_fac[base]] + [xy_vil[c] for c in codes]
-            pts = Points.from_xy([base, *codes], [p[0] for p in xy], [p[1] for p in xy])
-            mat = travel.minutes(pts, pts)
-            legs = [float(mat[i, i + 1]) for i in range(len(codes))]
-            back = float(mat[len(codes), 0])
+            legs, back = legs_of(county, base, codes)
             total = sum(legs) + back + rule.service_min * len(codes)
             names = "、".join(r[6] for r in grp)
             if total > rule.day_minutes + TOLERANCE_MIN:
@@ -200,36 +226,83 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
     return RuleStatus(rule, len(counties), tuple(found))
 
 
-def check_remote(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], rule: RemoteConsultation) -> RuleStatus:
-    """Every village clinic has sessions on at least `sessions_per_week` distinct days, each from its township's health
+class _RouteMinutes:
+    """Travel minutes of a route's legs, recomputed from the region's coordinates with the travel model.
+
+    Without an origin-destination table: one matrix per county over every base and village its
+    routes name (made when the county's first route is checked; a pair's minutes do not depend on
+    the other points of the matrix), instead of one per route (131,000 routes in the country).
+    With one (looked up pair by pair, which a county's matrix would multiply): one per route."""
+
+    def __init__(self, travel: TravelModel, recs: list[tuple], fac_at: dict[str, int], fac_x: np.ndarray,
+                 fac_y: np.ndarray, vil_at: dict[str, int], vil_x: np.ndarray, vil_y: np.ndarray) -> None:
+        self.travel = travel
+        self.fac_at, self.fac_x, self.fac_y = fac_at, fac_x, fac_y
+        self.vil_at, self.vil_x, self.vil_y = vil_at, vil_x, vil_y
+        self.per_county = travel.od is None
+        self.named: dict[str, tuple[set[str], set[str]]] = {}
+        if self.per_county:
+            for r in recs:  # (team, weekday, stop, base, county, village, ...)
+                bases, villages = self.named.setdefault(r[4], (set(), set()))
+                if r[3] in fac_at:
+                    bases.add(r[3])
+                if r[5] in vil_at:
+                    villages.add(r[5])
+        self.matrix: dict[str, tuple[dict[tuple[str, str], int], np.ndarray]] = {}
+
+    def _points(self, bases: list[str], villages: list[str]) -> Points:
+        fb = [self.fac_at[b] for b in bases]
+        vb = [self.vil_at[v] for v in villages]
+        return Points(tuple([*bases, *villages]), np.concatenate([self.fac_x[fb], self.vil_x[vb]]),
+                      np.concatenate([self.fac_y[fb], self.vil_y[vb]]))
+
+    def __call__(self, county: str, base: str, codes: list[str]) -> tuple[list[float], float]:
+        """The legs (base to the first village, then village to village) and the way back to the base."""
+        if not self.per_county:
+            mat = self.travel.minutes(self._points([base], codes), self._points([base], codes))
+            return [float(mat[i, i + 1]) for i in range(len(codes))], float(mat[len(codes), 0])
+        if county not in self.matrix:
+            bases, villages = (sorted(x) for x in self.named[county])
+            pts = self._points(bases, villages)
+            at = {**{("f", b): i for i, b in enumerate(bases)}, **{("v", v): len(bases) + i for i, v in enumerate(villages)}}
+            self.matrix[county] = (at, self.travel.minutes(pts, pts))
+        at, mat = self.matrix[county]
+        path = [at["f", base], *(at["v", c] for c in codes)]
+        return [float(mat[path[i], path[i + 1]]) for i in range(len(codes))], float(mat[path[-1], path[0]])
+
+
+def check_remote(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], rule: RemoteConsultation,
+                 licensed: dict[str, int] | None = None) -> RuleStatus:
+    """Every village clinic has sessions on at least `sessions_per_week` distinct days, each from its township health
     center or its community's lead; no consultant holds two sessions in one seat, a consultant works at most the
-    rule's half-days, seats stay within the half-day, and no facility puts more consultants on the rota than allowed."""
+    rule's half-days, seats stay within the half-day, and no facility puts more consultants on the rota than allowed.
+    `licensed` (licensed physicians per facility, as `_licensed` reads them) saves reading the staff again."""
     found: list[Violation] = []
     tt = tables.get("timetable", pd.DataFrame())
     shorts = tables.get("timetable_shortfalls", pd.DataFrame())
     fac = region.facilities
-    lic = _licensed(region)
+    lic = _licensed(region) if licensed is None else licensed
     lead_of = {str(t): str(lead) for t, lead in plan.assignment().items()}
     counties = _counties(region, rule)
     days_of: dict[str, set[int]] = {}
     if len(tt):
-        for c, d in zip(tt["clinic"].astype(str), tt["weekday"].astype(int)):
+        for c, d in zip(_strs(tt, "clinic"), _ints(tt, "weekday")):
             days_of.setdefault(c, set()).add(d)
     why_of: dict[str, str] = {}
     if len(shorts):
-        for center, msg in zip(shorts["center"].astype(str), shorts["message_zh"].astype(str)):
+        for center, msg in zip(_strs(shorts, "center"), _strs(shorts, "message_zh")):
             why_of[center] = msg
     own = fac[fac["county_code"].astype(str).isin(counties)]
     if "context" in own.columns:
         own = own[~own["context"].astype(bool)]
     centers = own[own["kind"].astype(str).isin(["township_health_center", "community_health_center"])].sort_index()
     center_of: dict[str, str] = {}
-    for fid, t in zip(centers.index, centers["township_code"].astype(str)):
-        center_of.setdefault(t, str(fid))
+    for fid, t in zip(centers.index.astype(str).tolist(), _strs(centers, "township_code")):
+        center_of.setdefault(t, fid)
     clinics = own[own["kind"].astype(str) == "village_clinic"].sort_index()
-    cnames = {c: region.county_name(c) for c in sorted(set(fac["county_code"].astype(str)))}
-    for fid, county, town, cname in zip(clinics.index.astype(str), clinics["county_code"].astype(str),
-                                        clinics["township_code"].astype(str), clinics["name"].astype(str)):
+    cnames = {c: region.county_name(c) for c in sorted(set(_strs(fac, "county_code")))}
+    for fid, county, town, cname in zip(clinics.index.astype(str).tolist(), _strs(clinics, "county_code"),
+                                        _strs(clinics, "township_code"), _strs(clinics, "name")):
         got = len(days_of.get(fid, set()))
         if got >= rule.sessions_per_week:
             continue
@@ -249,8 +322,9 @@ def check_remote(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
                 found.append(_v(rule, county, region.county_name(county),
                                 f"consultant {key[0]} is double-booked on {when} seat {key[3]}: {', '.join(grp['clinic'])}",
                                 f"会诊医师{key[0]}在{when}第{key[3]}场重复排班：{'、'.join(grp['clinic_name'])}"))
+        consultant, weekday, half_day = _strs(tt, "consultant"), _ints(tt, "weekday"), _ints(tt, "half_day")
         duty: dict[str, set[tuple[int, int]]] = {}
-        for cons, d, h in zip(tt["consultant"].astype(str), tt["weekday"].astype(int), tt["half_day"].astype(int)):
+        for cons, d, h in zip(consultant, weekday, half_day):
             duty.setdefault(cons, set()).add((d, h))
         halves = {cons: len(x) for cons, x in sorted(duty.items())}
         for cons, n in halves.items():
@@ -258,35 +332,38 @@ def check_remote(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
                 county = str(tt.loc[tt["consultant"] == cons, "county"].iloc[0])
                 found.append(_v(rule, county, region.county_name(county), f"consultant {cons} works {n} half-days, more "
                                 f"than {rule.half_days_per_consultant}", f"会诊医师{cons}每周{n}个半天，超过{rule.half_days_per_consultant}个"))
-        town_of = fac["township_code"].astype(str).to_dict()
-        fname = fac["name"].astype(str).to_dict()
-        for row in tt.itertuples():
-            county = str(row.county)
+        fac_id = fac.index.astype(str).tolist()
+        town_of = dict(zip(fac_id, _strs(fac, "township_code")))
+        fname = dict(zip(fac_id, _strs(fac, "name")))
+        # The rows' raw values (as itertuples gave them) for the messages; str/int views for the checks.
+        raw = {c: tt[c].tolist() for c in ("county", "clinic", "facility", "consultant", "weekday", "half_day", "seat")}
+        for county, clinic, f, cons, wd, hd, seat in zip(*raw.values()):
+            county = str(county)
             cname = cnames.get(county, county)
-            clinic, f = str(row.clinic), str(row.facility)
+            clinic, f = str(clinic), str(f)
             if clinic not in town_of or f not in town_of:
                 found.append(_v(rule, county, cname, f"session of {clinic} with {f}: not facilities of the region",
                                 f"{clinic}与{f}的会诊不在本地区机构中"))
                 continue
             town = town_of[clinic]
-            allowed = {center_of.get(town, ""), lead_of.get(town, "")} - {""}
-            if f not in allowed:
+            center = center_of.get(town, "")
+            if not f or f not in (center, lead_of.get(town, "")):  # its center or its lead, neither empty
                 found.append(_v(rule, county, cname, f"{fname[clinic]} gets a session from {fname[f]}, "
                                 "neither its township health center nor its community's lead",
                                 f"{fname[clinic]}的会诊来自{fname[f]}，既非本乡镇卫生院也非牵头医院"))
-            if not (1 <= int(row.seat) <= rule.sessions_per_half_day) or int(row.half_day) not in (0, 1) or \
-                    not (1 <= int(row.weekday) <= rule.working_days):
-                found.append(_v(rule, county, cname, f"session of {clinic} at weekday {row.weekday}, half {row.half_day}, "
-                                f"seat {row.seat} lies outside the week's seats", f"{clinic}的会诊时段超出排班范围"))
-            owner, _, number = str(row.consultant).rpartition("#")
+            if not (1 <= int(seat) <= rule.sessions_per_half_day) or int(hd) not in (0, 1) or \
+                    not (1 <= int(wd) <= rule.working_days):
+                found.append(_v(rule, county, cname, f"session of {clinic} at weekday {wd}, half {hd}, "
+                                f"seat {seat} lies outside the week's seats", f"{clinic}的会诊时段超出排班范围"))
+            owner, _, number = str(cons).rpartition("#")
             if owner != f or not number.isdigit():
-                found.append(_v(rule, county, cname, f"consultant {row.consultant} is not of {f}", f"会诊医师{row.consultant}不属于{f}"))
+                found.append(_v(rule, county, cname, f"consultant {cons} is not of {f}", f"会诊医师{cons}不属于{f}"))
                 continue
             role_cap = rule.center_consultants if f == center_of.get(town) else rule.lead_consultants
             cap = min(lic.get(f, 0), role_cap) if role_cap is not None else lic.get(f, 0)
             if int(number) > cap:
-                found.append(_v(rule, county, cname, f"consultant {row.consultant}: {f} has only {cap} consultants on the rota",
-                                f"会诊医师{row.consultant}：{fname[f]}仅有{cap}名会诊医师"))
+                found.append(_v(rule, county, cname, f"consultant {cons}: {f} has only {cap} consultants on the rota",
+                                f"会诊医师{cons}：{fname[f]}仅有{cap}名会诊医师"))
     return RuleStatus(rule, len(counties), tuple(found))
 
 
@@ -294,11 +371,14 @@ def check_villages(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], 
                    travel: TravelModel) -> list[RuleStatus]:
     """One RuleStatus per enabled village rule, from the tables as written."""
     out = []
+    lic: dict[str, int] | None = None
     for rule in rules:
         if not rule.enabled:
             continue
+        if rule.kind in ("circuit_coverage", "remote_consultation") and lic is None:
+            lic = _licensed(region)  # read once for both rules
         if rule.kind == "circuit_coverage":
-            out.append(check_circuit(region, tables, rule, travel, plan))
+            out.append(check_circuit(region, tables, rule, travel, plan, lic))
         elif rule.kind == "remote_consultation":
-            out.append(check_remote(region, plan, tables, rule))
+            out.append(check_remote(region, plan, tables, rule, lic))
     return out

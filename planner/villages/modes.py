@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
 from ..region import Region
 from ..travel import Points, TravelModel
+from .data import CountyData
 from .rules import CircuitCoverage
 
 RESIDENT, CIRCUIT, NO_BASE, URBAN = "resident", "circuit", "no_base", "urban"
@@ -35,84 +38,105 @@ def licensed_physicians(region: Region) -> pd.Series:
     return s[mask].groupby("facility_id")["count"].sum().astype("int64")
 
 
-def clinic_of_village(region: Region, villages: pd.DataFrame) -> dict[str, str]:
+def clinic_of_village(data: CountyData) -> dict[str, str]:
     """Village code -> its village clinic's facility id: the clinic `V{code}`, else the nearest clinic not yet taken
-    in its township (clinics of a user's roster with other ids)."""
-    fac = region.facilities
-    own = ~fac["context"].astype(bool).to_numpy() if "context" in fac.columns else np.ones(len(fac), dtype=bool)
-    clinics = fac[(fac["kind"].astype(str).to_numpy() == "village_clinic") & own]
-    ids = set(map(str, clinics.index))
-    out = {str(code): f"V{code}" for code in villages.index if f"V{code}" in ids}
-    rest = clinics[~clinics.index.isin(list(out.values()))]
-    if rest.empty:
+    in its township (clinics of a user's roster with other ids), among the facilities the county's task sees."""
+    clinics = [k for k, (kind, ctx) in enumerate(zip(data.fac_kind, data.fac_context.tolist()))
+               if kind == "village_clinic" and not ctx]
+    ids = {data.fac_id[k] for k in clinics}
+    out = {code: f"V{code}" for code in data.village if f"V{code}" in ids}
+    taken = set(out.values())
+    rest = [k for k in clinics if data.fac_id[k] not in taken]
+    if not rest:
         return out
     free: dict[str, list[tuple[str, float, float]]] = {}
-    for fid, town, g in zip(rest.index, rest["township_code"].astype(str), rest.geometry):
-        free.setdefault(town, []).append((str(fid), g.x, g.y))
-    for code, town, g in zip(villages.index, villages["township_code"].astype(str), villages.geometry):
-        code = str(code)
+    for k in rest:
+        free.setdefault(data.fac_town[k], []).append((data.fac_id[k], float(data.fx[k]), float(data.fy[k])))
+    for code, town, x, y in zip(data.village, data.township, data.vx.tolist(), data.vy.tolist()):
         if code in out or not free.get(town):
             continue
         cands = free[town]
-        k = min(range(len(cands)), key=lambda i: ((cands[i][1] - g.x) ** 2 + (cands[i][2] - g.y) ** 2, cands[i][0]))
+        k = min(range(len(cands)), key=lambda i: ((cands[i][1] - x) ** 2 + (cands[i][2] - y) ** 2, cands[i][0]))
         out[code] = cands.pop(k)[0]
     return out
 
 
-def classify(region: Region, county: str, rule: CircuitCoverage, travel: TravelModel,
-             licensed: pd.Series | dict | None = None) -> pd.DataFrame:
-    """One row per village of a county: population, the nearest licensed physician, mode, base health center, visits.
+MODE_COLUMNS = ["county", "township", "village", "village_name", "population", "clinic", "licensed_at_clinic",
+                "nearest_licensed", "nearest_licensed_min", "mode", "base", "base_min", "visits_required"]
+"""The columns `classify` gives, in order."""
+
+
+def _round2(values: np.ndarray) -> list[float]:
+    """Each value rounded to 0.01 as Python's round does (not numpy's), NaN where not finite."""
+    nan = float("nan")
+    return [round(x, 2) if math.isfinite(x) else nan for x in values.tolist()]
+
+
+def classify_county(data: CountyData, rule: CircuitCoverage, travel: TravelModel) -> dict[str, list]:
+    """One county's village rows (columns of MODE_COLUMNS, villages by code): population, the nearest licensed
+    physician, mode, base health center, visits.
 
     Fixed care: a facility of the county with a licensed physician within `resident_max_minutes`
     (the village's own clinic when it has one, a health center or hospital nearby). Otherwise
     circuit visits from the health center (of `base_kinds`) of the village's township, else the
     nearest such center of the county.
     """
-    vil = region.villages[(region.village_counties() == county).to_numpy()].sort_index()
-    fac = region.facilities
-    own = fac[(fac["county_code"].astype(str) == county) & ~fac.get("context", pd.Series(False, index=fac.index)).astype(bool)]
+    n = len(data.village)
+    if not n:
+        return {c: [] for c in MODE_COLUMNS}
+    county = data.county
+    lic = data.licensed
+    own = [k for k, (c, ctx) in enumerate(zip(data.fac_county, data.fac_context.tolist())) if c == county and not ctx]
+    has_lic = [k for k in own if int(lic.get(data.fac_id[k], 0)) > 0]
+    kinds = set(rule.base_kinds)
+    bases = sorted((k for k in own if data.fac_kind[k] in kinds), key=lambda k: data.fac_id[k])
+    vp = Points(tuple(data.village), data.vx, data.vy)
+    lp = Points(tuple(data.fac_id[k] for k in has_lic), data.fx[has_lic], data.fy[has_lic])
+    bp = Points(tuple(data.fac_id[k] for k in bases), data.fx[bases], data.fy[bases])
+    rows = np.arange(n)
+    if len(lp):
+        m = travel.minutes(vp, lp)
+        near_j = m.argmin(axis=1)
+        near_min = m[rows, near_j]
+        near = [lp.ids[j] for j in near_j.tolist()]
+    else:
+        near_min = np.full(n, np.inf)
+        near = [""] * n
+    rural = set(rule.village_kinds)
+    resident = (near_min <= rule.resident_max_minutes).tolist()
+    mode = [RESIDENT if r else (URBAN if str(k) not in rural else (CIRCUIT if len(bp) else NO_BASE))
+            for r, k in zip(resident, data.kind)]
+    base, bmin = [""] * n, np.full(n, np.nan)
+    circuit_rows = [i for i in range(n) if mode[i] == CIRCUIT]
+    if circuit_rows:
+        bm = travel.minutes(vp, bp)
+        base_town = np.array([data.fac_town[k] for k in bases], dtype=object)
+        by_town: dict[str, list[int]] = {}
+        for i in circuit_rows:
+            by_town.setdefault(data.township[i], []).append(i)
+        for town, idx in by_town.items():
+            same = np.flatnonzero(base_town == town)
+            at = np.asarray(idx)
+            j = same[bm[np.ix_(at, same)].argmin(axis=1)] if len(same) else bm[at].argmin(axis=1)
+            bmin[at] = bm[at, j]
+            for i, jj in zip(idx, j.tolist()):
+                base[i] = bp.ids[jj]
+    clinic = clinic_of_village(data)
+    clinics = [clinic.get(code, "") for code in data.village]
+    pops = data.population.tolist()
+    return {"county": [county] * n, "township": list(data.township), "village": list(data.village),
+            "village_name": list(data.village_name), "population": pops, "clinic": clinics,
+            "licensed_at_clinic": [int(lic.get(c, 0)) if c else 0 for c in clinics],
+            "nearest_licensed": near, "nearest_licensed_min": _round2(near_min), "mode": mode, "base": base,
+            "base_min": _round2(bmin),
+            "visits_required": [rule.visits_for(p) if md in (CIRCUIT, NO_BASE) else 0 for p, md in zip(pops, mode)]}
+
+
+def classify(region: Region, county: str, rule: CircuitCoverage, travel: TravelModel,
+             licensed: pd.Series | dict | None = None) -> pd.DataFrame:
+    """One row per village of a county (see `classify_county`), as a frame."""
+    from .data import county_data
+
     lic = dict(licensed_physicians(region) if licensed is None else licensed)
-    has_lic = own[[int(lic.get(f, 0)) > 0 for f in own.index.tolist()]]
-    bases = own[own["kind"].astype(str).isin(rule.base_kinds)].sort_index()
-    vp = Points.from_xy(list(vil.index), vil.geometry.x, vil.geometry.y)
-    cols = ["county", "township", "village", "village_name", "population", "clinic", "licensed_at_clinic", "nearest_licensed",
-            "nearest_licensed_min", "mode", "base", "base_min", "visits_required"]
-    if vil.empty:
-        return pd.DataFrame(columns=cols)
-    lp = Points.from_xy(list(has_lic.index), has_lic.geometry.x, has_lic.geometry.y)
-    m = travel.minutes(vp, lp) if len(lp) else np.full((len(vp), 0), np.inf)
-    near_j = m.argmin(axis=1) if m.shape[1] else np.zeros(len(vp), dtype=int)
-    near_min = m[np.arange(len(vp)), near_j] if m.shape[1] else np.full(len(vp), np.inf)
-    bp = Points.from_xy(list(bases.index), bases.geometry.x, bases.geometry.y)
-    bm = travel.minutes(vp, bp) if len(bp) else np.full((len(vp), 0), np.inf)
-    base_town = bases["township_code"].astype(str).to_numpy()
-    clinic = clinic_of_village(region, vil)
-    codes = [str(c) for c in vil.index]
-    towns = vil["township_code"].astype(str).to_numpy()
-    pops = vil["population"].astype("int64").to_numpy()
-    vnames = vil["name"].astype(str).tolist()
-    kinds = vil["kind"].astype(str).tolist() if "kind" in vil.columns else ["村委会"] * len(vil)
-    lic_ids = [str(f) for f in has_lic.index]
-    base_ids = [str(f) for f in bases.index]
-    rows = []
-    for i, code in enumerate(codes):
-        pop = int(pops[i])
-        c = clinic.get(code, "")
-        near = lic_ids[near_j[i]] if m.shape[1] else ""
-        mins = float(near_min[i])
-        if mins <= rule.resident_max_minutes:
-            mode, base, bmin = RESIDENT, "", float("nan")
-        elif not rule.rural(kinds[i]):
-            mode, base, bmin = URBAN, "", float("nan")
-        elif len(bp):
-            same = np.flatnonzero(base_town == towns[i])
-            j = int(same[np.argmin(bm[i, same])]) if len(same) else int(np.argmin(bm[i]))
-            mode, base, bmin = CIRCUIT, base_ids[j], float(bm[i, j])
-        else:
-            mode, base, bmin = NO_BASE, "", float("nan")
-        rows.append({"county": county, "township": towns[i], "village": code, "village_name": vnames[i],
-                     "population": pop, "clinic": c, "licensed_at_clinic": int(lic.get(c, 0)) if c else 0,
-                     "nearest_licensed": near, "nearest_licensed_min": round(mins, 2) if np.isfinite(mins) else float("nan"),
-                     "mode": mode, "base": base, "base_min": round(bmin, 2) if np.isfinite(bmin) else float("nan"),
-                     "visits_required": rule.visits_for(pop) if mode in (CIRCUIT, NO_BASE) else 0})
-    return pd.DataFrame(rows, columns=cols)
+    cols = classify_county(county_data(region, county, {str(k): int(v) for k, v in lic.items()}, {}), rule, travel)
+    return pd.DataFrame(cols, columns=MODE_COLUMNS) if cols["village"] else pd.DataFrame(columns=MODE_COLUMNS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,8 @@ import pandas as pd
 from ..plan import Plan
 from ..region import Region
 from ..travel import Points, TravelModel
-from .modes import CIRCUIT, NO_BASE, RESIDENT, URBAN, classify, licensed_physicians
+from .data import CountyData, RegionColumns, county_data
+from .modes import CIRCUIT, NO_BASE, RESIDENT, URBAN, classify_county, licensed_physicians
 from .routes import TOO_FAR, BasePlan, plan_base
 from .rules import HALVES_ZH, WEEKDAYS_ZH, CircuitCoverage, RemoteConsultation
 from .timetable import Clinic, solve_timetable
@@ -95,49 +97,77 @@ def _short_reason(circuit: CircuitCoverage, center: str, center_min: float, reas
 def county_villages(region: Region, county: str, circuit: CircuitCoverage | None, remote: RemoteConsultation | None,
                     travel: TravelModel, lead_of_township: dict[str, str],
                     licensed: pd.Series | None = None) -> dict[str, pd.DataFrame]:
-    """The village tables of one county (a task: module-level, so worker processes can run it).
+    """The village tables of one county of a region (all of the region's facilities in view), as frames.
 
     `licensed` (licensed physicians per facility) saves reading the staff layer again; without it
     the region's staff are read."""
-    lic = (licensed_physicians(region) if licensed is None else licensed).to_dict()  # dict lookups: thousands per county
-    fac = region.facilities
-    name = fac["name"].astype(str).to_dict()
-    town_name = region.townships["name"].astype(str).to_dict()
-    county_name = region.county_name(county)
+    lic = licensed_physicians(region) if licensed is None else licensed
+    data = county_data(region, county, {str(k): int(v) for k, v in lic.items()}, lead_of_township)
+    return {name: _frame(name, cols) for name, cols in county_tables(data, circuit, remote, travel).items()}
+
+
+def _frame(name: str, cols: dict[str, list]) -> pd.DataFrame:
+    """A table from its columns (an empty frame of the table's columns when it has no rows)."""
+    if not cols[COLUMNS[name][0]]:
+        return pd.DataFrame(columns=COLUMNS[name])
+    return pd.DataFrame(cols, columns=COLUMNS[name])
+
+
+def _columns(name: str) -> dict[str, list]:
+    return {c: [] for c in COLUMNS[name]}
+
+
+def _transpose(name: str, rows: list[tuple]) -> dict[str, list]:
+    """A table's columns from its rows (tuples in COLUMNS order)."""
+    if not rows:
+        return _columns(name)
+    return dict(zip(COLUMNS[name], map(list, zip(*rows))))
+
+
+def county_tables(data: CountyData, circuit: CircuitCoverage | None, remote: RemoteConsultation | None,
+                  travel: TravelModel) -> dict[str, dict[str, list]]:
+    """The village tables of one county, as columns (lists) per table."""
+    county = data.county
+    lic = data.licensed
+    pos = {f: k for k, f in enumerate(data.fac_id)}
+    name = dict(zip(data.fac_id, data.fac_name))
+    county_name = data.county_name
+    lead_of_township = data.lead_of_township
     rule = circuit or CircuitCoverage(id="_modes", source="planner assumption: modes only")
-    modes = classify(region, county, rule, travel, lic)
-    modes["county_name"] = county_name
-    modes["township_name"] = modes["township"].map(town_name)
-    modes["base_name"] = modes["base"].map(lambda b: name.get(b, "") if b else "")
-    modes["visits_planned"] = 0
-    modes["visit_days"] = ""
-    modes["reason"] = ""
-    modes["reason_zh"] = ""
-    modes["lead_visits"] = 0
-    route_rows: list[dict] = []
-    plan_row = {"county": county, "county_name": county_name, "bases": 0, "villages": len(modes),
-                "resident": int((modes["mode"] == RESIDENT).sum()), "urban": int((modes["mode"] == URBAN).sum()),
+    modes = classify_county(data, rule, travel)
+    n = len(modes["village"])
+    nan = float("nan")
+    modes["county_name"] = [county_name] * n
+    modes["township_name"] = [data.town_name.get(t, nan) for t in modes["township"]]
+    modes["base_name"] = [name.get(b, "") if b else "" for b in modes["base"]]
+    mode = modes["mode"]
+    route_rows: list[tuple] = []  # one tuple per row in COLUMNS["routes"] order (made columns at the end)
+    plan_row = {"county": county, "county_name": county_name, "bases": 0, "villages": n,
+                "resident": mode.count(RESIDENT), "urban": mode.count(URBAN),
                 "circuit": 0, "unreachable": 0,
                 "visits_required": 0, "visits_planned": 0, "routes": 0, "lead_bases": 0, "lead_routes": 0, "travel_min": 0.0, "lower_bound_min": 0.0,
                 "gap": 0.0, "days": 0, "exact_days": 0, "solves": 0, "solver": "", "timetable_status": "",
                 "sessions": 0, "sessions_missing": 0}
-    if circuit is not None and len(modes):
-        idx = {v: k for k, v in enumerate(modes["village"])}
-        vil = region.villages
-        vname = dict(zip(modes["village"], modes["village_name"]))
-        vx = dict(zip(vil.index.astype(str), vil.geometry.x))
-        vy = dict(zip(vil.index.astype(str), vil.geometry.y))
-        required = modes["visits_required"].astype(int).tolist()
-        base_min = modes["base_min"].astype(float).tolist()
+    planned, vdays, reason_en, reason_zh, lead_count = [0] * n, [""] * n, [""] * n, [""] * n, [0] * n
+    if circuit is not None and n:
+        codes_all = modes["village"]
+        idx = {v: k for k, v in enumerate(codes_all)}
+        vname = dict(zip(codes_all, modes["village_name"]))
+        vx = dict(zip(data.village, data.vx.tolist()))
+        vy = dict(zip(data.village, data.vy.tolist()))
+        required = modes["visits_required"]
+        base_min = modes["base_min"]
         reasons: dict[int, tuple[str, str]] = {}
         days_of: dict[str, list[int]] = {}
-        town_of = dict(zip(modes["village"], modes["township"]))
+        town_of = dict(zip(codes_all, modes["township"]))
+        weekday_zh = {d + 1: w for d, w in enumerate(WEEKDAYS_ZH)}
 
         def route_from(base: str, codes: list[str], visits: dict[str, int], teams: int, prefix: str, role: str,
                        taken: dict[str, set[int]] | None = None) -> tuple[BasePlan, dict[str, float]]:
             """Plan one base's week (a township health center, or the county lead), add its routes to the tables."""
-            g = fac.at[base, "geometry"]
-            pts = Points.from_xy([base, *codes], [g.x, *(vx[c] for c in codes)], [g.y, *(vy[c] for c in codes)])
+            k0 = pos[base]
+            pts = Points.from_xy([base, *codes], [float(data.fx[k0]), *(vx[c] for c in codes)],
+                                 [float(data.fy[k0]), *(vy[c] for c in codes)])
             minutes = travel.minutes(pts, pts)
             np.fill_diagonal(minutes, 0.0)
             bp = plan_base(base, codes, visits, minutes, np.column_stack([pts.lon, pts.lat]),
@@ -149,34 +179,37 @@ def county_villages(region: Region, county: str, circuit: CircuitCoverage | None
             plan_row["exact_days"] += bp.exact_days
             plan_row["travel_min"] += bp.travel_min
             plan_row["lower_bound_min"] += bp.lower_bound_min
+            base_name = name.get(base, base)
             for r in bp.routes:
                 plan_row["routes"] += 1
                 plan_row["lead_routes"] += int(role == LEAD_ROLE)
-                for k, s in enumerate(r.stops):
-                    days_of.setdefault(s.village, []).append(r.weekday)
-                    route_rows.append({"county": county, "base": base, "base_name": name.get(base, base),
-                                       "role": role, "team": f"{base}-{prefix}{r.team}", "weekday": r.weekday,
-                                       "weekday_zh": WEEKDAYS_ZH[r.weekday - 1], "stop": k + 1, "village": s.village,
-                                       "village_name": vname[s.village],
-                                       "arrival": _clock(circuit.start_min, s.arrival_min),
-                                       "travel_min": round(s.travel_min, 2), "service_min": circuit.service_min,
-                                       "route_travel_min": round(r.travel_min, 2), "route_minutes": round(r.minutes, 2)})
+                team = f"{base}-{prefix}{r.team}"
+                route_travel, route_total = round(r.travel_min, 2), round(r.minutes, 2)
+                for k, st in enumerate(r.stops):
+                    days_of.setdefault(st.village, []).append(r.weekday)
+                    route_rows.append((county, base, base_name, role, team, r.weekday, weekday_zh[r.weekday], k + 1,
+                                       st.village, vname[st.village], _clock(circuit.start_min, st.arrival_min),
+                                       round(st.travel_min, 2), circuit.service_min, route_travel, route_total))
             return bp, {c: float(minutes[0, k + 1]) for k, c in enumerate(codes)}
 
         short: dict[str, tuple[str, str, int, int]] = {}  # village -> (its center, reason, visits lacking, required)
-        for base, grp in modes[modes["mode"] == CIRCUIT].groupby("base", sort=True):
-            codes = sorted(grp["village"])
+        by_base: dict[str, list[str]] = {}
+        for v, md, b in zip(codes_all, mode, modes["base"]):
+            if md == CIRCUIT:
+                by_base.setdefault(b, []).append(v)
+        for base in sorted(by_base):
+            codes = sorted(by_base[base])
             visits = {v: required[idx[v]] for v in codes}
             bp, _ = route_from(base, codes, visits, circuit.teams_per_center, "", CENTER_ROLE)
-            for v, (reason, lacking) in bp.missing.items():
-                short[v] = (base, reason, lacking, visits[v])
+            for v, (why, lacking) in bp.missing.items():
+                short[v] = (base, why, lacking, visits[v])
         # The county lead's own teams (县乡巡诊) take the visits the centers' teams cannot make, on other weekdays.
         lead_tried: dict[str, tuple[str, str, float]] = {}  # village -> (lead, its reason there, minutes from the lead)
         by_lead: dict[str, list[str]] = {}
         if circuit.lead_teams > 0:
             for v in sorted(short):
                 lead = lead_of_township.get(town_of[v], "")
-                if lead in fac.index:
+                if lead in pos:
                     by_lead.setdefault(lead, []).append(v)
         for lead, codes in sorted(by_lead.items()):
             visits = {v: short[v][2] for v in codes}
@@ -184,50 +217,51 @@ def county_villages(region: Region, county: str, circuit: CircuitCoverage | None
             bp, from_lead = route_from(lead, codes, visits, circuit.lead_teams, "L", LEAD_ROLE, taken)
             for v in codes:
                 if v in bp.missing:
-                    reason, lacking = bp.missing[v]
+                    why, lacking = bp.missing[v]
                     short[v] = (short[v][0], short[v][1], lacking, short[v][3])
-                    lead_tried[v] = (lead, reason, from_lead[v])
+                    lead_tried[v] = (lead, why, from_lead[v])
                 else:
                     del short[v]
-        for v, (base, reason, lacking, need) in sorted(short.items()):
-            reasons[idx[v]] = _short_reason(circuit, name.get(base, base), base_min[idx[v]], reason, lacking, need,
+        for v, (base, why, lacking, need) in sorted(short.items()):
+            reasons[idx[v]] = _short_reason(circuit, name.get(base, base), base_min[idx[v]], why, lacking, need,
                                             lead_tried.get(v), name)
-        lead_visits: dict[str, int] = {}
-        for r in route_rows:
-            if r["role"] == LEAD_ROLE:
-                lead_visits[r["village"]] = lead_visits.get(r["village"], 0) + 1
-        modes["lead_visits"] = [lead_visits.get(v, 0) for v in modes["village"]]
-        planned, vdays = [0] * len(modes), [""] * len(modes)
+        for row in route_rows:
+            if row[3] == LEAD_ROLE:
+                lead_count[idx[row[8]]] += 1
         for v, days in days_of.items():
             planned[idx[v]] = len(days)
             vdays[idx[v]] = ";".join(WEEKDAYS_ZH[d - 1] for d in sorted(days))
-        modes["visits_planned"], modes["visit_days"] = planned, vdays
-        modes["reason"] = [reasons.get(i, ("", ""))[0] for i in range(len(modes))]
-        modes["reason_zh"] = [reasons.get(i, ("", ""))[1] for i in range(len(modes))]
-        short = (modes["mode"] == CIRCUIT) & (modes["visits_planned"] < modes["visits_required"])
-        modes.loc[short, "mode"] = UNREACHABLE
-        nb = modes["mode"] == NO_BASE
-        modes.loc[nb, "reason"] = f"no health center of {'/'.join(circuit.base_kinds)} in the county ({circuit.id})"
-        modes.loc[nb, "reason_zh"] = f"县内无可派巡回医疗队的卫生院（{circuit.id}）"
-        plan_row["circuit"] = int((modes["mode"] == CIRCUIT).sum())
-        plan_row["unreachable"] = int(modes["mode"].isin([UNREACHABLE, NO_BASE]).sum())
-        plan_row["visits_required"] = int(modes["visits_required"].sum())
-        plan_row["visits_planned"] = int(modes["visits_planned"].sum())
+        for i, (en, zh) in reasons.items():
+            reason_en[i], reason_zh[i] = en, zh
+        mode = [UNREACHABLE if (md == CIRCUIT and p < q) else md for md, p, q in zip(mode, planned, required)]
+        no_base = (f"no health center of {'/'.join(circuit.base_kinds)} in the county ({circuit.id})",
+                   f"县内无可派巡回医疗队的卫生院（{circuit.id}）")
+        for i, md in enumerate(mode):
+            if md == NO_BASE:
+                reason_en[i], reason_zh[i] = no_base
+        plan_row["circuit"] = mode.count(CIRCUIT)
+        plan_row["unreachable"] = mode.count(UNREACHABLE) + mode.count(NO_BASE)
+        plan_row["visits_required"] = int(sum(required))
+        plan_row["visits_planned"] = int(sum(planned))
         lb, cost = plan_row["lower_bound_min"], plan_row["travel_min"]
         plan_row["gap"] = round((cost - lb) / cost, 4) if cost > 0 else 0.0
         plan_row["travel_min"], plan_row["lower_bound_min"] = round(cost, 2), round(lb, 2)
         plan_row["solver"] = ("exact (every day enumerated)" if plan_row["exact_days"] == plan_row["days"] else
                               f"exact on {plan_row['exact_days']} of {plan_row['days']} center-days, PyVRP (HGS) on the "
                               "rest with an arc lower bound")
-    tt_rows, short_rows = [], []
-    modes["remote_sessions"] = 0
-    modes["remote_required"] = 0
-    if remote is not None and len(modes):
-        own = fac[(fac["county_code"].astype(str) == county)]
-        centers = own[own["kind"].astype(str).isin(["township_health_center", "community_health_center"])].sort_index()
-        center_of = {}
-        for fid, t in zip(centers.index, centers["township_code"].astype(str)):
-            center_of.setdefault(t, str(fid))
+    modes["mode"] = mode
+    modes["visits_planned"], modes["visit_days"], modes["lead_visits"] = planned, vdays, lead_count
+    modes["reason"], modes["reason_zh"] = reason_en, reason_zh
+    tt, shortfalls = _columns("timetable"), _columns("timetable_shortfalls")
+    modes["remote_sessions"] = [0] * n
+    modes["remote_required"] = [0] * n
+    if remote is not None and n:
+        kinds = ("township_health_center", "community_health_center")
+        centers = sorted((f, t) for f, c, t, kd in zip(data.fac_id, data.fac_county, data.fac_town, data.fac_kind)
+                         if c == county and kd in kinds)
+        center_of: dict[str, str] = {}
+        for fid, t in centers:
+            center_of.setdefault(t, fid)
         clinics = []
         village_of = {}
         for v, c, t in zip(modes["village"], modes["clinic"], modes["township"]):
@@ -240,33 +274,78 @@ def county_villages(region: Region, county: str, circuit: CircuitCoverage | None
                 if f and f not in consultants:
                     have = int(lic.get(f, 0))
                     consultants[f] = have if (cap is None and f == c.center) else min(have, cap if cap is not None else have)
-        tt = solve_timetable(clinics, consultants, remote, {**name, **{c.clinic: name.get(c.clinic, c.clinic) for c in clinics}})
+        names = dict(name)
+        for c in clinics:
+            names.setdefault(c.clinic, c.clinic)
+        timetable = solve_timetable(clinics, consultants, remote, names)
         center_of_clinic = {c.clinic: c.center for c in clinics}
         town_of_clinic = {c.clinic: c.township for c in clinics}
-        for s in sorted(tt.sessions, key=lambda s: (s.clinic, s.weekday, s.half, s.seat)):
-            tt_rows.append({"county": county, "clinic": s.clinic, "clinic_name": name.get(s.clinic, s.clinic),
-                            "village": village_of.get(s.clinic, ""), "township": town_of_clinic[s.clinic],
-                            "facility": s.facility, "facility_name": name.get(s.facility, s.facility),
-                            "role": "township_center" if s.facility == center_of_clinic[s.clinic] else "lead",
-                            "consultant": s.consultant, "weekday": s.weekday, "weekday_zh": WEEKDAYS_ZH[s.weekday - 1],
-                            "half_day": s.half, "half_day_zh": HALVES_ZH[s.half], "seat": s.seat + 1,
-                            "start": remote.session_start(s.half, s.seat), "minutes": remote.session_min})
-        plan_row["timetable_status"] = tt.status
-        plan_row["sessions"] = len(tt.sessions)
-        plan_row["sessions_missing"] = int(sum(tt.missing.values()))
-        for center, text in tt.explanations:
-            short_rows.append({"county": county, "county_name": county_name, "center": center,
-                               "center_name": name.get(center, center),
-                               "missing": sum(tt.missing.get(c.clinic, 0) for c in clinics if (c.center or c.lead) == center),
-                               "message": text.en, "message_zh": text.zh})
-        count = pd.Series([r["clinic"] for r in tt_rows], dtype=object).value_counts()
-        modes["remote_sessions"] = [int(count.get(c, 0)) if c else 0 for c in modes["clinic"]]
+        count: dict[str, int] = {}
+        start: dict[tuple[int, int], str] = {}
+        tt_rows = []  # one tuple per row in COLUMNS["timetable"] order
+        for ss in sorted(timetable.sessions, key=lambda ss: (ss.clinic, ss.weekday, ss.half, ss.seat)):
+            count[ss.clinic] = count.get(ss.clinic, 0) + 1
+            at = (ss.half, ss.seat)
+            if at not in start:
+                start[at] = remote.session_start(ss.half, ss.seat)
+            tt_rows.append((county, ss.clinic, name.get(ss.clinic, ss.clinic), village_of.get(ss.clinic, ""),
+                            town_of_clinic[ss.clinic], ss.facility, name.get(ss.facility, ss.facility),
+                            "township_center" if ss.facility == center_of_clinic[ss.clinic] else "lead",
+                            ss.consultant, ss.weekday, WEEKDAYS_ZH[ss.weekday - 1], ss.half, HALVES_ZH[ss.half],
+                            ss.seat + 1, start[at], remote.session_min))
+        tt = _transpose("timetable", tt_rows)
+        plan_row["timetable_status"] = timetable.status
+        plan_row["sessions"] = len(timetable.sessions)
+        plan_row["sessions_missing"] = int(sum(timetable.missing.values()))
+        for center, text in timetable.explanations:
+            for col, value in (("county", county), ("county_name", county_name), ("center", center),
+                               ("center_name", name.get(center, center)),
+                               ("missing", sum(timetable.missing.get(c.clinic, 0) for c in clinics
+                                               if (c.center or c.lead) == center)),
+                               ("message", text.en), ("message_zh", text.zh)):
+                shortfalls[col].append(value)
+        modes["remote_sessions"] = [count.get(c, 0) if c else 0 for c in modes["clinic"]]
         modes["remote_required"] = [remote.sessions_per_week if c else 0 for c in modes["clinic"]]
-    return {"village_modes": modes[COLUMNS["village_modes"]],
-            "routes": pd.DataFrame(route_rows, columns=COLUMNS["routes"]),
-            "circuit_plan": pd.DataFrame([plan_row], columns=COLUMNS["circuit_plan"]),
-            "timetable": pd.DataFrame(tt_rows, columns=COLUMNS["timetable"]),
-            "timetable_shortfalls": pd.DataFrame(short_rows, columns=COLUMNS["timetable_shortfalls"])}
+    return {"village_modes": {c: modes[c] for c in COLUMNS["village_modes"]}, "routes": _transpose("routes", route_rows),
+            "circuit_plan": {c: [plan_row[c]] for c in COLUMNS["circuit_plan"]}, "timetable": tt,
+            "timetable_shortfalls": shortfalls}
+
+
+def county_chunk(datas: list[CountyData], rules: list[tuple[CircuitCoverage | None, RemoteConsultation | None]],
+                 travel: TravelModel) -> dict[str, dict[str, list]]:
+    """The village tables of consecutive counties, their columns joined in county order (a task: module-level, so
+    worker processes can run it; one task per chunk of counties, not per county, keeps the pickling small)."""
+    out = {name: _columns(name) for name in TABLES}
+    for data, (circuit, remote) in zip(datas, rules):
+        for name, cols in county_tables(data, circuit, remote, travel).items():
+            for c, values in cols.items():
+                out[name][c].extend(values)
+    return out
+
+
+def _chunks(sizes: list[int], jobs: int) -> list[tuple[int, int]]:
+    """Consecutive [start, end) ranges of the counties, one per task: one range in one process; with workers, of
+    similar size (villages), about four counties each (at least MIN_PARALLEL_ITEMS ranges, below which ordered_map
+    runs in this process, and four per worker): a county's work is not in proportion to its villages (a full
+    week goes to the routing search), so ranges of many neighbouring counties left one worker idle at the end
+    (山东省: 潍坊's counties); a task costs little more than its counties' arrays."""
+    from ..executor import MIN_PARALLEL_ITEMS
+
+    n = len(sizes)
+    if n == 0:
+        return []
+    parts = 1 if jobs <= 1 else min(n, max(MIN_PARALLEL_ITEMS, 4 * jobs, n // 4))
+    if parts == 1:
+        return [(0, n)]
+    bounds = np.searchsorted(np.cumsum(sizes), np.sum(sizes) * np.arange(1, parts) / parts, side="left") + 1
+    cuts = sorted({0, n, *(int(min(max(b, 1), n - 1)) for b in bounds)})
+    ranges = list(zip(cuts[:-1], cuts[1:]))
+    # Large counties can take several cuts each: halve the ranges of most counties until there are `parts`.
+    while len(ranges) < parts:
+        k = max(range(len(ranges)), key=lambda i: (ranges[i][1] - ranges[i][0], -i))
+        a, b = ranges[k]
+        ranges[k:k + 1] = [(a, (a + b) // 2), ((a + b) // 2, b)]
+    return ranges
 
 
 def leads_by_township(plan: Plan) -> dict[str, str]:
@@ -286,24 +365,23 @@ def run_villages(region: Region, plan: Plan, rules: list, travel: TravelModel, *
     lead_of = leads_by_township(plan)
     counties = [c for c in sorted(region.counties.index)
                 if any(r is not None and r.covers_county(c, region.city_of(c)) for r in (circuit, remote))]
-    # Staff stay out of the parts (grouping 50,000 staff rows by facility costs more than the phase): the
-    # licensed physicians per facility are counted once here.
-    lic = licensed_physicians(region)
-    lic_of = lic.to_dict()
-    parts = region.partition([[c] for c in counties], villages=len(region.villages) > 0, context=False, staff=False)
-    items = []
-    for c, part in zip(counties, parts):
-        town_leads = {t: lead_of[t] for t in part.townships.index if t in lead_of}
-        use_c = circuit if circuit is not None and circuit.covers_county(c, region.city_of(c)) else None
-        use_r = remote if remote is not None and remote.covers_county(c, region.city_of(c)) else None
-        # Looked up in a dict by the part's facilities: isin (or reindex) against the whole region's counts per county
-        # was quadratic (the country's main process spent minutes there before the workers started).
-        mine = pd.Series({f: lic_of[f] for f in part.facilities.index if f in lic_of}, dtype="int64")
-        items.append((part, c, use_c, use_r, travel, town_leads, mine))
-    results = ordered_map(county_villages, items, jobs=jobs, executor=executor, address=address)
+    # The licensed physicians per facility are counted once here (grouping the staff per county part cost more than
+    # the phase), and every layer's columns are extracted once and cut per county by row positions: a region part
+    # of GeoDataFrames per county cost more to build and to send to a worker than the county's routing.
+    lic_of = {str(k): int(v) for k, v in licensed_physicians(region).items()}
+    columns = RegionColumns(region, lic_of, lead_of)
+    datas = [columns.county(c) for c in counties]
+    rules_of = [(circuit if circuit is not None and circuit.covers_county(c, region.city_of(c)) else None,
+                 remote if remote is not None and remote.covers_county(c, region.city_of(c)) else None) for c in counties]
+    chunks = _chunks([len(d.village) + 1 for d in datas], jobs)
+    items = [(datas[a:b], rules_of[a:b], travel) for a, b in chunks]
+    results = ordered_map(county_chunk, items, jobs=jobs, executor=executor, address=address)
     out = VillageResult()
     for name in TABLES:
-        frames = [r[name] for r in results if len(r[name])]
-        out.tables[name] = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=COLUMNS[name])
+        if len(results) == 1:
+            cols = results[0][name]
+        else:
+            cols = {c: list(chain.from_iterable(r[name][c] for r in results)) for c in COLUMNS[name]}
+        out.tables[name] = _frame(name, cols)
     out.timings_s["villages_s"] = time.perf_counter() - t0
     return out

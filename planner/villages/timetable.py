@@ -77,32 +77,43 @@ def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: Re
     for c in clinics:
         srcs = tuple(f for f in dict.fromkeys([c.center, c.lead]) if f and consultants.get(f, 0) > 0)
         groups.setdefault((srcs[0] if srcs else "", srcs[1] if len(srcs) > 1 else ""), []).append(c.clinic)
+    # The model's rows are added as whole sums (LinearExpr.sum: one call each, the same rows and variable order as
+    # Python's sum gave; the model proto is unchanged, so is CP-SAT's answer).
+    total = cp_model.LinearExpr.sum
     m = cp_model.CpModel()
+    new_var = m.new_int_var
     w: dict[tuple[tuple[str, str], str, int], cp_model.IntVar] = {}
     short: dict[tuple[str, str], cp_model.IntVar] = {}
-    for g, members in sorted(groups.items()):
+    on: dict[tuple[str, int], list[cp_model.IntVar]] = {}
+    lead_vars: list[cp_model.IntVar] = []
+    leads = {c.lead for c in clinics if c.lead and c.lead != c.center}
+    order = sorted(groups.items())
+    for g, members in order:
         k = len(members)
         srcs = [f for f in g if f]
-        for f in srcs:
-            for d in range(days):
-                w[g, f, d] = m.new_int_var(0, k, f"w[{g},{f},{d}]")
+        row = [[new_var(0, k, f"w[{g},{f},{d}]") for d in range(days)] for f in srcs]
+        for f, vs in zip(srcs, row):
+            for d, v in enumerate(vs):
+                w[g, f, d] = v
         for d in range(days):
-            m.add(sum(w[g, f, d] for f in srcs) <= k)
-        short[g] = m.new_int_var(0, need * k, f"short[{g}]")
-        m.add(sum(w[g, f, d] for f in srcs for d in range(days)) + short[g] == need * k)
-    facilities = sorted({f for (_g, f, _d) in w})
-    z: dict[tuple[str, int], cp_model.IntVar] = {}
-    on: dict[tuple[str, int], list[cp_model.IntVar]] = {}
+            # (A group without consultants adds `0 <= k` as Python's sum gave: kept, so the proto stays the same.)
+            m.add(total([vs[d] for vs in row]) <= k if row else sum(()) <= k)
+        short[g] = new_var(0, need * k, f"short[{g}]")
+        m.add((total([v for vs in row for v in vs]) if row else sum(())) + short[g] == need * k)
+    # on[f, d] lists the facility's variables in the order they were made (w's insertion order), as before.
     for (g, f, d), v in w.items():
         on.setdefault((f, d), []).append(v)
+        if f in leads:
+            lead_vars.append(v)
+    facilities = sorted({f for (_g, f, _d) in w})
+    z: dict[tuple[str, int], cp_model.IntVar] = {}
     for f in facilities:
         n = consultants[f]
         for d in range(days):
-            z[f, d] = m.new_int_var(0, 2 * n, f"z[{f},{d}]")
-            m.add(sum(on.get((f, d), [])) <= seats * z[f, d])
-        m.add(sum(z[f, d] for d in range(days)) <= n * rule.half_days_per_consultant)
-    leads = {c.lead for c in clinics if c.lead and c.lead != c.center}
-    m.minimize(100_000 * sum(short.values()) + sum(v for (g, f, d), v in w.items() if f in leads))
+            z[f, d] = new_var(0, 2 * n, f"z[{f},{d}]")
+            m.add(total(on.get((f, d), [])) <= seats * z[f, d])
+        m.add(total([z[f, d] for d in range(days)]) <= n * rule.half_days_per_consultant)
+    m.minimize(100_000 * total(list(short.values())) + total(lead_vars))
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = rule.time_limit_s
     solver.parameters.num_workers = 1
@@ -117,33 +128,40 @@ def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: Re
         return out
     # Deal each group's counts to its clinics in turn, day by day (a clinic at most once a day, since a day's
     # count is at most the group's size; every clinic gets `need`, or one fewer than another when short).
+    value = solver.value
+    values = {key: int(value(v)) for key, v in w.items()}
     booked: dict[tuple[str, int], list[str]] = {}
     got: dict[str, int] = {}
-    for g, members in sorted(groups.items()):
+    for g, members in order:
         members = sorted(members)
+        size = len(members)
         turn = 0
         for d in range(days):
             for f in [f for f in g if f]:
-                for _ in range(int(solver.value(w[g, f, d]))):
-                    c = members[turn % len(members)]
-                    turn += 1
-                    booked.setdefault((f, d), []).append(c)
+                count = values[g, f, d]
+                if not count:
+                    continue
+                dealt = [members[(turn + i) % size] for i in range(count)]
+                turn += count
+                booked.setdefault((f, d), []).extend(dealt)
+                for c in dealt:
                     got[c] = got.get(c, 0) + 1
     # Each day's sessions of a facility fill the morning's seats first (at most one duty per consultant and
     # half-day), then the afternoon's; consultants take the duty half-days least-loaded first (ties by
     # number), which keeps every one within the weekly cap (the model bounds the facility's total).
+    # Loads start equal and the least-loaded `count` (ties by number) each take one more duty, so the
+    # consultants in that order are always a rotation of 0..n-1: `first` is the next to take a duty.
     for f in facilities:
         n = consultants[f]
-        load = [0] * n
+        first = 0
         for d in range(days):
             today = sorted(booked.get((f, d), []))
             duties = -(-len(today) // seats)
             am = min(n, -(-duties // 2))
-            for h, count, first in ((0, am, 0), (1, duties - am, am * seats)):
-                duty = sorted(range(n), key=lambda k: (load[k], k))[:count]
-                for k in duty:
-                    load[k] += 1
-                for i, c in enumerate(today[first:first + count * seats]):
+            for h, count, start in ((0, am, 0), (1, duties - am, am * seats)):
+                duty = [(first + i) % n for i in range(count)]
+                first = (first + count) % n if n else 0
+                for i, c in enumerate(today[start:start + count * seats]):
                     out.sessions.append(Session(c, f, f"{f}#{duty[i // seats] + 1}", d + 1, h, i % seats))
     for c in clinics:
         gap = need - got.get(c.clinic, 0)
@@ -159,6 +177,8 @@ def explain(clinics: list[Clinic], consultants: dict[str, int], rule: RemoteCons
     """Per health center with clinics short of sessions: the seats its consultants and its lead have, and the half-days
     where every seat is taken, in rule terms."""
     out: list[tuple[str, Text]] = []
+    if not any(tt.missing.values()):
+        return out  # nothing short: no center to explain (the loop below would find none)
     seats, cap = rule.sessions_per_half_day, rule.half_days_per_consultant
     used: dict[tuple[str, int, int], int] = {}
     for s in tt.sessions:

@@ -6,6 +6,7 @@ import dataclasses
 from itertools import permutations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import planner
@@ -212,3 +213,37 @@ def test_the_county_lead_takes_the_visits_the_centers_cannot_make_and_the_checke
     assert "县级牵头医院巡回医疗队" in rule.clause().zh and "002 (十一)" in rule.clause().zh
     with pytest.raises(ValueError, match="source_zh"):  # an assumption needs its Chinese wording
         LeadTeams(teams=1, source="planner assumption: one team per lead")
+
+
+def test_counties_are_cut_in_order_into_enough_tasks_for_the_workers():
+    from planner.executor import MIN_PARALLEL_ITEMS
+    from planner.villages.run import _chunks
+
+    sizes = [5, 300, 1, 1, 40, 2, 900, 3, 3, 3, 60, 7, 7, 120, 1, 1, 1, 30, 30, 500]
+    assert _chunks(sizes, 1) == [(0, len(sizes))] and _chunks([], 2) == []
+    for jobs in (2, 3, 8):
+        parts = _chunks(sizes, jobs)
+        assert parts[0][0] == 0 and parts[-1][1] == len(sizes)
+        assert all(a < b for a, b in parts) and all(p[1] == q[0] for p, q in zip(parts, parts[1:]))  # in order, no gap
+        assert len(parts) >= min(len(sizes), MIN_PARALLEL_ITEMS)  # below that ordered_map would not use the workers
+    assert len(_chunks([1] * 5, 2)) == 5  # never more tasks than counties
+
+
+def test_a_county_task_from_the_regions_columns_gives_the_county_tables(run):
+    from planner.villages.data import RegionColumns
+    from planner.villages.modes import licensed_physicians
+    from planner.villages.run import _frame, county_tables, leads_by_township, village_rules
+
+    region = run.region
+    lic = {str(k): int(v) for k, v in licensed_physicians(region).items()}
+    leads = leads_by_township(run.plan)
+    data = RegionColumns(region, lic, leads).county(QINGYUAN)
+    assert data.village == sorted(map(str, region.villages.index)) and set(data.fac_county) == {QINGYUAN}
+    assert data.licensed == {f: n for f, n in lic.items() if f in set(data.fac_id)}
+    circuit, remote = village_rules(list(run.rules.rules))
+    cols = county_tables(data, circuit, remote, run.travel)
+    frames = county_villages(region, QINGYUAN, circuit, remote, run.travel, leads)
+    for name, frame in frames.items():
+        pd.testing.assert_frame_equal(_frame(name, cols[name]), frame)
+        if len(frame):  # the run's tables (one county, through the process path) are the same
+            pd.testing.assert_frame_equal(frame, run.villages.tables[name])
