@@ -132,6 +132,8 @@ class Model:
     objective: dict[int, float] = field(default_factory=dict)
     objective_constant: float = 0.0
     hint: dict[int, float] = field(default_factory=dict)
+    highs_options: dict[str, str] = field(default_factory=dict)
+    """Extra HiGHS options for this model (the HiGHS backend only), e.g. heuristics a model class does not need."""
 
     def binary(self, name: str) -> Var:
         """A 0/1 variable."""
@@ -187,7 +189,7 @@ class Model:
     def without(self, groups: set[str]) -> Model:
         """A copy without the constraints of some groups (for 'what if this rule were dropped')."""
         return Model(self.name, self.vars, [c for c in self.constraints if c.group not in groups],
-                     self.objective, self.objective_constant, self.hint)
+                     self.objective, self.objective_constant, self.hint, self.highs_options)
 
     def is_integral(self) -> bool:
         """True when every objective and constraint coefficient is an integer (CP-SAT needs it)."""
@@ -525,7 +527,8 @@ def _solve_highs(model: Model, time_limit_s: float, seed: int, threads: int) -> 
     solver.SetTimeLimit(int(time_limit_s * 1000))
     solver.SuppressOutput()
     solver.SetSolverSpecificParametersAsString(f"output_flag=false\nrandom_seed={seed}\nmip_rel_gap=0\n"
-                                               + ("mip_abs_gap=0.5\n" if model.is_integral() else ""))
+                                               + ("mip_abs_gap=0.5\n" if model.is_integral() else "")
+                                               + "".join(f"{k}={v}\n" for k, v in model.highs_options.items()))
     t0 = time.perf_counter()
     code = solver.Solve()
     elapsed = time.perf_counter() - t0
