@@ -20,6 +20,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--region", default="浙江省")
     ap.add_argument("--rules", default="zhejiang-2026")
+    ap.add_argument("--dump", help="also pickle the captured models to this file (to study one)")
     args = ap.parse_args()
     import dataclasses
 
@@ -43,6 +44,11 @@ def main() -> None:
     res = run_plan(reg, load_rules(args.rules), SolveOptions(), jobs=1, services=False)
     dispatch_region(reg, res.plan, list(res.rules.rules), res.travel)
     milp._solve_highs = orig
+    if args.dump:
+        import pickle
+
+        with open(args.dump, "wb") as fh:
+            pickle.dump(models, fh)
     print(f"{args.region}: {len(models)} dispatch models; load average {os.getloadavg()[0]:.1f}")
     print(f"{'vars':>6} {'rows':>5} {'before s':>9} {'after s':>8} identical  LP integral")
     totals = [0.0, 0.0]

@@ -73,12 +73,17 @@ def candidates_of(region: Region, county: str, rule: DialysisSiting, fac: pd.Dat
 
 
 def site_county(region: Region, county: str, rule: DialysisSiting, travel: TravelModel, *,
-                backend: str = "highs", time_limit_s: float = 60.0) -> DialysisResult:
-    """Choose dialysis sites in one county (none when it is below the threshold)."""
+                backend: str = "highs", time_limit_s: float = 60.0, towns: pd.DataFrame | None = None,
+                fac: pd.DataFrame | None = None) -> DialysisResult:
+    """Choose dialysis sites in one county (none when it is below the threshold).
+
+    `towns` and `fac` are the county's townships and facilities (`region.townships_of(county)`,
+    `region.facilities_of(county)`) when the caller has them already.
+    """
     pop = int(region.counties.at[county, "population"])
     name = region.county_name(county)
-    towns = region.townships_of(county)
-    fac = region.facilities_of(county)
+    towns = region.townships_of(county) if towns is None else towns
+    fac = region.facilities_of(county) if fac is None else fac
     existing = sorted(fac.index[fac["dialysis"].astype(bool)])
     result = DialysisResult(county, name, pop, pop >= rule.min_county_population, None, existing=existing)
     seats = Points.from_xy(list(towns.index), towns["seat_lon"], towns["seat_lat"])
@@ -230,7 +235,17 @@ def site_region(region: Region, rules: Sequence, travel: TravelModel, *, backend
 
 def _site_task(region: Region, counties: list[str], rule: DialysisSiting, travel: TravelModel, backend: str,
                time_limit_s: float) -> list[DialysisResult]:
-    return [site_county(region, c, rule, travel, backend=backend, time_limit_s=time_limit_s) for c in counties]
+    # Each county's rows from one grouping of the part (filtering the part's tables per county
+    # was a third of the phase): the rows townships_of / facilities_of give, in the same order.
+    towns_at = region.townships.groupby("county_code", sort=False).indices
+    fac_at = region.facilities.groupby("county_code", sort=False).indices
+
+    def rows(frame: pd.DataFrame, at: dict, county: str) -> pd.DataFrame:
+        return frame.iloc[at[county]].sort_index() if county in at else frame.iloc[0:0]
+
+    return [site_county(region, c, rule, travel, backend=backend, time_limit_s=time_limit_s,
+                        towns=rows(region.townships, towns_at, c), fac=rows(region.facilities, fac_at, c))
+            for c in counties]
 
 
 def sites_frame(results: Sequence[DialysisResult], region: Region) -> pd.DataFrame:
