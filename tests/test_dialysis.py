@@ -152,3 +152,13 @@ def test_phase_one_by_enumeration_gives_the_solvers_optimum(seed: int, monkeypat
     monkeypatch.setattr(dialysis, "MAX_COVER_SUBSETS", 0)
     solved = dialysis._max_cover(w, t, base, rule, "highs", 30.0)
     assert enumerated[:2] == solved[:2] and solved[1] is Status.OPTIMAL
+
+
+def test_the_dialysis_check_flags_a_site_outside_the_top_centers(long_county) -> None:
+    # The checker ranks each county's central THCs from one grouping of the facility table;
+    # with top_centers = 1 only the most populous township's center (C5, 90k) may be a site.
+    region = long_county
+    county = str(region.counties.index[0])
+    statuses = check_dialysis(region, [(county, "C3"), (county, "C5")], [rule(top_centers=1)])
+    texts = [str(v) for s in statuses for v in s.violations]
+    assert len(texts) == 1 and "C3" not in texts[0] and "三镇中心卫生院" in texts[0]
