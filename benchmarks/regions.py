@@ -116,7 +116,8 @@ def main() -> None:
                 else:
                     row["code"] = "baseline"
                     base_rows.append(row)
-                print(f"{label:>8} {region:>6} jobs={jobs} units={row['units']:5d} total={row['total_s']:7.1f}s import={row['import_s']:4.1f} load={row['load_s']:5.1f} "
+                print(f"{label:>8} {region:>6} jobs={jobs} units={row['units']:5d} total={row['total_s']:7.1f}s "
+                      f"import={row['import_s']:4.1f} load={row['load_s']:5.1f} "
                       f"build={row['build_s']:5.1f} solve={row['solve_s']:6.1f} ({row['units_per_s']:6.1f} units/s) "
                       f"check={row['check_s']:5.1f} dispatch={row['dispatch_s']:5.1f} dialysis={row['dialysis_s']:5.1f} "
                       f"access={row['access_s']:5.1f} villages={row['villages_s']:5.1f} "
