@@ -6,7 +6,8 @@ CPU time (the process's own, one worker) is what a quiet machine's wall time app
 a shared machine it varies far less than wall time. Each run is a fresh process; this code
 and the baseline alternate, and the medians of --repeat runs are printed with their ratio.
 The phases: import, load, contiguity, units, solve, check (communities and services),
-dispatch, dialysis, access (and its check), write (plan folder with reports).
+dispatch, dialysis, access (and its check), villages (the village phase), villages_check (its
+independent check), write (plan folder with reports).
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-PHASES = ("import", "load", "contiguity", "units", "solve", "check", "dispatch", "dialysis", "access", "write",
-          "total")
+PHASES = ("import", "load", "contiguity", "units", "solve", "check", "dispatch", "dialysis", "access", "villages",
+          "villages_check", "write", "total")
 
 
 def one(region: str, rules_name: str) -> dict[str, float]:
@@ -35,6 +36,8 @@ def one(region: str, rules_name: str) -> dict[str, float]:
     import planner.dialysis as dialysis
     import planner.dispatch as dispatch
     import planner.pipeline as pipeline
+    import planner.villages.check as villages_check
+    import planner.villages.run as villages_run
     from planner import regions
     from planner.planning import SolveOptions
     from planner.rulefile import load_rules
@@ -60,6 +63,8 @@ def one(region: str, rules_name: str) -> dict[str, float]:
     dialysis.site_region = timed("dialysis", dialysis.site_region)
     access_run.run_access = timed("access", access_run.run_access)
     access_check.check_access = timed("access", access_check.check_access)
+    villages_run.run_villages = timed("villages", villages_run.run_villages)
+    villages_check.check_villages = timed("villages_check", villages_check.check_villages)
     rules = load_rules(rules_name)
     c = time.process_time()
     reg = regions.load(region)

@@ -24,8 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-PHASES = ("load_s", "build_s", "solve_s", "check_s", "dispatch_s", "dialysis_s", "access_s", "write_s", "maps_s",
-          "plan_s", "total_s", "cpu_s")
+PHASES = ("load_s", "build_s", "solve_s", "check_s", "dispatch_s", "dialysis_s", "access_s", "villages_s",
+          "villages_check_s", "write_s", "maps_s", "plan_s", "total_s", "cpu_s")
+"""Figures of a run, in seconds. villages_s is the whole village phase, its independent check
+(villages_check_s) included; access_s includes the access check."""
 
 
 def one(region: str, jobs: int, rules: str, maps: bool) -> dict:
@@ -72,7 +74,8 @@ def one(region: str, jobs: int, rules: str, maps: bool) -> dict:
             "statuses": result.plan.status_counts(), "import_s": t_import, "load_s": load_s,
             "build_s": t.get("build_s", 0.0), "solve_s": t.get("solve_s", 0.0), "check_s": t.get("check_s", 0.0),
             "dispatch_s": t.get("dispatch_s", 0.0), "dialysis_s": t.get("dialysis_s", 0.0),
-            "access_s": t.get("access_s", 0.0), "write_s": write_s, "maps_s": maps_s, "maps": maps,
+            "access_s": t.get("access_s", 0.0), "villages_s": t.get("villages_s", 0.0),
+            "villages_check_s": t.get("villages_check_s", 0.0), "write_s": write_s, "maps_s": maps_s, "maps": maps,
             "plan_s": total - maps_s, "total_s": total, "cpu_s": cpu, "peak_rss_mb": self_rss,
             "worker_peak_rss_mb": child_rss}
 
@@ -118,10 +121,12 @@ def main() -> None:
                 else:
                     row["code"] = "baseline"
                     base_rows.append(row)
-                print(f"{label:>8} {region:>6} jobs={jobs} units={row['units']:5d} total={row['total_s']:7.1f}s load={row['load_s']:5.1f} "
+                print(f"{label:>8} {region:>6} jobs={jobs} units={row['units']:5d} total={row['total_s']:7.1f}s "
+                      f"import={row['import_s']:4.1f} load={row['load_s']:5.1f} "
                       f"build={row['build_s']:5.1f} solve={row['solve_s']:6.1f} ({row['units_per_s']:6.1f} units/s) "
                       f"check={row['check_s']:5.1f} dispatch={row['dispatch_s']:5.1f} dialysis={row['dialysis_s']:5.1f} "
-                      f"access={row['access_s']:5.1f} write={row['write_s']:5.1f} maps={row['maps_s']:5.1f} "
+                      f"access={row['access_s']:5.1f} villages={row['villages_s']:5.1f} "
+                      f"(check {row['villages_check_s']:4.1f}) write={row['write_s']:5.1f} maps={row['maps_s']:5.1f} "
                       f"without-maps={row['plan_s']:6.1f}s cpu={row['cpu_s']:6.1f}s peak={row['peak_rss_mb']:.0f}MB "
                       f"(+workers {row['worker_peak_rss_mb']:.0f}MB) {row['statuses']} loadavg={row['load_avg']:.1f}",
                       flush=True)

@@ -307,6 +307,14 @@ def dispatch_city(region: Region, city: str, communities: Sequence, attending: A
     return result
 
 
+DISPATCH_HIGHS_OPTIONS = {"mip_heuristic_run_feasibility_jump": "false", "mip_detect_symmetry": "false"}
+"""HiGHS options of the dispatch models. Their LP relaxation came out integral on every model of 浙江省
+and 河南省 (transport-like rows), so the root LP is the optimum: the feasibility-jump heuristic
+(whose plan the root LP replaces) and symmetry detection (for branching, which does not happen)
+only cost time, a quarter of HiGHS's on 浙江省's 14 models, which return the same values with
+and without them (benchmarks/results/dispatch_highs.txt)."""
+
+
 def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, str]], attending: AttendingDispatch | None,
            expert: ExpertDispatch | None, expert_sources: list[str], borrow_sources: list[str],
            travel: TravelModel, support: Sequence | None = None) -> _CityModel:
@@ -315,7 +323,7 @@ def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, 
     and the rule rewards; experts are counts per profession and title. Specialties are assigned
     afterwards from what each hospital has free (exact, because every constraint on specialties
     is a per-title total). Attending physicians are physicians (medicine) only."""
-    m = Model("dispatch")
+    m = Model("dispatch", highs_options=DISPATCH_HIGHS_OPTIONS)
     a_titles = eligible_titles(attending.min_title) if attending is not None else []
     e_titles = eligible_titles(expert.title_floor()) if expert is not None else []
     professions = list(expert.professions) if expert is not None else []

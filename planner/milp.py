@@ -132,6 +132,8 @@ class Model:
     objective: dict[int, float] = field(default_factory=dict)
     objective_constant: float = 0.0
     hint: dict[int, float] = field(default_factory=dict)
+    highs_options: dict[str, str] = field(default_factory=dict)
+    """Extra HiGHS options for this model (the HiGHS backend only), e.g. heuristics a model class does not need."""
 
     def binary(self, name: str) -> Var:
         """A 0/1 variable."""
@@ -187,7 +189,7 @@ class Model:
     def without(self, groups: set[str]) -> Model:
         """A copy without the constraints of some groups (for 'what if this rule were dropped')."""
         return Model(self.name, self.vars, [c for c in self.constraints if c.group not in groups],
-                     self.objective, self.objective_constant, self.hint)
+                     self.objective, self.objective_constant, self.hint, self.highs_options)
 
     def is_integral(self) -> bool:
         """True when every objective and constraint coefficient is an integer (CP-SAT needs it)."""
@@ -269,16 +271,19 @@ def solve(model: Model, backend: str = "cpsat", *, time_limit_s: float = 60.0, e
 # --- CP-SAT ---------------------------------------------------------------------------------
 
 
-def _solve_cpsat(model: Model, time_limit_s: float, explain: bool, seed: int, threads: int) -> Solution:
+def _cpsat_bounds(c: Constraint) -> tuple[int, int]:
+    """A row's integer bounds as CP-SAT takes them (an infinite side is +-2**62)."""
+    lo = -(2**62) if c.lb == -math.inf else int(math.ceil(c.lb - 1e-9))
+    hi = 2**62 if c.ub == math.inf else int(math.floor(c.ub + 1e-9))
+    return lo, hi
+
+
+def _cpsat_model_api(model: Model, explain: bool) -> tuple[object, dict[str, object]]:
+    """The CP-SAT model built through its Python API, with one assumption literal per group when explaining."""
     from ortools.sat.python import cp_model
 
-    if not model.is_integral():
-        msg = f"{model.name}: CP-SAT needs integer coefficients; scale the data"
-        raise SolverError(msg)
     m = cp_model.CpModel()
     xs = []
-    # Weighted sums and unnamed variables: building expressions term by term in Python costs
-    # more than solving these small models.
     for v in model.vars:
         lb, ub = int(math.ceil(v.lb)), int(math.floor(v.ub))
         xs.append(m.new_bool_var("") if (lb, ub) == (0, 1) else m.new_int_var(lb, ub, ""))
@@ -289,8 +294,7 @@ def _solve_cpsat(model: Model, time_limit_s: float, explain: bool, seed: int, th
                 guards[g] = m.new_bool_var(f"use[{g}]")
     weighted = cp_model.LinearExpr.weighted_sum
     for c in model.constraints:
-        lo = -(2**62) if c.lb == -math.inf else int(math.ceil(c.lb - 1e-9))
-        hi = 2**62 if c.ub == math.inf else int(math.floor(c.ub + 1e-9))
+        lo, hi = _cpsat_bounds(c)
         if not c.coefs:
             # An empty row that cannot hold (kept by Model.add): an always-false clause.
             ct = m.add_bool_or([]) if not (lo <= 0 <= hi) else None
@@ -304,6 +308,56 @@ def _solve_cpsat(model: Model, time_limit_s: float, explain: bool, seed: int, th
         m.add_hint(xs[i], int(round(v)))
     if guards:
         m.add_assumptions(list(guards.values()))
+    return m, guards
+
+
+def _linear_text(coefs: dict[int, float]) -> str:
+    """`vars: ... coeffs: ...` of a linear row in CP-SAT's text format, by variable index (as the API writes them)."""
+    items = sorted(coefs.items())
+    return "".join([f"vars:{k} " for k, _ in items] + [f"coeffs:{int(v)} " for _, v in items])
+
+
+def _cpsat_model_text(model: Model) -> object:
+    """The same CP-SAT model as `_cpsat_model_api(model, False)`, field for field, read from its text format.
+
+    Building the rows through the Python API costs a pybind call per row and variable (about
+    as much as solving a county's model); writing the text and letting CP-SAT parse it in C++
+    takes about half as long. The model is identical (a test compares the two), so the search
+    and the plan are too.
+    """
+    from ortools.sat.python import cp_model
+
+    parts = [f"variables{{domain:{int(math.ceil(v.lb))} domain:{int(math.floor(v.ub))}}}" for v in model.vars]
+    for c in model.constraints:
+        lo, hi = _cpsat_bounds(c)
+        if not c.coefs:
+            if not (lo <= 0 <= hi):
+                parts.append("constraints{bool_or{}}")
+            continue
+        parts.append(f"constraints{{linear{{{_linear_text(c.coefs)}domain:{lo} domain:{hi}}}}}")
+    constant = int(model.objective_constant)
+    parts.append(f"objective{{{_linear_text({k: v for k, v in model.objective.items() if int(v)})}"
+                 + (f"offset:{constant} " if constant else "") + "scaling_factor:1}")
+    if model.hint:
+        parts.append("solution_hint{" + "".join(f"vars:{i} " for i in model.hint)
+                     + "".join(f"values:{int(round(v))} " for v in model.hint.values()) + "}")
+    m = cp_model.CpModel()
+    m.proto.parse_text_format("".join(parts))
+    return m
+
+
+def _solve_cpsat(model: Model, time_limit_s: float, explain: bool, seed: int, threads: int) -> Solution:
+    from ortools.sat.python import cp_model
+
+    if not model.is_integral():
+        msg = f"{model.name}: CP-SAT needs integer coefficients; scale the data"
+        raise SolverError(msg)
+    # Weighted sums and unnamed variables: building expressions term by term in Python costs
+    # more than solving these small models; without explanations, the text format is faster still.
+    if explain:
+        m, guards = _cpsat_model_api(model, explain)
+    else:
+        m, guards = _cpsat_model_text(model), {}
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit_s)
     solver.parameters.num_workers = max(1, threads)
@@ -326,7 +380,8 @@ def _solve_cpsat(model: Model, time_limit_s: float, explain: bool, seed: int, th
     else:
         status = Status.NO_SOLUTION
     if status in (Status.OPTIMAL, Status.FEASIBLE):
-        values = dict(enumerate(map(float, solver.values(xs))))
+        # The response lists every variable's value in model order (the guards come after the model's).
+        values = dict(enumerate(map(float, list(solver.response_proto.solution)[: len(model.vars)])))
         return Solution(status, float(solver.objective_value), float(solver.best_objective_bound), values, elapsed, "cpsat")
     conflict: tuple[str, ...] = ()
     if status is Status.INFEASIBLE and guards:
@@ -472,7 +527,8 @@ def _solve_highs(model: Model, time_limit_s: float, seed: int, threads: int) -> 
     solver.SetTimeLimit(int(time_limit_s * 1000))
     solver.SuppressOutput()
     solver.SetSolverSpecificParametersAsString(f"output_flag=false\nrandom_seed={seed}\nmip_rel_gap=0\n"
-                                               + ("mip_abs_gap=0.5\n" if model.is_integral() else ""))
+                                               + ("mip_abs_gap=0.5\n" if model.is_integral() else "")
+                                               + "".join(f"{k}={v}\n" for k, v in model.highs_options.items()))
     t0 = time.perf_counter()
     code = solver.Solve()
     elapsed = time.perf_counter() - t0

@@ -140,10 +140,32 @@ def solve_units(units: Sequence[Unit], rules: RuleSet, options: SolveOptions = S
         if progress is not None:
             progress(solved)
 
-    ordered_map(solve_unit, todo, jobs=jobs, executor=executor, address=address, progress=arrived)
+    if jobs > 1 and len(todo) > 1:
+        # Workers get chunks of units with the rules pickled once per chunk: unpickling the rule
+        # set (pydantic models, ~17 kB) for each of the country's 2,847 units cost ~10 s of the
+        # workers' CPU. Chunks stay small enough (<= 8 units, >= 12 tasks per worker) to balance.
+        size = max(1, min(SOLVE_CHUNK_UNITS, len(todo) // (jobs * SOLVE_TASKS_PER_WORKER)))
+        chunks = [([t[0] for t in todo[k:k + size]], todo[k][1], todo[k][2], [t[3] for t in todo[k:k + size]])
+                  for k in range(0, len(todo), size)]
+        ordered_map(_solve_chunk, chunks, jobs=jobs, executor=executor, address=address,
+                    progress=lambda solved: [arrived(u) for u in solved])
+    else:
+        ordered_map(solve_unit, todo, jobs=jobs, executor=executor, address=address, progress=arrived)
     for unit in units:
         plan.units[unit.id] = done[unit.id]
     return plan
+
+
+SOLVE_CHUNK_UNITS = 8
+"""Most units per task when units are solved by worker processes (see solve_units)."""
+SOLVE_TASKS_PER_WORKER = 12
+"""Fewest tasks per worker when chunking units: the last chunks must not leave a worker idle long."""
+
+
+def _solve_chunk(units: Sequence[Unit], rules: Sequence[Rule], options: SolveOptions,
+                 starts: Sequence[dict[str, str] | None]) -> list[UnitPlan]:
+    """Solve a few units in one task (a worker's share of solve_units), in order."""
+    return [solve_unit(u, rules, options, start) for u, start in zip(units, starts)]
 
 
 def mean_travel_min(plan: Plan, units: Sequence[Unit]) -> float:

@@ -156,18 +156,21 @@ def _unit(region: Region, rules: Sequence[Rule], travel: TravelModel, graph: nx.
     edges = sorted((min(index[a], index[b]), max(index[a], index[b])) for a, b in sub.edges())
     facilities = county_facilities[county_facilities["township_code"].isin(codes)].sort_index()
     lead_ok = facilities["kind"].isin([k.value for k in HOSPITAL_KINDS]) | facilities["secondary_capability"].astype(bool)
-    base_candidates = list(facilities.index[lead_ok])
+    base_frame = facilities[lead_ok.to_numpy()]   # the rows of base_candidates, in order (ids are unique)
+    base_candidates = list(base_frame.index)
     seats = Points.from_xy(list(codes), towns["seat_lon"].to_numpy(), towns["seat_lat"].to_numpy())
     probe = Unit(uid, scope, name, city, tuple(counties), codes, tuple(towns["name"].astype(str)),
                  towns["population"].to_numpy(dtype=np.int64), edges, sub, facilities, tuple(base_candidates),
-                 facilities.loc[base_candidates], tuple(index[t] for t in facilities.loc[base_candidates, "township_code"]),
+                 base_frame, tuple(index[t] for t in base_frame["township_code"]),
                  np.zeros((len(codes), len(base_candidates))), seats, travel)
     extra: list[str] = []
     for rule in rules:
         if rule.applies(probe):
             extra += [f for f in rule.extra_candidates(probe, region) if f not in base_candidates and f not in extra]
     candidates = base_candidates + sorted(extra)
-    cframe = region.facilities.loc[candidates]
+    # Without extra candidates the frame is base_frame: looking the ids up again in the region's
+    # facilities (500,000 rows for the country) cost more than the rest of the unit.
+    cframe = region.facilities.loc[candidates] if extra else base_frame
     roots = tuple(index.get(str(t), -1) for t in cframe["township_code"])
     dest = Points.from_xy(candidates, cframe.geometry.x.to_numpy(), cframe.geometry.y.to_numpy())
     minutes = travel.minutes(seats, dest)

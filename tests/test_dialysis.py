@@ -133,3 +133,32 @@ def test_site_region_by_city_equals_each_county_on_its_own() -> None:
     assert [r.county for r in by_city] == counties
     assert [asdict(r) | {"time_s": 0} for r in by_city] == [asdict(r) | {"time_s": 0} for r in alone]
     assert any(r.sites for r in by_city)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_phase_one_by_enumeration_gives_the_solvers_optimum(seed: int, monkeypatch) -> None:
+    # Phase 1 tries every set of sites when there are few; its value must be the one HiGHS proves.
+    import numpy as np
+
+    import planner.dialysis as dialysis
+
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(3, 12)), int(rng.integers(1, 7))
+    w = rng.integers(1_000, 90_000, n).astype(np.int64)
+    t = rng.uniform(5, 60, (n, k))
+    base = np.where(rng.random(n) < 0.3, rng.uniform(10, 50, n), np.inf)
+    rule = DialysisSiting(id="d", source="000_daed78e4f2e6cfdf.txt (六)", max_sites_per_county=int(rng.integers(1, 4)))
+    enumerated = dialysis._max_cover(w, t, base, rule, "highs", 30.0)
+    monkeypatch.setattr(dialysis, "MAX_COVER_SUBSETS", 0)
+    solved = dialysis._max_cover(w, t, base, rule, "highs", 30.0)
+    assert enumerated[:2] == solved[:2] and solved[1] is Status.OPTIMAL
+
+
+def test_the_dialysis_check_flags_a_site_outside_the_top_centers(long_county) -> None:
+    # The checker ranks each county's central THCs from one grouping of the facility table;
+    # with top_centers = 1 only the most populous township's center (C5, 90k) may be a site.
+    region = long_county
+    county = str(region.counties.index[0])
+    statuses = check_dialysis(region, [(county, "C3"), (county, "C5")], [rule(top_centers=1)])
+    texts = [str(v) for s in statuses for v in s.violations]
+    assert len(texts) == 1 and "C3" not in texts[0] and "三镇中心卫生院" in texts[0]

@@ -95,3 +95,22 @@ def test_the_cache_reuses_every_county_and_a_one_county_rule_resolves_that_count
     resolved = [uid for uid, u in changed.plan.units.items() if not u.reused]
     assert resolved == ["330122"]
     assert len(changed.plan.units["330122"].communities) == 1
+
+
+def test_units_solved_in_chunks_by_two_workers_give_the_serial_plan(hangzhou, monkeypatch) -> None:
+    # The country's units go to the workers eight at a time; 杭州市's 13 would go one by one,
+    # so the thresholds are lowered to send chunks of three to the pool.
+    import planner.executor as executor
+    import planner.planning as planning
+    from planner.planning import region_units, solve_units
+
+    rules = load_rules("zhejiang-2026")
+    units = region_units(hangzhou, rules)
+    serial_plan = plan_to_json(solve_units(units, rules, SolveOptions(), region_name=hangzhou.name))
+    monkeypatch.setattr(planning, "SOLVE_TASKS_PER_WORKER", 2)
+    monkeypatch.setattr(executor, "MIN_PARALLEL_ITEMS", 2)
+    seen: list[str] = []
+    chunked = solve_units(units, rules, SolveOptions(), region_name=hangzhou.name, jobs=2,
+                          progress=lambda u: seen.append(u.unit))
+    assert plan_to_json(chunked) == serial_plan
+    assert sorted(seen) == sorted(u.id for u in units)

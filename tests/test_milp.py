@@ -151,3 +151,31 @@ def test_add_coefs_adds_the_row_add_gives_for_the_same_terms() -> None:
     b.add_coefs({}, ub=1, name="void", group="h")
     rows = lambda m: [(list(c.coefs.items()), c.lb, c.ub, c.name, c.group) for c in m.constraints]  # noqa: E731
     assert rows(a) == rows(b) and len(rows(a)) == 3
+
+
+def test_cpsat_text_model_is_the_api_model_field_for_field() -> None:
+    # The text-format translation must give CP-SAT exactly the model the Python API builds
+    # (same rows, order, bounds, objective, hint), so that the search, and the plan, are the same.
+    from planner.milp import _cpsat_model_api, _cpsat_model_text
+
+    m = knapsack_cover()
+    y = m.integer("y", -3, 12)
+    m.add(LinExpr({y.index: 2, 0: -1, 4: 7}), lb=-5, ub=30, name="mixed", group="r.mixed")   # unsorted indices
+    m.add(LinExpr({}, 1.0), ub=0, name="never", group="r.never")                            # empty row that cannot hold
+    m.add(y, ub=float("inf"), lb=-float("inf"), name="free", group="r.free")
+    m.objective[2] = 0                                                                      # a cancelled term
+    m.objective_constant = 17
+    m.hint.update({3: 1.0, 0: 0.0, y.index: 4.0})
+    api, _ = _cpsat_model_api(m, False)
+    assert str(_cpsat_model_text(m).proto) == str(api.proto)
+    assert "bool_or" in str(api.proto) and "solution_hint" in str(api.proto)
+
+
+def test_cpsat_solution_values_are_in_model_order() -> None:
+    m = knapsack_cover()
+    y = m.integer("y", 0, 9)
+    m.add(y, lb=4, name="y", group="r.y")
+    m.minimize([(1, y)])
+    sol = solve(m, "cpsat")
+    assert sol.status is Status.OPTIMAL and sol.objective == pytest.approx(18)
+    assert sol.values[y.index] == 4 and sorted(sol.values) == list(range(len(m.vars)))
