@@ -184,6 +184,23 @@ def test_deterministic() -> None:
     assert first.objective == brute_force_small_check(cost, first)
 
 
+def test_heuristic_rounds_do_not_depend_on_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A loaded machine (here: a clock that runs 0.5 s per reading) must not shorten the
+    # heuristic, or which of several optimal plans comes back would depend on the load.
+    rng = np.random.default_rng(11)
+    points = rng.uniform(0, 100, size=(60, 2))
+    cost = np.round(np.linalg.norm(points[:, None] - points[None], axis=2))
+    quiet = solve_pmedian(cost, 6, seed=5, time_limit_s=10_000)
+    import planner.pmedian as pm
+
+    ticks = iter(range(10**9))
+    monkeypatch.setattr(pm.time, "perf_counter", lambda: 0.5 * next(ticks))
+    loaded = solve_pmedian(cost, 6, seed=5, time_limit_s=10_000)
+    assert loaded.stats["vns_rounds"] == quiet.stats["vns_rounds"] == 60
+    assert (loaded.objective, loaded.medians, loaded.assignment) == (
+        quiet.objective, quiet.medians, quiet.assignment)
+
+
 def brute_force_small_check(cost: np.ndarray, result: PMedianResult) -> float:
     """Objective recomputed from the plan (the plan must be what is reported)."""
     return float(cost[:, list(result.medians)].min(axis=1).sum())
