@@ -7,8 +7,11 @@ optimum is matched and whether our solver proved optimality, and the wall-clock 
 (model building included). Instance files and provenance: benchmarks/data/pmedcap/README.md.
 Usage::
 
-    python benchmarks/capacitated_pmedian.py --instances 1-20 --time-limit-s 300 \\
+    python benchmarks/capacitated_pmedian.py --instances 1-20 --time-limit-s 1800 --jobs 2 \\
         --csv benchmarks/results/capacitated_pmedian.csv
+
+Each row also gives the CPU seconds of the instance's process and the load average, and every
+plan is re-checked here (``check_plan``) before it counts as matched.
 """
 
 from __future__ import annotations

@@ -1304,7 +1304,8 @@ def solve_capacitated(cost: np.ndarray, demand: Sequence[int], capacity: Sequenc
     if inc is not None:
         dm.add_cutoff(target)
     if lagrangian and inc is not None:
-        # On the pmedcap8 proof these cut the solver's CPU time from 44 s to 29 s (BENCHMARKS.md section 9).
+        # Valid cuts that lift the LP towards the Lagrangian bound; on the pmedcap8 proof HiGHS took
+        # 29 CPU s with them, 44 s without (one run each, BENCHMARKS.md section 9).
         for j, reduced, v in median_cuts(cost, lag.multipliers, d, q, allowed, closed):
             terms = [(float(reduced[i]), dm.x[i, j]) for i in range(n) if (i, j) in dm.x and reduced[i] != 0]
             dm.model.add(LinExpr.sum(terms) - v * dm.y[j], lb=0, name=f"lagrangian[{j}]", group="lagrangian")
