@@ -1287,34 +1287,74 @@ def solve_capacitated(cost: np.ndarray, demand: Sequence[int], capacity: Sequenc
 
     Every area is a candidate center at its own area; exactly `k` centers; center j serves at
     most `capacity[j]` of demand (`demand[i]` per area); cost[i, j] for area i at center j.
-    Steps, each safe: a heuristic plan (`capacitated_heuristic`, without contiguity) gives an
-    upper bound; the LP relaxation's reduced costs remove every pair (and center) that cannot
-    be in a plan as cheap (LP value + reduced cost > bound: reduced-cost fixing); the model on
-    what is left, with the cutoff "objective <= bound" and the plan as hint, is solved exactly.
-    OPTIMAL only when that solve proves it. `stats` says what each step removed and took.
+    Steps, each safe. Without contiguity: the Lagrangian relaxation of the assignment rows
+    (`planner.capmedian.lagrangian_bound`: one knapsack per center) gives a lower bound and,
+    from its iterates, plans, improved by center exchange and an exact assignment to the best
+    centers; its bounds and the LP relaxation's reduced costs remove every pair (and center)
+    that cannot be in a plan cheaper than the best (reduced-cost fixing); the model on what is
+    left, with the cutoff "objective <= best - 1" when costs are integers (else "<= best"), is
+    solved exactly: no plan means the best plan is optimal. With contiguity the model is
+    solved as built. OPTIMAL only when proven. `stats` says what each step removed and took.
     """
+    from .capmedian import assign_to_medians, improve_plan, lagrangian_bound, median_cuts, plan_cost, relocate
+
     t0 = time.perf_counter()
     cost = np.asarray(cost)
     d = np.asarray(demand, dtype=np.int64)
     q = np.asarray(capacity, dtype=np.int64)
     n = cost.shape[0]
     stats: dict[str, object] = {"pairs": n * n}
-    inc = None if contiguity else capacitated_heuristic(cost, d, q, k, time_limit_s=max(1.0, heuristic_share * time_limit_s))
-    stats["heuristic_s"] = round(time.perf_counter() - t0, 3)
-    stats["incumbent"] = None if inc is None else inc.cost
+    integral = bool(np.all(np.asarray(cost) == np.round(cost)))
     allowed = np.ones((n, n), dtype=bool)
     closed = np.zeros(n, dtype=bool)
+    inc: Incumbent | None = None
+    bound: float | None = None
+    # The knapsack tables are (n, max room + 1): past that size the older heuristic is used.
+    lagrangian = not contiguity and 0 < k <= n and int(q.max(initial=0)) * n <= 5_000_000
+    if lagrangian:
+        lag = lagrangian_bound(cost, d, q, k, time_limit_s=max(1.0, heuristic_share * time_limit_s),
+                               integral=integral)
+        stats["lagrangian_s"] = lag.stats["lagrangian_s"]
+        stats["lagrangian_iterations"] = lag.iterations
+        stats["lagrangian_bound"] = round(lag.bound, 3)
+        stats["lagrangian_plan"] = None if lag.assignment is None else lag.upper
+        bound = lag.bound
+        if lag.assignment is not None:
+            th = time.perf_counter()
+            labels = relocate(cost, d, q, lag.assignment)
+            exact = assign_to_medians(cost, d, q, sorted(set(int(c) for c in labels)))
+            if exact is not None:
+                exact = improve_plan(cost, d, q, exact)
+                if plan_cost(cost, exact) < plan_cost(cost, labels) - 1e-9:
+                    labels = exact
+            inc = Incumbent(labels, plan_cost(cost, labels))
+            stats["improve_s"] = round(time.perf_counter() - th, 3)
+    elif not contiguity:
+        inc = capacitated_heuristic(cost, d, q, k, time_limit_s=max(1.0, heuristic_share * time_limit_s))
+    stats["heuristic_s"] = round(time.perf_counter() - t0, 3)
+    stats["incumbent"] = None if inc is None else inc.cost
+    # Only plans below this are sought: with integer costs, cheaper than the incumbent by 1 or more.
+    target = None if inc is None else (inc.cost - 1 if integral else inc.cost)
+    if inc is not None and lagrangian and lag.bound > target + 1e-6:
+        # The bound already proves the incumbent optimal.
+        stats["pairs_left"], stats["centers_left"] = 0, 0
+        return DistrictingResult(Status.OPTIMAL, inc.cost, inc.cost, 0.0, _groups_of_labels(inc.assignment),
+                                 time.perf_counter() - t0, stats)
     if inc is not None:
         t1 = time.perf_counter()
         relaxed = _capacitated_lp(cost, d, q, k, allowed)
         if relaxed is not None:
             value, rx, ry, _level = relaxed
-            slack = inc.cost - value + 1e-6
+            slack = target - value + 1e-6
             allowed = rx <= slack
             closed = ry > slack
-            np.fill_diagonal(allowed, True)
             stats["lp_bound"] = round(value, 3)
+            bound = value if bound is None else max(bound, value)
         stats["lp_s"] = round(time.perf_counter() - t1, 3)
+        if lagrangian:
+            allowed &= lag.pair_bound <= target + 1e-6
+            closed |= lag.open_bound > target + 1e-6
+        np.fill_diagonal(allowed, True)
     stats["pairs_left"] = int(allowed.sum())
     stats["centers_left"] = int((~closed).sum())
     dm = DistrictingModel(np.ones(n, dtype=np.int64), cost, edges, list(range(n)), name="capacitated", allowed=allowed)
@@ -1325,9 +1365,13 @@ def solve_capacitated(cost: np.ndarray, demand: Sequence[int], capacity: Sequenc
     if contiguity:
         dm.add_contiguity("contiguity")
     if inc is not None:
-        dm.add_cutoff(inc.cost)
-        if backend != "highs":  # (HiGHS through OR-Tools 9.15 crashes on hints)
-            dm.hint({i: int(c) for i, c in enumerate(inc.assignment)})
+        dm.add_cutoff(target)
+    if lagrangian and inc is not None:
+        # Valid cuts that lift the LP towards the Lagrangian bound; on the pmedcap8 proof HiGHS took
+        # 29 CPU s with them, 44 s without (one run each, BENCHMARKS.md section 9).
+        for j, reduced, v in median_cuts(cost, lag.multipliers, d, q, allowed, closed):
+            terms = [(float(reduced[i]), dm.x[i, j]) for i in range(n) if (i, j) in dm.x and reduced[i] != 0]
+            dm.model.add(LinExpr.sum(terms) - v * dm.y[j], lb=0, name=f"lagrangian[{j}]", group="lagrangian")
     left = max(1.0, time_limit_s - (time.perf_counter() - t0))
     sol = dm.solve(backend, time_limit_s=left, threads=threads)
     stats["mip_s"] = round(sol.time_s, 3)
@@ -1338,8 +1382,8 @@ def solve_capacitated(cost: np.ndarray, demand: Sequence[int], capacity: Sequenc
     if inc is not None:
         # The cutoff model found nothing: with a proof (INFEASIBLE) no plan beats the incumbent.
         status = Status.OPTIMAL if sol.status is Status.INFEASIBLE else Status.FEASIBLE
-        bound = inc.cost if status is Status.OPTIMAL else stats.get("lp_bound")
-        return DistrictingResult(status, inc.cost, bound, relative_gap(inc.cost, bound), _groups_of_labels(inc.assignment),
-                                 elapsed, stats)
+        best_bound = inc.cost if status is Status.OPTIMAL else bound
+        return DistrictingResult(status, inc.cost, best_bound, relative_gap(inc.cost, best_bound),
+                                 _groups_of_labels(inc.assignment), elapsed, stats)
     status = Status.INFEASIBLE if sol.status is Status.INFEASIBLE else Status.NO_SOLUTION
     return DistrictingResult(status, None, None, None, {}, elapsed, stats)
