@@ -12,7 +12,7 @@ from ..i18n import Text
 from ..plan import Plan
 from ..region import Region
 from ..schema import EMERGENCY_CENTERS, SHARED_CENTERS
-from ..travel import Points, TravelModel
+from ..travel import EARTH_RADIUS_KM, Points, TravelModel
 from .rules import MEASURES
 from .shared import MEMBER_KINDS
 
@@ -23,6 +23,40 @@ def _v(rule, unit: str, name: str, en: str, zh: str) -> Violation:
 
 def _bool(s: pd.Series) -> pd.Series:
     return s.map(lambda v: v is True or str(v).strip().lower() in ("true", "1"))
+
+
+def reach_within(travel: TravelModel, seats: Points, dest: Points, max_minutes: float, *,
+                 block: int = 256) -> np.ndarray:
+    """Whether each seat has a destination within `max_minutes`, shape (len(seats),).
+
+    Independent of the access matrix (planner.access.matrix): seats in blocks by latitude, each block
+    against the destinations in its latitude band only when travel is the great-circle model (a pair
+    farther apart in latitude alone than the reach is beyond it), against all of them otherwise.
+    """
+    out = np.zeros(len(seats), dtype=bool)
+    if not len(seats) or not len(dest):
+        return out
+    by_lat = np.argsort(seats.lat, kind="stable")
+    dest_order = np.argsort(dest.lat, kind="stable")
+    dest_lat = dest.lat[dest_order]
+    band_deg = np.inf
+    if travel.straight_only and travel.speed_kph > 0 and travel.detour_factor > 0:
+        # Great-circle km >= Earth radius x latitude difference (radians); a generous margin over rounding.
+        km = max_minutes * travel.speed_kph / (travel.detour_factor * 60.0)
+        band_deg = float(np.degrees(km / EARTH_RADIUS_KM)) * (1 + 1e-6) + 1e-9
+    for a in range(0, len(seats), block):
+        part = by_lat[a:a + block]
+        lo, hi = 0, len(dest)
+        if np.isfinite(band_deg):
+            lo = int(np.searchsorted(dest_lat, seats.lat[part].min() - band_deg, side="left"))
+            hi = int(np.searchsorted(dest_lat, seats.lat[part].max() + band_deg, side="right"))
+        if hi <= lo:
+            continue
+        near = dest_order[lo:hi]
+        t = travel.minutes(Points(tuple(seats.ids[k] for k in part), seats.lon[part], seats.lat[part]),
+                           Points(tuple(dest.ids[k] for k in near), dest.lon[near], dest.lat[near]))
+        out[part] = (t <= max_minutes).any(axis=1)
+    return out
 
 
 def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, travel: TravelModel, *,
@@ -42,9 +76,9 @@ def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, trave
     for center in rule.centers:
         zh, en = EMERGENCY_CENTERS[center]
         runs = fac[_bool(fac[center].astype(object))] if center in fac.columns else fac.iloc[:0]
-        t = travel.minutes(seats, Points.from_xy(list(runs.index), runs.geometry.x, runs.geometry.y))
-        near = t.min(axis=1) if t.shape[1] else np.full(len(towns), np.inf)
-        covered_by = pd.Series(pop * (near <= rule.max_minutes)).groupby(town_county).sum()
+        reached = reach_within(travel, seats, Points.from_xy(list(runs.index), runs.geometry.x, runs.geometry.y),
+                               rule.max_minutes)
+        covered_by = pd.Series(pop * reached).groupby(town_county).sum()
         total_by = pd.Series(pop).groupby(town_county).sum()
         own = set(runs.loc[runs["admin_level"] == "county", "county_code"].astype(str))
         for county in counties:

@@ -26,10 +26,17 @@ PRIMARY_KINDS = ("township_health_center", "community_health_center", "village_c
 
 @dataclass(frozen=True)
 class ChoiceInputs:
-    """What the model needs, as arrays: demand per township, capacities, kinds and counties of the options."""
+    """What the model needs, as arrays: demand per township, capacities, kinds and counties of the options.
+
+    The township-facility pairs are the matrix's stored ones (every pair within its bound, and each
+    facility with its own township), in row-major order: `rows`, `cols`, their `minutes`, and
+    `own_town` (the facility is a primary-care facility of that township).
+    """
 
     demand_pop: np.ndarray
     town_county: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
     minutes: np.ndarray
     capacity: np.ndarray
     primary: np.ndarray
@@ -38,6 +45,7 @@ class ChoiceInputs:
     clinic_capacity: np.ndarray
     town_county_id: np.ndarray
     fac_county_id: np.ndarray
+    bound_min: float = float("inf")
 
 
 @dataclass(frozen=True)
@@ -63,15 +71,19 @@ def choice_inputs(region: Region, matrix: AccessMatrix, working_days: int) -> Ch
     clinics = region.facilities[region.facilities["kind"] == "village_clinic"]
     per_town = clinics.groupby("township_code")["daily_outpatient_slots"].sum()
     clinic_cap = towns.index.map(lambda t: float(per_town.get(t, 0))).to_numpy(dtype=float) * working_days
+    primary = fac["kind"].isin(PRIMARY_KINDS).to_numpy()
+    # The facility's own township as a row (-1 outside the region's townships), compared per stored pair.
+    own_row = towns.index.astype(str).get_indexer(fac["township_code"].astype(str))
+    rows, cols = matrix.rows, matrix.cols
     return ChoiceInputs(
         demand_pop=towns["population"].to_numpy(dtype=float), town_county=towns["county_code"].to_numpy().astype(str),
         town_county_id=towns["county_code"].astype(str).map(codes).to_numpy(),
         fac_county_id=fac["county_code"].astype(str).map(codes).to_numpy(),
-        minutes=matrix.minutes, capacity=fac["daily_outpatient_slots"].to_numpy(dtype=float) * working_days,
-        primary=fac["kind"].isin(PRIMARY_KINDS).to_numpy(), fac_county=fac["county_code"].to_numpy().astype(str),
-        own_town=(fac["township_code"].to_numpy().astype(str)[None, :] == towns.index.to_numpy().astype(str)[:, None])
-        & fac["kind"].isin(PRIMARY_KINDS).to_numpy()[None, :],
-        clinic_capacity=clinic_cap)
+        rows=rows, cols=cols, minutes=matrix.minutes,
+        capacity=fac["daily_outpatient_slots"].to_numpy(dtype=float) * working_days,
+        primary=primary, fac_county=fac["county_code"].to_numpy().astype(str),
+        own_town=(own_row[cols] == rows) & primary[cols], clinic_capacity=clinic_cap,
+        bound_min=matrix.bound_min)
 
 
 def huff(inp: ChoiceInputs, rule: VisitShareModel) -> ChoiceResult:
@@ -85,9 +97,13 @@ def huff(inp: ChoiceInputs, rule: VisitShareModel) -> ChoiceResult:
     demand = inp.demand_pop * rule.visits_per_capita
     weight = np.where(inp.primary, rule.primary_weight, 1.0)
     attract = np.power(np.maximum(inp.capacity * weight, 0.0), rule.alpha)
-    rows, cols = np.nonzero(((inp.minutes <= rule.max_minutes) | inp.own_town) & (inp.capacity > 0)[None, :])
-    vals = attract[cols] * np.exp(-rule.beta_per_min * inp.minutes[rows, cols])
-    n_town, n_fac = inp.minutes.shape
+    if rule.max_minutes > inp.bound_min:
+        msg = f"the visit-share model reaches {rule.max_minutes:g} min, the access matrix only {inp.bound_min:g}"
+        raise ValueError(msg)
+    pick = ((inp.minutes <= rule.max_minutes) | inp.own_town) & (inp.capacity > 0)[inp.cols]
+    rows, cols = inp.rows[pick], inp.cols[pick]
+    vals = attract[cols] * np.exp(-rule.beta_per_min * inp.minutes[pick])
+    n_town, n_fac = len(inp.demand_pop), len(inp.capacity)
     # u (township x facility, the stored pairs) times a vector, by bincount rather than scipy.sparse,
     # whose import cost the command line 0.1-0.2 s: each sum adds the same products in the same order
     # (pairs in row-major order) as a CSR product, so the figures are the same to the last bit.

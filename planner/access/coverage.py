@@ -19,10 +19,9 @@ def center_mask(facilities: pd.DataFrame, center: str, extra: set[str] | frozens
 
 
 def nearest_minutes(matrix: AccessMatrix, mask: np.ndarray) -> np.ndarray:
-    """Minutes from each township seat to the nearest facility of `mask` (inf where there is none)."""
-    if not mask.any():
-        return np.full(len(matrix.towns), np.inf)
-    return matrix.minutes[:, mask].min(axis=1)
+    """Minutes from each township seat to the nearest facility of `mask` (inf where there is none), exact
+    beyond the matrix's bound too."""
+    return matrix.nearest(mask)
 
 
 def coverage_frame(matrix: AccessMatrix, region: Region, centers: list[str], max_minutes: float,

@@ -17,8 +17,8 @@ from .choice import choice_inputs, county_shares, huff, sensitivity
 from .coverage import center_mask, coverage_frame
 from .covering import cover_path
 from .equity import gini, share_below
-from .fca import decay_weights, two_step_fca
-from .matrix import AccessMatrix, build_matrix, slim
+from .fca import decay_weights, two_step_fca_pairs
+from .matrix import AccessMatrix, build_matrix, reach_bound, slim
 from .rules import AccessIndicators, EmergencyCenters, SharedCenters, VisitShareModel, VisitShareTarget
 from .shared import plan_shared
 
@@ -64,7 +64,9 @@ def run_access(region: Region, plan: Plan, rules: list, travel: TravelModel, *, 
         return None
     out = AccessResult()
     t0 = time.perf_counter()
-    matrix = build_matrix(region, travel)
+    # Only the pairs within the largest reach the rules read are kept (the whole country's dense matrix
+    # would not fit in memory); beyond it the nearest facility is found exactly on demand.
+    matrix = build_matrix(region, travel, reach_bound(rules))
     out.timings_s["matrix_s"] = time.perf_counter() - t0
     emergency = _first(rules, "emergency_centers")
     if emergency is not None:
@@ -118,8 +120,9 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
     towns = matrix.towns
     pop = towns["population"].to_numpy(dtype=np.int64)
     county_of = towns["county_code"].to_numpy()
-    covered = {c: matrix.minutes[:, center_mask(fac, c)].min(axis=1) <= rule.max_minutes
-               if center_mask(fac, c).any() else np.zeros(len(towns), bool) for c in rule.centers}
+    covered = {c: matrix.within(center_mask(fac, c), rule.max_minutes) for c in rule.centers}
+    near_rows, near_cols, _ = matrix.pairs(rule.max_minutes)
+    local_col, local_row = np.full(len(fac), -1), np.full(len(towns), -1)  # reset after each county
     rows = []
     light = slim(fac)
     kinds = {c: rule.kinds_for(c) for c in rule.centers}
@@ -147,10 +150,21 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
             continue
         reach = np.zeros((len(demand), len(cands)), dtype=bool)
         rows_of = {c: [q for q, (_, cc) in enumerate(demand) if cc == c] for c in rule.centers}
+        # The county's pairs within reach, as a small dense block: its townships x the candidates' columns.
+        cand_cols = np.array([matrix.column(f) for f, _ in cands])
+        distinct = np.unique(cand_cols)
+        local_col[distinct] = np.arange(len(distinct))
+        local_row[sel] = np.arange(len(sel))
+        block = np.zeros((len(sel), len(distinct)), dtype=bool)
+        lo, hi = np.searchsorted(near_rows, [sel.min(), sel.max() + 1]) if len(sel) else (0, 0)
+        r, c = near_rows[lo:hi], near_cols[lo:hi]
+        ok = (local_col[c] >= 0) & (local_row[r] >= 0)
+        block[local_row[r[ok]], local_col[c[ok]]] = True
         for j, (f, center) in enumerate(cands):
             q = rows_of[center]
             if q:
-                reach[q, j] = matrix.minutes[[demand[x][0] for x in q], matrix.column(f)] <= rule.max_minutes
+                reach[q, j] = block[local_row[[demand[x][0] for x in q]], local_col[cand_cols[j]]]
+        local_col[distinct], local_row[sel] = -1, -1
         # Candidates that would cover exactly the same residents are one choice (hospitals sharing a seat):
         # keep the first (a general hospital before a TCM or maternal-child one, then by id).
         rank = {"general_hospital": 0, "maternal_child_hospital": 1, "tcm_hospital": 2}
@@ -212,10 +226,11 @@ def _after_dispatch(matrix: AccessMatrix, roster: list) -> np.ndarray:
 def access_frames(region: Region, matrix: AccessMatrix, rule: AccessIndicators, roster: list) -> tuple[pd.DataFrame, pd.DataFrame]:
     """2SFCA per township (physicians before/after dispatch, beds) and equity per county."""
     pop = matrix.population
-    w = decay_weights(matrix.minutes, rule.max_minutes, rule.decay, rule.sigma_min)  # once for the three measures
-    before = two_step_fca(pop, matrix.physicians, matrix.minutes, rule.max_minutes, weights=w) * 1000
-    after = two_step_fca(pop, _after_dispatch(matrix, roster), matrix.minutes, rule.max_minutes, weights=w) * 1000
-    beds = two_step_fca(pop, matrix.beds, matrix.minutes, rule.max_minutes, weights=w) * 1000
+    rows, cols, minutes = matrix.pairs(rule.max_minutes)
+    w = decay_weights(minutes, rule.max_minutes, rule.decay, rule.sigma_min)  # once for the three measures
+    before = two_step_fca_pairs(pop, matrix.physicians, rows, cols, w) * 1000
+    after = two_step_fca_pairs(pop, _after_dispatch(matrix, roster), rows, cols, w) * 1000
+    beds = two_step_fca_pairs(pop, matrix.beds, rows, cols, w) * 1000
     towns = matrix.towns
     frame = pd.DataFrame({"township": towns.index, "township_name": towns["name"].to_numpy(),
                           "county": towns["county_code"].to_numpy(), "population": pop.astype(np.int64),
