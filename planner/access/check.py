@@ -13,6 +13,7 @@ from ..plan import Plan
 from ..region import Region
 from ..schema import EMERGENCY_CENTERS, SHARED_CENTERS
 from ..travel import EARTH_RADIUS_KM, Points, TravelModel
+from .counties import county_names, rows_by
 from .rules import MEASURES
 from .shared import MEMBER_KINDS
 
@@ -22,6 +23,8 @@ def _v(rule, unit: str, name: str, en: str, zh: str) -> Violation:
 
 
 def _bool(s: pd.Series) -> pd.Series:
+    if s.dtype == bool or pd.api.types.infer_dtype(s, skipna=False) == "boolean":
+        return s.astype(bool)  # every value a bool already (tens of thousands of facilities: no per-row call)
     return s.map(lambda v: v is True or str(v).strip().lower() in ("true", "1"))
 
 
@@ -65,6 +68,7 @@ def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, trave
     required); the coverage table matches the data and the proposed upgrades are county hospitals of an allowed
     kind that do not run the center yet (when the tables come from this rule)."""
     found: list[Violation] = []
+    names = county_names(region)
     fac = region.facilities
     towns = region.townships
     cov = tables.get("emergency_coverage", pd.DataFrame())
@@ -82,7 +86,7 @@ def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, trave
         total_by = pd.Series(pop).groupby(town_county).sum()
         own = set(runs.loc[runs["admin_level"] == "county", "county_code"].astype(str))
         for county in counties:
-            name = region.county_name(county)
+            name = names.get(county, county)
             covered, total = int(covered_by.get(county, 0)), int(total_by.get(county, 0))
             written = lookup.get((county, center))
             if not tables_from_rule:
@@ -102,7 +106,7 @@ def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, trave
     ups = tables.get("emergency_upgrades", pd.DataFrame()) if tables_from_rule else pd.DataFrame()
     for row in ups.itertuples():
         county, fid, center = str(row.county), str(row.facility_id), str(row.center)
-        name = region.county_name(county)
+        name = names.get(county, county)
         if fid not in fac.index:
             found.append(_v(rule, county, name, f"upgrade {fid} is not a facility of the region", f"升级对象{fid}不在本地区"))
             continue
@@ -116,7 +120,7 @@ def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, trave
         per_k = ups.groupby(["county", "k"]).size()
         for (county, k), n in per_k.items():
             if n > int(k):
-                found.append(_v(rule, str(county), region.county_name(str(county)), f"{n} upgrades for k = {k}",
+                found.append(_v(rule, str(county), names.get(str(county), str(county)), f"{n} upgrades for k = {k}",
                                 f"k = {k}时提出{n}项升级"))
     return RuleStatus(rule, len(counties), tuple(found))
 
@@ -126,6 +130,7 @@ def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
     """Every covered community has a host for every center, the host is allowed and able (required centers
     run now), and the courier trips visit every member once within the limit, their minutes as written."""
     found: list[Violation] = []
+    names = county_names(region)
     fac = region.facilities
     hosts = tables.get("shared_hosts", pd.DataFrame())
     trips = tables.get("courier_trips", pd.DataFrame())
@@ -154,7 +159,7 @@ def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
             continue
         checked += 1
         county = str(fac.at[c.lead, "county_code"])
-        where = region.county_name(county)
+        where = names.get(county, county)
         label, label_zh = f"the community led by {fac.at[c.lead, 'name']}", f"{fac.at[c.lead, 'name']}牵头的医共体"
         towns = set(c.townships)
         for center in rule.centers:
@@ -221,10 +226,12 @@ def check_indicators(region: Region, tables: dict[str, pd.DataFrame], rule) -> R
     found: list[Violation] = []
     towns = tables.get("access_townships", pd.DataFrame())
     equity = tables.get("access_equity", pd.DataFrame())
+    names = county_names(region)
+    rows_of = rows_by(towns["county"].to_numpy()) if len(towns) else {}
     for row in equity.itertuples():
         county = str(row.county)
-        name = region.county_name(county)
-        part = towns[towns["county"].astype(str) == county]
+        name = names.get(county, county)
+        part = towns.iloc[rows_of.get(county, np.zeros(0, dtype=int))]
         g = _pairwise_gini(part["physicians_per_1000"].to_numpy(float), part["population"].to_numpy(float))
         if abs(g - float(row.physicians_gini)) > 1e-4:
             found.append(_v(rule, county, name, f"Gini of physician access is {g:.4f} from the township table, "
@@ -242,6 +249,7 @@ def check_targets(region: Region, tables: dict[str, pd.DataFrame], rule) -> Rule
     col = "primary_share_est" if rule.measure == "primary" else "in_county_share_est"
     zh, en = MEASURES[rule.measure]
     n = 0
+    names = county_names(region)
     for row in shares.itertuples():
         county = str(row.county)
         est = getattr(row, col)
@@ -249,7 +257,7 @@ def check_targets(region: Region, tables: dict[str, pd.DataFrame], rule) -> Rule
             continue
         n += 1
         if float(est) < rule.min_share:
-            found.append(_v(rule, county, region.county_name(county),
+            found.append(_v(rule, county, names.get(county, county),
                             f"estimated {en} {float(est):.1%} (model estimate), {100 * (rule.min_share - float(est)):.1f} "
                             f"points below the target {rule.min_share:.0%}",
                             f"{zh}估算值{float(est):.1%}（模型估算），低于目标{rule.min_share:.0%} "

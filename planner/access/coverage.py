@@ -8,6 +8,7 @@ import pandas as pd
 from ..region import Region
 from ..schema import EMERGENCY_CENTERS
 from .matrix import AccessMatrix
+from .counties import county_names
 
 
 def center_mask(facilities: pd.DataFrame, center: str, extra: set[str] | frozenset[str] = frozenset()) -> np.ndarray:
@@ -45,6 +46,7 @@ def coverage_frame(matrix: AccessMatrix, region: Region, centers: list[str], max
     fac = matrix.facilities
     own = region.facilities
     rows = []
+    names = county_names(region)
     for center in centers:
         zh, en = EMERGENCY_CENTERS[center]
         near = nearest_minutes(matrix, center_mask(fac, center))
@@ -58,7 +60,7 @@ def coverage_frame(matrix: AccessMatrix, region: Region, centers: list[str], max
         running = runs["county_code"].value_counts()
         for k, county in enumerate(counties):
             t = int(total[k])
-            rows.append({"county": county, "county_name": region.county_name(county), "center": center,
+            rows.append({"county": county, "county_name": names.get(county, str(county)), "center": center,
                          "center_zh": zh, "center_en": en, "population": t, "covered": int(round(within[k])),
                          "share": round(within[k] / t, 4) if t else 0.0,
                          "mean_nearest_min": round(minutes[k] / reached[k], 2) if reached[k] else None,

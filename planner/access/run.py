@@ -19,6 +19,7 @@ from .covering import cover_path
 from .equity import gini, share_below
 from .fca import decay_weights, two_step_fca_pairs
 from .matrix import AccessMatrix, build_matrix, reach_bound, slim
+from .counties import county_names, rows_by
 from .rules import AccessIndicators, EmergencyCenters, SharedCenters, VisitShareModel, VisitShareTarget
 from .shared import plan_shared
 
@@ -133,7 +134,8 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
         for center in rule.centers:
             if kind in kinds[center] and not has[center][k]:
                 cands_of.setdefault(str(county), []).append((str(fid), center))
-    towns_of = {str(c): np.flatnonzero(county_of == c) for c in np.unique(county_of)}
+    towns_of = rows_by(county_of)
+    names = county_names(region)
     for county in sorted(region.counties.index):
         sel = towns_of.get(county, np.array([], dtype=int))
         cands = sorted(cands_of.get(county, []), key=lambda fc: (rule.centers.index(fc[1]), fc[0]))
@@ -180,7 +182,7 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
         for step in path.steps:
             for j in step.chosen:
                 f, center = cands[j]
-                rows.append({"county": county, "county_name": region.county_name(county), "k": step.k,
+                rows.append({"county": county, "county_name": names.get(county, str(county)), "k": step.k,
                              "k_max": path.steps[-1].k, "center": center, "center_zh": EMERGENCY_CENTERS[center][0],
                              "facility_id": f, "facility_name": str(light.at[f, "name"]),
                              "order": order.get(j) if path.nested else None, "gained_total": step.gained,
@@ -191,13 +193,20 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
     return pd.DataFrame(rows, columns=cols)
 
 
+def _names_of(fac: pd.DataFrame, ids: set[str]) -> dict[str, str]:
+    """Facility id -> name (as `str(fac.at[id, "name"])`) for the ids given, in one look-up."""
+    ids = sorted(ids)
+    return dict(zip(ids, (str(x) for x in fac.loc[ids, "name"].tolist()))) if ids else {}
+
+
 def shared_hosts_frame(rows: list[dict], region: Region) -> pd.DataFrame:
     """One row per community and shared center: the host, whether it runs it now, whether it is required."""
     fac = region.facilities
     cols = ["rule_id", "community", "unit", "county", "county_name", "lead", "lead_name", "center", "center_zh", "host",
             "host_name", "status", "required"]
-    out = [{**r, "county_name": region.county_name(r["county"]), "lead_name": str(fac.at[r["lead"], "name"]),
-            "center_zh": SHARED_CENTERS[r["center"]][0], "host_name": str(fac.at[r["host"], "name"])} for r in rows]
+    names, fac_name = county_names(region), _names_of(fac, {r[k] for r in rows for k in ("lead", "host")})
+    out = [{**r, "county_name": names.get(r["county"], str(r["county"])), "lead_name": fac_name[r["lead"]],
+            "center_zh": SHARED_CENTERS[r["center"]][0], "host_name": fac_name[r["host"]]} for r in rows]
     return pd.DataFrame(out, columns=cols)
 
 
@@ -206,9 +215,11 @@ def courier_frame(rows: list[dict], region: Region) -> pd.DataFrame:
     fac = region.facilities
     cols = ["rule_id", "community", "unit", "county", "county_name", "host", "host_name", "trip", "n_stops", "stops",
             "stop_names", "minutes", "status"]
-    out = [{**{k: v for k, v in r.items() if k != "stops"}, "county_name": region.county_name(r["county"]),
-            "host_name": str(fac.at[r["host"], "name"]), "n_stops": len(r["stops"]), "stops": ";".join(r["stops"]),
-            "stop_names": "；".join(str(fac.at[s, "name"]) for s in r["stops"])} for r in rows]
+    names = county_names(region)
+    fac_name = _names_of(fac, {r["host"] for r in rows} | {s for r in rows for s in r["stops"]})
+    out = [{**{k: v for k, v in r.items() if k != "stops"}, "county_name": names.get(r["county"], str(r["county"])),
+            "host_name": fac_name[r["host"]], "n_stops": len(r["stops"]), "stops": ";".join(r["stops"]),
+            "stop_names": "；".join(fac_name[s] for s in r["stops"])} for r in rows]
     return pd.DataFrame(out, columns=cols)
 
 
@@ -240,10 +251,12 @@ def access_frames(region: Region, matrix: AccessMatrix, rule: AccessIndicators, 
     mean = {k: float((pop * v).sum() / weight) if weight else 0.0 for k, v in
             (("physicians", before), ("physicians_after", after), ("beds", beds))}
     rows = []
+    names = county_names(region)
+    rows_of = rows_by(frame["county"].to_numpy())
     for county in sorted(region.counties.index):
-        sel = frame["county"].to_numpy() == county
+        sel = rows_of.get(str(county), np.zeros(0, dtype=int))
         p = pop[sel]
-        row = {"county": county, "county_name": region.county_name(county), "population": int(p.sum())}
+        row = {"county": county, "county_name": names.get(county, str(county)), "population": int(p.sum())}
         for key, values in (("physicians", before), ("physicians_after", after), ("beds", beds)):
             v = values[sel]
             row[f"{key}_mean"] = round(float((p * v).sum() / p.sum()), 6) if p.sum() else 0.0
