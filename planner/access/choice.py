@@ -24,7 +24,7 @@ from .rules import VisitShareModel
 
 PRIMARY_KINDS = ("township_health_center", "community_health_center", "village_clinic")
 
-SPARSE_PAIRS = 1_000_000
+SPARSE_PAIRS = 100_000
 """Township-facility pairs from which the model's products use scipy.sparse instead of bincount."""
 
 
@@ -110,8 +110,8 @@ def huff(inp: ChoiceInputs, rule: VisitShareModel) -> ChoiceResult:
     n_town, n_fac = len(inp.demand_pop), len(inp.capacity)
     # u (township x facility, the stored pairs) times a vector. Each sum adds the same products in the
     # same order (pairs in row-major order) by bincount as by a CSR product, so the figures are the
-    # same to the last bit either way: bincount below SPARSE_PAIRS pairs (scipy's import costs the
-    # command line 0.3-0.7 s), scipy.sparse above (about 4x faster a product: the country's millions).
+    # same to the last bit either way: bincount below SPARSE_PAIRS pairs (a county's or a city's run
+    # does not pay scipy's import, 0.1 s CPU, 0.3-0.7 s wall), scipy.sparse above (3-4x faster a product).
     if len(vals) >= SPARSE_PAIRS:
         from scipy.sparse import csr_matrix
 
