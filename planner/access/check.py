@@ -149,18 +149,26 @@ def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
     members_in: dict[str, list[str]] = {}
     ctx = fac["context"].astype(bool) if "context" in fac.columns else pd.Series(False, index=fac.index)
     mem = fac[fac["kind"].isin(MEMBER_KINDS) & ~ctx]
-    for fid, town in zip(mem.index, mem["township_code"].astype(str)):
+    for fid, town in zip(mem.index.tolist(), mem["township_code"].astype(str).tolist()):
         members_in.setdefault(town, []).append(str(fid))
-    lon = dict(zip(fac.index, fac.geometry.x))
-    lat = dict(zip(fac.index, fac.geometry.y))
+    lon = dict(zip(fac.index.tolist(), fac.geometry.x.tolist()))
+    lat = dict(zip(fac.index.tolist(), fac.geometry.y.tolist()))
+    # Cells of the facilities that lead or host (never village clinics) read once, not a pandas look-up each.
+    big = fac[fac["kind"] != "village_clinic"]
+    cells = {col: dict(zip(big.index.tolist(), big[col].tolist()))
+             for col in ("name", "county_code", "kind", "central_thc", "township_code", *rule.centers) if col in big.columns}
+
+    def at(fid: str, col: str):
+        column = cells.get(col)
+        return column[fid] if column is not None and fid in column else fac.at[fid, col]
     for c in sorted(plan.communities(), key=lambda c: c.id):
         scope, counties, city = scopes.get(c.unit, ("county", (c.unit,), ""))
         if not rule.applies_to(scope, counties, city) or c.lead not in fac.index:
             continue
         checked += 1
-        county = str(fac.at[c.lead, "county_code"])
+        county = str(at(c.lead, "county_code"))
         where = names.get(county, county)
-        label, label_zh = f"the community led by {fac.at[c.lead, 'name']}", f"{fac.at[c.lead, 'name']}牵头的医共体"
+        label, label_zh = f"the community led by {at(c.lead, 'name')}", f"{at(c.lead, 'name')}牵头的医共体"
         towns = set(c.townships)
         for center in rule.centers:
             zh, en = SHARED_CENTERS[center]
@@ -169,10 +177,10 @@ def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
                 found.append(_v(rule, c.unit, where, f"{label} has no {en} host in the table", f"{label_zh}共享中心表缺少{zh}"))
                 continue
             host = str(row["host"])
-            able = host in fac.index and center in fac.columns and bool(fac.at[host, center])
+            able = host in fac.index and center in fac.columns and bool(at(host, center))
             allowed = host == c.lead or (rule.hosts == "lead_or_central" and host in fac.index
-                                         and fac.at[host, "kind"] == "township_health_center"
-                                         and bool(fac.at[host, "central_thc"]) and fac.at[host, "township_code"] in towns)
+                                         and at(host, "kind") == "township_health_center"
+                                         and bool(at(host, "central_thc")) and at(host, "township_code") in towns)
             if not allowed:
                 found.append(_v(rule, c.unit, where, f"{label}: {en} host {host} is neither its lead nor an allowed central "
                                 "township health center", f"{label_zh}：{zh}承担机构{host}不是牵头医院或本医共体中心乡镇卫生院"))
@@ -180,8 +188,8 @@ def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
                 found.append(_v(rule, c.unit, where, f"{label} has no {en} center ({zh}): no member runs one",
                                 f"{label_zh}未建成{zh}"))
             if str(row["status"]) == "existing" and not able:
-                found.append(_v(rule, c.unit, where, f"{label}: the table says {fac.at[host, 'name']} runs {en}, the data "
-                                "say it cannot", f"{label_zh}：表称{fac.at[host, 'name']}已具备{zh}，数据不符"))
+                found.append(_v(rule, c.unit, where, f"{label}: the table says {at(host, 'name')} runs {en}, the data "
+                                "say it cannot", f"{label_zh}：表称{at(host, 'name')}已具备{zh}，数据不符"))
         members = sorted({f for t in towns for f in members_in.get(t, [])} | {c.lead})
         for host in sorted(hosts_in.get(c.id, set())):
             mine_trips = trips_of.get((c.id, host), [])
@@ -190,8 +198,8 @@ def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
             if sorted(seen) != sorted(want):
                 missing = sorted(set(want) - set(seen))
                 extra = sorted(set(seen) - set(want)) + sorted({s for s in seen if seen.count(s) > 1})
-                found.append(_v(rule, c.unit, where, f"{label}: courier trips from {fac.at[host, 'name']} miss {missing[:5]} "
-                                f"or visit {extra[:5]} wrongly", f"{label_zh}：{fac.at[host, 'name']}物流线路漏访{missing[:5]}或误访{extra[:5]}"))
+                found.append(_v(rule, c.unit, where, f"{label}: courier trips from {at(host, 'name')} miss {missing[:5]} "
+                                f"or visit {extra[:5]} wrongly", f"{label_zh}：{at(host, 'name')}物流线路漏访{missing[:5]}或误访{extra[:5]}"))
             for trip in mine_trips:
                 stops = [s for s in str(trip["stops"]).split(";") if s]
                 number, written = trip["trip"], float(trip["minutes"])
@@ -207,9 +215,9 @@ def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
                     found.append(_v(rule, c.unit, where, f"{label}: trip {number} takes {minutes:.1f} min, the table "
                                     f"says {written:.1f}", f"{label_zh}：第{number}条线路实为{minutes:.1f}分钟，表中为{written:.1f}"))
                 if rule.enforce_round_trip and minutes > rule.max_round_trip_min + 1e-6:
-                    found.append(_v(rule, c.unit, where, f"{label}: courier trip {number} from {fac.at[host, 'name']} "
+                    found.append(_v(rule, c.unit, where, f"{label}: courier trip {number} from {at(host, 'name')} "
                                     f"takes {minutes:.0f} min, over {rule.max_round_trip_min:g}",
-                                    f"{label_zh}：{fac.at[host, 'name']}第{number}条物流往返{minutes:.0f}分钟，"
+                                    f"{label_zh}：{at(host, 'name')}第{number}条物流往返{minutes:.0f}分钟，"
                                     f"超过{rule.max_round_trip_min:g}分钟"))
     return RuleStatus(rule, checked, tuple(found))
 
