@@ -58,8 +58,14 @@ def _first(rules: list, kind: str):
 
 
 def run_access(region: Region, plan: Plan, rules: list, travel: TravelModel, *, roster: list | None = None,
-               units: list | None = None, backend: str = "cpsat") -> AccessResult | None:
-    """Compute the access tables under the rule file's access rules (None when it has none)."""
+               units: list | None = None, backend: str = "cpsat", jobs: int = 1, executor: str = "process",
+               address: str | None = None) -> AccessResult | None:
+    """Compute the access tables under the rule file's access rules (None when it has none).
+
+    `jobs`, `executor`, `address` (as for the plan's phases): the shared centers' courier routing runs
+    on worker processes when jobs > 1, with the same results (only with the great-circle travel model,
+    whose minutes count no OD fallbacks that a worker would keep to itself).
+    """
     active = [r for r in rules if r.enabled and type(r).stage == "access"]
     if not active:
         return None
@@ -86,7 +92,8 @@ def run_access(region: Region, plan: Plan, rules: list, travel: TravelModel, *, 
         scopes = {u.id: (u.scope, tuple(u.county_codes), u.city_code) for u in (units or [])}
         hosts, trips = [], []
         for rule in shared:
-            sp = plan_shared(region, plan, rule, travel, scopes)
+            sp = plan_shared(region, plan, rule, travel, scopes,
+                             jobs=jobs if travel.straight_only else 1, executor=executor, address=address)
             hosts += [{"rule_id": rule.id, **h.__dict__} for h in sp.hosts]
             trips += [{"rule_id": rule.id, **x.__dict__} for x in sp.trips]
         out.tables["shared_hosts"] = shared_hosts_frame(hosts, region)
