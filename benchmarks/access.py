@@ -52,7 +52,7 @@ def main() -> None:
     ap.add_argument("--region", default="浙江省")
     ap.add_argument("--rules", default="zhejiang-2026")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--jobs", type=int, default=1, help="worker processes of the plan (the access phase is serial)")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes of the plan and of the access phase's courier routing")
     ap.add_argument("--save-inputs", help="pickle the plan, roster, units and travel model here after planning")
     ap.add_argument("--inputs", help="read the plan from this --save-inputs pickle instead of planning")
     args = ap.parse_args()
@@ -90,7 +90,7 @@ def main() -> None:
     reset = _reset_peak()
     for _ in range(args.repeat):
         t1, c1 = time.perf_counter(), time.process_time()
-        acc = run_access(region, plan, list(rules.rules), travel, roster=roster, units=units)
+        acc = run_access(region, plan, list(rules.rules), travel, roster=roster, units=units, jobs=args.jobs)
         t2 = time.perf_counter()
         check_access(region, plan, acc.tables, list(rules.rules), travel, plan_scopes(plan, region))
         t3, c3 = time.perf_counter(), time.process_time()
