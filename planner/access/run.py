@@ -62,9 +62,10 @@ def run_access(region: Region, plan: Plan, rules: list, travel: TravelModel, *, 
                address: str | None = None) -> AccessResult | None:
     """Compute the access tables under the rule file's access rules (None when it has none).
 
-    `jobs`, `executor`, `address` (as for the plan's phases): the shared centers' courier routing runs
-    on worker processes when jobs > 1, with the same results (only with the great-circle travel model,
-    whose minutes count no OD fallbacks that a worker would keep to itself).
+    `jobs`, `executor`, `address` (as for the plan's phases): the counties' covering models and the
+    shared centers' courier routing run on worker processes when jobs > 1, with the same results (the
+    routing only with the great-circle travel model, whose minutes count no OD fallbacks that a worker
+    would keep to itself).
     """
     active = [r for r in rules if r.enabled and type(r).stage == "access"]
     if not active:
@@ -78,7 +79,7 @@ def run_access(region: Region, plan: Plan, rules: list, travel: TravelModel, *, 
     emergency = _first(rules, "emergency_centers")
     if emergency is not None:
         t = time.perf_counter()
-        upgrades = emergency_upgrades(region, matrix, emergency, backend)
+        upgrades = emergency_upgrades(region, matrix, emergency, backend, jobs=jobs, executor=executor, address=address)
         chosen: dict[str, set[str]] = {}
         for row in upgrades.itertuples():
             if row.k == row.k_max:
@@ -122,8 +123,16 @@ def run_access(region: Region, plan: Plan, rules: list, travel: TravelModel, *, 
     return out
 
 
-def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCenters, backend: str) -> pd.DataFrame:
+def _cover(weights: np.ndarray, reach: np.ndarray, k_max: int, backend: str, time_limit_s: float, name: str):
+    """One county's covering path (a worker's task)."""
+    return cover_path(weights, reach, k_max, backend=backend, time_limit_s=time_limit_s, name=name)
+
+
+def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCenters, backend: str, *, jobs: int = 1,
+                       executor: str = "process", address: str | None = None) -> pd.DataFrame:
     """Per county, the exact optimal upgrades for 1 ... max_new_centers new centers, with marginal gains."""
+    from ..executor import ordered_map
+
     fac = matrix.facilities
     towns = matrix.towns
     pop = towns["population"].to_numpy(dtype=np.int64)
@@ -142,6 +151,8 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
             if kind in kinds[center] and not has[center][k]:
                 cands_of.setdefault(str(county), []).append((str(fid), center))
     towns_of = rows_by(county_of)
+    problems: list[tuple[str, list[tuple[str, str]], int]] = []
+    tasks: list[tuple] = []
     names = county_names(region)
     for county in sorted(region.counties.index):
         sel = towns_of.get(county, np.array([], dtype=int))
@@ -182,10 +193,14 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
             keep.setdefault((cands[j][1], reach[:, j].tobytes()), j)
         cols_kept = sorted(keep.values())
         cands, reach = [cands[j] for j in cols_kept], reach[:, cols_kept]
-        path = cover_path(np.array(weights), reach, rule.max_new_centers, backend=backend, time_limit_s=rule.time_limit_s,
-                          name=f"emergency_cover[{county}]")
+        problems.append((county, cands, int(sum(pop[i] for i in sel)) * len(rule.centers) - int(np.sum(weights))))
+        tasks.append((np.array(weights), reach, rule.max_new_centers, backend, rule.time_limit_s,
+                      f"emergency_cover[{county}]"))
+    # The counties' covering models on the plan's workers when jobs > 1 (each solve single-threaded with a
+    # fixed seed: the same optima in the same order whatever runs them).
+    paths = ordered_map(_cover, tasks, jobs=jobs, executor=executor, address=address)
+    for (county, cands, base), path in zip(problems, paths):
         order = {j: n + 1 for n, j in enumerate(path.order)}
-        base = int(sum(pop[i] for i in sel)) * len(rule.centers) - int(np.sum(weights))
         for step in path.steps:
             for j in step.chosen:
                 f, center = cands[j]
