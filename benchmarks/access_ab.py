@@ -4,6 +4,7 @@
     PYTHONPATH=/tmp/main python benchmarks/access_ab.py run /tmp/henan.pkl /tmp/a.pkl --repeat 2
     python benchmarks/access_ab.py run /tmp/henan.pkl /tmp/b.pkl --repeat 2 [--jobs 2]
     python benchmarks/access_ab.py compare /tmp/a.pkl /tmp/b.pkl                        # ALL IDENTICAL or the diffs
+    python benchmarks/access_ab.py provinces            # each province's access matrix alone: pairs, build CPU
 
 `run` times `run_access` + `check_access` (wall and CPU of this process) --repeat times in one
 process (quote the warm, later runs), prints the peak RSS, and saves every access table and check
@@ -86,6 +87,29 @@ def _compare(a_path: str, b_path: str) -> int:
     return 0 if ok else 1
 
 
+def _provinces(bound_min: float) -> None:
+    """The access matrix of every province alone (not a whole-country process): pairs kept, build CPU."""
+    from planner import regions
+    from planner.access.matrix import build_matrix
+    from planner.travel import TravelModel
+
+    cat = regions.catalog()
+    seats = facilities = pairs = 0
+    cpu_s = 0.0
+    for name in dict.fromkeys(cat.loc[cat["plannable"].astype(bool), "province_name"]):
+        region = regions.load(name)
+        c0 = time.process_time()
+        m = build_matrix(region, TravelModel(), bound_min)
+        cpu = time.process_time() - c0
+        n, k = m.shape
+        seats, facilities, pairs, cpu_s = seats + n, facilities + k, pairs + len(m.minutes), cpu_s + cpu
+        print(f"{name}: {n:,} x {k:,}, pairs {len(m.minutes):,} ({len(m.minutes) / max(n * k, 1):.1%}), "
+              f"build {cpu:.2f} s CPU", flush=True)
+    print(f"sum over provinces: {seats:,} seats x {facilities:,} facilities ({seats * facilities * 8 / 1e9:.1f} GB "
+          f"as one dense float64 matrix); pairs {pairs:,}; build {cpu_s:.1f} s CPU; peak RSS "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -101,8 +125,12 @@ def main() -> None:
     c = sub.add_parser("compare")
     c.add_argument("a")
     c.add_argument("b")
+    v = sub.add_parser("provinces")
+    v.add_argument("--bound-min", type=float, default=90.0)
     args = ap.parse_args()
-    if args.cmd == "plan":
+    if args.cmd == "provinces":
+        _provinces(args.bound_min)
+    elif args.cmd == "plan":
         _plan(args.region, args.rules, args.out)
     elif args.cmd == "run":
         _run(args.inputs, args.out, args.repeat, args.jobs)
