@@ -353,7 +353,7 @@ def run_services(result: RunResult, options: SolveOptions = SolveOptions(), *, j
     sites = [(d.county, fid) for d in result.dialysis for fid in d.sites]
     result.service_statuses = (check_dispatch(result.region, result.plan, rows, rules)
                                + check_dialysis(result.region, sites, rules) + check_capacity(result.capacity, rules))
-    _run_access(result, rows, options)
+    _run_access(result, rows, options, **parallel)
     _run_villages(result, **parallel)
     return result
 
@@ -380,14 +380,16 @@ def _run_villages(result: RunResult, *, jobs: int = 1, executor: str = "process"
         result.timings_s["villages_s"] = time.perf_counter() - t0
 
 
-def _run_access(result: RunResult, roster: list, options: SolveOptions) -> None:
+def _run_access(result: RunResult, roster: list, options: SolveOptions, *, jobs: int = 1, executor: str = "process",
+                address: str | None = None) -> None:
     """The access phase (planner.access): tables and their independent check, when the rules have access rules."""
     from .access.check import check_access
     from .access.run import run_access
 
     t0 = time.perf_counter()
     rules = list(result.rules.rules)
-    result.access = run_access(result.region, result.plan, rules, result.travel, roster=roster, units=result.units)
+    result.access = run_access(result.region, result.plan, rules, result.travel, roster=roster, units=result.units,
+                               jobs=jobs, executor=executor, address=address)
     if result.access is not None:
         scopes = {u.id: (u.scope, tuple(u.county_codes), u.city_code) for u in result.units}
         result.access_statuses = check_access(result.region, result.plan, result.access.tables, rules, result.travel, scopes)

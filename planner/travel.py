@@ -143,6 +143,20 @@ class TravelModel:
         km = haversine_km(a.lon[:, None], a.lat[:, None], b.lon[None, :], b.lat[None, :])
         return km * self.detour_factor / self.speed_kph * 60.0
 
+    def straight_pair_minutes(self, a: Points, b: Points) -> np.ndarray:
+        """Minutes by the great-circle model from a[k] to b[k] for each k, shape (len(a),).
+
+        The same operations, element by element, as `straight_minutes` (so the same figures to the
+        last bit): for sparse matrices that compute only the pairs a spatial index finds.
+        """
+        km = haversine_km(a.lon, a.lat, b.lon, b.lat)
+        return km * self.detour_factor / self.speed_kph * 60.0
+
+    @property
+    def straight_only(self) -> bool:
+        """Whether every minute comes from the great-circle model (no OD matrix, no road graph)."""
+        return self.od is None and self.road is None
+
     def minutes(self, origins: Points, destinations: Points) -> np.ndarray:
         """Travel minutes from every origin to every destination, shape (origins, destinations)."""
         if len(origins) == 0 or len(destinations) == 0:

@@ -12,7 +12,8 @@ from ..i18n import Text
 from ..plan import Plan
 from ..region import Region
 from ..schema import EMERGENCY_CENTERS, SHARED_CENTERS
-from ..travel import Points, TravelModel
+from ..travel import EARTH_RADIUS_KM, Points, TravelModel
+from .counties import county_names, rows_by
 from .rules import MEASURES
 from .shared import MEMBER_KINDS
 
@@ -22,7 +23,43 @@ def _v(rule, unit: str, name: str, en: str, zh: str) -> Violation:
 
 
 def _bool(s: pd.Series) -> pd.Series:
+    if s.dtype == bool or pd.api.types.infer_dtype(s, skipna=False) == "boolean":
+        return s.astype(bool)  # every value a bool already (tens of thousands of facilities: no per-row call)
     return s.map(lambda v: v is True or str(v).strip().lower() in ("true", "1"))
+
+
+def reach_within(travel: TravelModel, seats: Points, dest: Points, max_minutes: float, *,
+                 block: int = 256) -> np.ndarray:
+    """Whether each seat has a destination within `max_minutes`, shape (len(seats),).
+
+    Independent of the access matrix (planner.access.matrix): seats in blocks by latitude, each block
+    against the destinations in its latitude band only when travel is the great-circle model (a pair
+    farther apart in latitude alone than the reach is beyond it), against all of them otherwise.
+    """
+    out = np.zeros(len(seats), dtype=bool)
+    if not len(seats) or not len(dest):
+        return out
+    by_lat = np.argsort(seats.lat, kind="stable")
+    dest_order = np.argsort(dest.lat, kind="stable")
+    dest_lat = dest.lat[dest_order]
+    band_deg = np.inf
+    if travel.straight_only and travel.speed_kph > 0 and travel.detour_factor > 0:
+        # Great-circle km >= Earth radius x latitude difference (radians); a generous margin over rounding.
+        km = max_minutes * travel.speed_kph / (travel.detour_factor * 60.0)
+        band_deg = float(np.degrees(km / EARTH_RADIUS_KM)) * (1 + 1e-6) + 1e-9
+    for a in range(0, len(seats), block):
+        part = by_lat[a:a + block]
+        lo, hi = 0, len(dest)
+        if np.isfinite(band_deg):
+            lo = int(np.searchsorted(dest_lat, seats.lat[part].min() - band_deg, side="left"))
+            hi = int(np.searchsorted(dest_lat, seats.lat[part].max() + band_deg, side="right"))
+        if hi <= lo:
+            continue
+        near = dest_order[lo:hi]
+        t = travel.minutes(Points(tuple(seats.ids[k] for k in part), seats.lon[part], seats.lat[part]),
+                           Points(tuple(dest.ids[k] for k in near), dest.lon[near], dest.lat[near]))
+        out[part] = (t <= max_minutes).any(axis=1)
+    return out
 
 
 def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, travel: TravelModel, *,
@@ -31,6 +68,7 @@ def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, trave
     required); the coverage table matches the data and the proposed upgrades are county hospitals of an allowed
     kind that do not run the center yet (when the tables come from this rule)."""
     found: list[Violation] = []
+    names = county_names(region)
     fac = region.facilities
     towns = region.townships
     cov = tables.get("emergency_coverage", pd.DataFrame())
@@ -42,13 +80,13 @@ def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, trave
     for center in rule.centers:
         zh, en = EMERGENCY_CENTERS[center]
         runs = fac[_bool(fac[center].astype(object))] if center in fac.columns else fac.iloc[:0]
-        t = travel.minutes(seats, Points.from_xy(list(runs.index), runs.geometry.x, runs.geometry.y))
-        near = t.min(axis=1) if t.shape[1] else np.full(len(towns), np.inf)
-        covered_by = pd.Series(pop * (near <= rule.max_minutes)).groupby(town_county).sum()
+        reached = reach_within(travel, seats, Points.from_xy(list(runs.index), runs.geometry.x, runs.geometry.y),
+                               rule.max_minutes)
+        covered_by = pd.Series(pop * reached).groupby(town_county).sum()
         total_by = pd.Series(pop).groupby(town_county).sum()
         own = set(runs.loc[runs["admin_level"] == "county", "county_code"].astype(str))
         for county in counties:
-            name = region.county_name(county)
+            name = names.get(county, county)
             covered, total = int(covered_by.get(county, 0)), int(total_by.get(county, 0))
             written = lookup.get((county, center))
             if not tables_from_rule:
@@ -68,7 +106,7 @@ def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, trave
     ups = tables.get("emergency_upgrades", pd.DataFrame()) if tables_from_rule else pd.DataFrame()
     for row in ups.itertuples():
         county, fid, center = str(row.county), str(row.facility_id), str(row.center)
-        name = region.county_name(county)
+        name = names.get(county, county)
         if fid not in fac.index:
             found.append(_v(rule, county, name, f"upgrade {fid} is not a facility of the region", f"升级对象{fid}不在本地区"))
             continue
@@ -82,7 +120,7 @@ def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, trave
         per_k = ups.groupby(["county", "k"]).size()
         for (county, k), n in per_k.items():
             if n > int(k):
-                found.append(_v(rule, str(county), region.county_name(str(county)), f"{n} upgrades for k = {k}",
+                found.append(_v(rule, str(county), names.get(str(county), str(county)), f"{n} upgrades for k = {k}",
                                 f"k = {k}时提出{n}项升级"))
     return RuleStatus(rule, len(counties), tuple(found))
 
@@ -92,6 +130,7 @@ def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
     """Every covered community has a host for every center, the host is allowed and able (required centers
     run now), and the courier trips visit every member once within the limit, their minutes as written."""
     found: list[Violation] = []
+    names = county_names(region)
     fac = region.facilities
     hosts = tables.get("shared_hosts", pd.DataFrame())
     trips = tables.get("courier_trips", pd.DataFrame())
@@ -110,18 +149,26 @@ def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
     members_in: dict[str, list[str]] = {}
     ctx = fac["context"].astype(bool) if "context" in fac.columns else pd.Series(False, index=fac.index)
     mem = fac[fac["kind"].isin(MEMBER_KINDS) & ~ctx]
-    for fid, town in zip(mem.index, mem["township_code"].astype(str)):
+    for fid, town in zip(mem.index.tolist(), mem["township_code"].astype(str).tolist()):
         members_in.setdefault(town, []).append(str(fid))
-    lon = dict(zip(fac.index, fac.geometry.x))
-    lat = dict(zip(fac.index, fac.geometry.y))
+    lon = dict(zip(fac.index.tolist(), fac.geometry.x.tolist()))
+    lat = dict(zip(fac.index.tolist(), fac.geometry.y.tolist()))
+    # Cells of the facilities that lead or host (never village clinics) read once, not a pandas look-up each.
+    big = fac[fac["kind"] != "village_clinic"]
+    cells = {col: dict(zip(big.index.tolist(), big[col].tolist()))
+             for col in ("name", "county_code", "kind", "central_thc", "township_code", *rule.centers) if col in big.columns}
+
+    def at(fid: str, col: str):
+        column = cells.get(col)
+        return column[fid] if column is not None and fid in column else fac.at[fid, col]
     for c in sorted(plan.communities(), key=lambda c: c.id):
         scope, counties, city = scopes.get(c.unit, ("county", (c.unit,), ""))
         if not rule.applies_to(scope, counties, city) or c.lead not in fac.index:
             continue
         checked += 1
-        county = str(fac.at[c.lead, "county_code"])
-        where = region.county_name(county)
-        label, label_zh = f"the community led by {fac.at[c.lead, 'name']}", f"{fac.at[c.lead, 'name']}牵头的医共体"
+        county = str(at(c.lead, "county_code"))
+        where = names.get(county, county)
+        label, label_zh = f"the community led by {at(c.lead, 'name')}", f"{at(c.lead, 'name')}牵头的医共体"
         towns = set(c.townships)
         for center in rule.centers:
             zh, en = SHARED_CENTERS[center]
@@ -130,10 +177,10 @@ def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
                 found.append(_v(rule, c.unit, where, f"{label} has no {en} host in the table", f"{label_zh}共享中心表缺少{zh}"))
                 continue
             host = str(row["host"])
-            able = host in fac.index and center in fac.columns and bool(fac.at[host, center])
+            able = host in fac.index and center in fac.columns and bool(at(host, center))
             allowed = host == c.lead or (rule.hosts == "lead_or_central" and host in fac.index
-                                         and fac.at[host, "kind"] == "township_health_center"
-                                         and bool(fac.at[host, "central_thc"]) and fac.at[host, "township_code"] in towns)
+                                         and at(host, "kind") == "township_health_center"
+                                         and bool(at(host, "central_thc")) and at(host, "township_code") in towns)
             if not allowed:
                 found.append(_v(rule, c.unit, where, f"{label}: {en} host {host} is neither its lead nor an allowed central "
                                 "township health center", f"{label_zh}：{zh}承担机构{host}不是牵头医院或本医共体中心乡镇卫生院"))
@@ -141,8 +188,8 @@ def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
                 found.append(_v(rule, c.unit, where, f"{label} has no {en} center ({zh}): no member runs one",
                                 f"{label_zh}未建成{zh}"))
             if str(row["status"]) == "existing" and not able:
-                found.append(_v(rule, c.unit, where, f"{label}: the table says {fac.at[host, 'name']} runs {en}, the data "
-                                "say it cannot", f"{label_zh}：表称{fac.at[host, 'name']}已具备{zh}，数据不符"))
+                found.append(_v(rule, c.unit, where, f"{label}: the table says {at(host, 'name')} runs {en}, the data "
+                                "say it cannot", f"{label_zh}：表称{at(host, 'name')}已具备{zh}，数据不符"))
         members = sorted({f for t in towns for f in members_in.get(t, [])} | {c.lead})
         for host in sorted(hosts_in.get(c.id, set())):
             mine_trips = trips_of.get((c.id, host), [])
@@ -151,8 +198,8 @@ def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
             if sorted(seen) != sorted(want):
                 missing = sorted(set(want) - set(seen))
                 extra = sorted(set(seen) - set(want)) + sorted({s for s in seen if seen.count(s) > 1})
-                found.append(_v(rule, c.unit, where, f"{label}: courier trips from {fac.at[host, 'name']} miss {missing[:5]} "
-                                f"or visit {extra[:5]} wrongly", f"{label_zh}：{fac.at[host, 'name']}物流线路漏访{missing[:5]}或误访{extra[:5]}"))
+                found.append(_v(rule, c.unit, where, f"{label}: courier trips from {at(host, 'name')} miss {missing[:5]} "
+                                f"or visit {extra[:5]} wrongly", f"{label_zh}：{at(host, 'name')}物流线路漏访{missing[:5]}或误访{extra[:5]}"))
             for trip in mine_trips:
                 stops = [s for s in str(trip["stops"]).split(";") if s]
                 number, written = trip["trip"], float(trip["minutes"])
@@ -168,9 +215,9 @@ def check_shared(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
                     found.append(_v(rule, c.unit, where, f"{label}: trip {number} takes {minutes:.1f} min, the table "
                                     f"says {written:.1f}", f"{label_zh}：第{number}条线路实为{minutes:.1f}分钟，表中为{written:.1f}"))
                 if rule.enforce_round_trip and minutes > rule.max_round_trip_min + 1e-6:
-                    found.append(_v(rule, c.unit, where, f"{label}: courier trip {number} from {fac.at[host, 'name']} "
+                    found.append(_v(rule, c.unit, where, f"{label}: courier trip {number} from {at(host, 'name')} "
                                     f"takes {minutes:.0f} min, over {rule.max_round_trip_min:g}",
-                                    f"{label_zh}：{fac.at[host, 'name']}第{number}条物流往返{minutes:.0f}分钟，"
+                                    f"{label_zh}：{at(host, 'name')}第{number}条物流往返{minutes:.0f}分钟，"
                                     f"超过{rule.max_round_trip_min:g}分钟"))
     return RuleStatus(rule, checked, tuple(found))
 
@@ -187,10 +234,12 @@ def check_indicators(region: Region, tables: dict[str, pd.DataFrame], rule) -> R
     found: list[Violation] = []
     towns = tables.get("access_townships", pd.DataFrame())
     equity = tables.get("access_equity", pd.DataFrame())
+    names = county_names(region)
+    rows_of = rows_by(towns["county"].to_numpy()) if len(towns) else {}
     for row in equity.itertuples():
         county = str(row.county)
-        name = region.county_name(county)
-        part = towns[towns["county"].astype(str) == county]
+        name = names.get(county, county)
+        part = towns.iloc[rows_of.get(county, np.zeros(0, dtype=int))]
         g = _pairwise_gini(part["physicians_per_1000"].to_numpy(float), part["population"].to_numpy(float))
         if abs(g - float(row.physicians_gini)) > 1e-4:
             found.append(_v(rule, county, name, f"Gini of physician access is {g:.4f} from the township table, "
@@ -208,6 +257,7 @@ def check_targets(region: Region, tables: dict[str, pd.DataFrame], rule) -> Rule
     col = "primary_share_est" if rule.measure == "primary" else "in_county_share_est"
     zh, en = MEASURES[rule.measure]
     n = 0
+    names = county_names(region)
     for row in shares.itertuples():
         county = str(row.county)
         est = getattr(row, col)
@@ -215,7 +265,7 @@ def check_targets(region: Region, tables: dict[str, pd.DataFrame], rule) -> Rule
             continue
         n += 1
         if float(est) < rule.min_share:
-            found.append(_v(rule, county, region.county_name(county),
+            found.append(_v(rule, county, names.get(county, county),
                             f"estimated {en} {float(est):.1%} (model estimate), {100 * (rule.min_share - float(est)):.1f} "
                             f"points below the target {rule.min_share:.0%}",
                             f"{zh}估算值{float(est):.1%}（模型估算），低于目标{rule.min_share:.0%} "

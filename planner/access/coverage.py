@@ -8,6 +8,7 @@ import pandas as pd
 from ..region import Region
 from ..schema import EMERGENCY_CENTERS
 from .matrix import AccessMatrix
+from .counties import county_names
 
 
 def center_mask(facilities: pd.DataFrame, center: str, extra: set[str] | frozenset[str] = frozenset()) -> np.ndarray:
@@ -19,10 +20,9 @@ def center_mask(facilities: pd.DataFrame, center: str, extra: set[str] | frozens
 
 
 def nearest_minutes(matrix: AccessMatrix, mask: np.ndarray) -> np.ndarray:
-    """Minutes from each township seat to the nearest facility of `mask` (inf where there is none)."""
-    if not mask.any():
-        return np.full(len(matrix.towns), np.inf)
-    return matrix.minutes[:, mask].min(axis=1)
+    """Minutes from each township seat to the nearest facility of `mask` (inf where there is none), exact
+    beyond the matrix's bound too."""
+    return matrix.nearest(mask)
 
 
 def coverage_frame(matrix: AccessMatrix, region: Region, centers: list[str], max_minutes: float,
@@ -46,6 +46,7 @@ def coverage_frame(matrix: AccessMatrix, region: Region, centers: list[str], max
     fac = matrix.facilities
     own = region.facilities
     rows = []
+    names = county_names(region)
     for center in centers:
         zh, en = EMERGENCY_CENTERS[center]
         near = nearest_minutes(matrix, center_mask(fac, center))
@@ -59,7 +60,7 @@ def coverage_frame(matrix: AccessMatrix, region: Region, centers: list[str], max
         running = runs["county_code"].value_counts()
         for k, county in enumerate(counties):
             t = int(total[k])
-            rows.append({"county": county, "county_name": region.county_name(county), "center": center,
+            rows.append({"county": county, "county_name": names.get(county, str(county)), "center": center,
                          "center_zh": zh, "center_en": en, "population": t, "covered": int(round(within[k])),
                          "share": round(within[k] / t, 4) if t else 0.0,
                          "mean_nearest_min": round(minutes[k] / reached[k], 2) if reached[k] else None,

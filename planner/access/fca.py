@@ -67,6 +67,22 @@ def two_step_fca(demand: np.ndarray, supply: np.ndarray, minutes: np.ndarray, ma
     return w @ ratio
 
 
+def two_step_fca_pairs(demand: np.ndarray, supply: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                       weights: np.ndarray) -> np.ndarray:
+    """2SFCA (as `two_step_fca`) on the pairs within the catchment only: W(d) of pair k links demand
+    `rows[k]` and supply `cols[k]`; pairs not given are outside every catchment (W = 0).
+
+    The sums run over the pairs in their order (not a dense product's): figures agree with
+    `two_step_fca` to rounding (about 1e-15 relative).
+    """
+    p = np.asarray(demand, dtype=float)
+    s = np.asarray(supply, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    reached = np.bincount(cols, weights=p[rows] * w, minlength=len(s))
+    ratio = np.divide(s, reached, out=np.zeros_like(s), where=reached > 0)
+    return np.bincount(rows, weights=w * ratio[cols], minlength=len(p))
+
+
 def from_geodataframe(demand_gdf: pd.DataFrame, demand_col: str, supply_gdf: pd.DataFrame, supply_col: str,
                       max_minutes: float, minutes: Callable[[pd.DataFrame, pd.DataFrame], np.ndarray] | np.ndarray,
                       *, decay: str = "gaussian", sigma_min: float | None = None) -> pd.Series:

@@ -17,8 +17,9 @@ from .choice import choice_inputs, county_shares, huff, sensitivity
 from .coverage import center_mask, coverage_frame
 from .covering import cover_path
 from .equity import gini, share_below
-from .fca import decay_weights, two_step_fca
-from .matrix import AccessMatrix, build_matrix, slim
+from .fca import decay_weights, two_step_fca_pairs
+from .matrix import AccessMatrix, build_matrix, reach_bound, slim
+from .counties import county_names, rows_by
 from .rules import AccessIndicators, EmergencyCenters, SharedCenters, VisitShareModel, VisitShareTarget
 from .shared import plan_shared
 
@@ -57,19 +58,28 @@ def _first(rules: list, kind: str):
 
 
 def run_access(region: Region, plan: Plan, rules: list, travel: TravelModel, *, roster: list | None = None,
-               units: list | None = None, backend: str = "cpsat") -> AccessResult | None:
-    """Compute the access tables under the rule file's access rules (None when it has none)."""
+               units: list | None = None, backend: str = "cpsat", jobs: int = 1, executor: str = "process",
+               address: str | None = None) -> AccessResult | None:
+    """Compute the access tables under the rule file's access rules (None when it has none).
+
+    `jobs`, `executor`, `address` (as for the plan's phases): the counties' covering models and the
+    shared centers' courier routing run on worker processes when jobs > 1, with the same results (the
+    routing only with the great-circle travel model, whose minutes count no OD fallbacks that a worker
+    would keep to itself).
+    """
     active = [r for r in rules if r.enabled and type(r).stage == "access"]
     if not active:
         return None
     out = AccessResult()
     t0 = time.perf_counter()
-    matrix = build_matrix(region, travel)
+    # Only the pairs within the largest reach the rules read are kept (the whole country's dense matrix
+    # would not fit in memory); beyond it the nearest facility is found exactly on demand.
+    matrix = build_matrix(region, travel, reach_bound(rules))
     out.timings_s["matrix_s"] = time.perf_counter() - t0
     emergency = _first(rules, "emergency_centers")
     if emergency is not None:
         t = time.perf_counter()
-        upgrades = emergency_upgrades(region, matrix, emergency, backend)
+        upgrades = emergency_upgrades(region, matrix, emergency, backend, jobs=jobs, executor=executor, address=address)
         chosen: dict[str, set[str]] = {}
         for row in upgrades.itertuples():
             if row.k == row.k_max:
@@ -83,7 +93,8 @@ def run_access(region: Region, plan: Plan, rules: list, travel: TravelModel, *, 
         scopes = {u.id: (u.scope, tuple(u.county_codes), u.city_code) for u in (units or [])}
         hosts, trips = [], []
         for rule in shared:
-            sp = plan_shared(region, plan, rule, travel, scopes)
+            sp = plan_shared(region, plan, rule, travel, scopes,
+                             jobs=jobs if travel.straight_only else 1, executor=executor, address=address)
             hosts += [{"rule_id": rule.id, **h.__dict__} for h in sp.hosts]
             trips += [{"rule_id": rule.id, **x.__dict__} for x in sp.trips]
         out.tables["shared_hosts"] = shared_hosts_frame(hosts, region)
@@ -112,14 +123,23 @@ def run_access(region: Region, plan: Plan, rules: list, travel: TravelModel, *, 
     return out
 
 
-def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCenters, backend: str) -> pd.DataFrame:
+def _cover(weights: np.ndarray, reach: np.ndarray, k_max: int, backend: str, time_limit_s: float, name: str):
+    """One county's covering path (a worker's task)."""
+    return cover_path(weights, reach, k_max, backend=backend, time_limit_s=time_limit_s, name=name)
+
+
+def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCenters, backend: str, *, jobs: int = 1,
+                       executor: str = "process", address: str | None = None) -> pd.DataFrame:
     """Per county, the exact optimal upgrades for 1 ... max_new_centers new centers, with marginal gains."""
+    from ..executor import ordered_map
+
     fac = matrix.facilities
     towns = matrix.towns
     pop = towns["population"].to_numpy(dtype=np.int64)
     county_of = towns["county_code"].to_numpy()
-    covered = {c: matrix.minutes[:, center_mask(fac, c)].min(axis=1) <= rule.max_minutes
-               if center_mask(fac, c).any() else np.zeros(len(towns), bool) for c in rule.centers}
+    covered = {c: matrix.within(center_mask(fac, c), rule.max_minutes) for c in rule.centers}
+    near_rows, near_cols, _ = matrix.pairs(rule.max_minutes)
+    local_col, local_row = np.full(len(fac), -1), np.full(len(towns), -1)  # reset after each county
     rows = []
     light = slim(fac)
     kinds = {c: rule.kinds_for(c) for c in rule.centers}
@@ -130,7 +150,10 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
         for center in rule.centers:
             if kind in kinds[center] and not has[center][k]:
                 cands_of.setdefault(str(county), []).append((str(fid), center))
-    towns_of = {str(c): np.flatnonzero(county_of == c) for c in np.unique(county_of)}
+    towns_of = rows_by(county_of)
+    problems: list[tuple[str, list[tuple[str, str]], int]] = []
+    tasks: list[tuple] = []
+    names = county_names(region)
     for county in sorted(region.counties.index):
         sel = towns_of.get(county, np.array([], dtype=int))
         cands = sorted(cands_of.get(county, []), key=lambda fc: (rule.centers.index(fc[1]), fc[0]))
@@ -147,10 +170,21 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
             continue
         reach = np.zeros((len(demand), len(cands)), dtype=bool)
         rows_of = {c: [q for q, (_, cc) in enumerate(demand) if cc == c] for c in rule.centers}
+        # The county's pairs within reach, as a small dense block: its townships x the candidates' columns.
+        cand_cols = np.array([matrix.column(f) for f, _ in cands])
+        distinct = np.unique(cand_cols)
+        local_col[distinct] = np.arange(len(distinct))
+        local_row[sel] = np.arange(len(sel))
+        block = np.zeros((len(sel), len(distinct)), dtype=bool)
+        lo, hi = np.searchsorted(near_rows, [sel.min(), sel.max() + 1]) if len(sel) else (0, 0)
+        r, c = near_rows[lo:hi], near_cols[lo:hi]
+        ok = (local_col[c] >= 0) & (local_row[r] >= 0)
+        block[local_row[r[ok]], local_col[c[ok]]] = True
         for j, (f, center) in enumerate(cands):
             q = rows_of[center]
             if q:
-                reach[q, j] = matrix.minutes[[demand[x][0] for x in q], matrix.column(f)] <= rule.max_minutes
+                reach[q, j] = block[local_row[[demand[x][0] for x in q]], local_col[cand_cols[j]]]
+        local_col[distinct], local_row[sel] = -1, -1
         # Candidates that would cover exactly the same residents are one choice (hospitals sharing a seat):
         # keep the first (a general hospital before a TCM or maternal-child one, then by id).
         rank = {"general_hospital": 0, "maternal_child_hospital": 1, "tcm_hospital": 2}
@@ -159,14 +193,18 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
             keep.setdefault((cands[j][1], reach[:, j].tobytes()), j)
         cols_kept = sorted(keep.values())
         cands, reach = [cands[j] for j in cols_kept], reach[:, cols_kept]
-        path = cover_path(np.array(weights), reach, rule.max_new_centers, backend=backend, time_limit_s=rule.time_limit_s,
-                          name=f"emergency_cover[{county}]")
+        problems.append((county, cands, int(sum(pop[i] for i in sel)) * len(rule.centers) - int(np.sum(weights))))
+        tasks.append((np.array(weights), reach, rule.max_new_centers, backend, rule.time_limit_s,
+                      f"emergency_cover[{county}]"))
+    # The counties' covering models on the plan's workers when jobs > 1 (each solve single-threaded with a
+    # fixed seed: the same optima in the same order whatever runs them).
+    paths = ordered_map(_cover, tasks, jobs=jobs, executor=executor, address=address)
+    for (county, cands, base), path in zip(problems, paths):
         order = {j: n + 1 for n, j in enumerate(path.order)}
-        base = int(sum(pop[i] for i in sel)) * len(rule.centers) - int(np.sum(weights))
         for step in path.steps:
             for j in step.chosen:
                 f, center = cands[j]
-                rows.append({"county": county, "county_name": region.county_name(county), "k": step.k,
+                rows.append({"county": county, "county_name": names.get(county, str(county)), "k": step.k,
                              "k_max": path.steps[-1].k, "center": center, "center_zh": EMERGENCY_CENTERS[center][0],
                              "facility_id": f, "facility_name": str(light.at[f, "name"]),
                              "order": order.get(j) if path.nested else None, "gained_total": step.gained,
@@ -177,13 +215,20 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
     return pd.DataFrame(rows, columns=cols)
 
 
+def _names_of(fac: pd.DataFrame, ids: set[str]) -> dict[str, str]:
+    """Facility id -> name (as `str(fac.at[id, "name"])`) for the ids given, in one look-up."""
+    ids = sorted(ids)
+    return dict(zip(ids, (str(x) for x in fac.loc[ids, "name"].tolist()))) if ids else {}
+
+
 def shared_hosts_frame(rows: list[dict], region: Region) -> pd.DataFrame:
     """One row per community and shared center: the host, whether it runs it now, whether it is required."""
     fac = region.facilities
     cols = ["rule_id", "community", "unit", "county", "county_name", "lead", "lead_name", "center", "center_zh", "host",
             "host_name", "status", "required"]
-    out = [{**r, "county_name": region.county_name(r["county"]), "lead_name": str(fac.at[r["lead"], "name"]),
-            "center_zh": SHARED_CENTERS[r["center"]][0], "host_name": str(fac.at[r["host"], "name"])} for r in rows]
+    names, fac_name = county_names(region), _names_of(fac, {r[k] for r in rows for k in ("lead", "host")})
+    out = [{**r, "county_name": names.get(r["county"], str(r["county"])), "lead_name": fac_name[r["lead"]],
+            "center_zh": SHARED_CENTERS[r["center"]][0], "host_name": fac_name[r["host"]]} for r in rows]
     return pd.DataFrame(out, columns=cols)
 
 
@@ -192,9 +237,11 @@ def courier_frame(rows: list[dict], region: Region) -> pd.DataFrame:
     fac = region.facilities
     cols = ["rule_id", "community", "unit", "county", "county_name", "host", "host_name", "trip", "n_stops", "stops",
             "stop_names", "minutes", "status"]
-    out = [{**{k: v for k, v in r.items() if k != "stops"}, "county_name": region.county_name(r["county"]),
-            "host_name": str(fac.at[r["host"], "name"]), "n_stops": len(r["stops"]), "stops": ";".join(r["stops"]),
-            "stop_names": "；".join(str(fac.at[s, "name"]) for s in r["stops"])} for r in rows]
+    names = county_names(region)
+    fac_name = _names_of(fac, {r["host"] for r in rows} | {s for r in rows for s in r["stops"]})
+    out = [{**{k: v for k, v in r.items() if k != "stops"}, "county_name": names.get(r["county"], str(r["county"])),
+            "host_name": fac_name[r["host"]], "n_stops": len(r["stops"]), "stops": ";".join(r["stops"]),
+            "stop_names": "；".join(fac_name[s] for s in r["stops"])} for r in rows]
     return pd.DataFrame(out, columns=cols)
 
 
@@ -212,10 +259,11 @@ def _after_dispatch(matrix: AccessMatrix, roster: list) -> np.ndarray:
 def access_frames(region: Region, matrix: AccessMatrix, rule: AccessIndicators, roster: list) -> tuple[pd.DataFrame, pd.DataFrame]:
     """2SFCA per township (physicians before/after dispatch, beds) and equity per county."""
     pop = matrix.population
-    w = decay_weights(matrix.minutes, rule.max_minutes, rule.decay, rule.sigma_min)  # once for the three measures
-    before = two_step_fca(pop, matrix.physicians, matrix.minutes, rule.max_minutes, weights=w) * 1000
-    after = two_step_fca(pop, _after_dispatch(matrix, roster), matrix.minutes, rule.max_minutes, weights=w) * 1000
-    beds = two_step_fca(pop, matrix.beds, matrix.minutes, rule.max_minutes, weights=w) * 1000
+    rows, cols, minutes = matrix.pairs(rule.max_minutes)
+    w = decay_weights(minutes, rule.max_minutes, rule.decay, rule.sigma_min)  # once for the three measures
+    before = two_step_fca_pairs(pop, matrix.physicians, rows, cols, w) * 1000
+    after = two_step_fca_pairs(pop, _after_dispatch(matrix, roster), rows, cols, w) * 1000
+    beds = two_step_fca_pairs(pop, matrix.beds, rows, cols, w) * 1000
     towns = matrix.towns
     frame = pd.DataFrame({"township": towns.index, "township_name": towns["name"].to_numpy(),
                           "county": towns["county_code"].to_numpy(), "population": pop.astype(np.int64),
@@ -225,10 +273,12 @@ def access_frames(region: Region, matrix: AccessMatrix, rule: AccessIndicators, 
     mean = {k: float((pop * v).sum() / weight) if weight else 0.0 for k, v in
             (("physicians", before), ("physicians_after", after), ("beds", beds))}
     rows = []
+    names = county_names(region)
+    rows_of = rows_by(frame["county"].to_numpy())
     for county in sorted(region.counties.index):
-        sel = frame["county"].to_numpy() == county
+        sel = rows_of.get(str(county), np.zeros(0, dtype=int))
         p = pop[sel]
-        row = {"county": county, "county_name": region.county_name(county), "population": int(p.sum())}
+        row = {"county": county, "county_name": names.get(county, str(county)), "population": int(p.sum())}
         for key, values in (("physicians", before), ("physicians_after", after), ("beds", beds)):
             v = values[sel]
             row[f"{key}_mean"] = round(float((p * v).sum() / p.sum()), 6) if p.sum() else 0.0

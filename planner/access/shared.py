@@ -113,42 +113,74 @@ def choose_host(lead: _Fac, here: list[_Fac], center: str, rule: SharedCenters,
     return lead.fid, ("missing" if center in rule.required else "to_build")
 
 
+SHARED_CHUNK = 16
+"""Communities per task when the shared centers are planned on worker processes."""
+
+
 def plan_shared(region: Region, plan: Plan, rule: SharedCenters, travel: TravelModel,
-                scopes: dict[str, tuple[str, tuple[str, ...], str]]) -> SharedPlan:
+                scopes: dict[str, tuple[str, tuple[str, ...], str]], *, jobs: int = 1, executor: str = "process",
+                address: str | None = None) -> SharedPlan:
     """Hosts and courier trips per community of the plan that the rule covers.
 
     `scopes` maps a unit id to (scope, county codes, city code), to tell which units the rule covers.
+    With `jobs` > 1 the communities are planned in chunks on worker processes (planner.executor):
+    each community on its own, so the hosts and trips are the same, in the same order.
     """
+    from ..executor import ordered_map
+
     out = SharedPlan(rule)
     index = FacilityIndex(region)
+    tasks = []
     for c in sorted(plan.communities(), key=lambda c: c.id):
         scope, counties, city = scopes.get(c.unit, ("county", (c.unit,), ""))
         lead = index.records.get(c.lead)
         if not rule.applies_to(scope, counties, city) or lead is None:
             continue
-        here = index.members(c)
-        stops = [f for f in here if f.kind in MEMBER_KINDS and f.fid != c.lead]
-        cand = [f for f in here if f.kind == "township_health_center" and f.central and f not in stops]
-        people = [lead, *stops, *cand]
-        pts = Points.from_xy([f.fid for f in people], [f.lon for f in people], [f.lat for f in people])
-        t_all = travel.minutes(pts, pts)
-        pos = {f.fid: k for k, f in enumerate(people)}
-        ids = [lead.fid, *[f.fid for f in stops]]
-        member_pos = [pos[f] for f in ids]
-        minutes_to = {f.fid: float(t_all[pos[f.fid], member_pos].sum()) for f in people}
-        hosts_here: list[str] = []
-        for center in rule.centers:
-            host, status = choose_host(lead, here, center, rule, minutes_to)
-            out.hosts.append(HostChoice(c.id, c.unit, lead.county, c.lead, center, host, status, center in rule.required))
-            if host not in hosts_here:
-                hosts_here.append(host)
-        for host in hosts_here:
-            visit = [f for f in ids if f != host]
-            order = [pos[host], *[pos[f] for f in visit]]
-            t = t_all[np.ix_(order, order)]
-            trips = plan_trips(t, rule.max_round_trip_min, rule.stop_min, time_limit_s=rule.routing_time_limit_s)
-            for k, (trip, minutes) in enumerate(zip(trips.trips, trips.minutes), start=1):
-                status = "OVER_LIMIT" if set(trip) & set(trips.over_limit) else trips.status
-                out.trips.append(CourierTrip(c.id, c.unit, lead.county, host, k, tuple(visit[s - 1] for s in trip),
-                                             round(minutes, 2), status))
+        tasks.append((c.id, c.unit, lead, index.members(c)))
+    chunks = [(tasks[a:a + SHARED_CHUNK], rule, travel) for a in range(0, len(tasks), SHARED_CHUNK)]
+    for hosts, trips in ordered_map(_plan_chunk, chunks, jobs=jobs, executor=executor, address=address):
+        out.hosts += hosts
+        out.trips += trips
     return out
+
+
+def _plan_chunk(tasks: list, rule: SharedCenters, travel: TravelModel) -> tuple[list[HostChoice], list[CourierTrip]]:
+    """Hosts and trips of a few communities (a worker's task: plain records in, plain records out)."""
+    hosts, trips = [], []
+    for cid, unit, lead, here in tasks:
+        h, t = _plan_community(cid, unit, lead, here, rule, travel)
+        hosts += h
+        trips += t
+    return hosts, trips
+
+
+def _plan_community(cid: str, unit: str, lead: _Fac, here: list[_Fac], rule: SharedCenters,
+                    travel: TravelModel) -> tuple[list[HostChoice], list[CourierTrip]]:
+    """The hosts of one community's shared centers and each host's courier trips."""
+    out_hosts: list[HostChoice] = []
+    out_trips: list[CourierTrip] = []
+    stops = [f for f in here if f.kind in MEMBER_KINDS and f.fid != lead.fid]
+    cand = [f for f in here if f.kind == "township_health_center" and f.central and f not in stops]
+    people = [lead, *stops, *cand]
+    pts = Points.from_xy([f.fid for f in people], [f.lon for f in people], [f.lat for f in people])
+    t_all = travel.minutes(pts, pts)
+    pos = {f.fid: k for k, f in enumerate(people)}
+    ids = [lead.fid, *[f.fid for f in stops]]
+    member_pos = [pos[f] for f in ids]
+    minutes_to = {f.fid: float(t_all[pos[f.fid], member_pos].sum()) for f in people}
+    hosts_here: list[str] = []
+    for center in rule.centers:
+        host, status = choose_host(lead, here, center, rule, minutes_to)
+        out_hosts.append(HostChoice(cid, unit, lead.county, lead.fid, center, host, status, center in rule.required))
+        if host not in hosts_here:
+            hosts_here.append(host)
+    for host in hosts_here:
+        visit = [f for f in ids if f != host]
+        order = [pos[host], *[pos[f] for f in visit]]
+        t = t_all[np.ix_(order, order)]
+        trips = plan_trips(t, rule.max_round_trip_min, rule.stop_min, time_limit_s=rule.routing_time_limit_s)
+        for k, (trip, minutes) in enumerate(zip(trips.trips, trips.minutes), start=1):
+            status = "OVER_LIMIT" if set(trip) & set(trips.over_limit) else trips.status
+            out_trips.append(CourierTrip(cid, unit, lead.county, host, k, tuple(visit[s - 1] for s in trip),
+                                         round(minutes, 2), status))
+    return out_hosts, out_trips

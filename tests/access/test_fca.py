@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.access.fca import decay_weights, from_geodataframe, two_step_fca
+from planner.access.fca import decay_weights, from_geodataframe, two_step_fca, two_step_fca_pairs
 
 
 def test_two_step_fca_by_hand():
@@ -39,11 +39,12 @@ def test_planner_2sfca_equals_pysal_access_on_a_real_slice():
     from planner.travel import TravelModel
 
     region = regions.load("义乌市")
-    m = build_matrix(region, TravelModel())
-    keep = m.facilities["kind"] != "village_clinic"
-    fac = m.facilities[keep]
-    minutes = m.minutes[:, keep.to_numpy()]
-    physicians = m.physicians[keep.to_numpy()]
+    m = build_matrix(region, TravelModel())  # unbounded: every pair stored
+    assert len(m.minutes) == len(m.towns) * len(m.facilities)
+    fac = m.facilities
+    minutes = np.full(m.shape, np.inf)
+    minutes[m.rows, m.cols] = m.minutes
+    physicians = m.physicians
     assert len(m.towns) >= 10 and len(fac) >= 10
     demand = pd.DataFrame({"geoid": m.towns.index.astype(str), "pop": m.population}).set_index("geoid")
     supply = pd.DataFrame({"geoid": fac.index.astype(str), "doc": physicians}).set_index("geoid")
@@ -57,3 +58,8 @@ def test_planner_2sfca_equals_pysal_access_on_a_real_slice():
     got_ref = got_ref.reindex(ours.index.astype(str)).fillna(0.0).to_numpy()
     assert np.abs(ours.to_numpy() - got_ref).max() <= 1e-9
     assert (ours > 0).all()
+    # The planner's own path: the matrix bounded at the catchment, 2SFCA on its pairs.
+    bounded = build_matrix(region, TravelModel(), 60)
+    rows, cols, t = bounded.pairs(60)
+    pairs = two_step_fca_pairs(bounded.population, bounded.physicians, rows, cols, decay_weights(t, 60, "gaussian", 30))
+    assert len(bounded.minutes) < len(m.minutes) and np.abs(pairs - got_ref).max() <= 1e-9

@@ -1,0 +1,31 @@
+"""County look-ups built once per run: names (Region.county_name is a pandas look-up per call) and rows per county."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..region import Region
+
+
+def county_names(region: Region) -> dict[str, str]:
+    """County code -> name, the region's counties and the context counties of its cities, as
+    `Region.county_name` gives them (look up with `.get(code, code)`)."""
+    out: dict[str, str] = {}
+    ctx = region.context_counties
+    if len(ctx):
+        out.update(zip(ctx.index, (str(x) for x in ctx["name"].tolist())))
+    out.update(zip(region.counties.index, (str(x) for x in region.counties["name"].tolist())))
+    return out
+
+
+def rows_by(values: np.ndarray) -> dict[str, np.ndarray]:
+    """Value (as str) -> the ascending positions holding it: what `np.flatnonzero(values == v)` gives for
+    each v, in one sort instead of a scan of the whole array per value."""
+    keys = np.asarray(values).astype(str)
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    cuts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+    return {str(ordered[a]): order[a:b] for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(keys)]) if b > a}
+
+
+__all__ = ["county_names", "rows_by"]
