@@ -6,9 +6,11 @@ import atexit
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from ._errors import SolverError
+from .i18n import Text
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -64,6 +66,11 @@ def ordered_map(fn: Callable[..., R], items: Sequence[tuple], *, jobs: int = 1, 
             results[k] = fut.result()
             if progress is not None:
                 progress(results[k])
+    except BrokenProcessPool:
+        _POOLS.pop(jobs, None)   # unusable now; a later stage starts a new one
+        for fut in pending:
+            fut.cancel()
+        raise worker_died() from None
     except BaseException:
         for fut in pending:
             fut.cancel()
@@ -72,6 +79,18 @@ def ordered_map(fn: Callable[..., R], items: Sequence[tuple], *, jobs: int = 1, 
 
 
 _POOLS: dict[int, ProcessPoolExecutor] = {}
+
+
+def worker_died() -> Exception:
+    """The error for a worker process that ended without a result: the machine killed it (most
+    often for memory), which is an environment fault, not a bug to show as a traceback."""
+    from .publish import EnvironmentFault   # publish is an I/O module; imported only on this path
+
+    return EnvironmentFault(Text(
+        "a worker process ended without its result (the system killed it, most often for lack of memory). "
+        "Fix: run again with --jobs 1, or on a machine with more free memory; nothing was published",
+        "一个工作进程未返回结果即退出（被系统终止，多为内存不足）。修改：用 --jobs 1 重新运行，"
+        "或换用空闲内存更多的机器；未发布任何结果"))
 
 
 def _pool(jobs: int) -> ProcessPoolExecutor:

@@ -9,6 +9,8 @@ import multiprocessing
 import platform
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from .check import RuleStatus, check_plan, compliance_lines
 from .plan import Plan, UnitPlan
 from .planning import SolveOptions, max_travel_min, mean_travel_min, solve_units
 from .cache import UnitCache
+from .executor import worker_died
 from .region import Region
 from .rulefile import RuleSet, load_rules
 from .travel import TravelModel
@@ -459,10 +462,15 @@ def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True, jo
         # otherwise write to each one's header and so copy every page of a national run (10 GB).
         gc.freeze()
         try:
-            with multiprocessing.get_context("fork").Pool(1) as pool:
-                other = pool.apply_async(_forked_parts)
+            # An executor, not multiprocessing.Pool: a Pool whose worker is killed (e.g. for memory)
+            # replaces it and waits for the lost task forever; the executor raises BrokenProcessPool.
+            with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
+                other = pool.submit(_forked_parts)
                 _claim_parts()
-                other.get()   # its error, if any, raised here
+                try:
+                    other.result()   # its error, if any, raised here
+                except BrokenProcessPool:
+                    raise worker_died() from None
         finally:
             gc.unfreeze()
             _FORKED_WRITE = None

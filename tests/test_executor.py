@@ -30,6 +30,20 @@ def test_ordered_map_keeps_item_order_and_reports_progress() -> None:
     assert sorted(seen) == [k * k for k in range(20)]
 
 
+def killed_at_seven(x: int) -> int:
+    if x == 7:
+        os._exit(137)   # as the kernel's OOM killer ends a worker: no exception, no result
+    return x
+
+
+def test_a_killed_worker_is_an_environment_fault_and_the_next_map_works() -> None:
+    from planner.publish import EnvironmentFault
+
+    with pytest.raises(EnvironmentFault, match="worker process ended without its result.*--jobs 1"):
+        ordered_map(killed_at_seven, [(i,) for i in range(16)], jobs=2)
+    assert ordered_map(square, [(i,) for i in range(16)], jobs=2) == [i * i for i in range(16)]
+
+
 @pytest.fixture(scope="module")
 def hangzhou():
     """杭州市: 13 county units, enough for the worker pool to be used."""

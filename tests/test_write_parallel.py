@@ -47,3 +47,19 @@ def test_an_error_in_a_part_written_in_parallel_fails_the_write_and_publishes_no
     with pytest.raises(EnvironmentFault, match="no space left on the device.*nothing half-written was published"):
         pipeline.write_outputs(yiwu_run, tmp_path / "plan", jobs=2)
     assert not (tmp_path / "plan").exists()
+
+
+def _killed() -> None:
+    """The forked writer's task, ended as the kernel's OOM killer ends a process: no exception, no result."""
+    import os
+
+    os._exit(137)
+
+
+def test_a_killed_writer_worker_is_an_error_not_a_hang(yiwu_run, tmp_path: Path, monkeypatch) -> None:
+    # multiprocessing.Pool waited forever for the task of a worker the system killed (e.g. for memory).
+    monkeypatch.setattr(pipeline, "FORK_VILLAGE_ROWS", 0)
+    monkeypatch.setattr(pipeline, "_forked_parts", _killed)
+    with pytest.raises(EnvironmentFault, match="worker process ended without its result.*--jobs 1"):
+        pipeline.write_outputs(yiwu_run, tmp_path / "plan", jobs=2)
+    assert not (tmp_path / "plan").exists()
