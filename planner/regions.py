@@ -167,7 +167,12 @@ def load(spec: str | RegionSpec = DEFAULT_REGION, *, cache_dir: str | Path | Non
         facilities["context"] = False
         parts["facilities"].append(facilities)
         staff = _read(path, "staff", None)
-        ids = set().union(*(set(f["facility_id"]) for f in parts["facilities"]))
+        # A file's staff rows name only that file's facilities (ids carry the city code), so this
+        # file's facilities are enough: the ids of every file read so far made loading the country
+        # quadratic in its 31 files (7.6 s of 24.7 s).
+        ids = set(facilities["facility_id"])
+        if len(rest):
+            ids.update(context["facility_id"])
         parts["staff"].append(staff[staff["facility_id"].isin(ids)])
         about.update(dict(zip(*_read(path, "about", None)[["key", "value"]].to_numpy().T)))
     ctx = pd.concat(context_counties, ignore_index=True) if context_counties else None
