@@ -156,10 +156,10 @@ class Region:
         # Row positions per key, not groupby frames: iterating a groupby builds one frame per
         # group (21,000 facilities' staff in a province took 6 s); positions are sliced with one
         # `iloc` per part, in the same order pd.concat of the groups gave.
-        towns_by = _positions(self.townships["county_code"])
-        fac_by = _positions(self.facilities["county_code"])
-        staff_by = _positions(self.staff["facility_id"]) if (staff and len(self.staff)) else {}
-        vill_by = _positions(self.village_counties()) if villages else {}
+        towns_by = positions_by(self.townships["county_code"])
+        fac_by = positions_by(self.facilities["county_code"])
+        staff_by = positions_by(self.staff["facility_id"]) if (staff and len(self.staff)) else {}
+        vill_by = positions_by(self.village_counties()) if villages else {}
         city_of = {**self.context_counties["city_code"].to_dict(), **self.counties["city_code"].to_dict()}
         in_city: dict[str, list[str]] = {}
         for c, city in sorted(city_of.items()):
@@ -200,8 +200,9 @@ class Region:
         }
 
 
-def _positions(keys: pd.Series) -> dict[object, np.ndarray]:
-    """Key -> row positions holding it, in row order (what groupby(sort=False) groups, without the frames)."""
+def positions_by(keys: pd.Series | np.ndarray) -> dict[object, np.ndarray]:
+    """Key -> row positions holding it, in row order (what groupby(sort=False) groups, without the frames);
+    missing keys (NaN, None) are left out."""
     codes, uniques = pd.factorize(keys, sort=False)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))

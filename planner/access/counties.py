@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..region import Region
+from ..region import Region, positions_by
 
 
 def county_names(region: Region) -> dict[str, str]:
@@ -20,12 +20,8 @@ def county_names(region: Region) -> dict[str, str]:
 
 def rows_by(values: np.ndarray) -> dict[str, np.ndarray]:
     """Value (as str) -> the ascending positions holding it: what `np.flatnonzero(values == v)` gives for
-    each v, in one sort instead of a scan of the whole array per value."""
-    keys = np.asarray(values).astype(str)
-    order = np.argsort(keys, kind="stable")
-    ordered = keys[order]
-    cuts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
-    return {str(ordered[a]): order[a:b] for a, b in zip(np.r_[0, cuts], np.r_[cuts, len(keys)]) if b > a}
+    each v, in one pass instead of a scan of the whole array per value (`positions_by` with str keys)."""
+    return {str(k): rows for k, rows in positions_by(np.asarray(values).astype(str)).items()}
 
 
 __all__ = ["county_names", "rows_by"]

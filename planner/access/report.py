@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import io
+from ..region import positions_by
 from ..schema import EMERGENCY_CENTERS, SHARED_CENTERS
 from .charts import bars_svg, lorenz_svg
 from .equity import lorenz
@@ -97,10 +98,7 @@ class _ByCounty:
             cols = {str(k): frame[k].tolist() for k in frame.columns}
             groups: dict[str, list[int]] = {}
             if len(frame):
-                codes, uniques = pd.factorize(frame["county"].astype(str), sort=False)
-                order = np.argsort(codes, kind="stable")
-                bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-                groups = {str(u): order[bounds[i]:bounds[i + 1]].tolist() for i, u in enumerate(uniques)}
+                groups = {str(u): rows.tolist() for u, rows in positions_by(frame["county"].astype(str)).items()}
             self._split[name] = (cols, groups)
         cols, groups = self._split[name]
         rows = groups.get(self.county, [])

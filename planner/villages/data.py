@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
-from ..region import Region
+from ..region import Region, positions_by
 
 
 @dataclass
@@ -61,7 +60,7 @@ class RegionColumns:
         self.v_pop = vil["population"].astype("int64").to_numpy() if n else np.zeros(0, dtype=np.int64)
         self.v_x = np.asarray(vil.geometry.x, dtype=float) if n else np.zeros(0)
         self.v_y = np.asarray(vil.geometry.y, dtype=float) if n else np.zeros(0)
-        self.v_rows = _positions(region.village_counties().to_numpy()) if n else {}
+        self.v_rows = positions_by(region.village_counties().to_numpy()) if n else {}
         self.f_id = fac.index.astype(str).tolist()
         self.f_kind = fac["kind"].astype(str).tolist()
         self.f_county = fac["county_code"].astype(str).tolist()
@@ -71,10 +70,10 @@ class RegionColumns:
                           else np.zeros(len(fac), dtype=bool))
         self.f_x = np.asarray(fac.geometry.x, dtype=float) if len(fac) else np.zeros(0)
         self.f_y = np.asarray(fac.geometry.y, dtype=float) if len(fac) else np.zeros(0)
-        self.f_rows = _positions(fac["county_code"].to_numpy()) if county_facilities else {}
+        self.f_rows = positions_by(fac["county_code"].to_numpy()) if county_facilities else {}
         self.t_code = towns.index.astype(str).tolist()
         self.t_name = towns["name"].astype(str).tolist()
-        self.t_rows = _positions(towns["county_code"].to_numpy())
+        self.t_rows = positions_by(towns["county_code"].to_numpy())
 
     def county(self, county: str) -> CountyData:
         """The county's villages (its townships' villages, sorted by code) and its facilities (all of the region's
@@ -112,11 +111,3 @@ def county_data(region: Region, county: str, licensed: dict[str, int], lead_of_t
     data.lead_of_township = dict(lead_of_township)
     data.town_name = dict(zip(cols.t_code, cols.t_name))
     return data
-
-
-def _positions(keys: np.ndarray) -> dict[object, np.ndarray]:
-    """Key -> row positions holding it, in row order."""
-    codes, uniques = pd.factorize(keys, sort=False)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    return {u: order[bounds[i]:bounds[i + 1]] for i, u in enumerate(uniques) if not pd.isna(u)}
