@@ -35,6 +35,7 @@ from .gcj02 import wgs84_to_gcj02
 from .i18n import Text
 from .mapstyle import MARK_ORDER, MARK_WORDS, STATUS_WORDS, MapError, MapOptions, grouped, minutes, wan
 from .plan import Plan
+from .region import positions_by
 from .report import PlanFacts, cached_facts, cite, rule_applies
 from .units import Unit
 from .vocabulary import TCM_KINDS, FacilityKind, Grade
@@ -305,7 +306,7 @@ def positions_of(frame: pd.DataFrame, keys: Iterable[str], column: str = "county
     if not len(frame) or column not in frame.columns:
         return np.zeros(0, dtype=np.intp)
     groups = frame_memo(frame, "rows_of:" + column,
-                        lambda f: f.groupby(f[column].astype(str).to_numpy(), sort=False).indices)
+                        lambda f: positions_by(f[column].astype(str).to_numpy()))
     parts = [groups[x] for x in dict.fromkeys(keys) if x in groups]
     if not parts:
         return np.zeros(0, dtype=np.intp)
