@@ -12,6 +12,7 @@ import pandas as pd
 
 from .i18n import Text
 from .plan import Community, Plan, UnitPlan
+from .region import positions_by
 from .rules import Rule
 from .rules.base import bind_rules
 from .units import Unit
@@ -263,7 +264,7 @@ def check_dialysis(region, sites: Sequence[tuple[str, str]], rules: Sequence[Rul
     # The central THCs once, then each county's by position (in facility order): filtering the
     # whole facility table per county was quadratic in a national run (500,000 rows x 2,000 counties).
     central = fac[(fac["kind"] == "township_health_center") & fac["central_thc"].fillna(False).astype(bool)]
-    central_at = central.groupby("county_code", sort=False).indices
+    central_at = positions_by(central["county_code"])
     for county, fid in sites:
         name = region.county_name(county)
         per_county[county] = per_county.get(county, 0) + 1

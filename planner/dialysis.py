@@ -20,7 +20,7 @@ import pandas as pd
 
 from .i18n import Text
 from .milp import LinExpr, Model, Status, solve
-from .region import Region
+from .region import Region, positions_by
 from .rules.service import DialysisSiting
 from .travel import Points, TravelModel
 
@@ -237,8 +237,8 @@ def _site_task(region: Region, counties: list[str], rule: DialysisSiting, travel
                time_limit_s: float) -> list[DialysisResult]:
     # Each county's rows from one grouping of the part (filtering the part's tables per county
     # was a third of the phase): the rows townships_of / facilities_of give, in the same order.
-    towns_at = region.townships.groupby("county_code", sort=False).indices
-    fac_at = region.facilities.groupby("county_code", sort=False).indices
+    towns_at = positions_by(region.townships["county_code"])
+    fac_at = positions_by(region.facilities["county_code"])
 
     def rows(frame: pd.DataFrame, at: dict, county: str) -> pd.DataFrame:
         return frame.iloc[at[county]].sort_index() if county in at else frame.iloc[0:0]
