@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .. import io
+from ..region import positions_by
 from .run import COLUMNS, TABLES, VillageResult
 
 FILES = {"village_modes": "village_modes.csv", "routes": "routes.csv", "circuit_plan": "circuit_plan.csv",
@@ -46,8 +47,8 @@ def center_sheets(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {}
     used: set[str] = set()
     # Row positions per center, found once (a boolean mask over both tables per center was most of this).
-    route_rows = routes.groupby("base", sort=False).indices if len(routes) else {}
-    tt_rows = tt.groupby("facility", sort=False).indices if len(tt) else {}
+    route_rows = positions_by(routes["base"]) if len(routes) else {}
+    tt_rows = positions_by(tt["facility"]) if len(tt) else {}
     empty = np.array([], dtype=np.intp)
     for c in centers:
         r = routes.iloc[route_rows.get(c, empty)]
