@@ -611,7 +611,9 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns={c: spreadsheet_safe(c) for c in out.columns if isinstance(c, str)})
 
 
-_FORMULA_LINE = re.compile(r"\n[=+\-@\t\r]")   # a literal first: re scans for it, not at every position
+# A line feed, then one of FORMULA_START (derived from it, so the two cannot drift apart); the literal
+# first lets re scan for it, not test every position.
+_FORMULA_LINE = re.compile("\n[" + "".join(re.escape(c) for c in FORMULA_START) + "]")
 
 
 def _formula_cells(values: np.ndarray) -> bool:
