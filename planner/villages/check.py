@@ -9,7 +9,7 @@ import pandas as pd
 from ..check import RuleStatus, Violation
 from ..i18n import Text
 from ..plan import Plan
-from ..region import Region
+from ..region import Region, positions_by
 from ..travel import Points, TravelModel
 from .rules import HALVES_ZH, WEEKDAYS_ZH, CircuitCoverage, RemoteConsultation
 
@@ -55,12 +55,6 @@ def _xy(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(frame.geometry.x, dtype=float), np.asarray(frame.geometry.y, dtype=float)
 
 
-def _county_rows(keys: np.ndarray) -> dict[object, np.ndarray]:
-    """Key -> row positions holding it, in row order (grouped once: a mask per county was quadratic on the
-    country's 620,573 villages)."""
-    return pd.Series(np.arange(len(keys))).groupby(keys).indices if len(keys) else {}
-
-
 def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: CircuitCoverage, travel: TravelModel,
                   plan: Plan | None = None, licensed: dict[str, int] | None = None) -> RuleStatus:
     """Every village is resident-served (a licensed physician within the rule's minutes, recomputed from the data) or
@@ -96,9 +90,9 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
     own = ~fac["context"].astype(bool).to_numpy() if "context" in fac.columns else np.ones(len(fac), dtype=bool)
     has_doc = np.array([lic.get(f, 0) > 0 for f in fac_id], dtype=bool) & own
     fac_county = fac["county_code"].astype(str).to_numpy()
-    vil_rows = _county_rows(vil_county)
+    vil_rows = positions_by(vil_county)   # grouped once: a mask per county was quadratic on the country's villages
     doc_at = np.flatnonzero(has_doc)
-    doc_rows = _county_rows(fac_county[has_doc]) if len(doc_at) else {}
+    doc_rows = positions_by(fac_county[has_doc]) if len(doc_at) else {}
     if len(vil_all):
         vil_name = _strs(vil_all, "name")
         vil_pop = vil_all["population"].astype("int64").tolist()
