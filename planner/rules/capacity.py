@@ -111,9 +111,11 @@ class LeadStaffing(Rule):
         """Township code -> the facilities there that need staffing (the dispatch rule's targets)."""
         fac = unit.facilities
         kinds = {k.value for k in self.kinds}
-        here = fac[fac["kind"].astype(str).isin(kinds)]
+        # A mask over the columns, not a filtered copy: filtering the GeoDataFrame (geometry
+        # included) was most of the cost of building a county's model.
+        here = fac["kind"].astype(str).isin(kinds).to_numpy()
         out: dict[str, list[str]] = {}
-        for fid, town in zip(here.index, here["township_code"].astype(str)):
+        for fid, town in zip(fac.index[here], fac["township_code"].astype(str).to_numpy()[here]):
             out.setdefault(town, []).append(str(fid))
         return out
 
@@ -121,13 +123,19 @@ class LeadStaffing(Rule):
         """Physicians township i asks of candidate f: per center, less the candidate itself if it is one."""
         targets = self.targets(unit)
         d = np.zeros((len(unit.townships), len(unit.candidates)), dtype=np.int64)
+        columns: dict[str, list[int]] = {}
+        for f, fid in enumerate(unit.candidates):
+            columns.setdefault(fid, []).append(f)
         for i, t in enumerate(unit.townships):
             ts = targets.get(t, [])
             if not ts:
                 continue
-            for f, fid in enumerate(unit.candidates):
-                d[i, f] = self.per_center * sum(1 for x in ts if x != fid)
-        return d
+            # Every center of the township, less one for each that is the candidate itself.
+            d[i, :] = len(ts)
+            for x in ts:
+                for f in columns.get(x, ()):
+                    d[i, f] -= 1
+        return d * self.per_center
 
     def add(self, dm: DistrictingModel, unit: Unit) -> None:
         caps = [self.capacity(unit, fid)[0] for fid in unit.candidates]
