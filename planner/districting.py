@@ -57,6 +57,10 @@ class DistrictingModel:
         Constraint group of "every area in exactly one group" (a rule id, for explanations).
     coverage_penalty
         When given, coverage is soft: an area may stay out at this cost per resident.
+    closed
+        Centers that a hard row added later keeps closed (`fix_open(f, 0)`): they get no
+        assignment variable at all, not even at their root. Their open variable stays, so the
+        row that closes them still names its rule when a unit is explained.
     """
 
     population: np.ndarray
@@ -67,6 +71,7 @@ class DistrictingModel:
     allowed: np.ndarray | None = None
     coverage_group: str = "coverage"
     coverage_penalty: float | None = None
+    closed: frozenset[int] = frozenset()
     model: Model = field(init=False)
     x: dict[tuple[int, int], Var] = field(init=False)
     y: list[Var] = field(init=False)
@@ -86,9 +91,10 @@ class DistrictingModel:
         self.model = Model(self.name)
         self.y = [self.model.binary(f"open[{f}]") for f in range(m)]
         self.x = {}
+        closed = self.closed
         for i in range(n):
             for f in range(m):
-                if self.allowed is None or self.allowed[i, f] or self.roots[f] == i:
+                if f not in closed and (self.allowed is None or self.allowed[i, f] or self.roots[f] == i):
                     self.x[i, f] = self.model.binary(f"assign[{i},{f}]")
         self._neighbours = _neighbour_lists(n, self.edges)
         # Each center's (area, variable) pairs in area order, listed once (members() is called per rule).

@@ -134,6 +134,8 @@ class Model:
     hint: dict[int, float] = field(default_factory=dict)
     highs_options: dict[str, str] = field(default_factory=dict)
     """Extra HiGHS options for this model (the HiGHS backend only), e.g. heuristics a model class does not need."""
+    cpsat_options: dict[str, object] = field(default_factory=dict)
+    """Extra CP-SAT parameters for this model (the CP-SAT backend only), e.g. presolve a model class does not need."""
 
     def binary(self, name: str) -> Var:
         """A 0/1 variable."""
@@ -189,7 +191,7 @@ class Model:
     def without(self, groups: set[str]) -> Model:
         """A copy without the constraints of some groups (for 'what if this rule were dropped')."""
         return Model(self.name, self.vars, [c for c in self.constraints if c.group not in groups],
-                     self.objective, self.objective_constant, self.hint, self.highs_options)
+                     self.objective, self.objective_constant, self.hint, self.highs_options, self.cpsat_options)
 
     def is_integral(self) -> bool:
         """True when every objective and constraint coefficient is an integer (CP-SAT needs it)."""
@@ -365,6 +367,8 @@ def _solve_cpsat(model: Model, time_limit_s: float, explain: bool, seed: int, th
     # CP-SAT's own SIGINT handler outlives the solve and turns a later Ctrl-C into a hard kill,
     # so the planner could not keep the counties it had solved; Python handles Ctrl-C instead.
     solver.parameters.catch_sigint_signal = False
+    for key, value in model.cpsat_options.items():
+        setattr(solver.parameters, key, value)
     t0 = time.perf_counter()
     code = solver.solve(m)
     elapsed = time.perf_counter() - t0

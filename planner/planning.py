@@ -50,17 +50,33 @@ class SolveOptions:
     service_backend: str = "highs"
 
 
-def build_model(unit: Unit, rules: Sequence[Rule]) -> DistrictingModel:
-    """The unit's districting model with every applicable community rule added (group = rule id)."""
+def build_model(unit: Unit, rules: Sequence[Rule], *, reduce: bool = True) -> DistrictingModel:
+    """The unit's districting model with every applicable community rule added (group = rule id).
+
+    With `reduce`, centers a hard rule keeps closed (`Rule.closes`, e.g. hospitals below the
+    lead grade) get no assignment or flow variables: about half of a county's candidates, and
+    the same plans. `reduce=False` builds every variable (explanations use that model).
+    """
     rules = bind_rules(rules)
     coverage = next((r for r in rules if r.kind == "coverage" and r.enabled), None)
+    applied = [r for r in rules if type(r).stage == "communities" and r.applies(unit)]
+    closed = frozenset(f for r in applied for f in r.closes(unit)) if reduce else frozenset()
     dm = DistrictingModel(unit.population, unit.cost, unit.edges, unit.roots, name=unit.id,
                           coverage_group=coverage.id if coverage is not None else "structure",
-                          coverage_penalty=_int_penalty(coverage.soft_penalty) if coverage is not None else None)
-    for rule in rules:
-        if type(rule).stage == "communities" and rule.applies(unit):
-            rule.add(dm, unit)
+                          coverage_penalty=_int_penalty(coverage.soft_penalty) if coverage is not None else None,
+                          closed=closed)
+    for rule in applied:
+        rule.add(dm, unit)
+    dm.model.cpsat_options.update(UNIT_CPSAT_OPTIONS)
     return dm
+
+
+UNIT_CPSAT_OPTIONS: dict[str, object] = {"cp_model_probing_level": 0, "max_presolve_iterations": 1}
+"""CP-SAT parameters for a unit's model. A county's model is small (tens of areas, a few leads):
+CP-SAT's default presolve probes every literal and repeats the whole presolve, and that took about
+as long as the search. Without probing and with one presolve pass, the solver's CPU on 浙江省, 河南省
+and 四川省 fell by 35-45 % and every unit's plan and objective were the same (BENCHMARKS.md §1).
+Optimality is still proven by the search; only how much presolve precedes it changes."""
 
 
 def solve_unit(unit: Unit, rules: Sequence[Rule], options: SolveOptions = SolveOptions(),
@@ -83,7 +99,9 @@ def solve_unit(unit: Unit, rules: Sequence[Rule], options: SolveOptions = SolveO
     base = dict(unit=unit.id, scope=unit.scope, name=unit.name, status=sol.status, backend=sol.backend,
                 time_s=sol.time_s, bound=sol.bound, gap=sol.gap)
     if sol.status is Status.INFEASIBLE:
-        lines = explain_unit(unit, rules, dm, options.explain_time_limit_s)
+        # Explained on the model with every variable, as it always was: the same conflicts and words.
+        full = build_model(unit, rules, reduce=False) if dm.closed else dm
+        lines = explain_unit(unit, rules, full, options.explain_time_limit_s)
         return UnitPlan(communities=(), explanation=tuple(lines), **base)
     if sol.status is Status.NO_SOLUTION:
         return UnitPlan(communities=(), explanation=(f"{unit.name}: no plan found within {options.time_limit_s:g} s",), **base)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from planner.check import check_plan
 from planner.milp import Status
 from planner.pipeline import run_plan
-from planner.planning import SolveOptions
+from planner.planning import SolveOptions, build_model, region_units
 from planner.rulefile import load_rules
 
 
@@ -79,6 +79,24 @@ def test_lowering_grades_below_the_rule_is_explained_with_the_conflicting_rules(
     assert any("relaxing county.lead_grade: a plan exists" in line for line in unit.explanation)
     # The checker reports the unplanned county instead of passing it.
     assert result.hard_violations >= 1
+
+
+def test_leads_a_hard_rule_closes_get_no_assignment_variables_and_the_plan_is_the_same() -> None:
+    # H2 (二乙) is below zhejiang-2026's lead grade: build_model leaves out its assignment and
+    # flow variables; the model with them has the same optimum and the same communities.
+    region = grid_region([[50_000, 10_000, 10_000], [10_000, 10_000, 50_000]],
+                         [Fac("H1", "测试县人民医院", "general_hospital", "二甲", (0, 0)),
+                          Fac("H2", "测试县第二医院", "general_hospital", "二乙", (1, 1)),
+                          Fac("H3", "测试县中医院", "tcm_hospital", "二甲", (1, 2))])
+    rules = load_rules("zhejiang-2026")
+    unit = region_units(region, rules)[0]
+    reduced, full = build_model(unit, rules.rules), build_model(unit, rules.rules, reduce=False)
+    closed = unit.candidates.index("H2")
+    assert reduced.closed == {closed} and not reduced.members(closed) and full.members(closed)
+    assert len(reduced.model.vars) < len(full.model.vars)
+    a, b = reduced.solve(), full.solve()
+    assert a.status is b.status is Status.OPTIMAL and a.objective == b.objective
+    assert reduced.groups_of(a) == full.groups_of(b) and len(reduced.groups_of(a)) == 2
 
 
 def test_warm_start_from_a_previous_plan_gives_the_same_optimum(two_hospital_county) -> None:

@@ -189,6 +189,14 @@ class Rule(BaseModel):
     def add(self, dm: DistrictingModel, unit: Unit) -> None:
         """Add this rule's constraints (group = rule id) to a unit's model."""
 
+    def closes(self, unit: Unit) -> set[int]:
+        """Candidates (indices into `unit.candidates`) that `add` keeps closed by a hard row.
+
+        The unit's model then needs no assignment variable for them (planning.build_model): with
+        the center closed every such variable is 0, so the plans are the same. Most kinds: none.
+        """
+        return set()
+
     def check(self, unit: Unit, plan: UnitPlan) -> list[Text]:
         """Violations of this rule by a finished plan of one unit, one message each (English and Chinese)."""
         return []

@@ -281,6 +281,12 @@ class LeadEligibility(Rule):
         """Candidate leads of the unit that this rule admits (regularly or by an exception that holds)."""
         return set(self.basis(unit))
 
+    def closes(self, unit: Unit) -> set[int]:
+        if self.soft_penalty is not None:
+            return set()
+        ok = self.eligible(unit)
+        return {f for f, fid in enumerate(unit.candidates) if fid not in ok}
+
     def add(self, dm: DistrictingModel, unit: Unit) -> None:
         ok = self.eligible(unit)
         penalty = _int_penalty(self.soft_penalty)
@@ -710,6 +716,9 @@ class ForbidLead(Rule):
 
     def applies(self, unit: Unit) -> bool:
         return self.enabled and any(f in unit.candidates for f in self.facilities)
+
+    def closes(self, unit: Unit) -> set[int]:
+        return {unit.candidates.index(fid) for fid in self.facilities if fid in unit.candidates}
 
     def add(self, dm: DistrictingModel, unit: Unit) -> None:
         for fid in self.facilities:
