@@ -315,8 +315,9 @@ def _cpsat_model_api(model: Model, explain: bool) -> tuple[object, dict[str, obj
 
 def _linear_text(coefs: dict[int, float]) -> str:
     """`vars: ... coeffs: ...` of a linear row in CP-SAT's text format, by variable index (as the API writes them)."""
+    # The list form of repeated fields (`vars:[1,2]`): the same proto, shorter to write and to parse.
     items = sorted(coefs.items())
-    return "".join([f"vars:{k} " for k, _ in items] + [f"coeffs:{int(v)} " for _, v in items])
+    return "vars:[" + ",".join([str(k) for k, _ in items]) + "] coeffs:[" + ",".join([str(int(v)) for _, v in items]) + "] "
 
 
 def _cpsat_model_text(model: Model) -> object:
@@ -329,14 +330,14 @@ def _cpsat_model_text(model: Model) -> object:
     """
     from ortools.sat.python import cp_model
 
-    parts = [f"variables{{domain:{int(math.ceil(v.lb))} domain:{int(math.floor(v.ub))}}}" for v in model.vars]
+    parts = [f"variables{{domain:[{int(math.ceil(v.lb))},{int(math.floor(v.ub))}]}}" for v in model.vars]
     for c in model.constraints:
         lo, hi = _cpsat_bounds(c)
         if not c.coefs:
             if not (lo <= 0 <= hi):
                 parts.append("constraints{bool_or{}}")
             continue
-        parts.append(f"constraints{{linear{{{_linear_text(c.coefs)}domain:{lo} domain:{hi}}}}}")
+        parts.append(f"constraints{{linear{{{_linear_text(c.coefs)}domain:[{lo},{hi}]}}}}")
     constant = int(model.objective_constant)
     parts.append(f"objective{{{_linear_text({k: v for k, v in model.objective.items() if int(v)})}"
                  + (f"offset:{constant} " if constant else "") + "scaling_factor:1}")
