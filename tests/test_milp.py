@@ -179,3 +179,15 @@ def test_cpsat_solution_values_are_in_model_order() -> None:
     sol = solve(m, "cpsat")
     assert sol.status is Status.OPTIMAL and sol.objective == pytest.approx(18)
     assert sol.values[y.index] == 4 and sorted(sol.values) == list(range(len(m.vars)))
+
+
+def test_cpsat_options_reach_the_solver_and_survive_without() -> None:
+    # A unit model's CP-SAT parameters (planning.UNIT_CPSAT_OPTIONS) ride on the model, also into
+    # the copies explanations solve: an unknown parameter name must therefore reach CP-SAT.
+    m = knapsack_cover()
+    m.cpsat_options["no_such_parameter"] = 1
+    with pytest.raises(AttributeError):
+        solve(m.without(set()), "cpsat")
+    m.cpsat_options.clear()
+    m.cpsat_options.update({"cp_model_probing_level": 0, "max_presolve_iterations": 1})
+    assert solve(m.without(set()), "cpsat").status is Status.OPTIMAL
