@@ -111,8 +111,7 @@ class LeadStaffing(Rule):
         """Township code -> the facilities there that need staffing (the dispatch rule's targets)."""
         fac = unit.facilities
         kinds = {k.value for k in self.kinds}
-        # A mask over the columns, not a filtered copy: filtering the GeoDataFrame (geometry
-        # included) was most of the cost of building a county's model.
+        # The two columns masked, not the frame (taking every column's rows cost most of the check)
         here = fac["kind"].astype(str).isin(kinds).to_numpy()
         out: dict[str, list[str]] = {}
         for fid, town in zip(fac.index[here], fac["township_code"].astype(str).to_numpy()[here]):
