@@ -77,7 +77,7 @@ def _text(values: np.ndarray) -> list[str]:
 
 def village_layers(ctx: Any) -> list:
     """Villages by service mode, with popups giving each village's week, and the circuit routes, one layer per weekday."""
-    from ..render import Layer, esc, t
+    from ..render import Layer, esc, feature_maker, t
 
     tables = _tables(ctx.result)
     if not tables:
@@ -124,7 +124,7 @@ def village_layers(ctx: Any) -> list:
     nearest_word, min_word = t("最近执业（助理）医师", "Nearest licensed physician"), t("分钟", "min")
     circuit_word, week_word = t("巡回诊疗", "Circuit visits"), t("次/周", "a week")
     remote_word = t("远程诊疗", "Remote consultations")
-    styles: dict[str, dict[str, Any]] = {}
+    makers: dict[str, Any] = {}     # by mode: the style, class and radius written once (`ctx.feature`'s text)
     feats = []
     for i, point in zip(keep, points):
         code = codes[i]
@@ -144,11 +144,13 @@ def village_layers(ctx: Any) -> list:
         if clinic:
             lines.append(f"{remote_word}: {int(col['remote_sessions'][i])}/{int(col['remote_required'][i])} {week_word}")
             lines += sessions.get(clinic, [])
-        if mode not in styles:
-            styles[mode] = {"color": "#ffffff", "weight": 0.8, "opacity": 0.9,
-                            "fillColor": MODE_COLOURS.get(mode, "#757575"), "fillOpacity": 0.9}
-        feats.append(ctx.feature(point, tip=tip, pop="\n".join(lines), style=styles[mode], r=VILLAGE_RADIUS_M,
-                                 cls=f"pm-village pm-mode-{mode}", id=f"village:{code}"))
+        make = makers.get(mode)
+        if make is None:
+            make = makers[mode] = feature_maker(("id",), style={"color": "#ffffff", "weight": 0.8, "opacity": 0.9,
+                                                                "fillColor": MODE_COLOURS.get(mode, "#757575"),
+                                                                "fillOpacity": 0.9},
+                                                r=VILLAGE_RADIUS_M, cls=f"pm-village pm-mode-{mode}")
+        feats.append(make(point, tip, "\n".join(lines), f"village:{code}"))
     legend = " ".join(f'<span style="color:{MODE_COLOURS[m]}">●</span> {t(*MODE_WORDS[m])}' for m in MODE_COLOURS)
     out = [Layer("village_modes", t("行政村服务方式（固定、巡回、远程）", "Villages by service mode"), feats, legend=legend)]
     if not len(rpos):
