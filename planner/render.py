@@ -1898,7 +1898,14 @@ def _unit_key(run: _Run, unit: Unit) -> str:
         "members": [[fid, run.members.get(fid)] for fid in fac_ids if fid in run.members],
         "hooks": [(_LAYER_KEYS[b](r, unit) if b in _LAYER_KEYS else os.urandom(8).hex()) for b in UNIT_LAYERS],
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()[:32]
+    text = "".join(_KEY_ENCODE(payload, 0)) if _KEY_ENCODE is not None else \
+        json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)'s C encoder, made once (2,800 units a run).
+_KEY_ENCODE = (json.encoder.c_make_encoder(None, str, json.encoder.encode_basestring, None, ": ", ", ", True, False, True)
+               if json.encoder.c_make_encoder is not None else None)
 
 
 def _new_run(result, opts: MapOptions, notes: Sequence[str], facts: PlanFacts | None, links: dict[str, str] | None) -> _Run:
