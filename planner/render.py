@@ -61,6 +61,8 @@ _JS = ("leaflet/leaflet.js", "leaflet.markercluster/leaflet.markercluster.js", "
 _CSS = ("leaflet/leaflet.css", "leaflet.markercluster/MarkerCluster.css",
         "leaflet.markercluster/MarkerCluster.Default.css", "planner-map.css")
 _ASSET_DIR = Path(__file__).parent / "_assets"
+_SHELL_FILE = "page-shell.html"
+"""The page shell as folium draws it (`_folium_shell`), kept beside the assets: no page needs folium imported."""
 
 _UUID_RE = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
 
@@ -95,7 +97,7 @@ def renderer_digest() -> str:
     """A digest of the drawing code and assets: pages drawn by another version are never reused."""
     h = hashlib.sha256(__version__.encode())
     for path in sorted([Path(__file__), Path(__file__).with_name("report.py"), Path(__file__).with_name("mapstyle.py"),
-                        *(_ASSET_DIR / rel for rel in _JS + _CSS)]):
+                        *(_ASSET_DIR / rel for rel in _JS + _CSS), _ASSET_DIR / _SHELL_FILE]):
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
@@ -1754,11 +1756,23 @@ _SHELL_MARK = "@@PM_BODY@@"
 
 
 @cache
+def _page_shell() -> str:
+    """The HTML around every page: `_folium_shell("@@PM_TITLE@@")`, read from the vendored copy.
+
+    Importing folium (and jinja2, branca) to draw it cost a sixth of a second of every run;
+    tests/test_render_json.py checks that the copy is what folium draws.
+    """
+    return (_ASSET_DIR / _SHELL_FILE).read_text(encoding="utf-8")
+
+
 def _folium_shell(title_mark: str) -> str:
-    """The HTML around a page, drawn once by folium: the map element and Leaflet map (no tiles, no CDN).
+    """The HTML around a page as folium draws it: the map element and Leaflet map (no tiles, no CDN).
 
     The map options are fixed (zoom steps of a quarter level so that fitBounds fills the
-    window); the page's head (assets) and body script are spliced in at the marks.
+    window); the page's head (assets) and body script are spliced in at the marks. Pages use
+    the vendored copy of this text (`_page_shell`); regenerate it after changing this function:
+    ``python -c "from planner import render; open('planner/_assets/page-shell.html', 'w', encoding='utf-8',
+    newline='').write(render._folium_shell('@@PM_TITLE@@'))"``.
     """
     import folium
     from branca.element import Element, MacroElement
@@ -1844,7 +1858,7 @@ def page_html(page: Page, opts: MapOptions, *, stamp: str = "", data_src: str | 
               data_json: str | None = None) -> str:
     """A Page as HTML: the folium shell with the vendored assets (inlined or linked), the run's config and the
     page's data inline, or from `data_src` (a script beside the page) when given."""
-    shell = _folium_shell("@@PM_TITLE@@")
+    shell = _page_shell()
     cfg = _config(opts, stamp)
     cfg_json = _json(cfg)
     cfg_json = cfg_json[:-1] + ',"labels":' + _json(_labels_of(cfg_json)) + "}"

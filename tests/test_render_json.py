@@ -39,3 +39,8 @@ def test_feature_maker_equals_feature():
                              (None, "p", "v", 1), ("t", "t\nx", None, 1), ("t", "t\nx", "v", None)]:
         assert make("{}", tip, pop, vid, n) == render._feature("{}", tip=tip, pop=pop, style=style, r=250, cls="pm-village",
                                                               id=vid, n=n)
+
+
+def test_vendored_page_shell_is_what_folium_draws():
+    assert render._page_shell() == render._folium_shell("@@PM_TITLE@@")
+    assert "@@PM_TITLE@@" in render._page_shell() and render._SHELL_MARK in render._page_shell()
