@@ -368,9 +368,13 @@ def columns_of(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return frame_memo(frame, "columns_of", lambda f: {str(c): f[c].to_numpy() for c in f.columns})
 
 
-def row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    """One 64-bit hash per row of the frame (index excluded), made once per frame."""
-    return frame_memo(frame, "row_hashes", lambda f: _hash_rows(f, index=False))
+def row_hashes(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> np.ndarray:
+    """One 64-bit hash per row of the frame (index excluded), of all its columns or of those of `columns` it has,
+    made once per frame (and columns)."""
+    if columns is None:
+        return frame_memo(frame, "row_hashes", lambda f: _hash_rows(f, index=False))
+    present = [c for c in columns if c in frame.columns]
+    return frame_memo(frame, "row_hashes:" + "\x1f".join(present), lambda f: _hash_rows(f[present], index=False))
 
 
 def _hash_rows(frame: pd.DataFrame, *, index: bool) -> np.ndarray:

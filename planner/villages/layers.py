@@ -23,17 +23,28 @@ def _tables(result: Any) -> dict[str, pd.DataFrame] | None:
     return getattr(villages, "tables", None) or None
 
 
-_TABLES = ("village_modes", "routes", "timetable")
+_COLUMNS = {
+    "village_modes": ("county", "village", "village_name", "mode", "nearest_licensed", "nearest_licensed_min",
+                      "visits_required", "visits_planned", "clinic", "remote_sessions", "remote_required", "reason_zh",
+                      "reason"),
+    "routes": ("county", "village", "village_name", "weekday", "arrival", "base", "base_name", "team", "stop",
+               "route_minutes"),
+    "timetable": ("county", "clinic", "weekday", "half_day", "seat", "start", "facility_name"),
+}
+"""The columns of each village table the layers draw from: the only ones `_mine` gives them, and the only ones
+`layers_key` hashes (a national run's village tables have 600,000 rows; the other columns do not show)."""
+_TABLES = tuple(_COLUMNS)
 
 
 def _mine(tables: dict[str, pd.DataFrame], name: str, counties: set[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """A village table's columns and the positions of the rows of these counties (in table order)."""
+    """A village table's drawn columns (`_COLUMNS`) and the positions of the rows of these counties (in table order)."""
     from ..render import columns_of, positions_of
 
     frame = tables.get(name)
     if frame is None or not len(frame) or "county" not in frame.columns:
         return {}, np.zeros(0, dtype=np.intp)
-    return columns_of(frame), positions_of(frame, sorted(counties))
+    cols = columns_of(frame)
+    return {c: cols[c] for c in _COLUMNS[name] if c in cols}, positions_of(frame, sorted(counties))
 
 
 def layers_key(result: Any, unit: Any) -> str:
@@ -48,7 +59,7 @@ def layers_key(result: Any, unit: Any) -> str:
     for name in _TABLES:
         _cols, pos = _mine(tables, name, counties)
         h.update(name.encode())
-        h.update(row_hashes(tables[name])[pos].tobytes() if len(pos) else b"-")
+        h.update(row_hashes(tables[name], _COLUMNS[name])[pos].tobytes() if len(pos) else b"-")
     return h.hexdigest()[:16]
 
 
