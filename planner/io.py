@@ -783,7 +783,8 @@ def _xlsx_rows(columns: list[tuple[list, str, bool]], cols: list[str], styles: l
     them interleaved with the row tags.
 
     One format call per row with a template of the row's cells (the row number once, each cell's
-    reference written from it): the same text as a string per cell joined, about twice as fast.
+    reference written from it): the same text as a string per cell joined (浙江省's village sheets:
+    0.52-0.61 -> 0.46-0.51 s CPU to encode).
     Numbers are formatted by the template itself (`{k}`, `{k:.16g}`: what the f-strings of
     _xlsx_cells give); the other columns give their cells' tails (_xlsx_tails).
     """

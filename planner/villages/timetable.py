@@ -48,8 +48,8 @@ _MODEL_CLASS: list[type] = []
 
 
 def _model_class(cp_model) -> type:
-    """CpModel without its deprecated camel-case aliases: CpModel() binds ~60 of them to every new model (a tenth
-    of building a county's timetable model); nothing here uses them, and the model proto is the same."""
+    """CpModel without its deprecated camel-case aliases: CpModel() binds ~60 of them to every new model (one
+    `dir()` and ~60 wrappers per county); nothing here uses them, and the model proto is the same (a test)."""
     if not _MODEL_CLASS:
         class Model(cp_model.CpModel):
             def _add_pre_pep8_methods(self) -> None:
