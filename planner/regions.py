@@ -329,10 +329,11 @@ def _sorted_by_code(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     Python compares str by code point, and so does numpy's unicode dtype; with unique codes the
     orders are the same, and numpy's sort of the country's 600,000 village codes is several times
     faster than pandas' sort of str objects. Anything else takes `sort_index()`."""
-    keys = frame.index.to_numpy()
-    if len(keys) < 2 or not frame.index.is_unique or not all(isinstance(k, str) for k in keys):
+    index = frame.index
+    # A str-dtype index without NaN holds only str (an object index, or one with NaN, takes sort_index).
+    if len(index) < 2 or not isinstance(index.dtype, pd.StringDtype) or index.hasnans or not index.is_unique:
         return frame.sort_index()
-    order = np.argsort(keys.astype(str), kind="stable")
+    order = np.argsort(index.to_numpy().astype(str), kind="stable")
     return frame.iloc[order]
 
 
