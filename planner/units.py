@@ -171,6 +171,19 @@ def _index_order(pos: np.ndarray, index: pd.Index, index_sorted: bool) -> np.nda
     return pd.Series(pos, index=labels).sort_index().to_numpy()  # the same sort of the same labels
 
 
+def _subgraph_copy(graph: nx.Graph, nodes: tuple[str, ...]) -> nx.Graph:
+    """`nx.Graph(graph.subgraph(nodes))`: the same nodes, edges and (copied) attributes, built from the
+    adjacency directly (the subgraph view filters every neighbour through several calls). Node order
+    may differ; the unit graph is only asked about connectivity."""
+    keep = {n for n in nodes if n in graph}
+    sub = nx.Graph()
+    sub.graph.update(graph.graph)
+    sub.add_nodes_from((n, dict(graph.nodes[n])) for n in nodes if n in keep)
+    adj = graph.adj
+    sub.add_edges_from((u, v, dict(d)) for u in keep for v, d in adj[u].items() if v in keep)
+    return sub
+
+
 def _xy(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Point coordinates of a frame's geometry (GeoSeries.x / .y: the same values, without its per-call checks)."""
     values = np.asarray(frame.geometry.values, dtype=object)
@@ -183,7 +196,7 @@ def _unit(region: Region, rules: Sequence[Rule], travel: TravelModel, graph: nx.
           uid: str, scope: str, name: str, city: str, counties: list[str], cols: _Columns) -> Unit:
     tpos = _index_order(cols.positions(cols.towns_by, counties), region.townships.index, cols.town_sorted)
     codes = tuple(cols.town_codes[tpos])
-    sub = nx.Graph(graph.subgraph(codes))
+    sub = _subgraph_copy(graph, codes)
     if len(codes) and not nx.is_connected(sub):
         # Districts of a city grid can be separated by a county: join them like islands.
         adjacency.connect_components(sub, codes, geoms, "unit", flag=False)
