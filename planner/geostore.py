@@ -13,7 +13,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
-STORE_FORMAT = 1
+STORE_FORMAT = 2  # 2: the header names the source file's SHA-256
 """Bump when the stored layout changes: older entries are then misses (and replaced)."""
 
 MAGIC = b"PLANNER-GEOSTORE\n"
@@ -68,18 +68,18 @@ def load_layers(source: Path, layers: tuple[str, ...], folder: Path | None) -> d
     except OSError:
         return read_source(source, layers)  # pyogrio names the unreadable file
     entry = _entry_path(folder, source, sha)
-    frames = _read_entry(entry, layers)
+    frames = _read_entry(entry, layers, sha)
     if frames is not None:
         return frames
     frames = read_source(source, layers)
-    _write_entry(entry, frames, source.name)
+    _write_entry(entry, frames, source.name, sha)
     return frames
 
 
 # --- the entry: a JSON header (columns, dtypes, buffer offsets, payload digest) and one payload ---------
 
 
-def _encode(frames: dict[str, pd.DataFrame]) -> bytes | None:
+def _encode(frames: dict[str, pd.DataFrame], source_sha: str) -> bytes | None:
     """The layers as one entry, or None when a frame holds something the store does not keep exactly."""
     buffers: list[bytes] = []
     offset = 0
@@ -125,12 +125,13 @@ def _encode(frames: dict[str, pd.DataFrame]) -> bytes | None:
                 return None
         layers[layer] = {"rows": len(frame), "geometry": geom_name, "crs": crs, "columns": cols}
     payload = b"".join(buffers)
-    header = json.dumps({"format": STORE_FORMAT, "sha256": hashlib.sha256(payload).hexdigest(), "layers": layers},
+    header = json.dumps({"format": STORE_FORMAT, "source_sha256": source_sha, "sha256": hashlib.sha256(payload).hexdigest(),
+                         "layers": layers},
                         ensure_ascii=False).encode("utf-8")
     return MAGIC + len(header).to_bytes(8, "little") + header + payload
 
 
-def _decode(blob: bytes, layers: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+def _decode(blob: bytes, layers: tuple[str, ...], source_sha: str) -> dict[str, pd.DataFrame]:
     """The layers an entry holds (ValueError / KeyError / ... when it is not a sound entry)."""
     if not blob.startswith(MAGIC):
         raise ValueError("not a geodata store entry")
@@ -138,8 +139,9 @@ def _decode(blob: bytes, layers: tuple[str, ...]) -> dict[str, pd.DataFrame]:
     size = int.from_bytes(blob[len(MAGIC):start], "little")
     header = json.loads(blob[start:start + size].decode("utf-8"))
     payload = memoryview(blob)[start + size:]
-    if header["format"] != STORE_FORMAT or hashlib.sha256(payload).hexdigest() != header["sha256"]:
-        raise ValueError("damaged or foreign entry")
+    if header["format"] != STORE_FORMAT or header["source_sha256"] != source_sha \
+            or hashlib.sha256(payload).hexdigest() != header["sha256"]:
+        raise ValueError("damaged or foreign entry (or of another source file)")
 
     def buf(span: list[int]) -> memoryview:
         a, n = span
@@ -186,13 +188,13 @@ def _decode(blob: bytes, layers: tuple[str, ...]) -> dict[str, pd.DataFrame]:
     return out
 
 
-def _read_entry(entry: Path, layers: tuple[str, ...]) -> dict[str, pd.DataFrame] | None:
+def _read_entry(entry: Path, layers: tuple[str, ...], source_sha: str) -> dict[str, pd.DataFrame] | None:
     try:
         blob = entry.read_bytes()
     except OSError:
         return None
     try:
-        return _decode(blob, layers)
+        return _decode(blob, layers, source_sha)
     except Exception:  # a damaged or foreign entry is a miss: the source is read again and the entry replaced
         return None
 
@@ -217,15 +219,15 @@ def _same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> bool:
     return True
 
 
-def _write_entry(entry: Path, frames: dict[str, pd.DataFrame], source_name: str) -> None:
+def _write_entry(entry: Path, frames: dict[str, pd.DataFrame], source_name: str, source_sha: str) -> None:
     """Store the frames when they come back equal; a folder that cannot be written is skipped."""
     from . import io
 
-    blob = _encode(frames)
+    blob = _encode(frames, source_sha)
     if blob is None:
         return
     try:
-        if not _same(frames, _decode(blob, tuple(frames))):
+        if not _same(frames, _decode(blob, tuple(frames), source_sha)):
             return
     except Exception:
         return

@@ -51,7 +51,7 @@ def test_stored_layers_equal_the_geopackage_and_are_read_from_the_store(tmp_path
     _assert_same(geostore.load_layers(source, LAYERS, folder), reference)
     entries = list(folder.glob("*.store"))
     assert len(entries) == 1
-    _assert_same(geostore._decode(entries[0].read_bytes(), LAYERS), reference)  # the warm read is the entry's
+    _assert_same(geostore._decode(entries[0].read_bytes(), LAYERS, geostore.file_sha256(source)), reference)  # the warm read is the entry's
     _assert_same(geostore.load_layers(source, LAYERS, folder), reference)
 
 
@@ -85,7 +85,18 @@ def test_a_damaged_entry_is_a_miss_and_is_rewritten(tmp_path: Path, damage: str)
         blob = bytearray(b"not a store entry")
     entry.write_bytes(bytes(blob))
     _assert_same(geostore.load_layers(source, LAYERS, folder), reference)
-    _assert_same(geostore._decode(entry.read_bytes(), LAYERS), reference)
+    _assert_same(geostore._decode(entry.read_bytes(), LAYERS, geostore.file_sha256(source)), reference)
+
+
+def test_an_entry_of_another_source_file_is_never_read(tmp_path: Path) -> None:
+    a, b, folder = tmp_path / "a.gpkg", tmp_path / "b.gpkg", tmp_path / "store"
+    _write_source(a, "甲镇")
+    _write_source(b, "丁镇")
+    geostore.load_layers(a, LAYERS, folder)
+    (entry,) = folder.glob("*.store")
+    # b's entry name holding a's (sound) entry: its header names a's SHA-256, so it is a miss
+    entry.rename(geostore._entry_path(folder, b, geostore.file_sha256(b)))
+    assert geostore.load_layers(b, LAYERS, folder)["places"]["name"].iloc[0] == "丁镇"
 
 
 def test_an_unwritable_store_falls_back_to_the_source(tmp_path: Path) -> None:
