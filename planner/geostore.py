@@ -114,9 +114,11 @@ def _encode(frames: dict[str, pd.DataFrame], source_sha: str) -> bytes | None:
             elif str(series.dtype) in ("str", "object"):
                 values = series.to_numpy(dtype=object)
                 missing = pd.isna(values)
-                if not all(isinstance(v, str) for v, m in zip(values, missing) if not m):
+                # A str-dtype column holds only str and NaN; an object one is looked at value by value.
+                if not isinstance(series.dtype, pd.StringDtype) and \
+                        not all(isinstance(v, str) for v, m in zip(values, missing) if not m):
                     return None
-                text = _SEP.join("" if m else v for v, m in zip(values, missing))
+                text = _SEP.join(np.where(missing, "", values).tolist())
                 if text.count(_SEP) != max(len(values) - 1, 0):
                     return None  # a value holds the separator
                 cols.append({"name": name, "kind": "text", "dtype": str(series.dtype),
