@@ -312,7 +312,8 @@ DISPATCH_HIGHS_OPTIONS = {"mip_heuristic_run_feasibility_jump": "false", "mip_de
 and 河南省 (transport-like rows), so the root LP is the optimum: the feasibility-jump heuristic
 (whose plan the root LP replaces) and symmetry detection (for branching, which does not happen)
 only cost time, a quarter of HiGHS's on 浙江省's 14 models, which return the same values with
-and without them (benchmarks/results/dispatch_highs.txt)."""
+and without them (benchmarks/results/dispatch_highs.txt). Since the models are solved as LPs first
+(`Model.lp_first`), these apply only to a model whose LP optimum is fractional."""
 
 
 def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, str]], attending: AttendingDispatch | None,
@@ -323,7 +324,10 @@ def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, 
     and the rule rewards; experts are counts per profession and title. Specialties are assigned
     afterwards from what each hospital has free (exact, because every constraint on specialties
     is a per-title total). Attending physicians are physicians (medicine) only."""
-    m = Model("dispatch", highs_options=DISPATCH_HIGHS_OPTIONS)
+    # lp_first: the LP relaxation of these transport-like models came out integral on every model of
+    # 浙江省 and 河南省, and solving it as an LP skips HiGHS's MIP presolve (27 of 31 s on 河南省's
+    # province model); a fractional LP optimum falls back to the MIP.
+    m = Model("dispatch", highs_options=DISPATCH_HIGHS_OPTIONS, lp_first=True)
     a_titles = eligible_titles(attending.min_title) if attending is not None else []
     e_titles = eligible_titles(expert.title_floor()) if expert is not None else []
     professions = list(expert.professions) if expert is not None else []
