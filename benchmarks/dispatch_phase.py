@@ -5,11 +5,12 @@
 Plans the region's communities once (this code, one worker, no services) and keeps the plan in a
 temporary file; then, in fresh processes alternating between this code and the baseline, runs
 `dispatch_region` and `site_region` on that same plan and times each (process CPU seconds, and
-the CPU of the HiGHS/CP-SAT calls inside them). Besides the medians and their ratios it prints,
-for every solver model of the two phases, whether status and objective are the same in both
-codes (a model may return another of several equally good plans: objectives are what must be
-equal), whether the roster and the dialysis sites are byte-identical, and the violations the
-independent checker (`check_dispatch`, `check_dialysis`) finds in each code's result.
+the CPU of the solver calls inside them). Besides the medians and their ratios it prints, for
+every dispatch model, whether status and objective are the same in both codes (a model may
+return another of several equally good plans: objectives are what must be equal), for every
+county whether its dialysis status, sites, coverage and person-minutes are, whether the roster
+and the dialysis sites table are byte-identical, and whether the independent checker
+(`check_dispatch`, `check_dialysis`) finds the same violations in both.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ def child(path: str) -> dict:
             sol = orig(model, *a, **k)
         finally:
             solver_cpu[0] += time.process_time() - c
-        solves.append((model.name, sol.status.value, sol.objective))
+        if model.name == "dispatch":
+            solves.append((model.name, sol.status.value, sol.objective))
         return sol
 
     import planner.dialysis as dialysis
@@ -73,6 +75,9 @@ def child(path: str) -> dict:
     out["violations"] = sorted(f"{s.rule.id}: {v}" for s in statuses for v in s.violations)
     out["statuses"] = sorted({d.status.value for d in results} | {r.status.value for r in sites if r.status})
     out["solves"] = solves
+    # Per county: status, sites, residents within reach and person-minutes after (what phase 2 optimises).
+    out["counties"] = [(r.county, r.status.value if r.status else "", r.sites, r.covered_after,
+                        round(r.travel_after_person_min, 6)) for r in sites]
     return out
 
 
@@ -121,16 +126,21 @@ def main() -> None:
     for label, rs in runs.items():
         r = rs[0]
         same = all(x["roster_sha"] == r["roster_sha"] and x["sites_sha"] == r["sites_sha"] for x in rs)
-        print(f"{label}: {len(r['solves'])} solver models, statuses {', '.join(r['statuses'])}; roster "
+        print(f"{label}: {len(r['solves'])} dispatch models, statuses {', '.join(r['statuses'])}; roster "
               f"{r['roster_rows']} rows sha {r['roster_sha']}, dialysis sites sha {r['sites_sha']}; "
               f"identical over the {len(rs)} runs: {same}; checker violations {len(r['violations'])}")
     if args.baseline:
         a, b = runs["this"][0], runs["baseline"][0]
         pairs = list(zip(a["solves"], b["solves"]))
         equal = sum(x[:2] == y[:2] and x[2] == y[2] for x, y in pairs)
-        print(f"models with equal status and objective in both codes: {equal}/{len(pairs)} "
+        print(f"dispatch models with equal status and objective in both codes: {equal}/{len(pairs)} "
               f"(model counts {len(a['solves'])} and {len(b['solves'])})")
         for x, y in pairs:
+            if x != y:
+                print(f"  differs: this {x}, baseline {y}")
+        same = sum(x == y for x, y in zip(a["counties"], b["counties"]))
+        print(f"dialysis: counties with the same status, sites, coverage and person-minutes: {same}/{len(a['counties'])}")
+        for x, y in zip(a["counties"], b["counties"]):
             if x != y:
                 print(f"  differs: this {x}, baseline {y}")
         print(f"roster identical to the baseline: {a['roster_sha'] == b['roster_sha']}; "
