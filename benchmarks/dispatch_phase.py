@@ -143,6 +143,12 @@ def main() -> None:
         for x, y in zip(a["counties"], b["counties"]):
             if x != y:
                 print(f"  differs: this {x}, baseline {y}")
+        only_a = sorted(set(a["violations"]) - set(b["violations"]))
+        only_b = sorted(set(b["violations"]) - set(a["violations"]))
+        for v in only_a[:5]:
+            print(f"  violation of this code only: {v}")
+        for v in only_b[:5]:
+            print(f"  violation of the baseline only: {v}")
         print(f"roster identical to the baseline: {a['roster_sha'] == b['roster_sha']}; "
               f"dialysis sites identical: {a['sites_sha'] == b['sites_sha']}; "
               f"the checker's violations the same: {a['violations'] == b['violations']}")
