@@ -86,6 +86,7 @@ def main() -> None:
     ap.add_argument("--region", default="浙江省")
     ap.add_argument("--rules", default="zhejiang-2026")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--jobs", type=int, default=1, help="workers for planning the communities (the timed phases use one)")
     ap.add_argument("--baseline", help="another checkout (e.g. `git archive main`), run interleaved with this code")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -98,7 +99,7 @@ def main() -> None:
     from planner.rulefile import load_rules
 
     reg = regions.load(args.region)
-    res = run_plan(reg, load_rules(args.rules), SolveOptions(), jobs=1, services=False)
+    res = run_plan(reg, load_rules(args.rules), SolveOptions(), jobs=args.jobs, services=False)
     codes = [("this", None)] + ([("baseline", args.baseline)] if args.baseline else [])
     runs: dict[str, list[dict]] = {label: [] for label, _ in codes}
     loads = []
