@@ -296,10 +296,20 @@ def site_region(region: Region, rules: Sequence, travel: TravelModel, *, backend
     return [done[c] for c in counties]
 
 
+FACILITY_COLUMNS = ("kind", "central_thc", "township_code", "dialysis", "name")
+TOWNSHIP_COLUMNS = ("seat_lon", "seat_lat", "population")
+"""The columns `site_county` reads of a county's facilities (besides their geometry) and townships."""
+
+
 def _site_task(region: Region, counties: list[str], rule: DialysisSiting, travel: TravelModel, backend: str,
                time_limit_s: float) -> list[DialysisResult]:
     # Each county's rows from one grouping of the part (filtering the part's tables per county
-    # was a third of the phase): the rows townships_of / facilities_of give, in the same order.
+    # was a third of the phase): the rows townships_of / facilities_of give, in the same order,
+    # of the columns site_county reads only (taking every column of the wide tables per county
+    # was most of what remained).
+    fac, towns = region.facilities, region.townships
+    fac = fac[[c for c in FACILITY_COLUMNS if c in fac.columns] + [fac.geometry.name]]
+    towns = towns[[c for c in TOWNSHIP_COLUMNS if c in towns.columns]]
     towns_at = positions_by(region.townships["county_code"])
     fac_at = positions_by(region.facilities["county_code"])
 
@@ -307,7 +317,7 @@ def _site_task(region: Region, counties: list[str], rule: DialysisSiting, travel
         return frame.iloc[at[county]].sort_index() if county in at else frame.iloc[0:0]
 
     return [site_county(region, c, rule, travel, backend=backend, time_limit_s=time_limit_s,
-                        towns=rows(region.townships, towns_at, c), fac=rows(region.facilities, fac_at, c))
+                        towns=rows(towns, towns_at, c), fac=rows(fac, fac_at, c))
             for c in counties]
 
 
