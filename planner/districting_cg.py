@@ -246,6 +246,7 @@ class ColumnGeneration:
         from .districting import _hess_lp
 
         t0 = time.perf_counter()
+        self.converged = False
         closed = np.array([j not in self.pricers for j in range(self.n)])
         _value, lam, _level = _hess_lp(self.w, self.population.astype(np.float64), self.k, self.lower, self.upper,
                                       self.allowed, closed)
@@ -269,6 +270,7 @@ class ColumnGeneration:
             if added == 0:
                 if self.slack < 1e-9:
                     self.bound = max(self.bound, z)  # the box is not binding: z is the LP optimum
+                    self.converged = True
                     break
                 if not moved:
                     box *= 2.0
@@ -416,7 +418,9 @@ def solve_colgen(population: Sequence[int], cost: np.ndarray, edges: Sequence[tu
 
     bound_scaled = cg.run(max(1.0, cg_share * time_limit_s))
     lb_raw = bound_scaled * cg.scale
-    lb = float(np.ceil(lb_raw - 1e-9 * max(1.0, abs(lb_raw))))  # integer costs
+    # Integer costs: any plan costs at least ceil(LB). The margin covers floating-point error in
+    # summing the scaled duals and pricing values (about 1e-15 of the scale), not solver tolerances.
+    lb = float(np.ceil(lb_raw - max(1e-3, 1e-12 * abs(lb_raw))))
     stats.update(cg_bound=lb_raw, cg_s=round(time.perf_counter() - t0, 3), columns=len(cg.columns),
                  cg_iterations=len(cg.log) - 1, pricing_solves=sum(p.solves for p in cg.pricers.values()))
     found = cg.master_ip(time_limit_s=max(1.0, 0.5 * left()))
