@@ -276,13 +276,15 @@ class ColumnGeneration:
                     box *= 2.0
         return self.bound
 
-    def exclusions(self, target: float, exact: bool = True) -> Exclusions:
+    def exclusions(self, target: float, exact: bool = True, deadline: float | None = None) -> Exclusions:
         """Pairs (area i, center j) and centers that no plan of cost <= `target` uses, from the best duals.
 
         A plan's cost is sum(pi) + the sum of its k districts' weights at pi, each at least its
         center's value; the district holding i at center j weighs at least v(i, j), bounded by
         the knapsack LP with i forced and then, for pairs that survive it, by the exact pricing
-        with i forced and the cutoff (when `exact`). Safe: removes only what no such plan uses.
+        with i forced and the cutoff (when `exact`, until `deadline` on `time.perf_counter()`'s
+        clock: past it pairs are kept unprobed, which is always safe). Safe: removes only what no
+        such plan uses.
         """
         from .districting import _knapsack_lp_without_each
 
@@ -308,7 +310,8 @@ class ColumnGeneration:
                                                               self.upper - pr.pop[0])
             keep = [int(a) for a, f in zip(pr.areas[1:], forced) if f <= slack]
             if exact:
-                keep = [i for i in keep if np.isfinite(pr.price(weight, forced=i, cutoff=slack)[0])]
+                keep = [i for i in keep if (deadline is not None and time.perf_counter() > deadline)
+                        or np.isfinite(pr.price(weight, forced=i, cutoff=slack)[0])]
             if not keep and values[j] > slack:
                 continue
             closed[j] = False
@@ -440,7 +443,7 @@ def solve_colgen(population: Sequence[int], cost: np.ndarray, edges: Sequence[tu
     for target in targets:
         if left() <= 1.0:
             break
-        ex = cg.exclusions(target)
+        ex = cg.exclusions(target, deadline=t0 + time_limit_s - 0.25 * left())
         status, plan, value, rounds = _solve_at_target(pop, cost, edges, k, lower, upper, ex, target, left())
         tried.append(f"{target:.0f}:{status}:{ex.kept}:{rounds}:{time.perf_counter() - t0:.1f}s")
         if status == "INFEASIBLE":
