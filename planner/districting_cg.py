@@ -207,16 +207,19 @@ class ColumnGeneration:
         self.lp_value = float(res.fun)
         return self.lp_value
 
-    def price_all(self, pi: np.ndarray, mu: float, tol: float = 1e-7) -> tuple[np.ndarray, int]:
+    def price_all(self, pi: np.ndarray, mu: float, tol: float = 1e-7,
+                  deadline: float | None = None) -> tuple[np.ndarray, int]:
         """Exact pricing at duals (pi, mu): (per center a lower bound on its least group weight, columns added).
 
         A center whose knapsack LP bound (balance without contiguity) cannot beat mu is not
-        priced; its knapsack bound stands in for it (still a valid lower bound).
+        priced; its knapsack bound stands in for it (still a valid lower bound). Past `deadline`
+        (`time.perf_counter()`'s clock) every remaining center gets its knapsack bound.
         """
         from .districting import _knapsack_lp
 
         values = np.full(self.n, np.inf)
         added = 0
+        self.cut_short = False  # some center left unpriced: no column added does not mean converged
         for j in self.open:
             pr = self.pricers[j]
             weight = self.w[:, j] - pi
@@ -224,6 +227,10 @@ class ColumnGeneration:
             relax = c[0] + _knapsack_lp(c[1:], pr.pop[1:], self.lower - pr.pop[0], self.upper - pr.pop[0])
             if relax >= mu - tol:
                 values[j] = relax
+                continue
+            if deadline is not None and time.perf_counter() > deadline:
+                values[j] = relax
+                self.cut_short = True
                 continue
             value, members = pr.price(weight)
             values[j] = value
@@ -259,7 +266,7 @@ class ColumnGeneration:
         while time.perf_counter() - t0 < time_limit_s:
             it += 1
             z = self.solve_master(box)
-            values, added = self.price_all(self.pi, self.mu, tol)
+            values, added = self.price_all(self.pi, self.mu, tol, deadline=t0 + time_limit_s)
             value = self.lagrangian(self.pi, values)
             moved = value > self.bound + 1e-12
             if moved:
@@ -267,7 +274,7 @@ class ColumnGeneration:
             self.log.append(f"{it} z={z * self.scale:.0f} bound={self.bound * self.scale:.0f} "
                             f"cols={len(self.columns)} added={added} slack={self.slack:.3g} box={box:.3g} "
                             f"{time.perf_counter() - t0:.1f}s")
-            if added == 0:
+            if added == 0 and not self.cut_short:
                 if self.slack < 1e-9:
                     self.bound = max(self.bound, z)  # the box is not binding: z is the LP optimum
                     self.converged = True
