@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import LinearConstraint, linprog, milp
-from scipy.sparse import csc_matrix, csr_matrix
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.sparse import csc_matrix, csr_matrix, eye, hstack, vstack
 
-from .districting import Exclusions, _neighbour_lists, _reach, contiguity_exclusions
+from .districting import (DistrictingModel, Exclusions, _hess_lp, _knapsack_lp, _knapsack_lp_without_each,
+                          _neighbour_lists, _reach, contiguity_exclusions, most_areas)
+from .milp import Status
 
 # The pricing MIPs decide which columns and pairs may be dropped: they must be solved exactly.
 _EXACT = {"mip_rel_gap": 0.0, "presolve": True, "disp": False}
@@ -100,8 +102,6 @@ class _Pricer:
                 cons.append(LinearConstraint(rows, -np.inf, 0.0))
             if cutoff is not None:
                 cons.append(LinearConstraint(c[None, :], -np.inf, cutoff + 1e-9))
-            from scipy.optimize import Bounds
-
             res = milp(c, constraints=cons, integrality=np.ones(m), bounds=Bounds(lb, ub), options=_EXACT)
             self.solves += 1
             if res.status == 2 or res.x is None:  # infeasible: no group (under the cutoff)
@@ -180,8 +180,6 @@ class ColumnGeneration:
         center's scale), so the duals stay within the box (Marsten's boxstep): without it the
         first duals are wild and the pricing problems become slow and useless.
         """
-        from scipy.sparse import eye, hstack, vstack
-
         n, q = self.n, len(self.columns)
         rows, cols = [], []
         for t, col in enumerate(self.columns):
@@ -215,8 +213,6 @@ class ColumnGeneration:
         priced; its knapsack bound stands in for it (still a valid lower bound). Past `deadline`
         (`time.perf_counter()`'s clock) every remaining center gets its knapsack bound.
         """
-        from .districting import _knapsack_lp
-
         values = np.full(self.n, np.inf)
         added = 0
         self.cut_short = False  # some center left unpriced: no column added does not mean converged
@@ -250,8 +246,6 @@ class ColumnGeneration:
         computed after every exact pricing round; the center moves to the duals whenever they
         give a better bound.
         """
-        from .districting import _hess_lp
-
         t0 = time.perf_counter()
         self.converged = False
         closed = np.array([j not in self.pricers for j in range(self.n)])
@@ -270,7 +264,8 @@ class ColumnGeneration:
             value = self.lagrangian(self.pi, values)
             moved = value > self.bound + 1e-12
             if moved:
-                self.bound, self.pi_hat, self.mu_hat, self.values_hat = value, self.pi.copy(), float(values.min()), values
+                self.bound, self.pi_hat, self.values_hat = value, self.pi.copy(), values
+                self.mu_hat = float(values.min())
             self.log.append(f"{it} z={z * self.scale:.0f} bound={self.bound * self.scale:.0f} "
                             f"cols={len(self.columns)} added={added} slack={self.slack:.3g} box={box:.3g} "
                             f"{time.perf_counter() - t0:.1f}s")
@@ -293,8 +288,6 @@ class ColumnGeneration:
         clock: past it pairs are kept unprobed, which is always safe). Safe: removes only what no
         such plan uses.
         """
-        from .districting import _knapsack_lp_without_each
-
         n, k = self.n, self.k
         pi, values = self.pi_hat, self.values_hat
         t = float(target) / self.scale
@@ -330,8 +323,6 @@ class ColumnGeneration:
 
     def master_ip(self, time_limit_s: float = 30.0) -> tuple[float, list[Column]] | None:
         """The set-partitioning program over the columns generated so far: a plan (cost, districts) or None."""
-        from scipy.optimize import Bounds
-
         n, q = self.n, len(self.columns)
         if q == 0:
             return None
@@ -358,9 +349,6 @@ def _solve_at_target(pop: np.ndarray, cost: np.ndarray, edges: Sequence[tuple[in
     Returns (status, groups, objective, rounds): "OPTIMAL" with the plan (optimal among plans of
     cost <= target), "INFEASIBLE" (no plan costs <= target), or "UNKNOWN" (time limit).
     """
-    from .districting import DistrictingModel, most_areas
-    from .milp import Status
-
     t0 = time.perf_counter()
     n = len(pop)
     dm = DistrictingModel(pop, cost, edges, list(range(n)), allowed=ex.allowed)
