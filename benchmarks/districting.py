@@ -12,12 +12,15 @@ where d is the distance between county centroids in whole kilometres, computed e
 authors did (README). Their proven optima are in ``instances.csv``; this script also checks
 their published optimal plan against our cost matrix (``published`` column).
 
-Two codes get the same matrix, the same instance and the same time limit, in one run:
+The codes get the same matrix, the same instance and the same time limit, in one run:
 
 * ours: :class:`planner.districting.DistrictingModel` with contiguity, every county a
   candidate center, exactly k groups, balance [L, U], and the core's improvements switched on
   (``solve_districting(..., reduce=True)``: safe variable fixing, tight flow bounds and the
   separator-cut loop; see that function);
+* cg (``--codes``): :func:`planner.districting_cg.solve_colgen`, column generation over connected
+  balanced districts (the set-partitioning LP bound), the set-partitioning program over the
+  columns found, then the assignment model on the pairs the bound's duals keep;
 * plain: the textbook Hess assignment model with Shirabe's single-commodity flow per center
   (big-M = n - 1), built directly with OR-Tools' pywraplp on HiGHS, no fixing, no cuts.
 
@@ -175,6 +178,37 @@ def run_ours(inst: Instance, time_limit_s: float) -> Run:
                None if res.bound is None else res.bound / 1e6, elapsed, detail, cpu)
 
 
+def run_cg(inst: Instance, time_limit_s: float) -> Run:
+    """Column generation: `planner.districting_cg.solve_colgen` (set-partitioning bound, exact pricing)."""
+    from planner.districting_cg import solve_colgen
+
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    res = solve_colgen(inst.population, inst.cost, inst.edges, k=inst.k, lower=inst.lower, upper=inst.upper,
+                       time_limit_s=time_limit_s)
+    elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    s = res.stats
+    detail = (f"cg bound {s.get('cg_bound', 0) / 1e6:.2f} in {s.get('cg_s')} s, {s.get('columns')} columns, "
+              f"{s.get('cg_iterations')} iterations, {s.get('pricing_solves')} pricing MIPs, incumbent "
+              f"{None if s.get('incumbent') is None else round(s['incumbent'] / 1e6, 2)}, "
+              f"targets {' '.join(s.get('targets', []))}")
+    if res.objective is not None:
+        labels = np.empty(inst.n, dtype=np.int64)
+        for center, members in res.groups.items():
+            if center not in members:
+                raise SystemExit(f"{inst.state}: center {center} is not in its own district")
+            labels[list(members)] = center
+        check_plan(inst, labels)
+        at_centers = int(sum(inst.cost[i, labels[i]] for i in range(inst.n)))
+        if at_centers != round(res.objective):
+            raise SystemExit(f"{inst.state}: reported objective {res.objective} != plan cost {at_centers}")
+        if res.status == "OPTIMAL" and plan_cost(inst, labels) != at_centers:
+            raise SystemExit(f"{inst.state}: 'optimal' plan improves to {plan_cost(inst, labels)} by moving a center")
+    return Run("cg", res.status, None if res.objective is None else res.objective / 1e6,
+               None if res.bound is None else res.bound / 1e6, elapsed, detail, cpu)
+
+
 def run_plain(inst: Instance, time_limit_s: float) -> Run:
     """Textbook Hess model + Shirabe flow (big-M n-1), built with pywraplp, solved by HiGHS."""
     from ortools.linear_solver import pywraplp
@@ -275,12 +309,18 @@ def summarize(rows: list[dict], load: str | None = None) -> None:
     """
     by = {(r["state"], r["code"]): r for r in rows}
     states = sorted({r["state"] for r in rows}, key=[r["state"] for r in rows].index)
-    for code in ("ours", "plain"):
+    codes = [c for c in ("ours", "cg", "plain") if any(r["code"] == c for r in rows)]
+    for code in codes:
         mine = [by[s, code] for s in states]
         print(f"{code}: optimum reached {sum(r['reached_optimum'] for r in mine)}/{len(mine)}, "
               f"proven {sum(r['proven'] for r in mine)}/{len(mine)}, total {sum(r['time_s'] for r in mine):.1f} s "
               f"({sum(r['cpu_s'] for r in mine):.1f} cpu), median {statistics.median(r['time_s'] for r in mine):.1f} s, "
               f"slowest {max(r['time_s'] for r in mine):.1f} s")
+    if "cg" in codes and "plain" in codes:
+        cg_up = [by[s, "plain"]["time_s"] / by[s, "cg"]["time_s"] for s in states]
+        print(f"speed-up plain/cg: median {statistics.median(cg_up):.2f}x wall")
+    if "ours" not in codes or "plain" not in codes:
+        return
     speedups = [by[s, "plain"]["time_s"] / by[s, "ours"]["time_s"] for s in states]
     cpu_speedups = [by[s, "plain"]["cpu_s"] / max(by[s, "ours"]["cpu_s"], 0.01) for s in states]
     total_ours = sum(by[s, "ours"]["time_s"] for s in states)
@@ -320,6 +360,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--summarize", type=Path, nargs="+", metavar="CSV",
                         help="solve nothing: print the summary over rows written by --csv (several files: "
                              "states run in separate processes)")
+    parser.add_argument("--codes", default="ours,plain",
+                        help="codes to run, in order: ours, cg (column generation), plain (default ours,plain)")
     args = parser.parse_args(argv)
     if args.summarize:
         summarize(read_rows(args.summarize), load="not measured (rows read from CSV)")
@@ -329,8 +371,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"planner {__version__}, OR-Tools {ortools_version} (HiGHS for both codes), "
           f"time limit {args.time_limit_s:.0f} s per code and instance, 1 thread; load average {_load()}")
-    print(f"{'state':<5} {'n':>3} {'k':>2} {'optimum':>10}  {'ours':<44} {'plain SHIR flow':<44} speed-up  "
-          f"vs Gurobi")
+    codes = args.codes.split(",")
+    print(f"{'state':<5} {'n':>3} {'k':>2} {'optimum':>10}  " + " ".join(f"{c:<50}" for c in codes)
+          + f" speed-up {codes[-1]}/{codes[0]}, {codes[0]} vs Gurobi")
     rows = []
     if args.states is None:
         with open(DATA / "instances.csv", newline="") as fh:
@@ -341,16 +384,20 @@ def main(argv: list[str] | None = None) -> int:
         if abs(published - inst.optimum) > 0.01:
             raise SystemExit(f"{state}: published plan costs {published:.2f} here, paper says {inst.optimum:.2f}")
         check_plan(inst, inst.published)  # the data: the published plan is connected and balanced here too
-        ours = run_ours(inst, args.time_limit_s)
-        plain = run_plain(inst, args.time_limit_s)
-        speedup = plain.time_s / ours.time_s
+        runners = {"ours": run_ours, "cg": run_cg, "plain": run_plain}
+        runs = [runners[code](inst, args.time_limit_s) for code in args.codes.split(",")]
+        first, last = runs[0], runs[-1]
+        speedup = last.time_s / first.time_s
         gurobi = "" if inst.published_time_s is None else \
-            (f"{ours.time_s / max(inst.published_time_s, 0.01):.0f}x" if ours.status == "OPTIMAL" else "unproven") \
-            + f" (their {inst.published_time_s:.2f} s)"
-        print(f"{state:<5} {inst.n:>3} {inst.k:>2} {inst.optimum:>10.2f}  {fmt(ours):<44} {fmt(plain):<44} "
-              f"{speedup:6.2f}x  {gurobi}", flush=True)
-        print(f"      ours: {ours.detail}", flush=True)
-        for run in (ours, plain):
+            (f"{first.time_s / max(inst.published_time_s, 0.01):.0f}x" if first.status == "OPTIMAL"
+             else "unproven") + f" (their {inst.published_time_s:.2f} s)"
+        print(f"{state:<5} {inst.n:>3} {inst.k:>2} {inst.optimum:>10.2f}  "
+              + " ".join(f"{run.code}: {fmt(run):<44}" for run in runs)
+              + f" {speedup:6.2f}x  {gurobi}", flush=True)
+        for run in runs:
+            if run.detail:
+                print(f"      {run.code}: {run.detail}", flush=True)
+        for run in runs:
             rows.append({"state": state, "n": inst.n, "k": inst.k, "optimum": inst.optimum, "code": run.code,
                          "status": run.status,
                          "objective": "" if run.objective is None else round(run.objective, 6),

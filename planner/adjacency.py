@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .region import positions_by
+
 # Polygons are in degrees. Two townships are neighbours when they share a border at least
 # this long (about 50 m): a single touching corner does not make a community contiguous.
 MIN_SHARED_BORDER_DEG = 0.0005
@@ -64,7 +66,7 @@ def connect_components(graph: nx.Graph, nodes: Iterable, geoms: dict, level: str
     at city level is not an island township).
     """
     nodes = set(nodes)
-    comps = [set(c) for c in nx.connected_components(graph.subgraph(nodes))]
+    comps = _components(graph, nodes)
     if len(comps) <= 1:
         return
     mainland = max(comps, key=lambda c: (len(c), _neg_code(min(map(str, c)))))
@@ -72,14 +74,37 @@ def connect_components(graph: nx.Graph, nodes: Iterable, geoms: dict, level: str
         for n in nodes - mainland:
             graph.nodes[n]["island"] = True
     while True:
-        comps = sorted((set(c) for c in nx.connected_components(graph.subgraph(nodes))),
-                       key=lambda c: (len(c), min(map(str, c))))
+        comps = sorted(_components(graph, nodes), key=lambda c: (len(c), min(map(str, c))))
         if len(comps) <= 1:
             return
         small = comps[0]
         a, b, dist = _nearest_link(graph, small, nodes - small, geoms)
         graph.add_edge(a, b, kind="island_link", level=level, gap_deg=dist, gap_km=_gap_km(geoms[a], geoms[b]),
                        shared_deg=0.0)
+
+
+def _components(graph: nx.Graph, nodes: set) -> list[set]:
+    """The connected components of the subgraph on `nodes`, as sets (nx.connected_components of
+    graph.subgraph(nodes), walking the adjacency directly: a subgraph view filters every neighbour
+    through several calls, most of the contiguity graph's time for a province). Callers order the
+    components by their content, so the order found here does not matter."""
+    adj = graph.adj
+    seen: set = set()
+    out = []
+    for start in nodes:
+        if start in seen:
+            continue
+        seen.add(start)
+        comp = {start}
+        stack = [start]
+        while stack:
+            for w in adj[stack.pop()]:
+                if w in nodes and w not in seen:
+                    seen.add(w)
+                    comp.add(w)
+                    stack.append(w)
+        out.append(comp)
+    return out
 
 
 def _neg_code(code: str) -> tuple[int, ...]:
@@ -129,12 +154,15 @@ def contiguity_graph(townships: gpd.GeoDataFrame, counties: pd.DataFrame | None 
     for county in sorted(by_county):
         connect_components(graph, by_county[county], geoms, "county")
     if counties is not None:
-        county_of = townships["county_code"]
+        # Each city's and province's townships from the counties' row positions (an isin over every
+        # township per city was quadratic in the country's 333 cities); the same sets of nodes.
+        towns_of = positions_by(townships["county_code"])
         for level, key in (("city", "city_code"), ("province", "province_code")):
             groups = counties.groupby(key).groups
             for unit in sorted(groups):
-                members = set(groups[unit])
-                connect_components(graph, townships.index[county_of.isin(members)], geoms, level, flag=False)
+                members = [towns_of[c] for c in set(groups[unit]) if c in towns_of]
+                rows = np.concatenate(members) if members else np.zeros(0, dtype=np.intp)
+                connect_components(graph, townships.index[rows], geoms, level, flag=False)
     return graph
 
 

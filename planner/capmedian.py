@@ -312,6 +312,10 @@ def lagrangian_bound(cost: np.ndarray, demand: np.ndarray, capacity: np.ndarray,
         Starting multipliers (default: each area's second-cheapest cost).
     usable, closed
         Pairs (i, j) allowed and medians excluded by earlier fixing.
+    max_iterations, time_limit_s
+        The loop stops on its own (bound proves `upper`, step size spent, or `max_iterations`);
+        `time_limit_s` is a safety cut only, set far beyond that so that the bound and plans do
+        not depend on the machine's load.
     integral
         Costs are integers: a bound above upper - 1 proves the plan of cost `upper` optimal.
     heuristic_every

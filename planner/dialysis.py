@@ -175,6 +175,69 @@ def _max_cover(w: np.ndarray, t: np.ndarray, base: np.ndarray, rule: DialysisSit
 
 def _min_travel(w: np.ndarray, t: np.ndarray, base: np.ndarray, covered: int, rule: DialysisSiting, backend: str,
                 time_limit_s: float) -> tuple[list[int], dict[int, int], float, Status, float]:
+    """Phase 2: the sites (candidate positions), residents served by each, person-minutes, status and solve time.
+
+    With few candidates every set of them is tried (`_min_travel_enumerated`), else the model is solved.
+    """
+    from math import comb
+
+    size = min(rule.max_sites_per_county, t.shape[1])
+    if comb(t.shape[1], size) <= MAX_COVER_SUBSETS:
+        return _min_travel_enumerated(w, t, base, covered, rule)
+    return _min_travel_model(w, t, base, covered, rule, backend, time_limit_s)
+
+
+def _min_travel_enumerated(w: np.ndarray, t: np.ndarray, base: np.ndarray, covered: int,
+                           rule: DialysisSiting) -> tuple[list[int], dict[int, int], float, Status, float]:
+    """Phase 2 solved exactly by trying every set of `max_sites_per_county` candidates.
+
+    The model's costs: a township's residents times its minutes to the site it uses, rounded to an
+    integer (as `_min_travel_model` charges them). Opening a site never raises a township's cost
+    nor lowers coverage, so some set of exactly `max_sites_per_county` sites (all candidates when
+    fewer) is optimal. For a set, each township uses its cheapest option (an existing site or an
+    open one), and that also reaches the set's largest coverage: a site within
+    `coverage_minutes` is never dearer than one beyond. So the optimum is the cheapest set whose
+    coverage keeps phase 1's. Ties: the first such set in `itertools.combinations` order; each
+    township uses the nearest of its cheapest options (the first on a tie: existing sites, then
+    candidates in order); a site that no township uses is not opened.
+    """
+    from itertools import combinations
+
+    t0 = time.perf_counter()
+    n, k = t.shape
+    size = min(rule.max_sites_per_county, k)
+    site_cost = np.rint(w[:, None].astype(np.float64) * t)
+    with np.errstate(invalid="ignore"):
+        stay_cost = np.where(np.isfinite(base), np.rint(w.astype(np.float64) * base), np.inf)
+    reach = rule.coverage_minutes
+    best: tuple[float, tuple[int, ...]] | None = None
+    for sites in combinations(range(k), size):
+        cost = np.column_stack([stay_cost, site_cost[:, list(sites)]])
+        cheapest = cost.min(axis=1)
+        if not np.isfinite(cheapest).all():
+            continue
+        near = np.column_stack([base <= reach, t[:, list(sites)] <= reach])
+        reached = int(w[(near & (cost == cheapest[:, None])).any(axis=1)].sum())
+        total = float(cheapest.sum())
+        if reached >= covered and (best is None or total < best[0]):
+            best = (total, sites)
+    if best is None:
+        return [], {}, float((w * base).sum()) if np.isfinite(base).all() else 0.0, Status.INFEASIBLE, \
+            time.perf_counter() - t0
+    sites = list(best[1])
+    cost = np.column_stack([stay_cost, site_cost[:, sites]])
+    minutes = np.column_stack([base, t[:, sites]])
+    # Each township's cheapest option, the nearest of those (so within reach when one is), the first on a tie.
+    use = np.argmin(np.where(cost == cost.min(axis=1)[:, None], minutes, np.inf), axis=1)
+    served = {sites[c - 1]: int(w[use == c].sum()) for c in range(1, len(sites) + 1) if (use == c).any()}
+    opened = sorted(served)
+    chosen = np.minimum(base, t[:, opened].min(axis=1)) if opened else base
+    return opened, served, float((w * chosen).sum()), Status.OPTIMAL, time.perf_counter() - t0
+
+
+def _min_travel_model(w: np.ndarray, t: np.ndarray, base: np.ndarray, covered: int, rule: DialysisSiting,
+                      backend: str, time_limit_s: float) -> tuple[list[int], dict[int, int], float, Status, float]:
+    """Phase 2 as an integer model (assignment of townships to existing or open sites)."""
     n, k = t.shape
     m = Model("dialysis_travel")
     y = [m.binary(f"open[{j}]") for j in range(k)]
@@ -233,10 +296,20 @@ def site_region(region: Region, rules: Sequence, travel: TravelModel, *, backend
     return [done[c] for c in counties]
 
 
+FACILITY_COLUMNS = ("kind", "central_thc", "township_code", "dialysis", "name")
+TOWNSHIP_COLUMNS = ("seat_lon", "seat_lat", "population")
+"""The columns `site_county` reads of a county's facilities (besides their geometry) and townships."""
+
+
 def _site_task(region: Region, counties: list[str], rule: DialysisSiting, travel: TravelModel, backend: str,
                time_limit_s: float) -> list[DialysisResult]:
     # Each county's rows from one grouping of the part (filtering the part's tables per county
-    # was a third of the phase): the rows townships_of / facilities_of give, in the same order.
+    # was a third of the phase): the rows townships_of / facilities_of give, in the same order,
+    # of the columns site_county reads only (taking every column of the wide tables per county
+    # was most of what remained).
+    fac, towns = region.facilities, region.townships
+    fac = fac[[c for c in FACILITY_COLUMNS if c in fac.columns] + [fac.geometry.name]]
+    towns = towns[[c for c in TOWNSHIP_COLUMNS if c in towns.columns]]
     towns_at = positions_by(region.townships["county_code"])
     fac_at = positions_by(region.facilities["county_code"])
 
@@ -244,7 +317,7 @@ def _site_task(region: Region, counties: list[str], rule: DialysisSiting, travel
         return frame.iloc[at[county]].sort_index() if county in at else frame.iloc[0:0]
 
     return [site_county(region, c, rule, travel, backend=backend, time_limit_s=time_limit_s,
-                        towns=rows(region.townships, towns_at, c), fac=rows(region.facilities, fac_at, c))
+                        towns=rows(towns, towns_at, c), fac=rows(fac, fac_at, c))
             for c in counties]
 
 

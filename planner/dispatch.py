@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .i18n import Text
-from .milp import LinExpr, Model, Status, solve
+from .milp import Model, Status, solve
 from .plan import Community, Plan
 from .region import Region
 from .rules.service import PROFESSION_WORDS, AttendingDispatch, ExpertDispatch
@@ -99,7 +99,9 @@ def staff_by_profession(region: Region, facility_ids: Sequence[str],
         for (fid, p, spec, title), n in keyed.groupby(["facility_id", "profession", "specialty", "title"])["count"].sum().items():
             if int(n) > 0:
                 pool[str(fid), str(p), str(spec), str(title)] = int(n)
-    with_roster = {k[0] for k in pool} | (set(staff["facility_id"]) if len(staff) else set())
+    # Facilities of `ids` with roster rows (any title): only those, not every id of the region's roster.
+    listed = set(staff.loc[staff["facility_id"].isin(ids), "facility_id"]) if len(staff) else set()
+    with_roster = {k[0] for k in pool} | listed
     for fid in sorted(ids - with_roster):
         for t in titles:
             n = int(region.facilities.at[fid, t.value] or 0) if t.value in region.facilities.columns else 0
@@ -268,13 +270,14 @@ def dispatch_city(region: Region, city: str, communities: Sequence, attending: A
     counts: list[tuple[str, str, str, str, str, int, str]] = []   # role, community, source, target, title, n, profession
     # Named specialties first (they were chosen for a lacking specialty), then the generic
     # counts, which take any specialty still free: the per-title totals make this always fit.
-    for (h, t, spec, title), var in sorted(built.attend.items()):
+    attend_vars = sorted(built.attend.items())
+    for (h, t, spec, title), var in attend_vars:
         n = int(round(sol.value(var)))
         if n and spec != ANY:
             remaining[h, MEDICINE, spec, title] -= n
             result.rows.append(RosterRow("attending", targets[t][0], h, t, title, spec, n, round(minutes[h, t], 2),
                                          borrowed=h != targets[t][1]))
-    for (h, t, spec, title), var in sorted(built.attend.items()):
+    for (h, t, spec, title), var in attend_vars:
         n = int(round(sol.value(var)))
         if n and spec == ANY:
             counts.append(("attending", targets[t][0], h, t, title, n, MEDICINE))
@@ -312,7 +315,8 @@ DISPATCH_HIGHS_OPTIONS = {"mip_heuristic_run_feasibility_jump": "false", "mip_de
 and 河南省 (transport-like rows), so the root LP is the optimum: the feasibility-jump heuristic
 (whose plan the root LP replaces) and symmetry detection (for branching, which does not happen)
 only cost time, a quarter of HiGHS's on 浙江省's 14 models, which return the same values with
-and without them (benchmarks/results/dispatch_highs.txt)."""
+and without them (benchmarks/results/dispatch_highs.txt). Since the models are solved as LPs first
+(`Model.lp_first`), these apply only to a model whose LP optimum is fractional."""
 
 
 def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, str]], attending: AttendingDispatch | None,
@@ -323,7 +327,11 @@ def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, 
     and the rule rewards; experts are counts per profession and title. Specialties are assigned
     afterwards from what each hospital has free (exact, because every constraint on specialties
     is a per-title total). Attending physicians are physicians (medicine) only."""
-    m = Model("dispatch", highs_options=DISPATCH_HIGHS_OPTIONS)
+    # lp_first: the LP relaxation of these transport-like models came out integral on every model of
+    # 浙江省 and 河南省, and solving it as an LP skips HiGHS's MIP presolve (27 of 31 s on 河南省's
+    # province model); a fractional LP optimum falls back to the MIP.
+    m = Model("dispatch", highs_options=DISPATCH_HIGHS_OPTIONS, lp_first=True)
+    obj = m.objective
     a_titles = eligible_titles(attending.min_title) if attending is not None else []
     e_titles = eligible_titles(expert.title_floor()) if expert is not None else []
     professions = list(expert.professions) if expert is not None else []
@@ -361,7 +369,8 @@ def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, 
                         continue
                     var = m.integer(f"a[{h},{t},{spec},{title.value}]", 0, min(n, attending.min_per_center))
                     built.attend[h, t, spec, title.value] = var
-                    m.minimize([(cost, var)])
+                    if cost:
+                        obj[var.index] = cost   # m.minimize([(cost, var)]) for a new variable
                     here.append(var)
                     by_title.setdefault((h, MEDICINE, title.value), []).append(var)
                     per_source.setdefault(h, []).append(var)
@@ -372,11 +381,11 @@ def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, 
         built.short_t[t] = short
         m.minimize([(SHORTFALL_PENALTY, short)])
         # Exactly N: a specialty reward picks which physicians go, it never sends extra ones.
-        m.add(LinExpr.sum((1, v) for v in here) + short, lb=attending.min_per_center, ub=attending.min_per_center,
-              name=f"center[{t}]", group=attending.id)
+        m.add_coefs(_ones(here, short), lb=attending.min_per_center, ub=attending.min_per_center,
+                   name=f"center[{t}]", group=attending.id)
         for spec, sent in sorted(fills.items()):
             b = m.binary(f"fills[{t},{spec}]")
-            m.add(LinExpr.sum((1, v) for v in sent) - b, lb=0, name=f"fills[{t},{spec}]", group="structure")
+            m.add_coefs(_ones(sent) | {b.index: -1}, lb=0, name=f"fills[{t},{spec}]", group="structure")
             m.minimize([(-int(weights[spec]), b)])
     if expert is not None and expert.min_per_community > 0:
         # A hospital that sends no attending physicians here gives experts from one pool per
@@ -413,7 +422,8 @@ def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, 
                             continue
                         var = m.integer(f"e[{h},{c.id},{key}]", 0, min(have, expert.min_per_community))
                         built.expert[h, c.id, key, ANY] = var
-                        m.minimize([(cost, var)])
+                        if cost:
+                            obj[var.index] = cost   # m.minimize([(cost, var)]) for a new variable
                         here.append(var)
                         of_prof.setdefault(key, []).append(var)
                         by_pool.setdefault((h, key), []).append(var)
@@ -426,7 +436,8 @@ def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, 
                             continue
                         var = m.integer(f"e[{h},{c.id},{prof},{title.value}]", 0, min(have, expert.min_per_community))
                         built.expert[h, c.id, prof, title.value] = var
-                        m.minimize([(cost, var)])
+                        if cost:
+                            obj[var.index] = cost   # m.minimize([(cost, var)]) for a new variable
                         here.append(var)
                         of_prof.setdefault(prof, []).append(var)
                         by_title.setdefault((h, prof, title.value), []).append(var)
@@ -434,30 +445,40 @@ def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, 
             short = m.integer(f"eshort[{c.id}]", 0, expert.min_per_community)
             built.short_c[c.id] = short
             m.minimize([(SHORTFALL_PENALTY, short)])
-            m.add(LinExpr.sum((1, v) for v in here) + short, lb=expert.min_per_community, ub=expert.min_per_community,
-                  name=f"experts[{c.id}]", group=expert.id)
+            m.add_coefs(_ones(here, short), lb=expert.min_per_community, ub=expert.min_per_community,
+                       name=f"experts[{c.id}]", group=expert.id)
             for prof, need in sorted(expert.profession_min.items()):
                 if need <= 0:
                     continue
                 ps = m.integer(f"pshort[{c.id},{prof}]", 0, need)
                 built.short_p[c.id, prof] = ps
                 m.minimize([(SHORTFALL_PENALTY, ps)])
-                m.add(LinExpr.sum((1, v) for v in of_prof.get(prof, [])) + ps, lb=need, name=f"mix[{c.id},{prof}]",
-                      group=expert.id)
+                m.add_coefs(_ones(of_prof.get(prof, []), ps), lb=need, name=f"mix[{c.id},{prof}]",
+                           group=expert.id)
         built.pools = pools
         for (h, key), used in sorted(by_pool.items()):
-            m.add(LinExpr.sum((1, v) for v in used), ub=supply[h, key], name=f"have[{h},{key}]", group="staff")
+            m.add_coefs(_ones(used), ub=supply[h, key], name=f"have[{h},{key}]", group="staff")
     for (h, prof, title), used in sorted(by_title.items()):
-        m.add(LinExpr.sum((1, v) for v in used), ub=per_title[h, prof, title], name=f"have[{h},{prof},{title}]",
-              group="staff")
+        m.add_coefs(_ones(used), ub=per_title[h, prof, title], name=f"have[{h},{prof},{title}]",
+                   group="staff")
     for (h, spec, title), used in sorted(by_spec.items()):
-        m.add(LinExpr.sum((1, v) for v in used), ub=med[h, spec, title], name=f"have[{h},{spec},{title}]", group="staff")
+        m.add_coefs(_ones(used), ub=med[h, spec, title], name=f"have[{h},{spec},{title}]", group="staff")
     default_share = attending.release_share if attending is not None else (expert.release_share if expert else 0.2)
     for h, used in sorted(per_source.items()):
         share = expert.release_share if (expert is not None and h in expert_sources and h not in leads) else default_share
         cap, _, _ = release_cap(region, h, share)
-        m.add(LinExpr.sum((1, v) for v in used), ub=cap, name=f"cap[{h}]", group="release_cap")
+        m.add_coefs(_ones(used), ub=cap, name=f"cap[{h}]", group="release_cap")
     return built
+
+
+def _ones(variables: Sequence, last: object | None = None) -> dict[int, int]:
+    """{index: 1} of distinct variables (and `last`), in order: the row that
+    `LinExpr.sum((1, v) for v in variables) + last` gives, for `Model.add_coefs`, without building
+    expressions (a large share of the model's build time)."""
+    out = dict.fromkeys((v.index for v in variables), 1)
+    if last is not None:
+        out[last.index] = 1
+    return out
 
 
 def _minutes(region: Region, travel: TravelModel, sources: Sequence[str], places: Sequence[str]) -> dict[tuple[str, str], float]:

@@ -5,8 +5,10 @@ Method (deterministic: fixed seeds, stable tie-breaking, serial solvers):
 1. **Upper bound.** Greedy addition, then best-improvement swap local search with the
    fast swap evaluation of Resende & Werneck (2007, "A fast swap-based local search
    procedure for location problems", Ann. Oper. Res. 150): gain/loss/extra matrices, one
-   BLAS product per move; then a short seeded variable-neighbourhood search (random
-   k-swap shakes, Hansen & Mladenovic 1997) on a budget of ``min(2 s, 2 %)`` of the limit.
+   BLAS product per move, or for large ``p`` sums over the few (client, candidate) pairs
+   nearer than the client's second median (the same sums); then a short seeded
+   variable-neighbourhood search (random k-swap shakes, Hansen & Mladenovic 1997), its
+   number of rounds set by the instance's size.
 2. **Lower bound.** Lagrangian relaxation of the assignment constraints of the classic
    formulation (Cornuejols, Fisher & Nemhauser 1977; Beasley 1985, 1993): for multipliers
    ``u``, ``L(u) = sum_i u_i + (sum of the p smallest rho_j)`` with
@@ -65,6 +67,10 @@ __all__ = ["PMedianResult", "solve_pmedian"]
 
 _BACKENDS = ("highs", "scip")
 _LP_PASS_MAX_RADII = 4000
+# The heuristic's sums run over the (client, candidate) pairs that can contribute when they
+# are at most this share of the matrix (large p), over the dense matrix otherwise. Both give
+# the same sums (exactly so for integer costs, where float64 addition is exact).
+_SPARSE_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,15 @@ def _plan_cost(wcost: np.ndarray, medians: np.ndarray) -> float:
     return float(wcost[:, medians].min(axis=1).sum())
 
 
+def _gain(wcost: np.ndarray, nearest: np.ndarray) -> np.ndarray:
+    """Per candidate: the saving ``sum_i max(nearest_i - wcost_ij, 0)`` of opening it."""
+    near = wcost < nearest[:, None]
+    if np.count_nonzero(near) <= _SPARSE_SHARE * near.size:
+        ii, jj = np.nonzero(near)
+        return np.bincount(jj, weights=nearest[ii] - wcost[ii, jj], minlength=wcost.shape[1])
+    return np.maximum(nearest[:, None] - wcost, 0.0).sum(axis=0)
+
+
 def _greedy(wcost: np.ndarray, p: int) -> np.ndarray:
     """Greedy addition; ties broken by the lowest column index."""
     n_candidates = wcost.shape[1]
@@ -167,7 +182,7 @@ def _greedy(wcost: np.ndarray, p: int) -> np.ndarray:
     is_open = np.zeros(n_candidates, dtype=bool)
     is_open[chosen[0]] = True
     for _ in range(p - 1):
-        gain = np.maximum(nearest[:, None] - wcost, 0.0).sum(axis=0)
+        gain = _gain(wcost, nearest)
         gain[is_open] = -1.0
         j = int(np.argmax(gain))
         chosen.append(j)
@@ -194,12 +209,25 @@ def _local_search(wcost: np.ndarray, medians: np.ndarray, big: float) -> tuple[n
             first = np.zeros(n_clients, dtype=np.int64)
             d1 = sub[:, 0]
             d2 = np.full(n_clients, big)
-        gain = np.maximum(d1[:, None] - wcost, 0.0).sum(axis=0)
         loss = np.bincount(first, weights=d2 - d1, minlength=p)
-        extra_terms = np.maximum(d2[:, None] - np.maximum(wcost, d1[:, None]), 0.0)
-        onehot = np.zeros((n_clients, p))
-        onehot[rows, first] = 1.0
-        profit = gain[:, None] - loss[None, :] + extra_terms.T @ onehot
+        near = wcost < d2[:, None]  # only these pairs have a nonzero gain or extra term
+        if np.count_nonzero(near) <= _SPARSE_SHARE * near.size:
+            # Large p: each client has few candidates nearer than its second median, so
+            # the same sums are taken over those pairs only (pmed30: 3x faster a move).
+            ii, jj = np.nonzero(near)
+            c = wcost[ii, jj]
+            gain = np.bincount(jj, weights=np.maximum(d1[ii] - c, 0.0), minlength=n_candidates)
+            extra = np.bincount(
+                jj * p + first[ii], weights=np.maximum(d2[ii] - np.maximum(c, d1[ii]), 0.0),
+                minlength=n_candidates * p,
+            ).reshape(n_candidates, p)
+            profit = gain[:, None] - loss[None, :] + extra
+        else:
+            gain = np.maximum(d1[:, None] - wcost, 0.0).sum(axis=0)
+            extra_terms = np.maximum(d2[:, None] - np.maximum(wcost, d1[:, None]), 0.0)
+            onehot = np.zeros((n_clients, p))
+            onehot[rows, first] = 1.0
+            profit = gain[:, None] - loss[None, :] + extra_terms.T @ onehot
         profit[medians, :] = -np.inf
         flat = int(np.argmax(profit))
         j_in, r_out = divmod(flat, p)

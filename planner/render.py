@@ -61,6 +61,8 @@ _JS = ("leaflet/leaflet.js", "leaflet.markercluster/leaflet.markercluster.js", "
 _CSS = ("leaflet/leaflet.css", "leaflet.markercluster/MarkerCluster.css",
         "leaflet.markercluster/MarkerCluster.Default.css", "planner-map.css")
 _ASSET_DIR = Path(__file__).parent / "_assets"
+_SHELL_FILE = "page-shell.html"
+"""The page shell as folium draws it (`_folium_shell`), kept beside the assets: no page needs folium imported."""
 
 _UUID_RE = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
 
@@ -95,7 +97,7 @@ def renderer_digest() -> str:
     """A digest of the drawing code and assets: pages drawn by another version are never reused."""
     h = hashlib.sha256(__version__.encode())
     for path in sorted([Path(__file__), Path(__file__).with_name("report.py"), Path(__file__).with_name("mapstyle.py"),
-                        *(_ASSET_DIR / rel for rel in _JS + _CSS)]):
+                        *(_ASSET_DIR / rel for rel in _JS + _CSS), _ASSET_DIR / _SHELL_FILE]):
         h.update(path.read_bytes())
     return h.hexdigest()[:16]
 
@@ -216,11 +218,53 @@ def _json(obj: object) -> str:
 
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+# The C encoder that _ENCODER.encode makes on every call, made once (the same text; no circular-reference
+# check, which plain data does not need): tens of thousands of small feature properties per province.
+_C_ENCODE = (json.encoder.c_make_encoder(None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", True,
+                                         False, True)
+             if json.encoder.c_make_encoder is not None else None)
+_STR = json.encoder.encode_basestring
 
 
 def _json_raw(obj: object) -> str:
     """Compact JSON with sorted keys, not yet safe inside a <script> element (see `_script_safe`)."""
-    return _ENCODER.encode(obj)
+    if _C_ENCODE is None or isinstance(obj, str):
+        return _ENCODER.encode(obj)
+    return "".join(_C_ENCODE(obj, 0))
+
+
+_KEY_JSON: dict[str, str] = {}
+_STYLE_JSON: dict[tuple, str] = {}
+
+
+def _value_json(v: Any) -> str:
+    """One property value as `_json_raw` writes it inside an object (plain str, int, float and style dicts
+    directly; anything else through the encoder)."""
+    tv = type(v)
+    if tv is str:
+        return _STR(v)
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if tv is int:
+        return int.__repr__(v)
+    if tv is float and math.isfinite(v):
+        return float.__repr__(v)
+    if tv is dict:
+        # A style: its text cached by items and their types (1, 1.0 and True are equal keys, not equal JSON);
+        # not with a zero among its values (0.0 and -0.0 are equal too), nor an unhashable value.
+        try:
+            key = (tuple(v.items()), tuple(map(type, v.values())))
+            got = _STYLE_JSON.get(key)
+        except TypeError:
+            return _json_raw(v)
+        if got is None:
+            got = _json_raw(v)
+            if len(_STYLE_JSON) < 4096 and 0 not in v.values():
+                _STYLE_JSON[key] = got
+        return got
+    return _json_raw(v)
 
 
 def _script_safe(text: str) -> str:
@@ -324,9 +368,13 @@ def columns_of(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return frame_memo(frame, "columns_of", lambda f: {str(c): f[c].to_numpy() for c in f.columns})
 
 
-def row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    """One 64-bit hash per row of the frame (index excluded), made once per frame."""
-    return frame_memo(frame, "row_hashes", lambda f: _hash_rows(f, index=False))
+def row_hashes(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> np.ndarray:
+    """One 64-bit hash per row of the frame (index excluded), of all its columns or of those of `columns` it has,
+    made once per frame (and columns)."""
+    if columns is None:
+        return frame_memo(frame, "row_hashes", lambda f: _hash_rows(f, index=False))
+    present = [c for c in columns if c in frame.columns]
+    return frame_memo(frame, "row_hashes:" + "\x1f".join(present), lambda f: _hash_rows(f[present], index=False))
 
 
 def _hash_rows(frame: pd.DataFrame, *, index: bool) -> np.ndarray:
@@ -413,8 +461,47 @@ def _feature(geometry: str, **props: Any) -> str:
     if tip is not None and pop is not None and pop.startswith(tip):
         props["px"] = pop[len(tip):]
         del props["pop"]
-    clean = {k: v for k, v in props.items() if v is not None}
-    return '{"geometry":' + geometry + ',"properties":' + _json_raw(clean) + ',"type":"Feature"}'
+    # The properties' JSON written here, key by key in sorted order (the text `_json_raw` gives the dict):
+    # a province has 80,000 features, and most of their styles repeat.
+    parts = []
+    for k in sorted(props):
+        v = props[k]
+        if v is None:
+            continue
+        kj = _KEY_JSON.get(k)
+        if kj is None:
+            kj = _KEY_JSON[k] = _STR(k) + ":"
+        parts.append(kj + _value_json(v))
+    return '{"geometry":' + geometry + ',"properties":{' + ",".join(parts) + '},"type":"Feature"}'
+
+
+def feature_maker(varying: Sequence[str], **fixed: Any) -> Callable[..., str]:
+    """`make(geometry, tip, pop, *values)`: the text of `_feature(geometry, tip=tip, pop=pop, **fixed,
+    **dict(zip(varying, values)))`, with everything but the geometry, the tooltip, the popup and the
+    `varying` properties written once (a village layer has thousands of features of a few styles).
+    """
+    fixed = {k: v for k, v in fixed.items() if v is not None and k not in varying}
+    slots = {*varying, "tip", "px"}
+    pieces, order, text = [], [], ',"properties":{'
+    for k in sorted(slots | set(fixed)):
+        text += ("" if text.endswith("{") else ",") + _STR(k) + ":"
+        if k in slots:
+            pieces.append(text)
+            order.append(k)
+            text = ""
+        else:
+            text += _value_json(fixed[k])
+    tail = text + '},"type":"Feature"}'
+    names = tuple(varying)
+
+    def make(geometry: str, tip: str, pop: str, *values: Any) -> str:
+        if not (type(tip) is str and type(pop) is str and pop.startswith(tip)) or None in values:
+            return _feature(geometry, tip=tip, pop=pop, **fixed, **dict(zip(names, values)))
+        got = dict(zip(names, values))
+        got["tip"], got["px"] = tip, pop[len(tip):]
+        return '{"geometry":' + geometry + "".join([p + _value_json(got[k]) for p, k in zip(pieces, order)]) + tail
+
+    return make
 
 
 # --- colouring --------------------------------------------------------------------------------
@@ -1058,6 +1145,10 @@ def overview_page(run: _Run) -> Page:
     geo = dict(zip([c.id for c in comms], proj.geojson([shapes[c.id] for c in comms])))
     comm_feats, lead_feats, grid_lines, names = [], [], [], []
     mins = t("分钟", "min")
+    fac_unique = run.fac.index.is_unique
+    fac_row = _geometry_index(run.fac)[0] if fac_unique else {}
+    fac_cols = columns_of(run.fac)
+    fac_gx, fac_gy = run.fac.geometry.x.to_numpy(), run.fac.geometry.y.to_numpy()
     for c in comms:
         row = run.comm_rows.get(c.id)
         unit = run.units.get(c.unit)
@@ -1083,13 +1174,17 @@ def overview_page(run: _Run) -> Page:
         comm_feats.append(_feature(geo[c.id], id=c.id, cls="pm-comm", tip=tip, pop=pop,
                                    style={"color": "#ffffff", "weight": 1, "fillColor": colour, "fillOpacity": 0.6,
                                           "opacity": 0.9}))
-        if c.lead in run.fac.index:
-            f = run.fac.loc[c.lead]
-            ltip = _tip(f"<b>{esc(f['name'])}</b>", f"{_kind_label(f['kind'])} · {_grade_label(f['grade'])}",
+        k = fac_row.get(c.lead) if fac_unique else None
+        if k is not None or (not fac_unique and c.lead in run.fac.index):
+            f = run.fac.loc[c.lead] if k is None else None
+            name, kind, grade = (f["name"], f["kind"], f["grade"]) if k is None else (fac_cols["name"][k], fac_cols["kind"][k],
+                                                                                   fac_cols["grade"][k])
+            lx, ly = (f.geometry.x, f.geometry.y) if k is None else (fac_gx[k], fac_gy[k])
+            ltip = _tip(f"<b>{esc(name)}</b>", f"{_kind_label(kind)} · {_grade_label(grade)}",
                         f"{t('牵头', 'Leads')}: {esc(unit_name)}")
             lpop = _pop(ltip, f'<a href="{esc(link)}">{t("打开本县地图 →", "Open the county map →")}</a>')
-            lead_feats.append(_feature(proj.point(f.geometry.x, f.geometry.y), mk="fac", fk=_kind_letter(f["kind"]),
-                                       gl=Grade(int(f["grade"])).level, lead=1, sm=1, id=f"lead:{c.id}", tip=ltip,
+            lead_feats.append(_feature(proj.point(lx, ly), mk="fac", fk=_kind_letter(kind),
+                                       gl=Grade(int(grade)).level, lead=1, sm=1, id=f"lead:{c.id}", tip=ltip,
                                        pop=lpop))
         pt = shapely.point_on_surface(shapes[c.id])
         names.append(Name(proj.latlng(pt.x, pt.y), esc(run.name(c.lead)), "pm-n-comm", priority=3, min_zoom=1))
@@ -1327,11 +1422,19 @@ def _culprits(run: _Run, unit: Unit, towns: pd.DataFrame) -> list[str]:
     return [str(code) for code, name in zip(towns.index, towns["name"].astype(str)) if len(name) >= 2 and name in text]
 
 
+def _unit_towns(run: _Run, unit: Unit) -> pd.DataFrame:
+    """The rows of the region's townships that are the unit's, in the unit's order (`.loc` of them)."""
+    if not run.towns.index.is_unique:
+        return run.towns.loc[[x for x in unit.townships if x in run.towns.index]]
+    row = _geometry_index(run.towns)[0]
+    return run.towns.iloc[[row[x] for x in map(str, unit.townships) if x in row]]
+
+
 def unit_page(run: _Run, unit: Unit) -> Page:
     """One county's communities (or one city's grids) with facilities, dispatch, dialysis, problems and compliance."""
     r = run.result
     proj = _Proj(run.opts.gcj02, UNIT_DIGITS)
-    towns = run.towns.loc[[x for x in unit.townships if x in run.towns.index]]
+    towns = _unit_towns(run, unit)
     up = r.plan.units.get(unit.id)
     comms = list(up.communities) if up is not None and up.solved else []
     infeasible = run.infeasible(unit)
@@ -1382,7 +1485,9 @@ def unit_page(run: _Run, unit: Unit) -> Page:
                                                                       "dashArray": "6 4", "fill": False}))
 
     leads = {c.lead for c in comms}
-    fac_here = unit.facilities.sort_index()
+    fac_here = unit.facilities
+    if not fac_here.index.is_monotonic_increasing:     # units are made sorted: no copy of a sorted frame
+        fac_here = fac_here.sort_index()
     extra = sorted(x for x in leads if x not in fac_here.index and x in run.fac.index)
     rows = pd.concat([fac_here, run.fac.loc[extra]]) if extra else fac_here
     lead_feats, hosp_feats, center_feats, clinic_feats = [], [], [], []
@@ -1655,11 +1760,23 @@ _SHELL_MARK = "@@PM_BODY@@"
 
 
 @cache
+def _page_shell() -> str:
+    """The HTML around every page: `_folium_shell("@@PM_TITLE@@")`, read from the vendored copy.
+
+    Importing folium (and jinja2, branca) to draw it cost a sixth of a second of every run;
+    tests/test_render_json.py checks that the copy is what folium draws.
+    """
+    return (_ASSET_DIR / _SHELL_FILE).read_text(encoding="utf-8")
+
+
 def _folium_shell(title_mark: str) -> str:
-    """The HTML around a page, drawn once by folium: the map element and Leaflet map (no tiles, no CDN).
+    """The HTML around a page as folium draws it: the map element and Leaflet map (no tiles, no CDN).
 
     The map options are fixed (zoom steps of a quarter level so that fitBounds fills the
-    window); the page's head (assets) and body script are spliced in at the marks.
+    window); the page's head (assets) and body script are spliced in at the marks. Pages use
+    the vendored copy of this text (`_page_shell`); regenerate it after changing this function:
+    ``python -c "from planner import render; open('planner/_assets/page-shell.html', 'w', encoding='utf-8',
+    newline='').write(render._folium_shell('@@PM_TITLE@@'))"``.
     """
     import folium
     from branca.element import Element, MacroElement
@@ -1745,7 +1862,7 @@ def page_html(page: Page, opts: MapOptions, *, stamp: str = "", data_src: str | 
               data_json: str | None = None) -> str:
     """A Page as HTML: the folium shell with the vendored assets (inlined or linked), the run's config and the
     page's data inline, or from `data_src` (a script beside the page) when given."""
-    shell = _folium_shell("@@PM_TITLE@@")
+    shell = _page_shell()
     cfg = _config(opts, stamp)
     cfg_json = _json(cfg)
     cfg_json = cfg_json[:-1] + ',"labels":' + _json(_labels_of(cfg_json)) + "}"
@@ -1772,7 +1889,9 @@ def _unit_key(run: _Run, unit: Unit) -> str:
     r = run.result
     up = r.plan.units.get(unit.id)
     comms = list(up.communities) if up is not None else []
-    codes = [x for x in unit.townships if x in run.towns.index]
+    row = _geometry_index(run.towns)[0]
+    codes = [x for x in unit.townships if str(x) in row] if run.towns.index.is_unique else \
+        [x for x in unit.townships if x in run.towns.index]
     fac_ids = [str(x) for x in unit.facilities.index]
     cids = sorted(c.id for c in comms)
     roster = [run.roster_records[c] for c in cids if c in run.roster_records]
@@ -1797,7 +1916,14 @@ def _unit_key(run: _Run, unit: Unit) -> str:
         "members": [[fid, run.members.get(fid)] for fid in fac_ids if fid in run.members],
         "hooks": [(_LAYER_KEYS[b](r, unit) if b in _LAYER_KEYS else os.urandom(8).hex()) for b in UNIT_LAYERS],
     }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()[:32]
+    text = "".join(_KEY_ENCODE(payload, 0)) if _KEY_ENCODE is not None else \
+        json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+# json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)'s C encoder, made once (2,800 units a run).
+_KEY_ENCODE = (json.encoder.c_make_encoder(None, str, json.encoder.encode_basestring, None, ": ", ", ", True, False, True)
+               if json.encoder.c_make_encoder is not None else None)
 
 
 def _new_run(result, opts: MapOptions, notes: Sequence[str], facts: PlanFacts | None, links: dict[str, str] | None) -> _Run:

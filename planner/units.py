@@ -9,10 +9,11 @@ from functools import cached_property
 import networkx as nx
 import numpy as np
 import pandas as pd
+import shapely
 
 from . import adjacency
 from .districting import integer_costs
-from .region import Region
+from .region import Region, positions_by
 from .rules.base import Rule
 from .travel import Points, TravelModel
 from .vocabulary import HOSPITAL_KINDS
@@ -124,43 +125,92 @@ def build_units(region: Region, rules: Sequence[Rule], travel: TravelModel, grap
     for city, members in sorted(grids.items()):
         specs.append((f"city:{city}", "city", f"{region.city_name(city)}（城市网格）", city, members))
     geoms = dict(zip(region.townships.index, region.townships.geometry.values))
-    # Group once: filtering 500,000 facilities per county would dominate a national run.
-    towns_by = {c: f for c, f in region.townships.groupby("county_code", sort=False)}
-    fac_by = {c: f for c, f in region.facilities.groupby("county_code", sort=False)}
+    # Row positions per county, once, and the columns a unit reads as arrays: a GeoDataFrame's
+    # column lookups and boolean masks, a few per unit, cost more than the rest of its building
+    # (the country's 2,847 units). Rows are taken with one `iloc` each, in the order the groupby
+    # frames and pd.concat gave (planner.region.positions_by).
+    cols = _Columns(region)
     units = []
     for uid, scope, name, city, counties in specs:
         if only is not None and uid not in only:
             continue
-        towns = _concat([towns_by[c] for c in counties if c in towns_by], region.townships)
-        fac = _concat([fac_by[c] for c in counties if c in fac_by], region.facilities)
-        units.append(_unit(region, rules, travel, graph, geoms, uid, scope, name, city, counties, towns, fac))
+        units.append(_unit(region, rules, travel, graph, geoms, uid, scope, name, city, counties, cols))
     return units
 
 
-def _concat(parts: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
-    if not parts:
-        return empty.iloc[0:0]
-    return parts[0] if len(parts) == 1 else pd.concat(parts)
+class _Columns:
+    """The region's townships and facilities by county, with the columns units read, as arrays."""
+
+    def __init__(self, region: Region) -> None:
+        t, f = region.townships, region.facilities
+        self.towns_by = positions_by(t["county_code"])
+        self.fac_by = positions_by(f["county_code"])
+        self.town_codes = np.asarray([str(c) for c in t.index], dtype=object)
+        self.town_names = t["name"].astype(str).to_numpy(dtype=object)
+        self.town_population = t["population"].to_numpy(dtype=np.int64)
+        self.seat_lon, self.seat_lat = t["seat_lon"].to_numpy(), t["seat_lat"].to_numpy()
+        self.town_sorted = t.index.is_monotonic_increasing
+        self.fac_town = f["township_code"].to_numpy(dtype=object)
+        self.fac_ids = f.index
+        self.lead_ok = (f["kind"].isin([k.value for k in HOSPITAL_KINDS]) | f["secondary_capability"].astype(bool)).to_numpy()
+
+    def positions(self, by: dict[object, np.ndarray], counties: list[str]) -> np.ndarray:
+        parts = [by[c] for c in counties if c in by]
+        if not parts:
+            return np.zeros(0, dtype=np.intp)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _index_order(pos: np.ndarray, index: pd.Index, index_sorted: bool) -> np.ndarray:
+    """The positions reordered as `frame.iloc[pos].sort_index()` orders its rows (pandas keeps an ascending index as it is)."""
+    if len(pos) < 2 or (index_sorted and bool(np.all(pos[1:] > pos[:-1]))):
+        return pos
+    labels = index[pos]
+    if labels.is_monotonic_increasing:
+        return pos
+    return pd.Series(pos, index=labels).sort_index().to_numpy()  # the same sort of the same labels
+
+
+def _subgraph_copy(graph: nx.Graph, nodes: tuple[str, ...]) -> nx.Graph:
+    """`nx.Graph(graph.subgraph(nodes))`: the same nodes, edges and (copied) attributes, built from the
+    adjacency directly (the subgraph view filters every neighbour through several calls). Node order
+    may differ; the unit graph is only asked about connectivity."""
+    keep = {n for n in nodes if n in graph}
+    sub = nx.Graph()
+    sub.graph.update(graph.graph)
+    sub.add_nodes_from((n, dict(graph.nodes[n])) for n in nodes if n in keep)
+    adj = graph.adj
+    sub.add_edges_from((u, v, dict(d)) for u in keep for v, d in adj[u].items() if v in keep)
+    return sub
+
+
+def _xy(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Point coordinates of a frame's geometry (GeoSeries.x / .y: the same values, without its per-call checks)."""
+    values = np.asarray(frame.geometry.values, dtype=object)
+    if len(values) and bool((shapely.get_type_id(values) == 0).all()):
+        return shapely.get_x(values), shapely.get_y(values)
+    return frame.geometry.x.to_numpy(), frame.geometry.y.to_numpy()  # raises as before on a non-point
 
 
 def _unit(region: Region, rules: Sequence[Rule], travel: TravelModel, graph: nx.Graph, geoms: dict,
-          uid: str, scope: str, name: str, city: str, counties: list[str], towns: pd.DataFrame,
-          county_facilities: pd.DataFrame) -> Unit:
-    towns = towns.sort_index()
-    codes = tuple(str(c) for c in towns.index)
-    sub = nx.Graph(graph.subgraph(codes))
+          uid: str, scope: str, name: str, city: str, counties: list[str], cols: _Columns) -> Unit:
+    tpos = _index_order(cols.positions(cols.towns_by, counties), region.townships.index, cols.town_sorted)
+    codes = tuple(cols.town_codes[tpos])
+    sub = _subgraph_copy(graph, codes)
     if len(codes) and not nx.is_connected(sub):
         # Districts of a city grid can be separated by a county: join them like islands.
         adjacency.connect_components(sub, codes, geoms, "unit", flag=False)
     index = {c: i for i, c in enumerate(codes)}
     edges = sorted((min(index[a], index[b]), max(index[a], index[b])) for a, b in sub.edges())
-    facilities = county_facilities[county_facilities["township_code"].isin(codes)].sort_index()
-    lead_ok = facilities["kind"].isin([k.value for k in HOSPITAL_KINDS]) | facilities["secondary_capability"].astype(bool)
-    base_frame = facilities[lead_ok.to_numpy()]   # the rows of base_candidates, in order (ids are unique)
+    fpos = cols.positions(cols.fac_by, counties)
+    fpos = fpos[np.fromiter((t in index for t in cols.fac_town[fpos]), dtype=bool, count=len(fpos))]
+    fpos = _index_order(fpos, cols.fac_ids, False)
+    facilities = region.facilities.iloc[fpos]
+    base_frame = facilities[cols.lead_ok[fpos]]   # the rows of base_candidates, in order (ids are unique)
     base_candidates = list(base_frame.index)
-    seats = Points.from_xy(list(codes), towns["seat_lon"].to_numpy(), towns["seat_lat"].to_numpy())
-    probe = Unit(uid, scope, name, city, tuple(counties), codes, tuple(towns["name"].astype(str)),
-                 towns["population"].to_numpy(dtype=np.int64), edges, sub, facilities, tuple(base_candidates),
+    seats = Points.from_xy(list(codes), cols.seat_lon[tpos], cols.seat_lat[tpos])
+    probe = Unit(uid, scope, name, city, tuple(counties), codes, tuple(cols.town_names[tpos]),
+                 cols.town_population[tpos], edges, sub, facilities, tuple(base_candidates),
                  base_frame, tuple(index[t] for t in base_frame["township_code"]),
                  np.zeros((len(codes), len(base_candidates))), seats, travel)
     extra: list[str] = []
@@ -172,7 +222,7 @@ def _unit(region: Region, rules: Sequence[Rule], travel: TravelModel, graph: nx.
     # facilities (500,000 rows for the country) cost more than the rest of the unit.
     cframe = region.facilities.loc[candidates] if extra else base_frame
     roots = tuple(index.get(str(t), -1) for t in cframe["township_code"])
-    dest = Points.from_xy(candidates, cframe.geometry.x.to_numpy(), cframe.geometry.y.to_numpy())
+    dest = Points.from_xy(candidates, *_xy(cframe))
     minutes = travel.minutes(seats, dest)
     probe.candidates, probe.candidate_frame, probe.roots, probe.minutes = tuple(candidates), cframe, roots, minutes
     probe.__dict__.pop("cost", None)  # computed from the final candidates only

@@ -96,3 +96,31 @@ def test_local_moves_keep_capacities_and_never_raise_the_cost() -> None:
         load = np.bincount(plan, weights=demand, minlength=len(demand))
         assert (load[medians] <= capacity[medians]).all()
     assert plan_cost(cost, moved) <= plan_cost(cost, better) <= plan_cost(cost, labels)
+
+
+def test_lagrangian_stop_does_not_depend_on_the_clock(monkeypatch) -> None:
+    # A loaded machine (here: capmedian's clock running 0.05 s per reading) must not shorten the
+    # Lagrangian loop under the default 60 s limit: its bound, fixing and plans would then depend
+    # on the load, not on the instance. This instance takes 457 iterations (560 clock readings).
+    import planner.capmedian as cm
+    from planner.districting import solve_capacitated
+
+    rng = np.random.default_rng(2)
+    xy = rng.integers(0, 60, size=(12, 2))
+    cost = np.rint(np.hypot(*(xy[:, None, :] - xy[None, :, :]).transpose(2, 0, 1))).astype(float)
+    demand = rng.integers(1, 6, size=12)
+    capacity = np.full(12, int(demand.sum() * 1.3 / 4) + 1)
+    quiet = solve_capacitated(cost, demand, capacity, 4, backend="highs")
+
+    class _SlowClock:
+        ticks = 0
+
+        @classmethod
+        def perf_counter(cls) -> float:
+            cls.ticks += 1
+            return 0.05 * cls.ticks
+
+    monkeypatch.setattr(cm, "time", _SlowClock)
+    loaded = solve_capacitated(cost, demand, capacity, 4, backend="highs")
+    assert quiet.stats["lagrangian_iterations"] == loaded.stats["lagrangian_iterations"] > 300
+    assert (quiet.status, quiet.objective, quiet.groups) == (loaded.status, loaded.objective, loaded.groups)

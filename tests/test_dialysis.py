@@ -154,6 +154,36 @@ def test_phase_one_by_enumeration_gives_the_solvers_optimum(seed: int, monkeypat
     assert enumerated[:2] == solved[:2] and solved[1] is Status.OPTIMAL
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_phase_two_by_enumeration_gives_the_models_optimum(seed: int) -> None:
+    # Phase 2 tries every set of sites when there are few: the same optimum (integer person-minutes)
+    # as the model, with phase 1's coverage kept and only used sites opened.
+    import numpy as np
+
+    import planner.dialysis as dialysis
+
+    rng = np.random.default_rng(seed)
+    n, k = int(rng.integers(3, 14)), int(rng.integers(1, 7))
+    w = rng.integers(0 if seed % 2 else 1_000, 90_000, n).astype(np.int64)
+    t = np.round(rng.uniform(5, 60, (n, k)), 1 if seed < 4 else 3)   # coarse minutes: ties between sites
+    base = np.where(rng.random(n) < 0.4, np.round(rng.uniform(10, 50, n), 1), np.inf)
+    rule = DialysisSiting(id="d", source="000_daed78e4f2e6cfdf.txt (六)", max_sites_per_county=int(rng.integers(1, 4)),
+                          coverage_minutes=30)
+    covered = dialysis._max_cover(w, t, base, rule, "highs", 30.0)[0]
+
+    def cost(sites: list[int]) -> float:
+        options = [np.where(np.isfinite(base), np.rint(w * base), np.inf)] + [np.rint(w * t[:, j]) for j in sites]
+        return float(np.column_stack(options).min(axis=1).sum())
+
+    model = dialysis._min_travel_model(w, t, base, covered, rule, "highs", 30.0)
+    enumerated = dialysis._min_travel_enumerated(w, t, base, covered, rule)
+    assert model[3] is enumerated[3] is Status.OPTIMAL
+    assert cost(enumerated[0]) == cost(model[0])
+    assert len(enumerated[0]) <= rule.max_sites_per_county and set(enumerated[1]) == set(enumerated[0])
+    reach = np.minimum(base, t[:, enumerated[0]].min(axis=1) if enumerated[0] else np.inf) <= rule.coverage_minutes
+    assert int(w[reach].sum()) >= covered
+
+
 def test_the_dialysis_check_flags_a_site_outside_the_top_centers(long_county) -> None:
     # The checker ranks each county's central THCs from one grouping of the facility table;
     # with top_centers = 1 only the most populous township's center (C5, 90k) may be a site.

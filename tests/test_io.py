@@ -756,6 +756,34 @@ def test_xlsx_column_cells_write_each_cell_as_the_cell_by_cell_encoder_does() ->
             assert _xlsx_column_cells(column, "C", style) == expected, name
 
 
+def test_xlsx_rows_of_a_sheet_are_the_cell_by_cell_encoders_cells_between_row_tags(monkeypatch) -> None:
+    import numpy as np
+
+    import planner.io as pio
+
+    n = 9
+    frame = pd.DataFrame({
+        "text": pd.Series(["a", "=1+1", " pad ", "a", "x\x01y", "", None, np.nan, "<&>\r"], dtype=object),
+        "str": pd.Series(["007", "@x", None, "007", "-1", "{0}", "{1:x}", "}{", "名"], dtype="str"),
+        "mixed": pd.Series([1, True, 1.0, 0.0, -0.0, "t", None, pd.NA, float("inf")], dtype=object),
+        "floats": pd.Series([0.1, -0.0, np.nan, np.inf, 1e20, 2.5, -1e-7, 3.0, 1 / 3]),
+        "finite": pd.Series([0.1, -0.0, 1e20, 2.5, -1e-7, 3.0, 1 / 3, 1e16, 7.0]),
+        "ints": pd.Series(range(-4, n - 4)), "bools": pd.Series([True, False] * 4 + [True]),
+        "na": pd.array([1, None] * 4 + [3], dtype="Int64"),
+    })
+    styles = {1: 4, 3: 4}
+    sheet = pio.XlsxSheet(frame, column_styles=styles)
+    cols = [pio._xlsx_column(k) for k in range(len(frame.columns))]
+    body = "".join(f'<row r="{r}">' + "".join(
+        pio._xlsx_cell(f"{c}{r}", frame.iloc[r - 2, k] if not isinstance(frame.iloc[r - 2, k], np.generic)
+                       else frame.iloc[r - 2, k].item(), f' s="{styles[k]}"' if k in styles else "")
+        for k, c in enumerate(cols)) + "</row>" for r in range(2, n + 2))
+    for rows in (n, 4):   # one block, and blocks of 4 rows (the last one short)
+        monkeypatch.setattr(pio, "XLSX_CHUNK_ROWS", rows)
+        xml = pio._xlsx_sheet(sheet)
+        assert xml[xml.index('<row r="2">'):xml.index("</sheetData>")] == body
+
+
 def test_xlsx_sheets_streamed_in_blocks_give_the_bytes_writestr_gives(monkeypatch) -> None:
     import io as _io
     import zipfile

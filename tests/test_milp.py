@@ -191,3 +191,42 @@ def test_cpsat_options_reach_the_solver_and_survive_without() -> None:
     m.cpsat_options.clear()
     m.cpsat_options.update({"cp_model_probing_level": 0, "max_presolve_iterations": 1})
     assert solve(m.without(set()), "cpsat").status is Status.OPTIMAL
+
+
+def _transport(supply: list[int], demand: list[int], cost: np.ndarray, lp_first: bool) -> Model:
+    m = Model("transport", lp_first=lp_first)
+    x = {(i, j): m.integer(f"x[{i},{j}]", 0, min(s, d)) for i, s in enumerate(supply) for j, d in enumerate(demand)}
+    for i, s in enumerate(supply):
+        m.add(LinExpr.sum((1, x[i, j]) for j in range(len(demand))), ub=s, name=f"s{i}", group="supply")
+    for j, d in enumerate(demand):
+        m.add(LinExpr.sum((1, x[i, j]) for i in range(len(supply))), lb=d, ub=d, name=f"d{j}", group="demand")
+    m.minimize((int(cost[i, j]), v) for (i, j), v in x.items())
+    return m
+
+
+def test_highs_lp_first_returns_an_integral_lp_optimum_as_proven_with_the_mip_objective() -> None:
+    rng = np.random.default_rng(3)
+    proven = 0
+    for _ in range(5):
+        supply, demand = list(rng.integers(1, 9, 4)), list(rng.integers(1, 5, 6))
+        cost = rng.integers(1, 30, (4, 6))
+        mip = solve(_transport(supply, demand, cost, False), "highs")
+        lp = solve(_transport(supply, demand, cost, True), "highs")
+        assert lp.status == mip.status
+        if mip.status is Status.OPTIMAL:
+            # A transportation problem's LP is integral: the LP path is taken and proves the same optimum.
+            assert lp.message == "LP relaxation integral"
+            assert lp.objective == mip.objective == lp.bound
+            assert all(float(v).is_integer() for v in lp.values.values())
+            proven += 1
+    assert proven
+
+
+def test_highs_lp_first_falls_back_to_the_mip_when_the_lp_optimum_is_fractional() -> None:
+    m = Model("frac", lp_first=True)
+    x, y = m.integer("x", 0, 5), m.integer("y", 0, 5)
+    m.add(LinExpr.sum([(2, x), (2, y)]), lb=3, name="r", group="g")   # LP optimum y = 1.5
+    m.minimize([(3, x), (2, y)], constant=7)
+    sol = solve(m, "highs")
+    assert sol.status is Status.OPTIMAL and sol.message == ""
+    assert sol.objective == 11 and sol.value(y) == 2

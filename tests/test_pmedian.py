@@ -201,6 +201,30 @@ def test_heuristic_rounds_do_not_depend_on_the_clock(monkeypatch: pytest.MonkeyP
         quiet.objective, quiet.medians, quiet.assignment)
 
 
+@pytest.mark.parametrize("p", [2, 9, 25])
+def test_sparse_heuristic_sums_equal_the_dense_ones(monkeypatch: pytest.MonkeyPatch, p: int) -> None:
+    # The greedy and swap search sum over the (client, candidate) pairs that can contribute
+    # when they are few (large p); with integer costs that must give the dense plan exactly.
+    import planner.pmedian as pm
+
+    rng = np.random.default_rng(p)
+    points = rng.uniform(0, 100, size=(70, 2))
+    cost = np.round(np.linalg.norm(points[:, None] - points[None], axis=2))
+    big = float(cost.max()) * 2.0 + 1.0
+
+    def heuristic(share: float) -> tuple:
+        monkeypatch.setattr(pm, "_SPARSE_SHARE", share)
+        greedy = pm._greedy(cost, p)
+        medians, ub = pm._local_search(cost, greedy, big)
+        medians, ub, rounds = pm._vns(cost, medians, ub, big, np.random.default_rng(1),
+                                      float("inf"), max_rounds=30)
+        return tuple(greedy), tuple(medians), ub, rounds
+
+    dense, sparse = heuristic(-1.0), heuristic(1.0)  # -1: never sparse; 1: always sparse
+    assert dense == sparse
+    assert dense[2] == float(cost[:, list(dense[1])].min(axis=1).sum())
+
+
 def brute_force_small_check(cost: np.ndarray, result: PMedianResult) -> float:
     """Objective recomputed from the plan (the plan must be what is reported)."""
     return float(cost[:, list(result.medians)].min(axis=1).sum())

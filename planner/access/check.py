@@ -82,8 +82,9 @@ def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, trave
         runs = fac[_bool(fac[center].astype(object))] if center in fac.columns else fac.iloc[:0]
         reached = reach_within(travel, seats, Points.from_xy(list(runs.index), runs.geometry.x, runs.geometry.y),
                                rule.max_minutes)
-        covered_by = pd.Series(pop * reached).groupby(town_county).sum()
-        total_by = pd.Series(pop).groupby(town_county).sum()
+        # As dicts: a Series.get per county and center was most of this check for the country's counties.
+        covered_by = pd.Series(pop * reached).groupby(town_county).sum().to_dict()
+        total_by = pd.Series(pop).groupby(town_county).sum().to_dict()
         own = set(runs.loc[runs["admin_level"] == "county", "county_code"].astype(str))
         for county in counties:
             name = names.get(county, county)

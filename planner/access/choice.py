@@ -74,7 +74,8 @@ def choice_inputs(region: Region, matrix: AccessMatrix, working_days: int) -> Ch
     codes = {c: k for k, c in enumerate(sorted(set(towns["county_code"].astype(str)) | set(fac["county_code"].astype(str))))}
     clinics = region.facilities[region.facilities["kind"] == "village_clinic"]
     per_town = clinics.groupby("township_code")["daily_outpatient_slots"].sum()
-    clinic_cap = towns.index.map(lambda t: float(per_town.get(t, 0))).to_numpy(dtype=float) * working_days
+    # One reindex, not a Series.get per township (41,351 for the country): the same values as floats.
+    clinic_cap = per_town.reindex(towns.index, fill_value=0).to_numpy(dtype=float) * working_days
     primary = fac["kind"].isin(PRIMARY_KINDS).to_numpy()
     # The facility's own township as a row (-1 outside the region's townships), compared per stored pair.
     own_row = towns.index.astype(str).get_indexer(fac["township_code"].astype(str))

@@ -14,6 +14,12 @@ REACH_COLOURS = ("#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac
 """Townships by how many of the five emergency-center types are within reach (0 ... 5)."""
 ACCESS_COLOURS = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
 
+DENSE_PAIRS = 20_000
+"""Up to this many township x center pairs a page measures them all; beyond (a national run: a county's
+townships against thousands of centers) only the centers a spatial index finds nearest (the same minutes)."""
+_NEAR_SLACK = 1e-6
+"""Relative slack of the nearest-center search: every center within it of the nearest is measured exactly."""
+
 
 def _runs_of(fac: pd.DataFrame, center: str) -> Points:
     """The facilities that run one kind of emergency center, as Points (found once per facility table)."""
@@ -24,6 +30,55 @@ def _runs_of(fac: pd.DataFrame, center: str) -> Points:
         return Points.from_xy(list(runs.index), runs.geometry.x, runs.geometry.y)
 
     return frame_memo(fac, "access.runs:" + center, build)
+
+
+def _unit_xyz(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Points on the unit sphere: their chord distance grows with the great-circle distance."""
+    lam, phi = np.radians(lon), np.radians(lat)
+    return np.column_stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
+
+
+def _tree_of(fac: pd.DataFrame, center: str):
+    """A k-d tree of the facilities that run one kind of emergency center (built once per facility table)."""
+    from scipy.spatial import cKDTree  # only for large regions: scipy is slow to import
+
+    from ..render import frame_memo
+
+    def build(_f: pd.DataFrame):
+        runs = _runs_of(fac, center)
+        return cKDTree(_unit_xyz(runs.lon, runs.lat))
+
+    return frame_memo(fac, "access.tree:" + center, build)
+
+
+def nearest_minutes(travel: Any, seats: Points, fac: pd.DataFrame, center: str) -> np.ndarray:
+    """Minutes from each seat to the nearest facility running `center` (inf when none does).
+
+    Exactly the row minima of `travel.minutes(seats, every such facility)`: with great-circle
+    minutes and many centers only the centers nearest by chord distance (all those within a
+    relative `_NEAR_SLACK` of the nearest, so no tie or rounding is missed) are measured, by the
+    same element-wise operations (`TravelModel.straight_pair_minutes`).
+    """
+    runs = _runs_of(fac, center)
+    n, m = len(seats), len(runs)
+    if m == 0:
+        return np.full(n, np.inf)
+    if n == 0:
+        return np.zeros(0)
+    if not getattr(travel, "straight_only", False) or n * m <= DENSE_PAIRS:
+        return travel.minutes(seats, runs).min(axis=1)
+    tree = _tree_of(fac, center)
+    q = _unit_xyz(seats.lon, seats.lat)
+    d1, _ = tree.query(q, k=1)
+    found = tree.query_ball_point(q, r=d1 * (1 + _NEAR_SLACK) + 1e-12)
+    counts = np.fromiter((len(x) for x in found), dtype=np.intp, count=n)
+    rows = np.repeat(np.arange(n), counts)
+    cols = np.fromiter((j for x in found for j in x), dtype=np.intp, count=int(counts.sum()))
+    a = Points(tuple(), seats.lon[rows], seats.lat[rows])
+    b = Points(tuple(), runs.lon[cols], runs.lat[cols])
+    minutes = travel.straight_pair_minutes(a, b)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    return np.minimum.reduceat(minutes, starts)
 
 
 def _township_access(acc: pd.DataFrame) -> tuple[dict[str, tuple[float, float, float]], np.ndarray]:
@@ -64,10 +119,7 @@ def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | Non
     rule = next((r for r in run.result.rules.rules if r.enabled and r.kind == "emergency_centers"), None)
     if rule is not None and len(towns):
         seats = Points.from_xy(list(towns.index), towns["seat_lon"], towns["seat_lat"])
-        near = {}
-        for center in rule.centers:
-            m = run.result.travel.minutes(seats, _runs_of(fac, center))
-            near[center] = m.min(axis=1) if m.shape[1] else np.full(len(towns), np.inf)
+        near = {center: nearest_minutes(run.result.travel, seats, fac, center) for center in rule.centers}
         feats = []
         head = (f"{t('急诊急救中心可及', 'Emergency centers within reach')} (≤ {rule.max_minutes:g} {t('分钟', 'min')}): ")
         words = {c: t(*EMERGENCY_CENTERS[c]) for c in rule.centers}
@@ -82,8 +134,9 @@ def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | Non
                                   style={"color": "#555555", "weight": 0.6, "opacity": 0.7,
                                          "fillColor": REACH_COLOURS[min(n, 5)], "fillOpacity": 0.55}))
         layers.append(Layer("access_reach", t("急诊急救五大中心可及范围", "Emergency centers within reach"), feats, show=False))
-    hosts = access.table("shared_hosts")
-    trips = access.table("courier_trips")
+    empty = pd.DataFrame()
+    hosts = access.tables.get("shared_hosts", empty)      # not access.table: it builds an empty frame per call
+    trips = access.tables.get("courier_trips", empty)
     if len(hosts):
         cols, pos = columns_of(hosts), positions_of(hosts, counties)
         by_host: dict[str, list[tuple[str, str]]] = {}
@@ -127,7 +180,7 @@ def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | Non
                                                                    "opacity": 0.85, "dashArray": "6 4" if over else None}))
         if feats:
             layers.append(Layer("access_courier", t("标本与物资物流线路", "Courier trips"), feats, show=False))
-    acc = access.table("access_townships")
+    acc = access.tables.get("access_townships", empty)
     if len(acc) and len(towns):
         vals, edges = _township_access(acc)
         feats = []
@@ -154,7 +207,8 @@ def prepare(run: Any) -> None:
         return
     rule = next((r for r in run.result.rules.rules if r.enabled and r.kind == "emergency_centers"), None)
     for center in (rule.centers if rule is not None else ()):
-        _runs_of(run.fac, center)
+        if len(_runs_of(run.fac, center)) * 10 > DENSE_PAIRS:   # some page will search the tree
+            _tree_of(run.fac, center)
     for name in ("shared_hosts", "courier_trips"):
         frame = access.tables.get(name)
         if frame is not None and len(frame):

@@ -143,15 +143,18 @@ class LeadStaffing(Rule):
         penalty = int(np.asarray(unit.cost).max(axis=1).sum()) + 1 if unit.cost.size else 1
         dm.add_capacity(self.demand(unit), caps, self.id, penalty=penalty)
 
-    def shortfall(self, unit: Unit, c: Community) -> tuple[int, int, int, int]:
-        """(centers, physicians needed, lead's release cap, lead's attending-or-above) of one community."""
-        targets = self.targets(unit)
+    def shortfall(self, unit: Unit, c: Community, targets: dict[str, list[str]] | None = None) -> tuple[int, int, int, int]:
+        """(centers, physicians needed, lead's release cap, lead's attending-or-above) of one community.
+
+        `targets` is `self.targets(unit)` when the caller has it (the check asks for every community)."""
+        targets = self.targets(unit) if targets is None else targets
         centers = sum(1 for t in c.townships for x in targets.get(t, []) if x != c.lead)
         cap, eligible, _ = self.capacity(unit, c.lead)
         return centers, centers * self.per_center, cap, eligible
 
     def check(self, unit: Unit, plan: UnitPlan) -> list[Text]:
-        rows = [(c, *self.shortfall(unit, c)) for c in plan.communities]
+        targets = self.targets(unit)  # once per unit, not per community: it masks the unit's facilities
+        rows = [(c, *self.shortfall(unit, c, targets)) for c in plan.communities]
         total_need = sum(r[2] for r in rows)
         total_cap = sum(r[3] for r in rows)
         if total_cap < total_need:

@@ -23,17 +23,28 @@ def _tables(result: Any) -> dict[str, pd.DataFrame] | None:
     return getattr(villages, "tables", None) or None
 
 
-_TABLES = ("village_modes", "routes", "timetable")
+_COLUMNS = {
+    "village_modes": ("county", "village", "village_name", "mode", "nearest_licensed", "nearest_licensed_min",
+                      "visits_required", "visits_planned", "clinic", "remote_sessions", "remote_required", "reason_zh",
+                      "reason"),
+    "routes": ("county", "village", "village_name", "weekday", "arrival", "base", "base_name", "team", "stop",
+               "route_minutes"),
+    "timetable": ("county", "clinic", "weekday", "half_day", "seat", "start", "facility_name"),
+}
+"""The columns of each village table the layers draw from: the only ones `_mine` gives them, and the only ones
+`layers_key` hashes (a national run's village tables have 600,000 rows; the other columns do not show)."""
+_TABLES = tuple(_COLUMNS)
 
 
 def _mine(tables: dict[str, pd.DataFrame], name: str, counties: set[str]) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """A village table's columns and the positions of the rows of these counties (in table order)."""
+    """A village table's drawn columns (`_COLUMNS`) and the positions of the rows of these counties (in table order)."""
     from ..render import columns_of, positions_of
 
     frame = tables.get(name)
     if frame is None or not len(frame) or "county" not in frame.columns:
         return {}, np.zeros(0, dtype=np.intp)
-    return columns_of(frame), positions_of(frame, sorted(counties))
+    cols = columns_of(frame)
+    return {c: cols[c] for c in _COLUMNS[name] if c in cols}, positions_of(frame, sorted(counties))
 
 
 def layers_key(result: Any, unit: Any) -> str:
@@ -48,7 +59,7 @@ def layers_key(result: Any, unit: Any) -> str:
     for name in _TABLES:
         _cols, pos = _mine(tables, name, counties)
         h.update(name.encode())
-        h.update(row_hashes(tables[name])[pos].tobytes() if len(pos) else b"-")
+        h.update(row_hashes(tables[name], _COLUMNS[name])[pos].tobytes() if len(pos) else b"-")
     return h.hexdigest()[:16]
 
 
@@ -77,7 +88,7 @@ def _text(values: np.ndarray) -> list[str]:
 
 def village_layers(ctx: Any) -> list:
     """Villages by service mode, with popups giving each village's week, and the circuit routes, one layer per weekday."""
-    from ..render import Layer, esc, t
+    from ..render import Layer, esc, feature_maker, t
 
     tables = _tables(ctx.result)
     if not tables:
@@ -124,7 +135,7 @@ def village_layers(ctx: Any) -> list:
     nearest_word, min_word = t("最近执业（助理）医师", "Nearest licensed physician"), t("分钟", "min")
     circuit_word, week_word = t("巡回诊疗", "Circuit visits"), t("次/周", "a week")
     remote_word = t("远程诊疗", "Remote consultations")
-    styles: dict[str, dict[str, Any]] = {}
+    makers: dict[str, Any] = {}     # by mode: the style, class and radius written once (`ctx.feature`'s text)
     feats = []
     for i, point in zip(keep, points):
         code = codes[i]
@@ -144,11 +155,13 @@ def village_layers(ctx: Any) -> list:
         if clinic:
             lines.append(f"{remote_word}: {int(col['remote_sessions'][i])}/{int(col['remote_required'][i])} {week_word}")
             lines += sessions.get(clinic, [])
-        if mode not in styles:
-            styles[mode] = {"color": "#ffffff", "weight": 0.8, "opacity": 0.9,
-                            "fillColor": MODE_COLOURS.get(mode, "#757575"), "fillOpacity": 0.9}
-        feats.append(ctx.feature(point, tip=tip, pop="\n".join(lines), style=styles[mode], r=VILLAGE_RADIUS_M,
-                                 cls=f"pm-village pm-mode-{mode}", id=f"village:{code}"))
+        make = makers.get(mode)
+        if make is None:
+            make = makers[mode] = feature_maker(("id",), style={"color": "#ffffff", "weight": 0.8, "opacity": 0.9,
+                                                                "fillColor": MODE_COLOURS.get(mode, "#757575"),
+                                                                "fillOpacity": 0.9},
+                                                r=VILLAGE_RADIUS_M, cls=f"pm-village pm-mode-{mode}")
+        feats.append(make(point, tip, "\n".join(lines), f"village:{code}"))
     legend = " ".join(f'<span style="color:{MODE_COLOURS[m]}">●</span> {t(*MODE_WORDS[m])}' for m in MODE_COLOURS)
     out = [Layer("village_modes", t("行政村服务方式（固定、巡回、远程）", "Villages by service mode"), feats, legend=legend)]
     if not len(rpos):

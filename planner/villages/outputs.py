@@ -40,10 +40,13 @@ def center_sheets(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """One sheet per health center: its circuit stops by weekday, then the remote sessions its consultants give."""
     routes = tables.get("routes", pd.DataFrame(columns=COLUMNS["routes"]))
     tt = tables.get("timetable", pd.DataFrame(columns=COLUMNS["timetable"]))
-    names = dict(zip(routes["base"], routes["base_name"])) | dict(zip(tt["facility"], tt["facility_name"]))
-    centers = sorted(set(routes["base"]) | set(tt.loc[tt["role"] == "township_center", "facility"]))
+    # Columns read as lists (a pandas string column is iterated one Python call per cell), the centers counted
+    # before their names are looked up: a province's workbook has no center sheets.
+    centers = sorted(set(routes["base"].tolist()) | set(tt.loc[tt["role"] == "township_center", "facility"].tolist()))
     if len(centers) > MAX_CENTER_SHEETS:
         return {}
+    names = (dict(zip(routes["base"].tolist(), routes["base_name"].tolist()))
+             | dict(zip(tt["facility"].tolist(), tt["facility_name"].tolist())))
     out: dict[str, pd.DataFrame] = {}
     used: set[str] = set()
     # Row positions per center, found once (a boolean mask over both tables per center was most of this).

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..i18n import Text
 from .rules import HALVES_EN, HALVES_ZH, WEEKDAYS_EN, WEEKDAYS_ZH, RemoteConsultation
 
 
-@dataclass(frozen=True)
-class Clinic:
-    """A village clinic and the facilities that may consult for it: its township health center and its lead."""
+class Clinic(NamedTuple):
+    """A village clinic and the facilities that may consult for it: its township health center and its lead.
+
+    (A named tuple, immutable as the frozen dataclass it was: a county makes one per village clinic, and a
+    frozen dataclass's constructor cost more than the rest of the county's clinic list.)"""
 
     clinic: str
     township: str
@@ -18,7 +21,7 @@ class Clinic:
     lead: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Session:
     """One remote consultation: a clinic with one consultant in one seat of a half-day (weekday 1 = Monday)."""
 
@@ -39,6 +42,20 @@ class Timetable:
     explanations: list[tuple[str, Text]] = field(default_factory=list)
     status: str = "OPTIMAL"
     wall_s: float = 0.0
+
+
+_MODEL_CLASS: list[type] = []
+
+
+def _model_class(cp_model) -> type:
+    """CpModel without its deprecated camel-case aliases: CpModel() binds ~60 of them to every new model (one
+    `dir()` and ~60 wrappers per county); nothing here uses them, and the model proto is the same (a test)."""
+    if not _MODEL_CLASS:
+        class Model(cp_model.CpModel):
+            def _add_pre_pep8_methods(self) -> None:
+                pass
+        _MODEL_CLASS.append(Model)
+    return _MODEL_CLASS[0]
 
 
 def half_day_words(weekday: int, half: int) -> Text:
@@ -74,13 +91,18 @@ def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: Re
     # most `size` clinics a day and `need` x size sessions in all are dealt to the clinics one by one, cycling
     # (see below), which gives each clinic its sessions on distinct days: the counting model loses nothing.
     groups: dict[tuple[str, str], list[str]] = {}
+    group_of: dict[tuple[str, str], tuple[str, str]] = {}   # (center, lead) -> group key, found once per pair
     for c in clinics:
-        srcs = tuple(f for f in dict.fromkeys([c.center, c.lead]) if f and consultants.get(f, 0) > 0)
-        groups.setdefault((srcs[0] if srcs else "", srcs[1] if len(srcs) > 1 else ""), []).append(c.clinic)
+        pair = (c.center, c.lead)
+        g = group_of.get(pair)
+        if g is None:
+            srcs = tuple(f for f in dict.fromkeys(pair) if f and consultants.get(f, 0) > 0)
+            g = group_of[pair] = (srcs[0] if srcs else "", srcs[1] if len(srcs) > 1 else "")
+        groups.setdefault(g, []).append(c.clinic)
     # The model's rows are added as whole sums (LinearExpr.sum: one call each, the same rows and variable order as
     # Python's sum gave; the model proto is unchanged, so is CP-SAT's answer).
     total = cp_model.LinearExpr.sum
-    m = cp_model.CpModel()
+    m = _model_class(cp_model)()
     new_var = m.new_int_var
     w: dict[tuple[tuple[str, str], str, int], cp_model.IntVar] = {}
     short: dict[tuple[str, str], cp_model.IntVar] = {}
@@ -91,7 +113,7 @@ def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: Re
     for g, members in order:
         k = len(members)
         srcs = [f for f in g if f]
-        row = [[new_var(0, k, f"w[{g},{f},{d}]") for d in range(days)] for f in srcs]
+        row = [[new_var(0, k, f"{prefix}{d}]") for d in range(days)] for prefix in (f"w[{g},{f}," for f in srcs)]
         for f, vs in zip(srcs, row):
             for d, v in enumerate(vs):
                 w[g, f, d] = v
@@ -128,8 +150,9 @@ def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: Re
         return out
     # Deal each group's counts to its clinics in turn, day by day (a clinic at most once a day, since a day's
     # count is at most the group's size; every clinic gets `need`, or one fewer than another when short).
-    value = solver.value
-    values = {key: int(value(v)) for key, v in w.items()}
+    # The solution read once (solver.value per variable reads it through a helper each time; the same integers).
+    solution = list(solver.response_proto.solution)
+    values = {key: int(solution[v.index]) for key, v in w.items()}
     booked: dict[tuple[str, int], list[str]] = {}
     got: dict[str, int] = {}
     for g, members in order:
@@ -154,6 +177,7 @@ def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: Re
     for f in facilities:
         n = consultants[f]
         first = 0
+        who = [f"{f}#{j + 1}" for j in range(n)]
         for d in range(days):
             today = sorted(booked.get((f, d), []))
             duties = -(-len(today) // seats)
@@ -162,7 +186,7 @@ def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: Re
                 duty = [(first + i) % n for i in range(count)]
                 first = (first + count) % n if n else 0
                 for i, c in enumerate(today[start:start + count * seats]):
-                    out.sessions.append(Session(c, f, f"{f}#{duty[i // seats] + 1}", d + 1, h, i % seats))
+                    out.sessions.append(Session(c, f, who[duty[i // seats]], d + 1, h, i % seats))
     for c in clinics:
         gap = need - got.get(c.clinic, 0)
         if gap > 0:

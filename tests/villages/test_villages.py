@@ -247,3 +247,25 @@ def test_a_county_task_from_the_regions_columns_gives_the_county_tables(run):
         pd.testing.assert_frame_equal(_frame(name, cols[name]), frame)
         if len(frame):  # the run's tables (one county, through the process path) are the same
             pd.testing.assert_frame_equal(frame, run.villages.tables[name])
+
+
+def test_the_timetable_model_without_camel_case_aliases_is_the_cp_model_proto_and_answer(monkeypatch):
+    from ortools.sat.python import cp_model
+
+    import planner.villages.timetable as timetable
+
+    clinics = [timetable.Clinic(f"V{k:02d}", f"T{k % 3}", f"C{k % 3}" if k % 5 else "", "L" if k % 2 else "")
+               for k in range(17)]
+    consultants = {"C0": 1, "C1": 2, "C2": 0, "L": 1}
+    remote = RemoteConsultation(id="villages.remote", source="002_54ea4458f9478aee.txt (十一)", sessions_per_week=2,
+                                center_consultants=2, lead_consultants=1, half_days_per_consultant=2,
+                                sessions_per_half_day=2)
+    protos: list[str] = []
+    solve = cp_model.CpSolver.solve
+    monkeypatch.setattr(cp_model.CpSolver, "solve", lambda self, m, *a: protos.append(str(m.proto)) or solve(self, m, *a))
+    ours = timetable.solve_timetable(clinics, consultants, remote)
+    monkeypatch.setattr(timetable, "_model_class", lambda _cp: cp_model.CpModel)
+    plain = timetable.solve_timetable(clinics, consultants, remote)
+    assert len(protos) == 2 and protos[0] == protos[1] and "w[" in protos[0]
+    assert ours.sessions == plain.sessions and ours.missing == plain.missing and ours.sessions
+    assert [(c, t.en) for c, t in ours.explanations] == [(c, t.en) for c, t in plain.explanations]

@@ -1,0 +1,111 @@
+"""Column generation for districting: the set-partitioning bound and the exact solve against brute force."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from planner.districting import contiguity_exclusions, hess_lp
+from planner.districting_cg import ColumnGeneration, _solve_at_target, solve_colgen
+
+
+def _grid(rows: int, cols: int) -> list[tuple[int, int]]:
+    edges = []
+    for r in range(rows):
+        for c in range(cols):
+            v = r * cols + c
+            if c + 1 < cols:
+                edges.append((v, v + 1))
+            if r + 1 < rows:
+                edges.append((v, v + cols))
+    return edges
+
+
+def _connected(members: list[int], edges: list[tuple[int, int]]) -> bool:
+    inside = set(members)
+    seen = {members[0]}
+    stack = [members[0]]
+    while stack:
+        u = stack.pop()
+        for a, b in edges:
+            for x, y in ((a, b), (b, a)):
+                if x == u and y in inside and y not in seen:
+                    seen.add(y)
+                    stack.append(y)
+    return seen == inside
+
+
+def _brute_force(pop, cost, edges, k, lower, upper) -> float:
+    """Least cost over every labelling into k connected districts within [lower, upper], best centers."""
+    n = len(pop)
+    best = np.inf
+    for labels in itertools.product(range(k), repeat=n):
+        if labels[0] != 0 or len(set(labels)) != k:
+            continue  # district names up to relabelling: area 0 in district 0
+        if any(labels.index(d) > labels.index(d + 1) for d in range(k - 1)):
+            continue  # districts numbered in order of their first area
+        total = 0.0
+        for d in range(k):
+            members = [i for i in range(n) if labels[i] == d]
+            if not lower <= pop[members].sum() <= upper or not _connected(members, edges):
+                break
+            total += min(cost[members, j].sum() for j in members)
+        else:
+            best = min(best, total)
+    return best
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A 3 x 3 grid, 3 districts, hand-set populations, random (seeded) costs: contiguity binds."""
+    rng = np.random.default_rng(7)
+    pop = np.array([30, 10, 25, 15, 40, 20, 35, 10, 15], dtype=np.int64)
+    cost = rng.integers(1, 100, size=(9, 9)).astype(np.int64) * pop[:, None]
+    np.fill_diagonal(cost, 0)
+    edges = _grid(3, 3)
+    k, lower, upper = 3, 55, 80
+    return pop, cost, edges, k, lower, upper, _brute_force(pop, cost, edges, k, lower, upper)
+
+
+def test_the_set_partitioning_bound_lies_between_the_assignment_lp_and_the_optimum(tiny):
+    pop, cost, edges, k, lower, upper, optimum = tiny
+    assert np.isfinite(optimum)
+    cg = ColumnGeneration(pop, cost, edges, k, lower, upper)
+    bound = cg.run(60.0) * cg.scale
+    ex = contiguity_exclusions(pop, edges, list(range(len(pop))), lower, upper)
+    lp = hess_lp(cost, pop, k, lower, upper, ex)[0] * float(cost.max())
+    assert bound <= optimum + 1e-6
+    assert bound >= lp - 1e-6
+    for col in cg.columns:  # every generated district is connected, balanced and holds its center
+        assert col.center in col.members
+        assert lower <= pop[list(col.members)].sum() <= upper
+        assert _connected(list(col.members), edges)
+
+
+def test_the_exclusions_keep_the_optimal_plan_and_the_model_under_them_is_exact(tiny):
+    pop, cost, edges, k, lower, upper, optimum = tiny
+    cg = ColumnGeneration(pop, cost, edges, k, lower, upper)
+    cg.run(60.0)
+    ex = cg.exclusions(optimum)
+    status, plan, value, _ = _solve_at_target(pop, cost, edges, k, lower, upper, ex, optimum, 60.0)
+    assert status == "OPTIMAL" and value == pytest.approx(optimum)
+    assert sorted(i for members in plan.values() for i in members) == list(range(len(pop)))
+    status, plan, _, _ = _solve_at_target(pop, cost, edges, k, lower, upper, cg.exclusions(optimum - 1),
+                                          optimum - 1, 60.0)
+    assert status == "INFEASIBLE" and plan is None
+
+
+def test_solve_colgen_proves_the_brute_force_optimum(tiny):
+    pop, cost, edges, k, lower, upper, optimum = tiny
+    res = solve_colgen(pop, cost, edges, k=k, lower=lower, upper=upper, time_limit_s=60.0)
+    assert res.status == "OPTIMAL"
+    assert res.objective == pytest.approx(optimum)
+    assert res.bound == pytest.approx(optimum)
+    total = 0.0
+    for center, members in res.groups.items():
+        assert center in members and _connected(list(members), edges)
+        assert lower <= pop[list(members)].sum() <= upper
+        total += cost[list(members), center].sum()
+    assert total == pytest.approx(optimum)

@@ -1,0 +1,137 @@
+"""The geodata store (planner.geostore): frames equal to the GeoPackage's, never stale, safe when damaged or unwritable."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+from planner import geostore, regions
+
+LAYERS = ("places", "people", "empty")
+
+
+def _write_source(path: Path, town_name: str = "甲镇") -> None:
+    """A small GeoPackage with the kinds of columns the embedded files hold, nulls included."""
+    places = gpd.GeoDataFrame({
+        "code": ["330782001", "330782002", None],
+        "name": [town_name, "乙乡", "丙村"],
+        "population": np.array([1200, 0, 35], dtype=np.int64),
+        "share": [0.5, np.nan, 1.25],
+        "estimated": [True, False, True],
+    }, geometry=[shapely.box(120.0, 29.0, 120.1, 29.1), shapely.MultiPolygon([shapely.box(120.2, 29.0, 120.3, 29.1)]),
+                 shapely.Point(120.05, 29.05)], crs="EPSG:4326")
+    pyogrio.write_dataframe(places, path, layer="places")
+    people = pd.DataFrame({"facility_id": ["F1", "F2"], "title": ["主任医师", ""], "count": np.array([3, 4], dtype=np.int64)})
+    pyogrio.write_dataframe(people, path, layer="people", append=True)
+    pyogrio.write_dataframe(people.iloc[0:0], path, layer="empty", append=True)
+
+
+def _assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:
+    assert set(a) == set(b)
+    for layer in a:
+        x, y = a[layer], b[layer]
+        assert type(x) is type(y), layer
+        if isinstance(x, gpd.GeoDataFrame):
+            assert x.crs == y.crs
+            assert list(shapely.to_wkb(np.asarray(x.geometry.values))) == list(shapely.to_wkb(np.asarray(y.geometry.values)))
+        pd.testing.assert_frame_equal(pd.DataFrame(x), pd.DataFrame(y), check_exact=True)
+
+
+def test_stored_layers_equal_the_geopackage_and_are_read_from_the_store(tmp_path: Path) -> None:
+    source, folder = tmp_path / "region.gpkg", tmp_path / "store"
+    _write_source(source)
+    reference = geostore.read_source(source, LAYERS)
+    _assert_same(geostore.load_layers(source, LAYERS, folder), reference)
+    entries = list(folder.glob("*.store"))
+    assert len(entries) == 1
+    _assert_same(geostore._decode(entries[0].read_bytes(), LAYERS, geostore.file_sha256(source)), reference)  # the warm read is the entry's
+    _assert_same(geostore.load_layers(source, LAYERS, folder), reference)
+
+
+def test_a_changed_source_is_never_served_from_its_old_entry(tmp_path: Path) -> None:
+    source, folder = tmp_path / "region.gpkg", tmp_path / "store"
+    _write_source(source, "甲镇")
+    stat = source.stat()
+    assert geostore.load_layers(source, LAYERS, folder)["places"]["name"].iloc[0] == "甲镇"
+    source.unlink()
+    _write_source(source, "丁镇")  # same size; the old time stamp put back
+    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert source.stat().st_size == stat.st_size
+    assert geostore.load_layers(source, LAYERS, folder)["places"]["name"].iloc[0] == "丁镇"
+    assert len(list(folder.glob("*.store"))) == 1  # the old file's entry is replaced
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "garbage"])
+def test_a_damaged_entry_is_a_miss_and_is_rewritten(tmp_path: Path, damage: str) -> None:
+    source, folder = tmp_path / "region.gpkg", tmp_path / "store"
+    _write_source(source)
+    reference = geostore.read_source(source, LAYERS)
+    geostore.load_layers(source, LAYERS, folder)
+    (entry,) = folder.glob("*.store")
+    blob = bytearray(entry.read_bytes())
+    if damage == "flip":  # one letter of a town's name: the entry still parses, only its digest tells
+        at = bytes(blob).rindex("乙乡".encode())
+        blob[at + 2] ^= 0x01
+    elif damage == "truncate":
+        del blob[len(blob) // 2:]
+    else:
+        blob = bytearray(b"not a store entry")
+    entry.write_bytes(bytes(blob))
+    _assert_same(geostore.load_layers(source, LAYERS, folder), reference)
+    _assert_same(geostore._decode(entry.read_bytes(), LAYERS, geostore.file_sha256(source)), reference)
+
+
+def test_an_entry_of_another_source_file_is_never_read(tmp_path: Path) -> None:
+    a, b, folder = tmp_path / "a.gpkg", tmp_path / "b.gpkg", tmp_path / "store"
+    _write_source(a, "甲镇")
+    _write_source(b, "丁镇")
+    geostore.load_layers(a, LAYERS, folder)
+    (entry,) = folder.glob("*.store")
+    # b's entry name holding a's (sound) entry: its header names a's SHA-256, so it is a miss
+    entry.rename(geostore._entry_path(folder, b, geostore.file_sha256(b)))
+    assert geostore.load_layers(b, LAYERS, folder)["places"]["name"].iloc[0] == "丁镇"
+
+
+def test_an_unwritable_store_falls_back_to_the_source(tmp_path: Path) -> None:
+    source = tmp_path / "region.gpkg"
+    _write_source(source)
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the store's folder would be")
+    _assert_same(geostore.load_layers(source, LAYERS, blocker / "store"), geostore.read_source(source, LAYERS))
+
+
+def test_store_folder_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(geostore.CACHE_ENV, "off")
+    assert geostore.store_folder() is None
+    monkeypatch.setenv(geostore.CACHE_ENV, str(tmp_path))
+    assert geostore.store_folder() == tmp_path
+    monkeypatch.delenv(geostore.CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert geostore.store_folder() == tmp_path / "xdg" / "medcommunity-planner" / "geodata"
+
+
+@pytest.mark.parametrize("region", ["310101", "上海市", "泉州市"])  # a county of the smallest file (rows
+# filtered), the whole file, and a city whose non-plannable county (金门县) has no facilities: an empty filter
+def test_an_embedded_region_loads_the_same_with_and_without_the_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                      region: str) -> None:
+    monkeypatch.setenv(geostore.CACHE_ENV, "off")
+    plain = regions.load(region)
+    monkeypatch.setenv(geostore.CACHE_ENV, str(tmp_path))
+    for _ in range(2):  # the run that fills the store, and one that reads it
+        stored = regions.load(region)
+        for name in ("counties", "townships", "villages", "facilities", "staff", "context_counties"):
+            x, y = getattr(stored, name), getattr(plain, name)
+            assert type(x) is type(y)
+            pd.testing.assert_frame_equal(pd.DataFrame(x).drop(columns="geometry", errors="ignore"),
+                                          pd.DataFrame(y).drop(columns="geometry", errors="ignore"), check_exact=True)
+            if "geometry" in x.columns:
+                assert x.geometry.geom_equals_exact(y.geometry, 0).all()
+        assert stored.about == plain.about
+    assert list(tmp_path.glob("*.store"))
