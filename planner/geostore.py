@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -39,6 +40,15 @@ def file_sha256(path: Path) -> str:
         while chunk := f.read(1 << 22):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _written_here(path: Path) -> bool:
+    """True when the file starts as the store writes its entries (only those are ever replaced)."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(MAGIC)) == MAGIC
+    except OSError:
+        return False
 
 
 def _entry_path(folder: Path, source: Path, sha: str) -> Path:
@@ -235,8 +245,8 @@ def _write_entry(entry: Path, frames: dict[str, pd.DataFrame], source_name: str,
         return
     try:
         io.write_bytes(entry, blob)
-        for old in entry.parent.glob(f"{source_name}.*.store"):
-            if old != entry:
+        for old in entry.parent.glob(f"{glob.escape(source_name)}.*.store"):
+            if old != entry and _written_here(old):
                 old.unlink(missing_ok=True)  # entries of other versions of this file
     except OSError:
         return

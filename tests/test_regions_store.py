@@ -68,6 +68,23 @@ def test_a_changed_source_is_never_served_from_its_old_entry(tmp_path: Path) -> 
     assert len(list(folder.glob("*.store"))) == 1  # the old file's entry is replaced
 
 
+@pytest.mark.parametrize("name", ["region.gpkg", "region[1].gpkg"])
+def test_only_entries_the_store_wrote_are_replaced(tmp_path: Path, name: str) -> None:
+    # PLANNER_GEODATA_CACHE may name a folder the user also keeps files in: a file that merely
+    # looks like an entry of this source (name and suffix) is not the store's to delete. A name
+    # with glob characters still finds its own old entry.
+    source, folder = tmp_path / name, tmp_path / "store"
+    _write_source(source)
+    folder.mkdir()
+    mine = folder / f"{source.name}.notes.store"
+    mine.write_text("the user's own file", encoding="utf-8")
+    geostore.load_layers(source, LAYERS, folder)
+    _write_source(source, "丁镇")  # a changed source: its new entry replaces only the store's old one
+    geostore.load_layers(source, LAYERS, folder)
+    assert mine.read_text(encoding="utf-8") == "the user's own file"
+    assert len([p for p in folder.glob("*.store") if p != mine]) == 1
+
+
 @pytest.mark.parametrize("damage", ["flip", "truncate", "garbage"])
 def test_a_damaged_entry_is_a_miss_and_is_rewritten(tmp_path: Path, damage: str) -> None:
     source, folder = tmp_path / "region.gpkg", tmp_path / "store"
