@@ -143,6 +143,25 @@ class Run:
         return None if self.objective is None else relative_gap(self.objective, self.bound)
 
 
+def verify_plan(inst: Instance, groups: dict[int, object], objective: float, status: str) -> None:
+    """Re-check a solver's plan independently (exit naming the state if it is wrong): each center in
+    its own district, balance, contiguity and cost (`check_plan`), the reported objective equal to the
+    plan's cost at its centers, and a plan reported OPTIMAL not improved by moving a center."""
+    labels = np.empty(inst.n, dtype=np.int64)
+    for center, members in groups.items():
+        if center not in members:
+            raise SystemExit(f"{inst.state}: center {center} is not in its own district")
+        labels[list(members)] = center
+    check_plan(inst, labels)
+    # The reported objective is the plan's cost at its reported centers ...
+    at_centers = int(sum(inst.cost[i, labels[i]] for i in range(inst.n)))
+    if at_centers != round(objective):
+        raise SystemExit(f"{inst.state}: reported objective {objective} != plan cost {at_centers}")
+    # ... and a proven optimum cannot be improved by moving a center.
+    if status == "OPTIMAL" and plan_cost(inst, labels) != at_centers:
+        raise SystemExit(f"{inst.state}: 'optimal' plan improves to {plan_cost(inst, labels)} by moving a center")
+
+
 def run_ours(inst: Instance, time_limit_s: float) -> Run:
     """The planner's core: `solve_districting(..., reduce=True)` on HiGHS."""
     from planner.districting import solve_districting
@@ -161,19 +180,7 @@ def run_ours(inst: Instance, time_limit_s: float) -> Run:
               + (", then flow" if s.get("switched_to_flow") else "")
               + f", targets {' '.join(s.get('targets', []))}")
     if res.objective is not None:
-        labels = np.empty(inst.n, dtype=np.int64)
-        for center, members in res.groups.items():
-            if center not in members:
-                raise SystemExit(f"{inst.state}: center {center} is not in its own district")
-            labels[list(members)] = center
-        check_plan(inst, labels)  # independent re-check: balance, contiguity, cost
-        # The reported objective is the plan's cost at its reported centers ...
-        at_centers = int(sum(inst.cost[i, labels[i]] for i in range(inst.n)))
-        if at_centers != round(res.objective):
-            raise SystemExit(f"{inst.state}: reported objective {res.objective} != plan cost {at_centers}")
-        # ... and a proven optimum cannot be improved by moving a center.
-        if res.status.value == "OPTIMAL" and plan_cost(inst, labels) != at_centers:
-            raise SystemExit(f"{inst.state}: 'optimal' plan improves to {plan_cost(inst, labels)} by moving a center")
+        verify_plan(inst, res.groups, res.objective, res.status.value)
     return Run("ours", res.status.value, None if res.objective is None else res.objective / 1e6,
                None if res.bound is None else res.bound / 1e6, elapsed, detail, cpu)
 
@@ -194,17 +201,7 @@ def run_cg(inst: Instance, time_limit_s: float) -> Run:
               f"{None if s.get('incumbent') is None else round(s['incumbent'] / 1e6, 2)}, "
               f"targets {' '.join(s.get('targets', []))}")
     if res.objective is not None:
-        labels = np.empty(inst.n, dtype=np.int64)
-        for center, members in res.groups.items():
-            if center not in members:
-                raise SystemExit(f"{inst.state}: center {center} is not in its own district")
-            labels[list(members)] = center
-        check_plan(inst, labels)
-        at_centers = int(sum(inst.cost[i, labels[i]] for i in range(inst.n)))
-        if at_centers != round(res.objective):
-            raise SystemExit(f"{inst.state}: reported objective {res.objective} != plan cost {at_centers}")
-        if res.status == "OPTIMAL" and plan_cost(inst, labels) != at_centers:
-            raise SystemExit(f"{inst.state}: 'optimal' plan improves to {plan_cost(inst, labels)} by moving a center")
+        verify_plan(inst, res.groups, res.objective, res.status)
     return Run("cg", res.status, None if res.objective is None else res.objective / 1e6,
                None if res.bound is None else res.bound / 1e6, elapsed, detail, cpu)
 
