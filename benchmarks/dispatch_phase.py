@@ -21,11 +21,11 @@ import json
 import os
 import pickle
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _child import run_child
 
 
 def child(path: str) -> dict:
@@ -109,10 +109,7 @@ def main() -> None:
             pickle.dump((reg, res.plan, list(res.rules.rules), res.travel), fh)
         for _ in range(args.repeat):
             for label, code in codes:
-                env = {**os.environ, "PYTHONPATH": str(Path(code).resolve())} if code else None
-                out = subprocess.run([sys.executable, __file__, "--child", path], capture_output=True, text=True,
-                                     check=True, env=env)
-                runs[label].append(json.loads(out.stdout.strip().splitlines()[-1]))
+                runs[label].append(run_child(__file__, ["--child", path], code))
                 loads.append(os.getloadavg()[0])
     print(f"{args.region}, {args.rules}, one worker: CPU seconds, median of {args.repeat} interleaved runs "
           f"(load average {min(loads):.1f}-{max(loads):.1f})")

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _child import run_child
 
 PHASES = ("load", "contiguity", "units", "total")
 
@@ -65,13 +64,9 @@ def main() -> None:
     loads = []
 
     def run(label: str, path: str | None, store_env: str) -> None:
-        env = {**os.environ, "PLANNER_GEODATA_CACHE": store_env}
-        if path:
-            env["PYTHONPATH"] = str(Path(path).resolve())
         loads.append(Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?")
-        out = subprocess.run([sys.executable, __file__, "--one", "--region", args.region, "--rules", args.rules],
-                             capture_output=True, text=True, check=True, env=env)
-        cpu = json.loads(out.stdout.strip().splitlines()[-1])
+        cpu = run_child(__file__, ["--one", "--region", args.region, "--rules", args.rules], path,
+                        {"PLANNER_GEODATA_CACHE": store_env})
         runs.setdefault(label, []).append(cpu)
         print(f"  {label:9s} " + "  ".join(f"{p} {cpu[p]:6.2f}" for p in PHASES), flush=True)
 

@@ -16,10 +16,10 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+from _child import run_child
 
 PHASES = ("import", "load", "contiguity", "units", "solve", "check", "dispatch", "dialysis", "access", "villages",
           "villages_check", "write", "total")
@@ -94,10 +94,7 @@ def main() -> None:
     loads = []
     for _ in range(args.repeat):
         for label, path in codes:
-            env = {**os.environ, "PYTHONPATH": str(Path(path).resolve())} if path else None
-            out = subprocess.run([sys.executable, __file__, "--one", "--region", args.region, "--rules", args.rules],
-                                 capture_output=True, text=True, check=True, env=env)
-            runs[label].append(json.loads(out.stdout.strip().splitlines()[-1]))
+            runs[label].append(run_child(__file__, ["--one", "--region", args.region, "--rules", args.rules], path))
             loads.append(os.getloadavg()[0])
     print(f"{args.region}, {args.rules}, one worker, no maps: CPU seconds per phase, median of {args.repeat} "
           f"interleaved runs (load average {min(loads):.1f}-{max(loads):.1f})")

@@ -15,9 +15,8 @@ import hashlib
 import json
 import os
 import statistics
-import subprocess
-import sys
-from pathlib import Path
+
+from _child import run_child
 
 
 def one(region_name: str, rules_name: str) -> dict[str, object]:
@@ -58,10 +57,7 @@ def main() -> None:
         loads = []
         for _ in range(args.repeat):
             for label, path in codes:
-                env = {**os.environ, "PYTHONPATH": str(Path(path).resolve())} if path else None
-                out = subprocess.run([sys.executable, __file__, "--one", region, "--rules", args.rules],
-                                     capture_output=True, text=True, check=True, env=env)
-                runs[label].append(json.loads(out.stdout.strip().splitlines()[-1]))
+                runs[label].append(run_child(__file__, ["--one", region, "--rules", args.rules], path))
                 loads.append(os.getloadavg()[0])
         cpu = {label: statistics.median(r["cpu"] for r in rs) for label, rs in runs.items()}
         line = f"{region}: {runs['this'][0]['units']} units, solve CPU s (median of {args.repeat}, load {min(loads):.1f}-{max(loads):.1f})"
