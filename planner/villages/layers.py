@@ -48,7 +48,13 @@ def _mine(tables: dict[str, pd.DataFrame], name: str, counties: set[str]) -> tup
 
 
 def layers_key(result: Any, unit: Any) -> str:
-    """A digest of what the village layers draw for a unit (its rows of the village tables)."""
+    """A digest of everything the village layers draw for a unit.
+
+    That is its rows of the village tables (their drawn columns) and what the layers look up in the region for
+    them: the point of every village those rows name (the discs and the route stops; the tables do not carry
+    the points, so a village file that moves a village changes only the region) and the name and point of every
+    facility they name (the nearest licensed physician's and the route bases, which may lie outside the unit).
+    """
     from ..render import row_hashes
 
     tables = _tables(result)
@@ -56,10 +62,31 @@ def layers_key(result: Any, unit: Any) -> str:
         return "none"
     h = hashlib.sha256()
     counties = set(unit.county_codes)
+    villages: list[str] = []
+    facilities: list[str] = []
     for name in _TABLES:
-        _cols, pos = _mine(tables, name, counties)
+        cols, pos = _mine(tables, name, counties)
         h.update(name.encode())
         h.update(row_hashes(tables[name], _COLUMNS[name])[pos].tobytes() if len(pos) else b"-")
+        if len(pos) and "village" in cols:
+            villages += _text(cols["village"][pos])
+        for c in ("nearest_licensed", "base"):
+            if len(pos) and c in cols:
+                facilities += _text(cols[c][pos])
+    region = getattr(result, "region", None)
+    if region is None or (not villages and not facilities):
+        return h.hexdigest()[:16]
+    vrow, vx, vy, fac_name, fac_xy = _lookups(region)
+    at = np.asarray([vrow.get(v, -1) for v in villages], dtype=np.intp)
+    found = at >= 0
+    h.update(b"villages")
+    h.update(found.tobytes())                       # a village missing from the region is not drawn
+    h.update(vx[at[found]].tobytes())
+    h.update(vy[at[found]].tobytes())
+    h.update(b"facilities")
+    for f in dict.fromkeys(facilities):             # each once, in the order of first mention
+        xy = fac_xy.get(f)
+        h.update(f"{f}\x1f{fac_name.get(f)}\x1f{None if xy is None else xy[0].hex() + ',' + xy[1].hex()}\x1e".encode())
     return h.hexdigest()[:16]
 
 
