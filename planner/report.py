@@ -229,7 +229,7 @@ def plan_facts(result) -> PlanFacts:
 
     attending = roster[roster["role"] == "attending"]
     experts = roster[roster["role"] == "expert"]
-    target_town = fac["township_code"].astype(str).to_dict()
+    target_town = dict(zip(fac.index, fac["township_code"].astype(str).tolist()))   # = .to_dict(), faster
     received_town: dict[str, int] = {}
     for to_id, n in zip(attending["to_id"], attending["count"]):
         t = target_town.get(str(to_id))
@@ -237,8 +237,11 @@ def plan_facts(result) -> PlanFacts:
             received_town[t] = received_town.get(t, 0) + int(n)
     if len(a):
         a["received"] = [received_town.get(str(t), 0) for t in a["township_code"]]
-        est = towns["population_estimated"].astype(bool) if "population_estimated" in towns else pd.Series(False, index=towns.index)
-        poly = towns["polygon_estimated"].astype(bool) if "polygon_estimated" in towns else pd.Series(False, index=towns.index)
+        # Township flags as dicts (a Series.get per township was most of this block's time).
+        est = (dict(zip(towns.index, towns["population_estimated"].astype(bool).tolist()))
+               if "population_estimated" in towns else {})
+        poly = (dict(zip(towns.index, towns["polygon_estimated"].astype(bool).tolist()))
+                if "polygon_estimated" in towns else {})
         a["population_estimated"] = [bool(est.get(t, False)) for t in a["township_code"]]
         a["polygon_estimated"] = [bool(poly.get(t, False)) for t in a["township_code"]]
     else:
