@@ -84,6 +84,25 @@ def one(region: str, jobs: int, rules: str, maps: bool) -> dict:
             "worker_peak_rss_mb": child_rss}
 
 
+def _bytecode_note(tree: Path) -> str:
+    """Why every run of the planner in `tree` compiles its modules from source, or "" when it does not.
+
+    With PYTHONDONTWRITEBYTECODE set (as in this project's shared machine) and no __pycache__ beside the
+    planner's sources, each fresh process compiles the ~60 modules a run imports: about 0.35 s of CPU
+    (BENCHMARKS §10), counted in the import phase and, spread, in the phases that import lazily. An
+    installed planner (pip compiles on install) or `python -m compileall -q planner` does not pay it.
+    """
+    import importlib.util
+
+    init = tree / "planner" / "__init__.py"
+    if not init.exists() or not sys.flags.dont_write_bytecode and not os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        return ""
+    if Path(importlib.util.cache_from_source(str(init))).exists():
+        return ""
+    return (f"PYTHONDONTWRITEBYTECODE is set and {tree / 'planner'} has no bytecode cache: every run compiles the "
+            "planner's modules (about 0.35 s CPU; `python -m compileall -q planner` as pip install does avoids it)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--regions", default="义乌市,金华市,浙江省,全国")
@@ -100,6 +119,10 @@ def main() -> None:
         print(json.dumps(one(args.one, int(args.jobs), args.rules, not args.no_maps), ensure_ascii=False))
         return
     print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, python {platform.python_version()}")
+    for label, tree in [("this", Path(__file__).resolve().parents[1])] + ([("baseline", Path(args.baseline))] if args.baseline else []):
+        note = _bytecode_note(tree)
+        if note:
+            print(f"note ({label}): {note}")
     rows: list[dict] = []
     base_rows: list[dict] = []
     codes = [("this", None)] + ([("baseline", args.baseline)] if args.baseline else [])
