@@ -471,7 +471,7 @@ def xlsx_bytes(result, facts: PlanFacts, lang: str = "zh") -> bytes:
 
     def sheet(title: str, frame: pd.DataFrame, widths: dict[str, int] | None = None, **layout) -> None:
         header = [HEADER_ZH.get(str(c), str(c)) if lang == "zh" else str(c) for c in frame.columns]
-        body = pd.DataFrame({k: [_cell(v) for v in frame.iloc[:, k]] for k in range(len(frame.columns))},
+        body = pd.DataFrame({k: [_cell(v) for v in frame.iloc[:, k].tolist()] for k in range(len(frame.columns))},
                             index=range(len(frame)), dtype=object)
         sizes = [(widths or {}).get(col) or min(60, max(10, len(str(col)) + 2,
                                                          *(len(str(v)) + 2 for v in frame[col].head(200))))
