@@ -21,6 +21,7 @@ import re
 import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+import functools
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -2017,6 +2018,21 @@ def _reuse(old: Path, new: Path) -> bool:
         return False
 
 
+def _fewer_collections(draw: Callable) -> Callable:
+    """`draw` with the garbage collector's young generation run every 50,000 allocations (pipeline's setting for
+    a run: pages allocate millions of small objects while the region's frames stay alive; forked workers inherit
+    it). 浙江省's maps, one process, alternating: 3-6 % less CPU, the same files."""
+    @functools.wraps(draw)
+    def drawn(*args: Any, **kwargs: Any) -> Any:
+        from .pipeline import _fewer_collections as fewer
+
+        with fewer():
+            return draw(*args, **kwargs)
+
+    return drawn
+
+
+@_fewer_collections
 def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool = False, tiles: str = "osm",
                tianditu_key: str | None = None, notes: Sequence[str] = (),
                units: Sequence[str] | None = None, facts: PlanFacts | None = None, jobs: int = 1,

@@ -533,3 +533,25 @@ def test_moved_village_redraws_its_county_map(yiwu, tmp_path):
     assert a == pytest.approx([old.x, old.y], abs=1e-5) and b == pytest.approx([old.x + 0.01, old.y + 0.005], abs=1e-5)
     render_run(moved, tmp_path / "c", tiles="none", reuse=tmp_path / "b", stats=stats)
     assert stats == {"drawn": 0, "reused": 1}                             # and reused again once drawn
+
+
+def test_maps_drawn_with_the_run_collector_setting(yiwu, tmp_path):
+    """render_run draws with the garbage collector's young generation every 50,000 allocations (as run_plan and
+    write_outputs do), and gives the caller's setting back."""
+    import gc
+
+    from planner import render
+
+    seen: list[int] = []
+
+    def probe(ctx):
+        seen.append(gc.get_threshold()[0])
+        return []
+
+    before = gc.get_threshold()
+    render.register_unit_layer(probe, key=lambda result, unit: "v1")
+    try:
+        render_run(yiwu, tmp_path / "m", tiles="none")
+    finally:
+        render.UNIT_LAYERS.remove(probe)
+    assert seen and min(seen) >= 50_000 and gc.get_threshold() == before
