@@ -6,7 +6,7 @@
 
 Each configuration runs in a fresh process (so peak memory is its own): load, build (contiguity
 graph and subproblems), solve communities, check, dispatch, dialysis, write the plan folder,
-render the maps and reports. Figures are medians over --repeat runs; wall time and peak
+render the maps (the reports are written with the plan folder, as `planner plan` does). Figures are medians over --repeat runs; wall time and peak
 resident memory (the main process plus its workers) are measured, not estimated.
 """
 
@@ -62,7 +62,11 @@ def one(region: str, jobs: int, rules: str, maps: bool) -> dict:
                 maps = False
             else:
                 render_run(result, Path(tmp) / "maps", jobs=jobs)
-                write_reports(result, Path(tmp) / "plan")
+                # As `planner plan`: the reports are written once, with the plan folder, when write_outputs
+                # writes them (its `reports` option, default on); a baseline whose plan folder has none
+                # writes them here, as this phase did before they moved there.
+                if "reports" not in inspect.signature(write_outputs).parameters:
+                    write_reports(result, Path(tmp) / "plan")
             maps_s = time.perf_counter() - t3
     total = time.perf_counter() - t0
     usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
@@ -78,6 +82,25 @@ def one(region: str, jobs: int, rules: str, maps: bool) -> dict:
             "villages_check_s": t.get("villages_check_s", 0.0), "write_s": write_s, "maps_s": maps_s, "maps": maps,
             "plan_s": total - maps_s, "total_s": total, "cpu_s": cpu, "peak_rss_mb": self_rss,
             "worker_peak_rss_mb": child_rss}
+
+
+def _bytecode_note(tree: Path) -> str:
+    """Why every run of the planner in `tree` compiles its modules from source, or "" when it does not.
+
+    With PYTHONDONTWRITEBYTECODE set (as in this project's shared machine) and no __pycache__ beside the
+    planner's sources, each fresh process compiles the ~60 modules a run imports: about 0.35 s of CPU
+    (BENCHMARKS §10), counted in the import phase and, spread, in the phases that import lazily. An
+    installed planner (pip compiles on install) or `python -m compileall -q planner` does not pay it.
+    """
+    import importlib.util
+
+    init = tree / "planner" / "__init__.py"
+    if not init.exists() or not sys.flags.dont_write_bytecode and not os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        return ""
+    if Path(importlib.util.cache_from_source(str(init))).exists():
+        return ""
+    return (f"PYTHONDONTWRITEBYTECODE is set and {tree / 'planner'} has no bytecode cache: every run compiles the "
+            "planner's modules (about 0.35 s CPU; `python -m compileall -q planner` as pip install does avoids it)")
 
 
 def main() -> None:
@@ -96,6 +119,10 @@ def main() -> None:
         print(json.dumps(one(args.one, int(args.jobs), args.rules, not args.no_maps), ensure_ascii=False))
         return
     print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, python {platform.python_version()}")
+    for label, tree in [("this", Path(__file__).resolve().parents[1])] + ([("baseline", Path(args.baseline))] if args.baseline else []):
+        note = _bytecode_note(tree)
+        if note:
+            print(f"note ({label}): {note}")
     rows: list[dict] = []
     base_rows: list[dict] = []
     codes = [("this", None)] + ([("baseline", args.baseline)] if args.baseline else [])

@@ -1017,7 +1017,7 @@ def write_layers(layers: dict[str, pd.DataFrame], path: str | Path) -> list[Path
     target = Path(path)
     suffix = target.suffix.lower()
     if suffix == ".gpkg":
-        with atomic_path(target) as tmp:
+        with atomic_path(target) as tmp, _sqlite_unsynced():
             for name, frame in layers.items():
                 _write_one(frame, tmp, name, "GPKG", append=tmp.exists())
         return [target]
@@ -1067,6 +1067,24 @@ def _short_names(frame: pd.DataFrame) -> pd.DataFrame:
 
 # GeoPackages record the time of writing; a fixed time makes the same plan give the same bytes.
 pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00Z"})
+
+
+@contextlib.contextmanager
+def _sqlite_unsynced() -> Iterator[None]:
+    """GDAL's SQLite (GeoPackage) writes without waiting for the disk at each commit, then as before.
+
+    A GeoPackage is written to a temporary name and moved into place (`atomic_path`), like every
+    other file the planner writes, none of which waits for the disk: SQLite's own syncs (several per
+    file, one per layer and index) only made plan.gpkg's write wait, 0.37 -> 0.10 s wall for 浙江省 on
+    this machine (CPU 0.07 either way), and the file's bytes are the same (SQLite's synchronous mode
+    decides when data reaches the disk, not what is written).
+    """
+    before = pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS")
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "OFF"})
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": before})
 
 
 def _write_one(frame: pd.DataFrame, path: Path, layer: str, driver: str, append: bool) -> None:

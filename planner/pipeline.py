@@ -444,6 +444,13 @@ def write_plan_folder(result: RunResult, work: Path, *, reports: bool = True, jo
     the reports, the village tables, ...); every file is the same as written one after the
     other, and run.json and the manifest come last.
     """
+    # The collector as in run_plan and write_outputs: `planner plan` writes its folder through here, not through
+    # write_outputs, and so wrote with the default thresholds (the same files either way).
+    with _fewer_collections():
+        _write_plan_folder(result, work, reports=reports, jobs=jobs)
+
+
+def _write_plan_folder(result: RunResult, work: Path, *, reports: bool, jobs: int) -> None:
     if "run_id" not in result.plan.meta:
         assign_run_id(result.plan)
     fork = (jobs > 1 and result.villages is not None and "fork" in multiprocessing.get_all_start_methods()

@@ -229,7 +229,7 @@ def plan_facts(result) -> PlanFacts:
 
     attending = roster[roster["role"] == "attending"]
     experts = roster[roster["role"] == "expert"]
-    target_town = fac["township_code"].astype(str).to_dict()
+    target_town = dict(zip(fac.index, fac["township_code"].astype(str).tolist()))   # = .to_dict(), faster
     received_town: dict[str, int] = {}
     for to_id, n in zip(attending["to_id"], attending["count"]):
         t = target_town.get(str(to_id))
@@ -237,8 +237,11 @@ def plan_facts(result) -> PlanFacts:
             received_town[t] = received_town.get(t, 0) + int(n)
     if len(a):
         a["received"] = [received_town.get(str(t), 0) for t in a["township_code"]]
-        est = towns["population_estimated"].astype(bool) if "population_estimated" in towns else pd.Series(False, index=towns.index)
-        poly = towns["polygon_estimated"].astype(bool) if "polygon_estimated" in towns else pd.Series(False, index=towns.index)
+        # Township flags as dicts (a Series.get per township was most of this block's time).
+        est = (dict(zip(towns.index, towns["population_estimated"].astype(bool).tolist()))
+               if "population_estimated" in towns else {})
+        poly = (dict(zip(towns.index, towns["polygon_estimated"].astype(bool).tolist()))
+                if "polygon_estimated" in towns else {})
         a["population_estimated"] = [bool(est.get(t, False)) for t in a["township_code"]]
         a["polygon_estimated"] = [bool(poly.get(t, False)) for t in a["township_code"]]
     else:
@@ -468,7 +471,7 @@ def xlsx_bytes(result, facts: PlanFacts, lang: str = "zh") -> bytes:
 
     def sheet(title: str, frame: pd.DataFrame, widths: dict[str, int] | None = None, **layout) -> None:
         header = [HEADER_ZH.get(str(c), str(c)) if lang == "zh" else str(c) for c in frame.columns]
-        body = pd.DataFrame({k: [_cell(v) for v in frame.iloc[:, k]] for k in range(len(frame.columns))},
+        body = pd.DataFrame({k: [_cell(v) for v in frame.iloc[:, k].tolist()] for k in range(len(frame.columns))},
                             index=range(len(frame)), dtype=object)
         sizes = [(widths or {}).get(col) or min(60, max(10, len(str(col)) + 2,
                                                          *(len(str(v)) + 2 for v in frame[col].head(200))))

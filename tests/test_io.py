@@ -809,3 +809,24 @@ def test_xlsx_sheets_streamed_in_blocks_give_the_bytes_writestr_gives(monkeypatc
     with zipfile.ZipFile(_io.BytesIO(blocks)) as z:
         xml = z.read("xl/worksheets/sheet1.xml").decode()
     assert xml == pio._xlsx_sheet(sheet) and '<row r="10">' in xml and 'ref="A1:D10"' in xml
+
+
+def test_geopackage_written_unsynced_has_the_same_bytes(tmp_path):
+    """plan.gpkg is written without SQLite's syncs (write_layers): the same bytes as a fully synced write, and the
+    GDAL option the caller had is back afterwards."""
+    from planner.io import write_layers
+
+    frame = gpd.GeoDataFrame({"code": ["a", "b"], "n": [1, 2]},
+                             geometry=[shapely.Point(120, 30), shapely.box(120, 30, 121, 31)], crs="EPSG:4326")
+    layers = {"townships": frame, "leads": frame.iloc[:1]}
+    pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": "FULL"})
+    try:
+        write_layers(layers, tmp_path / "a.gpkg")
+        assert pyogrio.get_gdal_config_option("OGR_SQLITE_SYNCHRONOUS") == "FULL"
+        for name, layer in layers.items():      # as before: each layer through GDAL with SQLite syncing
+            pyogrio.write_dataframe(layer, tmp_path / "b.gpkg", driver="GPKG", layer=name,
+                                    append=(tmp_path / "b.gpkg").exists())
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": None})
+    assert (tmp_path / "a.gpkg").read_bytes() == (tmp_path / "b.gpkg").read_bytes()
+    assert pyogrio.read_dataframe(tmp_path / "a.gpkg", layer="townships")["code"].tolist() == ["a", "b"]

@@ -502,3 +502,56 @@ def test_infeasible_county_is_drawn_as_such(tmp_path):
     over = pages["index.html"]
     assert any("无可行方案" in _expanded(over, n[2]) for n in page_data(over)["names"])
     assert any(f["properties"].get("cls") == "pm-infeasible" for f in layers(over)["有问题的县（市、区）"])
+
+
+def test_moved_village_redraws_its_county_map(yiwu, tmp_path):
+    """A village file that moves a village (its mode, route and timetable unchanged) redraws the county's page:
+    the village layer's reuse key covers the village points it draws, not only the village tables."""
+    import shapely
+
+    stats: dict[str, int] = {}
+    render_run(yiwu, tmp_path / "a", tiles="none", stats=stats)
+    assert stats == {"drawn": 1, "reused": 0}
+    code = str(yiwu.villages.tables["village_modes"]["village"].iloc[0])
+    vil = yiwu.region.villages.copy()
+    at = [str(c) for c in vil.index].index(code)
+    old = vil.geometry.iloc[at]
+    vil.loc[vil.index[at], "geometry"] = shapely.Point(old.x + 0.01, old.y + 0.005)     # about 1 km away
+    moved = dataclasses.replace(yiwu, region=dataclasses.replace(yiwu.region, villages=vil))
+    render_run(moved, tmp_path / "b", tiles="none", reuse=tmp_path / "a", stats=stats)
+    assert stats == {"drawn": 1, "reused": 0}
+
+    def village_xy(folder) -> list[float]:
+        text = (folder / "units" / "330782.js").read_text(encoding="utf-8")
+        data = json.loads(text[text.index("{"):text.rindex("}") + 1])
+        feats = [f for layer in data["layers"] for f in layer["features"]
+                 if (f.get("properties") or {}).get("id") == f"village:{code}"]
+        assert len(feats) == 1
+        return feats[0]["geometry"]["coordinates"]
+
+    a, b = village_xy(tmp_path / "a"), village_xy(tmp_path / "b")
+    assert a == pytest.approx([old.x, old.y], abs=1e-5) and b == pytest.approx([old.x + 0.01, old.y + 0.005], abs=1e-5)
+    render_run(moved, tmp_path / "c", tiles="none", reuse=tmp_path / "b", stats=stats)
+    assert stats == {"drawn": 0, "reused": 1}                             # and reused again once drawn
+
+
+def test_maps_drawn_with_the_run_collector_setting(yiwu, tmp_path):
+    """render_run draws with the garbage collector's young generation every 50,000 allocations (as run_plan and
+    write_outputs do), and gives the caller's setting back."""
+    import gc
+
+    from planner import render
+
+    seen: list[int] = []
+
+    def probe(ctx):
+        seen.append(gc.get_threshold()[0])
+        return []
+
+    before = gc.get_threshold()
+    render.register_unit_layer(probe, key=lambda result, unit: "v1")
+    try:
+        render_run(yiwu, tmp_path / "m", tiles="none")
+    finally:
+        render.UNIT_LAYERS.remove(probe)
+    assert seen and min(seen) >= 50_000 and gc.get_threshold() == before

@@ -48,7 +48,15 @@ def _mine(tables: dict[str, pd.DataFrame], name: str, counties: set[str]) -> tup
 
 
 def layers_key(result: Any, unit: Any) -> str:
-    """A digest of what the village layers draw for a unit (its rows of the village tables)."""
+    """A digest of everything the village layers draw for a unit.
+
+    That is its rows of the village tables (their drawn columns) and what the layers look up in the region for
+    them: the point of every village those rows name (the discs and the route stops; the tables do not carry
+    the points, so a village file that moves a village changes only the region) and the name and point of every
+    facility they name (the nearest licensed physician's and the route bases, which may lie outside the unit).
+    The look-ups are made once per run (`_region_rows`, `_facility_hashes`): the parent computes the key of
+    each of a national run's 2,847 units before any page is drawn.
+    """
     from ..render import row_hashes
 
     tables = _tables(result)
@@ -56,11 +64,65 @@ def layers_key(result: Any, unit: Any) -> str:
         return "none"
     h = hashlib.sha256()
     counties = set(unit.county_codes)
+    region = getattr(result, "region", None)
+    villages: list[np.ndarray] = []
+    facilities: list[np.ndarray] = []
     for name in _TABLES:
-        _cols, pos = _mine(tables, name, counties)
+        cols, pos = _mine(tables, name, counties)
         h.update(name.encode())
         h.update(row_hashes(tables[name], _COLUMNS[name])[pos].tobytes() if len(pos) else b"-")
+        if region is None or not len(pos):
+            continue
+        if "village" in cols:
+            villages.append(_region_rows(tables[name], "village", region, "villages")[pos])
+        for c in ("nearest_licensed", "base"):
+            if c in cols:
+                facilities.append(_region_rows(tables[name], c, region, "facilities")[pos])
+    if villages:
+        _row, vx, vy, _names, _xy = _lookups(region)
+        at = np.concatenate(villages)
+        found = at >= 0
+        h.update(b"villages")
+        h.update(found.tobytes())                       # a village missing from the region is not drawn
+        h.update(vx[at[found]].tobytes())
+        h.update(vy[at[found]].tobytes())
+    if facilities:
+        at = np.concatenate(facilities)
+        h.update(b"facilities")
+        h.update(_facility_hashes(region)[np.unique(at[at >= 0])].tobytes())   # each named facility once
     return h.hexdigest()[:16]
+
+
+def _region_rows(table: pd.DataFrame, column: str, region: Any, frame: str) -> np.ndarray:
+    """For each row of a village table, the row of `region.<frame>` (villages or facilities) that its `column`
+    names, -1 where none: made once per table, column and region frame."""
+    import weakref
+
+    from ..render import columns_of, frame_memo
+
+    target = getattr(region, frame)
+    memo = frame_memo(table, f"villages.layers_key:{column}", lambda _f: {})
+    got = memo.get(id(target))
+    if got is None or got[0]() is not target or got[1] != len(target):
+        index = {str(c): i for i, c in enumerate(target.index.tolist())}
+        rows = np.fromiter((index.get(c, -1) for c in _text(columns_of(table)[column])), dtype=np.intp,
+                           count=len(table))
+        got = memo[id(target)] = (weakref.ref(target), len(target), rows)
+    return got[2]
+
+
+def _facility_hashes(region: Any) -> np.ndarray:
+    """One 64-bit hash per facility of the region of what the layers show of it: its name and point."""
+    from ..render import frame_memo
+
+    def build(fac: pd.DataFrame) -> np.ndarray:
+        geo = np.asarray(fac.geometry.values, dtype=object)
+        names = pd.util.hash_array(np.asarray(fac["name"].astype(str).tolist(), dtype=object))
+        x = pd.util.hash_array(np.ascontiguousarray(shapely.get_x(geo), dtype=np.float64))
+        y = pd.util.hash_array(np.ascontiguousarray(shapely.get_y(geo), dtype=np.float64))
+        return names ^ (x * np.uint64(0x9E3779B97F4A7C15)) ^ (y * np.uint64(0xC2B2AE3D27D4EB4F))
+
+    return frame_memo(region.facilities, "villages.layers_key", build)
 
 
 def _lookups(region: Any) -> tuple[dict[str, int], np.ndarray, np.ndarray, dict[str, str], dict[str, tuple[float, float]]]:
