@@ -10,6 +10,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from ._errors import SolverError
+from ._gc import collect_less
 from .i18n import Text
 
 T = TypeVar("T")
@@ -109,11 +110,8 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
 
 def _worker_setup() -> None:
     """In each worker: collect garbage less often (tasks build many small model objects; see
-    planner.pipeline._fewer_collections, the same setting in the main process during a run)."""
-    import gc
-
-    old = gc.get_threshold()
-    gc.set_threshold(max(old[0], 50_000), old[1], old[2])
+    planner._gc.fewer_collections, the same setting in the main process during a run)."""
+    collect_less()
 
 
 def _ray_map(fn: Callable[..., R], items: Sequence[tuple], address: str | None,
