@@ -315,3 +315,16 @@ def test_backends_agree_when_the_mip_is_needed() -> None:
         assert result.stats["proved_by"].startswith("mip")
         check_consistent(result, cost, 10)
     assert results[0].objective == results[1].objective
+
+
+def test_pairs_are_numpys_nonzero() -> None:
+    import planner.pmedian as pm
+
+    rng = np.random.default_rng(3)
+    for shape, share in (((7, 5), 0.3), ((1, 9), 0.5), ((6, 1), 0.5), ((4, 4), 0.0), ((3, 8), 1.0)):
+        mask = rng.random(shape) < share
+        rows, cols = pm._pairs(mask)
+        expected_rows, expected_cols = np.nonzero(mask)
+        np.testing.assert_array_equal(rows, expected_rows)
+        np.testing.assert_array_equal(cols, expected_cols)
+
