@@ -14,7 +14,9 @@ Method (deterministic: fixed seeds, stable tie-breaking, serial solvers):
    ``u``, ``L(u) = sum_i u_i + (sum of the p smallest rho_j)`` with
    ``rho_j = sum_i min(0, w_i c_ij - u_i)``; subgradient ascent with Polyak steps toward
    the incumbent (iterations in float32; the bound used is re-evaluated in float64). Any
-   ``u`` gives a valid bound, and it equals the LP bound at best.
+   ``u`` gives a valid bound, and it equals the LP bound at best. The Lagrangian solution's
+   ``p`` candidates, improved by the swap search, give a second plan (a Lagrangian
+   heuristic); where it beats the first the bound often proves it at once (large ``p``).
 3. **Provably safe reduction.** Only plans that beat the incumbent matter: cost ``<= T``
    with ``T = UB - 1`` for integer weighted costs (else ``UB`` less ``1e-6`` relative).
    Lagrangian penalty tests (Beasley 1993) then give, for any plan of cost ``<= T``:
@@ -161,17 +163,35 @@ def _validate(
 # ----------------------------------------------------------------------------- heuristics
 
 
+def _pairs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of the true entries of a 2-D mask, in row-major order.
+
+    The same arrays as ``np.nonzero(mask)``, about 4x faster on a 900 x 900 mask (numpy's
+    2-D nonzero walks the array once per axis; one flat pass and a division do not).
+    """
+    flat = np.flatnonzero(mask)
+    rows = flat // mask.shape[1]
+    return rows, flat - rows * mask.shape[1]
+
+
 def _plan_cost(wcost: np.ndarray, medians: np.ndarray) -> float:
     return float(wcost[:, medians].min(axis=1).sum())
 
 
-def _gain(wcost: np.ndarray, nearest: np.ndarray) -> np.ndarray:
-    """Per candidate: the saving ``sum_i max(nearest_i - wcost_ij, 0)`` of opening it."""
-    near = wcost < nearest[:, None]
+def _gain(
+    wcost: np.ndarray, nearest: np.ndarray, near: np.ndarray, work: np.ndarray
+) -> np.ndarray:
+    """Per candidate: the saving ``sum_i max(nearest_i - wcost_ij, 0)`` of opening it.
+
+    ``near`` (bool) and ``work`` (float) are scratch arrays of ``wcost``'s shape.
+    """
+    np.less(wcost, nearest[:, None], out=near)
     if np.count_nonzero(near) <= _SPARSE_SHARE * near.size:
-        ii, jj = np.nonzero(near)
+        ii, jj = _pairs(near)
         return np.bincount(jj, weights=nearest[ii] - wcost[ii, jj], minlength=wcost.shape[1])
-    return np.maximum(nearest[:, None] - wcost, 0.0).sum(axis=0)
+    np.subtract(nearest[:, None], wcost, out=work)
+    np.maximum(work, 0.0, out=work)
+    return work.sum(axis=0)
 
 
 def _greedy(wcost: np.ndarray, p: int) -> np.ndarray:
@@ -181,8 +201,10 @@ def _greedy(wcost: np.ndarray, p: int) -> np.ndarray:
     nearest = wcost[:, chosen[0]].copy()
     is_open = np.zeros(n_candidates, dtype=bool)
     is_open[chosen[0]] = True
+    near = np.empty(wcost.shape, dtype=bool)
+    work = np.empty(wcost.shape)
     for _ in range(p - 1):
-        gain = _gain(wcost, nearest)
+        gain = _gain(wcost, nearest, near, work)
         gain[is_open] = -1.0
         j = int(np.argmax(gain))
         chosen.append(j)
@@ -197,6 +219,9 @@ def _local_search(wcost: np.ndarray, medians: np.ndarray, big: float) -> tuple[n
     medians = np.array(sorted(medians), dtype=np.int64)
     p = medians.size
     rows = np.arange(n_clients)
+    # n x m work arrays reused by every move (fresh ones each move cost page faults too)
+    near = np.empty(wcost.shape, dtype=bool)
+    work = None
     while True:
         sub = wcost[:, medians]
         if p >= 2:
@@ -210,11 +235,11 @@ def _local_search(wcost: np.ndarray, medians: np.ndarray, big: float) -> tuple[n
             d1 = sub[:, 0]
             d2 = np.full(n_clients, big)
         loss = np.bincount(first, weights=d2 - d1, minlength=p)
-        near = wcost < d2[:, None]  # only these pairs have a nonzero gain or extra term
+        np.less(wcost, d2[:, None], out=near)  # only these pairs have a nonzero gain or extra term
         if np.count_nonzero(near) <= _SPARSE_SHARE * near.size:
             # Large p: each client has few candidates nearer than its second median, so
             # the same sums are taken over those pairs only (pmed30: 3x faster a move).
-            ii, jj = np.nonzero(near)
+            ii, jj = _pairs(near)
             c = wcost[ii, jj]
             gain = np.bincount(jj, weights=np.maximum(d1[ii] - c, 0.0), minlength=n_candidates)
             extra = np.bincount(
@@ -223,11 +248,17 @@ def _local_search(wcost: np.ndarray, medians: np.ndarray, big: float) -> tuple[n
             ).reshape(n_candidates, p)
             profit = gain[:, None] - loss[None, :] + extra
         else:
-            gain = np.maximum(d1[:, None] - wcost, 0.0).sum(axis=0)
-            extra_terms = np.maximum(d2[:, None] - np.maximum(wcost, d1[:, None]), 0.0)
+            if work is None:
+                work = np.empty(wcost.shape)
+            np.subtract(d1[:, None], wcost, out=work)
+            np.maximum(work, 0.0, out=work)
+            gain = work.sum(axis=0)
+            np.maximum(wcost, d1[:, None], out=work)
+            np.subtract(d2[:, None], work, out=work)
+            np.maximum(work, 0.0, out=work)  # the extra terms
             onehot = np.zeros((n_clients, p))
             onehot[rows, first] = 1.0
-            profit = gain[:, None] - loss[None, :] + extra_terms.T @ onehot
+            profit = gain[:, None] - loss[None, :] + work.T @ onehot
         profit[medians, :] = -np.inf
         flat = int(np.argmax(profit))
         j_in, r_out = divmod(flat, p)
@@ -288,9 +319,13 @@ def _subgradient(
     iterations = 0
     n_candidates = wcost.shape[1]
     wcost32 = wcost.astype(np.float32)  # iterations in float32; the bound is re-evaluated in float64
+    # One buffer for min(c_ij - u_i, 0) reused by every iteration: a fresh n x m array per
+    # iteration cost page faults as well as the arithmetic (the same values, the same sums).
+    reduced = np.empty_like(wcost32)
     for iterations in range(1, max_iter + 1):
-        reduced = wcost32 - u.astype(np.float32)[:, None]
-        rho = np.minimum(reduced, 0.0).sum(axis=0)
+        np.subtract(wcost32, u.astype(np.float32)[:, None], out=reduced)
+        np.minimum(reduced, np.float32(0.0), out=reduced)
+        rho = reduced.sum(axis=0)
         if p < n_candidates:
             chosen = np.argpartition(rho, p - 1)[:p]
         else:
@@ -761,6 +796,21 @@ def solve_pmedian(
     stats["lagrangian_time_s"] = time.perf_counter() - start
     if lag > target + slack:
         return finish(medians, ub, lag, "lagrangian")
+
+    # Lagrangian heuristic (Beasley 1993): the p candidates of the Lagrangian solution (the p
+    # smallest rho_j), improved by the swap search. For large p the multipliers point at the
+    # optimal plan where the shakes missed it (pmed40: VNS 5,141, this plan 5,128 = the bound),
+    # so the bound proves it at once instead of a MIP; a better plan also tightens ``T``.
+    lag_plan, lag_cost = _local_search(
+        wcost, np.sort(np.argsort(rho, kind="stable")[:p]), big
+    )
+    stats["lagrangian_heuristic"] = lag_cost
+    if lag_cost < ub - 1e-9 * max(1.0, abs(ub)):
+        medians, ub = lag_plan, lag_cost
+        slack = 1e-7 * max(1.0, abs(ub))
+        target = improving_target(ub)
+        if lag > target + slack:
+            return finish(medians, ub, lag, "lagrangian heuristic")
 
     # 3. reduction ----------------------------------------------------------------------
     red = _reduce(cost_arr, w, wcost, u, lag, rho, p, target, slack)

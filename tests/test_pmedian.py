@@ -315,3 +315,47 @@ def test_backends_agree_when_the_mip_is_needed() -> None:
         assert result.stats["proved_by"].startswith("mip")
         check_consistent(result, cost, 10)
     assert results[0].objective == results[1].objective
+
+
+def test_pairs_are_numpys_nonzero() -> None:
+    import planner.pmedian as pm
+
+    rng = np.random.default_rng(3)
+    for shape, share in (((7, 5), 0.3), ((1, 9), 0.5), ((6, 1), 0.5), ((4, 4), 0.0), ((3, 8), 1.0)):
+        mask = rng.random(shape) < share
+        rows, cols = pm._pairs(mask)
+        expected_rows, expected_cols = np.nonzero(mask)
+        np.testing.assert_array_equal(rows, expected_rows)
+        np.testing.assert_array_equal(cols, expected_cols)
+
+
+def test_lagrangian_heuristic_replaces_a_poor_incumbent(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With the first heuristic crippled (greedy's plan kept as it is: no swap search, no
+    # shakes), the plan read off the Lagrangian multipliers and improved by the swap search is
+    # the optimum, and the Lagrangian bound proves it without a MIP.
+    import planner.pmedian as pm
+
+    rng = np.random.default_rng(5)
+    points = rng.uniform(0, 100, size=(40, 2))
+    cost = np.round(np.linalg.norm(points[:, None] - points[None], axis=2))
+    p = 3
+    real_search = pm._local_search
+    calls = []
+
+    def first_search_does_nothing(wcost, medians, big):
+        calls.append(1)
+        if len(calls) == 1:
+            medians = np.array(sorted(medians), dtype=np.int64)
+            return medians, float(wcost[:, medians].min(axis=1).sum())
+        return real_search(wcost, medians, big)
+
+    monkeypatch.setattr(pm, "_greedy", lambda wcost, p: np.arange(p, dtype=np.int64))
+    monkeypatch.setattr(pm, "_local_search", first_search_does_nothing)
+    monkeypatch.setattr(pm, "_vns", lambda wcost, medians, cost, *args, **kwargs: (medians, cost, 0))
+    result = solve_pmedian(cost, p)
+    optimum = brute_force(cost, p)
+    assert result.stats["heuristic"] > optimum
+    assert result.stats["lagrangian_heuristic"] == optimum
+    assert result.status == "OPTIMAL" and result.objective == optimum
+    assert result.stats["proved_by"] == "lagrangian heuristic"
+    check_consistent(result, cost, p)
