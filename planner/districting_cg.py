@@ -717,7 +717,7 @@ def branch_and_price(population: Sequence[int], cost: np.ndarray, edges: Sequenc
             value = float(sum(col.cost for col in chosen))
             if value < best:
                 best, best_groups = value, {col.center: col.members for col in chosen}
-            log.append(f"node {_id}: integral {value / 1e6:.2f}")
+            log.append(f"node {_id}: integral {value:.0f}")
             continue
         together = np.zeros((cg.n, cg.n))
         for t in np.flatnonzero(x > 1e-9):
@@ -732,7 +732,7 @@ def branch_and_price(population: Sequence[int], cost: np.ndarray, edges: Sequenc
                            cg.apart + (((a, b),) if side == "apart" else ()))
             child.run(max(1.0, min(node_limit_s, left())), start=(cg.pi, cg.mu, cg.bound))
             nodes += 1
-            log.append(f"node {nodes - 1} ({side} {a},{b} from {_id}): bound={child.bound * scale / 1e6:.2f} "
+            log.append(f"node {nodes - 1} ({side} {a},{b} from {_id}): bound={child.bound * scale:.0f} "
                        f"converged={child.converged} cols={len(child.columns)} {time.perf_counter() - t0:.1f}s")
             if ceil_bound(child.bound * scale) < best:
                 heapq.heappush(heap, (child.bound * scale, nodes - 1, child))
