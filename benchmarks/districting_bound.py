@@ -137,10 +137,10 @@ def bp(state: str, time_limit_s: float, node_limit_s: float) -> str:
     inst = load_instance(state)
     t0, c0 = time.perf_counter(), time.process_time()
     res = branch_and_price(inst.population, inst.cost, inst.edges, k=inst.k, lower=inst.lower, upper=inst.upper,
-                           time_limit_s=time_limit_s, node_limit_s=node_limit_s)
+                           time_limit_s=time_limit_s, node_limit_s=node_limit_s,
+                           progress=lambda line: print(f"  {line}", flush=True))
     obj = "-" if res.objective is None else f"{res.objective / 1e6:.2f}"
-    lines = [f"  {line}" for line in res.log]
-    return "\n".join([*lines, f"{state:<5} branch-and-price {res.status} {obj}, bound {res.bound / 1e6:.2f} "
+    return "\n".join([f"{state:<5} branch-and-price {res.status} {obj}, bound {res.bound / 1e6:.2f} "
                        f"({1 - res.bound / 1e6 / inst.optimum:.2%} below the optimum {inst.optimum:.2f}), "
                        f"{res.nodes} nodes, {time.perf_counter() - t0:.1f} s wall, {time.process_time() - c0:.1f} s CPU"])
 

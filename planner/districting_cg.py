@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -642,6 +642,19 @@ class BPResult:
     log: list[str]
 
 
+class _Log(list):
+    """A list of log lines that also hands each new line to a callback (progress of a long run)."""
+
+    def __init__(self, callback: Callable[[str], None] | None) -> None:
+        super().__init__()
+        self.callback = callback
+
+    def append(self, line: str) -> None:
+        super().append(line)
+        if self.callback is not None:
+            self.callback(line)
+
+
 def _child(parent: ColumnGeneration, together: tuple[tuple[int, int], ...],
            apart: tuple[tuple[int, int], ...]) -> ColumnGeneration:
     """A node's column generation: the parent's instance and kept columns, the branching pairs, shared cuts."""
@@ -656,7 +669,7 @@ def _child(parent: ColumnGeneration, together: tuple[tuple[int, int], ...],
 
 def branch_and_price(population: Sequence[int], cost: np.ndarray, edges: Sequence[tuple[int, int]], *, k: int,
                      lower: int, upper: int, time_limit_s: float = 300.0, incumbent: float | None = None,
-                     node_limit_s: float = 120.0) -> BPResult:
+                     node_limit_s: float = 120.0, progress: Callable[[str], None] | None = None) -> BPResult:
     """Exact contiguous balanced districting by branch-and-price (Ryan-Foster branching), integer costs.
 
     Every node is the set-partitioning LP by `ColumnGeneration` under its branching pairs; its
@@ -666,15 +679,15 @@ def branch_and_price(population: Sequence[int], cost: np.ndarray, edges: Sequenc
     areas (a, b) whose together-value sum of x over columns holding both is nearest 0.5: one
     child keeps them in one district, the other apart. `incumbent`: a known plan's cost (prunes
     nodes; no plan returned for it). Proven when the least open bound, rounded up (integer
-    costs), reaches the best plan's cost.
+    costs), reaches the best plan's cost. `progress` receives each log line as it is written.
     """
     import heapq
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     pop = np.asarray(population, dtype=np.int64)
     cost = np.asarray(cost)
     root = ColumnGeneration(pop, cost, edges, k, lower, upper)
-    log: list[str] = []
+    log: list[str] = _Log(progress)
 
     def left() -> float:
         return time_limit_s - (time.perf_counter() - t0)
@@ -687,7 +700,7 @@ def branch_and_price(population: Sequence[int], cost: np.ndarray, edges: Sequenc
     if found is not None and found[0] < best:
         best, best_groups = found[0], {col.center: col.members for col in found[1]}
     log.append(f"root bound={root.bound * scale:.0f} converged={root.converged} cols={len(root.columns)} "
-               f"incumbent={best:.0f} {time.perf_counter() - t0:.1f}s")
+               f"incumbent={best:.0f} {time.perf_counter() - t0:.1f}s ({time.process_time() - c0:.1f} CPU s)")
 
     def ceil_bound(value: float) -> float:
         return float(np.ceil(value - max(1e-3, 1e-12 * abs(value))))
@@ -733,7 +746,8 @@ def branch_and_price(population: Sequence[int], cost: np.ndarray, edges: Sequenc
             child.run(max(1.0, min(node_limit_s, left())), start=(cg.pi, cg.mu, cg.bound))
             nodes += 1
             log.append(f"node {nodes - 1} ({side} {a},{b} from {_id}): bound={child.bound * scale:.0f} "
-                       f"converged={child.converged} cols={len(child.columns)} {time.perf_counter() - t0:.1f}s")
+                       f"converged={child.converged} cols={len(child.columns)} {time.perf_counter() - t0:.1f}s "
+                       f"({time.process_time() - c0:.1f} CPU s) open={len(heap)}")
             if ceil_bound(child.bound * scale) < best:
                 heapq.heappush(heap, (child.bound * scale, nodes - 1, child))
     bound = min([h[0] for h in heap], default=best)
@@ -745,4 +759,4 @@ def branch_and_price(population: Sequence[int], cost: np.ndarray, edges: Sequenc
     else:
         status = "NO_SOLUTION"
     return BPResult(status, best if best_groups else None, bound, best_groups, nodes,
-                    time.perf_counter() - t0, log)
+                    time.perf_counter() - t0, list(log))
