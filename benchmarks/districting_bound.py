@@ -142,7 +142,8 @@ def bp(state: str, time_limit_s: float, node_limit_s: float) -> str:
     obj = "-" if res.objective is None else f"{res.objective / 1e6:.2f}"
     return "\n".join([f"{state:<5} branch-and-price {res.status} {obj}, bound {res.bound / 1e6:.2f} "
                        f"({1 - res.bound / 1e6 / inst.optimum:.2%} below the optimum {inst.optimum:.2f}), "
-                       f"{res.nodes} nodes, {time.perf_counter() - t0:.1f} s wall, {time.process_time() - c0:.1f} s CPU"])
+                       f"{res.nodes} nodes, {time.perf_counter() - t0:.1f} s wall, "
+                       f"{time.process_time() - c0:.1f} s CPU"])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1061,8 +1061,9 @@ def solve_by_enumeration(population: Sequence[int], cost: np.ndarray, edges: Seq
     cols = [c for c, g in enumerate(groups) for _ in g]
     a = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(groups)))
     cons = [LinearConstraint(a, 1.0, 1.0), LinearConstraint(np.ones((1, len(groups))), k, k)]
+    left = max(1.0, time_limit_s - (time.perf_counter() - t0))
     res = milp(np.array(values), constraints=cons, integrality=np.ones(len(groups)), bounds=Bounds(0, 1),
-               options={"disp": False, "mip_rel_gap": 0.0, "time_limit": max(1.0, time_limit_s - (time.perf_counter() - t0))})
+               options={"disp": False, "mip_rel_gap": 0.0, "time_limit": left})
     elapsed = time.perf_counter() - t0
     stats["enumeration_s"] = round(elapsed, 3)
     if res.status == 2:

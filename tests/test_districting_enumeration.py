@@ -58,5 +58,6 @@ def test_enumeration_reports_infeasible_and_gives_up_past_its_cap():
     cost = np.ones((4, 4), dtype=np.int64)
     edges = [(0, 1), (1, 2), (2, 3)]
     assert solve_by_enumeration(pop, cost, edges, 2, 25, 30, 10.0).status is Status.INFEASIBLE  # no group fits
-    assert solve_by_enumeration(pop, cost, edges, 3, 20, 20, 10.0).status is Status.INFEASIBLE  # pairs only: 2 groups, not 3
+    # Groups of exactly two areas: two groups at most, not three.
+    assert solve_by_enumeration(pop, cost, edges, 3, 20, 20, 10.0).status is Status.INFEASIBLE
     assert solve_by_enumeration(pop, cost, edges, 2, 10, 20, 10.0, max_groups=2) is None
