@@ -9,9 +9,13 @@ bound of their CUT formulation): each round, for every open center j and area i 
 x[i, j] > 0, a minimum vertex cut between j and i with capacities x[s, j] (networkx max-flow on
 the vertex-split graph) is added when it is below x[i, j]. Next to them the published optima with
 and without contiguity, so one sees which part of the gap is balance (the integer optimum without
-contiguity) and which is contiguity. Usage::
+contiguity) and which is contiguity. ``--colgen``: the set-partitioning LP bound by column
+generation; ``--certify``: that bound checked by independent flow-model pricing of every area at the
+final duals (``planner.districting_cg.certify``); ``--branch-and-price``: Ryan-Foster
+branch-and-price on it, its log node by node. Usage::
 
     python benchmarks/districting_bound.py --states AL,NM
+    python benchmarks/districting_bound.py --states AL --certify --time-limit-s 600
 """
 
 from __future__ import annotations
