@@ -174,11 +174,14 @@ def run_ours(inst: Instance, time_limit_s: float) -> Run:
     elapsed = time.perf_counter() - t0
     cpu = time.process_time() - c0
     s = res.stats
-    detail = (f"pairs {s.get('pairs')}->{s.get('pairs_after_lagrangian')}, centers {s.get('centers_left')}, "
-              f"rounds {s.get('rounds')}, cuts {s.get('separators')}, lp {s.get('lp_s')} s, "
-              f"heuristic {s.get('heuristic_s')} s, lagrangian {s.get('lagrangian_s')} s, mip {s.get('mip_s')} s"
-              + (", then flow" if s.get("switched_to_flow") else "")
-              + f", targets {' '.join(s.get('targets', []))}")
+    if s.get("method") == "enumeration":
+        detail = f"enumeration: {s.get('districts')} feasible districts, {s.get('enumeration_s')} s"
+    else:
+        detail = (f"pairs {s.get('pairs')}->{s.get('pairs_after_lagrangian')}, centers {s.get('centers_left')}, "
+                  f"rounds {s.get('rounds')}, cuts {s.get('separators')}, lp {s.get('lp_s')} s, "
+                  f"heuristic {s.get('heuristic_s')} s, lagrangian {s.get('lagrangian_s')} s, mip {s.get('mip_s')} s"
+                  + (", then flow" if s.get("switched_to_flow") else "")
+                  + f", targets {' '.join(s.get('targets', []))}")
     if res.objective is not None:
         verify_plan(inst, res.groups, res.objective, res.status.value)
     return Run("ours", res.status.value, None if res.objective is None else res.objective / 1e6,

@@ -9,9 +9,13 @@ bound of their CUT formulation): each round, for every open center j and area i 
 x[i, j] > 0, a minimum vertex cut between j and i with capacities x[s, j] (networkx max-flow on
 the vertex-split graph) is added when it is below x[i, j]. Next to them the published optima with
 and without contiguity, so one sees which part of the gap is balance (the integer optimum without
-contiguity) and which is contiguity. Usage::
+contiguity) and which is contiguity. ``--colgen``: the set-partitioning LP bound by column
+generation; ``--certify``: that bound checked by independent flow-model pricing of every area at the
+final duals (``planner.districting_cg.certify``); ``--branch-and-price``: Ryan-Foster
+branch-and-price on it, its log node by node. Usage::
 
     python benchmarks/districting_bound.py --states AL,NM
+    python benchmarks/districting_bound.py --states AL --certify --time-limit-s 600
 """
 
 from __future__ import annotations
@@ -109,13 +113,62 @@ def colgen_bound(state: str, time_limit_s: float) -> tuple[float, bool, int, flo
     return bound, cg.converged, len(cg.columns), time.perf_counter() - t0, time.process_time() - c0
 
 
+def certify_colgen(state: str, time_limit_s: float) -> str:
+    """Column generation, then `planner.districting_cg.certify`: the bound checked without the pricer's shortcuts."""
+    from planner.districting_cg import ColumnGeneration, certify
+
+    inst = load_instance(state)
+    t0, c0 = time.perf_counter(), time.process_time()
+    cg = ColumnGeneration(inst.population, inst.cost, inst.edges, inst.k, inst.lower, inst.upper)
+    bound = cg.run(time_limit_s) * cg.scale / 1e6
+    cg_wall, cg_cpu = time.perf_counter() - t0, time.process_time() - c0
+    cert = certify(cg)
+    s = cg.scale / 1e6
+    return (f"{state:<5} column generation {bound:.4f} ({'converged' if cg.converged else 'stopped'}, "
+            f"{len(cg.columns)} columns, {cg_wall:.1f} s wall, {cg_cpu:.1f} s CPU); check "
+            f"({time.perf_counter() - t0 - cg_wall:.1f} s wall, {time.process_time() - c0 - cg_cpu:.1f} s CPU): "
+            f"plain master LP {cert.master_lp * s:.4f}, its final duals' value {cert.dual_value * s:.4f}, "
+            f"least reduced cost of a master column {cert.dual_infeasibility * s:.2e}, flow pricing of all "
+            f"{inst.n} areas as centers: least reduced cost {cert.min_reduced_cost * s:.2e}, Lagrangian bound "
+            f"{cert.lagrangian * s:.4f}; optimum {inst.optimum:.2f} ({1 - cert.lagrangian * s / inst.optimum:.2%} "
+            "below it)")
+
+
+def bp(state: str, time_limit_s: float, node_limit_s: float) -> str:
+    """`planner.districting_cg.branch_and_price` on one state: status, bound, nodes, wall and CPU seconds."""
+    from planner.districting_cg import branch_and_price
+
+    inst = load_instance(state)
+    t0, c0 = time.perf_counter(), time.process_time()
+    res = branch_and_price(inst.population, inst.cost, inst.edges, k=inst.k, lower=inst.lower, upper=inst.upper,
+                           time_limit_s=time_limit_s, node_limit_s=node_limit_s,
+                           progress=lambda line: print(f"  {line}", flush=True))
+    obj = "-" if res.objective is None else f"{res.objective / 1e6:.2f}"
+    return "\n".join([f"{state:<5} branch-and-price {res.status} {obj}, bound {res.bound / 1e6:.2f} "
+                       f"({1 - res.bound / 1e6 / inst.optimum:.2%} below the optimum {inst.optimum:.2f}), "
+                       f"{res.nodes} nodes, {time.perf_counter() - t0:.1f} s wall, "
+                       f"{time.process_time() - c0:.1f} s CPU"])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--states", default="AL", help="comma-separated state codes")
     parser.add_argument("--colgen", action="store_true", help="also the set-partitioning (column generation) bound")
     parser.add_argument("--no-separator-lp", action="store_true", help="skip the LP bounds (with --colgen)")
     parser.add_argument("--time-limit-s", type=float, default=600.0, help="column generation's limit per state")
+    parser.add_argument("--certify", action="store_true",
+                        help="check the column generation's bound by independent flow pricing at its final duals")
+    parser.add_argument("--branch-and-price", action="store_true", help="run branch-and-price (Ryan-Foster)")
+    parser.add_argument("--node-limit-s", type=float, default=120.0, help="branch-and-price: per node")
     args = parser.parse_args(argv)
+    if args.certify or args.branch_and_price:
+        print(f"load average {Path('/proc/loadavg').read_text().split()[0]}", flush=True)
+        for state in args.states.split(","):
+            if args.certify:
+                print(certify_colgen(state, args.time_limit_s), flush=True)
+            if args.branch_and_price:
+                print(bp(state, args.time_limit_s, args.node_limit_s), flush=True)
+        return 0
     if args.colgen:
         print(f"load average {Path('/proc/loadavg').read_text().split()[0]}")
     for state in args.states.split(","):

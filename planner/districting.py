@@ -981,6 +981,104 @@ def _assign_to(cost: np.ndarray, pop: np.ndarray, edges: Sequence[tuple[int, int
 # costs more the higher it is (LA, HiGHS: 164 pairs left and 1.4 s at +0.5 %, 1,413 pairs and
 # 62 s at +8 %, loaded machine), so the steps stay small where the published optima lie
 # (+0.3 % to +19 % above the LP bound on the county instances; Maine +93 %).
+# Enumeration of every feasible district (`solve_by_enumeration`) is tried up to this many areas and
+# this many connected groups visited; beyond either the ladder below is used. Maine (16 counties,
+# k = 2) visits 8,545 groups in 0.1 s; the ladder needed 15 targets and 55 CPU s there.
+ENUMERATE_MAX_AREAS = 30
+ENUMERATE_MAX_GROUPS = 200_000
+
+
+def connected_groups(population: Sequence[int], edges: Sequence[tuple[int, int]], lower: int, upper: int,
+                     max_groups: int) -> list[tuple[int, ...]] | None:
+    """Every connected group of areas with population in [lower, upper], or None past `max_groups` visited.
+
+    Each connected set is visited once, from its least area r, by extension sets (Wernicke's
+    ESU): a set grows only by areas > r that neighbour its newest member and none of the
+    earlier ones, so no set is reached twice. Populations are positive, so a set over `upper`
+    is not grown further. `max_groups` counts connected sets of population <= `upper` visited.
+    """
+    pop = np.asarray(population, dtype=np.int64)
+    n = len(pop)
+    if (pop <= 0).any():
+        return None  # the pruning needs positive populations
+    nbrs = [sorted(set(v)) for v in _neighbour_lists(n, edges)]
+    out: list[tuple[int, ...]] = []
+    visited = 0
+    for r in range(n):
+        if pop[r] > upper:
+            continue
+        # stack of (members, extension areas, population, areas in or next to members)
+        stack = [((r,), tuple(v for v in nbrs[r] if v > r), int(pop[r]), frozenset([r, *nbrs[r]]))]
+        while stack:
+            members, ext, total, near = stack.pop()
+            visited += 1
+            if visited > max_groups:
+                return None
+            if total >= lower:
+                out.append(tuple(sorted(members)))
+            ext_list = list(ext)
+            while ext_list:
+                w = ext_list.pop()
+                t = total + int(pop[w])
+                if t > upper:
+                    continue
+                new = [u for u in nbrs[w] if u > r and u not in near]
+                stack.append(((*members, w), tuple(ext_list + new), t, near | {w, *nbrs[w]}))
+    return out
+
+
+def solve_by_enumeration(population: Sequence[int], cost: np.ndarray, edges: Sequence[tuple[int, int]], k: int,
+                         lower: int, upper: int, time_limit_s: float,
+                         max_groups: int = ENUMERATE_MAX_GROUPS) -> DistrictingResult | None:
+    """Exact square-case districting over every feasible district: None when there are too many to list.
+
+    Lists every connected group with population in [lower, upper] (`connected_groups`), prices
+    each at its best center among its own areas (as the assignment model does), and solves
+    the set-partitioning program "k groups covering every area once" with HiGHS (scipy,
+    `mip_rel_gap` 0). Since every feasible district is a column, the program's optimum is the
+    problem's: OPTIMAL only when HiGHS proves it, INFEASIBLE when HiGHS proves no partition exists.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import csr_matrix
+
+    t0 = time.perf_counter()
+    pop = np.asarray(population, dtype=np.int64)
+    cost = np.asarray(cost)
+    n = len(pop)
+    groups = connected_groups(pop, edges, lower, upper, max_groups)
+    if groups is None:
+        return None
+    stats: dict[str, object] = {"method": "enumeration", "districts": len(groups)}
+    if not groups:
+        return DistrictingResult(Status.INFEASIBLE, None, None, None, {}, time.perf_counter() - t0, stats)
+    centers, values = [], []
+    for g in groups:
+        sums = cost[list(g)][:, list(g)].sum(axis=0)  # cost of g at each of its own areas
+        t = int(np.argmin(sums))  # first least: deterministic
+        centers.append(g[t])
+        values.append(float(sums[t]))
+    rows = [i for g in groups for i in g]
+    cols = [c for c, g in enumerate(groups) for _ in g]
+    a = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, len(groups)))
+    cons = [LinearConstraint(a, 1.0, 1.0), LinearConstraint(np.ones((1, len(groups))), k, k)]
+    left = max(1.0, time_limit_s - (time.perf_counter() - t0))
+    res = milp(np.array(values), constraints=cons, integrality=np.ones(len(groups)), bounds=Bounds(0, 1),
+               options={"disp": False, "mip_rel_gap": 0.0, "time_limit": left})
+    elapsed = time.perf_counter() - t0
+    stats["enumeration_s"] = round(elapsed, 3)
+    if res.status == 2:
+        return DistrictingResult(Status.INFEASIBLE, None, None, None, {}, elapsed, stats)
+    if res.x is None:
+        return DistrictingResult(Status.NO_SOLUTION, None, None, None, {}, elapsed, stats)
+    chosen = np.flatnonzero(res.x > 0.5)
+    plan = {int(centers[c]): groups[c] for c in sorted(chosen, key=lambda c: centers[c])}
+    objective = float(sum(values[c] for c in chosen))
+    if res.status == 0:
+        return DistrictingResult(Status.OPTIMAL, objective, objective, 0.0, plan, elapsed, stats)
+    bound = float(res.mip_dual_bound) if res.mip_dual_bound is not None else None
+    return DistrictingResult(Status.FEASIBLE, objective, bound, relative_gap(objective, bound), plan, elapsed, stats)
+
+
 LADDER = (0.005, 0.01, 0.02, 0.03, 0.045, 0.065, 0.09, 0.12, 0.15, 0.19, 0.24, 0.32, 0.45, 0.65, 1.0)
 
 
@@ -990,7 +1088,8 @@ def solve_reduced(population: Sequence[int], cost: np.ndarray, edges: Sequence[t
                   contiguity_method: str = "cuts", heuristic_share: float = 0.2, heuristic_starts: int = 1,
                   heuristic_patience: int = 1, seed_separators: bool = False,
                   max_rounds: int | None = 6,
-                  ladder: Sequence[float] = LADDER) -> DistrictingResult:
+                  ladder: Sequence[float] = LADDER,
+                  enumerate_max_areas: int | None = None) -> DistrictingResult:
     """Exact districting in the square case, made small before it is solved.
 
     Every area is a candidate center at its own area; exactly `k` groups; each group's
@@ -1006,6 +1105,11 @@ def solve_reduced(population: Sequence[int], cost: np.ndarray, edges: Sequence[t
        separator cuts added in rounds until every group is connected ("cuts", Validi et al.'s
        CUT formulation without callbacks: each round is a full solve of a relaxation), or by
        the flow model with big-M = `most_areas` ("flow").
+
+    With contiguity and at most `enumerate_max_areas` areas (default `ENUMERATE_MAX_AREAS`; 0
+    switches it off) the steps above are skipped when `solve_by_enumeration` can list every
+    feasible district (at most `ENUMERATE_MAX_GROUPS` visited): the set-partitioning program over
+    them is the problem itself.
 
     A target below the optimum makes step 4 infeasible (proven by the solver), and the next
     target is tried; the first target with a plan gives the optimum, since every plan removed
@@ -1031,6 +1135,12 @@ def solve_reduced(population: Sequence[int], cost: np.ndarray, edges: Sequence[t
     def left() -> float:
         return time_limit_s - (time.perf_counter() - t0)
 
+    if contiguity and n <= (ENUMERATE_MAX_AREAS if enumerate_max_areas is None else enumerate_max_areas):
+        # Few areas: list every feasible district and solve the set-partitioning program; exact,
+        # and far faster than the ladder where the optimum lies far above the LP bound (Maine).
+        res = solve_by_enumeration(pop, cost, edges, k, lo_v, hi_v, time_limit_s)
+        if res is not None:
+            return res
     ex = contiguity_exclusions(pop, edges, list(range(n)), lo, hi, contiguity=contiguity)
     stats["pairs_after_balance"] = ex.kept
     stats["exclusions_s"] = round(time.perf_counter() - t0, 3)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,6 +44,9 @@ class _Pricer:
     neighbours: list[list[int]]
     cuts: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)  # (area, separator areas), global ids
     solves: int = 0
+    # Ryan-Foster branching (branch-and-price): pairs of areas in the same district, or not both in one.
+    together: tuple[tuple[int, int], ...] = ()
+    apart: tuple[tuple[int, int], ...] = ()
 
     def __post_init__(self) -> None:
         self.index = {int(a): t for t, a in enumerate(self.areas)}
@@ -79,6 +82,40 @@ class _Pricer:
             out.extend((i, sep) for i in sorted(comp))
         return out
 
+    def _branch_rows(self, lb: np.ndarray, ub: np.ndarray) -> tuple[csr_matrix | None, np.ndarray, np.ndarray] | None:
+        """Rows (matrix, lower, upper) for the branching pairs; may tighten `ub`; None when they exclude every group.
+
+        together (a, b): y_a = y_b, or y = 0 for the one of them this center may hold when it may
+        not hold the other; apart (a, b): y_a + y_b <= 1 when it may hold both.
+        """
+        rows, lo, hi = [], [], []
+        for a, b in self.together:
+            ta, tb = self.index.get(a), self.index.get(b)
+            if ta is not None and tb is not None:
+                rows.append({ta: 1.0, tb: -1.0})
+                lo.append(0.0)
+                hi.append(0.0)
+            for t in (ta if tb is None else None, tb if ta is None else None):
+                if t is not None:
+                    if lb[t] > 0.5:
+                        return None
+                    ub[t] = 0.0
+        for a, b in self.apart:
+            ta, tb = self.index.get(a), self.index.get(b)
+            if ta is not None and tb is not None:
+                if lb[ta] > 0.5 and lb[tb] > 0.5:
+                    return None
+                rows.append({ta: 1.0, tb: 1.0})
+                lo.append(-np.inf)
+                hi.append(1.0)
+        if not rows:
+            return None, np.zeros(0), np.zeros(0)
+        r = [t for t, row in enumerate(rows) for _ in row]
+        cidx = [col for row in rows for col in row]
+        vals = [v for row in rows for v in row.values()]
+        mat = csr_matrix((vals, (r, cidx)), shape=(len(rows), len(self.areas)))
+        return mat, np.array(lo), np.array(hi)
+
     def price(self, weight: np.ndarray, forced: int | None = None,
               cutoff: float | None = None) -> tuple[float, tuple[int, ...] | None]:
         """(lower bound on the least weight, best connected group or None) for weights over all areas.
@@ -95,8 +132,13 @@ class _Pricer:
                 return np.inf, None
             lb[self.index[forced]] = 1.0
         ub = np.ones(m)
+        branch = self._branch_rows(lb, ub)
+        if branch is None:
+            return np.inf, None
         while True:
             cons = [LinearConstraint(self.pop[None, :], self.lower, self.upper)]
+            if branch[0] is not None:
+                cons.append(LinearConstraint(branch[0], branch[1], branch[2]))
             rows = self._cut_rows()
             if rows is not None:
                 cons.append(LinearConstraint(rows, -np.inf, 0.0))
@@ -135,6 +177,8 @@ class ColumnGeneration:
     upper: int
     columns: list[Column] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
+    together: tuple[tuple[int, int], ...] = ()  # branching: these pairs share a district
+    apart: tuple[tuple[int, int], ...] = ()  # branching: these pairs do not
 
     def __post_init__(self) -> None:
         self.population = np.asarray(self.population, dtype=np.int64)
@@ -154,10 +198,13 @@ class ColumnGeneration:
             reach = _reach(j, nbrs, set(areas))
             areas = [j] + sorted(reach - {j})
             self.pricers[j] = _Pricer(j, np.array(areas), self.population[areas].astype(np.float64), self.lower,
-                                      self.upper, nbrs)
+                                      self.upper, nbrs, together=self.together, apart=self.apart)
         self._seen: set[tuple[int, tuple[int, ...]]] = set()
         self.pi = np.zeros(n)
         self.mu = 0.0
+        self.x = np.zeros(0)
+        self.slack = np.inf
+        self.converged = False
         self.lp_value = np.inf
         self.bound = -np.inf
         # Artificial slacks keep the master feasible; their costs cap the duals (a moderate cap
@@ -165,9 +212,15 @@ class ColumnGeneration:
         self.art_cost = 2.0 * self.w.max(axis=1) + 1e-3
         self.art_k_cost = float(self.art_cost.sum()) / self.k
 
+    def fits(self, members: Sequence[int]) -> bool:
+        """Whether a district obeys the branching pairs (together: both or neither; apart: not both)."""
+        inside = set(members)
+        return (all((a in inside) == (b in inside) for a, b in self.together)
+                and not any(a in inside and b in inside for a, b in self.apart))
+
     def add(self, center: int, members: tuple[int, ...]) -> bool:
         key = (center, members)
-        if key in self._seen:
+        if key in self._seen or not self.fits(members):
             return False
         self._seen.add(key)
         self.columns.append(Column(center, members, float(self.cost[list(members), center].sum())))
@@ -238,7 +291,8 @@ class ColumnGeneration:
         """The bound at duals pi: sum(pi) + the k least center values (a plan's k districts have k distinct centers)."""
         return float(pi.sum() + np.sort(values)[: self.k].sum())
 
-    def run(self, time_limit_s: float = 300.0, tol: float = 1e-7, box: float = 0.1) -> float:
+    def run(self, time_limit_s: float = 300.0, tol: float = 1e-7, box: float = 0.1,
+            start: tuple[np.ndarray, float, float] | None = None) -> float:
         """Column generation to the LP optimum (or the time limit); returns the best valid bound (scaled).
 
         Boxstep stabilisation: the stability center starts at the assignment LP's duals; the
@@ -248,12 +302,16 @@ class ColumnGeneration:
         """
         t0 = time.perf_counter()
         self.converged = False
-        closed = np.array([j not in self.pricers for j in range(self.n)])
-        _value, lam, _level = _hess_lp(self.w, self.population.astype(np.float64), self.k, self.lower, self.upper,
-                                      self.allowed, closed)
-        values, _ = self.price_all(lam, np.inf)
-        self.pi_hat, self.mu_hat, self.values_hat = lam.copy(), float(values.min()), values
-        self.bound = self.lagrangian(lam, values)
+        if start is None:
+            closed = np.array([j not in self.pricers for j in range(self.n)])
+            _value, lam, _level = _hess_lp(self.w, self.population.astype(np.float64), self.k, self.lower,
+                                          self.upper, self.allowed, closed)
+            values, _ = self.price_all(lam, np.inf)
+            self.pi_hat, self.mu_hat, self.values_hat = lam.copy(), float(values.min()), values
+            self.bound = self.lagrangian(lam, values)
+        else:  # a branch-and-price child: the parent's duals as stability center, its bound (valid here too)
+            self.pi_hat, self.mu_hat, self.bound = start[0].copy(), float(start[1]), float(start[2])
+            self.values_hat = np.full(self.n, np.nan)
         self.log.append(f"seed bound={self.bound * self.scale:.0f} cols={len(self.columns)} "
                         f"{time.perf_counter() - t0:.1f}s")
         it = 0
@@ -453,3 +511,252 @@ def solve_colgen(population: Sequence[int], cost: np.ndarray, edges: Sequence[tu
         return CGResult("OPTIMAL", ub, ub, groups, time.perf_counter() - t0, stats)
     status = "FEASIBLE" if ub is not None else "NO_SOLUTION"
     return CGResult(status, ub, proven, groups, time.perf_counter() - t0, stats)
+
+
+def price_flow(population: np.ndarray, weight: np.ndarray, edges: Sequence[tuple[int, int]], center: int,
+               lower: int, upper: int, time_limit_s: float | None = None) -> tuple[float, tuple[int, ...] | None]:
+    """(lower bound, group) for min sum_{i in S} weight[i] over connected S holding `center`, p(S) in [lower, upper].
+
+    An independent check of `_Pricer.price`: it uses none of the pricer's shortcuts (no pair
+    exclusions, no knapsack-LP skip, no separator cuts). Contiguity is Shirabe's
+    single-commodity flow over every area: `center` sends one unit to every other member along
+    arcs whose ends are both members. Solved by HiGHS (scipy) with `mip_rel_gap` 0; the bound
+    returned is the solver's dual bound (valid even if its last incumbent is a little off), inf
+    when no such group exists.
+    """
+    pop = np.asarray(population, dtype=np.float64)
+    n = len(pop)
+    arcs = [(a, b) for a, b in edges if a != b] + [(b, a) for a, b in edges if a != b]
+    arcs = [(u, v) for u, v in arcs if v != center]  # nothing flows back into the center
+    na = len(arcs)
+    big = float(most_areas(population, upper) - 1)
+    # Variables: y (n areas), then f (one per arc).
+    c = np.r_[np.asarray(weight, dtype=np.float64), np.zeros(na)]
+    rows, cols, vals = [], [], []
+    # Flow balance at i != center: inflow - outflow - y_i = 0; at the center: outflow - sum_{i != c} y_i = 0.
+    for t, (u, v) in enumerate(arcs):
+        rows += [v, u]
+        cols += [n + t, n + t]
+        vals += [1.0, -1.0]
+    for i in range(n):
+        if i == center:
+            rows += [center] * (n - 1)
+            cols += [q for q in range(n) if q != center]
+            vals += [1.0] * (n - 1)
+        else:
+            rows.append(i)
+            cols.append(i)
+            vals.append(-1.0)
+    balance = csr_matrix((vals, (rows, cols)), shape=(n, n + na))
+    # The center's row reads inflow - outflow + sum y = 0 (signs as built): outflow = sum of the other members.
+    # Arc capacity: f_uv <= big * y_v and f_uv <= big * y_u.
+    cap_rows, cap_cols, cap_vals = [], [], []
+    r = 0
+    for t, (u, v) in enumerate(arcs):
+        for end in (u, v):
+            cap_rows += [r, r]
+            cap_cols += [n + t, end]
+            cap_vals += [1.0, -big]
+            r += 1
+    cap = csr_matrix((cap_vals, (cap_rows, cap_cols)), shape=(r, n + na))
+    cons = [LinearConstraint(balance, 0.0, 0.0), LinearConstraint(cap, -np.inf, 0.0),
+            LinearConstraint(np.r_[pop, np.zeros(na)][None, :], lower, upper)]
+    lb = np.zeros(n + na)
+    lb[center] = 1.0
+    ub = np.r_[np.ones(n), np.full(na, big)]
+    opts = dict(_EXACT)
+    if time_limit_s is not None:
+        opts["time_limit"] = time_limit_s
+    res = milp(c, constraints=cons, integrality=np.r_[np.ones(n), np.zeros(na)], bounds=Bounds(lb, ub),
+               options=opts)
+    if res.status == 2:
+        return np.inf, None
+    if res.x is None or res.status != 0:
+        msg = f"flow pricing for center {center} ended with status {res.status}: {res.message}"
+        raise RuntimeError(msg)
+    members = tuple(int(i) for i in np.flatnonzero(res.x[:n] > 0.5))
+    bound = float(res.mip_dual_bound) if res.mip_dual_bound is not None else float(res.fun)
+    return min(bound, float(res.fun)), members
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """`certify`'s answer (scaled units as `ColumnGeneration`; multiply by `scale`)."""
+
+    master_lp: float  # the restricted master LP over the columns, no stabilisation
+    dual_value: float  # sum(pi) + k * mu at the checked duals
+    dual_infeasibility: float  # most negative reduced cost of a column already in the master (>= -tol: dual feasible)
+    lagrangian: float  # sum(pi) + the k least center values at the checked duals: a valid lower bound
+    min_reduced_cost: float  # least (center value - mu) over all areas: >= 0 means no column prices out
+    values: np.ndarray  # per area (as center), the flow pricing's bound at the checked duals
+    scale: float
+
+
+def certify(cg: ColumnGeneration, pi: np.ndarray | None = None, mu: float | None = None,
+            time_limit_s: float | None = None) -> Certificate:
+    """Check column generation's end independently of its pricing: plain master LP, exact flow pricing everywhere.
+
+    The master LP over `cg.columns` is solved again without boxstep or artificial columns. The
+    duals checked are `cg.pi`, `cg.mu` (the last master's, at which `run` stopped) unless given;
+    they are optimal for that LP when no column in it has a negative reduced cost and
+    sum(pi) + k mu equals its value (the LP is degenerate: its own duals may differ and price
+    columns out although the optimum is reached). Every area, open or closed by the
+    exclusions, is then priced as a center by `price_flow` with the original district definition
+    (population in [lower, upper], connected, the center a member, cost sum_i cost[i, center]).
+    The Lagrangian bound at those duals is valid whatever the columns; when no reduced cost is
+    negative and the duals are optimal for the master, the master LP value is the
+    set-partitioning LP optimum.
+    """
+    n, q = cg.n, len(cg.columns)
+    rows, cols = [], []
+    for t, col in enumerate(cg.columns):
+        rows.extend(col.members)
+        cols.extend([t] * len(col.members))
+    a = vstack([csc_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, q)), csc_matrix(np.ones((1, q)))]).tocsc()
+    c = np.array([col.cost for col in cg.columns], dtype=np.float64) / cg.scale
+    res = linprog(c, A_eq=a, b_eq=np.r_[np.ones(n), float(cg.k)], bounds=(0, None), method="highs")
+    if res.status != 0:
+        msg = f"plain master LP ended with status {res.status}: {res.message}"
+        raise RuntimeError(msg)
+    pi = np.asarray(cg.pi if pi is None else pi, dtype=np.float64)
+    mu = float(cg.mu if mu is None else mu)
+    reduced = c - a.T @ np.r_[pi, mu]
+    values = np.full(n, np.inf)
+    for j in range(n):
+        values[j] = price_flow(cg.population, cg.w[:, j] - pi, cg.edges, j, cg.lower, cg.upper, time_limit_s)[0]
+    lagr = float(pi.sum() + np.sort(values)[: cg.k].sum())
+    return Certificate(float(res.fun), float(pi.sum() + cg.k * mu), float(reduced.min()), lagr,
+                       float(values.min() - mu), values, cg.scale)
+
+
+@dataclass(frozen=True)
+class BPResult:
+    """`branch_and_price`'s answer (costs in the cost matrix's units)."""
+
+    status: str  # "OPTIMAL" (bound closed), "FEASIBLE" (a plan, gap open) or "NO_SOLUTION"
+    objective: float | None
+    bound: float  # proven lower bound: the least bound over the open nodes
+    groups: dict[int, tuple[int, ...]]
+    nodes: int
+    time_s: float
+    log: list[str]
+
+
+class _Log(list):
+    """A list of log lines that also hands each new line to a callback (progress of a long run)."""
+
+    def __init__(self, callback: Callable[[str], None] | None) -> None:
+        super().__init__()
+        self.callback = callback
+
+    def append(self, line: str) -> None:
+        super().append(line)
+        if self.callback is not None:
+            self.callback(line)
+
+
+def _child(parent: ColumnGeneration, together: tuple[tuple[int, int], ...],
+           apart: tuple[tuple[int, int], ...]) -> ColumnGeneration:
+    """A node's column generation: the parent's instance and kept columns, the branching pairs, shared cuts."""
+    cg = ColumnGeneration(parent.population, parent.cost, parent.edges, parent.k, parent.lower, parent.upper,
+                          together=together, apart=apart)
+    for j, pr in cg.pricers.items():
+        pr.cuts = parent.pricers[j].cuts  # separator cuts hold for every connected group: share them
+    for col in parent.columns:
+        cg.add(col.center, col.members)
+    return cg
+
+
+def branch_and_price(population: Sequence[int], cost: np.ndarray, edges: Sequence[tuple[int, int]], *, k: int,
+                     lower: int, upper: int, time_limit_s: float = 300.0, incumbent: float | None = None,
+                     node_limit_s: float = 120.0, progress: Callable[[str], None] | None = None) -> BPResult:
+    """Exact contiguous balanced districting by branch-and-price (Ryan-Foster branching), integer costs.
+
+    Every node is the set-partitioning LP by `ColumnGeneration` under its branching pairs; its
+    bound is the Lagrangian bound (valid at any round), so a node stopped early still has a
+    valid bound. Best-first: the node with the least bound is expanded; a node's LP solution
+    that is integral (every column 0 or 1, no artificial) is a plan. Branching on the pair of
+    areas (a, b) whose together-value sum of x over columns holding both is nearest 0.5: one
+    child keeps them in one district, the other apart. `incumbent`: a known plan's cost (prunes
+    nodes; no plan returned for it). Proven when the least open bound, rounded up (integer
+    costs), reaches the best plan's cost. `progress` receives each log line as it is written.
+    """
+    import heapq
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    pop = np.asarray(population, dtype=np.int64)
+    cost = np.asarray(cost)
+    root = ColumnGeneration(pop, cost, edges, k, lower, upper)
+    log: list[str] = _Log(progress)
+
+    def left() -> float:
+        return time_limit_s - (time.perf_counter() - t0)
+
+    root.run(max(1.0, min(node_limit_s, left())))
+    scale = root.scale
+    best = np.inf if incumbent is None else float(incumbent)
+    best_groups: dict[int, tuple[int, ...]] = {}
+    found = root.master_ip(time_limit_s=max(1.0, min(30.0, 0.1 * left())))
+    if found is not None and found[0] < best:
+        best, best_groups = found[0], {col.center: col.members for col in found[1]}
+    log.append(f"root bound={root.bound * scale:.0f} converged={root.converged} cols={len(root.columns)} "
+               f"incumbent={best:.0f} {time.perf_counter() - t0:.1f}s ({time.process_time() - c0:.1f} CPU s)")
+
+    def ceil_bound(value: float) -> float:
+        return float(np.ceil(value - max(1e-3, 1e-12 * abs(value))))
+
+    heap: list[tuple[float, int, ColumnGeneration]] = [(root.bound * scale, 0, root)]
+    nodes = 1
+    while heap:
+        lb = heap[0][0]
+        if ceil_bound(lb) >= best:
+            break
+        if left() <= 0:
+            break
+        node_bound, _id, cg = heapq.heappop(heap)
+        if not cg.converged or cg.slack > 1e-9:
+            # Stopped early (or its LP needs artificials): its bound stands, but it cannot branch on
+            # a true LP point. Give it more time once; then keep it open (the bound stays valid).
+            cg.run(max(1.0, min(node_limit_s, left())), start=(cg.pi_hat, cg.mu_hat, cg.bound))
+            if not cg.converged:
+                heapq.heappush(heap, (cg.bound * scale, _id, cg))
+                if left() <= 0:
+                    break
+                continue
+        x = cg.x
+        cols = cg.columns
+        if np.all((x < 1e-6) | (x > 1 - 1e-6)):  # integral: a plan
+            chosen = [cols[t] for t in np.flatnonzero(x > 0.5)]
+            value = float(sum(col.cost for col in chosen))
+            if value < best:
+                best, best_groups = value, {col.center: col.members for col in chosen}
+            log.append(f"node {_id}: integral {value:.0f}")
+            continue
+        together = np.zeros((cg.n, cg.n))
+        for t in np.flatnonzero(x > 1e-9):
+            m = list(cols[t].members)
+            together[np.ix_(m, m)] += x[t]
+        frac = np.abs(together - 0.5)
+        np.fill_diagonal(frac, np.inf)
+        a, b = np.unravel_index(int(np.argmin(frac)), frac.shape)
+        a, b = int(min(a, b)), int(max(a, b))
+        for side in ("together", "apart"):
+            child = _child(cg, cg.together + (((a, b),) if side == "together" else ()),
+                           cg.apart + (((a, b),) if side == "apart" else ()))
+            child.run(max(1.0, min(node_limit_s, left())), start=(cg.pi, cg.mu, cg.bound))
+            nodes += 1
+            log.append(f"node {nodes - 1} ({side} {a},{b} from {_id}): bound={child.bound * scale:.0f} "
+                       f"converged={child.converged} cols={len(child.columns)} {time.perf_counter() - t0:.1f}s "
+                       f"({time.process_time() - c0:.1f} CPU s) open={len(heap)}")
+            if ceil_bound(child.bound * scale) < best:
+                heapq.heappush(heap, (child.bound * scale, nodes - 1, child))
+    bound = min([h[0] for h in heap], default=best)
+    bound = min(ceil_bound(bound), best)
+    if best_groups and bound >= best:
+        status = "OPTIMAL"
+    elif best_groups:
+        status = "FEASIBLE"
+    else:
+        status = "NO_SOLUTION"
+    return BPResult(status, best if best_groups else None, bound, best_groups, nodes,
+                    time.perf_counter() - t0, list(log))

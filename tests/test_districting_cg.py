@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from planner.districting import contiguity_exclusions, hess_lp
-from planner.districting_cg import ColumnGeneration, _solve_at_target, solve_colgen
+from planner.districting_cg import (ColumnGeneration, _solve_at_target, branch_and_price, certify, price_flow,
+                                     solve_colgen)
 
 
 def _grid(rows: int, cols: int) -> list[tuple[int, int]]:
@@ -109,3 +110,80 @@ def test_solve_colgen_proves_the_brute_force_optimum(tiny):
         assert lower <= pop[list(members)].sum() <= upper
         total += cost[list(members), center].sum()
     assert total == pytest.approx(optimum)
+
+
+def test_the_flow_pricing_finds_the_least_connected_balanced_group_holding_the_center(tiny):
+    pop, _cost, edges, _k, lower, upper, _optimum = tiny
+    n = len(pop)
+    rng = np.random.default_rng(11)
+    for trial in range(6):
+        weight = rng.normal(size=n)
+        center = trial % n
+        best = np.inf
+        for mask in range(1 << n):
+            members = [i for i in range(n) if mask >> i & 1]
+            if center in members and lower <= pop[members].sum() <= upper and _connected(members, edges):
+                best = min(best, float(weight[members].sum()))
+        value, group = price_flow(pop, weight, edges, center, lower, upper)
+        assert value == pytest.approx(best, abs=1e-6)
+        assert center in group and _connected(list(group), edges)
+        assert lower <= pop[list(group)].sum() <= upper
+        assert float(weight[list(group)].sum()) == pytest.approx(best, abs=1e-6)
+    # No group reaches `lower` when the center's own reach is too small: inf, no group.
+    assert price_flow(pop, np.zeros(n), edges, 0, int(pop.sum()) + 1, int(pop.sum()) + 2) == (np.inf, None)
+
+
+def test_certify_confirms_convergence_and_its_bound_is_valid(tiny):
+    pop, cost, edges, k, lower, upper, optimum = tiny
+    cg = ColumnGeneration(pop, cost, edges, k, lower, upper)
+    bound = cg.run(60.0)
+    assert cg.converged
+    cert = certify(cg)
+    assert cert.dual_infeasibility >= -1e-9  # the final duals price no master column out
+    assert cert.dual_value == pytest.approx(cert.master_lp, abs=1e-9)
+    assert cert.min_reduced_cost >= -1e-9  # no connected balanced district prices out
+    assert cert.lagrangian == pytest.approx(bound, abs=1e-9)
+    assert cert.lagrangian * cert.scale <= optimum + 1e-6
+    # At duals that are not optimal (all zero) the Lagrangian stays a valid bound.
+    zero = certify(cg, pi=np.zeros(len(pop)), mu=0.0)
+    assert zero.lagrangian <= bound + 1e-9
+    assert zero.lagrangian * zero.scale <= optimum + 1e-6
+
+
+def test_branch_and_price_proves_the_brute_force_optimum(tiny):
+    pop, cost, edges, k, lower, upper, optimum = tiny
+    res = branch_and_price(pop, cost, edges, k=k, lower=lower, upper=upper, time_limit_s=120.0)
+    assert res.status == "OPTIMAL"
+    assert res.objective == pytest.approx(optimum)
+    assert res.bound == pytest.approx(optimum)
+    total = 0.0
+    for center, members in res.groups.items():
+        assert center in members and _connected(list(members), edges)
+        assert lower <= pop[list(members)].sum() <= upper
+        total += cost[list(members), center].sum()
+    assert total == pytest.approx(optimum)
+
+
+@pytest.mark.parametrize("seed", [3, 17])
+def test_branch_and_price_branches_to_the_brute_force_optimum(seed):
+    """5 x 2 grids, 3 districts, +-20 %: the set-partitioning LP is fractional on these seeds (root bound
+    below the optimum, so the proof needs branching)."""
+    rng = np.random.default_rng(seed)
+    pop = rng.integers(10, 40, size=10).astype(np.int64)
+    cost = rng.integers(1, 100, size=(10, 10)).astype(np.int64) * pop[:, None]
+    np.fill_diagonal(cost, 0)
+    edges = _grid(5, 2)
+    k = 3
+    mean = pop.sum() / k
+    lower, upper = int(np.floor(0.8 * mean)), int(np.ceil(1.2 * mean))
+    optimum = _brute_force(pop, cost, edges, k, lower, upper)
+    root = ColumnGeneration(pop, cost, edges, k, lower, upper)
+    assert root.run(60.0) * root.scale < optimum - 1.0  # the LP alone does not prove it
+    res = branch_and_price(pop, cost, edges, k=k, lower=lower, upper=upper, time_limit_s=120.0)
+    assert res.nodes > 1
+    assert res.status == "OPTIMAL"
+    assert res.objective == pytest.approx(optimum)
+    assert res.bound == pytest.approx(optimum)
+    for center, members in res.groups.items():
+        assert center in members and _connected(list(members), edges)
+        assert lower <= pop[list(members)].sum() <= upper

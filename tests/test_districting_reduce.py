@@ -58,8 +58,16 @@ def test_reduced_solve_matches_the_plain_flow_model(seed: int, method: str) -> N
     pop, cost, edges = grid_instance(4, 4, seed)
     lo, hi = balance_for(pop, 3, 0.25)
     plain = solve_districting(pop, cost, edges, list(range(16)), k=3, balance=(lo, hi), backend="highs")
-    reduced = solve_districting(pop, cost, edges, list(range(16)), k=3, balance=(lo, hi), backend="highs",
-                                reduce=True, contiguity_method=method)
+    from planner.districting import solve_reduced
+
+    # The ladder and the separator/flow paths (16 areas would otherwise be solved by enumeration) ...
+    reduced = solve_reduced(pop, cost, edges, k=3, balance=(lo, hi), backend="highs", contiguity_method=method,
+                            enumerate_max_areas=0)
+    # ... and the enumeration path that solve_districting(reduce=True) takes here.
+    listed = solve_districting(pop, cost, edges, list(range(16)), k=3, balance=(lo, hi), backend="highs",
+                               reduce=True, contiguity_method=method)
+    assert listed.stats["method"] == "enumeration" and listed.status is Status.OPTIMAL
+    assert listed.objective == pytest.approx(plain.objective)
     assert plain.status is Status.OPTIMAL
     assert reduced.status is Status.OPTIMAL
     assert reduced.objective == pytest.approx(plain.objective)
@@ -76,7 +84,7 @@ def test_target_ladder_proves_the_optimum_without_an_incumbent(seed: int) -> Non
     lo, hi = balance_for(pop, 3, 0.25)
     plain = solve_districting(pop, cost, edges, list(range(16)), k=3, balance=(lo, hi), backend="highs")
     ladder = solve_reduced(pop, cost, edges, k=3, balance=(lo, hi), backend="highs", heuristic_starts=0,
-                           ladder=(0.0, 0.01, 0.05, 0.2, 0.5, 1.0, 3.0))
+                           ladder=(0.0, 0.01, 0.05, 0.2, 0.5, 1.0, 3.0), enumerate_max_areas=0)
     assert ladder.stats["incumbent"] is None
     targets = ladder.stats["targets"]
     assert targets[-1].split(":")[1] == "OPTIMAL"
@@ -95,7 +103,7 @@ def test_target_ladder_too_low_everywhere_falls_back_to_no_cutoff() -> None:
     lo, hi = balance_for(pop, 3, 0.25)
     plain = solve_districting(pop, cost, edges, list(range(16)), k=3, balance=(lo, hi), backend="highs")
     res = solve_reduced(pop, cost, edges, k=3, balance=(lo, hi), backend="highs", heuristic_starts=0,
-                        ladder=(-0.5, -0.4))
+                        ladder=(-0.5, -0.4), enumerate_max_areas=0)
     *low, last = res.stats["targets"]
     assert [t.split(":")[1] for t in low] == ["bound", "bound"]
     assert all(plain.objective > float(t.split(":")[0]) for t in low)
