@@ -77,6 +77,8 @@ class DistrictingModel:
     coverage_penalty: float | None = None
     closed: frozenset[int] = frozenset()
     contiguity_form: str = "flow"
+    contiguity_added: bool = field(default=False, init=False)
+    """True once `add_contiguity` was called (a rule made contiguity part of the model)."""
     model: Model = field(init=False)
     x: dict[tuple[int, int], Var] = field(init=False)
     y: list[Var] = field(init=False)
@@ -276,6 +278,7 @@ class DistrictingModel:
         `max_members` caps the flow (the big-M): no group holds more areas than that, e.g. the
         most areas whose populations fit under the balance maximum (`most_areas`).
         """
+        self.contiguity_added = True
         if self.contiguity_form == "tree" and max_members is None:
             self.add_contiguity_tree(group)
             return

@@ -87,12 +87,10 @@ Of the country's 2,847 units under zhejiang-2026, six need more (北京市朝阳
 兰州城关区, 五大连池市, 爱辉区, 淮安区 2-5) and the tree model proves each in under 6 (BENCHMARKS.md §10)."""
 
 
-def _tree_fallback(unit: Unit, rules: Sequence[Rule], dm: DistrictingModel) -> bool:
+def _tree_fallback(dm: DistrictingModel) -> bool:
     """True when the unit's contiguity could be re-solved as a tree (`DistrictingModel.add_contiguity_tree`):
-    a contiguity rule applies and every center that may take areas sits in one of them."""
-    has_contiguity = any(r.kind == "contiguity" and type(r).stage == "communities" and r.applies(unit)
-                         for r in bind_rules(rules))
-    return has_contiguity and dm.tree_contiguity_applies()
+    a contiguity rule added it and every center that may take areas sits in one of the areas."""
+    return dm.contiguity_added and dm.tree_contiguity_applies()
 
 
 def solve_unit(unit: Unit, rules: Sequence[Rule], options: SolveOptions = SolveOptions(),
@@ -118,7 +116,7 @@ def solve_unit(unit: Unit, rules: Sequence[Rule], options: SolveOptions = SolveO
     # tree contiguity (the same feasible plans; see _tree_fallback). The budget is CP-SAT's own
     # work measure, so which units switch does not depend on the machine's load, and a unit that
     # finishes within it runs exactly the search it always did.
-    tree = options.backend == "cpsat" and _tree_fallback(unit, rules, dm)
+    tree = options.backend == "cpsat" and _tree_fallback(dm)
     if tree:
         dm.model.cpsat_options["max_deterministic_time"] = TREE_FALLBACK_DETERMINISTIC_S
     sol = dm.solve(options.backend, time_limit_s=options.time_limit_s, threads=options.threads)

@@ -114,6 +114,6 @@ def test_a_unit_past_its_flow_budget_is_solved_with_tree_contiguity_to_the_same_
 def test_only_a_unit_with_a_contiguity_rule_can_switch() -> None:
     rules = load_rules("zhejiang-2026")
     unit = region_units(_county(), rules)[0]
-    assert planning._tree_fallback(unit, rules.rules, build_model(unit, rules.rules))
+    assert planning._tree_fallback(build_model(unit, rules.rules))
     loose = [r for r in rules.rules if r.kind != "contiguity"]
-    assert not planning._tree_fallback(unit, loose, build_model(unit, loose))
+    assert not planning._tree_fallback(build_model(unit, loose))
