@@ -84,7 +84,7 @@ Optimality is still proven by the search; only how much presolve precedes it cha
 TREE_FALLBACK_DETERMINISTIC_S = 1.0
 """CP-SAT deterministic seconds a unit's flow model gets before it is solved with tree contiguity.
 Of the country's 2,847 units under zhejiang-2026, six need more (北京市朝阳区 about 40; 南关区,
-兰州城关区, 五大连池市, 爱辉区, 淮安区 2-5) and the tree model proves each in under 6 (BENCHMARKS.md §10)."""
+兰州城关区, 五大连池市, 爱辉区, 淮安区 2-5) and the tree model proves each in under 8 (BENCHMARKS.md §10)."""
 
 
 def _tree_fallback(dm: DistrictingModel) -> bool:
@@ -124,11 +124,15 @@ def solve_unit(unit: Unit, rules: Sequence[Rule], options: SolveOptions = SolveO
     flow_dm, spent = dm, sol.time_s
     if (tree and sol.status in (Status.FEASIBLE, Status.NO_SOLUTION)
             and sol.deterministic_time >= TREE_FALLBACK_DETERMINISTIC_S):
-        dm = build_model(unit, rules, contiguity="tree")
+        tree_dm = build_model(unit, rules, contiguity="tree")
         if start:
-            dm.hint(start)
-        sol = dm.solve(options.backend, time_limit_s=max(0.0, options.time_limit_s - spent), threads=options.threads)
-        spent += sol.time_s
+            tree_dm.hint(start)
+        again = tree_dm.solve(options.backend, time_limit_s=max(0.0, options.time_limit_s - spent), threads=options.threads)
+        spent += again.time_s
+        # Stopped by the wall-clock limit too: keep the better plan of the two (the flow model's on a tie).
+        if again.status in (Status.OPTIMAL, Status.INFEASIBLE) or (
+                again.objective is not None and (sol.objective is None or again.objective < sol.objective)):
+            dm, sol = tree_dm, again
     base = dict(unit=unit.id, scope=unit.scope, name=unit.name, status=sol.status, backend=sol.backend,
                 time_s=spent, bound=sol.bound, gap=sol.gap)
     if sol.status is Status.INFEASIBLE:

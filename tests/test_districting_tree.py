@@ -3,6 +3,7 @@ solve_unit's switch to it for a unit whose flow model is not settled within its 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import networkx as nx
@@ -117,3 +118,24 @@ def test_only_a_unit_with_a_contiguity_rule_can_switch() -> None:
     assert planning._tree_fallback(build_model(unit, rules.rules))
     loose = [r for r in rules.rules if r.kind != "contiguity"]
     assert not planning._tree_fallback(build_model(unit, loose))
+
+
+def test_a_switched_unit_out_of_wall_time_keeps_the_flow_models_plan(monkeypatch) -> None:
+    # The flow model stops on its budget with a plan (simulated: its optimum reported as FEASIBLE at
+    # the budget), and the wall-clock limit leaves the tree model no time: the unit keeps the flow
+    # model's plan instead of coming back without one.
+    rules = load_rules("zhejiang-2026")
+    unit = region_units(_county(), rules)[0]
+    real = DistrictingModel.solve
+
+    def stopped(self, backend="cpsat", *, time_limit_s=60.0, **kwargs):
+        if self.contiguity_form == "tree":
+            return real(self, backend, time_limit_s=0.0, **kwargs)
+        sol = real(self, backend, time_limit_s=time_limit_s, **kwargs)
+        return dataclasses.replace(sol, status=Status.FEASIBLE, deterministic_time=planning.TREE_FALLBACK_DETERMINISTIC_S)
+
+    monkeypatch.setattr(DistrictingModel, "solve", stopped)
+    out = solve_unit(unit, rules.rules, SolveOptions())
+    assert out.status is Status.FEASIBLE and out.communities
+    monkeypatch.undo()
+    assert out.communities == solve_unit(unit, rules.rules, SolveOptions()).communities
