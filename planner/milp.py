@@ -227,6 +227,9 @@ class Solution:
     backend: str
     conflict: tuple[str, ...] = ()
     message: str = ""
+    deterministic_time: float = 0.0
+    """CP-SAT's deterministic time of the solve (its work measure, independent of the machine's
+    load); 0 for the other backends."""
 
     @property
     def gap(self) -> float | None:
@@ -391,12 +394,14 @@ def _solve_cpsat(model: Model, time_limit_s: float, explain: bool, seed: int, th
     if status in (Status.OPTIMAL, Status.FEASIBLE):
         # The response lists every variable's value in model order (the guards come after the model's).
         values = dict(enumerate(map(float, list(solver.response_proto.solution)[: len(model.vars)])))
-        return Solution(status, float(solver.objective_value), float(solver.best_objective_bound), values, elapsed, "cpsat")
+        return Solution(status, float(solver.objective_value), float(solver.best_objective_bound), values, elapsed, "cpsat",
+                        deterministic_time=float(solver.response_proto.deterministic_time))
     conflict: tuple[str, ...] = ()
     if status is Status.INFEASIBLE and guards:
         by_index = {lit.index: g for g, lit in guards.items()}
         conflict = tuple(sorted(by_index[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in by_index))
-    return Solution(status, None, None, {}, elapsed, "cpsat", conflict)
+    return Solution(status, None, None, {}, elapsed, "cpsat", conflict,
+                    deterministic_time=float(solver.response_proto.deterministic_time))
 
 
 # --- CBC through PuLP -----------------------------------------------------------------------

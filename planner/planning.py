@@ -50,12 +50,14 @@ class SolveOptions:
     service_backend: str = "highs"
 
 
-def build_model(unit: Unit, rules: Sequence[Rule], *, reduce: bool = True) -> DistrictingModel:
+def build_model(unit: Unit, rules: Sequence[Rule], *, reduce: bool = True,
+                contiguity: str = "flow") -> DistrictingModel:
     """The unit's districting model with every applicable community rule added (group = rule id).
 
     With `reduce`, centers a hard rule keeps closed (`Rule.closes`, e.g. hospitals below the
     lead grade) get no assignment or flow variables: about half of a county's candidates, and
     the same plans. `reduce=False` builds every variable (explanations use that model).
+    `contiguity` is the contiguity rule's form ("flow" or "tree", `DistrictingModel.contiguity_form`).
     """
     rules = bind_rules(rules)
     coverage = next((r for r in rules if r.kind == "coverage" and r.enabled), None)
@@ -64,7 +66,7 @@ def build_model(unit: Unit, rules: Sequence[Rule], *, reduce: bool = True) -> Di
     dm = DistrictingModel(unit.population, unit.cost, unit.edges, unit.roots, name=unit.id,
                           coverage_group=coverage.id if coverage is not None else "structure",
                           coverage_penalty=_int_penalty(coverage.soft_penalty) if coverage is not None else None,
-                          closed=closed)
+                          closed=closed, contiguity_form=contiguity)
     for rule in applied:
         rule.add(dm, unit)
     dm.model.cpsat_options.update(UNIT_CPSAT_OPTIONS)
@@ -79,6 +81,18 @@ and 四川省 fell by 35-45 % and every unit's plan and objective were the same 
 Optimality is still proven by the search; only how much presolve precedes it changes."""
 
 
+TREE_FALLBACK_DETERMINISTIC_S = 1.0
+"""CP-SAT deterministic seconds a unit's flow model gets before it is solved with tree contiguity.
+Of the country's 2,847 units under zhejiang-2026, six need more (北京市朝阳区 about 40; 南关区,
+兰州城关区, 五大连池市, 爱辉区, 淮安区 2-5) and the tree model proves each in under 8 (BENCHMARKS.md §10)."""
+
+
+def _tree_fallback(dm: DistrictingModel) -> bool:
+    """True when the unit's contiguity could be re-solved as a tree (`DistrictingModel.add_contiguity_tree`):
+    a contiguity rule added it and every center that may take areas sits in one of the areas."""
+    return dm.contiguity_added and dm.tree_contiguity_applies()
+
+
 def solve_unit(unit: Unit, rules: Sequence[Rule], options: SolveOptions = SolveOptions(),
                previous: dict[str, str] | None = None) -> UnitPlan:
     """Solve one unit; an infeasible unit comes back with an explanation naming the conflicting rules.
@@ -90,17 +104,40 @@ def solve_unit(unit: Unit, rules: Sequence[Rule], options: SolveOptions = SolveO
         takes one (CP-SAT hints, CBC warm start; not HiGHS, whose hint crashed OR-Tools 9.15).
     """
     dm = build_model(unit, rules)
+    start: dict[int, int] = {}
     if previous and options.backend != "highs":
         start = {unit.index[t]: unit.candidates.index(lead) for t, lead in previous.items()
                  if t in unit.index and lead in unit.candidates}
         if len(start) == len(unit.townships):
             dm.hint(start)
+        else:
+            start = {}
+    # A unit whose flow model is not settled within a deterministic budget is solved again with
+    # tree contiguity (the same feasible plans; see _tree_fallback). The budget is CP-SAT's own
+    # work measure, so which units switch does not depend on the machine's load, and a unit that
+    # finishes within it runs exactly the search it always did.
+    tree = options.backend == "cpsat" and _tree_fallback(dm)
+    if tree:
+        dm.model.cpsat_options["max_deterministic_time"] = TREE_FALLBACK_DETERMINISTIC_S
     sol = dm.solve(options.backend, time_limit_s=options.time_limit_s, threads=options.threads)
+    dm.model.cpsat_options.pop("max_deterministic_time", None)   # explanations reuse this model
+    flow_dm, spent = dm, sol.time_s
+    if (tree and sol.status in (Status.FEASIBLE, Status.NO_SOLUTION)
+            and sol.deterministic_time >= TREE_FALLBACK_DETERMINISTIC_S):
+        tree_dm = build_model(unit, rules, contiguity="tree")
+        if start:
+            tree_dm.hint(start)
+        again = tree_dm.solve(options.backend, time_limit_s=max(0.0, options.time_limit_s - spent), threads=options.threads)
+        spent += again.time_s
+        # Stopped by the wall-clock limit too: keep the better plan of the two (the flow model's on a tie).
+        if again.status in (Status.OPTIMAL, Status.INFEASIBLE) or (
+                again.objective is not None and (sol.objective is None or again.objective < sol.objective)):
+            dm, sol = tree_dm, again
     base = dict(unit=unit.id, scope=unit.scope, name=unit.name, status=sol.status, backend=sol.backend,
-                time_s=sol.time_s, bound=sol.bound, gap=sol.gap)
+                time_s=spent, bound=sol.bound, gap=sol.gap)
     if sol.status is Status.INFEASIBLE:
-        # Explained on the model with every variable, as it always was: the same conflicts and words.
-        full = build_model(unit, rules, reduce=False) if dm.closed else dm
+        # Explained on the flow model with every variable, as it always was: the same conflicts and words.
+        full = build_model(unit, rules, reduce=False) if flow_dm.closed else flow_dm
         lines = explain_unit(unit, rules, full, options.explain_time_limit_s)
         return UnitPlan(communities=(), explanation=tuple(lines), **base)
     if sol.status is Status.NO_SOLUTION:
