@@ -20,6 +20,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .i18n import Text
@@ -134,12 +135,10 @@ def release_caps(region: Region, ids: Sequence[str], default_share: float | dict
         return {}
     titles = [t.value for t in eligible_titles(Title.ATTENDING)]
     cols = [c for c in [*titles, "release_share"] if c in fac.columns]
-    cells = fac.loc[ids, cols] if cols else None
-    if cells is None:
-        missing = [f for f in ids if f not in fac.index]
-        if missing:
-            raise KeyError(missing[0])
-    values = {c: cells[c].tolist() for c in cols} if cells is not None else {}
+    at = fac.index.get_indexer(ids)
+    if (at < 0).any():
+        raise KeyError(ids[int(np.flatnonzero(at < 0)[0])])
+    values = {c: fac[c].to_numpy()[at].tolist() for c in cols}
     out = {}
     for k, fid in enumerate(ids):
         eligible = sum(int(values[t][k] or 0) if t in values else 0 for t in titles)
