@@ -124,6 +124,31 @@ def _status(rule: Rule, units: int, found: list[Violation]) -> RuleStatus:
     return RuleStatus(rule, units, tuple(found))
 
 
+class _Cells(dict):
+    """`frame.at[key, column]` for the keys asked, each read once (the same values and KeyError)."""
+
+    def __init__(self, frame: pd.DataFrame, column: str) -> None:
+        super().__init__()
+        self.frame, self.column = frame, column
+
+    def __missing__(self, key):
+        value = self[key] = self.frame.at[key, self.column]
+        return value
+
+
+class _Memo(dict):
+    """`fn(key)` for the keys asked, each computed once."""
+
+    def __init__(self, fn) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def __call__(self, key):
+        if key not in self:
+            self[key] = self.fn(key)
+        return self[key]
+
+
 def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) -> list[RuleStatus]:
     """Re-check a dispatch roster against the dispatch rules, from the roster rows and the data alone.
 
@@ -131,12 +156,15 @@ def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) ->
     the rule allows borrowing, from the city's tertiary hospitals); every community has its
     experts from allowed sources; no hospital sends more than its release cap or than it has.
     """
-    from .dispatch import eligible_titles, release_cap, staff_by_profession
+    from .dispatch import eligible_titles, release_caps, staff_by_profession
     from .i18n import Text
     from .vocabulary import Title
 
     out: list[RuleStatus] = []
     fac = region.facilities
+    # Cells read once each (`fac.at` on the wide frame cost ~0.1 ms a call; a national roster asks ~30,000 times).
+    name_of, county_of = _Cells(fac, "name"), _Cells(fac, "county_code")
+    county_name = _Memo(region.county_name)
     city_of = {**region.context_counties["city_code"].to_dict(), **region.counties["city_code"].to_dict()}
     attending = next((r for r in rules if r.enabled and r.kind == "attending_dispatch"), None)
     expert = next((r for r in rules if r.enabled and r.kind == "expert_dispatch"), None)
@@ -159,16 +187,16 @@ def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) ->
         for fid, town in zip(centers.index, centers["township_code"]):
             centers_in.setdefault(str(town), []).append(str(fid))
         for c in comms:
-            county = region.county_name(fac.at[c.lead, "county_code"])
+            county = county_name(county_of[c.lead])
             here = {f for t in c.townships for f in centers_in.get(t, [])}
             for t in sorted(here - {c.lead}):
                 got = sum(r.count for r in to_target.get(t, []) if r.title in ok_titles
                           and (r.source == c.lead or (attending.borrow_from_city and r.borrowed)))
                 if got < attending.min_per_center:
                     found.append(Violation(c.unit, county, attending.id, attending.citation,
-                                           Text(f"{fac.at[t, 'name']} gets {got} of {attending.min_per_center} "
-                                                f"{attending.min_title.zh}-or-above physicians from {fac.at[c.lead, 'name']}",
-                                                f"{fac.at[t, 'name']}从{fac.at[c.lead, 'name']}获派{attending.min_title.zh}及以上"
+                                           Text(f"{name_of[t]} gets {got} of {attending.min_per_center} "
+                                                f"{attending.min_title.zh}-or-above physicians from {name_of[c.lead]}",
+                                                f"{name_of[t]}从{name_of[c.lead]}获派{attending.min_title.zh}及以上"
                                                 f"医师{got}名（应至少{attending.min_per_center}名）")))
         by_id = {c.id: c for c in comms}
         for r in rows:
@@ -176,11 +204,11 @@ def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) ->
                 # Named like the shortfalls above: the community's unit and the county of its lead.
                 c = by_id.get(r.community)
                 unit = c.unit if c is not None else ""
-                county = region.county_name(fac.at[c.lead if c is not None else r.source, "county_code"])
+                county = county_name(county_of[c.lead if c is not None else r.source])
                 found.append(Violation(unit, county, attending.id, attending.citation,
-                                       Text(f"{fac.at[r.target, 'name']} gets a {Title(r.title).zh} from "
-                                            f"{fac.at[r.source, 'name']}, below {attending.min_title.zh}",
-                                            f"{fac.at[r.target, 'name']}从{fac.at[r.source, 'name']}获派的{Title(r.title).zh}"
+                                       Text(f"{name_of[r.target]} gets a {Title(r.title).zh} from "
+                                            f"{name_of[r.source]}, below {attending.min_title.zh}",
+                                            f"{name_of[r.target]}从{name_of[r.source]}获派的{Title(r.title).zh}"
                                             f"低于{attending.min_title.zh}")))
         out.append(_status(attending, len(comms), found))
     if expert is not None:
@@ -192,29 +220,29 @@ def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) ->
         allowed = set(fac.index[expert.sources.matches(fac)])
         supported = expert_recipients(region, comms, expert, expert_sources_in(region, expert, list(fac["county_code"].unique())))
         for c in supported:
-            lead_city = city_of.get(fac.at[c.lead, "county_code"])
+            lead_city = city_of.get(county_of[c.lead])
             good = 0
             by_prof: dict[str, int] = {}
             for r in to_community.get(c.id, []):
                 if r.title not in ok_titles or r.profession not in ok_professions:
                     continue
-                same = city_of.get(fac.at[r.source, "county_code"]) == lead_city or not expert.same_city
+                same = city_of.get(county_of[r.source]) == lead_city or not expert.same_city
                 if same and r.source in allowed:
                     good += r.count
                     by_prof[r.profession] = by_prof.get(r.profession, 0) + r.count
-            county = region.county_name(c.unit) if c.unit in region.counties.index else \
-                region.county_name(fac.at[c.lead, "county_code"])
+            county = county_name(c.unit) if c.unit in region.counties.index else \
+                county_name(county_of[c.lead])
             if good < expert.min_per_community:
                 found.append(Violation(c.unit, county, expert.id, expert.citation,
-                                       Text(f"the community led by {fac.at[c.lead, 'name']} has {good} of "
+                                       Text(f"the community led by {name_of[c.lead]} has {good} of "
                                             f"{expert.min_per_community} experts",
-                                            f"{fac.at[c.lead, 'name']}牵头的医共体有专家{good}名（应至少{expert.min_per_community}名）")))
+                                            f"{name_of[c.lead]}牵头的医共体有专家{good}名（应至少{expert.min_per_community}名）")))
             for prof, need in sorted(expert.profession_min.items()):
                 if by_prof.get(prof, 0) < need:
                     found.append(Violation(c.unit, county, expert.id, expert.citation,
-                                           Text(f"the community led by {fac.at[c.lead, 'name']} has {by_prof.get(prof, 0)} "
+                                           Text(f"the community led by {name_of[c.lead]} has {by_prof.get(prof, 0)} "
                                                 f"of {need} {prof} experts",
-                                                f"{fac.at[c.lead, 'name']}牵头的医共体有{prof}专家{by_prof.get(prof, 0)}名"
+                                                f"{name_of[c.lead]}牵头的医共体有{prof}专家{by_prof.get(prof, 0)}名"
                                                 f"（应至少{need}名）")))
         out.append(_status(expert, len(supported), found))
     cap_rule = attending or expert
@@ -222,11 +250,12 @@ def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) ->
         found = []
         share = attending.release_share if attending is not None else expert.release_share
         leads = {c.lead for c in comms}
+        caps = release_caps(region, sorted(sent_by), {h: share if h in leads or expert is None else expert.release_share
+                                                      for h in sorted(sent_by)})
         for h, n in sorted(sent_by.items()):
-            use = share if h in leads or expert is None else expert.release_share
-            cap, eligible, s = release_cap(region, h, use)
+            cap, eligible, s = caps[h]
             if n > cap:
-                found.append(Violation("", fac.at[h, "name"], cap_rule.id, cap_rule.citation,
+                found.append(Violation("", name_of[h], cap_rule.id, cap_rule.citation,
                                        f"sends {n} physicians, over its release cap {cap} ({s:.0%} of {eligible})"))
         titles = [Title.CHIEF, Title.ASSOCIATE_CHIEF, Title.ATTENDING, Title.RESIDENT]
         pool = staff_by_profession(region, sorted(sent_by), titles)
@@ -235,13 +264,13 @@ def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) ->
             key = (r.source, r.profession, r.specialty, r.title)
             used[key] = used.get(key, 0) + r.count
             if r.role == "attending" and r.profession != "medicine":
-                found.append(Violation("", fac.at[r.source, "name"], cap_rule.id, cap_rule.citation,
-                                       Text(f"sends {r.count} {r.profession} staff to {fac.at[r.target, 'name']} as "
-                                            "attending physicians", f"向{fac.at[r.target, 'name']}派出的{r.count}名"
+                found.append(Violation("", name_of[r.source], cap_rule.id, cap_rule.citation,
+                                       Text(f"sends {r.count} {r.profession} staff to {name_of[r.target]} as "
+                                            "attending physicians", f"向{name_of[r.target]}派出的{r.count}名"
                                             f"{r.profession}人员不是医师")))
         for key, n in sorted(used.items()):
             if n > pool.get(key, 0):
-                found.append(Violation("", fac.at[key[0], "name"], cap_rule.id, cap_rule.citation,
+                found.append(Violation("", name_of[key[0]], cap_rule.id, cap_rule.citation,
                                        f"sends {n} {Title(key[3]).zh} ({key[1]}, {key[2]}) but has {pool.get(key, 0)}"))
         # The cap is part of each dispatch rule; report it under the attending rule's status.
         if out:
@@ -265,11 +294,18 @@ def check_dialysis(region, sites: Sequence[tuple[str, str]], rules: Sequence[Rul
     # whole facility table per county was quadratic in a national run (500,000 rows x 2,000 counties).
     central = fac[(fac["kind"] == "township_health_center") & fac["central_thc"].fillna(False).astype(bool)]
     central_at = positions_by(central["county_code"])
+    # The sites' rows read once (a row Series per site cost about a millisecond: the country has thousands).
+    ids = list(dict.fromkeys(fid for _, fid in sites))
+    cols = ["name", "kind", "central_thc", "dialysis"]
+    rows_of = dict(zip(ids, (dict(zip(cols, r)) for r in zip(*(fac.loc[ids, c].tolist() for c in cols))))) if ids else {}
+    county_pop = region.counties["population"].to_dict()
+    central_id, central_town = central.index.tolist(), central["township_code"].tolist()
+    town_pop = towns["population"].to_dict()
     for county, fid in sites:
         name = region.county_name(county)
         per_county[county] = per_county.get(county, 0) + 1
-        pop = int(region.counties.at[county, "population"])
-        row = fac.loc[fid]
+        pop = int(county_pop[county])
+        row = rows_of[fid]
         if pop < rule.min_county_population:
             found.append(Violation(county, name, rule.id, rule.citation,
                                    Text(f"{row['name']}: county has {pop:,} residents, below {rule.min_county_population:,}",
@@ -283,8 +319,9 @@ def check_dialysis(region, sites: Sequence[tuple[str, str]], rules: Sequence[Rul
                                    Text(f"{row['name']} already offers dialysis: not a new site", f"{row['name']}已开展血透，不是新点")))
         if county not in top_of:
             # 人口较多的中心乡镇卫生院: the county's central THCs ranked by their township's residents.
-            c = central.iloc[central_at[county]] if county in central_at else central.iloc[0:0]
-            ranked = sorted(zip(c.index, c["township_code"]), key=lambda ft: (-int(towns.at[ft[1], "population"]), str(ft[1])))
+            at = central_at[county].tolist() if county in central_at else []
+            ranked = sorted(((central_id[k], central_town[k]) for k in at),
+                            key=lambda ft: (-int(town_pop[ft[1]]), str(ft[1])))
             top_of[county] = [str(f) for f, _ in ranked[: rule.top_centers]]
         if str(fid) not in top_of[county]:
             found.append(Violation(county, name, rule.id, rule.citation,

@@ -72,6 +72,55 @@ def candidates_of(region: Region, county: str, rule: DialysisSiting, fac: pd.Dat
     return sorted(f for f in ranked if not bool(fac.at[f, "dialysis"]))
 
 
+@dataclass
+class CountyInputs:
+    """What siting one county reads, as plain lists and arrays (cheap to cut for thousands of counties and to
+    send to worker processes; per-county pandas look-ups were most of the phase).
+
+    Townships in the order sited (`seats`); facilities: the county's central township health centers and its
+    facilities offering dialysis (the only ones siting reads), in the county's facility order. `rank_population`
+    is each such facility's township population as the ranking reads it (0 when the township is not in view).
+    """
+
+    county: str
+    county_name: str
+    population: int
+    town_ids: list[str]
+    seat_lon: np.ndarray
+    seat_lat: np.ndarray
+    town_pop: np.ndarray
+    fac_ids: list[str]
+    fac_names: list[str]
+    fac_towns: list[str]
+    central: np.ndarray
+    dialysis: np.ndarray
+    fac_x: np.ndarray
+    fac_y: np.ndarray
+    rank_population: list[int]
+
+
+def _central_mask(fac: pd.DataFrame) -> np.ndarray:
+    """Central township health centers (as `ranked_centers` selects them), row by row."""
+    return ((fac["kind"] == "township_health_center") & fac["central_thc"].fillna(False).astype(bool)).to_numpy()
+
+
+def county_inputs(region: Region, county: str, towns: pd.DataFrame, fac: pd.DataFrame) -> CountyInputs:
+    """One county's CountyInputs from its townships and facilities frames (ranking by `region.townships`)."""
+    central = _central_mask(fac)
+    dialysis = fac["dialysis"].astype(bool).to_numpy()
+    keep = np.flatnonzero(central | dialysis)
+    sub = fac.iloc[keep]
+    pop = region.townships["population"]
+    fac_towns = [str(t) for t in sub["township_code"]]
+    return CountyInputs(
+        county, region.county_name(county), int(region.counties.at[county, "population"]),
+        [str(t) for t in towns.index], np.asarray(towns["seat_lon"], dtype=float),
+        np.asarray(towns["seat_lat"], dtype=float), towns["population"].to_numpy(dtype=np.int64),
+        [str(f) for f in sub.index], [str(x) for x in sub["name"]], fac_towns, central[keep], dialysis[keep],
+        np.asarray(sub.geometry.x, dtype=float), np.asarray(sub.geometry.y, dtype=float),
+        [int(pop.get(t, 0)) for t in sub["township_code"]])
+
+
 def site_county(region: Region, county: str, rule: DialysisSiting, travel: TravelModel, *,
                 backend: str = "highs", time_limit_s: float = 60.0, towns: pd.DataFrame | None = None,
                 fac: pd.DataFrame | None = None) -> DialysisResult:
@@ -80,28 +129,42 @@ def site_county(region: Region, county: str, rule: DialysisSiting, travel: Trave
     `towns` and `fac` are the county's townships and facilities (`region.townships_of(county)`,
     `region.facilities_of(county)`) when the caller has them already.
     """
-    pop = int(region.counties.at[county, "population"])
-    name = region.county_name(county)
     towns = region.townships_of(county) if towns is None else towns
     fac = region.facilities_of(county) if fac is None else fac
-    existing = sorted(fac.index[fac["dialysis"].astype(bool)])
-    result = DialysisResult(county, name, pop, pop >= rule.min_county_population, None, existing=existing)
-    seats = Points.from_xy(list(towns.index), towns["seat_lon"], towns["seat_lat"])
-    w = towns["population"].to_numpy(dtype=np.int64)
+    return site_inputs(county_inputs(region, county, towns, fac), rule, travel, backend=backend,
+                       time_limit_s=time_limit_s)
+
+
+def _ranked(c: CountyInputs, rule: DialysisSiting) -> list[str]:
+    """`ranked_centers` on a CountyInputs: most populous township first, ties by township code, then facility order."""
+    at = np.flatnonzero(c.central).tolist()
+    keyed = sorted((-c.rank_population[k], c.fac_towns[k], n) for n, k in enumerate(at))
+    return [c.fac_ids[at[n]] for _, _, n in keyed[: rule.top_centers]]
+
+
+def site_inputs(c: CountyInputs, rule: DialysisSiting, travel: TravelModel, *, backend: str = "highs",
+                time_limit_s: float = 60.0) -> DialysisResult:
+    """`site_county` on one county's CountyInputs."""
+    pop = c.population
+    pos = {f: k for k, f in enumerate(c.fac_ids)}
+    existing = sorted(f for f, d in zip(c.fac_ids, c.dialysis.tolist()) if d)
+    result = DialysisResult(c.county, c.county_name, pop, pop >= rule.min_county_population, None, existing=existing)
+    seats = Points(tuple(c.town_ids), c.seat_lon, c.seat_lat)
+    w = c.town_pop
     if existing:
-        ex = fac.loc[existing]
-        base = travel.minutes(seats, Points.from_xy(existing, ex.geometry.x, ex.geometry.y)).min(axis=1)
+        at = [pos[f] for f in existing]
+        base = travel.minutes(seats, Points(tuple(existing), c.fac_x[at], c.fac_y[at])).min(axis=1)
         result.covered_before = int(w[base <= rule.coverage_minutes].sum())
         result.travel_before_person_min = float((w * base).sum())
     else:
-        base = np.full(len(towns), np.inf)
+        base = np.full(len(c.town_ids), np.inf)
     result.covered_after, result.travel_after_person_min = result.covered_before, result.travel_before_person_min
     if not result.eligible:
         result.note = Text(f"{pop:,} residents, below {rule.min_county_population:,}: no dialysis at township health centers",
                            f"常住人口{pop:,}，低于{rule.min_county_population:,}：不在乡镇卫生院开展血透")
         return result
-    ranked = ranked_centers(region, county, rule, fac)
-    cands = candidates_of(region, county, rule, fac, ranked)
+    ranked = _ranked(c, rule)
+    cands = sorted(f for f in ranked if not bool(c.dialysis[pos[f]]))
     result.candidates = cands
     if not cands or rule.max_sites_per_county == 0:
         if rule.max_sites_per_county == 0:
@@ -113,8 +176,8 @@ def site_county(region: Region, county: str, rule: DialysisSiting, travel: Trave
             result.note = Text("no central township health center in the county (中心乡镇卫生院): no candidate",
                                "全县没有中心乡镇卫生院：无候选")
         return result
-    cf = fac.loc[cands]
-    t = travel.minutes(seats, Points.from_xy(cands, cf.geometry.x, cf.geometry.y))
+    at = [pos[f] for f in cands]
+    t = travel.minutes(seats, Points(tuple(cands), c.fac_x[at], c.fac_y[at]))
     covered, status1, time1 = _max_cover(w, t, base, rule, backend, time_limit_s)
     sites, served, travel_pm, status2, time2 = _min_travel(w, t, base, covered, rule, backend, time_limit_s)
     result.status = status2 if status1 is Status.OPTIMAL else status1
@@ -125,7 +188,7 @@ def site_county(region: Region, county: str, rule: DialysisSiting, travel: Trave
     result.travel_after_person_min = travel_pm
     result.served = {cands[j]: int(n) for j, n in served.items()}
     if not result.sites and result.status in (Status.OPTIMAL, Status.FEASIBLE):
-        names = ", ".join(fac.loc[cands, "name"].astype(str))
+        names = ", ".join(c.fac_names[pos[f]] for f in cands)
         result.note = Text(f"no candidate brings any township nearer to dialysis than the existing sites ({names})",
                            f"候选机构（{names}）都不能使任何乡镇比现有血透点更近")
     return result
@@ -289,36 +352,64 @@ def site_region(region: Region, rules: Sequence, travel: TravelModel, *, backend
     for c in counties:
         by_city.setdefault(str(region.counties.at[c, "city_code"]), []).append(c)
     groups = list(by_city.values())
-    parts = region.partition(groups, context=False, staff=False)
-    items = [(part, group, rule, travel, backend, time_limit_s) for part, group in zip(parts, groups)]
+    items = [(inputs, rule, travel, backend, time_limit_s) for inputs in region_inputs(region, groups)]
     done = {r.county: r for chunk in ordered_map(_site_task, items, jobs=jobs, executor=executor, address=address)
             for r in chunk}
     return [done[c] for c in counties]
 
 
-FACILITY_COLUMNS = ("kind", "central_thc", "township_code", "dialysis", "name")
-TOWNSHIP_COLUMNS = ("seat_lon", "seat_lat", "population")
-"""The columns `site_county` reads of a county's facilities (besides their geometry) and townships."""
+def region_inputs(region: Region, groups: list[list[str]]) -> list[list[CountyInputs]]:
+    """CountyInputs of every county of each group (a city's counties), cut from the region's columns read once.
 
-
-def _site_task(region: Region, counties: list[str], rule: DialysisSiting, travel: TravelModel, backend: str,
-               time_limit_s: float) -> list[DialysisResult]:
-    # Each county's rows from one grouping of the part (filtering the part's tables per county
-    # was a third of the phase): the rows townships_of / facilities_of give, in the same order,
-    # of the columns site_county reads only (taking every column of the wide tables per county
-    # was most of what remained).
+    The same inputs `site_county` reads from the group's part of the region (`region.partition(groups,
+    context=False, staff=False)`): each county's townships and facilities sorted by code, and the ranking's
+    township populations those of the group's townships (0 for a township outside them), as the part held them.
+    """
     fac, towns = region.facilities, region.townships
-    fac = fac[[c for c in FACILITY_COLUMNS if c in fac.columns] + [fac.geometry.name]]
-    towns = towns[[c for c in TOWNSHIP_COLUMNS if c in towns.columns]]
-    towns_at = positions_by(region.townships["county_code"])
-    fac_at = positions_by(region.facilities["county_code"])
+    central = _central_mask(fac)
+    dialysis = fac["dialysis"].astype(bool).to_numpy()
+    kept = np.flatnonzero(central | dialysis)   # the only facilities siting reads
+    sub = fac.iloc[kept]
+    f_id = [str(f) for f in sub.index]
+    f_name = [str(x) for x in sub["name"]]
+    f_town_raw = sub["township_code"].tolist()
+    f_x, f_y = np.asarray(sub.geometry.x, dtype=float), np.asarray(sub.geometry.y, dtype=float)
+    f_central, f_dialysis = central[kept], dialysis[kept]
+    fac_at = positions_by(sub["county_code"])
+    t_id = [str(t) for t in towns.index]
+    t_lon = np.asarray(towns["seat_lon"], dtype=float)
+    t_lat = np.asarray(towns["seat_lat"], dtype=float)
+    t_pop = towns["population"].to_numpy(dtype=np.int64)
+    t_county = towns["county_code"].tolist()
+    pop_of = dict(zip(towns.index.tolist(), t_pop.tolist()))
+    county_of_town = dict(zip(towns.index.tolist(), t_county))
+    towns_at = positions_by(towns["county_code"])
+    county_pop = region.counties["population"]
+    none = np.zeros(0, dtype=np.int64)
+    out = []
+    for group in groups:
+        in_group = set(group)
+        chunk = []
+        for county in group:
+            tr = towns_at.get(county, none)
+            tr = tr[np.argsort(np.array([t_id[i] for i in tr], dtype=object), kind="stable")] if len(tr) else tr
+            fr = fac_at.get(county, none)
+            fr = fr[np.argsort(np.array([f_id[i] for i in fr], dtype=object), kind="stable")] if len(fr) else fr
+            fl = fr.tolist()
+            chunk.append(CountyInputs(
+                county, region.county_name(county), int(county_pop.at[county]),
+                [t_id[i] for i in tr], t_lon[tr], t_lat[tr], t_pop[tr],
+                [f_id[i] for i in fl], [f_name[i] for i in fl], [str(f_town_raw[i]) for i in fl], f_central[fr],
+                f_dialysis[fr], f_x[fr], f_y[fr],
+                [int(pop_of.get(f_town_raw[i], 0)) if county_of_town.get(f_town_raw[i]) in in_group else 0 for i in fl]))
+        out.append(chunk)
+    return out
 
-    def rows(frame: pd.DataFrame, at: dict, county: str) -> pd.DataFrame:
-        return frame.iloc[at[county]].sort_index() if county in at else frame.iloc[0:0]
 
-    return [site_county(region, c, rule, travel, backend=backend, time_limit_s=time_limit_s,
-                        towns=rows(towns, towns_at, c), fac=rows(fac, fac_at, c))
-            for c in counties]
+def _site_task(inputs: list[CountyInputs], rule: DialysisSiting, travel: TravelModel, backend: str,
+               time_limit_s: float) -> list[DialysisResult]:
+    """A group's counties sited one by one (a task: module-level, so worker processes can run it)."""
+    return [site_inputs(c, rule, travel, backend=backend, time_limit_s=time_limit_s) for c in inputs]
 
 
 def sites_frame(results: Sequence[DialysisResult], region: Region) -> pd.DataFrame:

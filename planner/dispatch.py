@@ -17,9 +17,10 @@ travel saving, so the optimum covers everything that can be covered.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from .i18n import Text
@@ -122,11 +123,30 @@ def staff_pool(region: Region, facility_ids: Sequence[str], titles: Sequence[Tit
 
 def release_cap(region: Region, fid: str, default_share: float) -> tuple[int, int, float]:
     """(cap, physicians of attending rank or above, share) for a hospital."""
-    f = region.facilities.loc[fid]
-    eligible = sum(int(f.get(t.value, 0) or 0) for t in eligible_titles(Title.ATTENDING))
-    own = f.get("release_share")
-    share = float(own) if own is not None and not pd.isna(own) else default_share
-    return int(math.floor(share * eligible + 1e-9)), eligible, share
+    return release_caps(region, [fid], default_share)[fid]
+
+
+def release_caps(region: Region, ids: Sequence[str], default_share: float | dict[str, float]) -> dict[str, tuple[int, int, float]]:
+    """`release_cap` of many hospitals at once (their cells read in one look-up, not a row per hospital: a wide
+    frame's row cost ~0.5 ms, and a national run asks for thousands); `default_share` per id or for all."""
+    fac = region.facilities
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return {}
+    titles = [t.value for t in eligible_titles(Title.ATTENDING)]
+    cols = [c for c in [*titles, "release_share"] if c in fac.columns]
+    at = fac.index.get_indexer(ids)
+    if (at < 0).any():
+        raise KeyError(ids[int(np.flatnonzero(at < 0)[0])])
+    values = {c: fac[c].to_numpy()[at].tolist() for c in cols}
+    out = {}
+    for k, fid in enumerate(ids):
+        eligible = sum(int(values[t][k] or 0) if t in values else 0 for t in titles)
+        own = values["release_share"][k] if "release_share" in values else None
+        default = default_share[fid] if isinstance(default_share, dict) else default_share
+        share = float(own) if own is not None and not pd.isna(own) else default
+        out[fid] = (int(math.floor(share * eligible + 1e-9)), eligible, share)
+    return out
 
 
 def specialties_present(region: Region, facility_ids: Sequence[str]) -> dict[str, set[str]]:
@@ -135,7 +155,7 @@ def specialties_present(region: Region, facility_ids: Sequence[str]) -> dict[str
     out: dict[str, set[str]] = {str(f): set() for f in facility_ids}
     if len(staff):
         rows = staff[staff["facility_id"].isin(out) & (staff["count"] > 0)]
-        for fid, spec in zip(rows["facility_id"], rows["specialty"]):
+        for fid, spec in zip(rows["facility_id"].tolist(), rows["specialty"].tolist()):
             out[str(fid)].add(str(spec))
     return out
 
@@ -237,7 +257,7 @@ def dispatch_city(region: Region, city: str, communities: Sequence, attending: A
         kinds = {k.value for k in attending.target_kinds}
         centers = fac[fac["kind"].astype(str).isin(kinds)]
         in_town: dict[str, list[str]] = {}
-        for fid, town in zip(centers.index, centers["township_code"].astype(str)):
+        for fid, town in zip(centers.index.tolist(), centers["township_code"].astype(str).tolist()):
             in_town.setdefault(town, []).append(str(fid))
         for c in (communities if attend is None else attend):
             for fid in sorted(f for t in set(c.townships) for f in in_town.get(str(t), [])):
@@ -464,10 +484,11 @@ def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, 
     for (h, spec, title), used in sorted(by_spec.items()):
         m.add_coefs(_ones(used), ub=med[h, spec, title], name=f"have[{h},{spec},{title}]", group="staff")
     default_share = attending.release_share if attending is not None else (expert.release_share if expert else 0.2)
+    shares = {h: expert.release_share if (expert is not None and h in expert_sources and h not in leads) else default_share
+              for h in sorted(per_source)}
+    caps = release_caps(region, list(shares), shares)
     for h, used in sorted(per_source.items()):
-        share = expert.release_share if (expert is not None and h in expert_sources and h not in leads) else default_share
-        cap, _, _ = release_cap(region, h, share)
-        m.add_coefs(_ones(used), ub=cap, name=f"cap[{h}]", group="release_cap")
+        m.add_coefs(_ones(used), ub=caps[h][0], name=f"cap[{h}]", group="release_cap")
     return built
 
 
@@ -486,8 +507,10 @@ def _minutes(region: Region, travel: TravelModel, sources: Sequence[str], places
     fac = region.facilities
     if not sources or not places:
         return {}
-    a = Points.from_xy(list(sources), fac.loc[list(sources)].geometry.x, fac.loc[list(sources)].geometry.y)
-    b = Points.from_xy(list(places), fac.loc[list(places)].geometry.x, fac.loc[list(places)].geometry.y)
+    geom = fac.geometry   # the points only: `fac.loc[ids]` copied every column of the wide frame, twice per side
+    ga, gb = geom.loc[list(sources)], geom.loc[list(places)]
+    a = Points.from_xy(list(sources), ga.x, ga.y)
+    b = Points.from_xy(list(places), gb.x, gb.y)
     mat = travel.minutes(a, b)
     return {(s, p): float(mat[i, j]) for i, s in enumerate(sources) for j, p in enumerate(places)}
 
@@ -707,8 +730,15 @@ def _dispatch_provinces(region: Region, by_city: dict[str, list], attending: Att
     joint = attending is not None and attending.borrow_from_city
     sources = set(expert_sources_in(region, expert, list(region.facilities["county_code"].unique())))
     everything = set(region.counties.index)
-    # A region of one province is its own part (partitioning a province's staff roster is slow).
-    parts = [region] if len(groups) == 1 and set(groups[0]) == everything else region.partition(groups)
+    cities = [city for prov in order for city in provinces[prov]] if not joint and attending is not None else []
+    city_groups = [city_counties[city] for city in cities]
+    # A region of one province is its own part (partitioning a province's staff roster is slow). The provinces'
+    # and the cities' parts are cut in one call (the layers' row positions found once, not twice).
+    if len(groups) == 1 and set(groups[0]) == everything:
+        parts, city_parts = [region], region.partition(city_groups) if city_groups else []
+    else:
+        cut = region.partition(groups + city_groups)
+        parts, city_parts = cut[:len(groups)], cut[len(groups):]
     items = []
     for part, prov, counties in zip(parts, order, groups):
         comms = [c for city in provinces[prov] for c in by_city[city]]
@@ -717,14 +747,14 @@ def _dispatch_provinces(region: Region, by_city: dict[str, list], attending: Att
         items.append((part, prov, comms, attending, expert, travel, backend, time_limit_s, name,
                       province_area(part, prov), attend))
     city_items = []
-    if not joint and attending is not None:
-        cities = [city for prov in order for city in provinces[prov]]
-        city_parts = region.partition([city_counties[city] for city in cities])
-        for part, city in zip(city_parts, cities):
-            comms = [c for c in by_city[city] if c.lead not in sources]
-            city_items.append((part, city, comms, attending, expert, travel, backend, time_limit_s, []))
-    solved = ordered_map(_province_task, items, jobs=jobs, executor=executor, address=address)
-    per_city = ordered_map(_attending_task, city_items, jobs=jobs, executor=executor, address=address)
+    for part, city in zip(city_parts, cities):
+        comms = [c for c in by_city[city] if c.lead not in sources]
+        city_items.append((part, city, comms, attending, expert, travel, backend, time_limit_s, []))
+    # One task list for both (each task is solved on its own, so the results are the same): the cities'
+    # small models fill the workers while the provinces' large ones run, instead of waiting for the last.
+    done = ordered_map(_dispatch_part_task, [(_province_task, item) for item in items]
+                       + [(_attending_task, item) for item in city_items], jobs=jobs, executor=executor, address=address)
+    solved, per_city = done[:len(items)], done[len(items):]
     out: dict[str, DispatchResult] = {d.city: d for d in per_city}
     for prov, result in zip(order, solved):
         comm_city = {c.id: city for city in provinces[prov] for c in by_city[city]}
@@ -759,6 +789,11 @@ def _dispatch_provinces(region: Region, by_city: dict[str, list], attending: Att
             out[city].relaxations = list(out[city].relaxations) + list(result.relaxations)
             out[city].short_experts += sum(1 for t in out[city].shortfalls if "city experts" in t)
     return [out[city] for city in sorted(out)]
+
+
+def _dispatch_part_task(task: Callable[..., DispatchResult], item: tuple) -> DispatchResult:
+    """`task(*item)`: a province's or a city's model in one task list."""
+    return task(*item)
 
 
 def _dispatch_task(region: Region, city: str, communities: Sequence, attending: AttendingDispatch | None,

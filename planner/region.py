@@ -205,8 +205,11 @@ def positions_by(keys: pd.Series | np.ndarray) -> dict[object, np.ndarray]:
     missing keys (NaN, None) are left out."""
     codes, uniques = pd.factorize(keys, sort=False)
     order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    return {u: order[bounds[i]:bounds[i + 1]] for i, u in enumerate(uniques) if not pd.isna(u)}
+    bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1)).tolist()
+    # One vectorised NA test (pd.isna per key took seconds on the country's staff roster); factorize already
+    # codes NaN and None as -1, so no unique is missing unless the keys' dtype keeps one as a value.
+    missing = pd.isna(np.asarray(uniques, dtype=object)).tolist()
+    return {u: order[bounds[i]:bounds[i + 1]] for i, (u, na) in enumerate(zip(uniques, missing)) if not na}
 
 
 def _take(frame: pd.DataFrame, positions: list[np.ndarray]) -> pd.DataFrame:

@@ -192,3 +192,34 @@ def test_the_dialysis_check_flags_a_site_outside_the_top_centers(long_county) ->
     statuses = check_dialysis(region, [(county, "C3"), (county, "C5")], [rule(top_centers=1)])
     texts = [str(v) for s in statuses for v in s.violations]
     assert len(texts) == 1 and "C3" not in texts[0] and "三镇中心卫生院" in texts[0]
+
+
+def test_region_inputs_are_what_site_county_reads_from_each_citys_part() -> None:
+    # site_region cuts each county's inputs from the region's columns once (no region part per city): they
+    # must be the ones site_county reads from the city's part, a township outside the city ranking as 0.
+    from dataclasses import fields
+
+    import numpy as np
+
+    from planner import regions
+    from planner.dialysis import county_inputs, region_inputs
+
+    region = regions.load("浙江省")
+    fac = region.facilities.copy()
+    central = fac.index[(fac["kind"] == "township_health_center") & fac["central_thc"].astype(bool)]
+    hz = sorted(c for c in region.counties.index if c.startswith("3301"))
+    nb = sorted(c for c in region.counties.index if c.startswith("3302"))
+    moved = next(f for f in sorted(central) if fac.at[f, "county_code"] in hz)
+    fac.loc[moved, "township_code"] = region.townships.index[region.townships["county_code"] == nb[0]][0]
+    region.facilities = fac
+    groups = [hz, nb]
+    got = region_inputs(region, groups)
+    for part, group, inputs in zip(region.partition(groups, context=False, staff=False), groups, got):
+        for county, c in zip(group, inputs):
+            want = county_inputs(part, county, part.townships_of(county).sort_index(),
+                                 part.facilities_of(county).sort_index())
+            for f in fields(c):
+                a, b = getattr(c, f.name), getattr(want, f.name)
+                assert (np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b), (county, f.name)
+    home = next(c for c in got[0] if moved in c.fac_ids)
+    assert home.rank_population[home.fac_ids.index(moved)] == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..check import RuleStatus, Violation
+from ..check import RuleStatus, Violation, _Memo
 from ..i18n import Text
 from ..plan import Plan
 from ..region import Region, positions_by
@@ -35,7 +35,8 @@ def _licensed(region: Region) -> dict[str, int]:
 
 
 def _counties(region: Region, rule) -> list[str]:
-    return [c for c in sorted(region.counties.index) if rule.covers_county(c, region.city_of(c))]
+    city = dict(zip(region.counties.index, (str(x) for x in region.counties["city_code"].tolist())))  # as city_of
+    return [c for c in sorted(region.counties.index) if rule.covers_county(c, city[c])]
 
 
 def _strs(frame: pd.DataFrame, column: str) -> list:
@@ -66,6 +67,7 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
     from itertools import groupby
 
     found: list[Violation] = []
+    county_name = _Memo(region.county_name)   # each county's name looked up once (~1 ms a look-up)
     modes = tables.get("village_modes", pd.DataFrame())
     routes = tables.get("routes", pd.DataFrame())
     fac = region.facilities
@@ -99,34 +101,44 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
         vil_kind = _strs(vil_all, "kind") if "kind" in vil_all.columns else ["村委会"] * len(vil_all)
     none = np.zeros(0, dtype=np.int64)
     for county in counties:
-        cname = region.county_name(county)
+        cname = county_name(county)
         rows = vil_rows.get(county, none)
         if not len(rows):
             continue
         rows = rows[np.argsort(np.array([vil_code[i] for i in rows], dtype=object), kind="stable")]  # by code
         doc = doc_at[doc_rows[county]] if county in doc_rows else none
-        vp = Points(tuple(vil_code[i] for i in rows), vil_x[rows], vil_y[rows])
+        rows_l = rows.tolist()
+        # A village is short when it is listed, rural, visited on fewer days than its population asks and has no
+        # licensed physician within reach: the nearest physician's minutes are computed for the first three only
+        # (the same minutes, element by element; the conditions are independent, so the order they are tested in
+        # changes nothing but the work).
+        short = [vil_code[i] in listed and rule.rural(vil_kind[i])
+                 and len(by_village.get(vil_code[i], ())) < rule.visits_for(int(vil_pop[i])) for i in rows_l]
+        ask = [i for i, s in zip(rows_l, short) if s]
+        vp = Points(tuple(vil_code[i] for i in ask), vil_x[ask], vil_y[ask])
         dp = Points(tuple(fac_id[i] for i in doc), fac_x[doc], fac_y[doc])
-        near = travel.minutes(vp, dp).min(axis=1) if len(dp) else np.full(len(vp), np.inf)
-        for k, i in enumerate(rows.tolist()):
+        near_of = (travel.minutes(vp, dp).min(axis=1) if len(dp) else np.full(len(vp), np.inf)).tolist() if ask else []
+        near = iter(near_of)
+        for i, s in zip(rows_l, short):
             code, vname, pop = vil_code[i], vil_name[i], vil_pop[i]
             if code not in listed:
                 found.append(_v(rule, county, cname, f"village {vname} ({code}) is missing from village_modes.csv",
                                 f"行政村{vname}（{code}）未列入village_modes.csv"))
                 continue
-            if near[k] <= rule.resident_max_minutes + 1e-6 or not rule.rural(vil_kind[i]):
+            if not s:
+                continue
+            nearest = next(near)
+            if nearest <= rule.resident_max_minutes + 1e-6:
                 continue
             need = rule.visits_for(int(pop))
             got = len(by_village.get(code, set()))
-            if got >= need:
-                continue
             reason, reason_zh = listed[code]
             why = f" ({reason})" if reason else "; not listed as unreachable with a reason"
             found.append(_v(rule, county, cname,
                             f"{vname} ({code}): no licensed physician within {rule.resident_max_minutes:g} min "
-                            f"(nearest {near[k]:.0f} min) and {got} of its {need} circuit visits a week{why}",
+                            f"(nearest {nearest:.0f} min) and {got} of its {need} circuit visits a week{why}",
                             f"{vname}（{code}）：{rule.resident_max_minutes:g}分钟内无执业（助理）医师（最近"
-                            f"{near[k]:.0f}分钟），每周需巡回诊疗{need}次，路线安排{got}次"
+                            f"{nearest:.0f}分钟），每周需巡回诊疗{need}次，路线安排{got}次"
                             + (f"（{reason_zh}）" if reason else "；未列明无法到达的原因")))
     if len(routes):
         covered = set(counties)
@@ -139,7 +151,7 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
         recs = sorted(zip(_strs(routes, "team"), _ints(routes, "weekday"), _ints(routes, "stop"), _strs(routes, "base"),
                           _strs(routes, "county"), _strs(routes, "village"), _strs(routes, "village_name"),
                           _strs(routes, "arrival"), routes["route_minutes"].astype(float).tolist()))
-        cnames = {c: region.county_name(c) for c in sorted(set(_strs(routes, "county")))}
+        cnames = {c: county_name(c) for c in sorted(set(_strs(routes, "county")))}
         # The lead of each township's community, from the plan (not from the tables' `role` column).
         lead_of = {str(t): str(lead) for t, lead in plan.assignment().items()} if plan is not None else {}
         town_of_vil = dict(zip(vil_code, _strs(vil_all, "township_code"))) if len(vil_all) else {}
@@ -207,14 +219,14 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
             most += rule.lead_teams if base in lead_bases else 0
             if len(ts) > most:
                 county = county_of_fac.get(base, "")
-                found.append(_v(rule, county, region.county_name(county),
+                found.append(_v(rule, county, county_name(county),
                                 f"{name_of_fac.get(base, base)} sends {len(ts)} teams on {WEEKDAYS_ZH[day - 1]}, more than "
                                 f"its {most}",
                                 f"{name_of_fac.get(base, base)}{WEEKDAYS_ZH[day - 1]}派出{len(ts)}队，超过{most}队"))
         for (v, day), n in sorted(twice.items()):
             if n > 1:
                 county = county_of_vil.get(str(v), str(v)[:6])
-                found.append(_v(rule, county, region.county_name(county), f"village {v} is visited {n} times on "
+                found.append(_v(rule, county, county_name(county), f"village {v} is visited {n} times on "
                                 f"{WEEKDAYS_ZH[day - 1]} (visits count on distinct days)",
                                 f"行政村{v}在{WEEKDAYS_ZH[day - 1]}被巡回{n}次（按不同日计）"))
     return RuleStatus(rule, len(counties), tuple(found))
@@ -272,6 +284,7 @@ def check_remote(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
     rule's half-days, seats stay within the half-day, and no facility puts more consultants on the rota than allowed.
     `licensed` (licensed physicians per facility, as `_licensed` reads them) saves reading the staff again."""
     found: list[Violation] = []
+    county_name = _Memo(region.county_name)   # each county's name looked up once (~1 ms a look-up)
     tt = tables.get("timetable", pd.DataFrame())
     shorts = tables.get("timetable_shortfalls", pd.DataFrame())
     fac = region.facilities
@@ -294,7 +307,7 @@ def check_remote(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
     for fid, t in zip(centers.index.astype(str).tolist(), _strs(centers, "township_code")):
         center_of.setdefault(t, fid)
     clinics = own[own["kind"].astype(str) == "village_clinic"].sort_index()
-    cnames = {c: region.county_name(c) for c in sorted(set(_strs(fac, "county_code")))}
+    cnames = {c: county_name(c) for c in sorted(set(_strs(fac, "county_code")))}
     for fid, county, town, cname in zip(clinics.index.astype(str).tolist(), _strs(clinics, "county_code"),
                                         _strs(clinics, "township_code"), _strs(clinics, "name")):
         got = len(days_of.get(fid, set()))
@@ -313,7 +326,7 @@ def check_remote(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
             if len(grp) > 1:
                 county = str(grp["county"].iloc[0])
                 when = f"{WEEKDAYS_ZH[int(key[1]) - 1]}{HALVES_ZH[int(key[2])]}"
-                found.append(_v(rule, county, region.county_name(county),
+                found.append(_v(rule, county, county_name(county),
                                 f"consultant {key[0]} is double-booked on {when} seat {key[3]}: {', '.join(grp['clinic'])}",
                                 f"会诊医师{key[0]}在{when}第{key[3]}场重复排班：{'、'.join(grp['clinic_name'])}"))
         consultant, weekday, half_day = _strs(tt, "consultant"), _ints(tt, "weekday"), _ints(tt, "half_day")
@@ -324,7 +337,7 @@ def check_remote(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
         for cons, n in halves.items():
             if n > rule.half_days_per_consultant:
                 county = str(tt.loc[tt["consultant"] == cons, "county"].iloc[0])
-                found.append(_v(rule, county, region.county_name(county), f"consultant {cons} works {n} half-days, more "
+                found.append(_v(rule, county, county_name(county), f"consultant {cons} works {n} half-days, more "
                                 f"than {rule.half_days_per_consultant}", f"会诊医师{cons}每周{n}个半天，超过{rule.half_days_per_consultant}个"))
         fac_id = fac.index.astype(str).tolist()
         town_of = dict(zip(fac_id, _strs(fac, "township_code")))

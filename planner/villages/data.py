@@ -74,6 +74,8 @@ class RegionColumns:
         self.t_code = towns.index.astype(str).tolist()
         self.t_name = towns["name"].astype(str).tolist()
         self.t_rows = positions_by(towns["county_code"].to_numpy())
+        # The region's county names as `region.county_name` gives them (its index look-ups cost ~1 ms a county).
+        self.county_names = dict(zip(region.counties.index, (str(x) for x in region.counties["name"].tolist())))
 
     def county(self, county: str) -> CountyData:
         """The county's villages (its townships' villages, sorted by code) and its facilities (all of the region's
@@ -91,7 +93,7 @@ class RegionColumns:
         town_codes = [self.t_code[i] for i in trows]
         lic = self.licensed
         return CountyData(
-            county=county, county_name=self.region.county_name(county),
+            county=county, county_name=self.county_names[county] if county in self.county_names else self.region.county_name(county),
             village=[self.v_code[i] for i in rows], township=[self.v_town[i] for i in rows],
             village_name=[self.v_name[i] for i in rows], kind=[self.v_kind[i] for i in rows],
             population=self.v_pop[rows], vx=self.v_x[rows], vy=self.v_y[rows],

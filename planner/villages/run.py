@@ -363,16 +363,17 @@ def run_villages(region: Region, plan: Plan, rules: list, travel: TravelModel, *
 
     t0 = time.perf_counter()
     lead_of = leads_by_township(plan)
+    city = {c: region.city_of(c) for c in region.counties.index}   # once per county, not once per rule and county
     counties = [c for c in sorted(region.counties.index)
-                if any(r is not None and r.covers_county(c, region.city_of(c)) for r in (circuit, remote))]
+                if any(r is not None and r.covers_county(c, city[c]) for r in (circuit, remote))]
     # The licensed physicians per facility are counted once here (grouping the staff per county part cost more than
     # the phase), and every layer's columns are extracted once and cut per county by row positions: a region part
     # of GeoDataFrames per county cost more to build and to send to a worker than the county's routing.
     lic_of = {str(k): int(v) for k, v in licensed_physicians(region).items()}
     columns = RegionColumns(region, lic_of, lead_of)
     datas = [columns.county(c) for c in counties]
-    rules_of = [(circuit if circuit is not None and circuit.covers_county(c, region.city_of(c)) else None,
-                 remote if remote is not None and remote.covers_county(c, region.city_of(c)) else None) for c in counties]
+    rules_of = [(circuit if circuit is not None and circuit.covers_county(c, city[c]) else None,
+                 remote if remote is not None and remote.covers_county(c, city[c]) else None) for c in counties]
     chunks = _chunks([len(d.village) + 1 for d in datas], jobs)
     items = [(datas[a:b], rules_of[a:b], travel) for a, b in chunks]
     results = ordered_map(county_chunk, items, jobs=jobs, executor=executor, address=address)
