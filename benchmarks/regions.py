@@ -125,7 +125,8 @@ def main() -> None:
             print(f"note ({label}): {note}")
     rows: list[dict] = []
     base_rows: list[dict] = []
-    codes = [("this", None)] + ([("baseline", args.baseline)] if args.baseline else [])
+    # "this" runs its own tree too: run from a copy (e.g. `git archive`), the installed planner may be other code.
+    codes = [("this", str(Path(__file__).resolve().parents[1]))] + ([("baseline", args.baseline)] if args.baseline else [])
     for region in args.regions.split(","):
         for jobs in (int(j) for j in args.jobs.split(",")):
             runs: dict[str, list[dict]] = {label: [] for label, _ in codes}
