@@ -20,8 +20,8 @@ def wrap(mod, name, label=None):
     setattr(mod, name, w)
     return w
 for n in ["_new_run", "_unit_key", "_draw_all", "overview_page", "unit_page", "page_html", "_dialysis_minutes", "_roster_lines",
-          "_facility_html", "_township_popup", "_township_tip", "_dissolve", "_tuples", "_prepare", "_rule_list", "_write_unit_shell", "_folium_shell"]:
-    wrap(render, n)
+          "_facility_html", "_township_popup", "_township_tip", "_dissolve", "_tuples", "_prepare", "_rule_list", "_write_unit_shell", "_folium_shell", "_unit_towns", "community_graph", "community_colors"]:
+    if hasattr(render, n): wrap(render, n)
 wrap(render.Page, "data_json", "Page.data_json")
 wrap(render._Proj, "geojson", "Proj.geojson")
 wrap(render.io, "write_text", "io.write_text")

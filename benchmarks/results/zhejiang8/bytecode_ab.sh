@@ -1,6 +1,7 @@
 #!/bin/bash
 # same code (HEAD), compiled bytecode against none, interleaved; regions.py --one 浙江省 jobs 1 with maps
-PY=/work/wt/zhejiang8/.venv/bin/python
+REPO=$(cd "$(dirname "$0")/../../.." && pwd)
+PY=${PY:-$REPO/.venv/bin/python}
 cd /tmp
 for rep in 1 2 3; do
   for v in nopyc pyc; do
