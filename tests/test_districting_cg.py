@@ -58,6 +58,30 @@ def _brute_force(pop, cost, edges, k, lower, upper) -> float:
     return best
 
 
+def _grid_instance(seed: int):
+    """5 x 2 grid, 3 districts, +-20 %, seeded populations and costs, with its brute-force optimum."""
+    rng = np.random.default_rng(seed)
+    pop = rng.integers(10, 40, size=10).astype(np.int64)
+    cost = rng.integers(1, 100, size=(10, 10)).astype(np.int64) * pop[:, None]
+    np.fill_diagonal(cost, 0)
+    edges = _grid(5, 2)
+    k = 3
+    mean = pop.sum() / k
+    lower, upper = int(np.floor(0.8 * mean)), int(np.ceil(1.2 * mean))
+    return pop, cost, edges, k, lower, upper, _brute_force(pop, cost, edges, k, lower, upper)
+
+
+def _assert_districts(groups, pop, cost, edges, lower, upper, total=None) -> None:
+    """Each group holds its center, is connected and within [lower, upper]; costs add up to `total` if given."""
+    cost_sum = 0.0
+    for center, members in groups.items():
+        assert center in members and _connected(list(members), edges)
+        assert lower <= pop[list(members)].sum() <= upper
+        cost_sum += cost[list(members), center].sum()
+    if total is not None:
+        assert cost_sum == pytest.approx(total)
+
+
 @pytest.fixture(scope="module")
 def tiny():
     """A 3 x 3 grid, 3 districts, hand-set populations, random (seeded) costs: contiguity binds."""
@@ -104,12 +128,7 @@ def test_solve_colgen_proves_the_brute_force_optimum(tiny):
     assert res.status == "OPTIMAL"
     assert res.objective == pytest.approx(optimum)
     assert res.bound == pytest.approx(optimum)
-    total = 0.0
-    for center, members in res.groups.items():
-        assert center in members and _connected(list(members), edges)
-        assert lower <= pop[list(members)].sum() <= upper
-        total += cost[list(members), center].sum()
-    assert total == pytest.approx(optimum)
+    _assert_districts(res.groups, pop, cost, edges, lower, upper, total=optimum)
 
 
 def test_the_flow_pricing_finds_the_least_connected_balanced_group_holding_the_center(tiny):
@@ -156,27 +175,14 @@ def test_branch_and_price_proves_the_brute_force_optimum(tiny):
     assert res.status == "OPTIMAL"
     assert res.objective == pytest.approx(optimum)
     assert res.bound == pytest.approx(optimum)
-    total = 0.0
-    for center, members in res.groups.items():
-        assert center in members and _connected(list(members), edges)
-        assert lower <= pop[list(members)].sum() <= upper
-        total += cost[list(members), center].sum()
-    assert total == pytest.approx(optimum)
+    _assert_districts(res.groups, pop, cost, edges, lower, upper, total=optimum)
 
 
 @pytest.mark.parametrize("seed", [3, 17])
 def test_branch_and_price_branches_to_the_brute_force_optimum(seed):
     """5 x 2 grids, 3 districts, +-20 %: the set-partitioning LP is fractional on these seeds (root bound
     below the optimum, so the proof needs branching)."""
-    rng = np.random.default_rng(seed)
-    pop = rng.integers(10, 40, size=10).astype(np.int64)
-    cost = rng.integers(1, 100, size=(10, 10)).astype(np.int64) * pop[:, None]
-    np.fill_diagonal(cost, 0)
-    edges = _grid(5, 2)
-    k = 3
-    mean = pop.sum() / k
-    lower, upper = int(np.floor(0.8 * mean)), int(np.ceil(1.2 * mean))
-    optimum = _brute_force(pop, cost, edges, k, lower, upper)
+    pop, cost, edges, k, lower, upper, optimum = _grid_instance(seed)
     root = ColumnGeneration(pop, cost, edges, k, lower, upper)
     assert root.run(60.0) * root.scale < optimum - 1.0  # the LP alone does not prove it
     res = branch_and_price(pop, cost, edges, k=k, lower=lower, upper=upper, time_limit_s=120.0)
@@ -184,6 +190,4 @@ def test_branch_and_price_branches_to_the_brute_force_optimum(seed):
     assert res.status == "OPTIMAL"
     assert res.objective == pytest.approx(optimum)
     assert res.bound == pytest.approx(optimum)
-    for center, members in res.groups.items():
-        assert center in members and _connected(list(members), edges)
-        assert lower <= pop[list(members)].sum() <= upper
+    _assert_districts(res.groups, pop, cost, edges, lower, upper)

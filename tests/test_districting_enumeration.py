@@ -8,7 +8,7 @@ import pytest
 from planner.districting import connected_groups, solve_by_enumeration, solve_reduced
 from planner.milp import Status
 
-from test_districting_cg import _brute_force, _connected, _grid
+from test_districting_cg import _assert_districts, _connected, _grid, _grid_instance
 
 
 @pytest.mark.parametrize("rows,cols,seed", [(3, 3, 1), (4, 3, 2), (2, 6, 3)])
@@ -30,23 +30,10 @@ def test_connected_groups_lists_each_balanced_connected_set_once(rows, cols, see
 
 @pytest.mark.parametrize("seed", [3, 7, 17])
 def test_enumeration_proves_the_brute_force_optimum(seed):
-    rng = np.random.default_rng(seed)
-    pop = rng.integers(10, 40, size=10).astype(np.int64)
-    cost = rng.integers(1, 100, size=(10, 10)).astype(np.int64) * pop[:, None]
-    np.fill_diagonal(cost, 0)
-    edges = _grid(5, 2)
-    k = 3
-    mean = pop.sum() / k
-    lower, upper = int(np.floor(0.8 * mean)), int(np.ceil(1.2 * mean))
-    optimum = _brute_force(pop, cost, edges, k, lower, upper)
+    pop, cost, edges, k, lower, upper, optimum = _grid_instance(seed)
     res = solve_by_enumeration(pop, cost, edges, k, lower, upper, 60.0)
     assert res.status is Status.OPTIMAL and res.objective == pytest.approx(optimum)
-    total = 0.0
-    for center, members in res.groups.items():
-        assert center in members and _connected(list(members), edges)
-        assert lower <= pop[list(members)].sum() <= upper
-        total += cost[list(members), center].sum()
-    assert total == pytest.approx(optimum)
+    _assert_districts(res.groups, pop, cost, edges, lower, upper, total=optimum)
     # solve_reduced takes this path for few areas and gives the same plan.
     red = solve_reduced(pop, cost, edges, k=k, balance=(lower, upper), time_limit_s=60.0)
     assert red.stats.get("method") == "enumeration"
