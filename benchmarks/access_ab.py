@@ -63,24 +63,13 @@ def _run(inputs: str, out: str, repeat: int, jobs: int) -> None:
 
 
 def _compare(a_path: str, b_path: str) -> int:
-    import pandas as pd
+    from _compare import same_tables  # pandas only for a compare
 
     with open(a_path, "rb") as f:
         a, sa = pickle.load(f)
     with open(b_path, "rb") as f:
         b, sb = pickle.load(f)
-    ok = True
-    for k in sorted(set(a) | set(b)):
-        if k not in a or k not in b:
-            print("missing table", k)
-            ok = False
-            continue
-        try:
-            pd.testing.assert_frame_equal(a[k], b[k], check_exact=True)
-            print(k, a[k].shape, "identical")
-        except AssertionError as e:
-            ok = False
-            print(k, "DIFFERS", str(e)[:500])
+    ok = same_tables(a, b)
     print("statuses identical" if sa == sb else "STATUSES DIFFER")
     ok = ok and sa == sb
     print("ALL IDENTICAL" if ok else "DIFFERENT")

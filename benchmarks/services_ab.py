@@ -165,27 +165,13 @@ def _run(inputs: str, out: str, jobs: int, profile: str | None) -> None:
 
 
 def _compare(a_path: str, b_path: str) -> int:
-    import pandas as pd
+    from _compare import same_tables  # pandas only for a compare
 
     with open(a_path, "rb") as f:
         a, oa = pickle.load(f)
     with open(b_path, "rb") as f:
         b, ob = pickle.load(f)
-    ok = True
-    for k in sorted(set(a) | set(b)):
-        if k not in a or k not in b:
-            print("missing", k)
-            ok = False
-            continue
-        try:
-            if isinstance(a[k], pd.DataFrame):
-                pd.testing.assert_frame_equal(a[k], b[k], check_exact=True)
-            else:
-                assert a[k] == b[k], "differs"
-            print(k, getattr(a[k], "shape", ""), "identical")
-        except AssertionError as e:
-            ok = False
-            print(k, "DIFFERS", str(e)[:500])
+    ok = same_tables(a, b)
     for k in sorted(set(oa) | set(ob)):
         same = oa.get(k) == ob.get(k)
         ok = ok and same
