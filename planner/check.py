@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal
@@ -136,19 +137,6 @@ class _Cells(dict):
         return value
 
 
-class _Memo(dict):
-    """`fn(key)` for the keys asked, each computed once."""
-
-    def __init__(self, fn) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def __call__(self, key):
-        if key not in self:
-            self[key] = self.fn(key)
-        return self[key]
-
-
 def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) -> list[RuleStatus]:
     """Re-check a dispatch roster against the dispatch rules, from the roster rows and the data alone.
 
@@ -164,7 +152,7 @@ def check_dispatch(region, plan: Plan, rows: Sequence, rules: Sequence[Rule]) ->
     fac = region.facilities
     # Cells read once each (`fac.at` on the wide frame cost ~0.1 ms a call; a national roster asks ~30,000 times).
     name_of, county_of = _Cells(fac, "name"), _Cells(fac, "county_code")
-    county_name = _Memo(region.county_name)
+    county_name = functools.cache(region.county_name)
     city_of = {**region.context_counties["city_code"].to_dict(), **region.counties["city_code"].to_dict()}
     attending = next((r for r in rules if r.enabled and r.kind == "attending_dispatch"), None)
     expert = next((r for r in rules if r.enabled and r.kind == "expert_dispatch"), None)

@@ -3,10 +3,12 @@ remote sessions per clinic, no consultant double-booked."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
-from ..check import RuleStatus, Violation, _Memo
+from ..check import RuleStatus, Violation
 from ..i18n import Text
 from ..plan import Plan
 from ..region import Region, positions_by
@@ -67,7 +69,7 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
     from itertools import groupby
 
     found: list[Violation] = []
-    county_name = _Memo(region.county_name)   # each county's name looked up once (~1 ms a look-up)
+    county_name = functools.cache(region.county_name)   # each county's name looked up once (~1 ms a look-up)
     modes = tables.get("village_modes", pd.DataFrame())
     routes = tables.get("routes", pd.DataFrame())
     fac = region.facilities
@@ -284,7 +286,7 @@ def check_remote(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
     rule's half-days, seats stay within the half-day, and no facility puts more consultants on the rota than allowed.
     `licensed` (licensed physicians per facility, as `_licensed` reads them) saves reading the staff again."""
     found: list[Violation] = []
-    county_name = _Memo(region.county_name)   # each county's name looked up once (~1 ms a look-up)
+    county_name = functools.cache(region.county_name)   # each county's name looked up once (~1 ms a look-up)
     tt = tables.get("timetable", pd.DataFrame())
     shorts = tables.get("timetable_shortfalls", pd.DataFrame())
     fac = region.facilities
