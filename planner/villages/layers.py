@@ -104,7 +104,7 @@ def _region_rows(table: pd.DataFrame, column: str, region: Any, frame: str) -> n
     memo = frame_memo(table, f"villages.layers_key:{column}", lambda _f: {})
     got = memo.get(id(target))
     if got is None or got[0]() is not target or got[1] != len(target):
-        index = {str(c): i for i, c in enumerate(target.index.tolist())}
+        index = _index_rows(target)
         rows = np.fromiter((index.get(c, -1) for c in _text(columns_of(table)[column])), dtype=np.intp,
                            count=len(table))
         got = memo[id(target)] = (weakref.ref(target), len(target), rows)
@@ -125,13 +125,20 @@ def _facility_hashes(region: Any) -> np.ndarray:
     return frame_memo(region.facilities, "villages.layers_key", build)
 
 
+def _index_rows(frame: pd.DataFrame) -> dict[str, int]:
+    """Index label (as text) -> row of a region frame, built once per frame (the country has 620,573 villages)."""
+    from ..render import frame_memo
+
+    return frame_memo(frame, "villages.rows", lambda f: {str(c): i for i, c in enumerate(f.index.tolist())})
+
+
 def _lookups(region: Any) -> tuple[dict[str, int], np.ndarray, np.ndarray, dict[str, str], dict[str, tuple[float, float]]]:
     """Village code -> row and the villages' x, y; facility names and points (built once per region)."""
     from ..render import frame_memo
 
     def villages(vil: pd.DataFrame):
         geo = np.asarray(vil.geometry.values, dtype=object)
-        return ({str(c): i for i, c in enumerate(vil.index)}, shapely.get_x(geo), shapely.get_y(geo))
+        return (_index_rows(vil), shapely.get_x(geo), shapely.get_y(geo))
 
     def facilities(fac: pd.DataFrame):
         ids = [str(i) for i in fac.index]
