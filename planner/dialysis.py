@@ -46,32 +46,6 @@ class DialysisResult:
     note: str = ""
 
 
-def ranked_centers(region: Region, county: str, rule: DialysisSiting, fac: pd.DataFrame | None = None) -> list[str]:
-    """The county's central THCs with the most populous townships, most populous first (000 (六) 人口较多).
-
-    Only central township health centers take part in the ranking; a tie in population is
-    broken by township code. At most `rule.top_centers` are returned. `fac` is the county's
-    facilities (`region.facilities_of(county)`) when the caller has them already.
-    """
-    fac = region.facilities_of(county) if fac is None else fac
-    central = fac[(fac["kind"] == "township_health_center") & fac["central_thc"].fillna(False).astype(bool)]
-    if central.empty:
-        return []
-    pop = region.townships["population"]
-    towns = [str(t) for t in central["township_code"]]
-    # Most populous first, ties by township code; the sort is stable, so equal keys keep the id order.
-    keyed = sorted(zip((-int(pop.get(t, 0)) for t in central["township_code"]), towns, range(len(towns))))
-    return [str(central.index[k]) for _, _, k in keyed[: rule.top_centers]]
-
-
-def candidates_of(region: Region, county: str, rule: DialysisSiting, fac: pd.DataFrame | None = None,
-                  ranked: list[str] | None = None) -> list[str]:
-    """The county's `top_centers` central THCs with the most populous townships that offer no dialysis yet."""
-    fac = region.facilities_of(county) if fac is None else fac
-    ranked = ranked_centers(region, county, rule, fac) if ranked is None else ranked
-    return sorted(f for f in ranked if not bool(fac.at[f, "dialysis"]))
-
-
 @dataclass
 class CountyInputs:
     """What siting one county reads, as plain lists and arrays (cheap to cut for thousands of counties and to
@@ -100,7 +74,7 @@ class CountyInputs:
 
 
 def _central_mask(fac: pd.DataFrame) -> np.ndarray:
-    """Central township health centers (as `ranked_centers` selects them), row by row."""
+    """Central township health centers (the ones `_ranked` ranks), row by row."""
     return ((fac["kind"] == "township_health_center") & fac["central_thc"].fillna(False).astype(bool)).to_numpy()
 
 
@@ -136,7 +110,11 @@ def site_county(region: Region, county: str, rule: DialysisSiting, travel: Trave
 
 
 def _ranked(c: CountyInputs, rule: DialysisSiting) -> list[str]:
-    """`ranked_centers` on a CountyInputs: most populous township first, ties by township code, then facility order."""
+    """The county's central THCs with the most populous townships, most populous first (000 (六) 人口较多).
+
+    Only central township health centers take part in the ranking; a tie in population is broken by
+    township code, then by facility order. At most `rule.top_centers` are returned.
+    """
     at = np.flatnonzero(c.central).tolist()
     keyed = sorted((-c.rank_population[k], c.fac_towns[k], n) for n, k in enumerate(at))
     return [c.fac_ids[at[n]] for _, _, n in keyed[: rule.top_centers]]
