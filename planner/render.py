@@ -446,8 +446,24 @@ class _Proj:
         return out
 
     def line(self, pts: Sequence[tuple[float, float]]) -> str:
-        x, y = self.xy([p[0] for p in pts], [p[1] for p in pts])
-        return json.dumps({"type": "LineString", "coordinates": [[float(a), float(b)] for a, b in zip(x, y)]})
+        """A LineString's text as `json.dumps` writes it (spaced: the pages' dispatch and courier lines)."""
+        return self.spaced_lines([pts])[0]
+
+    def spaced_lines(self, paths: Sequence[Sequence[tuple[float, float]]]) -> list[str]:
+        """`line` of many paths at once (one projection for all: a county page has dozens of dispatch lines)."""
+        if not paths:
+            return []
+        x, y = self.xy([p[0] for path in paths for p in path], [p[1] for path in paths for p in path])
+        xs, ys = x.tolist(), y.tolist()
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):     # NaN and Infinity: json.dumps' words
+            return [json.dumps({"type": "LineString", "coordinates": [[xs[i], ys[i]] for i in range(k, k + len(path))]})
+                    for k, path in zip(np.cumsum([0] + [len(p) for p in paths[:-1]]).tolist(), paths)]
+        out, k = [], 0
+        for path in paths:
+            out.append('{"type": "LineString", "coordinates": [' + ", ".join(
+                f"[{xs[i]!r}, {ys[i]!r}]" for i in range(k, k + len(path))) + "]}")
+            k += len(path)
+        return out
 
     def bounds(self, geoms: Sequence[shapely.Geometry]) -> list[list[float]]:
         minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(list(geoms), dtype=object))
@@ -1408,8 +1424,8 @@ def _dialysis_minutes(run: _Run, unit: Unit) -> tuple[dict[str, tuple[float, flo
         b, a = _nearest(run, seats, before_ids), _nearest(run, seats, after_ids)
         for code, x, y in zip(codes, b, a):
             out[str(code)] = (float(x) if np.isfinite(x) else float("nan"), float(y) if np.isfinite(y) else float("nan"))
-        here = rows_of(new_sites, [county])
-        served = dict(zip(here["facility_id"], here["residents_served"]))
+        here, sc = positions_of(new_sites, [county]), columns_of(new_sites)
+        served = dict(zip(sc["facility_id"][here].tolist(), sc["residents_served"][here].tolist())) if len(here) else {}
         for fid in d.existing:
             sites.append({"fid": fid, "new": False, "served": None, "county": d})
         for fid in d.sites:
@@ -1424,12 +1440,51 @@ def _culprits(run: _Run, unit: Unit, towns: pd.DataFrame) -> list[str]:
     return [str(code) for code, name in zip(towns.index, towns["name"].astype(str)) if len(name) >= 2 and name in text]
 
 
+_UNIT_TOWN_FIELDS = (*_TOWN_FIELDS, "seat_lon", "seat_lat")
+"""The township columns a unit page reads (its own and `access.layers.access_layers`'), besides the geometry."""
+
+
 def _unit_towns(run: _Run, unit: Unit) -> pd.DataFrame:
-    """The rows of the region's townships that are the unit's, in the unit's order (`.loc` of them)."""
+    """The rows of the region's townships that are the unit's, in the unit's order (`.loc` of them), with the
+    columns a page reads (`_UNIT_TOWN_FIELDS` and the geometry).
+
+    Every unit's rows are taken at once, one unit after another (`_stacked_towns`), and a page gets a slice of
+    them: a row selection of the township frame per page was a tenth of a page's CPU."""
     if not run.towns.index.is_unique:
         return run.towns.loc[[x for x in unit.townships if x in run.towns.index]]
-    row = _geometry_index(run.towns)[0]
-    return run.towns.iloc[[row[x] for x in map(str, unit.townships) if x in row]]
+    stacked, spans = _stacked_towns(run)
+    a, b = spans[unit.id]
+    return stacked.iloc[a:b]
+
+
+def _stacked_towns(run: _Run) -> tuple[pd.DataFrame, dict[str, tuple[int, int]]]:
+    """The township rows of every unit of the run, unit after unit (the page's columns only), and each unit's span
+    (made once per run; before the workers fork, `_prepare`)."""
+    got = run.__dict__.get("_stacked_towns")
+    if got is None:
+        row = _geometry_index(run.towns)[0]
+        pos, spans = [], {}
+        for u in run.result.units:
+            mine = [row[x] for x in map(str, u.townships) if x in row]
+            spans[u.id] = (len(pos), len(pos) + len(mine))
+            pos += mine
+        f = run.towns
+        narrow = f[[c for c in f.columns if c in _UNIT_TOWN_FIELDS or c == f.geometry.name]]
+        got = run.__dict__["_stacked_towns"] = (narrow.iloc[pos], spans)
+    return got
+
+
+def _town_tuples(run: _Run, unit: Unit, towns: pd.DataFrame) -> list[Any]:
+    """`_tuples(towns, _TOWN_FIELDS)` of a unit's towns (`_unit_towns`), read from the stacked frame's columns."""
+    if not run.towns.index.is_unique:
+        return _tuples(towns, _TOWN_FIELDS)
+    stacked, spans = _stacked_towns(run)
+    a, b = spans[unit.id]
+    cols = columns_of(stacked)
+    present = tuple(f for f in _TOWN_FIELDS if f in cols)
+    row = _row_type(("Index", *present))
+    return [row(*vals) for vals in zip(frame_memo(stacked, "index", lambda f: f.index.to_numpy())[a:b].tolist(),
+                                       *(cols[f][a:b].tolist() for f in present))]
 
 
 def unit_page(run: _Run, unit: Unit) -> Page:
@@ -1459,7 +1514,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     reps = shapely.point_on_surface(np.asarray(towns.geometry.values, dtype=object))
     rx, ry = (v.tolist() for v in proj.xy(shapely.get_x(reps), shapely.get_y(reps))) if len(reps) else ([], [])
     rep_of = {}
-    for k, (tw, geo, rep) in enumerate(zip(_tuples(towns, _TOWN_FIELDS), town_geo, reps)):
+    for k, (tw, geo, rep) in enumerate(zip(_town_tuples(run, unit, towns), town_geo, reps)):
         code = str(tw.Index)
         rep_of[code] = rep
         style = {"color": "#ffffff", "weight": 1.2, "opacity": 1.0, "fillColor": colour_of.get(code, "#bdbdbd"),
@@ -1494,7 +1549,8 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     rows = pd.concat([fac_here, run.fac.loc[extra]]) if extra else fac_here
     lead_feats, hosp_feats, center_feats, clinic_feats = [], [], [], []
     lead_xy: dict[str, tuple[float, float]] = {}
-    gx, gy = rows.geometry.x.to_numpy(), rows.geometry.y.to_numpy()
+    garr = np.asarray(rows.geometry.values, dtype=object)
+    gx, gy = shapely.get_x(garr), shapely.get_y(garr)
     px, py = (v.tolist() for v in proj.xy(gx, gy))
     kinds = rows["kind"].astype(str).tolist()
     syn = rows["synthesized"].astype(bool).tolist() if "synthesized" in rows.columns else [False] * len(rows)
@@ -1502,13 +1558,16 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     others = []
     for i, fid in enumerate(map(str, rows.index.tolist())):
         if _kind_letter(kinds[i]) == "v" and fid not in leads:
-            # Many per county: the tooltip is built in the page from the plain name (set as text).
-            props = '{"fk":"v","mk":"fac","nm":' + _json(names_[i]) + (',"syn":1}' if syn[i] else "}")
+            # Many per county: the tooltip is built in the page from the plain name (set as text; made
+            # script-safe with the whole page, `Page.data_json`).
+            props = '{"fk":"v","mk":"fac","nm":' + _STR(names_[i]) + (',"syn":1}' if syn[i] else "}")
             clinic_feats.append(f'{{"geometry":{{"type":"Point","coordinates":[{px[i]!r},{py[i]!r}]}},'
                                 f'"properties":{props},"type":"Feature"}}')
         else:
             others.append(i)
-    for i, f in zip(others, _tuples(rows.iloc[others], _FAC_FIELDS)):
+    fac_rows = _tuples(rows, _FAC_FIELDS)     # the frame's few columns read whole: no `.iloc` of a wide frame
+    for i in others:
+        f = fac_rows[i]
         fid = str(f.Index)
         letter = _kind_letter(f.kind)
         x, y = float(gx[i]), float(gy[i])
@@ -1555,19 +1614,22 @@ def unit_page(run: _Run, unit: Unit) -> Page:
 
     site_feats, reach_feats = [], []
     cov_min = run.dialysis_rule.coverage_minutes if run.dialysis_rule is not None else None
+    fac_row, fac_cols = _geometry_index(run.fac)[0], columns_of(run.fac)
     for s in dia_sites:
-        f = run.fac.loc[s["fid"]]
+        fid = str(s["fid"])
         d = s["county"]
         kind = t("新增血透点", "New dialysis site") if s["new"] else t("现有血透点", "Existing dialysis site")
         if s["new"]:
             kind += f" · {t('服务人口', 'serves')} ≈{run.num(int(s['served']))}"
-        tip = _tip(f"<b>{esc(f['name'])}</b>", kind,
+        tip = _tip(f"<b>{esc(run.fac_name[fid])}</b>", kind,
                    f"{esc(d.county_name)}: {t('可及人口', 'within reach')} {run.num(int(d.covered_before))} → "
                    f"{run.num(int(d.covered_after))}" + (f" (≤ {cov_min:g} {t('分钟', 'min')})" if cov_min else ""))
-        pop = _pop(tip, f'<span class="pm-syn">{t("合成数据", "synthesized")}</span>' if bool(f.get("synthesized", False)) else "")
-        site_feats.append(_feature(proj.point(f.geometry.x, f.geometry.y), mk="dia", st="new" if s["new"] else "old",
+        synthesized = "synthesized" in fac_cols and bool(fac_cols["synthesized"][fac_row[fid]])
+        pop = _pop(tip, f'<span class="pm-syn">{t("合成数据", "synthesized")}</span>' if synthesized else "")
+        site_feats.append(_feature(proj.point(*run.fac_xy[fid]), mk="dia", st="new" if s["new"] else "old",
                                    id=f"dia:{s['fid']}", tip=tip, pop=pop))
     if cov_min is not None:
+        town_name = dict(zip(map(str, towns.index.tolist()), towns["name"].tolist()))
         for code, (before, after) in sorted(dia_minutes.items()):
             if code not in towns.index:
                 continue
@@ -1575,7 +1637,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
             if not now:
                 continue
             label = t("原已可及", "already within reach") if was else t("新增可及", "newly within reach")
-            tip = _tip(f"<b>{esc(towns.at[code, 'name'])}</b>", label,
+            tip = _tip(f"<b>{esc(town_name[code])}</b>", label,
                        f"{t('最近血透点', 'Nearest dialysis')}: ≈{minutes(before)} → ≈{minutes(after)} {t('分钟', 'min')}")
             reach_feats.append(_feature(geo_of[code], tip=tip,
                                         style={"color": "#08519c", "weight": 1, "opacity": 0.8,
@@ -1717,10 +1779,13 @@ def _roster_lines(run: _Run, proj: _Proj, rows: Sequence[tuple], *, expert: bool
         p["borrowed"] |= str(borrowed).lower() == "true"
     style = {"color": "#6a1b9a" if expert else "#d35400", "opacity": 0.85}
     who = t("名城市专家", "city experts") if expert else t("名医师", "physicians")
-    for (src, dst), p in sorted(pairs.items()):
-        a, b = run.fac_xy.get(src), run.fac_xy.get(dst)
-        if a is None or b is None:
-            continue
+    drawn = [(src, dst, p, run.fac_xy[src], run.fac_xy[dst]) for (src, dst), p in sorted(pairs.items())
+             if src in run.fac_xy and dst in run.fac_xy]
+    k = 0.8     # the count's label: 4/5 of the way to the receiver
+    geoms = proj.spaced_lines([[a, b] for _s, _d, _p, a, b in drawn])
+    spots = proj.points([a[0] + k * (b[0] - a[0]) for _s, _d, _p, a, b in drawn],
+                        [a[1] + k * (b[1] - a[1]) for _s, _d, _p, a, b in drawn])
+    for (src, dst, p, a, b), geom, spot in zip(drawn, geoms, spots):
         n = p["n"]
         detail = "、".join(f"{esc(title)} {esc(spec)} ×{k}" for (title, spec), k in sorted(p["detail"].items()))
         tip = _tip(f"<b>{esc(run.name(src))}</b> → <b>{esc(run.name(dst))}</b>", f"{n} {who}: {detail}",
@@ -1729,10 +1794,8 @@ def _roster_lines(run: _Run, proj: _Proj, rows: Sequence[tuple], *, expert: bool
         s = dict(style, weight=min(2 + n, 8))
         if expert:
             s["dashArray"] = "6 4"
-        lines.append(_feature(proj.line([a, b]), tip=tip, pop=tip, style=s, cls="pm-expert" if expert else "pm-dispatch"))
-        k = 0.8
-        labels.append(_feature(proj.point(a[0] + k * (b[0] - a[0]), a[1] + k * (b[1] - a[1])), mk="cnt", n=n,
-                               x=1 if expert else None))
+        lines.append(_feature(geom, tip=tip, pop=tip, style=s, cls="pm-expert" if expert else "pm-dispatch"))
+        labels.append(_feature(spot, mk="cnt", n=n, x=1 if expert else None))
     return lines, labels
 
 
@@ -2202,6 +2265,8 @@ def _prepare(run: _Run) -> None:
     """Build the run's shared look-ups before workers fork (each would otherwise build its own)."""
     _geometry_index(run.towns)
     columns_of(run.towns)
+    if run.towns.index.is_unique:
+        columns_of(_stacked_towns(run)[0])
     positions_of(run.towns, (), "county_code")
     positions_of(run.facts.sites, ())
     from .access.layers import prepare as access_prepare
