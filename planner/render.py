@@ -679,7 +679,7 @@ class Page:
             return "[" + ",".join(self.layers[i].features) + "]"
 
         data = _PLACEHOLDER.sub(splice, text).encode("utf-8")
-        used = sorted({k.decode("ascii") for k in _TOKEN_BYTES.findall(data)})
+        used = sorted(k.decode("ascii") for k in set(_TOKEN_BYTES.findall(data)))
         labels = {k: _label_html(k) for k in used if k in _LABELS}
         return _script_safe_bytes(data[:-1] + b',"labels":' + _json_raw(labels).encode("utf-8") + b"}")
 

@@ -97,6 +97,10 @@ def _township_access(acc: pd.DataFrame) -> tuple[dict[str, tuple[float, float, f
     return frame_memo(acc, "access.townships", build)
 
 
+_EMPTY = pd.DataFrame()
+"""The table a page reads when the run has none of that name (made once: a frame costs as much as a small layer)."""
+
+
 def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | None = None,
                   towns: pd.DataFrame | None = None) -> list:
     """The access layers of one county or city page (render.unit_page calls this; empty without access tables).
@@ -134,9 +138,8 @@ def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | Non
                                   style={"color": "#555555", "weight": 0.6, "opacity": 0.7,
                                          "fillColor": REACH_COLOURS[min(n, 5)], "fillOpacity": 0.55}))
         layers.append(Layer("access_reach", t("急诊急救五大中心可及范围", "Emergency centers within reach"), feats, show=False))
-    empty = pd.DataFrame()
-    hosts = access.tables.get("shared_hosts", empty)      # not access.table: it builds an empty frame per call
-    trips = access.tables.get("courier_trips", empty)
+    hosts = access.tables.get("shared_hosts", _EMPTY)      # not access.table: it builds an empty frame per call
+    trips = access.tables.get("courier_trips", _EMPTY)
     if len(hosts):
         cols, pos = columns_of(hosts), positions_of(hosts, counties)
         by_host: dict[str, list[tuple[str, str]]] = {}
@@ -181,7 +184,7 @@ def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | Non
                                                                    "opacity": 0.85, "dashArray": "6 4" if over else None}))
         if feats:
             layers.append(Layer("access_courier", t("标本与物资物流线路", "Courier trips"), feats, show=False))
-    acc = access.tables.get("access_townships", empty)
+    acc = access.tables.get("access_townships", _EMPTY)
     if len(acc) and len(towns):
         vals, edges = _township_access(acc)
         feats = []
