@@ -394,13 +394,17 @@ def row_hashes(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> np.
 
 
 def _hash_rows(frame: pd.DataFrame, *, index: bool) -> np.ndarray:
-    """One 64-bit hash per row: of the values as they are (fast), else of their text (a cell pandas cannot hash)."""
+    """One 64-bit hash per row: of the values as they are (fast), else of their text (a cell pandas cannot hash).
+
+    `categorize=False`: the same hashes (pandas hashes a text column's distinct values and spreads them, or
+    every value; either gives each value its hash), without factorizing the mostly distinct text columns
+    first: 浙江省's village tables 0.09 -> 0.06 s."""
     try:
-        return pd.util.hash_pandas_object(frame, index=index).to_numpy(np.uint64)
+        return pd.util.hash_pandas_object(frame, index=index, categorize=False).to_numpy(np.uint64)
     except TypeError:
         pass
     try:
-        return pd.util.hash_pandas_object(frame.astype(str), index=index).to_numpy(np.uint64)
+        return pd.util.hash_pandas_object(frame.astype(str), index=index, categorize=False).to_numpy(np.uint64)
     except TypeError:  # an unhashable cell: hash the rows' text
         return np.array([hash(tuple(map(str, r))) for r in frame.itertuples(index=index)],
                         dtype=np.int64).view(np.uint64)
@@ -860,6 +864,9 @@ class _Run:
         self.estimated_polygons = flags["township_polygon_estimated"] > 0
         self.estimated_population = flags["township_population_estimated"] > 0
         self.shortfalls = self._shortfalls()
+        self.unions: dict[tuple[str, ...], shapely.Geometry] = {}
+        """Communities' township unions by their codes (`_dissolve`): the overview's, reused by the county pages
+        drawn after it in the same process."""
         self.short_by_unit: dict[str, list[Shortfall]] = {}
         for s in self.shortfalls:
             self.short_by_unit.setdefault(s.unit, []).append(s)
@@ -946,7 +953,7 @@ class _Run:
             plain = frame.drop(columns=[frame.geometry.name])
             h = _hash_rows(plain, index=True)
             wkb = shapely.to_wkb(np.asarray(frame.geometry.values, dtype=object))
-            g = pd.util.hash_array(np.asarray(wkb, dtype=object))
+            g = pd.util.hash_array(np.asarray(wkb, dtype=object), categorize=False)   # distinct: not factorized
             cache[table] = dict(zip(map(str, frame.index.tolist()), (h ^ (g * np.uint64(0x9E3779B97F4A7C15))).tolist()))
         rows = cache[table]
         return hashlib.sha256(np.asarray([rows.get(i, 0) for i in ids], dtype=np.uint64).tobytes()).hexdigest()[:24]
@@ -1157,13 +1164,20 @@ _FAC_FIELDS = ("name", "kind", "grade", "beds", "synthesized", "dialysis", "chie
                "resident")
 
 
-def _dissolve(towns: pd.DataFrame, groups: dict[str, list[str]], tolerance: float) -> dict[str, shapely.Geometry]:
-    """Each group of townships as one simplified shape (coverage union: the townships tile the region)."""
+def _dissolve(towns: pd.DataFrame, groups: dict[str, list[str]], tolerance: float,
+              unions: dict[tuple[str, ...], shapely.Geometry] | None = None) -> dict[str, shapely.Geometry]:
+    """Each group of townships as one simplified shape (coverage union: the townships tile the region).
+
+    `unions`, when given, keeps each group's union (before simplifying) by its township codes, for the next
+    call: the overview and the county pages dissolve the same communities (`_Run.unions`)."""
     out = {}
     row, garr = _geometry_index(towns)
     for key, codes in groups.items():
-        geoms = garr[[row[str(c)] for c in codes]]
-        if len(geoms) == 1:
+        names = tuple(map(str, codes))
+        geoms = garr[[row[c] for c in names]]
+        if unions is not None and names in unions:
+            geom = unions[names]
+        elif len(geoms) == 1:
             geom = geoms[0]
         else:
             try:
@@ -1172,6 +1186,8 @@ def _dissolve(towns: pd.DataFrame, groups: dict[str, list[str]], tolerance: floa
                 geom = shapely.union_all(geoms)
             if not geom.is_valid:
                 geom = shapely.union_all(geoms)
+            if unions is not None:
+                unions[names] = geom
         out[key] = shapely.simplify(geom, tolerance, preserve_topology=True)
     return out
 
@@ -1182,7 +1198,8 @@ def overview_page(run: _Run) -> Page:
     proj = _Proj(run.opts.gcj02, OVERVIEW_DIGITS)
     towns = run.towns
     comms = [c for c in r.plan.communities() if any(x in towns.index for x in c.townships)]
-    shapes = _dissolve(towns, {c.id: [x for x in c.townships if x in towns.index] for c in comms}, OVERVIEW_TOLERANCE_DEG)
+    shapes = _dissolve(towns, {c.id: [x for x in c.townships if x in towns.index] for c in comms}, OVERVIEW_TOLERANCE_DEG,
+                       run.unions)
     geo = dict(zip([c.id for c in comms], proj.geojson([shapes[c.id] for c in comms])))
     comm_feats, lead_feats, grid_lines, names = [], [], [], []
     mins = t("分钟", "min")
@@ -1553,7 +1570,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     for c in comms:
         codes = [x for x in c.townships if x in towns.index]
         if codes:
-            comm_shapes[c.id] = _dissolve(run.towns, {c.id: codes}, 0.0)[c.id]
+            comm_shapes[c.id] = _dissolve(run.towns, {c.id: codes}, 0.0, run.unions)[c.id]
             outline_feats.append(_feature(proj.geometry(comm_shapes[c.id].boundary),
                                           style={"color": "#5b2c83" if is_city else "#222222", "weight": 3, "opacity": 0.9,
                                                  "fill": False}))
