@@ -188,6 +188,25 @@ def idc(value: object) -> str:
     return f'<code class="pm-id">{esc(value)}</code>'
 
 
+def _by_text(fn: Callable[..., str]) -> Callable[..., str]:
+    """`fn` of texts (`str` or `planner.i18n.Text`) remembered by each argument's type, text and Chinese
+    (a `Text` hashes as its English alone): every county page words the same few dozen rules."""
+    memo: dict[tuple, str] = {}
+
+    @functools.wraps(fn)
+    def remembered(*args: Any) -> str:
+        key = tuple((type(a), str(a), getattr(a, "zh", None)) for a in args)
+        got = memo.get(key)
+        if got is None:
+            got = fn(*args)
+            if len(memo) < 4096:
+                memo[key] = got
+        return got
+
+    return remembered
+
+
+@_by_text
 def cite_html(source: str) -> str:
     """A rule's citation: document title and clause in Chinese, the document's short name in English."""
     c = cite(source)
@@ -990,7 +1009,11 @@ def _violation_html(v: object) -> str:
 
 
 def _rule_heading(rule_row: dict[str, object]) -> str:
-    heading, desc = rule_row["heading"], rule_row["description"]
+    return _heading_html(rule_row["heading"], rule_row["description"])
+
+
+@_by_text
+def _heading_html(heading: object, desc: object) -> str:
     zh = esc(heading) if heading != desc else msg(desc)
     en = msg(desc)
     return f'<span class="zh">{zh}</span><span class="en">{en}</span>'
@@ -1548,13 +1571,18 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     bad_rules = len({rid for rid, _m, hard in run.violations.get(unit.id, []) if hard})
     culprits = set(_culprits(run, unit, towns)) if infeasible else set()
 
-    town_geo = proj.geojson(towns.geometry.values)
-    geo_of = dict(zip(map(str, towns.index.tolist()), town_geo))
+    town_shapes = np.asarray(towns.geometry.values, dtype=object)     # the property builds a GeoSeries: read once
+    town_codes = towns.index.tolist()
+    town_set = set(town_codes)
+    town_geo = proj.geojson(town_shapes)
+    geo_of = dict(zip(map(str, town_codes), town_geo))
     town_feats, names = [], []
-    reps = shapely.point_on_surface(np.asarray(towns.geometry.values, dtype=object))
+    town_rows = _town_tuples(run, unit, towns)
+    town_name = {str(tw.Index): tw.name for tw in town_rows}
+    reps = shapely.point_on_surface(town_shapes)
     rx, ry = (v.tolist() for v in proj.xy(shapely.get_x(reps), shapely.get_y(reps))) if len(reps) else ([], [])
     rep_of = {}
-    for k, (tw, geo, rep) in enumerate(zip(_town_tuples(run, unit, towns), town_geo, reps)):
+    for k, (tw, geo, rep) in enumerate(zip(town_rows, town_geo, reps)):
         code = str(tw.Index)
         rep_of[code] = rep
         style = {"color": "#ffffff", "weight": 1.2, "opacity": 1.0, "fillColor": colour_of.get(code, "#bdbdbd"),
@@ -1568,7 +1596,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     outline_feats = []
     comm_shapes = {}
     for c in comms:
-        codes = [x for x in c.townships if x in towns.index]
+        codes = [x for x in c.townships if x in town_set]
         if codes:
             comm_shapes[c.id] = _dissolve(run.towns, {c.id: codes}, 0.0, run.unions)[c.id]
             outline_feats.append(_feature(proj.geometry(comm_shapes[c.id].boundary),
@@ -1669,9 +1697,8 @@ def unit_page(run: _Run, unit: Unit) -> Page:
         site_feats.append(_feature(proj.point(*run.fac_xy[fid]), mk="dia", st="new" if s["new"] else "old",
                                    id=f"dia:{s['fid']}", tip=tip, pop=pop))
     if cov_min is not None:
-        town_name = dict(zip(map(str, towns.index.tolist()), towns["name"].tolist()))
         for code, (before, after) in sorted(dia_minutes.items()):
-            if code not in towns.index:
+            if code not in town_set:
                 continue
             was, now = before <= cov_min, after <= cov_min
             if not now:
@@ -1684,7 +1711,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
                                                "fillColor": "#6baed6" if was else "#08519c", "fillOpacity": 0.45}))
     conflict_feats = []
     for code in sorted(culprits):
-        tip = _tip(f"<b>{esc(towns.at[code, 'name'])}</b>",
+        tip = _tip(f"<b>{esc(town_name[code])}</b>",
                    f'<span class="pm-FAIL">{t("导致规则冲突的乡镇", "a township behind the conflict")}</span>',
                    t("见右侧“为何无可行方案”", "see 'Why no plan' in the panel"))
         conflict_feats.append(_feature(geo_of[code], id=f"conflict:{code}", tip=tip,
@@ -1797,7 +1824,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     panels = [{"pos": "topleft", "html": head, "cls": "pm-title"},
               {"pos": "topright", "html": info, "cls": "pm-info"},
               {"pos": "bottomleft", "html": legend, "cls": "pm-legend"}]
-    geoms = list(towns.geometry.values) or list(run.region.counties.loc[list(unit.county_codes)].geometry.values)
+    geoms = list(town_shapes) or list(run.region.counties.loc[list(unit.county_codes)].geometry.values)
     banner = _banner(run, run.notes)
     return Page(f"{unit.name} — {r.region.name}", proj.bounds(geoms), layers, panels, banner, prefix="../", names=names)
 
