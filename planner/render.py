@@ -1895,11 +1895,12 @@ _SHELL_MARK = "@@PM_BODY@@"
 
 
 @cache
+@cache
 def _page_shell() -> str:
     """The HTML around every page: `_folium_shell("@@PM_TITLE@@")`, read from the vendored copy.
 
     Importing folium (and jinja2, branca) to draw it cost a sixth of a second of every run;
-    tests/test_render_json.py checks that the copy is what folium draws.
+    tests/test_render_json.py checks that the copy is what folium draws. Read once per process (every page).
     """
     return (_ASSET_DIR / _SHELL_FILE).read_text(encoding="utf-8")
 
@@ -1998,10 +1999,7 @@ def page_html(page: Page, opts: MapOptions, *, stamp: str = "", data_src: str | 
     """A Page as HTML: the folium shell with the vendored assets (inlined or linked), the run's config and the
     page's data inline, or from `data_src` (a script beside the page) when given."""
     shell = _page_shell()
-    cfg = _config(opts, stamp)
-    cfg_json = _json(cfg)
-    cfg_json = cfg_json[:-1] + ',"labels":' + _json(_labels_of(cfg_json)) + "}"
-    head = _asset_head(opts.offline, page.prefix) + f"<script>var PM_CFG = {cfg_json};</script>\n"
+    head = _page_head(opts, stamp, page.prefix)
     if data_src is not None:
         head += f'<script src="{esc(data_src)}"></script>\n'
         body = ""
@@ -2009,6 +2007,14 @@ def page_html(page: Page, opts: MapOptions, *, stamp: str = "", data_src: str | 
         body = f"<script>var PM_DATA = {data_json if data_json is not None else page.data_json()};</script>\n"
     text = shell.replace("@@PM_TITLE@@", esc(page.title), 1).replace("@@PM_HEAD@@", head, 1).replace(_SHELL_MARK, body, 1)
     return text.replace("<html>", f'<html lang="{"en" if opts.lang == "en" else "zh-CN"}" class="lang-{opts.lang}">', 1)
+
+
+@functools.lru_cache(maxsize=64)
+def _page_head(opts: MapOptions, stamp: str, prefix: str) -> str:
+    """The assets and the run's config of `page_html`, the same for every page of a run (made once per run)."""
+    cfg_json = _json(_config(opts, stamp))
+    cfg_json = cfg_json[:-1] + ',"labels":' + _json(_labels_of(cfg_json)) + "}"
+    return _asset_head(opts.offline, prefix) + f"<script>var PM_CFG = {cfg_json};</script>\n"
 
 
 def data_script(data_json: str) -> str:
