@@ -120,15 +120,19 @@ def _asset_head(offline: bool, prefix: str) -> str:
 _HTML_SPECIAL = re.compile("[&<>\"']")
 
 
+_HTML_SEARCH = _HTML_SPECIAL.search
+
+
 def esc(value: object) -> str:
     """Text from data, escaped for HTML (names, messages)."""
-    text = str(value)
+    text = value if type(value) is str else str(value)     # a province's pages escape 200,000 texts
     # Most names have nothing to escape: one scan instead of html.escape's five replacements.
-    return html.escape(text, quote=True) if _HTML_SPECIAL.search(text) else text
+    return html.escape(text, quote=True) if _HTML_SEARCH(text) else text
 
 
 _LABELS: dict[str, tuple[str, str]] = {}
 _TOKEN = re.compile(r"%%([0-9a-f]{8})%%")
+_TOKEN_BYTES = re.compile(_TOKEN.pattern.encode("ascii"))
 
 
 def t(zh: str, en: str) -> str:
@@ -187,6 +191,25 @@ def idc(value: object) -> str:
     return f'<code class="pm-id">{esc(value)}</code>'
 
 
+def _by_text(fn: Callable[..., str]) -> Callable[..., str]:
+    """`fn` of texts (`str` or `planner.i18n.Text`) remembered by each argument's type, text and Chinese
+    (a `Text` hashes as its English alone): every county page words the same few dozen rules."""
+    memo: dict[tuple, str] = {}
+
+    @functools.wraps(fn)
+    def remembered(*args: Any) -> str:
+        key = tuple((type(a), str(a), getattr(a, "zh", None)) for a in args)
+        got = memo.get(key)
+        if got is None:
+            got = fn(*args)
+            if len(memo) < 4096:
+                memo[key] = got
+        return got
+
+    return remembered
+
+
+@_by_text
 def cite_html(source: str) -> str:
     """A rule's citation: document title and clause in Chinese, the document's short name in English."""
     c = cite(source)
@@ -269,13 +292,26 @@ def _value_json(v: Any) -> str:
     return _json_raw(v)
 
 
+_SCRIPT_ESCAPES = (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029"))
+
+
+_SCRIPT_ESCAPES_UTF8 = tuple((ch.encode("utf-8"), rep.encode("ascii")) for ch, rep in _SCRIPT_ESCAPES)
+
+
+def _script_safe_bytes(data: bytes) -> bytes:
+    """`_script_safe` of UTF-8 text, on its bytes."""
+    for ch, rep in _SCRIPT_ESCAPES_UTF8:
+        data = data.replace(ch, rep)
+    return data
+
+
 def _script_safe(text: str) -> str:
     """JSON text made safe inside a <script> element: <, >, & and the JavaScript line separators as escapes.
 
     The characters only occur inside JSON strings, and the escapes contain none of them, so
     escaping a whole page's data once gives the same text as escaping each of its parts.
     """
-    for ch, rep in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+    for ch, rep in _SCRIPT_ESCAPES:
         text = text.replace(ch, rep)
     return text
 
@@ -380,13 +416,17 @@ def row_hashes(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> np.
 
 
 def _hash_rows(frame: pd.DataFrame, *, index: bool) -> np.ndarray:
-    """One 64-bit hash per row: of the values as they are (fast), else of their text (a cell pandas cannot hash)."""
+    """One 64-bit hash per row: of the values as they are (fast), else of their text (a cell pandas cannot hash).
+
+    `categorize=False`: the same hashes (pandas hashes a text column's distinct values and spreads them, or
+    every value; either gives each value its hash), without factorizing the mostly distinct text columns
+    first: 浙江省's village tables 0.09 -> 0.06 s."""
     try:
-        return pd.util.hash_pandas_object(frame, index=index).to_numpy(np.uint64)
+        return pd.util.hash_pandas_object(frame, index=index, categorize=False).to_numpy(np.uint64)
     except TypeError:
         pass
     try:
-        return pd.util.hash_pandas_object(frame.astype(str), index=index).to_numpy(np.uint64)
+        return pd.util.hash_pandas_object(frame.astype(str), index=index, categorize=False).to_numpy(np.uint64)
     except TypeError:  # an unhashable cell: hash the rows' text
         return np.array([hash(tuple(map(str, r))) for r in frame.itertuples(index=index)],
                         dtype=np.int64).view(np.uint64)
@@ -446,8 +486,24 @@ class _Proj:
         return out
 
     def line(self, pts: Sequence[tuple[float, float]]) -> str:
-        x, y = self.xy([p[0] for p in pts], [p[1] for p in pts])
-        return json.dumps({"type": "LineString", "coordinates": [[float(a), float(b)] for a, b in zip(x, y)]})
+        """A LineString's text as `json.dumps` writes it (spaced: the pages' dispatch and courier lines)."""
+        return self.spaced_lines([pts])[0]
+
+    def spaced_lines(self, paths: Sequence[Sequence[tuple[float, float]]]) -> list[str]:
+        """`line` of many paths at once (one projection for all: a county page has dozens of dispatch lines)."""
+        if not paths:
+            return []
+        x, y = self.xy([p[0] for path in paths for p in path], [p[1] for path in paths for p in path])
+        xs, ys = x.tolist(), y.tolist()
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):     # NaN and Infinity: json.dumps' words
+            return [json.dumps({"type": "LineString", "coordinates": [[xs[i], ys[i]] for i in range(k, k + len(path))]})
+                    for k, path in zip(np.cumsum([0] + [len(p) for p in paths[:-1]]).tolist(), paths)]
+        out, k = [], 0
+        for path in paths:
+            out.append('{"type": "LineString", "coordinates": [' + ", ".join(
+                f"[{xs[i]!r}, {ys[i]!r}]" for i in range(k, k + len(path))) + "]}")
+            k += len(path)
+        return out
 
     def bounds(self, geoms: Sequence[shapely.Geometry]) -> list[list[float]]:
         minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(list(geoms), dtype=object))
@@ -629,6 +685,15 @@ class Page:
 
     def data_json(self) -> str:
         """The data as JSON text, safe inside a <script> element: feature texts are spliced in unparsed."""
+        return self.data_bytes().decode("utf-8")
+
+    def data_bytes(self) -> bytes:
+        """`data_json` encoded as UTF-8 (what a unit's data file holds).
+
+        The label tokens are found and the script escapes made on the bytes: the same matches and
+        replacements as on the text (both involve ASCII only, and U+2028/U+2029 have one UTF-8 form), where
+        each pass over a county page's megabyte of mostly Chinese text is a fast byte scan (a twentieth of a
+        page's CPU on the text)."""
         text = _json_raw(self.data())
         done: set[int] = set()
 
@@ -639,10 +704,10 @@ class Page:
             done.add(i)
             return "[" + ",".join(self.layers[i].features) + "]"
 
-        text = _PLACEHOLDER.sub(splice, text)
-        used = sorted(set(_TOKEN.findall(text)))
+        data = _PLACEHOLDER.sub(splice, text).encode("utf-8")
+        used = sorted(k.decode("ascii") for k in set(_TOKEN_BYTES.findall(data)))
         labels = {k: _label_html(k) for k in used if k in _LABELS}
-        return _script_safe(text[:-1] + ',"labels":' + _json_raw(labels) + "}")
+        return _script_safe_bytes(data[:-1] + b',"labels":' + _json_raw(labels).encode("utf-8") + b"}")
 
 
 _PLACEHOLDER = re.compile(r'"@@F(\d+)@@"')
@@ -821,6 +886,9 @@ class _Run:
         self.estimated_polygons = flags["township_polygon_estimated"] > 0
         self.estimated_population = flags["township_population_estimated"] > 0
         self.shortfalls = self._shortfalls()
+        self.unions: dict[tuple[str, ...], shapely.Geometry] = {}
+        """Communities' township unions by their codes (`_dissolve`): the overview's, reused by the county pages
+        drawn after it in the same process."""
         self.short_by_unit: dict[str, list[Shortfall]] = {}
         for s in self.shortfalls:
             self.short_by_unit.setdefault(s.unit, []).append(s)
@@ -907,7 +975,7 @@ class _Run:
             plain = frame.drop(columns=[frame.geometry.name])
             h = _hash_rows(plain, index=True)
             wkb = shapely.to_wkb(np.asarray(frame.geometry.values, dtype=object))
-            g = pd.util.hash_array(np.asarray(wkb, dtype=object))
+            g = pd.util.hash_array(np.asarray(wkb, dtype=object), categorize=False)   # distinct: not factorized
             cache[table] = dict(zip(map(str, frame.index.tolist()), (h ^ (g * np.uint64(0x9E3779B97F4A7C15))).tolist()))
         rows = cache[table]
         return hashlib.sha256(np.asarray([rows.get(i, 0) for i in ids], dtype=np.uint64).tobytes()).hexdigest()[:24]
@@ -944,7 +1012,11 @@ def _violation_html(v: object) -> str:
 
 
 def _rule_heading(rule_row: dict[str, object]) -> str:
-    heading, desc = rule_row["heading"], rule_row["description"]
+    return _heading_html(rule_row["heading"], rule_row["description"])
+
+
+@_by_text
+def _heading_html(heading: object, desc: object) -> str:
     zh = esc(heading) if heading != desc else msg(desc)
     en = msg(desc)
     return f'<span class="zh">{zh}</span><span class="en">{en}</span>'
@@ -1118,13 +1190,20 @@ _FAC_FIELDS = ("name", "kind", "grade", "beds", "synthesized", "dialysis", "chie
                "resident")
 
 
-def _dissolve(towns: pd.DataFrame, groups: dict[str, list[str]], tolerance: float) -> dict[str, shapely.Geometry]:
-    """Each group of townships as one simplified shape (coverage union: the townships tile the region)."""
+def _dissolve(towns: pd.DataFrame, groups: dict[str, list[str]], tolerance: float,
+              unions: dict[tuple[str, ...], shapely.Geometry] | None = None) -> dict[str, shapely.Geometry]:
+    """Each group of townships as one simplified shape (coverage union: the townships tile the region).
+
+    `unions`, when given, keeps each group's union (before simplifying) by its township codes, for the next
+    call: the overview and the county pages dissolve the same communities (`_Run.unions`)."""
     out = {}
     row, garr = _geometry_index(towns)
     for key, codes in groups.items():
-        geoms = garr[[row[str(c)] for c in codes]]
-        if len(geoms) == 1:
+        names = tuple(map(str, codes))
+        geoms = garr[[row[c] for c in names]]
+        if unions is not None and names in unions:
+            geom = unions[names]
+        elif len(geoms) == 1:
             geom = geoms[0]
         else:
             try:
@@ -1133,6 +1212,8 @@ def _dissolve(towns: pd.DataFrame, groups: dict[str, list[str]], tolerance: floa
                 geom = shapely.union_all(geoms)
             if not geom.is_valid:
                 geom = shapely.union_all(geoms)
+            if unions is not None:
+                unions[names] = geom
         out[key] = shapely.simplify(geom, tolerance, preserve_topology=True)
     return out
 
@@ -1143,7 +1224,8 @@ def overview_page(run: _Run) -> Page:
     proj = _Proj(run.opts.gcj02, OVERVIEW_DIGITS)
     towns = run.towns
     comms = [c for c in r.plan.communities() if any(x in towns.index for x in c.townships)]
-    shapes = _dissolve(towns, {c.id: [x for x in c.townships if x in towns.index] for c in comms}, OVERVIEW_TOLERANCE_DEG)
+    shapes = _dissolve(towns, {c.id: [x for x in c.townships if x in towns.index] for c in comms}, OVERVIEW_TOLERANCE_DEG,
+                       run.unions)
     geo = dict(zip([c.id for c in comms], proj.geojson([shapes[c.id] for c in comms])))
     comm_feats, lead_feats, grid_lines, names = [], [], [], []
     mins = t("分钟", "min")
@@ -1408,8 +1490,8 @@ def _dialysis_minutes(run: _Run, unit: Unit) -> tuple[dict[str, tuple[float, flo
         b, a = _nearest(run, seats, before_ids), _nearest(run, seats, after_ids)
         for code, x, y in zip(codes, b, a):
             out[str(code)] = (float(x) if np.isfinite(x) else float("nan"), float(y) if np.isfinite(y) else float("nan"))
-        here = rows_of(new_sites, [county])
-        served = dict(zip(here["facility_id"], here["residents_served"]))
+        here, sc = positions_of(new_sites, [county]), columns_of(new_sites)
+        served = dict(zip(sc["facility_id"][here].tolist(), sc["residents_served"][here].tolist())) if len(here) else {}
         for fid in d.existing:
             sites.append({"fid": fid, "new": False, "served": None, "county": d})
         for fid in d.sites:
@@ -1424,12 +1506,51 @@ def _culprits(run: _Run, unit: Unit, towns: pd.DataFrame) -> list[str]:
     return [str(code) for code, name in zip(towns.index, towns["name"].astype(str)) if len(name) >= 2 and name in text]
 
 
+_UNIT_TOWN_FIELDS = (*_TOWN_FIELDS, "seat_lon", "seat_lat")
+"""The township columns a unit page reads (its own and `access.layers.access_layers`'), besides the geometry."""
+
+
 def _unit_towns(run: _Run, unit: Unit) -> pd.DataFrame:
-    """The rows of the region's townships that are the unit's, in the unit's order (`.loc` of them)."""
+    """The rows of the region's townships that are the unit's, in the unit's order (`.loc` of them), with the
+    columns a page reads (`_UNIT_TOWN_FIELDS` and the geometry).
+
+    Every unit's rows are taken at once, one unit after another (`_stacked_towns`), and a page gets a slice of
+    them: a row selection of the township frame per page was a tenth of a page's CPU."""
     if not run.towns.index.is_unique:
         return run.towns.loc[[x for x in unit.townships if x in run.towns.index]]
-    row = _geometry_index(run.towns)[0]
-    return run.towns.iloc[[row[x] for x in map(str, unit.townships) if x in row]]
+    stacked, spans = _stacked_towns(run)
+    a, b = spans[unit.id]
+    return stacked.iloc[a:b]
+
+
+def _stacked_towns(run: _Run) -> tuple[pd.DataFrame, dict[str, tuple[int, int]]]:
+    """The township rows of every unit of the run, unit after unit (the page's columns only), and each unit's span
+    (made once per run; before the workers fork, `_prepare`)."""
+    got = run.__dict__.get("_stacked_towns")
+    if got is None:
+        row = _geometry_index(run.towns)[0]
+        pos, spans = [], {}
+        for u in run.result.units:
+            mine = [row[x] for x in map(str, u.townships) if x in row]
+            spans[u.id] = (len(pos), len(pos) + len(mine))
+            pos += mine
+        f = run.towns
+        narrow = f[[c for c in f.columns if c in _UNIT_TOWN_FIELDS or c == f.geometry.name]]
+        got = run.__dict__["_stacked_towns"] = (narrow.iloc[pos], spans)
+    return got
+
+
+def _town_tuples(run: _Run, unit: Unit, towns: pd.DataFrame) -> list[Any]:
+    """`_tuples(towns, _TOWN_FIELDS)` of a unit's towns (`_unit_towns`), read from the stacked frame's columns."""
+    if not run.towns.index.is_unique:
+        return _tuples(towns, _TOWN_FIELDS)
+    stacked, spans = _stacked_towns(run)
+    a, b = spans[unit.id]
+    cols = columns_of(stacked)
+    present = tuple(f for f in _TOWN_FIELDS if f in cols)
+    row = _row_type(("Index", *present))
+    return [row(*vals) for vals in zip(frame_memo(stacked, "index", lambda f: f.index.to_numpy())[a:b].tolist(),
+                                       *(cols[f][a:b].tolist() for f in present))]
 
 
 def unit_page(run: _Run, unit: Unit) -> Page:
@@ -1453,13 +1574,18 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     bad_rules = len({rid for rid, _m, hard in run.violations.get(unit.id, []) if hard})
     culprits = set(_culprits(run, unit, towns)) if infeasible else set()
 
-    town_geo = proj.geojson(towns.geometry.values)
-    geo_of = dict(zip(map(str, towns.index.tolist()), town_geo))
+    town_shapes = np.asarray(towns.geometry.values, dtype=object)     # the property builds a GeoSeries: read once
+    town_codes = towns.index.tolist()
+    town_set = set(town_codes)
+    town_geo = proj.geojson(town_shapes)
+    geo_of = dict(zip(map(str, town_codes), town_geo))
     town_feats, names = [], []
-    reps = shapely.point_on_surface(np.asarray(towns.geometry.values, dtype=object))
+    town_rows = _town_tuples(run, unit, towns)
+    town_name = {str(tw.Index): tw.name for tw in town_rows}
+    reps = shapely.point_on_surface(town_shapes)
     rx, ry = (v.tolist() for v in proj.xy(shapely.get_x(reps), shapely.get_y(reps))) if len(reps) else ([], [])
     rep_of = {}
-    for k, (tw, geo, rep) in enumerate(zip(_tuples(towns, _TOWN_FIELDS), town_geo, reps)):
+    for k, (tw, geo, rep) in enumerate(zip(town_rows, town_geo, reps)):
         code = str(tw.Index)
         rep_of[code] = rep
         style = {"color": "#ffffff", "weight": 1.2, "opacity": 1.0, "fillColor": colour_of.get(code, "#bdbdbd"),
@@ -1473,9 +1599,9 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     outline_feats = []
     comm_shapes = {}
     for c in comms:
-        codes = [x for x in c.townships if x in towns.index]
+        codes = [x for x in c.townships if x in town_set]
         if codes:
-            comm_shapes[c.id] = _dissolve(run.towns, {c.id: codes}, 0.0)[c.id]
+            comm_shapes[c.id] = _dissolve(run.towns, {c.id: codes}, 0.0, run.unions)[c.id]
             outline_feats.append(_feature(proj.geometry(comm_shapes[c.id].boundary),
                                           style={"color": "#5b2c83" if is_city else "#222222", "weight": 3, "opacity": 0.9,
                                                  "fill": False}))
@@ -1494,7 +1620,8 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     rows = pd.concat([fac_here, run.fac.loc[extra]]) if extra else fac_here
     lead_feats, hosp_feats, center_feats, clinic_feats = [], [], [], []
     lead_xy: dict[str, tuple[float, float]] = {}
-    gx, gy = rows.geometry.x.to_numpy(), rows.geometry.y.to_numpy()
+    garr = np.asarray(rows.geometry.values, dtype=object)
+    gx, gy = shapely.get_x(garr), shapely.get_y(garr)
     px, py = (v.tolist() for v in proj.xy(gx, gy))
     kinds = rows["kind"].astype(str).tolist()
     syn = rows["synthesized"].astype(bool).tolist() if "synthesized" in rows.columns else [False] * len(rows)
@@ -1502,13 +1629,16 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     others = []
     for i, fid in enumerate(map(str, rows.index.tolist())):
         if _kind_letter(kinds[i]) == "v" and fid not in leads:
-            # Many per county: the tooltip is built in the page from the plain name (set as text).
-            props = '{"fk":"v","mk":"fac","nm":' + _json(names_[i]) + (',"syn":1}' if syn[i] else "}")
+            # Many per county: the tooltip is built in the page from the plain name (set as text; made
+            # script-safe with the whole page, `Page.data_json`).
+            props = '{"fk":"v","mk":"fac","nm":' + _STR(names_[i]) + (',"syn":1}' if syn[i] else "}")
             clinic_feats.append(f'{{"geometry":{{"type":"Point","coordinates":[{px[i]!r},{py[i]!r}]}},'
                                 f'"properties":{props},"type":"Feature"}}')
         else:
             others.append(i)
-    for i, f in zip(others, _tuples(rows.iloc[others], _FAC_FIELDS)):
+    fac_rows = _tuples(rows, _FAC_FIELDS)     # the frame's few columns read whole: no `.iloc` of a wide frame
+    for i in others:
+        f = fac_rows[i]
         fid = str(f.Index)
         letter = _kind_letter(f.kind)
         x, y = float(gx[i]), float(gy[i])
@@ -1555,34 +1685,36 @@ def unit_page(run: _Run, unit: Unit) -> Page:
 
     site_feats, reach_feats = [], []
     cov_min = run.dialysis_rule.coverage_minutes if run.dialysis_rule is not None else None
+    fac_row, fac_cols = _geometry_index(run.fac)[0], columns_of(run.fac)
     for s in dia_sites:
-        f = run.fac.loc[s["fid"]]
+        fid = str(s["fid"])
         d = s["county"]
         kind = t("新增血透点", "New dialysis site") if s["new"] else t("现有血透点", "Existing dialysis site")
         if s["new"]:
             kind += f" · {t('服务人口', 'serves')} ≈{run.num(int(s['served']))}"
-        tip = _tip(f"<b>{esc(f['name'])}</b>", kind,
+        tip = _tip(f"<b>{esc(run.fac_name[fid])}</b>", kind,
                    f"{esc(d.county_name)}: {t('可及人口', 'within reach')} {run.num(int(d.covered_before))} → "
                    f"{run.num(int(d.covered_after))}" + (f" (≤ {cov_min:g} {t('分钟', 'min')})" if cov_min else ""))
-        pop = _pop(tip, f'<span class="pm-syn">{t("合成数据", "synthesized")}</span>' if bool(f.get("synthesized", False)) else "")
-        site_feats.append(_feature(proj.point(f.geometry.x, f.geometry.y), mk="dia", st="new" if s["new"] else "old",
+        synthesized = "synthesized" in fac_cols and bool(fac_cols["synthesized"][fac_row[fid]])
+        pop = _pop(tip, f'<span class="pm-syn">{t("合成数据", "synthesized")}</span>' if synthesized else "")
+        site_feats.append(_feature(proj.point(*run.fac_xy[fid]), mk="dia", st="new" if s["new"] else "old",
                                    id=f"dia:{s['fid']}", tip=tip, pop=pop))
     if cov_min is not None:
         for code, (before, after) in sorted(dia_minutes.items()):
-            if code not in towns.index:
+            if code not in town_set:
                 continue
             was, now = before <= cov_min, after <= cov_min
             if not now:
                 continue
             label = t("原已可及", "already within reach") if was else t("新增可及", "newly within reach")
-            tip = _tip(f"<b>{esc(towns.at[code, 'name'])}</b>", label,
+            tip = _tip(f"<b>{esc(town_name[code])}</b>", label,
                        f"{t('最近血透点', 'Nearest dialysis')}: ≈{minutes(before)} → ≈{minutes(after)} {t('分钟', 'min')}")
             reach_feats.append(_feature(geo_of[code], tip=tip,
                                         style={"color": "#08519c", "weight": 1, "opacity": 0.8,
                                                "fillColor": "#6baed6" if was else "#08519c", "fillOpacity": 0.45}))
     conflict_feats = []
     for code in sorted(culprits):
-        tip = _tip(f"<b>{esc(towns.at[code, 'name'])}</b>",
+        tip = _tip(f"<b>{esc(town_name[code])}</b>",
                    f'<span class="pm-FAIL">{t("导致规则冲突的乡镇", "a township behind the conflict")}</span>',
                    t("见右侧“为何无可行方案”", "see 'Why no plan' in the panel"))
         conflict_feats.append(_feature(geo_of[code], id=f"conflict:{code}", tip=tip,
@@ -1695,7 +1827,7 @@ def unit_page(run: _Run, unit: Unit) -> Page:
     panels = [{"pos": "topleft", "html": head, "cls": "pm-title"},
               {"pos": "topright", "html": info, "cls": "pm-info"},
               {"pos": "bottomleft", "html": legend, "cls": "pm-legend"}]
-    geoms = list(towns.geometry.values) or list(run.region.counties.loc[list(unit.county_codes)].geometry.values)
+    geoms = list(town_shapes) or list(run.region.counties.loc[list(unit.county_codes)].geometry.values)
     banner = _banner(run, run.notes)
     return Page(f"{unit.name} — {r.region.name}", proj.bounds(geoms), layers, panels, banner, prefix="../", names=names)
 
@@ -1717,10 +1849,13 @@ def _roster_lines(run: _Run, proj: _Proj, rows: Sequence[tuple], *, expert: bool
         p["borrowed"] |= str(borrowed).lower() == "true"
     style = {"color": "#6a1b9a" if expert else "#d35400", "opacity": 0.85}
     who = t("名城市专家", "city experts") if expert else t("名医师", "physicians")
-    for (src, dst), p in sorted(pairs.items()):
-        a, b = run.fac_xy.get(src), run.fac_xy.get(dst)
-        if a is None or b is None:
-            continue
+    drawn = [(src, dst, p, run.fac_xy[src], run.fac_xy[dst]) for (src, dst), p in sorted(pairs.items())
+             if src in run.fac_xy and dst in run.fac_xy]
+    k = 0.8     # the count's label: 4/5 of the way to the receiver
+    geoms = proj.spaced_lines([[a, b] for _s, _d, _p, a, b in drawn])
+    spots = proj.points([a[0] + k * (b[0] - a[0]) for _s, _d, _p, a, b in drawn],
+                        [a[1] + k * (b[1] - a[1]) for _s, _d, _p, a, b in drawn])
+    for (src, dst, p, a, b), geom, spot in zip(drawn, geoms, spots):
         n = p["n"]
         detail = "、".join(f"{esc(title)} {esc(spec)} ×{k}" for (title, spec), k in sorted(p["detail"].items()))
         tip = _tip(f"<b>{esc(run.name(src))}</b> → <b>{esc(run.name(dst))}</b>", f"{n} {who}: {detail}",
@@ -1729,10 +1864,8 @@ def _roster_lines(run: _Run, proj: _Proj, rows: Sequence[tuple], *, expert: bool
         s = dict(style, weight=min(2 + n, 8))
         if expert:
             s["dashArray"] = "6 4"
-        lines.append(_feature(proj.line([a, b]), tip=tip, pop=tip, style=s, cls="pm-expert" if expert else "pm-dispatch"))
-        k = 0.8
-        labels.append(_feature(proj.point(a[0] + k * (b[0] - a[0]), a[1] + k * (b[1] - a[1])), mk="cnt", n=n,
-                               x=1 if expert else None))
+        lines.append(_feature(geom, tip=tip, pop=tip, style=s, cls="pm-expert" if expert else "pm-dispatch"))
+        labels.append(_feature(spot, mk="cnt", n=n, x=1 if expert else None))
     return lines, labels
 
 
@@ -1762,11 +1895,12 @@ _SHELL_MARK = "@@PM_BODY@@"
 
 
 @cache
+@cache
 def _page_shell() -> str:
     """The HTML around every page: `_folium_shell("@@PM_TITLE@@")`, read from the vendored copy.
 
     Importing folium (and jinja2, branca) to draw it cost a sixth of a second of every run;
-    tests/test_render_json.py checks that the copy is what folium draws.
+    tests/test_render_json.py checks that the copy is what folium draws. Read once per process (every page).
     """
     return (_ASSET_DIR / _SHELL_FILE).read_text(encoding="utf-8")
 
@@ -1865,10 +1999,7 @@ def page_html(page: Page, opts: MapOptions, *, stamp: str = "", data_src: str | 
     """A Page as HTML: the folium shell with the vendored assets (inlined or linked), the run's config and the
     page's data inline, or from `data_src` (a script beside the page) when given."""
     shell = _page_shell()
-    cfg = _config(opts, stamp)
-    cfg_json = _json(cfg)
-    cfg_json = cfg_json[:-1] + ',"labels":' + _json(_labels_of(cfg_json)) + "}"
-    head = _asset_head(opts.offline, page.prefix) + f"<script>var PM_CFG = {cfg_json};</script>\n"
+    head = _page_head(opts, stamp, page.prefix)
     if data_src is not None:
         head += f'<script src="{esc(data_src)}"></script>\n'
         body = ""
@@ -1878,9 +2009,22 @@ def page_html(page: Page, opts: MapOptions, *, stamp: str = "", data_src: str | 
     return text.replace("<html>", f'<html lang="{"en" if opts.lang == "en" else "zh-CN"}" class="lang-{opts.lang}">', 1)
 
 
+@functools.lru_cache(maxsize=64)
+def _page_head(opts: MapOptions, stamp: str, prefix: str) -> str:
+    """The assets and the run's config of `page_html`, the same for every page of a run (made once per run)."""
+    cfg_json = _json(_config(opts, stamp))
+    cfg_json = cfg_json[:-1] + ',"labels":' + _json(_labels_of(cfg_json)) + "}"
+    return _asset_head(opts.offline, prefix) + f"<script>var PM_CFG = {cfg_json};</script>\n"
+
+
 def data_script(data_json: str) -> str:
     """A unit page's data file (units/<unit>.js)."""
     return f"var PM_DATA = {data_json};\n"
+
+
+def _data_script_bytes(data: bytes) -> bytes:
+    """`data_script` of `Page.data_bytes`, encoded."""
+    return b"var PM_DATA = " + data + b";\n"
 
 
 # --- runs and plan folders ---------------------------------------------------------------------------------
@@ -2182,12 +2326,13 @@ def _draw_task(task: _Task) -> None:
     for uid in task.units:
         unit = run.units[uid]
         page = unit_page(run, unit)
-        data = page.data_json()
+        data = page.data_bytes()
         rel = _unit_rel(unit)
         if run.opts.offline:
-            io.write_text(task.out / f"{rel}.html", page_html(page, run.opts, stamp=task.stamp, data_json=data))
+            io.write_text(task.out / f"{rel}.html", page_html(page, run.opts, stamp=task.stamp,
+                                                             data_json=data.decode("utf-8")))
         else:
-            io.write_text(task.out / f"{rel}.js", data_script(data))
+            io.write_bytes(task.out / f"{rel}.js", _data_script_bytes(data))
             _write_unit_shell(task.out, unit, page.title, run.opts, task.stamp)
 
 
@@ -2202,6 +2347,8 @@ def _prepare(run: _Run) -> None:
     """Build the run's shared look-ups before workers fork (each would otherwise build its own)."""
     _geometry_index(run.towns)
     columns_of(run.towns)
+    if run.towns.index.is_unique:
+        columns_of(_stacked_towns(run)[0])
     positions_of(run.towns, (), "county_code")
     positions_of(run.facts.sites, ())
     from .access.layers import prepare as access_prepare

@@ -44,3 +44,37 @@ def test_feature_maker_equals_feature():
 def test_vendored_page_shell_is_what_folium_draws():
     assert render._page_shell() == render._folium_shell("@@PM_TITLE@@")
     assert "@@PM_TITLE@@" in render._page_shell() and render._SHELL_MARK in render._page_shell()
+
+
+def test_script_safety_on_bytes_equals_on_text():
+    """`Page.data_bytes` makes the page safe on its UTF-8 bytes: the same text as `_script_safe` gives."""
+    for v in VALUES:
+        text = render._json_raw(v) + '中文 "<\u2028\u2029&>" %%0123abcd%%%%89abcdef%%'
+        assert render._script_safe_bytes(text.encode()).decode() == render._script_safe(text)
+    page = render.Page("名 <b>", [[0, 0], [1, 1]], [render.Layer("x", render.t("村", "village"), [
+        render._feature('{"type":"Point","coordinates":[1,2]}', tip="<b>名</b>\u2028", pop="<b>名</b>\u2028&x")])],
+                       [{"pos": "topleft", "html": render.t("规则", "rules") + "<i>&</i>", "cls": "c"}])
+    assert page.data_bytes() == page.data_json().encode()
+    assert "<" not in page.data_json() and "%%" not in page.data_json().split('"labels"')[1]
+
+
+def test_spaced_lines_equal_json_dumps():
+    """`_Proj.line` and `spaced_lines` write what `json.dumps` writes for the projected path."""
+    for gcj in (False, True):
+        proj = render._Proj(gcj, render.UNIT_DIGITS)
+        paths = [[(120.123456789, 30.987654321), (121.5, 29.25)], [(100.0, 20.0), (100.00001, 20.00002), (101.0, -0.0)]]
+        got = proj.spaced_lines(paths)
+        for path, text in zip(paths, got):
+            x, y = proj.xy([p[0] for p in path], [p[1] for p in path])
+            assert text == json.dumps({"type": "LineString", "coordinates": [[float(a), float(b)] for a, b in zip(x, y)]})
+            assert proj.line(path) == text
+
+
+def test_remembered_rule_words_tell_texts_apart():
+    """Two `Text`s with one English and different Chinese are worded apart (a `Text` hashes as its English)."""
+    from planner.i18n import Text
+
+    a, b = Text("rule", "规则甲"), Text("rule", "规则乙")
+    assert render._heading_html("h", a) != render._heading_html("h", b)
+    assert render._heading_html("h", a) == render._heading_html("h", Text("rule", "规则甲"))
+    assert render.cite_html(Text("x", "文件甲")) != render.cite_html(Text("x", "文件乙"))

@@ -97,12 +97,16 @@ def _township_access(acc: pd.DataFrame) -> tuple[dict[str, tuple[float, float, f
     return frame_memo(acc, "access.townships", build)
 
 
+_EMPTY = pd.DataFrame()
+"""The table a page reads when the run has none of that name (made once: a frame costs as much as a small layer)."""
+
+
 def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | None = None,
                   towns: pd.DataFrame | None = None) -> list:
     """The access layers of one county or city page (render.unit_page calls this; empty without access tables).
 
     `town_geo` and `towns` are the township GeoJSON texts (by code) and rows the page already has."""
-    from ..render import Layer, _feature, _kind_letter, columns_of, esc, positions_of, t
+    from ..render import Layer, _feature, _geometry_index, _kind_letter, columns_of, esc, positions_of, t
 
     access = getattr(run.result, "access", None)
     if access is None or not getattr(access, "tables", None):
@@ -134,9 +138,8 @@ def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | Non
                                   style={"color": "#555555", "weight": 0.6, "opacity": 0.7,
                                          "fillColor": REACH_COLOURS[min(n, 5)], "fillOpacity": 0.55}))
         layers.append(Layer("access_reach", t("急诊急救五大中心可及范围", "Emergency centers within reach"), feats, show=False))
-    empty = pd.DataFrame()
-    hosts = access.tables.get("shared_hosts", empty)      # not access.table: it builds an empty frame per call
-    trips = access.tables.get("courier_trips", empty)
+    hosts = access.tables.get("shared_hosts", _EMPTY)      # not access.table: it builds an empty frame per call
+    trips = access.tables.get("courier_trips", _EMPTY)
     if len(hosts):
         cols, pos = columns_of(hosts), positions_of(hosts, counties)
         by_host: dict[str, list[tuple[str, str]]] = {}
@@ -145,19 +148,20 @@ def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | Non
             by_host.setdefault(host, []).append((center, status))
         feats = []
         leads = None
+        fac_cols = columns_of(fac)
         for host in sorted(by_host):
             if host not in fac.index:
                 continue
             if leads is None:
                 leads = {c.lead for c in run.result.plan.communities()}
-            f = fac.loc[host]
-            lines = [f"<b>{esc(f['name'])}</b>", t("共享中心承担机构", "Shared-center host")]
+            at = _geometry_index(fac)[0][str(host)]     # the host's row: no `.loc` of the wide frame per host
+            lines = [f"<b>{esc(fac_cols['name'][at])}</b>", t("共享中心承担机构", "Shared-center host")]
             for center, status in by_host[host]:
                 zh, en = SHARED_CENTERS[center]
                 state = {"existing": t("已具备", "running"), "to_build": t("拟建", "to build"),
                          "missing": t("未建成（必须）", "missing (required)")}.get(str(status), esc(status))
                 lines.append(f"{t(zh, en)}: {state}")
-            feats.append(_feature(proj.point(f.geometry.x, f.geometry.y), mk="fac", fk=_kind_letter(f["kind"]),
+            feats.append(_feature(proj.point(*run.fac_xy[str(host)]), mk="fac", fk=_kind_letter(fac_cols["kind"][at]),
                                   gl=2, lead=1 if host in leads else None,
                                   tip="\n".join(lines), pop="\n".join(lines)))
         if feats:
@@ -180,7 +184,7 @@ def access_layers(run: Any, unit: Any, proj: Any, town_geo: dict[str, str] | Non
                                                                    "opacity": 0.85, "dashArray": "6 4" if over else None}))
         if feats:
             layers.append(Layer("access_courier", t("标本与物资物流线路", "Courier trips"), feats, show=False))
-    acc = access.tables.get("access_townships", empty)
+    acc = access.tables.get("access_townships", _EMPTY)
     if len(acc) and len(towns):
         vals, edges = _township_access(acc)
         feats = []

@@ -117,7 +117,7 @@ def _facility_hashes(region: Any) -> np.ndarray:
 
     def build(fac: pd.DataFrame) -> np.ndarray:
         geo = np.asarray(fac.geometry.values, dtype=object)
-        names = pd.util.hash_array(np.asarray(fac["name"].astype(str).tolist(), dtype=object))
+        names = pd.util.hash_array(np.asarray(fac["name"].astype(str).tolist(), dtype=object), categorize=False)
         x = pd.util.hash_array(np.ascontiguousarray(shapely.get_x(geo), dtype=np.float64))
         y = pd.util.hash_array(np.ascontiguousarray(shapely.get_y(geo), dtype=np.float64))
         return names ^ (x * np.uint64(0x9E3779B97F4A7C15)) ^ (y * np.uint64(0xC2B2AE3D27D4EB4F))
