@@ -756,6 +756,23 @@ def test_xlsx_column_cells_write_each_cell_as_the_cell_by_cell_encoder_does() ->
             assert _xlsx_column_cells(column, "C", style) == expected, name
 
 
+def test_xlsx_text_columns_joined_write_random_texts_as_the_cell_by_cell_encoder_does() -> None:
+    """_xlsx_bodies wraps a column's texts in one pass and writes the few it must one by one (formula starts,
+    whitespace at either end): random texts of the characters that matter, against _xlsx_cell."""
+    import random
+
+    from planner.io import _xlsx_cell, _xlsx_column_cells
+
+    rng = random.Random(18)
+    alphabet = ["a", "名", " ", "\u3000", "\t", "\r", "\n", "=", "+", "-", "@", "&", "<", ">", "#", "1", ";", "\x85", "\xa0"]
+    for _ in range(200):
+        texts = ["".join(rng.choices(alphabet, k=rng.randint(1, 4))) for _ in range(rng.randint(1, 12))]
+        column = pd.Series(texts + [None, texts[0]], dtype=object)
+        for style in ("", ' s="4"'):
+            expected = [_xlsx_cell(f"B{r}", v, style) for r, v in enumerate(column.tolist(), start=2)]
+            assert _xlsx_column_cells(column, "B", style) == expected, texts
+
+
 def test_xlsx_rows_of_a_sheet_are_the_cell_by_cell_encoders_cells_between_row_tags(monkeypatch) -> None:
     import numpy as np
 
