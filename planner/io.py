@@ -694,7 +694,8 @@ def csv_text(frame: pd.DataFrame) -> str | None:
         elif dtype == object or pd.api.types.is_string_dtype(dtype):
             values = column.tolist()
             kinds = set(map(type, values))
-            if not kinds <= _TEXT_TYPES | {type(pd.NA)} or (float in kinds and any(v == v for v in values if type(v) is float)):
+            numbers = float in kinds and any(v == v for v in values if type(v) is float)   # not only NaN
+            if numbers or not kinds <= _TEXT_TYPES | {type(pd.NA)}:
                 return None
             texts = [v if type(v) is str else "" for v in values]
         else:
