@@ -393,13 +393,17 @@ def _site_task(inputs: list[CountyInputs], rule: DialysisSiting, travel: TravelM
 def sites_frame(results: Sequence[DialysisResult], region: Region) -> pd.DataFrame:
     """One row per new dialysis site: county, facility, township, residents served."""
     fac, towns = region.facilities, region.townships
-    rows = []
-    for r in results:
-        for fid in r.sites:
-            t = fac.at[fid, "township_code"]
-            rows.append({"county": r.county, "county_name": r.county_name, "facility_id": fid,
-                         "facility_name": fac.at[fid, "name"], "township_code": t, "township_name": towns.at[t, "name"],
-                         "township_population": int(towns.at[t, "population"]), "residents_served": r.served.get(fid, 0)})
+    sites = [(r, fid) for r in results for fid in r.sites]
+    # One look-up per column (`.loc` raises on an unknown label as `.at` did), not four `.at` per site.
+    fids = [fid for _, fid in sites]
+    codes = fac["township_code"].loc[fids].tolist() if sites else []
+    names = fac["name"].loc[fids].tolist() if sites else []
+    town_names = towns["name"].loc[codes].tolist() if sites else []
+    town_pops = towns["population"].loc[codes].tolist() if sites else []
+    rows = [{"county": r.county, "county_name": r.county_name, "facility_id": fid, "facility_name": name,
+             "township_code": t, "township_name": town_name, "township_population": int(pop),
+             "residents_served": r.served.get(fid, 0)}
+            for (r, fid), name, t, town_name, pop in zip(sites, names, codes, town_names, town_pops)]
     return pd.DataFrame(rows, columns=["county", "county_name", "facility_id", "facility_name", "township_code",
                                        "township_name", "township_population", "residents_served"])
 

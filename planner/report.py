@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import io
@@ -16,6 +17,7 @@ from .check import RuleStatus, Violation
 from .i18n import Text, tr
 from .mapstyle import MARK_ORDER, MARK_WORDS, STATUS_WORDS, grouped, wan
 from .planfile import run_community_tables
+from .region import positions_by
 from .units import Unit
 from .vocabulary import FacilityKind, Grade
 
@@ -179,7 +181,7 @@ def violation_units(result, violations: Sequence[Violation]) -> list[str]:
     county_unit = {c: u.id for u in result.units for c in u.county_codes}
     fac = result.region.facilities
     name_unit: dict[str, str] = {}
-    for name, county in zip(fac["name"].astype(str), fac["county_code"].astype(str)):
+    for name, county in zip(fac["name"].astype(str).tolist(), fac["county_code"].astype(str).tolist()):
         if county in county_unit:
             name_unit.setdefault(name, county_unit[county])
     out = []
@@ -229,21 +231,22 @@ def plan_facts(result) -> PlanFacts:
 
     attending = roster[roster["role"] == "attending"]
     experts = roster[roster["role"] == "expert"]
-    target_town = dict(zip(fac.index, fac["township_code"].astype(str).tolist()))   # = .to_dict(), faster
+    target_town = dict(zip(fac.index.tolist(), fac["township_code"].astype(str).tolist()))   # = .to_dict(), faster
     received_town: dict[str, int] = {}
-    for to_id, n in zip(attending["to_id"], attending["count"]):
+    for to_id, n in zip(attending["to_id"].tolist(), attending["count"].tolist()):
         t = target_town.get(str(to_id))
         if t is not None:
             received_town[t] = received_town.get(t, 0) + int(n)
     if len(a):
-        a["received"] = [received_town.get(str(t), 0) for t in a["township_code"]]
+        township_codes = a["township_code"].tolist()
+        a["received"] = [received_town.get(str(t), 0) for t in township_codes]
         # Township flags as dicts (a Series.get per township was most of this block's time).
-        est = (dict(zip(towns.index, towns["population_estimated"].astype(bool).tolist()))
+        est = (dict(zip(towns.index.tolist(), towns["population_estimated"].astype(bool).tolist()))
                if "population_estimated" in towns else {})
-        poly = (dict(zip(towns.index, towns["polygon_estimated"].astype(bool).tolist()))
+        poly = (dict(zip(towns.index.tolist(), towns["polygon_estimated"].astype(bool).tolist()))
                 if "polygon_estimated" in towns else {})
-        a["population_estimated"] = [bool(est.get(t, False)) for t in a["township_code"]]
-        a["polygon_estimated"] = [bool(poly.get(t, False)) for t in a["township_code"]]
+        a["population_estimated"] = [bool(est.get(t, False)) for t in township_codes]
+        a["polygon_estimated"] = [bool(poly.get(t, False)) for t in township_codes]
     else:
         a = pd.DataFrame(columns=["township_code", "township_name", "county_code", "unit", "community_id", "lead_id",
                                   "lead_name", "population", "travel_min", "received", "population_estimated",
@@ -252,11 +255,17 @@ def plan_facts(result) -> PlanFacts:
         got = attending.groupby("community_id")["count"].sum().to_dict()
         got_x = experts.groupby("community_id")["count"].sum().to_dict()
         est_c = a.groupby("community_id")["population_estimated"].any().to_dict()
-        comms["physicians_received"] = [int(got.get(c, 0)) for c in comms["community_id"]]
-        comms["experts_received"] = [int(got_x.get(c, 0)) for c in comms["community_id"]]
-        comms["population_estimated"] = [bool(est_c.get(c, False)) for c in comms["community_id"]]
-        comms["lead_kind"] = [FacilityKind(fac.at[lead, "kind"]).zh if lead in fac.index else "" for lead in comms["lead_id"]]
-        comms["lead_grade"] = [Grade(int(fac.at[lead, "grade"])).zh if lead in fac.index else "" for lead in comms["lead_id"]]
+        ids = comms["community_id"].tolist()
+        comms["physicians_received"] = [int(got.get(c, 0)) for c in ids]
+        comms["experts_received"] = [int(got_x.get(c, 0)) for c in ids]
+        comms["population_estimated"] = [bool(est_c.get(c, False)) for c in ids]
+        # The leads' kind and grade in one look-up per column, not two `.at` per community.
+        leads = comms["lead_id"].tolist()
+        known = [lead for lead in leads if lead in fac.index]
+        kind = dict(zip(known, fac["kind"].loc[known].tolist()))
+        grade = dict(zip(known, fac["grade"].loc[known].tolist()))
+        comms["lead_kind"] = [FacilityKind(kind[lead]).zh if lead in kind else "" for lead in leads]
+        comms["lead_grade"] = [Grade(int(grade[lead])).zh if lead in grade else "" for lead in leads]
 
     statuses = list(result.all_statuses)
     vrows = []
@@ -304,26 +313,32 @@ def cached_facts(result) -> PlanFacts:
 def _unit_rows(result, a: pd.DataFrame, comms: pd.DataFrame, roster: pd.DataFrame, coverage: pd.DataFrame,
                violations: pd.DataFrame) -> list[dict[str, object]]:
     """One report row per unit, from frames grouped once (a national run has 2,800 units)."""
-    by_unit = {k: g for k, g in a.groupby("unit", sort=False)} if len(a) else {}
-    comm_unit = dict(zip(comms["community_id"], comms["unit"])) if len(comms) else {}
+    # Row positions per unit and the columns as arrays, not a frame per unit: a national run has 2,800 units and
+    # each frame's pandas sums cost more than its rows. The same sums: numpy's over the same values in row order.
+    by_unit = positions_by(a["unit"]) if len(a) else {}
+    population = a["population"].to_numpy() if len(a) else np.array([], dtype=np.int64)
+    minutes = a["travel_min"].to_numpy(dtype=float) if len(a) else np.array([], dtype=float)
+    comm_unit = dict(zip(comms["community_id"].tolist(), comms["unit"].tolist())) if len(comms) else {}
     sent: dict[tuple[str, str], int] = {}
-    for cid, role, n in zip(roster["community_id"], roster["role"], roster["count"]):
+    for cid, role, n in zip(roster["community_id"].tolist(), roster["role"].tolist(), roster["count"].tolist()):
         u = comm_unit.get(cid)
         if u is not None:
             sent[u, role] = sent.get((u, role), 0) + int(n)
     cov = {str(r.county): r for r in coverage.itertuples(index=False)} if len(coverage) else {}
     hard_v: dict[str, int] = {}
     soft_v: dict[str, int] = {}
-    for u, hard in zip(violations["unit"], violations["hard"]):
+    for u, hard in zip(violations["unit"].tolist(), violations["hard"].tolist()):
         d = hard_v if bool(hard) else soft_v
         d[u] = d.get(u, 0) + 1
     rows = []
     for unit in result.units:
         up = result.plan.units.get(unit.id)
         mine = by_unit.get(unit.id)
-        pop = int(mine["population"].sum()) if mine is not None else 0
-        mean = float((mine["population"] * mine["travel_min"]).sum() / pop) if pop else float("nan")
-        worst = float(mine["travel_min"].max()) if mine is not None and len(mine) else float("nan")
+        pop = int(population[mine].sum()) if mine is not None else 0
+        # As pandas' sum and max skip NaN (a township without a community has no travel time).
+        mean = float(np.nansum(population[mine] * minutes[mine]) / pop) if pop else float("nan")
+        timed = minutes[mine][~np.isnan(minutes[mine])] if mine is not None else minutes[:0]
+        worst = float(timed.max()) if len(timed) else float("nan")
         here = [cov[c] for c in unit.county_codes if c in cov]
         covered_pop = sum(int(r.population) for r in here)
         before = sum(int(r.covered_before) for r in here)

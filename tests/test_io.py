@@ -756,6 +756,23 @@ def test_xlsx_column_cells_write_each_cell_as_the_cell_by_cell_encoder_does() ->
             assert _xlsx_column_cells(column, "C", style) == expected, name
 
 
+def test_xlsx_text_columns_joined_write_random_texts_as_the_cell_by_cell_encoder_does() -> None:
+    """_xlsx_bodies wraps a column's texts in one pass and writes the few it must one by one (formula starts,
+    whitespace at either end): random texts of the characters that matter, against _xlsx_cell."""
+    import random
+
+    from planner.io import _xlsx_cell, _xlsx_column_cells
+
+    rng = random.Random(18)
+    alphabet = ["a", "名", " ", "\u3000", "\t", "\r", "\n", "=", "+", "-", "@", "&", "<", ">", "#", "1", ";", "\x85", "\xa0"]
+    for _ in range(200):
+        texts = ["".join(rng.choices(alphabet, k=rng.randint(1, 4))) for _ in range(rng.randint(1, 12))]
+        column = pd.Series(texts + [None, texts[0]], dtype=object)
+        for style in ("", ' s="4"'):
+            expected = [_xlsx_cell(f"B{r}", v, style) for r, v in enumerate(column.tolist(), start=2)]
+            assert _xlsx_column_cells(column, "B", style) == expected, texts
+
+
 def test_xlsx_rows_of_a_sheet_are_the_cell_by_cell_encoders_cells_between_row_tags(monkeypatch) -> None:
     import numpy as np
 
@@ -830,3 +847,33 @@ def test_geopackage_written_unsynced_has_the_same_bytes(tmp_path):
         pyogrio.set_gdal_config_options({"OGR_SQLITE_SYNCHRONOUS": None})
     assert (tmp_path / "a.gpkg").read_bytes() == (tmp_path / "b.gpkg").read_bytes()
     assert pyogrio.read_dataframe(tmp_path / "a.gpkg", layer="townships")["code"].tolist() == ["a", "b"]
+
+
+def test_csv_text_is_pandas_to_csv_text_or_none() -> None:
+    """csv_text writes the columns it takes as pandas' to_csv does (random texts of the characters the csv module
+    quotes, blanks, numbers of every kind) and leaves the others (nullable, mixed, one column) to pandas."""
+    import random
+
+    import numpy as np
+
+    from planner.io import csv_text
+
+    rng = random.Random(18)
+    alphabet = ["a", "名", " ", ",", '"', "\r", "\n", "'", "=", "\t", ";", "1"]
+    for _ in range(100):
+        n = rng.randint(0, 6)
+        texts = ["".join(rng.choices(alphabet, k=rng.randint(0, 3))) for _ in range(n)]
+        frame = pd.DataFrame({
+            "text": pd.Series([t if rng.random() > 0.2 else None for t in texts], dtype=object),
+            "str": pd.Series([t if rng.random() > 0.2 else np.nan for t in texts], dtype="str"),
+            "a,\"b\"": [rng.randint(-5, 5) for _ in range(n)],
+            "f": [rng.choice([0.1, -0.0, np.nan, np.inf, 1e16, 1 / 3, 2.5e-7, 3.0]) for _ in range(n)],
+            "flag": [rng.random() > 0.5 for _ in range(n)]})
+        assert csv_text(frame) == frame.to_csv(index=False, lineterminator="\n"), texts
+        blanks = frame.assign(text=None, str="")
+        assert csv_text(blanks) == blanks.to_csv(index=False, lineterminator="\n")
+    two_blanks = pd.DataFrame({"a": [""], "b": [None]})
+    assert csv_text(two_blanks) == two_blanks.to_csv(index=False, lineterminator="\n") == "a,b\n,\n"
+    assert csv_text(pd.DataFrame({"a": [1, None]}, dtype="Int64").assign(b=1)) is None
+    assert csv_text(pd.DataFrame({"a": [1, "x"], "b": [1, 2]})) is None
+    assert csv_text(pd.DataFrame({"a": ["x"]})) is None
