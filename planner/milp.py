@@ -389,6 +389,15 @@ def _cpsat_model_text(model: Model) -> object:
     return proto
 
 
+def _cpsat_response(proto: object, params: object) -> object:
+    """CP-SAT's response to a `CpModelProto` under `SatParameters` (what `CpSolver.solve` runs)."""
+    from ortools.sat.python import cp_model_helper as cmh
+
+    wrapper = cmh.SolveWrapper()
+    wrapper.set_parameters(params)
+    return wrapper.solve(proto)
+
+
 def _solve_cpsat(model: Model, time_limit_s: float, explain: bool, seed: int, threads: int) -> Solution:
     from ortools.sat.python import cp_model_helper as cmh
 
@@ -414,10 +423,8 @@ def _solve_cpsat(model: Model, time_limit_s: float, explain: bool, seed: int, th
     params.catch_sigint_signal = False
     for key, value in model.cpsat_options.items():
         setattr(params, key, value)
-    wrapper = cmh.SolveWrapper()
-    wrapper.set_parameters(params)
     t0 = time.perf_counter()
-    response = wrapper.solve(proto)
+    response = _cpsat_response(proto, params)
     elapsed = time.perf_counter() - t0
     code = response.status
     if code == cmh.CpSolverStatus.OPTIMAL:
