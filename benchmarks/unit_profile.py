@@ -39,16 +39,28 @@ def profile(region_names: list[str], rules_name: str) -> None:
 
     milp._cpsat_model_text = timed("text", milp._cpsat_model_text)
     planning.build_model = timed("build", planning.build_model)
-    solve = cp_model.CpSolver.solve
+    if hasattr(milp, "_cpsat_response"):   # the solver's entry since milp stopped going through CpSolver
+        response = milp._cpsat_response
 
-    def cpsat(self, model, *args, **kwargs):
-        t = time.process_time()
-        out = solve(self, model, *args, **kwargs)
-        rec["cpsat"] += time.process_time() - t
-        rec["det"] += self.response_proto.deterministic_time
-        return out
+        def cpsat_response(proto, params):
+            t = time.process_time()
+            out = response(proto, params)
+            rec["cpsat"] += time.process_time() - t
+            rec["det"] += out.deterministic_time
+            return out
 
-    cp_model.CpSolver.solve = cpsat
+        milp._cpsat_response = cpsat_response
+    else:
+        solve = cp_model.CpSolver.solve
+
+        def cpsat(self, model, *args, **kwargs):
+            t = time.process_time()
+            out = solve(self, model, *args, **kwargs)
+            rec["cpsat"] += time.process_time() - t
+            rec["det"] += self.response_proto.deterministic_time
+            return out
+
+        cp_model.CpSolver.solve = cpsat
     rules = load_rules(rules_name)
     names = list(dict.fromkeys(regions.catalog().province_name)) if region_names == ["all"] else region_names
     for name in names:

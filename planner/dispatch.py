@@ -167,7 +167,7 @@ class _CityModel:
     expert: dict[tuple[str, str, str, str], object]
     short_t: dict[str, object]
     short_c: dict[str, object]
-    minutes: dict[tuple[str, str], float]
+    minutes: _Minutes
     pool: dict[tuple[str, str, str, str], int]
     short_p: dict[tuple[str, str], object] = field(default_factory=dict)
     recipients: list = field(default_factory=list)
@@ -355,6 +355,8 @@ def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, 
     a_titles = eligible_titles(attending.min_title) if attending is not None else []
     e_titles = eligible_titles(expert.title_floor()) if expert is not None else []
     professions = list(expert.professions) if expert is not None else []
+    # The titles' values once (an enum member's `.value` costs a descriptor call, ~150,000 a province model).
+    a_values, e_values = [t.value for t in a_titles], [t.value for t in e_titles]
     leads = sorted({lead for _, lead in targets.values()})
     sources = sorted(set(leads) | set(expert_sources) | set(borrow_sources))
     pool = staff_by_profession(region, sources, [t for t in TITLES_DOWN if t in set(a_titles) | set(e_titles)])
@@ -379,23 +381,23 @@ def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, 
         fills: dict[str, list] = {}
         for h in [lead] + [b for b in borrow_sources if b != lead]:
             cost = int(round(minutes[h, t])) + (attending.borrow_penalty if h != lead else 0)
-            for title in a_titles:
-                have = per_title.get((h, MEDICINE, title.value), 0)
+            for title in a_values:
+                have = per_title.get((h, MEDICINE, title), 0)
                 if not have:
                     continue
-                options = [(ANY, have)] + [(sp, med.get((h, sp, title.value), 0)) for sp in lacking]
+                options = [(ANY, have)] + [(sp, med.get((h, sp, title), 0)) for sp in lacking]
                 for spec, n in options:
                     if not n:
                         continue
-                    var = m.integer(f"a[{h},{t},{spec},{title.value}]", 0, min(n, attending.min_per_center))
-                    built.attend[h, t, spec, title.value] = var
+                    var = m.integer(f"a[{h},{t},{spec},{title}]", 0, min(n, attending.min_per_center))
+                    built.attend[h, t, spec, title] = var
                     if cost:
                         obj[var.index] = cost   # m.minimize([(cost, var)]) for a new variable
                     here.append(var)
-                    by_title.setdefault((h, MEDICINE, title.value), []).append(var)
+                    by_title.setdefault((h, MEDICINE, title), []).append(var)
                     per_source.setdefault(h, []).append(var)
                     if spec != ANY:
-                        by_spec.setdefault((h, spec, title.value), []).append(var)
+                        by_spec.setdefault((h, spec, title), []).append(var)
                         fills.setdefault(spec, []).append(var)
         short = m.integer(f"short[{t}]", 0, attending.min_per_center)
         built.short_t[t] = short
@@ -425,7 +427,7 @@ def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, 
             if h in coupled:
                 continue
             for key, profs in pools.items():
-                n = sum(per_title.get((h, p, t.value), 0) for p in profs for t in e_titles)
+                n = sum(per_title.get((h, p, t), 0) for p in profs for t in e_values)
                 if n:
                     supply[h, key] = n
         for c in recipients:
@@ -450,17 +452,17 @@ def _build(region: Region, communities: Sequence, targets: dict[str, tuple[str, 
                         per_source.setdefault(h, []).append(var)
                     continue
                 for prof in professions:
-                    for title in e_titles:
-                        have = per_title.get((h, prof, title.value), 0)
+                    for title in e_values:
+                        have = per_title.get((h, prof, title), 0)
                         if not have:
                             continue
-                        var = m.integer(f"e[{h},{c.id},{prof},{title.value}]", 0, min(have, expert.min_per_community))
-                        built.expert[h, c.id, prof, title.value] = var
+                        var = m.integer(f"e[{h},{c.id},{prof},{title}]", 0, min(have, expert.min_per_community))
+                        built.expert[h, c.id, prof, title] = var
                         if cost:
                             obj[var.index] = cost   # m.minimize([(cost, var)]) for a new variable
                         here.append(var)
                         of_prof.setdefault(prof, []).append(var)
-                        by_title.setdefault((h, prof, title.value), []).append(var)
+                        by_title.setdefault((h, prof, title), []).append(var)
                         per_source.setdefault(h, []).append(var)
             short = m.integer(f"eshort[{c.id}]", 0, expert.min_per_community)
             built.short_c[c.id] = short
@@ -502,17 +504,32 @@ def _ones(variables: Sequence, last: object | None = None) -> dict[int, int]:
     return out
 
 
-def _minutes(region: Region, travel: TravelModel, sources: Sequence[str], places: Sequence[str]) -> dict[tuple[str, str], float]:
+class _Minutes:
+    """Travel minutes by (source, place), read from the matrix's rows: `minutes[s, p]` is
+    `float(matrix[i, j])`. A dict of every pair (sources x places: 150,000 for a province model)
+    cost more to make than the model reads of it."""
+
+    __slots__ = ("_rows", "_col")
+
+    def __init__(self, sources: Sequence[str], places: Sequence[str], matrix: np.ndarray) -> None:
+        rows = matrix.tolist()
+        self._rows = {s: rows[i] for i, s in enumerate(sources)}
+        self._col = {p: j for j, p in enumerate(places)}
+
+    def __getitem__(self, key: tuple[str, str]) -> float:
+        return self._rows[key[0]][self._col[key[1]]]
+
+
+def _minutes(region: Region, travel: TravelModel, sources: Sequence[str], places: Sequence[str]) -> _Minutes:
     """Travel minutes between facilities, by (source, place)."""
     fac = region.facilities
     if not sources or not places:
-        return {}
+        return _Minutes([], [], np.zeros((0, 0)))
     geom = fac.geometry   # the points only: `fac.loc[ids]` copied every column of the wide frame, twice per side
     ga, gb = geom.loc[list(sources)], geom.loc[list(places)]
     a = Points.from_xy(list(sources), ga.x, ga.y)
     b = Points.from_xy(list(places), gb.x, gb.y)
-    mat = travel.minutes(a, b)
-    return {(s, p): float(mat[i, j]) for i, s in enumerate(sources) for j, p in enumerate(places)}
+    return _Minutes(sources, places, np.asarray(travel.minutes(a, b), dtype=float))
 
 
 def _describe_shortfalls(result: DispatchResult, region: Region, sol, built: _CityModel, targets: dict[str, tuple[str, str]],
@@ -527,15 +544,18 @@ def _describe_shortfalls(result: DispatchResult, region: Region, sol, built: _Ci
     county_need: dict[str, int] = {}
     county_cap: dict[str, int] = {}
     counted: set[str] = set()
+    # Every lead's cap in one look-up (release_caps), not a call per lead: the same values.
+    caps = release_caps(region, [lead for _cid, lead in targets.values()], attending.release_share) if targets else {}
+    county_of = dict(zip(caps, fac["county_code"].to_numpy()[fac.index.get_indexer(list(caps))].tolist())) if caps else {}
     for t, (_cid, lead) in targets.items():
-        county = str(fac.at[lead, "county_code"])
+        county = str(county_of[lead])
         county_need[county] = county_need.get(county, 0) + attending.min_per_center
         if lead not in counted:
             counted.add(lead)
-            county_cap[county] = county_cap.get(county, 0) + release_cap(region, lead, attending.release_share)[0]
+            county_cap[county] = county_cap.get(county, 0) + caps[lead][0]
     for lead, ts in sorted(by_lead.items()):
         missing = int(sum(round(sol.value(built.short_t[t])) for t in ts))
-        cap, eligible, share = release_cap(region, lead, attending.release_share)
+        cap, eligible, share = caps[lead]
         code = str(fac.at[lead, "county_code"])
         county = region.county_name(code)
         title = attending.min_title.zh

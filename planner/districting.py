@@ -25,13 +25,14 @@ methods here, tagged with their rule id so conflicts can be explained.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .milp import LinExpr, Model, Solution, Status, Var, relative_gap, solve
+from .milp import Constraint, LinExpr, Model, Solution, Status, Var, VarInfo, relative_gap, solve
 
 
 @dataclass
@@ -284,6 +285,7 @@ class DistrictingModel:
             return
         mdl = self.model
         n = self.n
+        variables, rows = mdl.vars, mdl.constraints
         for f in range(self.m):
             members = dict(self._members[f])
             r = self.roots[f]
@@ -297,26 +299,30 @@ class DistrictingModel:
                 for i, s in source.items():
                     mdl.add(s - members[i], ub=0, name=f"root_member[{i},{f}]", group=group)
             cap = max(1, len(members) if max_members is None else min(len(members), max_members))
-            flow: dict[tuple[int, int], Var] = {}
+            # The flow variables and their big-M rows are appended to the model's tables directly
+            # (what `Model.integer(name, 0, cap, relaxable=True)` and `Model.add_coefs(row, ub=0)` append:
+            # the same entries in the same order; both coefficients of a row are non-zero, cap >= 1),
+            # with variable indices instead of Var objects: these are most of a county's model.
+            flow: dict[tuple[int, int], int] = {}
             for u in range(n):
                 if u not in members and u not in source:
                     continue
                 for v in self._neighbours[u]:
                     if v not in members or (r >= 0 and v == r):
                         continue
-                    flow[u, v] = mdl.integer(f"flow[{u},{v},{f}]", 0, cap, relaxable=True)
-            # Rows as coefficient dicts (Model.add_coefs), term for term what LinExpr gave.
+                    flow[u, v] = len(variables)
+                    variables.append(VarInfo(f"flow[{u},{v},{f}]", 0, cap, True, True))
             for (u, v), g in flow.items():
                 # Flow enters only member areas, and leaves only members or the root.
-                mdl.add_coefs({g.index: 1, members[v].index: -cap}, ub=0, name=f"flow_in[{u},{v},{f}]", group=group)
+                rows.append(Constraint({g: 1, members[v].index: -cap}, -math.inf, 0.0, f"flow_in[{u},{v},{f}]", group))
                 if u != r and u in members:
-                    mdl.add_coefs({g.index: 1, members[u].index: -cap}, ub=0, name=f"flow_out[{u},{v},{f}]",
-                                  group=group)
+                    rows.append(Constraint({g: 1, members[u].index: -cap}, -math.inf, 0.0, f"flow_out[{u},{v},{f}]",
+                                           group))
             inflow: dict[int, list[int]] = {}
             outflow: dict[int, list[int]] = {}
             for (u, v), g in flow.items():
-                outflow.setdefault(u, []).append(g.index)
-                inflow.setdefault(v, []).append(g.index)
+                outflow.setdefault(u, []).append(g)
+                inflow.setdefault(v, []).append(g)
             for i, xv in members.items():
                 if r >= 0 and i == r:
                     continue

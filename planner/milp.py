@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import chain
 from pathlib import Path
 
 from ._errors import SolverError
@@ -199,8 +200,13 @@ class Model:
 
     def is_integral(self) -> bool:
         """True when every objective and constraint coefficient is an integer (CP-SAT needs it)."""
-        vals = list(self.objective.values()) + [v for c in self.constraints for v in c.coefs.values()]
-        return all(float(v).is_integer() for v in vals)
+        import numpy as np
+
+        # One array of every coefficient (float(v) of each, as a loop of float.is_integer read them):
+        # a Python call per coefficient cost as much as a dispatch model's LP solve.
+        vals = np.fromiter(chain(self.objective.values(), chain.from_iterable(c.coefs.values() for c in self.constraints)),
+                           float)
+        return bool(np.all(np.isfinite(vals) & (vals == np.trunc(vals))))
 
 
 def relative_gap(objective: float, bound: float | None) -> float | None:
@@ -320,44 +326,80 @@ def _cpsat_model_api(model: Model, explain: bool) -> tuple[object, dict[str, obj
     return m, guards
 
 
-def _linear_text(coefs: dict[int, float]) -> str:
+class _IntText(dict):
+    """Integer text of numbers, memoised: `table[v]` is `str(int(v))` (a model's coefficients and
+    indices repeat a few values thousands of times; `str` and `int` per occurrence were most of the
+    text's cost)."""
+
+    def __missing__(self, v: float) -> str:
+        text = self[v] = str(int(v))
+        return text
+
+
+def _linear_text(coefs: dict[int, float], text: _IntText) -> str:
     """`vars: ... coeffs: ...` of a linear row in CP-SAT's text format, by variable index (as the API writes them)."""
     # The list form of repeated fields (`vars:[1,2]`): the same proto, shorter to write and to parse.
-    items = sorted(coefs.items())
-    return "vars:[" + ",".join([str(k) for k, _ in items]) + "] coeffs:[" + ",".join([str(int(v)) for _, v in items]) + "] "
+    keys = sorted(coefs)
+    get = text.__getitem__
+    return ("vars:[" + ",".join(map(get, keys)) + "] coeffs:["
+            + ",".join(map(get, map(coefs.__getitem__, keys))) + "] ")
 
 
 def _cpsat_model_text(model: Model) -> object:
-    """The same CP-SAT model as `_cpsat_model_api(model, False)`, field for field, read from its text format.
+    """The same CP-SAT model as `_cpsat_model_api(model, False)`, field for field, read from its text format
+    (a `CpModelProto`).
 
     Building the rows through the Python API costs a pybind call per row and variable (about
     as much as solving a county's model); writing the text and letting CP-SAT parse it in C++
     takes about half as long. The model is identical (a test compares the two), so the search
     and the plan are too.
     """
-    from ortools.sat.python import cp_model
+    from ortools.sat.python import cp_model_helper as cmh
 
-    parts = [f"variables{{domain:[{int(math.ceil(v.lb))},{int(math.floor(v.ub))}]}}" for v in model.vars]
+    text = _IntText()
+    domains: dict[tuple[float, float], str] = {}
+    parts = []
+    for v in model.vars:
+        key = (v.lb, v.ub)
+        part = domains.get(key)
+        if part is None:
+            part = domains[key] = f"variables{{domain:[{int(math.ceil(v.lb))},{int(math.floor(v.ub))}]}}"
+        parts.append(part)
+    # A row's closing text depends on its bounds only: written once per distinct pair.
+    tails: dict[tuple[float, float], str] = {}
     for c in model.constraints:
-        lo, hi = _cpsat_bounds(c)
         if not c.coefs:
+            lo, hi = _cpsat_bounds(c)
             if not (lo <= 0 <= hi):
                 parts.append("constraints{bool_or{}}")
             continue
-        parts.append(f"constraints{{linear{{{_linear_text(c.coefs)}domain:[{lo},{hi}]}}}}")
+        tail = tails.get((c.lb, c.ub))
+        if tail is None:
+            lo, hi = _cpsat_bounds(c)
+            tail = tails[c.lb, c.ub] = f"domain:[{lo},{hi}]}}}}"
+        parts.append("constraints{linear{" + _linear_text(c.coefs, text) + tail)
     constant = int(model.objective_constant)
-    parts.append(f"objective{{{_linear_text({k: v for k, v in model.objective.items() if int(v)})}"
+    parts.append(f"objective{{{_linear_text({k: v for k, v in model.objective.items() if int(v)}, text)}"
                  + (f"offset:{constant} " if constant else "") + "scaling_factor:1}")
     if model.hint:
         parts.append("solution_hint{" + "".join(f"vars:{i} " for i in model.hint)
                      + "".join(f"values:{int(round(v))} " for v in model.hint.values()) + "}")
-    m = cp_model.CpModel()
-    m.proto.parse_text_format("".join(parts))
-    return m
+    proto = cmh.CpModelProto()
+    proto.parse_text_format("".join(parts))
+    return proto
+
+
+def _cpsat_response(proto: object, params: object) -> object:
+    """CP-SAT's response to a `CpModelProto` under `SatParameters` (what `CpSolver.solve` runs)."""
+    from ortools.sat.python import cp_model_helper as cmh
+
+    wrapper = cmh.SolveWrapper()
+    wrapper.set_parameters(params)
+    return wrapper.solve(proto)
 
 
 def _solve_cpsat(model: Model, time_limit_s: float, explain: bool, seed: int, threads: int) -> Solution:
-    from ortools.sat.python import cp_model
+    from ortools.sat.python import cp_model_helper as cmh
 
     if not model.is_integral():
         msg = f"{model.name}: CP-SAT needs integer coefficients; scale the data"
@@ -365,43 +407,48 @@ def _solve_cpsat(model: Model, time_limit_s: float, explain: bool, seed: int, th
     # Weighted sums and unnamed variables: building expressions term by term in Python costs
     # more than solving these small models; without explanations, the text format is faster still.
     if explain:
-        m, guards = _cpsat_model_api(model, explain)
+        api, guards = _cpsat_model_api(model, explain)
+        proto = api.proto
     else:
-        m, guards = _cpsat_model_text(model), {}
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = float(time_limit_s)
-    solver.parameters.num_workers = max(1, threads)
-    solver.parameters.random_seed = seed
+        proto, guards = _cpsat_model_text(model), {}
+    # The solver's own entry (what CpSolver.solve calls) on the proto and parameters: the same solve,
+    # without cp_model's CpModel and CpSolver objects around it (their set-up, ~1 ms a model, was
+    # a tenth of a county's solve).
+    params = cmh.SatParameters()
+    params.max_time_in_seconds = float(time_limit_s)
+    params.num_workers = max(1, threads)
+    params.random_seed = seed
     # CP-SAT's own SIGINT handler outlives the solve and turns a later Ctrl-C into a hard kill,
     # so the planner could not keep the counties it had solved; Python handles Ctrl-C instead.
-    solver.parameters.catch_sigint_signal = False
+    params.catch_sigint_signal = False
     for key, value in model.cpsat_options.items():
-        setattr(solver.parameters, key, value)
+        setattr(params, key, value)
     t0 = time.perf_counter()
-    code = solver.solve(m)
+    response = _cpsat_response(proto, params)
     elapsed = time.perf_counter() - t0
-    if code == cp_model.OPTIMAL:
+    code = response.status
+    if code == cmh.CpSolverStatus.OPTIMAL:
         status = Status.OPTIMAL
-    elif code == cp_model.FEASIBLE:
+    elif code == cmh.CpSolverStatus.FEASIBLE:
         status = Status.FEASIBLE
-    elif code == cp_model.INFEASIBLE:
+    elif code == cmh.CpSolverStatus.INFEASIBLE:
         status = Status.INFEASIBLE
-    elif code == cp_model.MODEL_INVALID:
-        msg = f"{model.name}: CP-SAT rejected the model: {m.validate()}"
+    elif code == cmh.CpSolverStatus.MODEL_INVALID:
+        msg = f"{model.name}: CP-SAT rejected the model: {cmh.CpSatHelper.validate_model(proto)}"
         raise SolverError(msg)
     else:
         status = Status.NO_SOLUTION
+    deterministic = float(response.deterministic_time)
     if status in (Status.OPTIMAL, Status.FEASIBLE):
         # The response lists every variable's value in model order (the guards come after the model's).
-        values = dict(enumerate(map(float, list(solver.response_proto.solution)[: len(model.vars)])))
-        return Solution(status, float(solver.objective_value), float(solver.best_objective_bound), values, elapsed, "cpsat",
-                        deterministic_time=float(solver.response_proto.deterministic_time))
+        values = dict(enumerate(map(float, list(response.solution)[: len(model.vars)])))
+        return Solution(status, float(response.objective_value), float(response.best_objective_bound), values, elapsed,
+                        "cpsat", deterministic_time=deterministic)
     conflict: tuple[str, ...] = ()
     if status is Status.INFEASIBLE and guards:
         by_index = {lit.index: g for g, lit in guards.items()}
-        conflict = tuple(sorted(by_index[i] for i in solver.sufficient_assumptions_for_infeasibility() if i in by_index))
-    return Solution(status, None, None, {}, elapsed, "cpsat", conflict,
-                    deterministic_time=float(solver.response_proto.deterministic_time))
+        conflict = tuple(sorted(by_index[i] for i in response.sufficient_assumptions_for_infeasibility if i in by_index))
+    return Solution(status, None, None, {}, elapsed, "cpsat", conflict, deterministic_time=deterministic)
 
 
 # --- CBC through PuLP -----------------------------------------------------------------------

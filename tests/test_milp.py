@@ -167,7 +167,7 @@ def test_cpsat_text_model_is_the_api_model_field_for_field() -> None:
     m.objective_constant = 17
     m.hint.update({3: 1.0, 0: 0.0, y.index: 4.0})
     api, _ = _cpsat_model_api(m, False)
-    assert str(_cpsat_model_text(m).proto) == str(api.proto)
+    assert str(_cpsat_model_text(m)) == str(api.proto)
     assert "bool_or" in str(api.proto) and "solution_hint" in str(api.proto)
 
 

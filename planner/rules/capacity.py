@@ -96,10 +96,9 @@ class LeadStaffing(Rule):
 
     def capacity(self, unit: Unit, fid: str) -> tuple[int, int, float]:
         """(physicians fid may release to centers, its attending-or-above physicians, its share)."""
-        frame = unit.candidate_frame if fid in unit.candidate_frame.index else unit.facilities
-        if fid not in frame.index:
+        row = unit.facility_row(fid)
+        if row is None:
             return 0, 0, self.share
-        row = frame.loc[fid]
         eligible = sum(_count(row, t.value) for t in RELEASE_TITLES)
         own = row.get("release_share")
         share = float(own) if own is not None and not (isinstance(own, float) and math.isnan(own)) else self.share
@@ -109,13 +108,14 @@ class LeadStaffing(Rule):
 
     def targets(self, unit: Unit) -> dict[str, list[str]]:
         """Township code -> the facilities there that need staffing (the dispatch rule's targets)."""
-        fac = unit.facilities
         kinds = {k.value for k in self.kinds}
-        # The two columns masked, not the frame (taking every column's rows cost most of the check)
-        here = fac["kind"].astype(str).isin(kinds).to_numpy()
+        # The two columns' lists (the unit keeps them), not the frame: taking every column's rows
+        # cost most of the check, and pandas' masks most of what was left (called per unit model).
         out: dict[str, list[str]] = {}
-        for fid, town in zip(fac.index[here], fac["township_code"].astype(str).to_numpy()[here]):
-            out.setdefault(town, []).append(str(fid))
+        for fid, kind, town in zip(unit.facilities.index, unit.facility_column("kind"),
+                                   unit.facility_column("township_code")):
+            if str(kind) in kinds:
+                out.setdefault(str(town), []).append(str(fid))
         return out
 
     def demand(self, unit: Unit) -> np.ndarray:
@@ -211,10 +211,9 @@ class LeadCapacity(Rule):
 
     def residents(self, unit: Unit, fid: str) -> int | None:
         """Residents candidate fid can serve (None: no bound on record)."""
-        frame = unit.candidate_frame if fid in unit.candidate_frame.index else unit.facilities
-        if fid not in frame.index:
+        row = unit.facility_row(fid)
+        if row is None:
             return None
-        row = frame.loc[fid]
         bounds = []
         for column, rate in (("beds", self.beds_per_1000), ("daily_outpatient_slots", self.outpatient_slots_per_1000)):
             value = row.get(column)

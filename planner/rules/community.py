@@ -229,7 +229,8 @@ class LeadEligibility(Rule):
         return out
 
     def _inside(self, unit: Unit) -> np.ndarray:
-        return unit.candidate_frame["township_code"].isin(unit.index).to_numpy()
+        towns = unit.facility_column("township_code", candidates=True)
+        return np.fromiter((t in unit.index for t in towns), dtype=bool, count=len(towns))
 
     def _regular(self, unit: Unit) -> tuple[list[str], np.ndarray]:
         """Candidates inside the unit that `lead` admits, and their grades (masks, not row copies:
@@ -240,9 +241,13 @@ class LeadEligibility(Rule):
 
     def holds(self, exc: LeadException, unit: Unit) -> bool:
         """Whether an exception's condition holds in this unit."""
+        return self._holds(exc, *self._regular(unit)) if exc.when != "always" else True
+
+    @staticmethod
+    def _holds(exc: LeadException, regular: list[str], grades: np.ndarray) -> bool:
+        """`holds` given the unit's `_regular` candidates and grades."""
         if exc.when == "always":
             return True
-        regular, grades = self._regular(unit)
         if exc.when == "no_eligible_lead":
             return not regular
         assert exc.weak_below is not None
@@ -265,11 +270,13 @@ class LeadEligibility(Rule):
         key = (self.model_dump_json(), unit.candidates)
         if key in memo:
             return memo[key]
-        out: dict[str, LeadException | None] = {f: None for f in self._regular(unit)[0]}
+        # The unit's masks once (each exception's condition reads the same regular candidates).
+        regular, grades = self._regular(unit)
+        out: dict[str, LeadException | None] = {f: None for f in regular}
         inside = self._inside(unit)
         frame = unit.candidate_frame
         for exc in self.all_exceptions:
-            if not self.holds(exc, unit):
+            if not self._holds(exc, regular, grades):
                 continue
             ok = (inside if exc.pool == "unit" else ~inside) & exc.who.matches(frame).to_numpy()
             for fid in frame.index[ok]:
