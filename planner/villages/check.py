@@ -102,6 +102,9 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
         vil_pop = vil_all["population"].astype("int64").tolist()
         vil_kind = _strs(vil_all, "kind") if "kind" in vil_all.columns else ["村委会"] * len(vil_all)
     none = np.zeros(0, dtype=np.int64)
+    # The rule's answers per village kind and per population, each worked out once (620,572 villages in the
+    # country, a few kinds and some thousands of distinct populations).
+    rural, visits_for = functools.cache(rule.rural), functools.cache(rule.visits_for)
     for county in counties:
         cname = county_name(county)
         rows = vil_rows.get(county, none)
@@ -114,8 +117,8 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
         # licensed physician within reach: the nearest physician's minutes are computed for the first three only
         # (the same minutes, element by element; the conditions are independent, so the order they are tested in
         # changes nothing but the work).
-        short = [vil_code[i] in listed and rule.rural(vil_kind[i])
-                 and len(by_village.get(vil_code[i], ())) < rule.visits_for(int(vil_pop[i])) for i in rows_l]
+        short = [vil_code[i] in listed and rural(vil_kind[i])
+                 and len(by_village.get(vil_code[i], ())) < visits_for(int(vil_pop[i])) for i in rows_l]
         ask = [i for i, s in zip(rows_l, short) if s]
         vp = Points(tuple(vil_code[i] for i in ask), vil_x[ask], vil_y[ask])
         dp = Points(tuple(fac_id[i] for i in doc), fac_x[doc], fac_y[doc])
