@@ -124,53 +124,6 @@ def _transpose(name: str, rows: list[tuple]) -> dict[str, list]:
     return dict(zip(COLUMNS[name], map(list, zip(*rows))))
 
 
-class _CountyMinutes:
-    """Travel minutes of a base's week, cut from one matrix per county (great-circle model only).
-
-    The county's matrix spans every center that routes and every lead that may (the leads of the
-    circuit villages' townships) and every circuit village, made once: a pair's minutes do not depend on
-    the other points of the matrix (the same operations, element by element), so each base's matrix
-    cut from it is the one `travel.minutes` gives for the base and its villages, bit for bit (a county
-    routed ~13 bases, each with its own haversine call). With an OD table or a road graph each base's
-    matrix is computed alone, as before (their fallbacks are counted per pair computed)."""
-
-    def __init__(self, data: CountyData, travel: TravelModel, pos: dict[str, int], by_base: dict[str, list[str]],
-                 lead_of_township: dict[str, str], town_of: dict[str, str], leads: bool) -> None:
-        self.data, self.travel, self.pos = data, travel, pos
-        self.vat = {v: k for k, v in enumerate(data.village)}
-        self.at: dict[tuple[str, str], int] | None = None
-        self.matrix = np.zeros((0, 0))
-        if travel.straight_only:
-            bases = set(by_base)
-            if leads:
-                bases |= {lead_of_township.get(town_of[v], "") for vs in by_base.values() for v in vs}
-            bases = sorted(b for b in bases if b in pos)
-            villages = sorted(v for vs in by_base.values() for v in vs)
-            self.at = {**{("f", b): i for i, b in enumerate(bases)},
-                       **{("v", v): len(bases) + i for i, v in enumerate(villages)}}
-            pts = self._points(bases, villages)
-            self.matrix = travel.minutes(pts, pts)
-
-    def _points(self, bases: list[str], villages: list[str]) -> Points:
-        d = self.data
-        fb = [self.pos[b] for b in bases]
-        vb = [self.vat[v] for v in villages]
-        return Points.from_xy([*bases, *villages], np.concatenate([d.fx[fb], d.vx[vb]]),
-                              np.concatenate([d.fy[fb], d.vy[vb]]))
-
-    def __call__(self, base: str, codes: list[str]) -> tuple[np.ndarray, Points]:
-        """Minutes among the base (node 0) and its villages (node k + 1 = codes[k]), the diagonal 0, and their points."""
-        pts = self._points([base], codes)
-        if self.at is None or ("f", base) not in self.at:
-            minutes = self.travel.minutes(pts, pts)
-        else:
-            at = self.at
-            idx = np.array([at["f", base], *(at["v", c] for c in codes)])
-            minutes = self.matrix[np.ix_(idx, idx)]
-        np.fill_diagonal(minutes, 0.0)
-        return minutes, pts
-
-
 def county_tables(data: CountyData, circuit: CircuitCoverage | None, remote: RemoteConsultation | None,
                   travel: TravelModel) -> dict[str, dict[str, list]]:
     """The village tables of one county, as columns (lists) per table."""
@@ -200,6 +153,8 @@ def county_tables(data: CountyData, circuit: CircuitCoverage | None, remote: Rem
         codes_all = modes["village"]
         idx = {v: k for k, v in enumerate(codes_all)}
         vname = dict(zip(codes_all, modes["village_name"]))
+        vx = dict(zip(data.village, data.vx.tolist()))
+        vy = dict(zip(data.village, data.vy.tolist()))
         required = modes["visits_required"]
         base_min = modes["base_min"]
         reasons: dict[int, tuple[str, str]] = {}
@@ -207,16 +162,14 @@ def county_tables(data: CountyData, circuit: CircuitCoverage | None, remote: Rem
         town_of = dict(zip(codes_all, modes["township"]))
         weekday_zh = {d + 1: w for d, w in enumerate(WEEKDAYS_ZH)}
 
-        by_base: dict[str, list[str]] = {}
-        for v, md, b in zip(codes_all, mode, modes["base"]):
-            if md == CIRCUIT:
-                by_base.setdefault(b, []).append(v)
-        county_minutes = _CountyMinutes(data, travel, pos, by_base, lead_of_township, town_of, circuit.lead_teams > 0)
-
         def route_from(base: str, codes: list[str], visits: dict[str, int], teams: int, prefix: str, role: str,
                        taken: dict[str, set[int]] | None = None) -> tuple[BasePlan, dict[str, float]]:
             """Plan one base's week (a township health center, or the county lead), add its routes to the tables."""
-            minutes, pts = county_minutes(base, codes)
+            k0 = pos[base]
+            pts = Points.from_xy([base, *codes], [float(data.fx[k0]), *(vx[c] for c in codes)],
+                                 [float(data.fy[k0]), *(vy[c] for c in codes)])
+            minutes = travel.minutes(pts, pts)
+            np.fill_diagonal(minutes, 0.0)
             bp = plan_base(base, codes, visits, minutes, np.column_stack([pts.lon, pts.lat]),
                            service_min=circuit.service_min, day_minutes=circuit.day_minutes,
                            teams=teams, days=circuit.working_days, iterations=circuit.routing_iterations, taken=taken)
@@ -240,6 +193,10 @@ def county_tables(data: CountyData, circuit: CircuitCoverage | None, remote: Rem
             return bp, {c: float(minutes[0, k + 1]) for k, c in enumerate(codes)}
 
         short: dict[str, tuple[str, str, int, int]] = {}  # village -> (its center, reason, visits lacking, required)
+        by_base: dict[str, list[str]] = {}
+        for v, md, b in zip(codes_all, mode, modes["base"]):
+            if md == CIRCUIT:
+                by_base.setdefault(b, []).append(v)
         for base in sorted(by_base):
             codes = sorted(by_base[base])
             visits = {v: required[idx[v]] for v in codes}
