@@ -240,17 +240,21 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
 class _RouteMinutes:
     """Travel minutes of a route's legs, recomputed from the region's coordinates with the travel model.
 
-    Without an origin-destination table: one matrix per county over every base and village its
-    routes name (made when the county's first route is checked; a pair's minutes do not depend on
-    the other points of the matrix), instead of one per route (131,000 routes in the country).
-    With one (looked up pair by pair, which a county's matrix would multiply): one per route."""
+    With the great-circle model: every leg of every route the table names (base to its first
+    village, village to village, back to the base) in one element-wise call
+    (`straight_pair_minutes`: the same operations as the matrix, so the same minutes to the last
+    bit), made when the first route is checked; a county's matrix over all its bases and villages
+    cost the square of its circuit villages. With a road graph: one matrix per county over every base
+    and village its routes name (a pair's minutes do not depend on the other points of the matrix).
+    With an origin-destination table (looked up pair by pair, which a county's matrix would
+    multiply): one per route."""
 
     def __init__(self, travel: TravelModel, recs: list[tuple], fac_at: dict[str, int], fac_x: np.ndarray,
                  fac_y: np.ndarray, vil_at: dict[str, int], vil_x: np.ndarray, vil_y: np.ndarray) -> None:
-        self.travel = travel
+        self.travel, self.recs = travel, recs
         self.fac_at, self.fac_x, self.fac_y = fac_at, fac_x, fac_y
         self.vil_at, self.vil_x, self.vil_y = vil_at, vil_x, vil_y
-        self.per_county = travel.od is None
+        self.per_county = travel.od is None and not travel.straight_only
         self.named: dict[str, tuple[set[str], set[str]]] = {}
         if self.per_county:
             for r in recs:  # (team, weekday, stop, base, county, village, ...)
@@ -260,6 +264,7 @@ class _RouteMinutes:
                 if r[5] in vil_at:
                     villages.add(r[5])
         self.matrix: dict[str, tuple[dict[tuple[str, str], int], np.ndarray]] = {}
+        self.legs: dict[tuple[str, tuple[str, ...]], list[float]] | None = None
 
     def _points(self, bases: list[str], villages: list[str]) -> Points:
         fb = [self.fac_at[b] for b in bases]
@@ -267,8 +272,42 @@ class _RouteMinutes:
         return Points(tuple([*bases, *villages]), np.concatenate([self.fac_x[fb], self.vil_x[vb]]),
                       np.concatenate([self.fac_y[fb], self.vil_y[vb]]))
 
+    def _all_legs(self) -> dict[tuple[str, tuple[str, ...]], list[float]]:
+        """(base, villages) of every route of known places -> its legs and the way back, from one call."""
+        from itertools import groupby
+
+        keys: list[tuple[str, tuple[str, ...]]] = []
+        path: list[int] = []  # positions in the facilities' then the villages' coordinates
+        fac_at, vil_at, skip = self.fac_at, self.vil_at, len(self.fac_x)
+        for _key, grp in groupby(self.recs, key=lambda r: (r[0], r[1])):
+            grp = list(grp)
+            base, codes = grp[0][3], tuple(r[5] for r in grp)
+            if base not in fac_at or any(c not in vil_at for c in codes):
+                continue  # the loop reports such a route before asking its legs
+            keys.append((base, codes))
+            k = fac_at[base]
+            path += [k, *(skip + vil_at[c] for c in codes), k]
+        at = np.asarray(path, dtype=np.int64)
+        x, y = np.concatenate([self.fac_x, self.vil_x])[at], np.concatenate([self.fac_y, self.vil_y])[at]
+        ends = np.cumsum([len(c) + 2 for _b, c in keys])  # each path's points end here; its legs join them
+        first = np.ones(len(x), dtype=bool)
+        first[ends - 1] = False  # the last point of a path starts no leg
+        frm = np.flatnonzero(first)
+        minutes = self.travel.straight_pair_minutes(Points((), x[frm], y[frm]), Points((), x[frm + 1], y[frm + 1]))
+        out: dict[tuple[str, tuple[str, ...]], list[float]] = {}
+        pos = 0
+        for base, codes in keys:
+            out[base, codes] = minutes[pos:pos + len(codes) + 1].tolist()
+            pos += len(codes) + 1
+        return out
+
     def __call__(self, county: str, base: str, codes: list[str]) -> tuple[list[float], float]:
         """The legs (base to the first village, then village to village) and the way back to the base."""
+        if self.travel.straight_only:
+            if self.legs is None:
+                self.legs = self._all_legs()
+            legs = self.legs[base, tuple(codes)]
+            return legs[:-1], legs[-1]
         if not self.per_county:
             mat = self.travel.minutes(self._points([base], codes), self._points([base], codes))
             return [float(mat[i, i + 1]) for i in range(len(codes))], float(mat[len(codes), 0])
