@@ -20,6 +20,11 @@ BLOCK_CELLS = 4_000_000
 """Seat-facility minutes computed at once where every pair is computed (a road graph, an OD table,
 an unbounded reach, or the exact nearest-facility fallback): 32 MB of float64 per block."""
 
+TREE_CELLS = 200_000
+"""Above this many seat-facility cells the exact nearest facility beyond the bound is found through a k-d tree
+(`_nearest_straight`, great-circle model only) instead of every pair (the country: ~40,000 seats beyond 90 min
+of some center kinds, each against thousands of facilities); the same minutes either way."""
+
 
 @dataclass
 class AccessMatrix:
@@ -109,12 +114,36 @@ class AccessMatrix:
             if len(missing):
                 cols = np.flatnonzero(mask)
                 dest = _subset(self.points, cols)
-                step = max(1, BLOCK_CELLS // len(cols))
-                for a in range(0, len(missing), step):
-                    part = missing[a:a + step]
-                    best[part] = self.travel.minutes(_subset(self.seats, part), dest).min(axis=1)
+                if self.travel.straight_only and len(missing) * len(cols) > TREE_CELLS:
+                    best[missing] = _nearest_straight(self.travel, _subset(self.seats, missing), dest)
+                else:
+                    step = max(1, BLOCK_CELLS // len(cols))
+                    for a in range(0, len(missing), step):
+                        part = missing[a:a + step]
+                        best[part] = self.travel.minutes(_subset(self.seats, part), dest).min(axis=1)
         self._nearest[key] = best
         return best.copy()
+
+
+def _nearest_straight(travel: TravelModel, seats: Points, dest: Points) -> np.ndarray:
+    """Minutes from each seat to its nearest destination under the great-circle model, without the whole matrix.
+
+    The great-circle distance grows with the straight-line chord between the points on the unit
+    sphere, so the nearest destination is among those whose chord is within a hair (1e-6 relative,
+    far above the rounding of either figure) of the seat's shortest chord (a k-d tree finds both);
+    those pairs' minutes are computed exactly (`straight_pair_minutes`: the same operations, element by
+    element, as the dense matrix) and their minimum is the dense row minimum, to the last bit."""
+    from scipy.spatial import cKDTree
+
+    seat_xyz = _unit(seats)
+    tree = cKDTree(_unit(dest))
+    shortest, _ = tree.query(seat_xyz, k=1)
+    near = tree.query_ball_point(seat_xyz, shortest * (1 + 1e-6) + 1e-12)
+    rows = np.repeat(np.arange(len(seats)), [len(c) for c in near])
+    cols = np.fromiter((k for c in near for k in c), dtype=np.int64, count=len(rows))
+    out = np.full(len(seats), np.inf)
+    np.minimum.at(out, rows, travel.straight_pair_minutes(_coords(seats, rows), _coords(dest, cols)))
+    return out
 
 
 def _subset(points: Points, positions: np.ndarray) -> Points:

@@ -177,6 +177,13 @@ def _solve_routing(cost: np.ndarray, nodes: list[int], vehicles: int, max_minute
     params.first_solution_strategy = routing_enums_pb2.FirstSolutionStrategy.PATH_CHEAPEST_ARC
     params.local_search_metaheuristic = routing_enums_pb2.LocalSearchMetaheuristic.GREEDY_DESCENT
     params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    # Each neighbour the local search tries is completed by a sub-search under `lns_time_limit`, by default
+    # 100 ms of wall clock: a process descheduled for that long (a saturated machine) has the neighbour
+    # rejected and the descent takes another path (at 0 ms every community's trips change; a country run
+    # under load 12 returned one trip reversed). A solve takes at most ~10 ms CPU in all (浙江省, 河南省), so
+    # on a quiet machine neither limit is reached; bounding each completion only by the solve's own limit
+    # leaves the trips as they were and takes the load out of them (the solve's limit is never near).
+    params.lns_time_limit.CopyFrom(params.time_limit)
     sol = routing.SolveWithParameters(params)
     if sol is None:
         return None

@@ -137,7 +137,9 @@ class SharedCenters(AccessRule):
     enforce_round_trip: bool = False
     stop_min: float = Field(default=5.0, ge=0, le=120)
     routing_time_limit_s: float = Field(default=10.0, gt=0, le=600)
-    """A safety limit only: the local search stops at its local optimum long before (so runs repeat exactly)."""
+    """A safety limit only: the local search stops at its local optimum long before (so runs repeat exactly). It also
+    bounds each neighbour's completion (OR-Tools' own 100 ms wall-clock default let a starved process return other
+    trips)."""
 
     @field_validator("centers", "required")
     @classmethod

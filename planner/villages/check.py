@@ -4,6 +4,7 @@ remote sessions per clinic, no consultant double-booked."""
 from __future__ import annotations
 
 import functools
+from collections import defaultdict
 
 import numpy as np
 import pandas as pd
@@ -81,10 +82,10 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
                             reason_zh.astype(str).tolist()):
             listed[v] = (r, rz or r)
     counties = _counties(region, rule)
-    by_village: dict[str, set[int]] = {}
+    by_village: defaultdict[str, set[int]] = defaultdict(set)  # not setdefault(v, set()): no empty set per row
     if len(routes):
         for v, d in zip(_strs(routes, "village"), _ints(routes, "weekday")):
-            by_village.setdefault(v, set()).add(d)
+            by_village[v].add(d)
     vil_all = region.villages
     vil_county = region.village_counties().to_numpy()  # by township: a code's prefix is not always a county
     vil_code = vil_all.index.astype(str).tolist()
@@ -102,6 +103,9 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
         vil_pop = vil_all["population"].astype("int64").tolist()
         vil_kind = _strs(vil_all, "kind") if "kind" in vil_all.columns else ["村委会"] * len(vil_all)
     none = np.zeros(0, dtype=np.int64)
+    # The rule's answers per village kind and per population, each worked out once (620,572 villages in the
+    # country, a few kinds and some thousands of distinct populations).
+    rural, visits_for = functools.cache(rule.rural), functools.cache(rule.visits_for)
     for county in counties:
         cname = county_name(county)
         rows = vil_rows.get(county, none)
@@ -114,8 +118,8 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
         # licensed physician within reach: the nearest physician's minutes are computed for the first three only
         # (the same minutes, element by element; the conditions are independent, so the order they are tested in
         # changes nothing but the work).
-        short = [vil_code[i] in listed and rule.rural(vil_kind[i])
-                 and len(by_village.get(vil_code[i], ())) < rule.visits_for(int(vil_pop[i])) for i in rows_l]
+        short = [vil_code[i] in listed and rural(vil_kind[i])
+                 and len(by_village.get(vil_code[i], ())) < visits_for(int(vil_pop[i])) for i in rows_l]
         ask = [i for i, s in zip(rows_l, short) if s]
         vp = Points(tuple(vil_code[i] for i in ask), vil_x[ask], vil_y[ask])
         dp = Points(tuple(fac_id[i] for i in doc), fac_x[doc], fac_y[doc])
@@ -211,10 +215,10 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
                                     f"路线{label}：到达{r[6]}时间写为{r[7]}，按数据为{int(t) // 60:02d}:{int(t) % 60:02d}"))
                     break
                 t += rule.service_min
-        teams: dict[tuple[str, int], set[str]] = {}
+        teams: defaultdict[tuple[str, int], set[str]] = defaultdict(set)
         twice: dict[tuple[str, int], int] = {}
         for team, day, _stop, base, _c, v, *_rest in recs:
-            teams.setdefault((base, day), set()).add(team)
+            teams[base, day].add(team)
             twice[v, day] = twice.get((v, day), 0) + 1
         for (base, day), ts in sorted(teams.items()):
             most = rule.teams_per_center if kind_of.get(base) in rule.base_kinds else 0
@@ -237,17 +241,21 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
 class _RouteMinutes:
     """Travel minutes of a route's legs, recomputed from the region's coordinates with the travel model.
 
-    Without an origin-destination table: one matrix per county over every base and village its
-    routes name (made when the county's first route is checked; a pair's minutes do not depend on
-    the other points of the matrix), instead of one per route (131,000 routes in the country).
-    With one (looked up pair by pair, which a county's matrix would multiply): one per route."""
+    With the great-circle model: every leg of every route the table names (base to its first
+    village, village to village, back to the base) in one element-wise call
+    (`straight_pair_minutes`: the same operations as the matrix, so the same minutes to the last
+    bit), made when the first route is checked; a county's matrix over all its bases and villages
+    cost the square of its circuit villages. With a road graph: one matrix per county over every base
+    and village its routes name (a pair's minutes do not depend on the other points of the matrix).
+    With an origin-destination table (looked up pair by pair, which a county's matrix would
+    multiply): one per route."""
 
     def __init__(self, travel: TravelModel, recs: list[tuple], fac_at: dict[str, int], fac_x: np.ndarray,
                  fac_y: np.ndarray, vil_at: dict[str, int], vil_x: np.ndarray, vil_y: np.ndarray) -> None:
-        self.travel = travel
+        self.travel, self.recs = travel, recs
         self.fac_at, self.fac_x, self.fac_y = fac_at, fac_x, fac_y
         self.vil_at, self.vil_x, self.vil_y = vil_at, vil_x, vil_y
-        self.per_county = travel.od is None
+        self.per_county = travel.od is None and not travel.straight_only
         self.named: dict[str, tuple[set[str], set[str]]] = {}
         if self.per_county:
             for r in recs:  # (team, weekday, stop, base, county, village, ...)
@@ -257,6 +265,7 @@ class _RouteMinutes:
                 if r[5] in vil_at:
                     villages.add(r[5])
         self.matrix: dict[str, tuple[dict[tuple[str, str], int], np.ndarray]] = {}
+        self.legs: dict[tuple[str, tuple[str, ...]], list[float]] | None = None
 
     def _points(self, bases: list[str], villages: list[str]) -> Points:
         fb = [self.fac_at[b] for b in bases]
@@ -264,8 +273,42 @@ class _RouteMinutes:
         return Points(tuple([*bases, *villages]), np.concatenate([self.fac_x[fb], self.vil_x[vb]]),
                       np.concatenate([self.fac_y[fb], self.vil_y[vb]]))
 
+    def _all_legs(self) -> dict[tuple[str, tuple[str, ...]], list[float]]:
+        """(base, villages) of every route of known places -> its legs and the way back, from one call."""
+        from itertools import groupby
+
+        keys: list[tuple[str, tuple[str, ...]]] = []
+        path: list[int] = []  # positions in the facilities' then the villages' coordinates
+        fac_at, vil_at, skip = self.fac_at, self.vil_at, len(self.fac_x)
+        for _key, grp in groupby(self.recs, key=lambda r: (r[0], r[1])):
+            grp = list(grp)
+            base, codes = grp[0][3], tuple(r[5] for r in grp)
+            if base not in fac_at or any(c not in vil_at for c in codes):
+                continue  # the loop reports such a route before asking its legs
+            keys.append((base, codes))
+            k = fac_at[base]
+            path += [k, *(skip + vil_at[c] for c in codes), k]
+        at = np.asarray(path, dtype=np.int64)
+        x, y = np.concatenate([self.fac_x, self.vil_x])[at], np.concatenate([self.fac_y, self.vil_y])[at]
+        ends = np.cumsum([len(c) + 2 for _b, c in keys])  # each path's points end here; its legs join them
+        first = np.ones(len(x), dtype=bool)
+        first[ends - 1] = False  # the last point of a path starts no leg
+        frm = np.flatnonzero(first)
+        minutes = self.travel.straight_pair_minutes(Points((), x[frm], y[frm]), Points((), x[frm + 1], y[frm + 1]))
+        out: dict[tuple[str, tuple[str, ...]], list[float]] = {}
+        pos = 0
+        for base, codes in keys:
+            out[base, codes] = minutes[pos:pos + len(codes) + 1].tolist()
+            pos += len(codes) + 1
+        return out
+
     def __call__(self, county: str, base: str, codes: list[str]) -> tuple[list[float], float]:
         """The legs (base to the first village, then village to village) and the way back to the base."""
+        if self.travel.straight_only:
+            if self.legs is None:
+                self.legs = self._all_legs()
+            legs = self.legs[base, tuple(codes)]
+            return legs[:-1], legs[-1]
         if not self.per_county:
             mat = self.travel.minutes(self._points([base], codes), self._points([base], codes))
             return [float(mat[i, i + 1]) for i in range(len(codes))], float(mat[len(codes), 0])
@@ -293,10 +336,11 @@ def check_remote(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
     lic = _licensed(region) if licensed is None else licensed
     lead_of = {str(t): str(lead) for t, lead in plan.assignment().items()}
     counties = _counties(region, rule)
-    days_of: dict[str, set[int]] = {}
+    # defaultdict: `setdefault(key, set())` made an empty set for every one of the table's rows (488,269 in the country)
+    days_of: defaultdict[str, set[int]] = defaultdict(set)
     if len(tt):
         for c, d in zip(_strs(tt, "clinic"), _ints(tt, "weekday")):
-            days_of.setdefault(c, set()).add(d)
+            days_of[c].add(d)
     why_of: dict[str, str] = {}
     if len(shorts):
         for center, msg in zip(_strs(shorts, "center"), _strs(shorts, "message_zh")):
@@ -332,9 +376,9 @@ def check_remote(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
                                 f"consultant {key[0]} is double-booked on {when} seat {key[3]}: {', '.join(grp['clinic'])}",
                                 f"会诊医师{key[0]}在{when}第{key[3]}场重复排班：{'、'.join(grp['clinic_name'])}"))
         consultant, weekday, half_day = _strs(tt, "consultant"), _ints(tt, "weekday"), _ints(tt, "half_day")
-        duty: dict[str, set[tuple[int, int]]] = {}
+        duty: defaultdict[str, set[tuple[int, int]]] = defaultdict(set)
         for cons, d, h in zip(consultant, weekday, half_day):
-            duty.setdefault(cons, set()).add((d, h))
+            duty[cons].add((d, h))
         halves = {cons: len(x) for cons, x in sorted(duty.items())}
         for cons, n in halves.items():
             if n > rule.half_days_per_consultant:

@@ -77,6 +77,31 @@ def test_nearest_beyond_the_bound_is_exact():
     assert np.array_equal(m.within(hospitals, 10.0), dense[:, hospitals].min(axis=1) <= 10.0)
 
 
+def test_the_nearest_through_the_tree_is_the_dense_row_minimum(monkeypatch):
+    # Random seats and facilities over a few degrees, a bound that leaves most seats beyond it, every
+    # mask computed through the k-d tree (TREE_CELLS 0) and compared with the dense matrix bit for bit.
+    import geopandas as gpd
+
+    import planner.access.matrix as matrix
+
+    rng = np.random.default_rng(7)
+    n, m = 300, 400
+    towns = pd.DataFrame({"seat_lon": rng.uniform(100, 104, n), "seat_lat": rng.uniform(25, 28, n),
+                          "population": 100, "county_code": "1"}, index=[f"T{k:03d}" for k in range(n)])
+    fac = pd.DataFrame({"kind": "general_hospital", "township_code": "T000"}, index=[f"F{k:03d}" for k in range(m)])
+    fac = gpd.GeoDataFrame(fac, geometry=[Point(x, y) for x, y in zip(rng.uniform(100, 104, m), rng.uniform(25, 28, m))],
+                           crs="EPSG:4326")
+    region, travel = _Region(towns, fac), TravelModel()
+    dense = _dense(region, travel)
+    monkeypatch.setattr(matrix, "TREE_CELLS", 0)
+    mat = build_matrix(region, travel, 5.0)
+    for share in (0.002, 0.02, 0.3, 1.0):
+        mask = rng.random(m) < share
+        mask[0] = True
+        near = mat.nearest(mask)
+        assert (near > 5.0).any() and np.array_equal(near, dense[:, mask].min(axis=1))
+
+
 def test_the_grid_and_the_block_paths_agree_and_reach_within_is_exact():
     region = _fixture()
     straight, od = TravelModel(), TravelModel(od=pd.Series(dtype=float))  # an (empty) OD table: every pair computed
