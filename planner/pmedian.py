@@ -33,8 +33,8 @@ Method (deterministic: fixed seeds, stable tie-breaking, serial solvers):
    Then a **Lagrangian branch-and-bound** on the medians (``planner.pmedian_branch``:
    a few subgradient steps per node from the parent's multipliers, Beasley's penalty tests
    fixing candidates down the tree) searches every improving plan; on the OR-Library
-   instances it closes every gap the bound leaves (pmed36: ~2,100 nodes, ~18 CPU s against
-   ~70 s for the MIP below). Past a node budget (a count, so the same on any machine) the
+   instances it closes every gap the bound leaves (pmed36: ~1,300 nodes, ~12 CPU s against
+   ~70-100 s for the MIP below). Past a node budget (a count, so the same on any machine) the
    MIP takes over.
 4. **Radius formulation** (Elloumi 2010, "A tighter formulation of the p-median
    problem", J. Comb. Optim. 19) restricted to those radii, written in telescoped
@@ -77,7 +77,7 @@ __all__ = ["PMedianResult", "solve_pmedian"]
 _BACKENDS = ("highs", "scip")
 _LP_PASS_MAX_RADII = 4000
 # Node budget of the Lagrangian branch-and-bound before the MIP takes over (OR-Library: at
-# most ~2,100 nodes, pmed36; a node costs ~1-10 ms at n = 800).
+# most ~1,300 nodes, pmed36; a node costs ~1-10 ms at n = 800).
 _BRANCH_MAX_NODES = 20000
 # The heuristic's sums run over the (client, candidate) pairs that can contribute when they
 # are at most this share of the matrix (large p), over the dense matrix otherwise. Both give
