@@ -4,7 +4,8 @@ Each instance ``pmedN.txt`` (Beasley 1985/1990) is an undirected graph; the cost
 the all-pairs shortest-path matrix (when an edge is listed twice the last one counts, as in
 Beasley's own codes). Both codes get the same matrix and the same per-instance time limit:
 
-* ours: :func:`planner.pmedian.solve_pmedian` (radius formulation, HiGHS via OR-Tools);
+* ours: :func:`planner.pmedian.solve_pmedian` (heuristic, Lagrangian bound, Lagrangian
+  branch-and-bound on the medians; the radius formulation on HiGHS via OR-Tools past its budget);
 * spopt: ``spopt.locate.PMedian.from_cost_matrix(...)`` (the classic n^2 assignment model)
   solved with ``pulp.PULP_CBC_CMD(timeLimit=..., msg=False)``. PuLP reports the status
   "Optimal" even when CBC stops on the time limit with a feasible plan, so proof is read

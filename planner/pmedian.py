@@ -30,6 +30,12 @@ Method (deterministic: fixed seeds, stable tie-breaking, serial solvers):
    * a ball test: if client ``i`` is farther than ``D``, every candidate within ``D`` is
      closed, so ``sum u + (p smallest rho outside that ball) + (w_i D^+ - u_i)^+`` is a
      bound; when it exceeds ``T`` the radius shrinks to ``D`` (binary search per client).
+   Then a **Lagrangian branch-and-bound** on the medians (``planner.pmedian_branch``:
+   a few subgradient steps per node from the parent's multipliers, Beasley's penalty tests
+   fixing candidates down the tree) searches every improving plan; on the OR-Library
+   instances it closes every gap the bound leaves (pmed36: ~1,300 nodes, ~12 CPU s against
+   ~70-100 s for the MIP below). Past a node budget (a count, so the same on any machine) the
+   MIP takes over.
 4. **Radius formulation** (Elloumi 2010, "A tighter formulation of the p-median
    problem", J. Comb. Optim. 19) restricted to those radii, written in telescoped
    (difference) form: with levels ``D_i^1 < ... < D_i^L = R_i``, ``z^0 = 1``, ``z^L = 0``,
@@ -64,11 +70,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .milp import relative_gap
+from .pmedian_branch import lagrangian_branch_and_bound
 
 __all__ = ["PMedianResult", "solve_pmedian"]
 
 _BACKENDS = ("highs", "scip")
 _LP_PASS_MAX_RADII = 4000
+# Node budget of the Lagrangian branch-and-bound before the MIP takes over (OR-Library: at
+# most ~1,300 nodes, pmed36; a node costs ~1-10 ms at n = 800).
+_BRANCH_MAX_NODES = 20000
 # The heuristic's sums run over the (client, candidate) pairs that can contribute when they
 # are at most this share of the matrix (large p), over the dense matrix otherwise. Both give
 # the same sums (exactly so for integer costs, where float64 addition is exact).
@@ -818,6 +828,22 @@ def solve_pmedian(
     stats["fixed_open"] = int(red.opened.sum())
     if (~red.closed).sum() < p or red.opened.sum() > p or np.isneginf(red.radius[w > 0]).any():
         return finish(medians, ub, lag, "reduction infeasible")
+
+    # 3b. Lagrangian branch-and-bound on the medians -----------------------------------
+    if _BRANCH_MAX_NODES > 0:
+        tree = lagrangian_branch_and_bound(
+            wcost, p, medians, ub, u, red.closed, red.opened, improving_target, slack,
+            deadline, _BRANCH_MAX_NODES,
+        )
+        stats["branch_nodes"] = tree.nodes
+        stats["branch_iterations"] = tree.iterations
+        stats["branch_time_s"] = time.perf_counter() - start
+        if tree.objective < ub:
+            medians, ub = tree.medians, tree.objective
+            slack = 1e-7 * max(1.0, abs(ub))
+            target = improving_target(ub)
+        if tree.complete:
+            return finish(medians, ub, ub, "lagrangian branch-and-bound")
 
     # 4. LP of the reduced radius formulation: reduced-cost fixing ------------------------
     model = _build_radius_model(cost_arr, w, p, red)
