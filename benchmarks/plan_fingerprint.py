@@ -43,11 +43,18 @@ def _xlsx_digest(path: Path) -> str:
 def fingerprint(region_spec: str, rules_name: str, jobs: int) -> dict:
     """The fingerprint of a fresh plan of the region under the rules."""
     from planner import regions
-    from planner.pipeline import run_plan, write_outputs
+    from planner.pipeline import run_plan
     from planner.planning import SolveOptions
     from planner.rulefile import load_rules
 
     result = run_plan(regions.load(region_spec), load_rules(rules_name), SolveOptions(), jobs=jobs)
+    return {"region": region_spec, "rules": rules_name, **result_fingerprint(result)}
+
+
+def result_fingerprint(result) -> dict:
+    """The fingerprint of a planned run (a `RunResult`): its units, roster, dialysis and written files."""
+    from planner.pipeline import write_outputs
+
     units = {u.unit: {"status": u.status.value if u.status else None, "objective": u.objective,
                       "communities": [[c.lead, list(c.townships)] for c in u.communities]}
              for u in result.plan.units.values()}
@@ -60,9 +67,8 @@ def fingerprint(region_spec: str, rules_name: str, jobs: int) -> dict:
         files = {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
                  for p in sorted(out.rglob("*")) if p.suffix in TEXT_SUFFIXES and p.name not in VARYING}
         files.update({p.relative_to(out).as_posix(): _xlsx_digest(p) for p in sorted(out.rglob("*.xlsx"))})
-    return {"region": region_spec, "rules": rules_name, "units": units,
-            "roster_sha256": hashlib.sha256("\n".join(roster).encode()).hexdigest(), "roster_rows": len(roster),
-            "dialysis": dialysis, "files_sha256": files}
+    return {"units": units, "roster_sha256": hashlib.sha256("\n".join(roster).encode()).hexdigest(),
+            "roster_rows": len(roster), "dialysis": dialysis, "files_sha256": files}
 
 
 def diff(old: dict, new: dict) -> list[str]:

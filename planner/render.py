@@ -472,38 +472,29 @@ class _Proj:
         x, y = self.xy([lon], [lat])
         return [float(y[0]), float(x[0])]
 
-    def lines(self, paths: Sequence[Sequence[tuple[float, float]]]) -> list[str]:
-        """GeoJSON LineString texts of many paths at once (shifted, rounded)."""
+    def lines(self, paths: Sequence[Sequence[tuple[float, float]]], *, spaced: bool = False) -> list[str]:
+        """GeoJSON LineString texts of many paths at once (shifted, rounded; one projection for all).
+
+        Compact (the village layers) or, with ``spaced``, as `json.dumps` writes them (the pages'
+        dispatch and courier lines); either way the floats as `repr` gives them, as `json` does.
+        """
         if not paths:
             return []
         x, y = self.xy([p[0] for path in paths for p in path], [p[1] for path in paths for p in path])
         xs, ys = x.tolist(), y.tolist()
-        out, k = [], 0
-        for path in paths:
-            out.append('{"type":"LineString","coordinates":[' + ",".join(
-                f"[{xs[i]!r},{ys[i]!r}]" for i in range(k, k + len(path))) + "]}")
-            k += len(path)
-        return out
+        comma, colon = (", ", ": ") if spaced else (",", ":")
+        starts = np.cumsum([0] + [len(p) for p in paths[:-1]]).tolist()
+        if not (np.isfinite(x).all() and np.isfinite(y).all()):     # NaN and Infinity: json.dumps' words
+            return [json.dumps({"type": "LineString", "coordinates": [[xs[i], ys[i]] for i in range(k, k + len(path))]},
+                               separators=(comma, colon))
+                    for k, path in zip(starts, paths)]
+        head = '{"type"' + colon + '"LineString"' + comma + '"coordinates"' + colon + "["
+        return [head + comma.join(f"[{xs[i]!r}{comma}{ys[i]!r}]" for i in range(k, k + len(path))) + "]}"
+                for k, path in zip(starts, paths)]
 
     def line(self, pts: Sequence[tuple[float, float]]) -> str:
         """A LineString's text as `json.dumps` writes it (spaced: the pages' dispatch and courier lines)."""
-        return self.spaced_lines([pts])[0]
-
-    def spaced_lines(self, paths: Sequence[Sequence[tuple[float, float]]]) -> list[str]:
-        """`line` of many paths at once (one projection for all: a county page has dozens of dispatch lines)."""
-        if not paths:
-            return []
-        x, y = self.xy([p[0] for path in paths for p in path], [p[1] for path in paths for p in path])
-        xs, ys = x.tolist(), y.tolist()
-        if not (np.isfinite(x).all() and np.isfinite(y).all()):     # NaN and Infinity: json.dumps' words
-            return [json.dumps({"type": "LineString", "coordinates": [[xs[i], ys[i]] for i in range(k, k + len(path))]})
-                    for k, path in zip(np.cumsum([0] + [len(p) for p in paths[:-1]]).tolist(), paths)]
-        out, k = [], 0
-        for path in paths:
-            out.append('{"type": "LineString", "coordinates": [' + ", ".join(
-                f"[{xs[i]!r}, {ys[i]!r}]" for i in range(k, k + len(path))) + "]}")
-            k += len(path)
-        return out
+        return self.lines([pts], spaced=True)[0]
 
     def bounds(self, geoms: Sequence[shapely.Geometry]) -> list[list[float]]:
         minx, miny, maxx, maxy = shapely.total_bounds(np.asarray(list(geoms), dtype=object))
@@ -1852,7 +1843,7 @@ def _roster_lines(run: _Run, proj: _Proj, rows: Sequence[tuple], *, expert: bool
     drawn = [(src, dst, p, run.fac_xy[src], run.fac_xy[dst]) for (src, dst), p in sorted(pairs.items())
              if src in run.fac_xy and dst in run.fac_xy]
     k = 0.8     # the count's label: 4/5 of the way to the receiver
-    geoms = proj.spaced_lines([[a, b] for _s, _d, _p, a, b in drawn])
+    geoms = proj.lines([[a, b] for _s, _d, _p, a, b in drawn], spaced=True)
     spots = proj.points([a[0] + k * (b[0] - a[0]) for _s, _d, _p, a, b in drawn],
                         [a[1] + k * (b[1] - a[1]) for _s, _d, _p, a, b in drawn])
     for (src, dst, p, a, b), geom, spot in zip(drawn, geoms, spots):

@@ -58,15 +58,18 @@ def test_script_safety_on_bytes_equals_on_text():
     assert "<" not in page.data_json() and "%%" not in page.data_json().split('"labels"')[1]
 
 
-def test_spaced_lines_equal_json_dumps():
-    """`_Proj.line` and `spaced_lines` write what `json.dumps` writes for the projected path."""
+def test_lines_equal_json_dumps():
+    """`_Proj.line` and `lines` (spaced and compact) write what `json.dumps` writes for the projected path."""
     for gcj in (False, True):
         proj = render._Proj(gcj, render.UNIT_DIGITS)
         paths = [[(120.123456789, 30.987654321), (121.5, 29.25)], [(100.0, 20.0), (100.00001, 20.00002), (101.0, -0.0)]]
-        got = proj.spaced_lines(paths)
-        for path, text in zip(paths, got):
+        got = proj.lines(paths, spaced=True)
+        compact = proj.lines(paths)
+        for path, text, short in zip(paths, got, compact):
             x, y = proj.xy([p[0] for p in path], [p[1] for p in path])
-            assert text == json.dumps({"type": "LineString", "coordinates": [[float(a), float(b)] for a, b in zip(x, y)]})
+            geometry = {"type": "LineString", "coordinates": [[float(a), float(b)] for a, b in zip(x, y)]}
+            assert text == json.dumps(geometry)
+            assert short == json.dumps(geometry, separators=(",", ":"))
             assert proj.line(path) == text
 
 
