@@ -556,7 +556,7 @@ def _describe_shortfalls(result: DispatchResult, region: Region, sol, built: _Ci
     for lead, ts in sorted(by_lead.items()):
         missing = int(sum(round(sol.value(built.short_t[t])) for t in ts))
         cap, eligible, share = caps[lead]
-        code = str(fac.at[lead, "county_code"])
+        code = str(county_of[lead])
         county = region.county_name(code)
         title = attending.min_title.zh
         lead_name = fac.at[lead, "name"]
