@@ -187,33 +187,82 @@
     return { place: place, items: items };
   }
 
-  // Markers that share a spot (within 12 px) fan out around the first (a lead when there is one), which
-  // stays in place and on top; recomputed at every zoom.
+  // Markers whose symbols would overlap on screen are fanned out around the first of them (a lead when
+  // there is one), which stays in place and on top; recomputed at every zoom. A ring is pushed further
+  // out when one of its symbols would land on a lead elsewhere, or a lead of its own on any symbol.
   function Spread(map, markers) {
+    function half(o) {
+      var sz = ((o.m.options.icon || {}).options || {}).iconSize || [16, 16];
+      return Math.max(sz[0], sz[1]) / 2;
+    }
+    function clash(a, b) {   // two square symbols, centres (x, y), half-sizes h, overlap by more than a pixel
+      return Math.abs(a.x - b.x) < a.h + b.h - 1 && Math.abs(a.y - b.y) < a.h + b.h - 1;
+    }
     function run() {
-      var pts = [];
+      var pts = [], hmax = 1;
       markers.forEach(function (o) {
-        if (map.hasLayer(o.m) && o.m.getElement()) pts.push({ o: o, p: map.latLngToLayerPoint(o.m.getLatLng()) });
+        if (!map.hasLayer(o.m) || !o.m.getElement()) return;
+        var p = map.latLngToLayerPoint(o.m.getLatLng()), h = half(o);
+        hmax = Math.max(hmax, h);
+        pts.push({ o: o, x: p.x, y: p.y, h: h, lead: o.lead });
       });
       pts.sort(function (a, b) { return b.o.lead - a.o.lead || a.o.i - b.o.i; });
-      var groups = [];
+      // A grid of cells as wide as the largest symbol: overlapping symbols lie in neighbouring cells.
+      var cs = 2 * hmax, grid = {};
+      function key(x, y) { return Math.floor(x / cs) + ":" + Math.floor(y / cs); }
+      function near(q, f) {
+        var cx = Math.floor(q.x / cs), cy = Math.floor(q.y / cs);
+        for (var i = -1; i <= 1; i++) for (var j = -1; j <= 1; j++) {
+          var cell = grid[(cx + i) + ":" + (cy + j)];
+          if (cell) for (var k = 0; k < cell.length; k++) f(cell[k]);
+        }
+      }
+      function put(q) { var k = key(q.x, q.y); (grid[k] = grid[k] || []).push(q); }
+      // Groups: symbols that overlap, joined transitively (union-find, the root the first in sort order).
+      var up = pts.map(function (q, k) { q.k = k; return k; });
+      function root(k) { while (up[k] !== k) { up[k] = up[up[k]]; k = up[k]; } return k; }
       pts.forEach(function (q) {
-        var g = null;
-        for (var k = 0; k < groups.length && !g; k++) if (groups[k].c.distanceTo(q.p) < 12) g = groups[k];
-        if (g) g.items.push(q); else groups.push({ c: q.p, items: [q] });
+        near(q, function (r) {
+          if (clash(q, r)) { var a = root(q.k), b = root(r.k); if (a !== b) up[Math.max(a, b)] = Math.min(a, b); }
+        });
+        put(q);
       });
-      groups.forEach(function (g) {
-        var n = g.items.length;
-        g.items.forEach(function (q, k) {
+      var groups = {}, order = [];
+      pts.forEach(function (q) {
+        var r = root(q.k);
+        if (!groups[r]) { groups[r] = []; order.push(r); }
+        groups[r].push(q);
+      });
+      // Obstacles: every group's first symbol where it is, then each ring as it is placed.
+      grid = {};
+      order.forEach(function (r) { var c = groups[r][0]; put({ x: c.x, y: c.y, h: c.h, lead: c.lead }); });
+      order.forEach(function (r) {
+        var g = groups[r], c = g[0], n = g.length - 1, best = null;
+        g.forEach(function (q) { q.dx = 0; q.dy = 0; });
+        if (n > 0) {
+          var hm = 0;
+          g.forEach(function (q) { hm = Math.max(hm, q.h); });
+          // Squares on a circle clear each other at any angle when the centres are sqrt(2) x (h1 + h2) apart.
+          var r0 = Math.max(Math.SQRT2 * (c.h + hm + 2), n > 1 ? (Math.SQRT2 * (2 * hm + 2)) / (2 * Math.sin(Math.PI / n)) : 0);
+          [1, 1.4, 1.8, 2.4, 3.2].some(function (f) {
+            var ring = g.slice(1).map(function (q, k) {
+              var a = -Math.PI / 2 + (2 * Math.PI * k) / n;
+              return { q: q, x: c.x + Math.round(r0 * f * Math.cos(a)), y: c.y + Math.round(r0 * f * Math.sin(a)), h: q.h, lead: q.lead };
+            });
+            var bad = 0;
+            ring.forEach(function (s) {
+              near(s, function (o) { if ((s.lead || o.lead) && clash(s, o)) bad += 1; });
+            });
+            if (best === null || bad < best.bad) best = { ring: ring, bad: bad };
+            return bad === 0;
+          });
+          best.ring.forEach(function (s) { s.q.dx = s.x - s.q.x; s.q.dy = s.y - s.q.y; put(s); });
+        }
+        g.forEach(function (q, k) {
           var el = q.o.m.getElement(), inner = el && el.firstChild;
           if (!inner) return;
-          var dx = 0, dy = 0;
-          if (n > 1 && k > 0) {
-            var a = -Math.PI / 2 + (2 * Math.PI * (k - 1)) / (n - 1), rad = 22 + 2 * n;
-            dx = Math.round(rad * Math.cos(a)); dy = Math.round(rad * Math.sin(a));
-          }
-          inner.style.transform = dx || dy ? "translate(" + dx + "px," + dy + "px)" : "";
-          el.classList.toggle("pm-spread", n > 1 && k > 0);
+          inner.style.transform = q.dx || q.dy ? "translate(" + q.dx + "px," + q.dy + "px)" : "";
+          el.classList.toggle("pm-spread", k > 0);
         });
       });
     }
@@ -230,6 +279,7 @@
     z0: 0,
     names: null,
     spreadMarkers: [],
+    pending: 0,
 
     // Replace label tokens (%%<8 hex>%%) by their bilingual HTML, given once per page in PM.labels.
     expand: function (html) {
@@ -307,8 +357,18 @@
       else opts.pointToLayer = function (f, latlng) { return L.circle(latlng, { radius: Number((f.properties || {}).r) || 100 }); };
       var layer;
       if (spec.kind === "cluster") {
+        // Chunked loading adds markers in later timer ticks on a slow machine: PM.pending counts the
+        // clustered layers still loading, so a reader (and the browser tests) can tell the page is complete.
+        var busy = false;
         layer = L.markerClusterGroup({ maxClusterRadius: 45, disableClusteringAtZoom: 15, showCoverageOnHover: false,
-                                       chunkedLoading: true, iconCreateFunction: PM.cluster });
+                                       chunkedLoading: true, iconCreateFunction: PM.cluster,
+                                       chunkProgress: function (done, total) {
+                                         if (done < total) {
+                                           if (!busy) { busy = true; PM.pending += 1; }
+                                           return;
+                                         }
+                                         if (busy) { busy = false; PM.pending -= 1; }
+                                       } });
         layer.addLayer(L.geoJSON(collection, opts));
       } else {
         layer = L.geoJSON(collection, opts);

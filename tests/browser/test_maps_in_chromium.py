@@ -79,7 +79,7 @@ def test_overview_links_to_county_pages(yiwu_maps, open_map):
     link = m.page.locator(".leaflet-popup-content a")
     assert link.get_attribute("href") == "units/330782.html"
     link.click()
-    m.page.wait_for_function("window.PM && PM.map !== null && document.title.startsWith('义乌市')")
+    m.page.wait_for_function("window.PM && PM.map !== null && PM.pending === 0 && document.title.startsWith('义乌市')")
     assert m.page.url.endswith("/units/330782.html") and m.count("path.pm-townships") == 14
 
 

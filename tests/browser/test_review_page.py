@@ -20,13 +20,13 @@ def review_page(browser, review_server):
 
 
 def _drawn(page, iframe: str) -> None:
-    """Wait until the iframe shows the page its src names, drawn (the renderer sets PM.map)."""
+    """Wait until the iframe shows the page its src names, drawn (the renderer sets PM.map; clustered layers loaded)."""
     page.wait_for_function("""(sel) => {
         const f = document.querySelector(sel);
         const w = f && f.contentWindow;
         if (!w || !f.getAttribute('src')) return false;
         const want = new URL(f.getAttribute('src'), location.href);
-        return w.location.pathname === want.pathname && w.PM && w.PM.map !== null
+        return w.location.pathname === want.pathname && w.PM && w.PM.map !== null && w.PM.pending === 0
             && w.document.readyState === 'complete';
     }""", arg=iframe, timeout=30_000)
     page.wait_for_timeout(300)  # markers and panels settle
