@@ -621,7 +621,11 @@ def _formula_cells(values: np.ndarray) -> bool:
     One regular-expression pass over the column's texts joined by line feeds, instead of a test
     per cell: most columns hold none, and then the column is written as it is.
     """
-    return _FORMULA_LINE.search("\n" + "\n".join([v for v in values if isinstance(v, str)])) is not None
+    try:   # a column of texts only (most are): joined as it is, without a type test per cell
+        joined = "\n".join(values.tolist())
+    except TypeError:   # blanks (NaN, None) or other objects among the texts: the texts alone
+        joined = "\n".join([v for v in values if isinstance(v, str)])
+    return _FORMULA_LINE.search("\n" + joined) is not None
 
 
 def text_cells(workbook: object) -> object:
@@ -697,7 +701,7 @@ def csv_text(frame: pd.DataFrame) -> str | None:
             numbers = float in kinds and any(v == v for v in values if type(v) is float)   # not only NaN
             if numbers or not kinds <= _TEXT_TYPES | {type(pd.NA)}:
                 return None
-            texts = [v if type(v) is str else "" for v in values]
+            texts = values if kinds == {str} else [v if type(v) is str else "" for v in values]
         else:
             return None
         columns.append(texts)

@@ -445,7 +445,6 @@ def _write_plan_folder(result: RunResult, work: Path, *, reports: bool, jobs: in
             part(result, work)
     else:
         global _FORKED_WRITE
-        planfile.run_community_tables(result)   # once, before the fork: the reports and the plan part share them
         parts = _parallel_parts(result, reports)
         claimed = multiprocessing.get_context("fork").Value("i", 0)
         _FORKED_WRITE = (result, work, parts, claimed)
@@ -456,7 +455,11 @@ def _write_plan_folder(result: RunResult, work: Path, *, reports: bool, jobs: in
             # An executor, not multiprocessing.Pool: a Pool whose worker is killed (e.g. for memory)
             # replaces it and waits for the lost task forever; the executor raises BrokenProcessPool.
             with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-                other = pool.submit(_forked_parts)
+                other = pool.submit(_forked_parts)   # forks now (a fork executor starts its workers on submit)
+                # The community tables the reports and the plan part share, made here while the worker takes
+                # the first part (villages.xlsx, which needs none): before the fork they left the other core
+                # idle (the country: 1.5 s). A worker that claims a part needing them makes the same ones.
+                planfile.run_community_tables(result)
                 _claim_parts()
                 try:
                     other.result()   # its error, if any, raised here
