@@ -459,7 +459,11 @@ def _write_plan_folder(result: RunResult, work: Path, *, reports: bool, jobs: in
                 # The community tables the reports and the plan part share, made here while the worker takes
                 # the first part (villages.xlsx, which needs none): before the fork they left the other core
                 # idle (the country: 1.5 s). A worker that claims a part needing them makes the same ones.
-                planfile.run_community_tables(result)
+                try:
+                    planfile.run_community_tables(result)
+                except BaseException:
+                    _stop_claims()
+                    raise
                 _claim_parts()
                 try:
                     other.result()   # its error, if any, raised here
@@ -493,13 +497,26 @@ def _claim_parts() -> None:
     """Write the parts of _FORKED_WRITE not yet claimed by the other process, one at a time."""
     assert _FORKED_WRITE is not None
     result, work, parts, claimed = _FORKED_WRITE
-    while True:
-        with claimed.get_lock():
-            k = claimed.value
-            claimed.value = k + 1
-        if k >= len(parts):
-            return
-        parts[k](result, work)
+    try:
+        while True:
+            with claimed.get_lock():
+                k = claimed.value
+                claimed.value = k + 1
+            if k >= len(parts):
+                return
+            parts[k](result, work)
+    except BaseException:
+        _stop_claims()
+        raise
+
+
+def _stop_claims() -> None:
+    """Leave no part of _FORKED_WRITE to claim: the write has failed, the other process takes no new part
+    (it finishes the one it writes, then stops) and the error is raised without waiting for the rest."""
+    assert _FORKED_WRITE is not None
+    parts, claimed = _FORKED_WRITE[2], _FORKED_WRITE[3]
+    with claimed.get_lock():
+        claimed.value = len(parts)
 
 
 def _forked_parts() -> None:
