@@ -233,7 +233,8 @@ def assign_layout_units(plan: Plan, units: list) -> Plan:
 
 def _column_dict(column: pd.Series) -> dict:
     """`column.to_dict()`: index label -> value as a Python object (`tolist` converts as to_dict does), faster."""
-    return dict(zip(column.index, column.tolist()))
+    # The index as a list too: iterating pandas 3's `str` index boxes label by label (30 % of community_tables).
+    return dict(zip(column.index.tolist(), column.tolist()))
 
 
 def community_tables(plan: Plan, units: list, region, rules: list) -> dict[str, pd.DataFrame]:
