@@ -621,7 +621,11 @@ def _formula_cells(values: np.ndarray) -> bool:
     One regular-expression pass over the column's texts joined by line feeds, instead of a test
     per cell: most columns hold none, and then the column is written as it is.
     """
-    return _FORMULA_LINE.search("\n" + "\n".join([v for v in values if isinstance(v, str)])) is not None
+    try:   # a column of texts only (most are): joined as it is, without a type test per cell
+        joined = "\n".join(values.tolist())
+    except TypeError:   # blanks (NaN, None) or other objects among the texts: the texts alone
+        joined = "\n".join([v for v in values if isinstance(v, str)])
+    return _FORMULA_LINE.search("\n" + joined) is not None
 
 
 def text_cells(workbook: object) -> object:
@@ -697,7 +701,7 @@ def csv_text(frame: pd.DataFrame) -> str | None:
             numbers = float in kinds and any(v == v for v in values if type(v) is float)   # not only NaN
             if numbers or not kinds <= _TEXT_TYPES | {type(pd.NA)}:
                 return None
-            texts = [v if type(v) is str else "" for v in values]
+            texts = values if kinds == {str} else [v if type(v) is str else "" for v in values]
         else:
             return None
         columns.append(texts)
@@ -862,8 +866,12 @@ def _xlsx_rows(columns: list[tuple[list, str, bool]], cols: list[str], styles: l
             pieces += [f'{after}<c r="{c}', numbers, f'"{st}{typed}><v>', digits]
             after = "</v></c>"
         else:
-            tails = ([f'{st}><v>{v:.16g}</v></c>' if v == v and v not in _INFINITIES else _xlsx_cell("", v, st)[7:]
-                      for v in part] if kind == "f" else list(_xlsx_tails(part, st)))
+            # A blank (NaN) float cell is `_xlsx_cell`'s empty cell: made once, not per cell (the country's
+            # village_modes.base_min is blank in 422,000 rows).
+            blank = f"{st}/>"
+            tails = ([f'{st}><v>{v:.16g}</v></c>' if v == v and v not in _INFINITIES
+                      else blank if v != v else _xlsx_cell("", v, st)[7:] for v in part]
+                     if kind == "f" else list(_xlsx_tails(part, st)))
             pieces += [f'{after}<c r="{c}', numbers, '"', tails]
             after = ""
     pieces.append(f"{after}</row>")

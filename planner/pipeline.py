@@ -445,7 +445,6 @@ def _write_plan_folder(result: RunResult, work: Path, *, reports: bool, jobs: in
             part(result, work)
     else:
         global _FORKED_WRITE
-        planfile.run_community_tables(result)   # once, before the fork: the reports and the plan part share them
         parts = _parallel_parts(result, reports)
         claimed = multiprocessing.get_context("fork").Value("i", 0)
         _FORKED_WRITE = (result, work, parts, claimed)
@@ -456,7 +455,15 @@ def _write_plan_folder(result: RunResult, work: Path, *, reports: bool, jobs: in
             # An executor, not multiprocessing.Pool: a Pool whose worker is killed (e.g. for memory)
             # replaces it and waits for the lost task forever; the executor raises BrokenProcessPool.
             with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as pool:
-                other = pool.submit(_forked_parts)
+                other = pool.submit(_forked_parts)   # forks now (a fork executor starts its workers on submit)
+                # The community tables the reports and the plan part share, made here while the worker takes
+                # the first part (villages.xlsx, which needs none): before the fork they left the other core
+                # idle (the country: 1.5 s). A worker that claims a part needing them makes the same ones.
+                try:
+                    planfile.run_community_tables(result)
+                except BaseException:
+                    _stop_claims()
+                    raise
                 _claim_parts()
                 try:
                     other.result()   # its error, if any, raised here
@@ -490,13 +497,26 @@ def _claim_parts() -> None:
     """Write the parts of _FORKED_WRITE not yet claimed by the other process, one at a time."""
     assert _FORKED_WRITE is not None
     result, work, parts, claimed = _FORKED_WRITE
-    while True:
-        with claimed.get_lock():
-            k = claimed.value
-            claimed.value = k + 1
-        if k >= len(parts):
-            return
-        parts[k](result, work)
+    try:
+        while True:
+            with claimed.get_lock():
+                k = claimed.value
+                claimed.value = k + 1
+            if k >= len(parts):
+                return
+            parts[k](result, work)
+    except BaseException:
+        _stop_claims()
+        raise
+
+
+def _stop_claims() -> None:
+    """Leave no part of _FORKED_WRITE to claim: the write has failed, the other process takes no new part
+    (it finishes the one it writes, then stops) and the error is raised without waiting for the rest."""
+    assert _FORKED_WRITE is not None
+    parts, claimed = _FORKED_WRITE[2], _FORKED_WRITE[3]
+    with claimed.get_lock():
+        claimed.value = len(parts)
 
 
 def _forked_parts() -> None:

@@ -63,3 +63,36 @@ def test_a_killed_writer_worker_is_an_error_not_a_hang(yiwu_run, tmp_path: Path,
     with pytest.raises(EnvironmentFault, match="worker process ended without its result.*--jobs 1"):
         pipeline.write_outputs(yiwu_run, tmp_path / "plan", jobs=2)
     assert not (tmp_path / "plan").exists()
+
+
+def test_a_failure_stops_the_other_process_taking_parts(yiwu_run, tmp_path: Path, monkeypatch) -> None:
+    # The parent fails (here: its community tables, made after the fork) while the worker writes the first
+    # part: the worker takes no further part, and the error is raised without the rest of the folder written.
+    import os
+    import time
+
+    monkeypatch.setattr(pipeline, "FORK_VILLAGE_ROWS", 0)
+    parent, failed, later = os.getpid(), tmp_path / "failed", tmp_path / "later"
+    tables = pipeline.planfile.run_community_tables
+
+    def fail_in_parent(result):
+        if os.getpid() == parent:
+            failed.touch()
+            raise OSError(28, "No space left on device", str(tmp_path))
+        return tables(result)
+
+    def first_part(result, folder):   # the worker's: done only once the parent has failed
+        deadline = time.monotonic() + 30
+        while not failed.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def later_part(result, folder):
+        later.touch()
+
+    monkeypatch.setattr(pipeline.planfile, "run_community_tables", fail_in_parent)
+    monkeypatch.setattr(village_outputs, "write_village_workbook", first_part)
+    monkeypatch.setattr(pipeline, "_write_check_part", later_part)   # the last part
+    with pytest.raises(EnvironmentFault, match="no space left on the device"):
+        pipeline.write_outputs(yiwu_run, tmp_path / "plan", jobs=2)
+    assert failed.exists() and not later.exists()
+    assert not (tmp_path / "plan").exists()
