@@ -703,7 +703,7 @@ def dispatch_region(region: Region, plan: Plan, rules: Sequence, travel: TravelM
     with identical results; when experts may come from anywhere in the province, the experts
     are one model per province (`_dispatch_provinces`).
     """
-    from .executor import ordered_map
+    from .executor import forked_map
 
     attending = next((r for r in rules if r.enabled and r.kind == "attending_dispatch"), None)
     expert = next((r for r in rules if r.enabled and r.kind == "expert_dispatch"), None)
@@ -720,7 +720,7 @@ def dispatch_region(region: Region, plan: Plan, rules: Sequence, travel: TravelM
     parts = region.partition(groups)
     items = [(part, city, comms, attending, expert, travel, backend, time_limit_s)
              for part, (city, comms) in zip(parts, by_city.items())]
-    return ordered_map(_dispatch_task, items, jobs=jobs, executor=executor, address=address)
+    return forked_map(_dispatch_task, items, jobs=jobs, executor=executor, address=address)
 
 
 def _dispatch_provinces(region: Region, by_city: dict[str, list], attending: AttendingDispatch | None,
@@ -735,7 +735,7 @@ def _dispatch_provinces(region: Region, by_city: dict[str, list], attending: Att
     of a province is one model. Results are split back into one per city (rows by community,
     shortfalls by the county they name), so tables and maps read as before.
     """
-    from .executor import ordered_map
+    from .executor import forked_map
 
     province_of = region.counties["province_code"].to_dict()
     city_counties = {city: [c for c in region.city_counties(city) if c in region.counties.index] for city in by_city}
@@ -772,7 +772,7 @@ def _dispatch_provinces(region: Region, by_city: dict[str, list], attending: Att
         city_items.append((part, city, comms, attending, expert, travel, backend, time_limit_s, []))
     # One task list for both (each task is solved on its own, so the results are the same): the cities'
     # small models fill the workers while the provinces' large ones run, instead of waiting for the last.
-    done = ordered_map(_dispatch_part_task, [(_province_task, item) for item in items]
+    done = forked_map(_dispatch_part_task, [(_province_task, item) for item in items]
                        + [(_attending_task, item) for item in city_items], jobs=jobs, executor=executor, address=address)
     solved, per_city = done[:len(items)], done[len(items):]
     out: dict[str, DispatchResult] = {d.city: d for d in per_city}
