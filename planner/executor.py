@@ -136,8 +136,7 @@ def forked_map(fn: Callable[..., R], items: Sequence[tuple], *, jobs: int = 1, e
     The results are the same: each task is `fn(*item)`, deterministic, returned in item order.
     """
     global _FORKED
-    if (executor != "process" or jobs <= 1 or len(items) < MIN_PARALLEL_ITEMS
-            or "fork" not in multiprocessing.get_all_start_methods()):
+    if not forks(jobs, executor, len(items)):
         return ordered_map(fn, items, jobs=jobs, executor=executor, address=address)
     results: list[Any] = [None] * len(items)
     _FORKED = (fn, items)
@@ -162,6 +161,13 @@ def forked_map(fn: Callable[..., R], items: Sequence[tuple], *, jobs: int = 1, e
         gc.unfreeze()
         _FORKED = None
     return results
+
+
+def forks(jobs: int, executor: str, n_items: int) -> bool:
+    """Whether `forked_map` runs `n_items` tasks on forked workers (else as `ordered_map` does): a caller
+    whose items are large can then leave a worker to make its own from what it inherits."""
+    return (executor == "process" and jobs > 1 and n_items >= MIN_PARALLEL_ITEMS
+            and "fork" in multiprocessing.get_all_start_methods())
 
 
 _FORKED: tuple[Callable[..., Any], Sequence[tuple]] | None = None
