@@ -48,9 +48,11 @@ def _plan(region_name: str, rules_name: str, out: str, jobs: int) -> None:
 
 
 def _children_cpu() -> float:
-    """CPU seconds (user + system) used so far by this process's live worker processes."""
+    """CPU seconds (user + system) used so far by this process's worker processes: the live ones (read from
+    /proc) and the ended ones (forked for one phase and waited for: getrusage)."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = ended.ru_utime + ended.ru_stime
     for p in multiprocessing.active_children():
         try:
             fields = Path(f"/proc/{p.pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -64,7 +66,14 @@ def _statuses(statuses) -> list:
     return [(s.rule.id, s.units_checked, [str(v) for v in s.violations]) for s in statuses]
 
 
-def _run(inputs: str, out: str, jobs: int, profile: str | None) -> None:
+def _warm(k: int) -> int:
+    """A worker's first task: import what the solve phase's tasks import (a plan run's workers solved its units)."""
+    import planner.planning  # noqa: F401
+
+    return k
+
+
+def _run(inputs: str, out: str, jobs: int, profile: str | None, skip_villages: bool = False) -> None:
     import planner
     import planner.pipeline as pipeline
     from planner import regions
@@ -129,6 +138,13 @@ def _run(inputs: str, out: str, jobs: int, profile: str | None) -> None:
                 return timed(label, orig, *a, **k)
             return f
         setattr(mod, attr, make())
+    if skip_villages:
+        pipeline._run_villages = lambda result, **kw: None
+    if jobs > 1:
+        # The pool started before the timers, as in a plan run (its solve phase started it).
+        from planner.executor import MIN_PARALLEL_ITEMS, ordered_map
+
+        ordered_map(_warm, [(k,) for k in range(MIN_PARALLEL_ITEMS * jobs)], jobs=jobs)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     w0 = time.perf_counter()
     pipeline.run_services(result, SolveOptions(), jobs=jobs)
@@ -193,6 +209,7 @@ def main() -> None:
     r.add_argument("out")
     r.add_argument("--jobs", type=int, default=1)
     r.add_argument("--profile", help="write a cProfile per phase into this folder")
+    r.add_argument("--skip-villages", action="store_true", help="leave the village phase out (dispatch and access only)")
     c = sub.add_parser("compare")
     c.add_argument("a")
     c.add_argument("b")
@@ -200,7 +217,7 @@ def main() -> None:
     if args.cmd == "plan":
         _plan(args.region, args.rules, args.out, args.jobs)
     elif args.cmd == "run":
-        _run(args.inputs, args.out, args.jobs, args.profile)
+        _run(args.inputs, args.out, args.jobs, args.profile, args.skip_villages)
     else:
         sys.exit(_compare(args.a, args.b))
 

@@ -153,40 +153,13 @@ class Region:
         `context=False` and `staff=False` leave out what a task does not use, to keep the
         parts small to build and to send to worker processes.
         """
-        # Row positions per key, not groupby frames: iterating a groupby builds one frame per
-        # group (21,000 facilities' staff in a province took 6 s); positions are sliced with one
-        # `iloc` per part, in the same order pd.concat of the groups gave.
-        towns_by = positions_by(self.townships["county_code"])
-        fac_by = positions_by(self.facilities["county_code"])
-        staff_by = positions_by(self.staff["facility_id"]) if (staff and len(self.staff)) else {}
-        vill_by = positions_by(self.village_counties()) if villages else {}
-        city_of = {**self.context_counties["city_code"].to_dict(), **self.counties["city_code"].to_dict()}
-        in_city: dict[str, list[str]] = {}
-        for c, city in sorted(city_of.items()):
-            in_city.setdefault(city, []).append(c)
-        parts = []
-        for k, group in enumerate(groups):
-            keep = sorted(set(group))
-            cities = {city_of.get(c) for c in keep}
-            others = sorted(c for city in cities for c in in_city.get(city, []) if c not in keep) if context else []
-            fac = self.facilities
-            own = _take(fac, [fac_by[c] for c in keep if c in fac_by])
-            ctx_parts = [f[f["admin_level"].isin(CONTEXT_LEVELS)] for c in others if c in fac_by
-                         for f in [fac.iloc[fac_by[c]]]]
-            ctx = [f.assign(context=True) for f in ctx_parts]
-            own_list = [own] if len(own) or not ctx else []
-            facilities = pd.concat(own_list + ctx) if ctx else own
-            ctx_counties = pd.concat([self.counties.loc[[c for c in others if c in self.counties.index],
-                                                        ["adcode", "name", "city_code"]],
-                                      self.context_counties.loc[[c for c in others if c in self.context_counties.index]]])
-            staff_rows = _take(self.staff, [staff_by[f] for f in facilities.index if f in staff_by])
-            part = Region(names[k] if names else self.name, self.counties.loc[keep],
-                          _take(self.townships, [towns_by[c] for c in keep if c in towns_by]),
-                          _take(self.villages, [vill_by[c] for c in keep if c in vill_by]), facilities,
-                          staff_rows.reset_index(drop=True), list(self.notes), dict(self.about))
-            part.context_counties = ctx_counties
-            parts.append(part)
-        return parts
+        cut = self.cutter(villages=villages, context=context, staff=staff)
+        return [cut.part(group, names[k] if names else self.name) for k, group in enumerate(groups)]
+
+    def cutter(self, *, villages: bool = False, context: bool = True, staff: bool = True) -> RegionCutter:
+        """What `partition` finds once for all its parts (each layer's row positions per key), to cut parts
+        one at a time later: `cutter().part(group)` is `partition([group])[0]` (the options as there)."""
+        return RegionCutter(self, villages=villages, context=context, staff=staff)
 
     def estimated_flags(self) -> dict[str, int]:
         """How many rows are estimated or synthesized, by kind, for the honesty panel of reports."""
@@ -198,6 +171,50 @@ class Region:
             "village_point_estimated": int(np.asarray(v.get("point_estimated", False), dtype=bool).sum()),
             "facilities_synthesized": int(np.asarray(self.own_facilities.get("synthesized", False), dtype=bool).sum()),
         }
+
+
+class RegionCutter:
+    """A region's layers' row positions per county (and staff per facility), found once, to cut sub-regions
+    (Region.partition, Region.cutter): each part is the same whenever and wherever it is cut (a forked
+    worker can cut its own task's part)."""
+
+    def __init__(self, region: Region, *, villages: bool = False, context: bool = True, staff: bool = True) -> None:
+        # Row positions per key, not groupby frames: iterating a groupby builds one frame per
+        # group (21,000 facilities' staff in a province took 6 s); positions are sliced with one
+        # `iloc` per part, in the same order pd.concat of the groups gave.
+        self.region, self.context = region, context
+        self.towns_by = positions_by(region.townships["county_code"])
+        self.fac_by = positions_by(region.facilities["county_code"])
+        self.staff_by = positions_by(region.staff["facility_id"]) if (staff and len(region.staff)) else {}
+        self.vill_by = positions_by(region.village_counties()) if villages else {}
+        self.city_of = {**region.context_counties["city_code"].to_dict(), **region.counties["city_code"].to_dict()}
+        self.in_city: dict[str, list[str]] = {}
+        for c, city in sorted(self.city_of.items()):
+            self.in_city.setdefault(city, []).append(c)
+
+    def part(self, group: list[str], name: str | None = None) -> Region:
+        """The sub-region of one group of counties (named `name`, else as the region)."""
+        region, fac_by, city_of, in_city = self.region, self.fac_by, self.city_of, self.in_city
+        keep = sorted(set(group))
+        cities = {city_of.get(c) for c in keep}
+        others = sorted(c for city in cities for c in in_city.get(city, []) if c not in keep) if self.context else []
+        fac = region.facilities
+        own = _take(fac, [fac_by[c] for c in keep if c in fac_by])
+        ctx_parts = [f[f["admin_level"].isin(CONTEXT_LEVELS)] for c in others if c in fac_by
+                     for f in [fac.iloc[fac_by[c]]]]
+        ctx = [f.assign(context=True) for f in ctx_parts]
+        own_list = [own] if len(own) or not ctx else []
+        facilities = pd.concat(own_list + ctx) if ctx else own
+        ctx_counties = pd.concat([region.counties.loc[[c for c in others if c in region.counties.index],
+                                                      ["adcode", "name", "city_code"]],
+                                  region.context_counties.loc[[c for c in others if c in region.context_counties.index]]])
+        staff_rows = _take(region.staff, [self.staff_by[f] for f in facilities.index if f in self.staff_by])
+        part = Region(name if name is not None else region.name, region.counties.loc[keep],
+                      _take(region.townships, [self.towns_by[c] for c in keep if c in self.towns_by]),
+                      _take(region.villages, [self.vill_by[c] for c in keep if c in self.vill_by]), facilities,
+                      staff_rows.reset_index(drop=True), list(region.notes), dict(region.about))
+        part.context_counties = ctx_counties
+        return part
 
 
 def positions_by(keys: pd.Series | np.ndarray) -> dict[object, np.ndarray]:

@@ -13,7 +13,7 @@ import pytest
 from planner import regions
 from planner.cache import UnitCache
 from planner.dispatch import roster_frame
-from planner.executor import ordered_map
+from planner.executor import forked_map, ordered_map, start_map
 from planner.pipeline import run_plan
 from planner.planfile import plan_to_json
 from planner.planning import SolveOptions
@@ -42,6 +42,39 @@ def test_a_killed_worker_is_an_environment_fault_and_the_next_map_works() -> Non
     with pytest.raises(EnvironmentFault, match="worker process ended without its result.*--jobs 1"):
         ordered_map(killed_at_seven, [(i,) for i in range(16)], jobs=2)
     assert ordered_map(square, [(i,) for i in range(16)], jobs=2) == [i * i for i in range(16)]
+
+
+def call(fn, x: int) -> tuple[int, int]:
+    return fn(x), os.getppid()
+
+
+def test_forked_map_reads_its_items_from_this_process_in_forked_workers() -> None:
+    # A lambda cannot be pickled: the items reach the workers only because they are forked from here.
+    items = [(lambda x: x + 1, k) for k in range(16)]
+    out = forked_map(call, items, jobs=2)
+    assert [v for v, _ in out] == [k + 1 for k in range(16)]
+    assert {parent for _, parent in out} == {os.getpid()}
+    assert forked_map(square, [(k,) for k in range(3)], jobs=2) == [0, 1, 4]   # few tasks: in this process
+
+
+def test_forked_map_a_killed_worker_is_an_environment_fault() -> None:
+    from planner.publish import EnvironmentFault
+
+    with pytest.raises(EnvironmentFault, match="worker process ended without its result"):
+        forked_map(killed_at_seven, [(i,) for i in range(16)], jobs=2)
+    assert forked_map(square, [(i,) for i in range(16)], jobs=2) == [i * i for i in range(16)]
+
+
+def test_start_map_runs_while_this_process_works_and_keeps_item_order() -> None:
+    started = start_map(square, [(k,) for k in range(20)], jobs=2)
+    here = start_map(square, [(k,) for k in range(20)], jobs=1)   # one job: run when asked for
+    assert sum(k * k for k in range(1000)) == 332833500
+    assert started() == here() == [k * k for k in range(20)]
+    from planner.publish import EnvironmentFault
+
+    with pytest.raises(EnvironmentFault):
+        start_map(killed_at_seven, [(i,) for i in range(16)], jobs=2)()
+    assert start_map(square, [(i,) for i in range(16)], jobs=2)() == [i * i for i in range(16)]
 
 
 @pytest.fixture(scope="module")

@@ -32,9 +32,13 @@ def reach_within(travel: TravelModel, seats: Points, dest: Points, max_minutes: 
                  block: int = 256) -> np.ndarray:
     """Whether each seat has a destination within `max_minutes`, shape (len(seats),).
 
-    Independent of the access matrix (planner.access.matrix): seats in blocks by latitude, each block
-    against the destinations in its latitude band only when travel is the great-circle model (a pair
-    farther apart in latitude alone than the reach is beyond it), against all of them otherwise.
+    Independent of the access matrix (planner.access.matrix). With the great-circle travel model the
+    seats go in strips by latitude (`block` x 8 seats), each strip's destinations are those in its
+    latitude band (a pair farther apart in latitude alone than the reach is beyond it), and within a
+    strip the seats go in blocks of `block` / 2 by longitude, each against the band's destinations in
+    its longitude window (farther apart in longitude than the reach allows at the band's highest
+    latitude: see `_lon_window_deg`). Every pair left out is beyond the reach, so the answer is that of
+    every pair. With road graphs and OD tables every seat is tested against every destination.
     """
     out = np.zeros(len(seats), dtype=bool)
     if not len(seats) or not len(dest):
@@ -42,24 +46,57 @@ def reach_within(travel: TravelModel, seats: Points, dest: Points, max_minutes: 
     by_lat = np.argsort(seats.lat, kind="stable")
     dest_order = np.argsort(dest.lat, kind="stable")
     dest_lat = dest.lat[dest_order]
-    band_deg = np.inf
-    if travel.straight_only and travel.speed_kph > 0 and travel.detour_factor > 0:
-        # Great-circle km >= Earth radius x latitude difference (radians); a generous margin over rounding.
-        km = max_minutes * travel.speed_kph / (travel.detour_factor * 60.0)
-        band_deg = float(np.degrees(km / EARTH_RADIUS_KM)) * (1 + 1e-6) + 1e-9
-    for a in range(0, len(seats), block):
-        part = by_lat[a:a + block]
-        lo, hi = 0, len(dest)
-        if np.isfinite(band_deg):
-            lo = int(np.searchsorted(dest_lat, seats.lat[part].min() - band_deg, side="left"))
-            hi = int(np.searchsorted(dest_lat, seats.lat[part].max() + band_deg, side="right"))
+    if not (travel.straight_only and travel.speed_kph > 0 and travel.detour_factor > 0):
+        for a in range(0, len(seats), block):
+            _test(travel, seats, dest, by_lat[a:a + block], np.arange(len(dest)), max_minutes, out)
+        return out
+    # Great-circle km >= Earth radius x latitude difference (radians); a generous margin over rounding.
+    km = max_minutes * travel.speed_kph / (travel.detour_factor * 60.0)
+    band_deg = float(np.degrees(km / EARTH_RADIUS_KM)) * (1 + 1e-6) + 1e-9
+    strip, sub = max(1, block * 8), max(1, block // 2)
+    for a in range(0, len(seats), strip):
+        rows = by_lat[a:a + strip]
+        lat_lo, lat_hi = seats.lat[rows].min() - band_deg, seats.lat[rows].max() + band_deg
+        lo = int(np.searchsorted(dest_lat, lat_lo, side="left"))
+        hi = int(np.searchsorted(dest_lat, lat_hi, side="right"))
         if hi <= lo:
             continue
         near = dest_order[lo:hi]
-        t = travel.minutes(Points(tuple(seats.ids[k] for k in part), seats.lon[part], seats.lat[part]),
-                           Points(tuple(dest.ids[k] for k in near), dest.lon[near], dest.lat[near]))
-        out[part] = (t <= max_minutes).any(axis=1)
+        near_lon = dest.lon[near]
+        window = _lon_window_deg(km, max(abs(lat_lo), abs(lat_hi)))
+        rows = rows[np.argsort(seats.lon[rows], kind="stable")]
+        for b in range(0, len(rows), sub):
+            part = rows[b:b + sub]
+            lon_lo, lon_hi = seats.lon[part].min() - window, seats.lon[part].max() + window
+            if lon_lo < -180.0 or lon_hi > 180.0:   # the window wraps: no longitude test
+                cand = near
+            else:
+                cand = near[(near_lon >= lon_lo) & (near_lon <= lon_hi)]
+            if len(cand):
+                _test(travel, seats, dest, part, cand, max_minutes, out)
     return out
+
+
+def _lon_window_deg(km: float, max_abs_lat_deg: float) -> float:
+    """Longitude difference (degrees) beyond which two points whose latitudes are at most
+    `max_abs_lat_deg` in magnitude are more than `km` apart on the great circle (360: no bound).
+
+    The haversine term is sin^2(dlat/2) + cos(lat1) cos(lat2) sin^2(dlon/2) >= cos^2(max lat) sin^2(dlon/2),
+    so a distance d <= km needs |sin(dlon/2)| <= sin(km / 2R) / cos(max lat); margins as for the band.
+    """
+    half = km * (1 + 1e-6) / (2 * EARTH_RADIUS_KM)
+    if half >= np.pi / 2 or max_abs_lat_deg >= 89.0:
+        return 360.0
+    s = np.sin(half) / np.cos(np.radians(max_abs_lat_deg)) * (1 + 1e-9)
+    return 360.0 if s >= 1.0 else float(np.degrees(2 * np.arcsin(s))) * (1 + 1e-6) + 1e-9
+
+
+def _test(travel: TravelModel, seats: Points, dest: Points, part: np.ndarray, cand: np.ndarray, max_minutes: float,
+          out: np.ndarray) -> None:
+    """Mark the seats of `part` with a destination of `cand` within reach (travel.minutes, as the rules read it)."""
+    t = travel.minutes(Points(tuple(seats.ids[k] for k in part), seats.lon[part], seats.lat[part]),
+                       Points(tuple(dest.ids[k] for k in cand), dest.lon[cand], dest.lat[cand]))
+    out[part] = (t <= max_minutes).any(axis=1)
 
 
 def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, travel: TravelModel, *,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +22,7 @@ from .fca import decay_weights, two_step_fca_pairs
 from .matrix import AccessMatrix, build_matrix, reach_bound, slim
 from .counties import county_names, rows_by
 from .rules import AccessIndicators, EmergencyCenters, SharedCenters, VisitShareModel, VisitShareTarget
-from .shared import plan_shared
+from .shared import start_shared
 
 TABLES = ("emergency_coverage", "emergency_upgrades", "shared_hosts", "courier_trips", "access_townships",
           "access_equity", "visit_shares", "visit_targets", "visit_sensitivity")
@@ -75,39 +76,36 @@ def run_access(region: Region, plan: Plan, rules: list, travel: TravelModel, *, 
         return None
     out = AccessResult()
     t0 = time.perf_counter()
-    # Only the pairs within the largest reach the rules read are kept (the whole country's dense matrix
-    # would not fit in memory); beyond it the nearest facility is found exactly on demand.
-    matrix = build_matrix(region, travel, reach_bound(rules))
-    out.timings_s["matrix_s"] = time.perf_counter() - t0
-    emergency = _first(rules, "emergency_centers")
-    if emergency is not None:
-        t = time.perf_counter()
-        upgrades = emergency_upgrades(region, matrix, emergency, backend, jobs=jobs, executor=executor, address=address)
-        chosen: dict[str, set[str]] = {}
-        for row in upgrades.itertuples():
-            if row.k == row.k_max:
-                chosen.setdefault(row.center, set()).add(row.facility_id)
-        out.tables["emergency_coverage"] = coverage_frame(matrix, region, emergency.centers, emergency.max_minutes, chosen)
-        out.tables["emergency_upgrades"] = upgrades
-        out.timings_s["emergency_s"] = time.perf_counter() - t
+    tables: dict[str, pd.DataFrame] = {}
+    # The workers' tasks are sent first and collected last (planner.executor.start_map): the courier routing
+    # (which needs no matrix) and the covering models run while this process builds the matrix and computes
+    # the 2SFCA and Huff tables. Every part is computed on its own, so the tables are the same; they are
+    # put in `out.tables` in the order below, as before.
     shared = [r for r in active if r.kind == "shared_centers"]
+    shared_jobs = []
     if shared:
         t = time.perf_counter()
         scopes = {u.id: (u.scope, tuple(u.county_codes), u.city_code) for u in (units or [])}
-        hosts, trips = [], []
-        for rule in shared:
-            sp = plan_shared(region, plan, rule, travel, scopes,
-                             jobs=jobs if travel.straight_only else 1, executor=executor, address=address)
-            hosts += [{"rule_id": rule.id, **h.__dict__} for h in sp.hosts]
-            trips += [{"rule_id": rule.id, **x.__dict__} for x in sp.trips]
-        out.tables["shared_hosts"] = shared_hosts_frame(hosts, region)
-        out.tables["courier_trips"] = courier_frame(trips, region)
+        shared_jobs = [(rule, start_shared(region, plan, rule, travel, scopes,
+                                           jobs=jobs if travel.straight_only else 1, executor=executor,
+                                           address=address)) for rule in shared]
         out.timings_s["shared_s"] = time.perf_counter() - t
+    # Only the pairs within the largest reach the rules read are kept (the whole country's dense matrix
+    # would not fit in memory); beyond it the nearest facility is found exactly on demand.
+    t = time.perf_counter()
+    matrix = build_matrix(region, travel, reach_bound(rules))
+    out.timings_s["matrix_s"] = time.perf_counter() - t
+    emergency = _first(rules, "emergency_centers")
+    upgrades_job = None
+    if emergency is not None:
+        t = time.perf_counter()
+        upgrades_job = start_upgrades(region, matrix, emergency, backend, jobs=jobs, executor=executor,
+                                      address=address)
+        out.timings_s["emergency_s"] = time.perf_counter() - t
     indicators = _first(rules, "access_indicators")
     if indicators is not None:
         t = time.perf_counter()
-        towns, equity = access_frames(region, matrix, indicators, roster or [])
-        out.tables["access_townships"], out.tables["access_equity"] = towns, equity
+        tables["access_townships"], tables["access_equity"] = access_frames(region, matrix, indicators, roster or [])
         out.timings_s["fca_s"] = time.perf_counter() - t
     model = _first(rules, "visit_share_model")
     if model is not None:
@@ -117,11 +115,32 @@ def run_access(region: Region, plan: Plan, rules: list, travel: TravelModel, *, 
         shares = county_shares(inp, res, region)
         served = res.visits.sum() + res.unserved
         shares["unserved_share_region"] = round(res.unserved / served, 4) if served else 0.0
-        out.tables["visit_shares"] = shares
+        tables["visit_shares"] = shares
         targets = [r for r in active if r.kind == "visit_share_target"]
-        out.tables["visit_targets"] = targets_frame(shares, targets)
-        out.tables["visit_sensitivity"] = sensitivity(inp, model, region, res)
+        tables["visit_targets"] = targets_frame(shares, targets)
+        tables["visit_sensitivity"] = sensitivity(inp, model, region, res)
         out.timings_s["visits_s"] = time.perf_counter() - t
+    if upgrades_job is not None:
+        t = time.perf_counter()
+        upgrades = upgrades_job()
+        chosen: dict[str, set[str]] = {}
+        for row in upgrades.itertuples():
+            if row.k == row.k_max:
+                chosen.setdefault(row.center, set()).add(row.facility_id)
+        out.tables["emergency_coverage"] = coverage_frame(matrix, region, emergency.centers, emergency.max_minutes, chosen)
+        out.tables["emergency_upgrades"] = upgrades
+        out.timings_s["emergency_s"] += time.perf_counter() - t
+    if shared_jobs:
+        t = time.perf_counter()
+        hosts, trips = [], []
+        for rule, finish in shared_jobs:
+            sp = finish()
+            hosts += [{"rule_id": rule.id, **h.__dict__} for h in sp.hosts]
+            trips += [{"rule_id": rule.id, **x.__dict__} for x in sp.trips]
+        out.tables["shared_hosts"] = shared_hosts_frame(hosts, region)
+        out.tables["courier_trips"] = courier_frame(trips, region)
+        out.timings_s["shared_s"] += time.perf_counter() - t
+    out.tables.update(tables)
     out.timings_s["access_s"] = time.perf_counter() - t0
     return out
 
@@ -134,7 +153,14 @@ def _cover(weights: np.ndarray, reach: np.ndarray, k_max: int, backend: str, tim
 def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCenters, backend: str, *, jobs: int = 1,
                        executor: str = "process", address: str | None = None) -> pd.DataFrame:
     """Per county, the exact optimal upgrades for 1 ... max_new_centers new centers, with marginal gains."""
-    from ..executor import ordered_map
+    return start_upgrades(region, matrix, rule, backend, jobs=jobs, executor=executor, address=address)()
+
+
+def start_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCenters, backend: str, *, jobs: int = 1,
+                   executor: str = "process", address: str | None = None) -> Callable[[], pd.DataFrame]:
+    """`emergency_upgrades` with the counties' covering models sent to the workers now
+    (planner.executor.start_map); the function returned waits for them and gives the table."""
+    from ..executor import start_map
 
     fac = matrix.facilities
     towns = matrix.towns
@@ -143,7 +169,6 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
     covered = {c: matrix.within(center_mask(fac, c), rule.max_minutes) for c in rule.centers}
     near_rows, near_cols, _ = matrix.pairs(rule.max_minutes)
     local_col, local_row = np.full(len(fac), -1), np.full(len(towns), -1)  # reset after each county
-    rows = []
     light = slim(fac)
     kinds = {c: rule.kinds_for(c) for c in rule.centers}
     cands_of: dict[str, list[tuple[str, str]]] = {}
@@ -201,7 +226,14 @@ def emergency_upgrades(region: Region, matrix: AccessMatrix, rule: EmergencyCent
                       f"emergency_cover[{county}]"))
     # The counties' covering models on the plan's workers when jobs > 1 (each solve single-threaded with a
     # fixed seed: the same optima in the same order whatever runs them).
-    paths = ordered_map(_cover, tasks, jobs=jobs, executor=executor, address=address)
+    solved = start_map(_cover, tasks, jobs=jobs, executor=executor, address=address)
+    return lambda: _upgrades_frame(problems, solved(), light, names)
+
+
+def _upgrades_frame(problems: list[tuple[str, list[tuple[str, str]], int]], paths: list, light: pd.DataFrame,
+                    names: dict[str, str]) -> pd.DataFrame:
+    """The upgrades table from the counties' covering paths (in the counties' order)."""
+    rows = []
     for (county, cands, base), path in zip(problems, paths):
         order = {j: n + 1 for n, j in enumerate(path.order)}
         for step in path.steps:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,7 +127,15 @@ def plan_shared(region: Region, plan: Plan, rule: SharedCenters, travel: TravelM
     With `jobs` > 1 the communities are planned in chunks on worker processes (planner.executor):
     each community on its own, so the hosts and trips are the same, in the same order.
     """
-    from ..executor import ordered_map
+    return start_shared(region, plan, rule, travel, scopes, jobs=jobs, executor=executor, address=address)()
+
+
+def start_shared(region: Region, plan: Plan, rule: SharedCenters, travel: TravelModel,
+                 scopes: dict[str, tuple[str, tuple[str, ...], str]], *, jobs: int = 1, executor: str = "process",
+                 address: str | None = None) -> Callable[[], SharedPlan]:
+    """`plan_shared` with its tasks sent to the workers now (planner.executor.start_map); the function
+    returned waits for them and gives the SharedPlan, so this process can work in between."""
+    from ..executor import start_map
 
     out = SharedPlan(rule)
     index = FacilityIndex(region)
@@ -138,10 +147,15 @@ def plan_shared(region: Region, plan: Plan, rule: SharedCenters, travel: TravelM
             continue
         tasks.append((c.id, c.unit, lead, index.members(c)))
     chunks = [(tasks[a:a + SHARED_CHUNK], rule, travel) for a in range(0, len(tasks), SHARED_CHUNK)]
-    for hosts, trips in ordered_map(_plan_chunk, chunks, jobs=jobs, executor=executor, address=address):
-        out.hosts += hosts
-        out.trips += trips
-    return out
+    done = start_map(_plan_chunk, chunks, jobs=jobs, executor=executor, address=address)
+
+    def finish() -> SharedPlan:
+        for hosts, trips in done():
+            out.hosts += hosts
+            out.trips += trips
+        return out
+
+    return finish
 
 
 def _plan_chunk(tasks: list, rule: SharedCenters, travel: TravelModel) -> tuple[list[HostChoice], list[CourierTrip]]:

@@ -113,6 +113,26 @@ def test_the_grid_and_the_block_paths_agree_and_reach_within_is_exact():
         assert np.array_equal(reach_within(straight, seats, a.points, limit, block=2), (dense <= limit).any(axis=1))
 
 
+def test_reach_within_on_random_points_equals_every_pair():
+    # Latitudes up to 85 (longitude windows wide), longitudes across the antimeridian (windows that wrap), and
+    # reaches set to pairs' exact minutes (a pair on the limit must be found): against the dense matrix.
+    from planner.travel import Points
+
+    rng = np.random.default_rng(7)
+    straight = TravelModel()
+    for n_seats, n_dest, lat_span, lon_c in ((300, 200, 85.0, 0.0), (250, 400, 30.0, 175.0), (400, 60, 10.0, 110.0)):
+        seats = Points.from_xy([f"s{k}" for k in range(n_seats)], (lon_c + rng.uniform(-20, 20, n_seats) + 180) % 360 - 180,
+                               rng.uniform(-lat_span, lat_span, n_seats))
+        dest = Points.from_xy([f"d{k}" for k in range(n_dest)], (lon_c + rng.uniform(-20, 20, n_dest) + 180) % 360 - 180,
+                              rng.uniform(-lat_span, lat_span, n_dest))
+        dense = straight.minutes(seats, dest)
+        limits = [1.0, 60.0, 600.0, 6000.0, *np.sort(dense.min(axis=1))[[0, n_seats // 2, -1]].tolist()]
+        for limit in limits:
+            for block in (1, 2, 16, 256):
+                got = reach_within(straight, seats, dest, limit, block=block)
+                assert np.array_equal(got, (dense <= limit).any(axis=1)), (limit, block)
+
+
 def test_reach_bound_is_the_largest_reach_the_matrix_serves():
     rules = [EmergencyCenters(id="e", source="s", max_minutes=60), AccessIndicators(id="a", source="s", max_minutes=45),
              VisitShareModel(id="v", source="s", max_minutes=90)]
