@@ -18,6 +18,7 @@ from .milp import Status
 _EXACT = {"mip_rel_gap": 0.0, "presolve": True, "disp": False}
 import os
 _DISP = bool(os.environ.get("ALABAMA_DISP"))
+_PRESOLVE = bool(os.environ.get("ALABAMA_PRESOLVE"))
 
 
 @dataclass(frozen=True)
@@ -975,7 +976,7 @@ def enumerate_columns(cg: ColumnGeneration, target: float, *, excess: float | No
     return Enumeration(cols if complete else None, weights, nodes, complete)
 
 
-def _free_pairs(cg: ColumnGeneration, target: float) -> list[tuple[int, int]]:
+def _free_pairs(cg: ColumnGeneration, target: float, only: int | None = None) -> list[tuple[int, int]]:
     """Pairs (i, j) a district at center j in a plan of cost <= `target` may hold, from the duals (knapsack probe)."""
     n, k = cg.n, cg.k
     pi, values = cg.pi_hat, cg.values_hat
@@ -983,7 +984,7 @@ def _free_pairs(cg: ColumnGeneration, target: float) -> list[tuple[int, int]]:
     base = float(pi.sum())
     order = np.argsort(values, kind="stable")
     pairs: list[tuple[int, int]] = []
-    for j in cg.open:
+    for j in cg.open if only is None else [only]:
         rest = [int(c) for c in order if c != j and np.isfinite(values[c])][: k - 1]
         if len(rest) < k - 1 or not np.isfinite(values[j]):
             continue
@@ -1000,7 +1001,8 @@ def _free_pairs(cg: ColumnGeneration, target: float) -> list[tuple[int, int]]:
 
 
 def _solve_with_free_district(cg: ColumnGeneration, columns: list[Column], target: float, free: int,
-                              deadline: float, min_excess: float | None = None) -> tuple[str, list[Column] | None, int]:
+                              deadline: float, min_excess: float | None = None,
+                              only: int | None = None) -> tuple[str, list[Column] | None, int]:
     """Choose k - `free` of `columns` and `free` districts of the assignment model, a partition of cost <= `target`.
 
     The free districts (area i at center j: y_ij, center open: y_jj) obey the balance and
@@ -1009,9 +1011,13 @@ def _solve_with_free_district(cg: ColumnGeneration, columns: list[Column], targe
     rounds): least cost among such partitions of cost <= target; ("INFEASIBLE", None, rounds):
     none; ("UNKNOWN", None, rounds): the deadline. `min_excess` (cost units): each free
     district's weight at the duals must exceed its center's value by at least this much.
+    `only`: the free district's center is this area (then its LP relaxation is solved first,
+    and the MIP only when that is feasible).
     """
     n, k = cg.n, cg.k
-    pairs = _free_pairs(cg, target) if free else []
+    pairs = _free_pairs(cg, target, only) if free else []
+    if free and not pairs:
+        return "INFEASIBLE", None, 0
     q, r = len(columns), len(pairs)
     nv = q + r
     rows, cols, vals = [], [], []
@@ -1070,6 +1076,11 @@ def _solve_with_free_district(cg: ColumnGeneration, columns: list[Column], targe
     nbrs = _neighbour_lists(n, cg.edges)
     cut_rows: list[dict[int, float]] = []
     rounds = 0
+    if only is not None:
+        res = milp(c, constraints=cons, integrality=np.zeros(nv), bounds=Bounds(0, 1),
+                   options={"disp": False, "presolve": False})
+        if res.status == 2:
+            return "INFEASIBLE", None, 0
     while True:
         left = deadline - time.perf_counter()
         if left <= 0.5:
@@ -1081,7 +1092,7 @@ def _solve_with_free_district(cg: ColumnGeneration, columns: list[Column], targe
             vv = [x for row in cut_rows for x in row.values()]
             extra.append(LinearConstraint(csr_matrix((vv, (rr, cc)), shape=(len(cut_rows), nv)), -np.inf, 0.0))
         res = milp(c, constraints=extra, integrality=np.ones(nv), bounds=Bounds(0, 1),
-                   options={"disp": _DISP, "mip_rel_gap": 0.0, "time_limit": left})
+                   options={"disp": _DISP, "mip_rel_gap": 0.0, "time_limit": left, "presolve": _PRESOLVE})
         rounds += 1
         if res.status == 2:
             return "INFEASIBLE", None, rounds
@@ -1135,9 +1146,10 @@ def solve_by_column_fixing(population: Sequence[int], cost: np.ndarray, edges: S
        hold the other districts). Then
        (A) the set-partitioning program over the listed districts with cost <= T (HiGHS,
            exact): the best plan of listed districts, V, if any;
-       (B) k - 1 listed districts and one free district of the assignment model (connected by
-           separator cuts, balanced) whose excess is >= tau, cost <= min(T, V - 1): every plan
-           cheaper than V with a district of excess > tau is one of these.
+       (B) for each center j in turn: k - 1 listed districts and one free district at j
+           (connected by separator cuts, balanced) whose excess is >= tau, cost below the best
+           plan so far (at most T): every plan cheaper than V with a district of excess > tau
+           is one of these.
        The better of (A) and (B) is optimal; neither: every plan costs more than T, next target.
     Costs must be integers (the step V - 1); the benchmark's and the planner's are.
     """
@@ -1174,14 +1186,23 @@ def solve_by_column_fixing(population: Sequence[int], cost: np.ndarray, edges: S
         best = plan_a if status_a == "OPTIMAL" else None
         value_a = None if best is None else float(sum(col.cost for col in best))
         cap = target if value_a is None else min(target, value_a - 1.0)
-        status_b, plan_b, rounds = ("INFEASIBLE", None, 0) if status_a == "UNKNOWN" else \
-            _solve_with_free_district(cg, en.columns, cap, 1, deadline, min_excess=tau)
+        # (B) one center at a time: the free district's LP is far stronger with its center fixed,
+        # and most centers are ruled out by that LP alone.
+        status_b, mips = "INFEASIBLE", 0
+        for j in ([] if status_a == "UNKNOWN" else cg.open):
+            status_j, plan_j, rounds = _solve_with_free_district(cg, en.columns, cap, 1, deadline, min_excess=tau,
+                                                                 only=j)
+            mips += rounds > 0
+            if status_j == "UNKNOWN":
+                status_b = "UNKNOWN"
+                break
+            if status_j == "OPTIMAL" and plan_j is not None:
+                best = plan_j
+                cap = float(sum(col.cost for col in plan_j)) - 1.0
         tried.append(f"{target:.0f}:{len(en.columns)} columns:{en.nodes} nodes:A {status_a}:B {status_b} "
-                     f"({rounds} rounds):{time.perf_counter() - t0:.1f}s")
+                     f"({mips} centers past the LP):{time.perf_counter() - t0:.1f}s")
         if status_a == "UNKNOWN" or status_b == "UNKNOWN":
             break
-        if status_b == "OPTIMAL" and plan_b is not None:
-            best = plan_b
         if best is not None:
             stats["targets"] = tried
             value = float(sum(col.cost for col in best))
