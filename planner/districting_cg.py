@@ -295,13 +295,15 @@ class ColumnGeneration:
         return float(pi.sum() + np.sort(values)[: self.k].sum())
 
     def run(self, time_limit_s: float = 300.0, tol: float = 1e-7, box: float = 0.1,
-            start: tuple[np.ndarray, float, float] | None = None) -> float:
+            start: tuple[np.ndarray, float, float] | None = None, stall: tuple[int, float] | None = None) -> float:
         """Column generation to the LP optimum (or the time limit); returns the best valid bound (scaled).
 
         Boxstep stabilisation: the stability center starts at the assignment LP's duals; the
         Lagrangian bound sum(pi) + k * min_j (least group weight at pi) is valid for any pi and is
         computed after every exact pricing round; the center moves to the duals whenever they
-        give a better bound.
+        give a better bound. `stall` = (rounds, fraction): stop once the bound has risen by less
+        than that fraction over that many rounds (the bound stays valid; the tail of boxstep's
+        convergence is slow and adds little).
         """
         t0 = time.perf_counter()
         self.converged = False
@@ -318,6 +320,7 @@ class ColumnGeneration:
         self.log.append(f"seed bound={self.bound * self.scale:.0f} cols={len(self.columns)} "
                         f"{time.perf_counter() - t0:.1f}s")
         it = 0
+        history = [self.bound]
         while time.perf_counter() - t0 < time_limit_s:
             it += 1
             z = self.solve_master(box)
@@ -337,6 +340,10 @@ class ColumnGeneration:
                     break
                 if not moved:
                     box *= 2.0
+            history.append(self.bound)
+            if stall is not None and len(history) > stall[0] and np.isfinite(history[-1 - stall[0]]) and \
+                    self.bound - history[-1 - stall[0]] < stall[1] * abs(self.bound):
+                break
         return self.bound
 
     def exclusions(self, target: float, exact: bool = True, deadline: float | None = None) -> Exclusions:
@@ -976,7 +983,8 @@ def enumerate_columns(cg: ColumnGeneration, target: float, *, excess: float | No
     return Enumeration(cols if complete else None, weights, nodes, complete)
 
 
-def _free_pairs(cg: ColumnGeneration, target: float, only: int | None = None) -> list[tuple[int, int]]:
+def _free_pairs(cg: ColumnGeneration, target: float, only: int | None = None,
+                min_excess: float = 0.0) -> list[tuple[int, int]]:
     """Pairs (i, j) a district at center j in a plan of cost <= `target` may hold, from the duals (knapsack probe)."""
     n, k = cg.n, cg.k
     pi, values = cg.pi_hat, cg.values_hat
@@ -989,7 +997,7 @@ def _free_pairs(cg: ColumnGeneration, target: float, only: int | None = None) ->
         if len(rest) < k - 1 or not np.isfinite(values[j]):
             continue
         slack = t - base - float(values[rest].sum()) + 1e-9
-        if values[j] > slack:
+        if values[j] + min_excess / cg.scale > slack:  # its district must weigh >= v_j + min_excess
             continue
         pr = cg.pricers[j]
         c = cg.w[pr.areas, j] - pi[pr.areas]
@@ -1015,7 +1023,7 @@ def _solve_with_free_district(cg: ColumnGeneration, columns: list[Column], targe
     and the MIP only when that is feasible).
     """
     n, k = cg.n, cg.k
-    pairs = _free_pairs(cg, target, only) if free else []
+    pairs = _free_pairs(cg, target, only, 0.0 if min_excess is None else min_excess) if free else []
     if free and not pairs:
         return "INFEASIBLE", None, 0
     q, r = len(columns), len(pairs)
@@ -1132,12 +1140,13 @@ COLUMN_FIXING_LADDER = (0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0
 def solve_by_column_fixing(population: Sequence[int], cost: np.ndarray, edges: Sequence[tuple[int, int]], *, k: int,
                            lower: int, upper: int, time_limit_s: float = 300.0, cg_share: float = 0.25,
                            ladder: Sequence[float] = COLUMN_FIXING_LADDER,
-                           node_limit: int = 50_000_000) -> CGResult:
+                           stall: tuple[int, float] | None = (6, 1e-4), node_limit: int = 50_000_000) -> CGResult:
     """Exact contiguous balanced districting (square case) by column fixing at the set-partitioning duals.
 
     1. `ColumnGeneration.run` (at most `cg_share` of the time): duals pi and per-center values
        v_j (lower bounds on a district's least weight sum_{i in S} (w_ij - pi_i) at center j),
-       LB = sum(pi) + the k least v_j, a valid bound whether or not it converged.
+       LB = sum(pi) + the k least v_j, a valid bound whether or not it converged (it stops
+       when the bound stalls, `stall`: a bound 0.05 % lower costs the steps below little).
     2. For targets T above LB (`ladder`, fractions above it, then the sum of all costs, which
        every plan is below): a plan of cost <= T has k districts at distinct centers, cost
        sum(pi) + sum of their weights, so their excesses e_d = weight - v_center (all >= 0) sum
@@ -1164,7 +1173,7 @@ def solve_by_column_fixing(population: Sequence[int], cost: np.ndarray, edges: S
 
     if len(cg.open) < k:  # fewer than k areas can lead a balanced district
         return CGResult("INFEASIBLE", None, None, {}, time.perf_counter() - t0, stats)
-    bound_scaled = cg.run(max(1.0, cg_share * time_limit_s))
+    bound_scaled = cg.run(max(1.0, cg_share * time_limit_s), stall=stall)
     lb_raw = bound_scaled * cg.scale
     lb = float(np.ceil(lb_raw - max(1e-3, 1e-12 * abs(lb_raw))))
     stats.update(cg_bound=lb_raw, cg_s=round(time.perf_counter() - t0, 3), columns=len(cg.columns),
