@@ -21,6 +21,9 @@ The codes get the same matrix, the same instance and the same time limit, in one
 * cg (``--codes``): :func:`planner.districting_cg.solve_colgen`, column generation over connected
   balanced districts (the set-partitioning LP bound), the set-partitioning program over the
   columns found, then the assignment model on the pairs the bound's duals keep;
+* fix (``--codes``): :func:`planner.districting_cg.solve_by_column_fixing`, column generation's
+  duals, then every district a plan under a target can use listed (all but one of its districts)
+  and the set-partitioning program over them with one free assignment-model district;
 * plain: the textbook Hess assignment model with Shirabe's single-commodity flow per center
   (big-M = n - 1), built directly with OR-Tools' pywraplp on HiGHS, no fixing, no cuts.
 
@@ -209,6 +212,26 @@ def run_cg(inst: Instance, time_limit_s: float) -> Run:
                None if res.bound is None else res.bound / 1e6, elapsed, detail, cpu)
 
 
+def run_fix(inst: Instance, time_limit_s: float) -> Run:
+    """Column fixing: `planner.districting_cg.solve_by_column_fixing` (every district a plan under a target can use)."""
+    from planner.districting_cg import solve_by_column_fixing
+
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    res = solve_by_column_fixing(inst.population, inst.cost, inst.edges, k=inst.k, lower=inst.lower,
+                                 upper=inst.upper, time_limit_s=time_limit_s)
+    elapsed = time.perf_counter() - t0
+    cpu = time.process_time() - c0
+    s = res.stats
+    ended = "converged" if s.get("converged") else "stopped"
+    detail = (f"cg bound {s.get('cg_bound', 0) / 1e6:.2f} in {s.get('cg_s')} s ({ended}), "
+              f"targets {' '.join(s.get('targets', []))}")
+    if res.objective is not None:
+        verify_plan(inst, res.groups, res.objective, res.status)
+    return Run("fix", res.status, None if res.objective is None else res.objective / 1e6,
+               None if res.bound is None else res.bound / 1e6, elapsed, detail, cpu)
+
+
 def run_plain(inst: Instance, time_limit_s: float) -> Run:
     """Textbook Hess model + Shirabe flow (big-M n-1), built with pywraplp, solved by HiGHS."""
     from ortools.linear_solver import pywraplp
@@ -309,7 +332,7 @@ def summarize(rows: list[dict], load: str | None = None) -> None:
     """
     by = {(r["state"], r["code"]): r for r in rows}
     states = sorted({r["state"] for r in rows}, key=[r["state"] for r in rows].index)
-    codes = [c for c in ("ours", "cg", "plain") if any(r["code"] == c for r in rows)]
+    codes = [c for c in ("ours", "cg", "fix", "plain") if any(r["code"] == c for r in rows)]
     for code in codes:
         mine = [by[s, code] for s in states]
         print(f"{code}: optimum reached {sum(r['reached_optimum'] for r in mine)}/{len(mine)}, "
@@ -361,7 +384,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="solve nothing: print the summary over rows written by --csv (several files: "
                              "states run in separate processes)")
     parser.add_argument("--codes", default="ours,plain",
-                        help="codes to run, in order: ours, cg (column generation), plain (default ours,plain)")
+                        help="codes to run, in order: ours, cg (column generation), fix (column fixing), plain "
+                             "(default ours,plain)")
     args = parser.parse_args(argv)
     if args.summarize:
         summarize(read_rows(args.summarize), load="not measured (rows read from CSV)")
@@ -384,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         if abs(published - inst.optimum) > 0.01:
             raise SystemExit(f"{state}: published plan costs {published:.2f} here, paper says {inst.optimum:.2f}")
         check_plan(inst, inst.published)  # the data: the published plan is connected and balanced here too
-        runners = {"ours": run_ours, "cg": run_cg, "plain": run_plain}
+        runners = {"ours": run_ours, "cg": run_cg, "fix": run_fix, "plain": run_plain}
         runs = [runners[code](inst, args.time_limit_s) for code in args.codes.split(",")]
         first, last = runs[0], runs[-1]
         speedup = last.time_s / first.time_s

@@ -16,6 +16,8 @@ from .milp import Status
 
 # The pricing MIPs decide which columns and pairs may be dropped: they must be solved exactly.
 _EXACT = {"mip_rel_gap": 0.0, "presolve": True, "disp": False}
+# The column-fixing programs: HiGHS's presolve spent 41 of 84 s on a 5,114-column one (AL, +4 %); off.
+_FIX_OPTIONS = {"disp": False, "mip_rel_gap": 0.0, "presolve": False}
 
 
 @dataclass(frozen=True)
@@ -292,13 +294,15 @@ class ColumnGeneration:
         return float(pi.sum() + np.sort(values)[: self.k].sum())
 
     def run(self, time_limit_s: float = 300.0, tol: float = 1e-7, box: float = 0.1,
-            start: tuple[np.ndarray, float, float] | None = None) -> float:
+            start: tuple[np.ndarray, float, float] | None = None, stall: tuple[int, float] | None = None) -> float:
         """Column generation to the LP optimum (or the time limit); returns the best valid bound (scaled).
 
         Boxstep stabilisation: the stability center starts at the assignment LP's duals; the
         Lagrangian bound sum(pi) + k * min_j (least group weight at pi) is valid for any pi and is
         computed after every exact pricing round; the center moves to the duals whenever they
-        give a better bound.
+        give a better bound. `stall` = (rounds, fraction): stop once the bound has risen by less
+        than that fraction over that many rounds (the bound stays valid; the tail of boxstep's
+        convergence is slow and adds little).
         """
         t0 = time.perf_counter()
         self.converged = False
@@ -315,6 +319,7 @@ class ColumnGeneration:
         self.log.append(f"seed bound={self.bound * self.scale:.0f} cols={len(self.columns)} "
                         f"{time.perf_counter() - t0:.1f}s")
         it = 0
+        history = [self.bound]
         while time.perf_counter() - t0 < time_limit_s:
             it += 1
             z = self.solve_master(box)
@@ -334,6 +339,10 @@ class ColumnGeneration:
                     break
                 if not moved:
                     box *= 2.0
+            history.append(self.bound)
+            if stall is not None and len(history) > stall[0] and np.isfinite(history[-1 - stall[0]]) and \
+                    self.bound - history[-1 - stall[0]] < stall[1] * abs(self.bound):
+                break
         return self.bound
 
     def exclusions(self, target: float, exact: bool = True, deadline: float | None = None) -> Exclusions:
@@ -760,3 +769,455 @@ def branch_and_price(population: Sequence[int], cost: np.ndarray, edges: Sequenc
         status = "NO_SOLUTION"
     return BPResult(status, best if best_groups else None, bound, best_groups, nodes,
                     time.perf_counter() - t0, list(log))
+
+
+# --- the column-fixing proof: every district that can be in a plan of cost <= a target ---------
+
+
+@dataclass(frozen=True)
+class Enumeration:
+    """`enumerate_columns`' answer: the columns (None when a limit stopped it) and what it cost."""
+
+    columns: list[Column] | None
+    weights: list[float]  # per column, its weight sum_{i in S} (w_ij - pi_i) at the duals (scaled)
+    nodes: int  # search nodes visited
+    complete: bool
+
+
+def _fill_bound(avail: int, need: float, room: float, order: Sequence[int], a: Sequence[float],
+                p: Sequence[float]) -> float:
+    """min sum a_t x_t over t in `avail` (bits), need <= sum p_t x_t <= room, 0 <= x <= 1; inf if none.
+
+    The LP of one range constraint: greedy by a/p (`order`): negative items while there is room,
+    then the cheapest others until `need` is met. A lower bound on what any group of these areas
+    that brings the population into range adds to the weight (connectivity ignored).
+    """
+    value = 0.0
+    load = 0.0
+    for t in order:
+        if not (avail >> t) & 1:
+            continue
+        at = a[t]
+        if at >= 0.0:
+            if load >= need:
+                return value
+            take = min(p[t], need - load)
+        else:
+            take = min(p[t], room - load)
+        value += at * take / p[t]
+        load += take
+        if load >= room:
+            break
+    return value if load >= need - 1e-9 else np.inf
+
+
+def _center_columns(areas: np.ndarray, a: np.ndarray, p: np.ndarray, neighbours: list[list[int]], lower: int,
+                    upper: int, slack: float, emit: Callable[[int, float], None], node_limit: int,
+                    deadline: float | None = None) -> int | None:
+    """Every connected S of `areas` holding areas[0], p(S) in [lower, upper], sum_S a <= slack: `emit(mask, weight)`.
+
+    Binary search tree over (S, X): S connected, holding the center, X excluded; a node branches
+    on the least area next to S not in S or X: in (a new set S + v, emitted when it qualifies) or
+    out (X + v). Each connected S holding the center is reached exactly once (its path is fixed
+    by the order of decisions). A subtree is cut when even the fractional fill of the population
+    it still needs, from the areas not in S or X, costs more than `slack` (`_fill_bound`); areas
+    only grow a set's population, so a set over `upper` is never grown. Returns the nodes
+    visited, None past `node_limit` or `deadline` (`time.perf_counter()`'s clock).
+    """
+    m = len(areas)
+    local = {int(g): t for t, g in enumerate(areas)}
+    nbr = [0] * m
+    for t, g in enumerate(areas):
+        for h in neighbours[int(g)]:
+            u = local.get(h)
+            if u is not None:
+                nbr[t] |= 1 << u
+    full = (1 << m) - 1
+    al = [float(v) for v in a]
+    pl = [float(v) for v in p]
+    order = sorted(range(1, m), key=lambda t: al[t] / pl[t])
+    # Margin for floating point in the sums (scaled weights are O(1)); keeping a column too many is safe.
+    slack = slack + 1e-9
+    w0, p0 = al[0], pl[0]
+    if p0 > upper:
+        return 0
+    if p0 >= lower and w0 <= slack:
+        emit(1, w0)
+    if w0 + _fill_bound(full & ~1, lower - p0, upper - p0, order, al, pl) > slack:
+        return 1
+    stack = [(1, nbr[0], 0, p0, w0)]
+    nodes = 0
+    while stack:
+        s, near, x, pop, wt = stack.pop()
+        nodes += 1
+        if nodes > node_limit:
+            return None
+        if not nodes & 0xFFFF and deadline is not None and time.perf_counter() > deadline:
+            return None
+        f = near & ~s & ~x
+        if not f:
+            continue
+        v = f & -f
+        t = v.bit_length() - 1
+        # out: v excluded
+        x2 = x | v
+        if (near & ~s & ~x2) and wt + _fill_bound(full & ~s & ~x2, lower - pop, upper - pop, order, al, pl) <= slack:
+            stack.append((s, near, x2, pop, wt))
+        # in: v added
+        pop2 = pop + pl[t]
+        if pop2 > upper:
+            continue
+        wt2 = wt + al[t]
+        s2 = s | v
+        if pop2 >= lower and wt2 <= slack:
+            emit(s2, wt2)
+        near2 = near | nbr[t]
+        if (near2 & ~s2 & ~x) and wt2 + _fill_bound(full & ~s2 & ~x, lower - pop2, upper - pop2, order, al,
+                                                    pl) <= slack:
+            stack.append((s2, near2, x, pop2, wt2))
+    return nodes
+
+
+class _Remainder:
+    """Whether the areas a district leaves can hold the other k - 1 districts, by population alone.
+
+    Every other district is connected and avoids the district, so it lies inside one connected
+    component C of the rest; C holds a whole number m_C of them, with m_C * lower <= p(C) <=
+    m_C * upper, and the m_C add up to k - 1. A district for which no such numbers exist is in
+    no plan (with +-0.5 % balance most districts that cut off a pocket of areas are of this kind).
+    """
+
+    def __init__(self, population: np.ndarray, edges: Sequence[tuple[int, int]], k: int, lower: int,
+                 upper: int) -> None:
+        n = len(population)
+        self.pop = [int(v) for v in population]
+        self.nbr = [sum(1 << v for v in set(vs)) for vs in _neighbour_lists(n, edges)]
+        self.full = (1 << n) - 1
+        self.k, self.lower, self.upper = k, lower, upper
+
+    def fits(self, members: Sequence[int]) -> bool:
+        rest = self.full
+        for i in members:
+            rest &= ~(1 << i)
+        least = most = 0
+        while rest:
+            comp = frontier = rest & -rest
+            while frontier:
+                grown = 0
+                while frontier:
+                    b = frontier & -frontier
+                    frontier ^= b
+                    grown |= self.nbr[b.bit_length() - 1]
+                frontier = grown & rest & ~comp
+                comp |= frontier
+            rest &= ~comp
+            total = 0
+            while comp:
+                b = comp & -comp
+                comp ^= b
+                total += self.pop[b.bit_length() - 1]
+            lo = -(-total // self.upper) if self.upper > 0 else 0
+            hi = total // self.lower if self.lower > 0 else self.k
+            if lo > hi:
+                return False
+            least += lo
+            most += hi
+        return least <= self.k - 1 <= most
+
+
+def enumerate_columns(cg: ColumnGeneration, target: float, *, excess: float | None = None,
+                      node_limit: int = 50_000_000, deadline: float | None = None) -> Enumeration:
+    """Every district (center, members) that a plan of cost <= `target` can use, at the duals of `cg`.
+
+    At any duals pi (`cg.pi_hat`, with `cg.values_hat[j]` a lower bound on the least weight
+    sum_{i in S} (w_ij - pi_i) of a feasible district S at center j), a plan's cost is
+    sum(pi) + the sum of its k districts' weights at their centers (each area is covered
+    once), and its k centers are distinct. So a district at center j in a plan of cost <= T
+    weighs at most T - sum(pi) - (the k - 1 least values of the other centers): every such
+    connected district with population in [lower, upper] is listed (`_center_columns`, exact:
+    the cuts only drop subtrees without such a district). A district is dropped when what it
+    leaves cannot hold the other k - 1 districts (`_Remainder`). `target` in the cost matrix's units.
+    `excess` (same units): only districts whose weight exceeds their center's value by at most
+    this much (as well).
+    """
+    n, k = cg.n, cg.k
+    pi, values = cg.pi_hat, cg.values_hat
+    t = float(target) / cg.scale
+    base = float(pi.sum())
+    order = np.argsort(values, kind="stable")
+    cols: list[Column] = []
+    weights: list[float] = []
+    nodes = 0
+    complete = True
+    split = _Remainder(cg.population, cg.edges, k, cg.lower, cg.upper)
+    for j in cg.open:
+        rest = [int(c) for c in order if c != j and np.isfinite(values[c])][: k - 1]
+        if len(rest) < k - 1 or not np.isfinite(values[j]):
+            continue
+        slack = t - base - float(values[rest].sum())
+        if excess is not None:
+            slack = min(slack, float(values[j]) + float(excess) / cg.scale)
+        if values[j] > slack + 1e-9:
+            continue
+        pr = cg.pricers[j]
+        areas = pr.areas
+        a = cg.w[areas, j] - pi[areas]
+        found: list[tuple[int, float]] = []
+        left = node_limit - nodes
+        if deadline is not None and time.perf_counter() > deadline:
+            complete = False
+            break
+        got = _center_columns(areas, a, pr.pop, pr.neighbours, cg.lower, cg.upper, slack,
+                              lambda mask, wt: found.append((mask, wt)), left, deadline)
+        if got is None:
+            complete = False
+            break
+        nodes += got
+        for mask, wt in found:
+            members = tuple(sorted(int(areas[u]) for u in range(len(areas)) if (mask >> u) & 1))
+            if not split.fits(members):
+                continue
+            cols.append(Column(j, members, float(cg.cost[list(members), j].sum())))
+            weights.append(wt)
+    return Enumeration(cols if complete else None, weights, nodes, complete)
+
+
+def _free_pairs(cg: ColumnGeneration, target: float, only: int | None = None,
+                min_excess: float = 0.0) -> list[tuple[int, int]]:
+    """Pairs (i, j) a district at center j in a plan of cost <= `target` may hold, from the duals (knapsack probe)."""
+    n, k = cg.n, cg.k
+    pi, values = cg.pi_hat, cg.values_hat
+    t = float(target) / cg.scale
+    base = float(pi.sum())
+    order = np.argsort(values, kind="stable")
+    pairs: list[tuple[int, int]] = []
+    for j in cg.open if only is None else [only]:
+        rest = [int(c) for c in order if c != j and np.isfinite(values[c])][: k - 1]
+        if len(rest) < k - 1 or not np.isfinite(values[j]):
+            continue
+        slack = t - base - float(values[rest].sum()) + 1e-9
+        if values[j] + min_excess / cg.scale > slack:  # its district must weigh >= v_j + min_excess
+            continue
+        pr = cg.pricers[j]
+        c = cg.w[pr.areas, j] - pi[pr.areas]
+        forced = c[0] + c[1:] + _knapsack_lp_without_each(c[1:], pr.pop[1:], cg.lower - pr.pop[0],
+                                                          cg.upper - pr.pop[0])
+        pairs.append((j, j))
+        pairs.extend((int(a), j) for a, f in zip(pr.areas[1:], forced) if f <= slack)
+    return pairs
+
+
+def _solve_with_free_district(cg: ColumnGeneration, columns: list[Column], target: float, free: int,
+                              deadline: float, min_excess: float | None = None,
+                              only: int | None = None) -> tuple[str, list[Column] | None, int]:
+    """Choose k - `free` of `columns` and `free` districts of the assignment model, a partition of cost <= `target`.
+
+    The free districts (area i at center j: y_ij, center open: y_jj) obey the balance and
+    connectivity (a-b separator cuts y_ij <= sum_{s in sep} y_sj, added in rounds until every
+    free district of the optimum is connected). Returns ("OPTIMAL", the plan's districts,
+    rounds): least cost among such partitions of cost <= target; ("INFEASIBLE", None, rounds):
+    none; ("UNKNOWN", None, rounds): the deadline. `min_excess` (cost units): each free
+    district's weight at the duals must exceed its center's value by at least this much.
+    `only`: the free district's center is this area (then its LP relaxation is solved first,
+    and the MIP only when that is feasible).
+    """
+    n, k = cg.n, cg.k
+    pairs = _free_pairs(cg, target, only, 0.0 if min_excess is None else min_excess) if free else []
+    if free and not pairs:
+        return "INFEASIBLE", None, 0
+    q, r = len(columns), len(pairs)
+    nv = q + r
+    rows, cols, vals = [], [], []
+    for t, col in enumerate(columns):
+        rows.extend(col.members)
+        cols.extend([t] * len(col.members))
+    for u, (i, _j) in enumerate(pairs):
+        rows.append(i)
+        cols.append(q + u)
+    cover = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, nv))
+    count = np.zeros((2, nv))
+    count[0, :q] = 1.0
+    centers = sorted({j for _i, j in pairs})
+    cidx = {j: pairs.index((j, j)) + q for j in centers}
+    for j in centers:
+        count[1, cidx[j]] = 1.0
+    c = np.r_[np.array([col.cost for col in columns], dtype=np.float64),
+              np.array([float(cg.cost[i, j]) for i, j in pairs])] / cg.scale
+    link_r, link_c, link_v, link_hi = [], [], [], []
+    bal_r, bal_c, bal_v = [], [], []
+    for u, (i, j) in enumerate(pairs):
+        if i != j:  # y_ij <= y_jj
+            row = len(link_hi)
+            link_r += [row, row]
+            link_c += [q + u, cidx[j]]
+            link_v += [1.0, -1.0]
+            link_hi.append(0.0)
+    bal_lo, bal_hi = [], []
+    crow = {j: t for t, j in enumerate(centers)}
+    for u, (i, j) in enumerate(pairs):
+        bal_r.append(crow[j])
+        bal_c.append(q + u)
+        bal_v.append(float(cg.population[i]) / cg.upper)  # scaled: populations reach 1e6
+    # lower * y_jj <= sum_i p_i y_ij <= upper * y_jj, divided by upper.
+    bal = csr_matrix((bal_v, (bal_r, bal_c)), shape=(len(centers), nv)).tolil()
+    bal_up = bal.copy()
+    for j in centers:
+        bal_up[crow[j], cidx[j]] -= 1.0
+        bal[crow[j], cidx[j]] -= cg.lower / cg.upper
+    cons = [LinearConstraint(cover, 1.0, 1.0), LinearConstraint(count, [k - free, free], [k - free, free]),
+            LinearConstraint(c[None, :], -np.inf, float(target) / cg.scale * (1 + 1e-12) + 1e-9)]
+    if centers:
+        cons += [LinearConstraint(bal_up.tocsr(), -np.inf, 0.0), LinearConstraint(bal.tocsr(), 0.0, np.inf)]
+    if centers and min_excess is not None:
+        # sum_i (w_ij - pi_i) y_ij - (v_j + min_excess) y_jj >= 0 for each center j
+        er, ec, ev = [], [], []
+        for u, (i, j) in enumerate(pairs):
+            er.append(crow[j])
+            ec.append(q + u)
+            ev.append(float(cg.w[i, j] - cg.pi_hat[i]) - (float(cg.values_hat[j]) + min_excess / cg.scale
+                                                           if i == j else 0.0))
+        cons.append(LinearConstraint(csr_matrix((ev, (er, ec)), shape=(len(centers), nv)), -1e-9, np.inf))
+    if link_hi:
+        cons.append(LinearConstraint(csr_matrix((link_v, (link_r, link_c)), shape=(len(link_hi), nv)), -np.inf, 0.0))
+    pindex = {p: q + u for u, p in enumerate(pairs)}
+    nbrs = _neighbour_lists(n, cg.edges)
+    cut_rows: list[dict[int, float]] = []
+    rounds = 0
+    if only is not None:
+        res = milp(c, constraints=cons, integrality=np.zeros(nv), bounds=Bounds(0, 1),
+                   options={"disp": False, "presolve": False})
+        if res.status == 2:
+            return "INFEASIBLE", None, 0
+    while True:
+        left = deadline - time.perf_counter()
+        if left <= 0.5:
+            return "UNKNOWN", None, rounds
+        extra = list(cons)
+        if cut_rows:
+            rr = [t for t, row in enumerate(cut_rows) for _ in row]
+            cc = [v for row in cut_rows for v in row]
+            vv = [x for row in cut_rows for x in row.values()]
+            extra.append(LinearConstraint(csr_matrix((vv, (rr, cc)), shape=(len(cut_rows), nv)), -np.inf, 0.0))
+        res = milp(c, constraints=extra, integrality=np.ones(nv), bounds=Bounds(0, 1),
+                   options={**_FIX_OPTIONS, "time_limit": left})
+        rounds += 1
+        if res.status == 2:
+            return "INFEASIBLE", None, rounds
+        if res.status != 0 or res.x is None:
+            return "UNKNOWN", None, rounds
+        x = res.x
+        chosen = [columns[t] for t in np.flatnonzero(x[:q] > 0.5)]
+        groups: dict[int, set[int]] = {}
+        for u in np.flatnonzero(x[q:] > 0.5):
+            i, j = pairs[u]
+            groups.setdefault(j, set()).add(i)
+        added = 0
+        for j, members in groups.items():
+            reached = _reach(j, nbrs, members)
+            stray = members - reached
+            allowed_j = {i for i, jj in pairs if jj == j}
+            while stray:
+                comp = _reach(next(iter(stray)), nbrs, stray)
+                stray -= comp
+                boundary = {v for a in comp for v in nbrs[a] if v not in comp and v in allowed_j}
+                near = _reach(j, nbrs, allowed_j - comp)
+                sep = [s for s in boundary if s in near]
+                for i in comp:
+                    row = {pindex[i, j]: 1.0}
+                    for s_ in sep:
+                        row[pindex[s_, j]] = -1.0
+                    cut_rows.append(row)
+                    added += 1
+        if not added:
+            plan = chosen + [Column(j, tuple(sorted(m)), float(cg.cost[sorted(m), j].sum())) for j, m in groups.items()]
+            return "OPTIMAL", plan, rounds
+
+
+COLUMN_FIXING_LADDER = (0.005, 0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08, 0.1, 0.12, 0.15, 0.2, 0.3, 0.5, 1.0)
+
+
+def solve_by_column_fixing(population: Sequence[int], cost: np.ndarray, edges: Sequence[tuple[int, int]], *, k: int,
+                           lower: int, upper: int, time_limit_s: float = 300.0, cg_share: float = 0.25,
+                           ladder: Sequence[float] = COLUMN_FIXING_LADDER,
+                           stall: tuple[int, float] | None = (6, 1e-4), node_limit: int = 50_000_000) -> CGResult:
+    """Exact contiguous balanced districting (square case) by column fixing at the set-partitioning duals.
+
+    1. `ColumnGeneration.run` (at most `cg_share` of the time): duals pi and per-center values
+       v_j (lower bounds on a district's least weight sum_{i in S} (w_ij - pi_i) at center j),
+       LB = sum(pi) + the k least v_j, a valid bound whether or not it converged (it stops
+       when the bound stalls, `stall`: a bound 0.05 % lower costs the steps below little).
+    2. For targets T above LB (`ladder`, fractions above it, then the sum of all costs, which
+       every plan is below): a plan of cost <= T has k districts at distinct centers, cost
+       sum(pi) + sum of their weights, so their excesses e_d = weight - v_center (all >= 0) sum
+       to at most G = T - LB, and at most one exceeds tau = G / 2. `enumerate_columns` lists
+       every district with excess <= tau (under its center's slack, and whose remainder can
+       hold the other districts). Then
+       (A) the set-partitioning program over the listed districts with cost <= T (HiGHS,
+           exact): the best plan of listed districts, V, if any;
+       (B) for each center j in turn: k - 1 listed districts and one free district at j
+           (connected by separator cuts, balanced) whose excess is >= tau, cost below the best
+           plan so far (at most T): every plan cheaper than V with a district of excess > tau
+           is one of these.
+       The better of (A) and (B) is optimal; neither: every plan costs more than T, next target.
+    Costs must be integers (the step V - 1); the benchmark's and the planner's are.
+    """
+    t0 = time.perf_counter()
+    pop = np.asarray(population, dtype=np.int64)
+    cost = np.asarray(cost)
+    cg = ColumnGeneration(pop, cost, edges, k, lower, upper)
+    stats: dict[str, object] = {"method": "column fixing"}
+
+    def left() -> float:
+        return time_limit_s - (time.perf_counter() - t0)
+
+    if len(cg.open) < k:  # fewer than k areas can lead a balanced district
+        return CGResult("INFEASIBLE", None, None, {}, time.perf_counter() - t0, stats)
+    bound_scaled = cg.run(max(1.0, cg_share * time_limit_s), stall=stall)
+    lb_raw = bound_scaled * cg.scale
+    lb = float(np.ceil(lb_raw - max(1e-3, 1e-12 * abs(lb_raw))))
+    stats.update(cg_bound=lb_raw, cg_s=round(time.perf_counter() - t0, 3), columns=len(cg.columns),
+                 converged=cg.converged)
+    proven = lb
+    tried: list[str] = []
+    top = float(np.abs(cost).sum())  # every plan costs at most this: the last target admits all
+    targets = [t for t in (float(np.floor(lb_raw * (1.0 + s))) for s in ladder) if lb <= t < top] + [top]
+    deadline = t0 + time_limit_s
+    for target in targets:
+        if left() <= 1.0:
+            break
+        tau = (target - lb_raw) / 2.0
+        en = enumerate_columns(cg, target, excess=tau, node_limit=node_limit, deadline=deadline)
+        if not en.complete or en.columns is None:
+            tried.append(f"{target:.0f}:enumeration stopped:{en.nodes} nodes:{time.perf_counter() - t0:.1f}s")
+            break
+        status_a, plan_a, _ = _solve_with_free_district(cg, en.columns, target, 0, deadline)
+        best = plan_a if status_a == "OPTIMAL" else None
+        value_a = None if best is None else float(sum(col.cost for col in best))
+        cap = target if value_a is None else min(target, value_a - 1.0)
+        # (B) one center at a time: the free district's LP is far stronger with its center fixed,
+        # and most centers are ruled out by that LP alone.
+        status_b, mips = "INFEASIBLE", 0
+        for j in ([] if status_a == "UNKNOWN" else cg.open):
+            status_j, plan_j, rounds = _solve_with_free_district(cg, en.columns, cap, 1, deadline, min_excess=tau,
+                                                                 only=j)
+            mips += rounds > 0
+            if status_j == "UNKNOWN":
+                status_b = "UNKNOWN"
+                break
+            if status_j == "OPTIMAL" and plan_j is not None:
+                best = plan_j
+                cap = float(sum(col.cost for col in plan_j)) - 1.0
+        tried.append(f"{target:.0f}:{len(en.columns)} columns:{en.nodes} nodes:A {status_a}:B {status_b} "
+                     f"({mips} centers past the LP):{time.perf_counter() - t0:.1f}s")
+        if status_a == "UNKNOWN" or status_b == "UNKNOWN":
+            break
+        if best is not None:
+            stats["targets"] = tried
+            value = float(sum(col.cost for col in best))
+            return CGResult("OPTIMAL", value, value, {col.center: col.members for col in best},
+                            time.perf_counter() - t0, stats)
+        proven = max(proven, target + 1.0)
+    stats["targets"] = tried
+    if proven > top:
+        return CGResult("INFEASIBLE", None, None, {}, time.perf_counter() - t0, stats)
+    return CGResult("NO_SOLUTION", None, proven, {}, time.perf_counter() - t0, stats)
