@@ -1164,6 +1164,8 @@ def solve_by_column_fixing(population: Sequence[int], cost: np.ndarray, edges: S
     t0 = time.perf_counter()
     pop = np.asarray(population, dtype=np.int64)
     cost = np.asarray(cost)
+    if not np.array_equal(cost, np.round(cost)):   # the step V - 1 below would skip plans between V - 1 and V
+        raise ValueError("solve_by_column_fixing needs integer costs (scale and round them first)")
     cg = ColumnGeneration(pop, cost, edges, k, lower, upper)
     stats: dict[str, object] = {"method": "column fixing"}
 

@@ -151,3 +151,11 @@ def test_column_fixing_matches_brute_force_on_random_grids(rows, cols, k, seed, 
     assert res.status == "OPTIMAL"
     assert res.objective == pytest.approx(optimum)
     _assert_districts(res.groups, pop, cost, edges, lower, upper, total=optimum)
+
+
+def test_column_fixing_refuses_fractional_costs():
+    """The V - 1 step assumes integer costs: fractional ones are refused, not solved to a wrong optimum."""
+    pop, cost, edges, k, lower, upper, _ = _grid_instance(3)
+    with pytest.raises(ValueError, match="integer costs"):
+        solve_by_column_fixing(pop, np.asarray(cost, dtype=float) + 0.25, edges, k=k, lower=lower, upper=upper,
+                               time_limit_s=10.0)
