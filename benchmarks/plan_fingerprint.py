@@ -89,19 +89,24 @@ def diff(old: dict, new: dict) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--region", default="浙江省")
-    ap.add_argument("--rules", default="zhejiang-2026")
+    # No defaults here: with --check they come from the saved file (a 河南省 file checked against a 浙江省 plan
+    # reported hundreds of false differences), with --save they are 浙江省 and zhejiang-2026.
+    ap.add_argument("--region", help="default: the checked file's region, else 浙江省")
+    ap.add_argument("--rules", help="default: the checked file's rules, else zhejiang-2026")
     ap.add_argument("--jobs", type=int, default=1)
     g = ap.add_mutually_exclusive_group(required=True)
     g.add_argument("--save")
     g.add_argument("--check")
     args = ap.parse_args()
-    fp = fingerprint(args.region, args.rules, args.jobs)
+    saved = json.loads(Path(args.check).read_text(encoding="utf-8")) if args.check else {}
+    region = args.region or saved.get("region", "浙江省")
+    rules = args.rules or saved.get("rules", "zhejiang-2026")
+    fp = fingerprint(region, rules, args.jobs)
     if args.save:
         Path(args.save).write_text(json.dumps(fp, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
         print(f"saved: {len(fp['units'])} units, {fp['roster_rows']} roster rows, {len(fp['files_sha256'])} files")
         return
-    problems = diff(json.loads(Path(args.check).read_text(encoding="utf-8")), fp)
+    problems = diff(saved, fp)
     for line in problems:
         print(line)
     print(f"{len(fp['units'])} units, {fp['roster_rows']} roster rows, {len(fp['files_sha256'])} files: "
