@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from fixtures import Fac, grid_region
@@ -14,24 +15,87 @@ from planner.region import Region
 os.environ["PLANNER_WARM"] = "0"
 
 
-def pytest_collection_finish(session: pytest.Session) -> None:
+def _drives_chromium(path: Path) -> bool:
+    return "browser" in path.parts or path.name == "test_sheet.py"
+
+
+def _provide_chromium(config: pytest.Config, paths: list[Path]) -> None:
     """When the run has browser or PDF tests, provide Debian's Chromium first (install it if missing), or stop clearly.
 
     The README's test command then passes on a fresh Debian machine (as root, or with
     passwordless sudo); elsewhere it stops at once with the command to run, never skipping.
     """
-    wanted = [i for i in session.items if "browser" in i.path.parts or i.path.name == "test_sheet.py"]
-    if not wanted or session.config.option.collectonly:
+    wanted = [p for p in paths if _drives_chromium(p)]
+    if not wanted or config.option.collectonly:
         return
     import chromium
 
     path, what = chromium.ensure()
     if what:
-        session.config.get_terminal_writer().line(f"Chromium for the browser tests: {what}")
+        config.get_terminal_writer().line(f"Chromium for the browser tests: {what}")
     if path is None:
         pytest.exit(f"{len(wanted)} tests drive Debian's Chromium, which is not installed and could not be: {what}",
                     returncode=4)
     os.environ.setdefault("PLANNER_CHROMIUM", str(path))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A run in one process provides Chromium once it has collected (pytest-xdist's workers leave it to the controller)."""
+    if not hasattr(session.config, "workerinput"):
+        _provide_chromium(session.config, [item.path for item in session.items])
+
+
+_provided = False
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
+    """Under pytest-xdist the controller provides Chromium, once, before it hands out any test (a worker's
+    pytest.exit would end as an internal error without its message; two workers would race for apt's lock)."""
+    global _provided
+    if not _provided:
+        _provided = True
+        _provide_chromium(node.config, [Path(i.split("::")[0]) for i in ids])
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # A worker started before the controller installed Chromium: name it for the planner as a single run does.
+    if "PLANNER_CHROMIUM" not in os.environ and _drives_chromium(item.path):
+        import chromium
+
+        if (found := chromium.find()) is not None:
+            os.environ["PLANNER_CHROMIUM"] = str(found)
+
+
+# The whole-suite processes (pytest-xdist, `-n 2` in pyproject.toml) each build their own session- and module-scoped
+# fixtures. Tests sharing an expensive one go to the same process as one group, so it is still built once per run:
+# the browser tests, the acceptance tests and the review page tests (one Chromium, 浙江省 planned once, one
+# `planner serve`) form one group, and each module whose tests read a module-scoped fixture of their own forms one.
+SHARED_SESSION_FIXTURES = {"zhejiang_full_run", "review_server", "browser"}
+
+
+def _xdist_group(item: pytest.Item) -> str | None:
+    """The group an item runs in (None: any process), from the fixtures it uses."""
+    if "browser" in item.path.parts:
+        return "browser"
+    defs = getattr(item, "_fixtureinfo", None)
+    if defs is None:
+        return None
+    uses = [d for name in item.fixturenames for d in defs.name2fixturedefs.get(name, ())[-1:]]
+    if any(d.argname in SHARED_SESSION_FIXTURES for d in uses):
+        return "browser"
+    module = item.path.relative_to(item.session.config.rootpath).as_posix()
+    if any(d.scope == "module" and d.baseid == module for d in uses):
+        return module
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Group the tests that share an expensive fixture (read by pytest-xdist's loadgroup distribution)."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None and (group := _xdist_group(item)) is not None:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture
