@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -68,34 +69,49 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             os.environ["PLANNER_CHROMIUM"] = str(found)
 
 
-# The whole-suite processes (pytest-xdist, `-n 2` in pyproject.toml) each build their own session- and module-scoped
-# fixtures. Tests sharing an expensive one go to the same process as one group, so it is still built once per run:
-# the browser tests, the acceptance tests and the review page tests (one Chromium, 浙江省 planned once, one
-# `planner serve`) form one group, and each module whose tests read a module-scoped fixture of their own forms one.
-SHARED_SESSION_FIXTURES = {"zhejiang_full_run", "review_server", "browser"}
+# The whole-suite processes (pytest-xdist, `-n 2 --dist loadgroup` in pyproject.toml) each build their own session-
+# and module-scoped fixtures. Tests sharing an expensive one run in one process as one unit, so it is still built once
+# per run: the browser, acceptance and review page tests (one Chromium, 浙江省 planned once, one `planner serve`)
+# form one unit, and so does each module that defines a module-scoped fixture; every other test goes alone to
+# whichever process is free. xdist's own xdist_group marks cannot carry this under pytest 9 (xdist 3.8 writes the
+# group into Item._nodeid, which pytest 9 no longer reads), so the controller groups by test id itself.
+SHARED_SESSION_MODULES = {"tests/test_acceptance.py", "tests/test_serve.py"}
+"""Modules whose tests read the session fixtures the browser tests share (zhejiang_full_run, review_server)."""
+SPREAD_MODULES = {"tests/test_faults.py"}
+"""Modules handed out test by test all the same: test_faults.py is a fifth of the suite, and its module fixture (one
+义乌市 run) serves 7 of its 40 tests; built once in each process costs less than running the file in one."""
 
 
-def _xdist_group(item: pytest.Item) -> str | None:
-    """The group an item runs in (None: any process), from the fixtures it uses."""
-    if "browser" in item.path.parts:
+@functools.cache
+def _defines_module_fixture(path: Path) -> bool:
+    try:
+        return 'scope="module"' in path.read_text(encoding="utf-8")
+    except OSError:
+        return False
+
+
+def shared_fixture_unit(nodeid: str, rootpath: Path) -> str:
+    """The unit of work a test id belongs to under `--dist loadgroup`: a group name, or the id itself (alone)."""
+    module = nodeid.split("::")[0]
+    if module.startswith("tests/browser/") or module in SHARED_SESSION_MODULES:
         return "browser"
-    defs = getattr(item, "_fixtureinfo", None)
-    if defs is None:
-        return None
-    uses = [d for name in item.fixturenames for d in defs.name2fixturedefs.get(name, ())[-1:]]
-    if any(d.argname in SHARED_SESSION_FIXTURES for d in uses):
-        return "browser"
-    module = item.path.relative_to(item.session.config.rootpath).as_posix()
-    if any(d.scope == "module" and d.baseid == module for d in uses):
+    if module not in SPREAD_MODULES and _defines_module_fixture(rootpath / module):
         return module
-    return None
+    return nodeid
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group the tests that share an expensive fixture (read by pytest-xdist's loadgroup distribution)."""
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None and (group := _xdist_group(item)) is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadgroup`: xdist's load-by-unit scheduler with the units above (largest units handed out first)."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedFixtureScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return shared_fixture_unit(nodeid, config.rootpath)
+
+    return SharedFixtureScheduling(config, log)
 
 
 @pytest.fixture
