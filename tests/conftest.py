@@ -78,8 +78,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 SHARED_SESSION_MODULES = {"tests/test_acceptance.py", "tests/test_serve.py"}
 """Modules whose tests read the session fixtures the browser tests share (zhejiang_full_run, review_server)."""
 SPREAD_MODULES = {"tests/test_faults.py"}
-"""Modules handed out test by test all the same: test_faults.py is a fifth of the suite, and its module fixture (one
-义乌市 run) serves 7 of its 40 tests; built once in each process costs less than running the file in one."""
+"""Modules handed out test by test all the same: test_faults.py is near a third of the suite's test time, and its
+module fixture (one 义乌市 run) serves 7 of its 40 tests; built once in each process costs less than running the file
+in one."""
 
 
 @functools.cache
