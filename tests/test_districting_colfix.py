@@ -48,18 +48,24 @@ def _remainder_can_hold(members, pop, edges, m, lower, upper) -> bool:
     return m in sums
 
 
+def _random_grid(rows: int, cols: int, k: int, seed: int):
+    """A random rows x cols grid: populations 5-29, integer costs population x random distance, the mean district,
+    and the generator for further draws."""
+    n = rows * cols
+    rng = np.random.default_rng(seed)
+    pop = rng.integers(5, 30, size=n).astype(np.int64)
+    cost = rng.integers(1, 100, size=(n, n)).astype(np.int64) * pop[:, None]
+    np.fill_diagonal(cost, 0)
+    return pop, cost, _grid(rows, cols), pop.sum() / k, rng
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.integers(2, 3), cols=st.integers(2, 4), k=st.integers(2, 3), seed=st.integers(0, 10**6),
        slack_frac=st.floats(0.0, 1.5), dual_scale=st.floats(0.0, 2.0))
 def test_enumerate_columns_lists_exactly_the_districts_under_the_slack(rows, cols, k, seed, slack_frac, dual_scale):
     """At arbitrary duals (not only converged ones) with exact per-center values, the listing equals brute force."""
-    n = rows * cols
-    rng = np.random.default_rng(seed)
-    edges = _grid(rows, cols)
-    pop = rng.integers(5, 30, size=n).astype(np.int64)
-    cost = rng.integers(1, 100, size=(n, n)).astype(np.int64) * pop[:, None]
-    np.fill_diagonal(cost, 0)
-    mean = pop.sum() / k
+    pop, cost, edges, mean, rng = _random_grid(rows, cols, k, seed)
+    n = len(pop)
     lower, upper = int(np.floor(0.75 * mean)), int(np.ceil(1.25 * mean))
     cg = ColumnGeneration(pop, cost, edges, k, lower, upper)
     districts = _all_districts(pop, edges, lower, upper)
@@ -137,13 +143,7 @@ def test_column_fixing_proves_the_brute_force_optimum(seed):
 @given(rows=st.integers(2, 3), cols=st.integers(2, 4), k=st.integers(2, 3), seed=st.integers(0, 10**6),
        tol=st.sampled_from([0.1, 0.25, 0.5]))
 def test_column_fixing_matches_brute_force_on_random_grids(rows, cols, k, seed, tol):
-    n = rows * cols
-    rng = np.random.default_rng(seed)
-    edges = _grid(rows, cols)
-    pop = rng.integers(5, 30, size=n).astype(np.int64)
-    cost = rng.integers(1, 100, size=(n, n)).astype(np.int64) * pop[:, None]
-    np.fill_diagonal(cost, 0)
-    mean = pop.sum() / k
+    pop, cost, edges, mean, _ = _random_grid(rows, cols, k, seed)
     lower, upper = int(np.floor((1 - tol) * mean)), int(np.ceil((1 + tol) * mean))
     optimum = _brute_force(pop, cost, edges, k, lower, upper)
     assume(np.isfinite(optimum))  # (the column generation needs a feasible instance)
