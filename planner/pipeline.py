@@ -294,7 +294,7 @@ def _run_plan(region: Region, rules: RuleSet, options: SolveOptions, *, travel: 
     _record_policy(plan, region, units, rules)
     from .check import integrity_statuses, structure_violations
 
-    structure = structure_violations(plan, set(region.townships.index), set(region.facilities.index))
+    structure = structure_violations(plan, set(region.townships.index.tolist()), set(region.facilities.index.tolist()))
     result = RunResult(region, rules, units, plan, statuses, graph, travel, timings_s=timings,
                        integrity_statuses=integrity_statuses(plan, structure, None, len(units)))
     if cache is not None:
@@ -641,7 +641,7 @@ def check_file(plan_path: str, rules_path: str | None = None, region_spec: str |
         _check_leads_exist(plan, region, plan_path)
         structure = []
     else:
-        towns, facs = set(region.townships.index), set(region.facilities.index)
+        towns, facs = set(region.townships.index.tolist()), set(region.facilities.index.tolist())
         structure = structure_violations(saved, towns, facs)
         plan = recut(saved, units, towns, facs)
     plan.meta["check_notes"] = notes

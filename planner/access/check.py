@@ -109,7 +109,7 @@ def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, trave
     fac = region.facilities
     towns = region.townships
     cov = tables.get("emergency_coverage", pd.DataFrame())
-    seats = Points.from_xy(list(towns.index), towns["seat_lon"], towns["seat_lat"])
+    seats = Points.from_xy(towns.index.tolist(), towns["seat_lon"], towns["seat_lat"])
     lookup = {(str(a), str(b)): int(v) for a, b, v in zip(cov["county"], cov["center"], cov["covered"])} if len(cov) else {}
     counties = [c for c in sorted(region.counties.index) if rule.counties is None or c in rule.counties]
     town_county = towns["county_code"].astype(str).to_numpy()
@@ -117,12 +117,12 @@ def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, trave
     for center in rule.centers:
         zh, en = EMERGENCY_CENTERS[center]
         runs = fac[_bool(fac[center].astype(object))] if center in fac.columns else fac.iloc[:0]
-        reached = reach_within(travel, seats, Points.from_xy(list(runs.index), runs.geometry.x, runs.geometry.y),
+        reached = reach_within(travel, seats, Points.from_xy(runs.index.tolist(), runs.geometry.x, runs.geometry.y),
                                rule.max_minutes)
         # As dicts: a Series.get per county and center was most of this check for the country's counties.
         covered_by = pd.Series(pop * reached).groupby(town_county).sum().to_dict()
         total_by = pd.Series(pop).groupby(town_county).sum().to_dict()
-        own = set(runs.loc[runs["admin_level"] == "county", "county_code"].astype(str))
+        own = set(runs.loc[runs["admin_level"] == "county", "county_code"].astype(str).tolist())
         for county in counties:
             name = names.get(county, county)
             covered, total = int(covered_by.get(county, 0)), int(total_by.get(county, 0))
