@@ -13,23 +13,25 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import networkx as nx
-import pandas as pd
-
-from . import __version__, io, planfile, regions
-from ._errors import InputDataError, Problem, raise_if
 from ._gc import fewer_collections
-from .adjacency import contiguity_graph
-from .check import RuleStatus, check_plan, compliance_lines
-from .plan import Plan, UnitPlan
-from .planning import SolveOptions, max_travel_min, mean_travel_min, solve_units
-from .cache import UnitCache
-from .executor import worker_died
-from .region import Region
-from .rulefile import RuleSet, load_rules
-from .travel import TravelModel
-from .units import Unit, build_units
-from .validate import region_from_tables
+
+with fewer_collections():   # the planner's and its libraries' import (see `_gc.fewer_collections`)
+    import networkx as nx
+    import pandas as pd
+
+    from . import __version__, io, planfile, regions
+    from ._errors import InputDataError, Problem, raise_if
+    from .adjacency import contiguity_graph
+    from .check import RuleStatus, check_plan, compliance_lines
+    from .plan import Plan, UnitPlan
+    from .planning import SolveOptions, max_travel_min, mean_travel_min, solve_units
+    from .cache import UnitCache
+    from .executor import worker_died
+    from .region import Region
+    from .rulefile import RuleSet, load_rules
+    from .travel import TravelModel
+    from .units import Unit, build_units
+    from .validate import region_from_tables
 
 
 @dataclass
