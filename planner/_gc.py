@@ -22,7 +22,11 @@ def fewer_collections() -> Iterator[None]:
 
     A run allocates millions of small objects (model rows, table cells, map features) while the
     region's frames stay alive, and each collection that reaches the old generation walks them
-    all: about 6 % of a province's CPU time (measured).
+    all: about 6 % of a province's CPU time (measured). The planner's first imports (`regions`,
+    `pipeline`: pandas, geopandas, networkx, the rule models) run under it too: importing them
+    creates ~100,000 objects, few of them garbage, and the default setting collected the young
+    generation ~240 times and everything twice meanwhile (0.86 -> 0.75 s CPU for the imports of a
+    run, median of 16 alternating; BENCHMARKS §10 zhejiang9).
     """
     old = gc.get_threshold()
     collect_less()

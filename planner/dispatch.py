@@ -101,7 +101,7 @@ def staff_by_profession(region: Region, facility_ids: Sequence[str],
             if int(n) > 0:
                 pool[str(fid), str(p), str(spec), str(title)] = int(n)
     # Facilities of `ids` with roster rows (any title): only those, not every id of the region's roster.
-    listed = set(staff.loc[staff["facility_id"].isin(ids), "facility_id"]) if len(staff) else set()
+    listed = set(staff.loc[staff["facility_id"].isin(ids), "facility_id"].tolist()) if len(staff) else set()
     with_roster = {k[0] for k in pool} | listed
     for fid in sorted(ids - with_roster):
         for t in titles:

@@ -13,23 +13,25 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import networkx as nx
-import pandas as pd
-
-from . import __version__, io, planfile, regions
-from ._errors import InputDataError, Problem, raise_if
 from ._gc import fewer_collections
-from .adjacency import contiguity_graph
-from .check import RuleStatus, check_plan, compliance_lines
-from .plan import Plan, UnitPlan
-from .planning import SolveOptions, max_travel_min, mean_travel_min, solve_units
-from .cache import UnitCache
-from .executor import worker_died
-from .region import Region
-from .rulefile import RuleSet, load_rules
-from .travel import TravelModel
-from .units import Unit, build_units
-from .validate import region_from_tables
+
+with fewer_collections():   # the planner's and its libraries' import (see `_gc.fewer_collections`)
+    import networkx as nx
+    import pandas as pd
+
+    from . import __version__, io, planfile, regions
+    from ._errors import InputDataError, Problem, raise_if
+    from .adjacency import contiguity_graph
+    from .check import RuleStatus, check_plan, compliance_lines
+    from .plan import Plan, UnitPlan
+    from .planning import SolveOptions, max_travel_min, mean_travel_min, solve_units
+    from .cache import UnitCache
+    from .executor import worker_died
+    from .region import Region
+    from .rulefile import RuleSet, load_rules
+    from .travel import TravelModel
+    from .units import Unit, build_units
+    from .validate import region_from_tables
 
 
 @dataclass
@@ -294,7 +296,7 @@ def _run_plan(region: Region, rules: RuleSet, options: SolveOptions, *, travel: 
     _record_policy(plan, region, units, rules)
     from .check import integrity_statuses, structure_violations
 
-    structure = structure_violations(plan, set(region.townships.index), set(region.facilities.index))
+    structure = structure_violations(plan, set(region.townships.index.tolist()), set(region.facilities.index.tolist()))
     result = RunResult(region, rules, units, plan, statuses, graph, travel, timings_s=timings,
                        integrity_statuses=integrity_statuses(plan, structure, None, len(units)))
     if cache is not None:
@@ -641,7 +643,7 @@ def check_file(plan_path: str, rules_path: str | None = None, region_spec: str |
         _check_leads_exist(plan, region, plan_path)
         structure = []
     else:
-        towns, facs = set(region.townships.index), set(region.facilities.index)
+        towns, facs = set(region.townships.index.tolist()), set(region.facilities.index.tolist())
         structure = structure_violations(saved, towns, facs)
         plan = recut(saved, units, towns, facs)
     plan.meta["check_notes"] = notes

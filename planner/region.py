@@ -208,7 +208,7 @@ class RegionCutter:
         ctx_counties = pd.concat([region.counties.loc[[c for c in others if c in region.counties.index],
                                                       ["adcode", "name", "city_code"]],
                                   region.context_counties.loc[[c for c in others if c in region.context_counties.index]]])
-        staff_rows = _take(region.staff, [self.staff_by[f] for f in facilities.index if f in self.staff_by])
+        staff_rows = _take(region.staff, [self.staff_by[f] for f in facilities.index.tolist() if f in self.staff_by])
         part = Region(name if name is not None else region.name, region.counties.loc[keep],
                       _take(region.townships, [self.towns_by[c] for c in keep if c in self.towns_by]),
                       _take(region.villages, [self.vill_by[c] for c in keep if c in self.vill_by]), facilities,
@@ -226,7 +226,10 @@ def positions_by(keys: pd.Series | np.ndarray) -> dict[object, np.ndarray]:
     # One vectorised NA test (pd.isna per key took seconds on the country's staff roster); factorize already
     # codes NaN and None as -1, so no unique is missing unless the keys' dtype keeps one as a value.
     missing = pd.isna(np.asarray(uniques, dtype=object)).tolist()
-    return {u: order[bounds[i]:bounds[i + 1]] for i, (u, na) in enumerate(zip(uniques, missing)) if not na}
+    # Text keys as a list (the same str objects): pandas 3's string array boxes each element when iterated.
+    # Other dtypes iterate as before (a numpy array gives numpy scalars, which tolist would turn into Python's).
+    keys = uniques.tolist() if isinstance(uniques.dtype, pd.StringDtype) else uniques
+    return {u: order[bounds[i]:bounds[i + 1]] for i, (u, na) in enumerate(zip(keys, missing)) if not na}
 
 
 def _take(frame: pd.DataFrame, positions: list[np.ndarray]) -> pd.DataFrame:

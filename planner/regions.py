@@ -7,16 +7,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import geopandas as gpd
-import numpy as np
-import pandas as pd
-import pyogrio
+from ._gc import fewer_collections
 
-from . import geostore
-from ._errors import InputDataError, Problem
-from .region import CONTEXT_LEVELS, Region
-from .schema import FACILITIES, STAFF, TOWNSHIPS, VILLAGES
-from .vocabulary import parse_grade
+with fewer_collections():   # the data stack's import (see `_gc.fewer_collections`)
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    import pyogrio
+
+    from . import geostore
+    from ._errors import InputDataError, Problem
+    from .region import CONTEXT_LEVELS, Region
+    from .schema import FACILITIES, STAFF, TOWNSHIPS, VILLAGES
+    from .vocabulary import parse_grade
 
 DEFAULT_REGION = "浙江省"
 NATIONAL_NAMES = ("全国", "中国", "china", "000000", "all")

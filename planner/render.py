@@ -848,8 +848,9 @@ class _Run:
         self.stages = {type(x).stage for x in rules if x.enabled}
         roster = f.roster
         att = roster[roster["role"] == "attending"]
-        self.received_by_target = {str(k): int(v) for k, v in att.groupby("to_id")["count"].sum().items()}
-        self.sent_by_source = {str(k): int(v) for k, v in roster.groupby("from_id")["count"].sum().items()}
+        received, sent = att.groupby("to_id")["count"].sum(), roster.groupby("from_id")["count"].sum()
+        self.received_by_target = {str(k): int(v) for k, v in zip(received.index.tolist(), received.tolist())}
+        self.sent_by_source = {str(k): int(v) for k, v in zip(sent.index.tolist(), sent.tolist())}
         # Each community's roster rows as tuples of the columns the pages show, and as whole records (for the keys).
         self.roster_rows: dict[str, list[tuple]] = {}
         self.roster_records: dict[str, list[list]] = {}

@@ -708,12 +708,12 @@ def _catalog_at(path: str, _size: int, _mtime_ns: int) -> tuple[set[str], set[st
     except Exception:  # noqa: BLE001
         return None
     names: dict[str, list[str]] = {}
-    for code, name in zip(cat["adcode"], cat["name"]):
+    for code, name in zip(cat["adcode"].tolist(), cat["name"].tolist()):
         names.setdefault(str(name), []).append(str(code))
-    for code, name in zip(cat["city_code"], cat["city_name"]):
+    for code, name in zip(cat["city_code"].tolist(), cat["city_name"].tolist()):
         if str(code) not in names.get(str(name), []):
             names.setdefault(str(name), []).append(str(code))
-    return set(cat["adcode"].astype(str)), set(cat["city_code"].astype(str)), names
+    return set(cat["adcode"].astype(str).tolist()), set(cat["city_code"].astype(str).tolist()), names
 
 
 def _code_problem(code: str, label: str, where: str, key: str, what: Text, known: set[str] | None,
@@ -780,7 +780,7 @@ def catalog_reference_problems(rules: list[Rule] | tuple[Rule, ...], label: str,
     counties = set(cat[0]) if cat is not None else set()
     cities = set(cat[1]) if cat is not None else set()
     if region is not None:
-        counties |= set(region.counties.index.astype(str))
+        counties |= set(region.counties.index.astype(str).tolist())
         cities |= set(region.counties["city_code"].astype(str))
     if cat is None and region is None:
         return []
@@ -800,12 +800,12 @@ def region_reference_problems(rules: list[Rule] | tuple[Rule, ...], region, labe
     import re
 
     out: list[Problem] = catalog_reference_problems(rules, label, region)
-    counties = set(region.counties.index.astype(str))
-    towns = set(region.townships.index.astype(str))
-    facs = set(region.facilities.index.astype(str))
+    counties = set(region.counties.index.astype(str).tolist())
+    towns = set(region.townships.index.astype(str).tolist())
+    facs = set(region.facilities.index.astype(str).tolist())
     ctx = getattr(region, "context_facilities", None)
     if ctx is not None:
-        facs |= set(ctx.index.astype(str))
+        facs |= set(ctx.index.astype(str).tolist())
     embedded = re.compile(r"^[A-Z](\d{6})-\d+$")
     for r in rules:
         if not r.enabled:

@@ -23,9 +23,30 @@ roads slower). Change it with --speed-kph or the rule file's [travel] table."""
 
 def haversine_km(lon1: np.ndarray, lat1: np.ndarray, lon2: np.ndarray, lat2: np.ndarray) -> np.ndarray:
     """Great-circle distance in km between points (degrees); arrays broadcast."""
-    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, dtype=float)) for a in (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    lon1, lat1 = np.radians(np.asarray(lon1, dtype=float)), np.radians(np.asarray(lat1, dtype=float))
+    lon2, lat2 = np.radians(np.asarray(lon2, dtype=float)), np.radians(np.asarray(lat2, dtype=float))
+    a = lat2 - lat1
+    if type(a) is not np.ndarray:   # scalars
+        a = np.sin(a / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+        return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+    # sin(dlat/2)**2 + cos(lat1) * cos(lat2) * sin(dlon/2)**2, each operation as that expression makes it (x**2 is
+    # numpy's x*x), in place in the fresh differences: a province's matrices are 10^5-10^6 pairs, and each
+    # temporary cost a pass over memory (the same figures to the last bit; a test compares).
+    a /= 2
+    np.sin(a, out=a)
+    np.multiply(a, a, out=a)
+    b = lon2 - lon1
+    b /= 2
+    np.sin(b, out=b)
+    np.multiply(b, b, out=b)
+    c = np.cos(lat1) * np.cos(lat2)
+    c = np.multiply(c, b, out=c) if c.shape == np.broadcast_shapes(c.shape, b.shape) else c * b
+    a = np.add(a, c, out=a) if a.shape == np.broadcast_shapes(a.shape, c.shape) else a + c
+    np.clip(a, 0.0, 1.0, out=a)
+    np.sqrt(a, out=a)
+    np.arcsin(a, out=a)
+    a *= 2 * EARTH_RADIUS_KM
+    return a
 
 
 @dataclass(frozen=True)
@@ -141,7 +162,10 @@ class TravelModel:
     def straight_minutes(self, a: Points, b: Points) -> np.ndarray:
         """Minutes by the great-circle model, shape (len(a), len(b))."""
         km = haversine_km(a.lon[:, None], a.lat[:, None], b.lon[None, :], b.lat[None, :])
-        return km * self.detour_factor / self.speed_kph * 60.0
+        km *= self.detour_factor   # km * detour / speed * 60, operation by operation, in place
+        km /= self.speed_kph
+        km *= 60.0
+        return km
 
     def straight_pair_minutes(self, a: Points, b: Points) -> np.ndarray:
         """Minutes by the great-circle model from a[k] to b[k] for each k, shape (len(a),).
@@ -149,8 +173,11 @@ class TravelModel:
         The same operations, element by element, as `straight_minutes` (so the same figures to the
         last bit): for sparse matrices that compute only the pairs a spatial index finds.
         """
-        km = haversine_km(a.lon, a.lat, b.lon, b.lat)
-        return km * self.detour_factor / self.speed_kph * 60.0
+        km = np.asarray(haversine_km(a.lon, a.lat, b.lon, b.lat), dtype=float)
+        km *= self.detour_factor
+        km /= self.speed_kph
+        km *= 60.0
+        return km
 
     @property
     def straight_only(self) -> bool:

@@ -264,3 +264,45 @@ def test_road_file_without_usable_lines_is_refused() -> None:
 def test_describe_names_the_road_network() -> None:
     model = TravelModel(road=RoadGraph.from_lines(roads()))
     assert model.describe() == "road network (6 nodes), access legs by great-circle distance x 1.3 at 40 km/h"
+
+
+def _haversine_expression(lon1, lat1, lon2, lat2):
+    """haversine_km as one expression (how it was written before it worked in place)."""
+    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(a, dtype=float)) for a in (lon1, lat1, lon2, lat2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def test_haversine_in_place_gives_the_expressions_bits():
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        n, m = (int(k) for k in rng.integers(1, 120, 2))
+        lon1, lat1 = rng.uniform(-180, 180, n), rng.uniform(-90, 90, n)
+        lon2, lat2 = rng.uniform(-180, 180, m), rng.uniform(-90, 90, m)
+        if trial % 3 == 0:  # equal and antipodal points (the clip's ends)
+            lon2[: m // 2], lat2[: m // 2] = lon1[0], lat1[0]
+            lon2[-1], lat2[-1] = lon1[0] - 180.0, -lat1[0]
+        shapes = [(lon1[:, None], lat1[:, None], lon2[None, :], lat2[None, :]),       # a matrix
+                  (lon1[:1], lat1[:1], lon2, lat2), (lon1, lat1, lon2[0], lat2[0]),   # one to many
+                  (lon1[:, None], lat1[:, None], lon2[0], lat2[None, :]),             # mixed broadcasts
+                  (lon1[: min(n, m)], lat1[: min(n, m)], lon2[: min(n, m)], lat2[: min(n, m)])]
+        for args in shapes:
+            want, got = _haversine_expression(*args), haversine_km(*args)
+            assert got.shape == want.shape
+            assert np.array_equal(got.view(np.int64), want.view(np.int64))
+    for args in [(120.0, 30.0, 121.0, 31.0), (np.nan, 1.0, 2.0, 3.0), ([1.0, 2.0], [3.0, 4.0], 5.0, 6.0)]:
+        np.testing.assert_array_equal(haversine_km(*args), _haversine_expression(*args))
+
+
+def test_straight_minutes_pairs_equal_the_matrix_bits():
+    rng = np.random.default_rng(3)
+    model = TravelModel(detour_factor=1.37, speed_kph=33.0)
+    a = Points.from_xy([f"a{i}" for i in range(40)], rng.uniform(119, 122, 40), rng.uniform(28, 31, 40))
+    b = Points.from_xy([f"b{i}" for i in range(30)], rng.uniform(119, 122, 30), rng.uniform(28, 31, 30))
+    matrix = model.straight_minutes(a, b)
+    want = _haversine_expression(a.lon[:, None], a.lat[:, None], b.lon[None, :], b.lat[None, :]) * 1.37 / 33.0 * 60.0
+    assert np.array_equal(matrix.view(np.int64), want.view(np.int64))
+    i, j = np.meshgrid(np.arange(40), np.arange(30), indexing="ij")
+    pairs = model.straight_pair_minutes(Points.from_xy([a.ids[k] for k in i.ravel()], a.lon[i.ravel()], a.lat[i.ravel()]),
+                                        Points.from_xy([b.ids[k] for k in j.ravel()], b.lon[j.ravel()], b.lat[j.ravel()]))
+    assert np.array_equal(pairs.view(np.int64), matrix.ravel().view(np.int64))

@@ -109,20 +109,23 @@ def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, trave
     fac = region.facilities
     towns = region.townships
     cov = tables.get("emergency_coverage", pd.DataFrame())
-    seats = Points.from_xy(list(towns.index), towns["seat_lon"], towns["seat_lat"])
+    seats = Points.from_xy(towns.index.tolist(), towns["seat_lon"], towns["seat_lat"])
     lookup = {(str(a), str(b)): int(v) for a, b, v in zip(cov["county"], cov["center"], cov["covered"])} if len(cov) else {}
     counties = [c for c in sorted(region.counties.index) if rule.counties is None or c in rule.counties]
     town_county = towns["county_code"].astype(str).to_numpy()
     pop = towns["population"].to_numpy(dtype=np.int64)
+    # The columns read of a center's hospitals (a row selection of the whole facility frame per center copied
+    # every column of its 21,000 rows).
+    slim = fac[[c for c in ("admin_level", "county_code") if c in fac.columns] + [fac.geometry.name]]
     for center in rule.centers:
         zh, en = EMERGENCY_CENTERS[center]
-        runs = fac[_bool(fac[center].astype(object))] if center in fac.columns else fac.iloc[:0]
-        reached = reach_within(travel, seats, Points.from_xy(list(runs.index), runs.geometry.x, runs.geometry.y),
+        runs = slim[_bool(fac[center].astype(object))] if center in fac.columns else slim.iloc[:0]
+        reached = reach_within(travel, seats, Points.from_xy(runs.index.tolist(), runs.geometry.x, runs.geometry.y),
                                rule.max_minutes)
         # As dicts: a Series.get per county and center was most of this check for the country's counties.
         covered_by = pd.Series(pop * reached).groupby(town_county).sum().to_dict()
         total_by = pd.Series(pop).groupby(town_county).sum().to_dict()
-        own = set(runs.loc[runs["admin_level"] == "county", "county_code"].astype(str))
+        own = set(runs.loc[runs["admin_level"] == "county", "county_code"].astype(str).tolist())
         for county in counties:
             name = names.get(county, county)
             covered, total = int(covered_by.get(county, 0)), int(total_by.get(county, 0))
@@ -143,7 +146,7 @@ def check_emergency(region: Region, tables: dict[str, pd.DataFrame], rule, trave
                                 f"{rule.max_minutes:g}分钟内可及{zh}的常住人口占{covered / total:.1%}，低于{rule.min_covered_share:.0%}"))
     ups = tables.get("emergency_upgrades", pd.DataFrame()) if tables_from_rule else pd.DataFrame()
     # The upgraded facilities' cells read once (a row of the wide facility frame per upgrade cost ~1 ms).
-    named = sorted({str(x) for x in ups["facility_id"]} & set(fac.index)) if len(ups) else []
+    named = sorted({str(x) for x in ups["facility_id"].tolist()} & set(fac.index.tolist())) if len(ups) else []
     wanted = [c for c in dict.fromkeys(["county_code", "admin_level", "kind", "name", *rule.centers]) if c in fac.columns]
     cells = dict(zip(named, (dict(zip(wanted, r)) for r in zip(*(fac.loc[named, c].tolist() for c in wanted))))) \
         if named else {}

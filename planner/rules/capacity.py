@@ -112,7 +112,7 @@ class LeadStaffing(Rule):
         # The two columns' lists (the unit keeps them), not the frame: taking every column's rows
         # cost most of the check, and pandas' masks most of what was left (called per unit model).
         out: dict[str, list[str]] = {}
-        for fid, kind, town in zip(unit.facilities.index, unit.facility_column("kind"),
+        for fid, kind, town in zip(unit.facilities.index.tolist(), unit.facility_column("kind"),
                                    unit.facility_column("township_code")):
             if str(kind) in kinds:
                 out.setdefault(str(town), []).append(str(fid))

@@ -34,7 +34,8 @@ def _licensed(region: Region) -> dict[str, int]:
         keep &= s["profession"].fillna("medicine").astype(str).eq("medicine")
     if "qualification" in s.columns:
         keep &= s["qualification"].fillna("licensed").astype(str).eq("licensed")
-    return {str(k): int(v) for k, v in s[keep].groupby("facility_id")["count"].sum().items()}
+    sums = s[keep].groupby("facility_id")["count"].sum()
+    return {str(k): int(v) for k, v in zip(sums.index.tolist(), sums.tolist())}
 
 
 def _counties(region: Region, rule) -> list[str]:

@@ -141,7 +141,7 @@ def _lookups(region: Any) -> tuple[dict[str, int], np.ndarray, np.ndarray, dict[
         return (_index_rows(vil), shapely.get_x(geo), shapely.get_y(geo))
 
     def facilities(fac: pd.DataFrame):
-        ids = [str(i) for i in fac.index]
+        ids = [str(i) for i in fac.index.tolist()]
         geo = np.asarray(fac.geometry.values, dtype=object)
         return (dict(zip(ids, fac["name"].astype(str).tolist())),
                 dict(zip(ids, zip(shapely.get_x(geo).tolist(), shapely.get_y(geo).tolist()))))

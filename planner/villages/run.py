@@ -369,7 +369,8 @@ def run_villages(region: Region, plan: Plan, rules: list, travel: TravelModel, *
     # The licensed physicians per facility are counted once here (grouping the staff per county part cost more than
     # the phase), and every layer's columns are extracted once and cut per county by row positions: a region part
     # of GeoDataFrames per county cost more to build and to send to a worker than the county's routing.
-    lic_of = {str(k): int(v) for k, v in licensed_physicians(region).items()}
+    lic = licensed_physicians(region)
+    lic_of = {str(k): int(v) for k, v in zip(lic.index.tolist(), lic.tolist())}
     columns = RegionColumns(region, lic_of, lead_of)
     datas = [columns.county(c) for c in counties]
     rules_of = [(circuit if circuit is not None and circuit.covers_county(c, city[c]) else None,
