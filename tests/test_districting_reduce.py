@@ -201,3 +201,85 @@ def test_an_unknown_contiguity_method_is_named() -> None:
     pop, cost, edges = grid_instance(2, 2, 0)
     with pytest.raises(ValueError, match="unknown contiguity method 'lazy'; choose cuts or flow"):
         solve_districting(pop, cost, edges, list(range(4)), k=2, reduce=True, contiguity_method="lazy")
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), size=st.integers(1, 6))
+def test_a_separator_meets_every_path_from_the_component_to_the_root(seed: int, size: int) -> None:
+    """On random planar-ish graphs: removing `separator(comp, r)` leaves no path from `comp` to `r`."""
+    rng = np.random.default_rng(seed)
+    pop, cost, edges = grid_instance(5, 4, seed)
+    # Drop some edges (keeping the graph's shape irregular); separators are graph facts, not plan facts.
+    edges = [e for e in edges if rng.random() > 0.2]
+    dm = DistrictingModel(pop, cost, edges, list(range(20)))
+    graph = nx.Graph(edges)
+    graph.add_nodes_from(range(20))
+    start = int(rng.integers(20))
+    comp = {start}
+    while len(comp) < size:  # grow a connected component at random
+        frontier = sorted({v for u in comp for v in graph[u]} - comp)
+        if not frontier:
+            break
+        comp.add(int(rng.choice(frontier)))
+    for r in sorted(set(range(20)) - comp):
+        sep = dm.separator(comp, r)
+        assert not set(sep) & comp
+        if r in sep:
+            continue  # r borders the component: the cut holds trivially (its root term is in it)
+        cut = graph.copy()
+        cut.remove_nodes_from(sep)
+        assert not any(nx.has_path(cut, i, r) for i in comp), (comp, r, sep)
+
+
+def sparse_grid_instance(seed: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """A 5 x 4 grid with about a third of its edges dropped (kept connected): contiguity binds there."""
+    pop, cost, edges = grid_instance(5, 4, seed)
+    rng = np.random.default_rng(seed + 99)
+    graph = nx.Graph(edges)
+    for e in edges:
+        if rng.random() < 0.35:
+            graph.remove_edge(*e)
+            if not nx.is_connected(graph):
+                graph.add_edge(*e)
+    return pop, cost, sorted(graph.edges())
+
+
+@pytest.mark.parametrize("seed", [6, 12, 18, 21])
+def test_separators_carried_across_targets_keep_the_optimum(seed: int) -> None:
+    """Cuts kept from one target for the next change the path, not the optimum."""
+    from planner.districting import solve_reduced
+
+    pop, cost, edges = sparse_grid_instance(seed)
+    lo, hi = balance_for(pop, 3, 0.1)
+    plain = solve_districting(pop, cost, edges, list(range(20)), k=3, balance=(lo, hi), backend="highs")
+    assert plain.status is Status.OPTIMAL
+    ladder = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+    for carry in (False, True):
+        res = solve_reduced(pop, cost, edges, k=3, balance=(lo, hi), backend="highs", heuristic_starts=0,
+                            ladder=ladder, enumerate_max_areas=0, carry_separators=carry)
+        assert res.stats["separators"] > 0  # contiguity was enforced by cuts, over several targets
+        assert len(res.stats["targets"]) > 2
+        assert res.status is Status.OPTIMAL
+        assert res.objective == pytest.approx(plain.objective)
+        assert_valid(res.groups, pop, edges, 3, lo, hi)
+
+
+
+@pytest.mark.parametrize("seed", [6, 18])
+def test_neighbour_separators_up_front_keep_the_optimum(seed: int) -> None:
+    """Seeding every pair's neighbour separator (never, on the incumbent's target, always): same optimum."""
+    from planner.districting import solve_reduced
+
+    pop, cost, edges = sparse_grid_instance(seed)
+    lo, hi = balance_for(pop, 3, 0.1)
+    plain = solve_districting(pop, cost, edges, list(range(20)), k=3, balance=(lo, hi), backend="highs")
+    assert plain.status is Status.OPTIMAL
+    for how in ("never", "incumbent", "always"):
+        res = solve_reduced(pop, cost, edges, k=3, balance=(lo, hi), backend="highs", ladder=(0.0, 0.01),
+                            enumerate_max_areas=0, seed_separators=how)
+        assert res.stats["incumbent"] is not None  # the heuristic's plan is the last target
+        assert res.status is Status.OPTIMAL
+        assert res.objective == pytest.approx(plain.objective)
+        assert_valid(res.groups, pop, edges, 3, lo, hi)
+    with pytest.raises(ValueError, match="unknown seed_separators 'sometimes'; choose never, incumbent or always"):
+        solve_reduced(pop, cost, edges, k=3, balance=(lo, hi), seed_separators="sometimes")
