@@ -1168,6 +1168,7 @@ def solve_by_enumeration(population: Sequence[int], cost: np.ndarray, edges: Seq
     return DistrictingResult(Status.FEASIBLE, objective, bound, relative_gap(objective, bound), plan, elapsed, stats)
 
 
+LADDER_SKIP = 0.025  # ladder targets within this fraction below the incumbent are left to the incumbent's target
 LADDER = (0.005, 0.01, 0.02, 0.03, 0.045, 0.065, 0.09, 0.12, 0.15, 0.19, 0.24, 0.32, 0.45, 0.65, 1.0)
 
 
@@ -1266,6 +1267,11 @@ def solve_reduced(population: Sequence[int], cost: np.ndarray, edges: Sequence[t
         for step in ladder:
             target = float(np.floor(lp_bound * (1.0 + step)))
             if inc is not None and target >= inc.cost:
+                break
+            if inc is not None and target >= inc.cost * (1.0 - LADDER_SKIP):
+                # The incumbent's target covers it: a plan cheaper than the incumbent is found
+                # there, and proving this one infeasible first only costs (Alabama's +12 %, 1.8 %
+                # below the incumbent: two solves, ~70 s of its 265 s).
                 break
             targets.append(target)
     # Last, the incumbent, or with none the model without a cutoff.
