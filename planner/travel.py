@@ -161,11 +161,7 @@ class TravelModel:
 
     def straight_minutes(self, a: Points, b: Points) -> np.ndarray:
         """Minutes by the great-circle model, shape (len(a), len(b))."""
-        km = haversine_km(a.lon[:, None], a.lat[:, None], b.lon[None, :], b.lat[None, :])
-        km *= self.detour_factor   # km * detour / speed * 60, operation by operation, in place
-        km /= self.speed_kph
-        km *= 60.0
-        return km
+        return self._minutes_of_km(haversine_km(a.lon[:, None], a.lat[:, None], b.lon[None, :], b.lat[None, :]))
 
     def straight_pair_minutes(self, a: Points, b: Points) -> np.ndarray:
         """Minutes by the great-circle model from a[k] to b[k] for each k, shape (len(a),).
@@ -173,7 +169,11 @@ class TravelModel:
         The same operations, element by element, as `straight_minutes` (so the same figures to the
         last bit): for sparse matrices that compute only the pairs a spatial index finds.
         """
-        km = np.asarray(haversine_km(a.lon, a.lat, b.lon, b.lat), dtype=float)
+        return self._minutes_of_km(np.asarray(haversine_km(a.lon, a.lat, b.lon, b.lat), dtype=float))
+
+    def _minutes_of_km(self, km: np.ndarray) -> np.ndarray:
+        """km * detour / speed * 60, operation by operation, in place in `km` (a fresh array): one
+        function, so the dense and the pairwise minutes agree to the last bit."""
         km *= self.detour_factor
         km /= self.speed_kph
         km *= 60.0
