@@ -76,21 +76,12 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
     routes = tables.get("routes", pd.DataFrame())
     fac = region.facilities
     lic = _licensed(region) if licensed is None else licensed
-    # village -> its (reason, reason_zh), the last row of a village listed twice (as a dict of the rows gave it);
-    # the reasons are read only for the villages reported, the membership for all of them.
-    listed_codes: list = _strs(modes, "village") if len(modes) else []
-    listed = set(listed_codes)
-
-    reasons: dict[str, tuple[str, str]] = {}
-
-    def listed_reason(code: str) -> tuple[str, str]:
-        if not reasons:  # read once, when the first village is reported
-            blank = pd.Series("", index=modes.index)
-            r = modes.get("reason", blank).astype(str).tolist()
-            rz = (modes["reason_zh"] if "reason_zh" in modes.columns else modes.get("reason", blank)).astype(str).tolist()
-            reasons.update((v, (a, b or a)) for v, a, b in zip(listed_codes, r, rz))
-        return reasons[code]
-
+    listed: dict[str, tuple[str, str]] = {}
+    if len(modes):
+        reason_zh = modes["reason_zh"] if "reason_zh" in modes.columns else modes.get("reason", pd.Series("", index=modes.index))
+        for v, r, rz in zip(_strs(modes, "village"), modes.get("reason", pd.Series("", index=modes.index)).astype(str).tolist(),
+                            reason_zh.astype(str).tolist()):
+            listed[v] = (r, rz or r)
     counties = _counties(region, rule)
     by_village: defaultdict[str, set[int]] = defaultdict(set)  # not setdefault(v, set()): no empty set per row
     if len(routes):
@@ -108,61 +99,54 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
     vil_rows = positions_by(vil_county)   # grouped once: a mask per county was quadratic on the country's villages
     doc_at = np.flatnonzero(has_doc)
     doc_rows = positions_by(fac_county[has_doc]) if len(doc_at) else {}
-    none = np.zeros(0, dtype=np.int64)
-    # A village is short when it is listed, rural, visited on fewer days than its population asks and has no
-    # licensed physician within reach. The first three are worked out for every village at once (the rule's
-    # answers once per village kind and per distinct population: 620,572 villages in the country, a few kinds and
-    # some thousands of populations); the nearest physician's minutes only for the short ones, county by county
-    # (the same call on the same points as a loop over the villages made, so the same minutes).
-    n_vil = len(vil_code)
-    is_listed = np.fromiter((c in listed for c in vil_code), dtype=bool, count=n_vil)
-    if n_vil:
+    if len(vil_all):
         vil_name = _strs(vil_all, "name")
-        kind_codes, kinds = pd.factorize(pd.Series(_strs(vil_all, "kind") if "kind" in vil_all.columns
-                                                   else ["村委会"] * n_vil, dtype=object), sort=False,
-                                         use_na_sentinel=False)
-        pops, pop_at = np.unique(vil_all["population"].astype("int64").to_numpy(), return_inverse=True)
-        rural = np.array([bool(rule.rural(k)) for k in kinds.tolist()], dtype=bool)[kind_codes]
-        need = np.array([rule.visits_for(int(p)) for p in pops.tolist()], dtype=np.int64)[pop_at]
-        got = np.fromiter((len(by_village[c]) if c in by_village else 0 for c in vil_code), dtype=np.int64, count=n_vil)
-        short = is_listed & rural & (got < need)
-    else:
-        short = np.zeros(0, dtype=bool)
-    nearest_of = np.full(n_vil, np.inf)
-    order: list[np.ndarray] = []
+        vil_pop = vil_all["population"].astype("int64").tolist()
+        vil_kind = _strs(vil_all, "kind") if "kind" in vil_all.columns else ["村委会"] * len(vil_all)
+    none = np.zeros(0, dtype=np.int64)
+    # The rule's answers per village kind and per population, each worked out once (620,572 villages in the
+    # country, a few kinds and some thousands of distinct populations).
+    rural, visits_for = functools.cache(rule.rural), functools.cache(rule.visits_for)
     for county in counties:
+        cname = county_name(county)
         rows = vil_rows.get(county, none)
         if not len(rows):
             continue
         rows = rows[np.argsort(np.array([vil_code[i] for i in rows], dtype=object), kind="stable")]  # by code
-        order.append(rows)
-        ask = rows[short[rows]]
-        if not len(ask):
-            continue
         doc = doc_at[doc_rows[county]] if county in doc_rows else none
-        vp = Points(tuple(vil_code[i] for i in ask.tolist()), vil_x[ask], vil_y[ask])
+        rows_l = rows.tolist()
+        # A village is short when it is listed, rural, visited on fewer days than its population asks and has no
+        # licensed physician within reach: the nearest physician's minutes are computed for the first three only
+        # (the same minutes, element by element; the conditions are independent, so the order they are tested in
+        # changes nothing but the work).
+        short = [vil_code[i] in listed and rural(vil_kind[i])
+                 and len(by_village.get(vil_code[i], ())) < visits_for(int(vil_pop[i])) for i in rows_l]
+        ask = [i for i, s in zip(rows_l, short) if s]
+        vp = Points(tuple(vil_code[i] for i in ask), vil_x[ask], vil_y[ask])
         dp = Points(tuple(fac_id[i] for i in doc), fac_x[doc], fac_y[doc])
-        if len(dp):
-            nearest_of[ask] = travel.minutes(vp, dp).min(axis=1)
-    rows = np.concatenate(order) if order else none
-    report = ~is_listed[rows] | (short[rows] & ~(nearest_of[rows] <= rule.resident_max_minutes + 1e-6))
-    for i in rows[report].tolist():
-        code, vname, county = vil_code[i], vil_name[i], str(vil_county[i])
-        cname = county_name(county)
-        if code not in listed:
-            found.append(_v(rule, county, cname, f"village {vname} ({code}) is missing from village_modes.csv",
-                            f"行政村{vname}（{code}）未列入village_modes.csv"))
-            continue
-        nearest = float(nearest_of[i])
-        n_need, n_got = int(need[i]), int(got[i])
-        reason, reason_zh = listed_reason(code)
-        why = f" ({reason})" if reason else "; not listed as unreachable with a reason"
-        found.append(_v(rule, county, cname,
-                        f"{vname} ({code}): no licensed physician within {rule.resident_max_minutes:g} min "
-                        f"(nearest {nearest:.0f} min) and {n_got} of its {n_need} circuit visits a week{why}",
-                        f"{vname}（{code}）：{rule.resident_max_minutes:g}分钟内无执业（助理）医师（最近"
-                        f"{nearest:.0f}分钟），每周需巡回诊疗{n_need}次，路线安排{n_got}次"
-                        + (f"（{reason_zh}）" if reason else "；未列明无法到达的原因")))
+        near_of = (travel.minutes(vp, dp).min(axis=1) if len(dp) else np.full(len(vp), np.inf)).tolist() if ask else []
+        near = iter(near_of)
+        for i, s in zip(rows_l, short):
+            code, vname, pop = vil_code[i], vil_name[i], vil_pop[i]
+            if code not in listed:
+                found.append(_v(rule, county, cname, f"village {vname} ({code}) is missing from village_modes.csv",
+                                f"行政村{vname}（{code}）未列入village_modes.csv"))
+                continue
+            if not s:
+                continue
+            nearest = next(near)
+            if nearest <= rule.resident_max_minutes + 1e-6:
+                continue
+            need = rule.visits_for(int(pop))
+            got = len(by_village.get(code, set()))
+            reason, reason_zh = listed[code]
+            why = f" ({reason})" if reason else "; not listed as unreachable with a reason"
+            found.append(_v(rule, county, cname,
+                            f"{vname} ({code}): no licensed physician within {rule.resident_max_minutes:g} min "
+                            f"(nearest {nearest:.0f} min) and {got} of its {need} circuit visits a week{why}",
+                            f"{vname}（{code}）：{rule.resident_max_minutes:g}分钟内无执业（助理）医师（最近"
+                            f"{nearest:.0f}分钟），每周需巡回诊疗{need}次，路线安排{got}次"
+                            + (f"（{reason_zh}）" if reason else "；未列明无法到达的原因")))
     if len(routes):
         covered = set(counties)
         kind_of = dict(zip(fac_id, _strs(fac, "kind")))
