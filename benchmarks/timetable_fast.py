@@ -93,11 +93,13 @@ def _compare(calls_pkl: str, repeat: int) -> int:
 
     with open(calls_pkl, "rb") as f:
         name, calls = pickle.load(f)
-    fast = proved = bad = 0
+    fast = proved = bad = empty = 0
+    fallback = []
     lead_total = missing_total = 0
     for call in calls:
         clinics, consultants, rule, names, order, leads = _inputs(call)
         if not clinics:
+            empty += 1
             continue
         need = rule.sessions_per_week
         quick = tt._fast_counts(order, consultants, leads, rule)
@@ -106,6 +108,7 @@ def _compare(calls_pkl: str, repeat: int) -> int:
         missing_total += best // 100_000
         lead_total += best % 100_000
         if quick is None:
+            fallback.append(f"{clinics[0].center or clinics[0].lead}: optimum {best}")
             continue
         fast += 1
         ok = feasible(quick, order, consultants, rule) and objective(quick, order, leads, need) == best \
@@ -114,11 +117,14 @@ def _compare(calls_pkl: str, repeat: int) -> int:
         if not ok:
             bad += 1
             print("MISMATCH", clinics[0].center, objective(quick, order, leads, need), best, file=sys.stderr)
-    print(f"{name}: {len(calls)} counties, {fast} on the fast path, {proved} of them feasible with CP-SAT's optimum, "
-          f"{bad} not; CP-SAT optimum over all counties: {missing_total} missing, {lead_total} lead sessions")
+    print(f"{name}: {len(calls)} counties ({empty} without clinics), {fast} on the fast path, {proved} of them "
+          f"feasible with CP-SAT's optimum, {bad} not; CP-SAT optimum over all counties: {missing_total} missing, "
+          f"{lead_total} lead sessions")
+    for line in fallback:
+        print("  CP-SAT:", line)
     timings = {}
     original = tt._fast_counts
-    for label, fn in (("fast path on", original), ("CP-SAT only", lambda *a: None)) * 1:
+    for label, fn in (("fast path on", original), ("CP-SAT only", lambda *a: None)):
         tt._fast_counts = fn
         best_cpu = None
         for _ in range(repeat):

@@ -1,4 +1,4 @@
-"""Remote-consultation timetable of a county: village clinics to consultants' half-day seats, an exact CP-SAT model."""
+"""Remote-consultation timetable of a county: clinics to consultants' half-day seats, proven optimal (direct or CP-SAT)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,13 @@ def half_day_words(weekday: int, half: int) -> Text:
 def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: RemoteConsultation,
                     names: dict[str, str] | None = None) -> Timetable:
     """Assign every clinic `sessions_per_week` sessions on distinct days, minimising the sessions missing, then the
-    sessions the lead hospital has to give (an exact CP-SAT model; status OPTIMAL when proven).
+    sessions the lead hospital has to give (status OPTIMAL when proven).
+
+    The counts are first built directly (`_fast_counts`: each facility's half-days spread over the
+    week, the centers' sessions before the leads', each to the day with the most seats left); when
+    their objective equals a lower bound (the sessions the non-lead facilities cannot give, at one
+    each), they are optimal and CP-SAT is not called. Otherwise an exact CP-SAT model of the same
+    counts is solved (`_solve_model`, unchanged). Either way the counts are dealt the same way.
 
     `consultants` gives how many consultants each facility puts on the remote rota. The model
     counts, per group of clinics with the same consulting facilities and per day, the clinics
