@@ -33,8 +33,12 @@ def frame_digest(frame) -> dict[str, object]:
             h.update(repr(shapely.is_missing(np.asarray(s.values, dtype=object)).tolist()).encode())
             cols[str(name)] = f"geometry:{s.crs}:{h.hexdigest()}"
             continue
-        values = s.tolist()
-        h.update(repr([(type(v).__name__, v) for v in values]).encode())
+        if s.dtype.kind in "biuf" and not isinstance(s.dtype, __import__("pandas").api.extensions.ExtensionDtype):
+            h.update(s.to_numpy().tobytes())
+        else:
+            values = s.tolist()  # repr tells 1 from "1" from True, None from nan
+            h.update(repr(values).encode())
+            h.update(repr(sorted(t.__name__ for t in set(map(type, values)))).encode())
         cols[str(name)] = f"{s.dtype}:{h.hexdigest()}"
     out["columns"] = cols
     out["column_order"] = [str(c) for c in frame.columns]

@@ -319,3 +319,89 @@ def _write_entry(entry: Path, raws: dict[str, Raw], source_name: str, source_sha
                 old.unlink(missing_ok=True)  # entries of other versions of this file
     except OSError:
         return
+
+
+# --- the first run: a forked helper fills part of the store while this process reads the rest -----------
+
+FILL_MIN_FILES = 4
+"""Regions of at least this many files are filled by two processes when the store is cold (GDAL holds the GIL)."""
+
+
+def _has_entry(folder: Path, source: Path) -> bool:
+    """Whether the store holds some entry of this file for this format (its SHA-256 is not checked here)."""
+    tag = _entry_path(folder, source, "0" * 64).name.rsplit(".", 2)[-2]
+    return any(folder.glob(f"{glob.escape(source.name)}.*.{tag}.store"))
+
+
+class ColdFill:
+    """Two processes fill a cold store: this one claims files from the front, a forked helper from the back.
+
+    GDAL's reading holds the GIL, so threads do not help; a forked process (the data stack is
+    already imported) reads and stores the files at the back while this one reads the front,
+    and when this one reaches a file the helper claimed it waits for the helper and reads that
+    file's entry (or the file itself, when the helper could not store it: the frames are the
+    same either way). Used only with two or more CPUs, a writable store and most entries missing.
+    """
+
+    def __init__(self, sources: list[Path], layers: tuple[str, ...], folder: Path | None) -> None:
+        self.sources, self.layers, self.folder = sources, layers, folder
+        self.process = None
+        self.lo = self.hi = self.lock = None
+        try:
+            cpus = len(os.sched_getaffinity(0))
+        except (AttributeError, OSError):
+            cpus = os.cpu_count() or 1
+        import multiprocessing
+
+        if folder is None or cpus < 2 or len(sources) < FILL_MIN_FILES \
+                or "fork" not in multiprocessing.get_all_start_methods():
+            return
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            missing = sum(not _has_entry(folder, s) for s in sources)
+        except OSError:
+            return
+        if missing < len(sources) // 2:
+            return
+        ctx = multiprocessing.get_context("fork")
+        self.lock = ctx.Lock()
+        self.lo, self.hi = ctx.Value("i", 0, lock=False), ctx.Value("i", len(sources), lock=False)
+        try:
+            self.process = ctx.Process(target=self._helper, daemon=True)
+            self.process.start()
+        except OSError:
+            self.process = None
+
+    def _helper(self) -> None:
+        while True:
+            with self.lock:
+                if self.hi.value <= self.lo.value:
+                    return
+                self.hi.value -= 1
+                k = self.hi.value
+            try:
+                load_layers(self.sources[k], self.layers, self.folder)
+            except Exception:
+                pass  # the main process reads this file itself
+
+    def claim(self, k: int) -> None:
+        """Before reading file `k` (in order): claim it, or wait for the helper that claimed it."""
+        if self.process is None:
+            return
+        with self.lock:
+            if self.lo.value <= k < self.hi.value:
+                self.lo.value = k + 1
+                return
+        self.wait()
+
+    def stop(self) -> None:
+        """No more claims for the helper; wait for the file it is on."""
+        if self.process is not None:
+            with self.lock:
+                self.hi.value = min(self.hi.value, max(self.lo.value, 0))
+        self.wait()
+
+    def wait(self) -> None:
+        if self.process is not None:
+            self.process.join()
+            self.process = None
