@@ -178,22 +178,13 @@ def load(spec: str | RegionSpec = DEFAULT_REGION, *, cache_dir: str | Path | Non
             return _assemble(rs, *_read_extract(extract))
         except Exception:  # a damaged or foreign extract is a miss: read the embedded data again
             pass
-    store = geostore.store_folder()
-    fill = geostore.ColdFill([base / f for f in rs.files], _LAYERS, store)
-    try:
-        return _load_files(rs, base, store, fill, extract)
-    finally:
-        fill.stop()  # the helper's own files are all read by now, unless this load failed
-
-
-def _load_files(rs: RegionSpec, base: Path, store: Path | None, fill: geostore.ColdFill, extract: Path | None) -> Region:
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in ("counties", "townships", "villages", "facilities", "staff")}
     about: dict[str, str] = {}
     wanted = set(rs.counties)
     context_counties: list[pd.DataFrame] = []
-    for k, file in enumerate(rs.files):
+    store = geostore.store_folder()
+    for file in rs.files:
         path = base / file
-        fill.claim(k)
         read = _store_reader(path, store) if store is not None else _source_reader(path)
         all_counties = read("counties", None, None)
         counties = all_counties[all_counties["adcode"].isin(wanted)]

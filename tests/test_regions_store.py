@@ -190,22 +190,3 @@ def test_a_zipped_source_is_read_from_memory_alike(tmp_path: Path) -> None:
     reference = geostore.read_source(source, LAYERS)
     _assert_same(geostore.load_layers(source, LAYERS, folder), reference)
     _assert_same(geostore.load_layers(source, LAYERS, folder), reference)  # warm
-
-
-def test_a_cold_store_is_filled_by_two_processes_alike(tmp_path: Path) -> None:
-    # A forked helper stores the files at the back while this process reads the front; every
-    # file's frames are the same as the GeoPackage's, whichever process read it.
-    sources = []
-    for k in range(5):
-        sources.append(tmp_path / f"region{k}.gpkg")
-        _write_source(sources[-1], f"镇{k}")
-    folder = tmp_path / "store"
-    fill = geostore.ColdFill(sources, LAYERS, folder)
-    if (os.cpu_count() or 1) >= 2:
-        assert fill.process is not None
-    for k, source in enumerate(sources):
-        fill.claim(k)
-        _assert_same(geostore.load_layers(source, LAYERS, folder), geostore.read_source(source, LAYERS))
-    fill.stop()
-    assert len(list(folder.glob("*.store"))) == 5
-    assert geostore.ColdFill(sources, LAYERS, folder).process is None  # warm: no helper
