@@ -44,6 +44,12 @@ def _assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None
         pd.testing.assert_frame_equal(pd.DataFrame(x), pd.DataFrame(y), check_exact=True)
 
 
+def _entry_frames(entry: Path, source: Path) -> dict[str, pd.DataFrame]:
+    """The frames a warm read makes of an entry (its raw arrays through `geostore._frame`)."""
+    raws = geostore._decode(entry.read_bytes(), LAYERS, geostore.file_sha256(source))
+    return {layer: geostore._frame(raw) for layer, raw in raws.items()}
+
+
 def test_stored_layers_equal_the_geopackage_and_are_read_from_the_store(tmp_path: Path) -> None:
     source, folder = tmp_path / "region.gpkg", tmp_path / "store"
     _write_source(source)
@@ -51,7 +57,7 @@ def test_stored_layers_equal_the_geopackage_and_are_read_from_the_store(tmp_path
     _assert_same(geostore.load_layers(source, LAYERS, folder), reference)
     entries = list(folder.glob("*.store"))
     assert len(entries) == 1
-    _assert_same(geostore._decode(entries[0].read_bytes(), LAYERS, geostore.file_sha256(source)), reference)  # the warm read is the entry's
+    _assert_same(_entry_frames(entries[0], source), reference)  # the warm read is the entry's
     _assert_same(geostore.load_layers(source, LAYERS, folder), reference)
 
 
@@ -102,7 +108,7 @@ def test_a_damaged_entry_is_a_miss_and_is_rewritten(tmp_path: Path, damage: str)
         blob = bytearray(b"not a store entry")
     entry.write_bytes(bytes(blob))
     _assert_same(geostore.load_layers(source, LAYERS, folder), reference)
-    _assert_same(geostore._decode(entry.read_bytes(), LAYERS, geostore.file_sha256(source)), reference)
+    _assert_same(_entry_frames(entry, source), reference)
 
 
 def test_an_entry_of_another_source_file_is_never_read(tmp_path: Path) -> None:
@@ -152,3 +158,35 @@ def test_an_embedded_region_loads_the_same_with_and_without_the_store(monkeypatc
                 assert x.geometry.geom_equals_exact(y.geometry, 0).all()
         assert stored.about == plain.about
     assert list(tmp_path.glob("*.store"))
+
+
+def test_an_entry_keeps_the_raw_arrays_exactly_and_refuses_what_it_cannot(tmp_path: Path) -> None:
+    # The entry is not read back when written: each kind of array must come back exactly
+    # (numbers byte for byte, text and WKB value for value, None kept), and a text value
+    # holding the separator or a value of another type makes no entry at all.
+    source = tmp_path / "region.gpkg"
+    _write_source(source)
+    raws = {layer: geostore._read_raw(source, layer) for layer in LAYERS}
+    sha = geostore.file_sha256(source)
+    blob = geostore._encode(raws, sha)
+    assert blob is not None
+    assert geostore._same(raws, geostore._decode(blob, LAYERS, sha))
+    assert raws["places"][3][0].tolist()[2] is None  # a NULL text value, kept as None
+    fields, crs, wkb, data = raws["people"]
+    for bad in (np.array(["a\x00b", "c"], dtype=object), np.array([1, "c"], dtype=object)):
+        assert geostore._encode({"people": (fields, crs, wkb, [bad, *data[1:]])}, sha) is None
+
+
+def test_a_zipped_source_is_read_from_memory_alike(tmp_path: Path) -> None:
+    # The embedded files are zipped GeoPackages: on a miss the store unzips the file once and
+    # GDAL reads the bytes from memory; the frames must equal pyogrio's reading of the zip.
+    import zipfile
+
+    gpkg, source, folder = tmp_path / "region.gpkg", tmp_path / "region.gpkg.zip", tmp_path / "store"
+    _write_source(gpkg)
+    with zipfile.ZipFile(source, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(gpkg, gpkg.name)
+    assert geostore._unzipped(source, source.read_bytes()) == gpkg.read_bytes()
+    reference = geostore.read_source(source, LAYERS)
+    _assert_same(geostore.load_layers(source, LAYERS, folder), reference)
+    _assert_same(geostore.load_layers(source, LAYERS, folder), reference)  # warm

@@ -1,4 +1,4 @@
-"""Remote-consultation timetable of a county: village clinics to consultants' half-day seats, an exact CP-SAT model."""
+"""Remote-consultation timetable of a county: clinics to consultants' half-day seats, proven optimal (direct or CP-SAT)."""
 
 from __future__ import annotations
 
@@ -66,7 +66,13 @@ def half_day_words(weekday: int, half: int) -> Text:
 def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: RemoteConsultation,
                     names: dict[str, str] | None = None) -> Timetable:
     """Assign every clinic `sessions_per_week` sessions on distinct days, minimising the sessions missing, then the
-    sessions the lead hospital has to give (an exact CP-SAT model; status OPTIMAL when proven).
+    sessions the lead hospital has to give (status OPTIMAL when proven).
+
+    The counts are first built directly (`_fast_counts`: each facility's half-days spread over the
+    week, the centers' sessions before the leads', each to the day with the most seats left); when
+    their objective equals a lower bound (the sessions the non-lead facilities cannot give, at one
+    each), they are optimal and CP-SAT is not called. Otherwise an exact CP-SAT model of the same
+    counts is solved (`_solve_model`, unchanged). Either way the counts are dealt the same way.
 
     `consultants` gives how many consultants each facility puts on the remote rota. The model
     counts, per group of clinics with the same consulting facilities and per day, the clinics
@@ -77,8 +83,6 @@ def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: Re
     least-loaded first, which keeps every consultant within the weekly cap, one clinic per seat.
     """
     import time
-
-    from ortools.sat.python import cp_model
 
     names = names or {}
     t0 = time.perf_counter()
@@ -99,60 +103,24 @@ def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: Re
             srcs = tuple(f for f in dict.fromkeys(pair) if f and consultants.get(f, 0) > 0)
             g = group_of[pair] = (srcs[0] if srcs else "", srcs[1] if len(srcs) > 1 else "")
         groups.setdefault(g, []).append(c.clinic)
-    # The model's rows are added as whole sums (LinearExpr.sum: one call each, the same rows and variable order as
-    # Python's sum gave; the model proto is unchanged, so is CP-SAT's answer).
-    total = cp_model.LinearExpr.sum
-    m = _model_class(cp_model)()
-    new_var = m.new_int_var
-    w: dict[tuple[tuple[str, str], str, int], cp_model.IntVar] = {}
-    short: dict[tuple[str, str], cp_model.IntVar] = {}
-    on: dict[tuple[str, int], list[cp_model.IntVar]] = {}
-    lead_vars: list[cp_model.IntVar] = []
     leads = {c.lead for c in clinics if c.lead and c.lead != c.center}
     order = sorted(groups.items())
-    for g, members in order:
-        k = len(members)
-        srcs = [f for f in g if f]
-        row = [[new_var(0, k, f"{prefix}{d}]") for d in range(days)] for prefix in (f"w[{g},{f}," for f in srcs)]
-        for f, vs in zip(srcs, row):
-            for d, v in enumerate(vs):
-                w[g, f, d] = v
-        for d in range(days):
-            # (A group without consultants adds `0 <= k` as Python's sum gave: kept, so the proto stays the same.)
-            m.add(total([vs[d] for vs in row]) <= k if row else sum(()) <= k)
-        short[g] = new_var(0, need * k, f"short[{g}]")
-        m.add((total([v for vs in row for v in vs]) if row else sum(())) + short[g] == need * k)
-    # on[f, d] lists the facility's variables in the order they were made (w's insertion order), as before.
-    for (g, f, d), v in w.items():
-        on.setdefault((f, d), []).append(v)
-        if f in leads:
-            lead_vars.append(v)
-    facilities = sorted({f for (_g, f, _d) in w})
-    z: dict[tuple[str, int], cp_model.IntVar] = {}
-    for f in facilities:
-        n = consultants[f]
-        for d in range(days):
-            z[f, d] = new_var(0, 2 * n, f"z[{f},{d}]")
-            m.add(total(on.get((f, d), [])) <= seats * z[f, d])
-        m.add(total([z[f, d] for d in range(days)]) <= n * rule.half_days_per_consultant)
-    m.minimize(100_000 * total(list(short.values())) + total(lead_vars))
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = rule.time_limit_s
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = 0
-    st = solver.solve(m)
-    out.status = {cp_model.OPTIMAL: "OPTIMAL", cp_model.FEASIBLE: "FEASIBLE"}.get(st, "UNKNOWN")
-    if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        out.missing = {c.clinic: need for c in clinics}
-        out.explanations.append(("", Text(f"the timetable model found no solution within {rule.time_limit_s:g} s",
-                                          f"远程诊疗排班模型在{rule.time_limit_s:g}秒内未得到解")))
-        out.wall_s = time.perf_counter() - t0
-        return out
+    # A timetable built directly when it provably reaches the optimum (see _fast_counts); CP-SAT otherwise.
+    values = _fast_counts(order, consultants, leads, rule)
+    if values is not None:
+        facilities = sorted({f for (_g, f, _d) in values})
+    else:
+        solved = _solve_model(order, consultants, leads, rule)
+        if solved is None:
+            out.status = "UNKNOWN"
+            out.missing = {c.clinic: need for c in clinics}
+            out.explanations.append(("", Text(f"the timetable model found no solution within {rule.time_limit_s:g} s",
+                                              f"远程诊疗排班模型在{rule.time_limit_s:g}秒内未得到解")))
+            out.wall_s = time.perf_counter() - t0
+            return out
+        out.status, values, facilities = solved
     # Deal each group's counts to its clinics in turn, day by day (a clinic at most once a day, since a day's
     # count is at most the group's size; every clinic gets `need`, or one fewer than another when short).
-    # The solution read once (solver.value per variable reads it through a helper each time; the same integers).
-    solution = list(solver.response_proto.solution)
-    values = {key: int(solution[v.index]) for key, v in w.items()}
     booked: dict[tuple[str, int], list[str]] = {}
     got: dict[str, int] = {}
     for g, members in order:
@@ -194,6 +162,133 @@ def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: Re
     out.explanations = explain(clinics, consultants, rule, out, names)
     out.wall_s = time.perf_counter() - t0
     return out
+
+
+
+def _solve_model(order: list[tuple[tuple[str, str], list[str]]], consultants: dict[str, int], leads: set[str],
+                 rule: RemoteConsultation) -> tuple[str, dict[tuple[tuple[str, str], str, int], int], list[str]] | None:
+    """The counting model solved by CP-SAT: its status, the counts w[group, facility, day] and the facilities; None
+    when it found no solution in time."""
+    from ortools.sat.python import cp_model
+
+    days, seats, need = rule.working_days, rule.sessions_per_half_day, rule.sessions_per_week
+    # The model's rows are added as whole sums (LinearExpr.sum: one call each, the same rows and variable order as
+    # Python's sum gave; the model proto is unchanged, so is CP-SAT's answer).
+    total = cp_model.LinearExpr.sum
+    m = _model_class(cp_model)()
+    new_var = m.new_int_var
+    w: dict[tuple[tuple[str, str], str, int], cp_model.IntVar] = {}
+    short: dict[tuple[str, str], cp_model.IntVar] = {}
+    on: dict[tuple[str, int], list[cp_model.IntVar]] = {}
+    lead_vars: list[cp_model.IntVar] = []
+    for g, members in order:
+        k = len(members)
+        srcs = [f for f in g if f]
+        row = [[new_var(0, k, f"{prefix}{d}]") for d in range(days)] for prefix in (f"w[{g},{f}," for f in srcs)]
+        for f, vs in zip(srcs, row):
+            for d, v in enumerate(vs):
+                w[g, f, d] = v
+        for d in range(days):
+            # (A group without consultants adds `0 <= k` as Python's sum gave: kept, so the proto stays the same.)
+            m.add(total([vs[d] for vs in row]) <= k if row else sum(()) <= k)
+        short[g] = new_var(0, need * k, f"short[{g}]")
+        m.add((total([v for vs in row for v in vs]) if row else sum(())) + short[g] == need * k)
+    # on[f, d] lists the facility's variables in the order they were made (w's insertion order), as before.
+    for (g, f, d), v in w.items():
+        on.setdefault((f, d), []).append(v)
+        if f in leads:
+            lead_vars.append(v)
+    facilities = sorted({f for (_g, f, _d) in w})
+    z: dict[tuple[str, int], cp_model.IntVar] = {}
+    for f in facilities:
+        n = consultants[f]
+        for d in range(days):
+            z[f, d] = new_var(0, 2 * n, f"z[{f},{d}]")
+            m.add(total(on.get((f, d), [])) <= seats * z[f, d])
+        m.add(total([z[f, d] for d in range(days)]) <= n * rule.half_days_per_consultant)
+    m.minimize(100_000 * total(list(short.values())) + total(lead_vars))
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = rule.time_limit_s
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    st = solver.solve(m)
+    if st not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    # The solution read once (solver.value per variable reads it through a helper each time; the same integers).
+    solution = list(solver.response_proto.solution)
+    values = {key: int(solution[v.index]) for key, v in w.items()}
+    return ("OPTIMAL" if st == cp_model.OPTIMAL else "FEASIBLE"), values, facilities
+
+
+
+def _fast_counts(order: list[tuple[tuple[str, str], list[str]]], consultants: dict[str, int], leads: set[str],
+                 rule: RemoteConsultation) -> dict[tuple[tuple[str, str], str, int], int] | None:
+    """The counts w[group, facility, day] of a timetable built directly, when it is provably optimal; else None.
+
+    The bound. Every session a group needs is given by a facility that is not a lead (cost 0), by a lead
+    (cost 1) or is missing (cost 100,000), so the objective is at least the sessions of the groups with a
+    consulting facility less the most that the non-lead facilities can give, plus 100,000 for each session of a
+    group without any (always missing). A facility f with n consultants whose groups have K_f clinics gives at
+    most min(need x K_f (each clinic takes `need`), seats x min(n x half_days, 2n x days) (its half-days),
+    days x min(K_f, 2n x seats) (a clinic once a day)) sessions: the lower bound sums these.
+
+    The construction. Each facility's duty half-days are spread over the week as evenly as the caps allow
+    (min(n x half_days, 2n x days) of them, one more on the earliest days when they do not divide), giving it
+    `seats` sessions per half-day. The non-lead facilities first, then the leads (each in name order), take
+    their groups in order; a group's sessions still needed go one at a time to the day with the most seats of
+    that facility left (ties: the earliest day) on which one of the group's clinics is still free. When the
+    objective of what this builds equals the bound, it is optimal (and is returned); otherwise the caller
+    solves the CP-SAT model."""
+    days, seats, need, per = rule.working_days, rule.sessions_per_half_day, rule.sessions_per_week, \
+        rule.half_days_per_consultant
+    size: dict[str, int] = {}          # clinics of the groups each facility may consult for
+    sourced = unsourced = 0
+    for g, members in order:
+        srcs = [f for f in g if f]
+        for f in srcs:
+            size[f] = size.get(f, 0) + len(members)
+        if srcs:
+            sourced += len(members)
+        else:
+            unsourced += len(members)
+    free_most = 0
+    for f, k in size.items():
+        if f not in leads:
+            n = consultants[f]
+            free_most += min(need * k, seats * min(n * per, 2 * n * days), days * min(k, 2 * n * seats))
+    bound = 100_000 * need * unsourced + max(0, need * sourced - free_most)
+    left_of: dict[str, list[int]] = {}
+    for f in size:
+        n = consultants[f]
+        halves = min(n * per, 2 * n * days)
+        left_of[f] = [seats * (halves // days + (d < halves % days)) for d in range(days)]
+    counts: dict[tuple[tuple[str, str], str, int], int] = {}
+    busy = {g: [0] * days for g, _ in order}      # the group's clinics with a session, per day
+    missing = {g: need * len(members) for g, members in order}
+    for f in sorted(size, key=lambda f: (f in leads, f)):
+        left = left_of[f]
+        for g, members in order:
+            if f not in g:
+                continue
+            k, used = len(members), busy[g]
+            row = [0] * days
+            todo = missing[g]
+            while todo:
+                best = -1
+                for d in range(days):
+                    if used[d] < k and left[d] > 0 and (best < 0 or left[d] > left[best]):
+                        best = d
+                if best < 0:
+                    break
+                row[best] += 1
+                used[best] += 1
+                left[best] -= 1
+                todo -= 1
+            missing[g] = todo
+            for d in range(days):
+                counts[g, f, d] = row[d]
+    value = 100_000 * sum(missing.values()) + sum(v for (_g, f, _d), v in counts.items() if f in leads)
+    return counts if value == bound else None
 
 
 def explain(clinics: list[Clinic], consultants: dict[str, int], rule: RemoteConsultation, tt: Timetable,

@@ -263,6 +263,7 @@ def test_the_timetable_model_without_camel_case_aliases_is_the_cp_model_proto_an
     protos: list[str] = []
     solve = cp_model.CpSolver.solve
     monkeypatch.setattr(cp_model.CpSolver, "solve", lambda self, m, *a: protos.append(str(m.proto)) or solve(self, m, *a))
+    monkeypatch.setattr(timetable, "_fast_counts", lambda *a: None)   # the CP-SAT model itself
     ours = timetable.solve_timetable(clinics, consultants, remote)
     monkeypatch.setattr(timetable, "_model_class", lambda _cp: cp_model.CpModel)
     plain = timetable.solve_timetable(clinics, consultants, remote)
