@@ -163,6 +163,39 @@ def forked_map(fn: Callable[..., R], items: Sequence[tuple], *, jobs: int = 1, e
     return results
 
 
+def fork_call(fn: Callable[..., R], *args: Any) -> Callable[[], R]:
+    """`fn(*args)` started now in one worker forked from this process (it reads the arguments from this
+    process's memory: nothing is pickled to it), collected later: the function returned waits for the
+    worker and gives the result (call it once). This process can do other work in between.
+
+    For one large task beside another in this process (the village check's two rules on the country);
+    the caller decides whether forking pays (`forks`). The result is `fn(*args)`, as run here."""
+    global _FORKED
+    _FORKED = (fn, [args])
+    gc.freeze()   # as in forked_map: the child's collector leaves the parent's pages alone
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    try:
+        fut = pool.submit(_forked_task, 0)
+        # The worker is forked when the task is submitted; this process's later objects are not its concern.
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        gc.unfreeze()
+        _FORKED = None
+        raise
+    _FORKED = None
+
+    def result() -> R:
+        try:
+            return fut.result()
+        except BrokenProcessPool:
+            raise worker_died() from None
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            gc.unfreeze()
+
+    return result
+
+
 def forks(jobs: int, executor: str, n_items: int) -> bool:
     """Whether `forked_map` runs `n_items` tasks on forked workers (else as `ordered_map` does): a caller
     whose items are large can then leave a worker to make its own from what it inherits."""

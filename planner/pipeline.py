@@ -364,7 +364,8 @@ def _run_villages(result: RunResult, *, jobs: int = 1, executor: str = "process"
 
         register()  # the county map pages draw the villages and routes
         t1 = time.perf_counter()
-        result.village_statuses = check_villages(result.region, result.plan, result.villages.tables, rules, result.travel)
+        result.village_statuses = check_villages(result.region, result.plan, result.villages.tables, rules, result.travel,
+                                                  jobs=jobs, executor=executor)
         result.timings_s["villages_check_s"] = time.perf_counter() - t1
         result.timings_s["villages_s"] = time.perf_counter() - t0
 

@@ -270,3 +270,21 @@ def test_the_timetable_model_without_camel_case_aliases_is_the_cp_model_proto_an
     assert len(protos) == 2 and protos[0] == protos[1] and "w[" in protos[0]
     assert ours.sessions == plain.sessions and ours.missing == plain.missing and ours.sessions
     assert [(c, t.en) for c, t in ours.explanations] == [(c, t.en) for c, t in plain.explanations]
+
+
+def test_the_remote_rule_checked_in_a_forked_worker_gives_the_same_statuses_in_rule_order(run, monkeypatch):
+    import planner.villages.check as check
+
+    tables = dict(run.villages.tables)
+    routes, tt, modes = tables["routes"], tables["timetable"], tables["village_modes"]
+    # Rows dropped so that both rules report violations (the order of the messages is compared too).
+    broken = {**tables, "routes": routes.iloc[::2], "timetable": tt.iloc[::3], "village_modes": modes.iloc[1:]}
+    rules = list(run.rules.rules)
+    here = check.check_villages(run.region, run.plan, broken, rules, run.travel)
+    monkeypatch.setattr(check, "FORK_VILLAGES", 0)
+    forked = check.check_villages(run.region, run.plan, broken, rules, run.travel, jobs=2)
+    assert [s.rule.id for s in forked] == [s.rule.id for s in here] == ["villages.circuit", "villages.remote"]
+    assert all(s.violations for s in here)
+    for a, b in zip(here, forked):
+        assert a.units_checked == b.units_checked
+        assert [(str(v), v.message.zh, v.unit) for v in a.violations] == [(str(v), v.message.zh, v.unit) for v in b.violations]
