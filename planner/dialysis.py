@@ -42,7 +42,9 @@ class DialysisResult:
     travel_before_person_min: float = 0.0
     travel_after_person_min: float = 0.0
     served: dict[str, int] = field(default_factory=dict)
-    time_s: float = 0.0
+    # Out of the repr: the map pages' reuse key reads the repr, and a solve's wall time differs on every run
+    # (with it, every county with dialysis was redrawn on an unchanged re-run).
+    time_s: float = field(default=0.0, repr=False)
     note: str = ""
 
 

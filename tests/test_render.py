@@ -461,6 +461,16 @@ def test_redraw_only_what_changed(yiwu, tmp_path):
     assert stats["drawn"] == 1                                           # other options: drawn again
 
 
+def test_rerun_with_other_solve_times_reuses_the_pages(yiwu, tmp_path):
+    # A re-run of the same plan differs only in its solvers' wall times: its pages are reused, not redrawn.
+    assert yiwu.dialysis, "the fixture county sites dialysis"
+    stats: dict[str, int] = {}
+    render_run(yiwu, tmp_path / "a", tiles="none", stats=stats)
+    again = dataclasses.replace(yiwu, dialysis=[dataclasses.replace(d, time_s=d.time_s + 1.5) for d in yiwu.dialysis])
+    render_run(again, tmp_path / "b", tiles="none", reuse=tmp_path / "a", stats=stats)
+    assert stats == {"drawn": 0, "reused": 1}
+
+
 def test_layer_hook_adds_a_layer_to_every_unit_page(yiwu):
     from planner import render
 
