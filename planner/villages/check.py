@@ -3,6 +3,7 @@ remote sessions per clinic, no consultant double-booked."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections import defaultdict
 
@@ -442,11 +443,17 @@ def check_villages(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], 
             and forks(jobs, executor, MIN_PARALLEL_ITEMS)):
         later = fork_call(_remote_statuses, region, plan, tables, [wanted[k] for k in remote], lic)
     done: dict[int, RuleStatus] = {}
-    for k, rule in enumerate(wanted):
-        if rule.kind == "circuit_coverage":
-            done[k] = check_circuit(region, tables, rule, travel, plan, lic)
-        elif later is None:
-            done[k] = check_remote(region, plan, tables, rule, lic)
+    try:
+        for k, rule in enumerate(wanted):
+            if rule.kind == "circuit_coverage":
+                done[k] = check_circuit(region, tables, rule, travel, plan, lic)
+            elif later is None:
+                done[k] = check_remote(region, plan, tables, rule, lic)
+    except BaseException:
+        if later is not None:
+            with contextlib.suppress(Exception):
+                later()  # the worker is joined and its pool shut down before the error goes on
+        raise
     if later is not None:
         done.update(zip(remote, later()))
     return [done[k] for k in range(len(wanted))]
