@@ -204,7 +204,7 @@ def _encode(raws: dict[str, Raw], source_sha: str) -> bytes | None:
     return MAGIC + len(header).to_bytes(8, "little") + header + payload
 
 
-def _decode(blob: bytes, layers: tuple[str, ...], source_sha: str, *, check_digest: bool = True) -> dict[str, Raw]:
+def _decode(blob: bytes, layers: tuple[str, ...], source_sha: str) -> dict[str, Raw]:
     """The raw arrays of the layers an entry holds (ValueError / KeyError / ... when it is not a sound entry)."""
     if not blob.startswith(MAGIC):
         raise ValueError("not a geodata store entry")
@@ -213,7 +213,7 @@ def _decode(blob: bytes, layers: tuple[str, ...], source_sha: str, *, check_dige
     header = json.loads(blob[start:start + size].decode("utf-8"))
     payload = memoryview(blob)[start + size:]
     if header["format"] != STORE_FORMAT or header["source_sha256"] != source_sha \
-            or (check_digest and hashlib.sha256(payload).hexdigest() != header["sha256"]):
+            or hashlib.sha256(payload).hexdigest() != header["sha256"]:
         raise ValueError("damaged or foreign entry (or of another source file)")
 
     def buf(span: list[int]) -> memoryview:
