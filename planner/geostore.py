@@ -36,15 +36,6 @@ def store_folder() -> Path | None:
     return Path(base) / "medcommunity-planner" / "geodata"
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes (the store's key: a changed source file is never served from an old entry)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 22):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _written_here(path: Path) -> bool:
     """True when the file starts as the store writes its entries (only those are ever replaced)."""
     try:
@@ -272,36 +263,12 @@ def _read_entry(entry: Path, layers: tuple[str, ...], source_sha: str) -> dict[s
         return None
 
 
-def _same_array(a: np.ndarray | None, b: np.ndarray | None) -> bool:
-    if a is None or b is None:
-        return a is None and b is None
-    if a.dtype != b.dtype or a.shape != b.shape:
-        return False
-    if a.dtype == object:  # str / bytes and None only (the entry keeps nothing else): list equality is exact
-        return a.tolist() == b.tolist()
-    return a.tobytes() == b.tobytes()
-
-
-def _same(a: dict[str, Raw], b: dict[str, Raw]) -> bool:
-    """True when every layer's raw arrays are equal, type for type and byte for byte (what `_frame` is given)."""
-    try:
-        for layer, (fields, crs, geometry, field_data) in a.items():
-            f2, c2, g2, d2 = b[layer]
-            if list(fields) != list(f2) or crs != c2 or len(field_data) != len(d2) or not _same_array(geometry, g2):
-                return False
-            if not all(_same_array(x, y) for x, y in zip(field_data, d2)):
-                return False
-    except KeyError:
-        return False
-    return True
-
-
 def _write_entry(entry: Path, raws: dict[str, Raw], source_name: str, source_sha: str) -> None:
     """Store the raw arrays; a folder that cannot be written is skipped.
 
     Not read back: each kind of array is kept exactly by construction (numbers as their bytes;
     text only when every value is a str or None and none holds the separator; WKB only as bytes
-    or None), which `_encode` checks, and the tests read entries back with `_same`. (Main's
+    or None), which `_encode` checks, and the tests read entries back and compare them. (Main's
     store decoded every entry and compared frames: 40 % of the country's cold store cost.)
     """
     from . import io as planner_io

@@ -164,7 +164,6 @@ def solve_timetable(clinics: list[Clinic], consultants: dict[str, int], rule: Re
     return out
 
 
-
 def _solve_model(order: list[tuple[tuple[str, str], list[str]]], consultants: dict[str, int], leads: set[str],
                  rule: RemoteConsultation) -> tuple[str, dict[tuple[tuple[str, str], str, int], int], list[str]] | None:
     """The counting model solved by CP-SAT: its status, the counts w[group, facility, day] and the facilities; None
@@ -218,7 +217,6 @@ def _solve_model(order: list[tuple[tuple[str, str], list[str]]], consultants: di
     solution = list(solver.response_proto.solution)
     values = {key: int(solution[v.index]) for key, v in w.items()}
     return ("OPTIMAL" if st == cp_model.OPTIMAL else "FEASIBLE"), values, facilities
-
 
 
 def _fast_counts(order: list[tuple[tuple[str, str], list[str]]], consultants: dict[str, int], leads: set[str],
