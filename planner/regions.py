@@ -273,7 +273,9 @@ def _write_extract(path: Path, parts: dict[str, list[pd.DataFrame]], about: dict
             if ctx is not None and len(ctx):
                 pyogrio.write_dataframe(ctx, tmp, layer="context_counties", append=True)
         # The extract's own checksum: an edited or damaged extract is never read as the region.
-        io.write_text(_digest_path(path), _file_sha256(path) + "\n")
+        from .planfile import file_sha256
+
+        io.write_text(_digest_path(path), file_sha256(path) + "\n")
         for old in path.parent.glob(path.name.rsplit("_", 1)[0] + "_*.gpkg"):
             if old != path:
                 old.unlink(missing_ok=True)  # extracts of older data or planner versions
@@ -286,16 +288,12 @@ def _digest_path(extract: Path) -> Path:
     return extract.with_name(extract.name + ".sha256")
 
 
-def _file_sha256(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _extract_intact(path: Path) -> bool:
     """True when an extract's bytes are those its checksum file records."""
+    from .planfile import file_sha256
+
     try:
-        return _digest_path(path).read_text(encoding="utf-8").strip() == _file_sha256(path)
+        return _digest_path(path).read_text(encoding="utf-8").strip() == file_sha256(path)
     except OSError:
         return False
 
