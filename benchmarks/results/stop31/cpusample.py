@@ -1,5 +1,5 @@
-"""Sample whole-machine busy cores every 0.5 s until killed; prints 't_s busy_cores'."""
-import time, sys
+"""Sample whole-machine busy cores every 0.5 s until killed; writes 't_s busy_cores' lines to the file given."""
+import os, time, sys
 def read():
     f = open("/proc/stat").readline().split()[1:]
     v = list(map(int, f)); idle = v[3] + v[4]; return sum(v[:8]), idle
@@ -8,5 +8,5 @@ out = open(sys.argv[1], "w")
 while True:
     time.sleep(0.5)
     b, bi = read(); tot = b - a; busy = tot - (bi - ai)
-    out.write(f"{time.time() - t0:.2f} {2 * busy / max(tot, 1):.2f}\n"); out.flush()
+    out.write(f"{time.time() - t0:.2f} {os.cpu_count() * busy / max(tot, 1):.2f}\n"); out.flush()
     a, ai = b, bi
