@@ -126,18 +126,19 @@ _POOLS: dict[int, ProcessPoolExecutor] = {}
 
 
 def forked_map(fn: Callable[..., R], items: Sequence[tuple], *, jobs: int = 1, executor: str = "process",
-               address: str | None = None) -> list[R]:
+               address: str | None = None, progress: Callable[[R], None] | None = None) -> list[R]:
     """`ordered_map` for tasks whose arguments are large (sub-regions): workers forked from this process
     read them from its memory, so only the task's number goes to a worker and only its result comes back.
 
     Pickling a task's sub-region in this process and unpickling it in a spawned worker cost more than
     some tasks themselves (the country's dispatch: 420 MB of facility and staff frames, about 7 s of
     CPU). Falls back to `ordered_map` where forking does not apply (one job, few tasks, Ray, no fork).
-    The results are the same: each task is `fn(*item)`, deterministic, returned in item order.
+    The results are the same: each task is `fn(*item)`, deterministic, returned in item order;
+    `progress`, as in `ordered_map`, is called with each result as it arrives.
     """
     global _FORKED
     if not forks(jobs, executor, len(items)):
-        return ordered_map(fn, items, jobs=jobs, executor=executor, address=address)
+        return ordered_map(fn, items, jobs=jobs, executor=executor, address=address, progress=progress)
     results: list[Any] = [None] * len(items)
     _FORKED = (fn, items)
     # Frozen, the parent's objects are left alone by the children's garbage collector, which would
@@ -150,7 +151,10 @@ def forked_map(fn: Callable[..., R], items: Sequence[tuple], *, jobs: int = 1, e
                 for k in range(len(items)):
                     pending[pool.submit(_forked_task, k)] = k
                 for fut in as_completed(pending):
-                    results[pending[fut]] = fut.result()
+                    k = pending[fut]
+                    results[k] = fut.result()
+                    if progress is not None:
+                        progress(results[k])
             except BrokenProcessPool:
                 raise worker_died() from None
             except BaseException:

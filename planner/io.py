@@ -1066,15 +1066,12 @@ def xlsx_table_bytes(sheets: dict[str, pd.DataFrame | XlsxSheet]) -> bytes:
     out = _io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z, ThreadPoolExecutor(1) as deflater:
         for name, text in parts.items():
-            z.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), text.encode("utf-8"),
-                       compress_type=zipfile.ZIP_DEFLATED)
+            z.writestr(_xlsx_entry(name), text.encode("utf-8"))
         for k, frame in enumerate(frames):
             # Streamed: the same entry as writestr gives (deflate's output does not depend on how its
             # input is cut), a block compressed in the thread (zlib releases the GIL) while the next
             # is encoded here.
-            info = zipfile.ZipInfo(f"xl/worksheets/sheet{k + 1}.xml", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with z.open(info, "w") as dest:
+            with z.open(_xlsx_entry(f"xl/worksheets/sheet{k + 1}.xml"), "w") as dest:
                 pending: Future | None = None
                 try:
                     for piece in _xlsx_sheet_parts(frame):
@@ -1086,6 +1083,22 @@ def xlsx_table_bytes(sheets: dict[str, pd.DataFrame | XlsxSheet]) -> bytes:
                     if pending is not None:
                         pending.result()
     return out.getvalue()
+
+
+XLSX_DEFLATE_LEVEL = 1
+"""zlib level of the workbooks' entries. Level 1 deflates sheet XML about 3x faster than the default 6 for
+files about a quarter larger (measured on 36 MB of sheet XML: 0.10 s and 5.1 MB against 0.33 s and 4.1 MB);
+the country's workbooks spent ~18 s of CPU in deflate at level 6."""
+
+
+def _xlsx_entry(name: str) -> zipfile.ZipInfo:
+    """A workbook entry: fixed date (the same tables give the same bytes), deflated at XLSX_DEFLATE_LEVEL."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    # ZipFile.open(info, "w") takes the level from the entry (`_compresslevel`; Python 3.13 also names it
+    # `compress_level` and keeps this name as its alias).
+    info._compresslevel = XLSX_DEFLATE_LEVEL
+    return info
 
 
 def fixed_zip_times(data: bytes) -> bytes:

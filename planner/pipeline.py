@@ -283,7 +283,7 @@ def _run_plan(region: Region, rules: RuleSet, options: SolveOptions, *, travel: 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     travel = travel or TravelModel(rules.travel.detour_factor, rules.travel.speed_kph)
-    graph = contiguity_graph(region.townships, region.counties)
+    graph = contiguity_graph(region.townships, region.counties, jobs=jobs)
     units = build_units(region, rules.rules, travel, graph)
     timings["build_s"] = time.perf_counter() - t0
     t1 = time.perf_counter()

@@ -21,7 +21,7 @@ from .rules.community import _int_penalty
 from .travel import TravelModel
 from .units import Unit, build_units
 from .cache import UnitCache, unit_key
-from .executor import ordered_map
+from .executor import forked_map, ordered_map
 
 
 @dataclass(frozen=True)
@@ -196,14 +196,17 @@ def solve_units(units: Sequence[Unit], rules: RuleSet, options: SolveOptions = S
             progress(solved)
 
     if jobs > 1 and len(todo) > 1:
-        # Workers get chunks of units with the rules pickled once per chunk: unpickling the rule
-        # set (pydantic models, ~17 kB) for each of the country's 2,847 units cost ~10 s of the
+        # Workers get chunks of units: with the rules pickled once per chunk (Ray, or no fork), unpickling
+        # the rule set (pydantic models, ~17 kB) for each of the country's 2,847 units cost ~10 s of the
         # workers' CPU. Chunks stay small enough (<= 8 units, >= 12 tasks per worker) to balance.
         size = max(1, min(SOLVE_CHUNK_UNITS, len(todo) // (jobs * SOLVE_TASKS_PER_WORKER)))
         chunks = [([t[0] for t in todo[k:k + size]], todo[k][1], todo[k][2], [t[3] for t in todo[k:k + size]])
                   for k in range(0, len(todo), size)]
-        ordered_map(_solve_chunk, chunks, jobs=jobs, executor=executor, address=address,
-                    progress=lambda solved: [arrived(u) for u in solved])
+        # Forked workers read their chunks from this process's memory: sending the country's units to
+        # spawned workers (pickled here by the pool's feeder thread, unpickled there: each unit's frames and
+        # graph) cost about 10 s of CPU on two cores that the solve needs.
+        forked_map(_solve_chunk, chunks, jobs=jobs, executor=executor, address=address,
+                   progress=lambda solved: [arrived(u) for u in solved])
     else:
         ordered_map(solve_unit, todo, jobs=jobs, executor=executor, address=address, progress=arrived)
     for unit in units:

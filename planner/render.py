@@ -2232,25 +2232,20 @@ def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool 
     old = _read_manifest(prev_dir)
     old_units: dict[str, str] = old.get("units", {}) if old.get("offline") == opts.offline else {}
     chosen = [u for u in result.units if units is None or u.id in units]
-    keys = {u.id: _unit_key(run, u) for u in chosen}
-    overview_key = hashlib.sha256(json.dumps([renderer_digest(), sorted(keys.items()), stamp, shell, opts.offline,
-                                              len(result.units)]).encode()).hexdigest()[:32]
-    draw_overview = not (prev_dir is not None and old.get("overview") == overview_key and units is None
-                         and (prev_dir / "index.html").exists() and _reuse(prev_dir / "index.html", out / "index.html"))
-    same_shell = old.get("shell") == shell
-    todo, reused = [], set()
-    for u in chosen:
-        rel = _unit_rel(u)
-        data_file = rel + (".html" if opts.offline else ".js")
-        if prev_dir is not None and old_units.get(u.id) == keys[u.id] and (prev_dir / data_file).exists() \
-                and (not opts.offline or old.get("stamp") == stamp) and _reuse(prev_dir / data_file, out / data_file):
-            reused.add(u.id)
-            if not opts.offline and not (same_shell and (prev_dir / f"{rel}.html").exists()
-                                         and _reuse(prev_dir / f"{rel}.html", out / f"{rel}.html")):
-                _write_unit_shell(out, u, f"{u.name} — {result.region.name}", opts, stamp)
-        else:
-            todo.append(u)
-    _draw_all(run, out, stamp, draw_overview, todo, jobs)
+    reused: set[str] = set()
+    if prev_dir is None or not old:
+        # Nothing to reuse, so every page is drawn: each page's key is made by the worker that draws it (made
+        # here first, the country's 2,847 keys were ~5 s of this process with the other core idle).
+        drawn_keys = _draw_all(run, out, stamp, True, chosen, jobs, keyed=True)
+        keys = {u.id: drawn_keys[u.id] for u in chosen}
+        overview_key = _overview_key(keys, stamp, shell, opts, len(result.units))
+    else:
+        keys = {u.id: _unit_key(run, u) for u in chosen}
+        overview_key = _overview_key(keys, stamp, shell, opts, len(result.units))
+        draw_overview = not (old.get("overview") == overview_key and units is None and (prev_dir / "index.html").exists()
+                             and _reuse(prev_dir / "index.html", out / "index.html"))
+        _draw_reusing(run, out, stamp, shell, opts, old, old_units, prev_dir, chosen, keys, draw_overview, reused,
+                      jobs)
     written = [out / "index.html"]
     for u in chosen:
         rel = _unit_rel(u)
@@ -2271,6 +2266,33 @@ def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool 
     return written
 
 
+def _overview_key(keys: dict[str, str], stamp: str, shell: str, opts: MapOptions, n_units: int) -> str:
+    """The overview page's reuse key: the renderer, every unit page's key, the stamp and shell."""
+    return hashlib.sha256(json.dumps([renderer_digest(), sorted(keys.items()), stamp, shell, opts.offline,
+                                      n_units]).encode()).hexdigest()[:32]
+
+
+def _draw_reusing(run: _Run, out: Path, stamp: str, shell: str, opts: MapOptions, old: dict, old_units: dict[str, str],
+                  prev_dir: Path, chosen: Sequence[Unit], keys: dict[str, str], draw_overview: bool, reused: set[str],
+                  jobs: int) -> None:
+    """Link every unit page whose key the previous maps folder's manifest holds (adding it to `reused`), draw the
+    others (and the overview when `draw_overview`)."""
+    same_shell = old.get("shell") == shell
+    todo = []
+    for u in chosen:
+        rel = _unit_rel(u)
+        data_file = rel + (".html" if opts.offline else ".js")
+        if old_units.get(u.id) == keys[u.id] and (prev_dir / data_file).exists() \
+                and (not opts.offline or old.get("stamp") == stamp) and _reuse(prev_dir / data_file, out / data_file):
+            reused.add(u.id)
+            if not opts.offline and not (same_shell and (prev_dir / f"{rel}.html").exists()
+                                         and _reuse(prev_dir / f"{rel}.html", out / f"{rel}.html")):
+                _write_unit_shell(out, u, f"{u.name} — {run.result.region.name}", opts, stamp)
+        else:
+            todo.append(u)
+    _draw_all(run, out, stamp, draw_overview, todo, jobs)
+
+
 UNITS_PER_TASK = 12
 """Unit pages per worker task: small enough that two workers finish together, large enough to cost little to send."""
 
@@ -2283,38 +2305,45 @@ class _Task:
     stamp: str
     overview: bool = False
     units: tuple[str, ...] = ()
+    keyed: bool = False
 
 
-def _draw_all(run: _Run, out: Path, stamp: str, overview: bool, todo: Sequence[Unit], jobs: int) -> None:
+def _draw_all(run: _Run, out: Path, stamp: str, overview: bool, todo: Sequence[Unit], jobs: int, *,
+              keyed: bool = False) -> dict[str, str]:
     """Draw and write the overview (when `overview`) and the `todo` unit pages, in forked workers when jobs > 1.
 
     Workers inherit the run (nothing of the region is pickled), write their pages themselves and
-    return nothing; the overview, the largest single page, is the first task.
+    return nothing but, with `keyed`, each drawn page's reuse key (`_unit_key`, by unit id); the
+    overview, the largest single page, is the first task.
     """
     ids = [u.id for u in todo]
     tasks = ([_Task(out, stamp, overview=True)] if overview else []) + [
-        _Task(out, stamp, units=tuple(ids[k:k + UNITS_PER_TASK])) for k in range(0, len(ids), UNITS_PER_TASK)]
+        _Task(out, stamp, units=tuple(ids[k:k + UNITS_PER_TASK]), keyed=keyed) for k in range(0, len(ids), UNITS_PER_TASK)]
+    keys: dict[str, str] = {}
     global _FORKED_RUN
     _FORKED_RUN = run
     try:
         if jobs > 1 and len(tasks) > 1 and "fork" in multiprocessing.get_all_start_methods():
             _prepare(run)       # look-ups every page needs, built once here rather than in every worker
             with multiprocessing.get_context("fork").Pool(min(jobs, len(tasks))) as pool:
-                for _ in pool.imap_unordered(_draw_task, tasks):
-                    pass
+                for made in pool.imap_unordered(_draw_task, tasks):
+                    keys.update(made)
         else:
             for task in tasks:
-                _draw_task(task)
+                keys.update(_draw_task(task))
     finally:
         _FORKED_RUN = None
+    return keys
 
 
-def _draw_task(task: _Task) -> None:
-    """One task of `_draw_all` (in a forked worker that inherited the parent's _Run, or in the parent)."""
+def _draw_task(task: _Task) -> dict[str, str]:
+    """One task of `_draw_all` (in a forked worker that inherited the parent's _Run, or in the parent); with
+    `task.keyed`, the key of each page drawn."""
     run = _FORKED_RUN
     assert run is not None
     if task.overview:
         io.write_text(task.out / "index.html", page_html(overview_page(run), run.opts, stamp=task.stamp))
+    keys = {}
     for uid in task.units:
         unit = run.units[uid]
         page = unit_page(run, unit)
@@ -2326,6 +2355,9 @@ def _draw_task(task: _Task) -> None:
         else:
             io.write_bytes(task.out / f"{rel}.js", _data_script_bytes(data))
             _write_unit_shell(task.out, unit, page.title, run.opts, task.stamp)
+        if task.keyed:
+            keys[uid] = _unit_key(run, unit)
+    return keys
 
 
 def _write_unit_shell(out: Path, unit: Unit, title: str, opts: MapOptions, stamp: str) -> None:

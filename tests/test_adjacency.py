@@ -277,3 +277,14 @@ def test_island_links_of_a_graph_without_islands_is_an_empty_table_with_columns(
     links = island_links(contiguity_graph(region.townships, region.counties))
     assert links.empty
     assert list(links.columns) == ["from", "to", "level", "gap_km"]
+
+
+def test_border_pairs_measured_in_threads_are_the_pairs_measured_in_one(monkeypatch) -> None:
+    """jobs > 1 cuts the shared-length measurement into blocks for threads: the same pairs, lengths and order."""
+    import planner.adjacency as adjacency
+    from planner import regions
+
+    towns = regions.load("金华市").townships.geometry
+    one = adjacency.border_pairs(towns)
+    monkeypatch.setattr(adjacency, "PARALLEL_PAIRS", 1)
+    assert adjacency.border_pairs(towns, jobs=3) == one and len(one) > 100

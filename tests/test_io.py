@@ -816,7 +816,7 @@ def test_xlsx_sheets_streamed_in_blocks_give_the_bytes_writestr_gives(monkeypatc
         with zipfile.ZipFile(_io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
             for info in src.infolist():
                 dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), src.read(info.filename),
-                             compress_type=zipfile.ZIP_DEFLATED)
+                             compress_type=zipfile.ZIP_DEFLATED, compresslevel=pio.XLSX_DEFLATE_LEVEL)
         return out.getvalue()
 
     whole = pio.xlsx_table_bytes({"t": sheet, "plain": frame})

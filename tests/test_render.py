@@ -565,3 +565,19 @@ def test_maps_drawn_with_the_run_collector_setting(yiwu, tmp_path):
     finally:
         render.UNIT_LAYERS.remove(probe)
     assert seen and min(seen) >= 50_000 and gc.get_threshold() == before
+
+
+def test_keys_made_by_the_drawing_workers_are_the_keys_a_re_run_compares(zhejiang_full_run, tmp_path):
+    """With nothing to reuse, each page's key is made by the forked worker that draws it; a re-run makes them in
+    this process from the same run, and finds every one equal (every page reused, the same manifest)."""
+    from planner.render import MANIFEST
+
+    n = len(zhejiang_full_run.units)
+    stats: dict[str, int] = {}
+    render_run(zhejiang_full_run, tmp_path / "a", tiles="none", jobs=2, stats=stats)
+    assert stats == {"drawn": n, "reused": 0}
+    first = json.loads((tmp_path / "a" / MANIFEST).read_text(encoding="utf-8"))
+    assert sorted(first["units"]) == sorted(u.id for u in zhejiang_full_run.units)
+    render_run(zhejiang_full_run, tmp_path / "b", tiles="none", jobs=2, reuse=tmp_path / "a", stats=stats)
+    assert stats == {"drawn": 0, "reused": n}
+    assert json.loads((tmp_path / "b" / MANIFEST).read_text(encoding="utf-8")) == first
