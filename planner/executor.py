@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import gc
 import multiprocessing
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -145,7 +146,8 @@ def forked_map(fn: Callable[..., R], items: Sequence[tuple], *, jobs: int = 1, e
     # otherwise write to each one's header and so copy every page of a national run.
     gc.freeze()
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork"),
+                                 initializer=_forked_setup) as pool:
             pending: dict = {}
             try:
                 for k in range(len(items)):
@@ -177,7 +179,7 @@ def fork_call(fn: Callable[..., R], *args: Any) -> Callable[[], R]:
     global _FORKED
     _FORKED = (fn, [args])
     gc.freeze()   # as in forked_map: the child's collector leaves the parent's pages alone
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"), initializer=_forked_setup)
     try:
         fut = pool.submit(_forked_task, 0)
         # The worker is forked when the task is submitted; this process's later objects are not its concern.
@@ -208,6 +210,26 @@ def forks(jobs: int, executor: str, n_items: int) -> bool:
 
 
 _FORKED: tuple[Callable[..., Any], Sequence[tuple]] | None = None
+
+
+def _forked_setup() -> None:
+    """In a forked worker, before its first task: stdout and stderr objects of its own, on the same descriptors.
+
+    The worker is a copy of this process taken while its other threads ran (the progress bar redraws on stderr
+    while units are solved); a stream whose lock such a thread held at that moment stays locked in the copy, so
+    a warning written there would wait forever. The inherited objects are left unused (not flushed: their
+    buffers hold the parent's text).
+    """
+    for name in ("stdout", "stderr"):
+        stream = getattr(sys, name, None)
+        try:
+            fd = stream.fileno() if stream is not None else None
+        except (AttributeError, OSError, ValueError):   # not a file (pytest's capture, a StringIO)
+            continue
+        if fd is not None:
+            setattr(sys, name, open(fd, "w", encoding=getattr(stream, "encoding", None) or "utf-8",
+                                    errors=getattr(stream, "errors", None) or "strict", closefd=False,
+                                    buffering=1))
 
 
 def _forked_task(k: int) -> Any:
@@ -241,6 +263,26 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
         _POOLS[jobs] = pool
         atexit.register(pool.shutdown, wait=False, cancel_futures=True)
     return pool
+
+
+def prestart(jobs: int, executor: str = "process", modules: Sequence[str] = ()) -> None:
+    """Start the spawned pool's workers now, each importing `modules`, and return at once.
+
+    A spawned worker imports the planner and its solvers before its first task (about a second each); started
+    while this process works alone (checking a solved plan), they are ready when the next stage sends tasks.
+    Nothing is started for one job or another executor; a failure here is left for the stage to meet."""
+    if executor != "process" or jobs <= 1:
+        return
+    pool = _pool(jobs)
+    for _ in range(jobs):
+        pool.submit(_import_modules, tuple(modules))
+
+
+def _import_modules(modules: tuple[str, ...]) -> None:
+    import importlib
+
+    for name in modules:
+        importlib.import_module(name)
 
 
 def _worker_setup() -> None:

@@ -290,6 +290,12 @@ def _run_plan(region: Region, rules: RuleSet, options: SolveOptions, *, travel: 
     plan = solve_units(units, rules, options, previous=previous, region_name=region.name, jobs=jobs, executor=executor,
                        address=address, progress=progress, cache=cache)
     timings["solve_s"] = time.perf_counter() - t1
+    from .executor import MIN_PARALLEL_ITEMS, prestart
+
+    if services and jobs > 1 and len(units) >= MIN_PARALLEL_ITEMS:
+        # The solve's workers were forked; the services' spawned ones (their stages have a task per county or
+        # so) start while this process checks the plan.
+        prestart(jobs, executor, SERVICE_MODULES)
     t2 = time.perf_counter()
     statuses = check_plan(plan, units, rules.rules)
     timings["check_s"] = time.perf_counter() - t2
@@ -306,6 +312,10 @@ def _run_plan(region: Region, rules: RuleSet, options: SolveOptions, *, travel: 
     plan.meta.update({"rules_digest": rules.digest, "rules_path": _portable(rules.path), "backend": options.backend, "time_limit_s": options.time_limit_s,
                       "travel": travel.describe()})
     return result
+
+
+SERVICE_MODULES = ("planner.dialysis", "planner.villages.run", "planner.access.run", "planner.access.shared")
+"""Modules whose tasks the services send to spawned workers (imported by them at `prestart`)."""
 
 
 def _record_policy(plan: Plan, region: Region, units: list[Unit], rules: RuleSet) -> None:

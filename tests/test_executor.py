@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,24 @@ def test_units_solved_in_chunks_by_two_workers_give_the_serial_plan(hangzhou, mo
                           progress=lambda u: seen.append(u.unit))
     assert plan_to_json(chunked) == serial_plan
     assert sorted(seen) == sorted(u.id for u in units)
+
+
+def _stderr_probe(k: int) -> tuple[int, int]:
+    sys.stderr.write(f"worker line {k}\n")
+    return id(sys.stderr), sys.stderr.fileno()
+
+
+def test_forked_workers_write_through_stream_objects_of_their_own(tmp_path, monkeypatch) -> None:
+    """A forked worker gets its own stderr object on the same descriptor: the parent's may be locked by a thread
+    (the progress bar's) that was writing when the worker was forked. The workers' lines reach the file."""
+    target = open(tmp_path / "err.txt", "w", encoding="utf-8")  # noqa: SIM115 - closed below
+    fd = target.fileno()
+    monkeypatch.setattr(sys, "stderr", target)
+    try:
+        out = forked_map(_stderr_probe, [(k,) for k in range(16)], jobs=2)
+    finally:
+        monkeypatch.undo()
+        target.close()
+    assert all(ident != id(target) and used == fd for ident, used in out)
+    lines = (tmp_path / "err.txt").read_text(encoding="utf-8").splitlines()
+    assert sorted(lines) == sorted(f"worker line {k}" for k in range(16))
