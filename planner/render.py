@@ -2234,8 +2234,8 @@ def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool 
     chosen = [u for u in result.units if units is None or u.id in units]
     reused: set[str] = set()
     if prev_dir is None or not old:
-        # Nothing to reuse, so every page is drawn: each page's key is made by the worker that draws it (made
-        # here first, the country's 2,847 keys were ~5 s of this process with the other core idle).
+        # Nothing to reuse, so every page is drawn, and each page's key is made by the worker that draws it:
+        # made here before the drawing, the country's 2,847 keys took ~5 s of this process, the other core idle.
         drawn_keys = _draw_all(run, out, stamp, True, chosen, jobs, keyed=True)
         keys = {u.id: drawn_keys[u.id] for u in chosen}
         overview_key = _overview_key(keys, stamp, shell, opts, len(result.units))
