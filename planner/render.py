@@ -2244,8 +2244,20 @@ def render_run(result, maps_dir: str | Path, *, lang: str = "zh", offline: bool 
         overview_key = _overview_key(keys, stamp, shell, opts, len(result.units))
         draw_overview = not (old.get("overview") == overview_key and units is None and (prev_dir / "index.html").exists()
                              and _reuse(prev_dir / "index.html", out / "index.html"))
-        _draw_reusing(run, out, stamp, shell, opts, old, old_units, prev_dir, chosen, keys, draw_overview, reused,
-                      jobs)
+        same_shell = old.get("shell") == shell
+        todo = []
+        for u in chosen:
+            rel = _unit_rel(u)
+            data_file = rel + (".html" if opts.offline else ".js")
+            if old_units.get(u.id) == keys[u.id] and (prev_dir / data_file).exists() \
+                    and (not opts.offline or old.get("stamp") == stamp) and _reuse(prev_dir / data_file, out / data_file):
+                reused.add(u.id)
+                if not opts.offline and not (same_shell and (prev_dir / f"{rel}.html").exists()
+                                             and _reuse(prev_dir / f"{rel}.html", out / f"{rel}.html")):
+                    _write_unit_shell(out, u, f"{u.name} — {result.region.name}", opts, stamp)
+            else:
+                todo.append(u)
+        _draw_all(run, out, stamp, draw_overview, todo, jobs)
     written = [out / "index.html"]
     for u in chosen:
         rel = _unit_rel(u)
@@ -2270,27 +2282,6 @@ def _overview_key(keys: dict[str, str], stamp: str, shell: str, opts: MapOptions
     """The overview page's reuse key: the renderer, every unit page's key, the stamp and shell."""
     return hashlib.sha256(json.dumps([renderer_digest(), sorted(keys.items()), stamp, shell, opts.offline,
                                       n_units]).encode()).hexdigest()[:32]
-
-
-def _draw_reusing(run: _Run, out: Path, stamp: str, shell: str, opts: MapOptions, old: dict, old_units: dict[str, str],
-                  prev_dir: Path, chosen: Sequence[Unit], keys: dict[str, str], draw_overview: bool, reused: set[str],
-                  jobs: int) -> None:
-    """Link every unit page whose key the previous maps folder's manifest holds (adding it to `reused`), draw the
-    others (and the overview when `draw_overview`)."""
-    same_shell = old.get("shell") == shell
-    todo = []
-    for u in chosen:
-        rel = _unit_rel(u)
-        data_file = rel + (".html" if opts.offline else ".js")
-        if old_units.get(u.id) == keys[u.id] and (prev_dir / data_file).exists() \
-                and (not opts.offline or old.get("stamp") == stamp) and _reuse(prev_dir / data_file, out / data_file):
-            reused.add(u.id)
-            if not opts.offline and not (same_shell and (prev_dir / f"{rel}.html").exists()
-                                         and _reuse(prev_dir / f"{rel}.html", out / f"{rel}.html")):
-                _write_unit_shell(out, u, f"{u.name} — {run.result.region.name}", opts, stamp)
-        else:
-            todo.append(u)
-    _draw_all(run, out, stamp, draw_overview, todo, jobs)
 
 
 UNITS_PER_TASK = 12
