@@ -33,7 +33,7 @@ __all__ = [
 
 
 def load_region(spec: str = "浙江省", files: str | Path | Sequence[str | Path] = (), *, crs: str = "auto",
-                encoding: str | None = None, rules: RuleSet | None = None) -> Region:
+                encoding: str | None = None, rules: RuleSet | None = None, jobs: int = 1) -> Region:
     """Load an embedded region, optionally with some layers replaced by the user's files.
 
     Parameters
@@ -53,6 +53,9 @@ def load_region(spec: str = "浙江省", files: str | Path | Sequence[str | Path
         Text encoding of CSV/Shapefile attributes (default: UTF-8, else GBK/GB18030).
     rules
         Rules whose lead and expert rules the `warnings` check (no such warnings without).
+    jobs
+        Processes for the first read of a region of several files (the country): a forked worker
+        fills the region store with some while this process reads the others. The same region.
 
     Returns
     -------
@@ -69,7 +72,7 @@ def load_region(spec: str = "浙江省", files: str | Path | Sequence[str | Path
     from .roster import roster_warnings
     from .validate import region_from_tables
 
-    base = regions.load(spec)
+    base = regions.load(spec, jobs=jobs)
     paths = [str(files)] if isinstance(files, (str, Path)) else [str(f) for f in files]
     if not paths:
         return base

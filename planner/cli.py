@@ -450,7 +450,7 @@ def plan(region: str | None, rules_name: str, backend: str, time_limit_s: float,
     else:  # a county or city comes from its small extract in the cache folder (the province file is slow to scan)
         from .regions import load
 
-        reg = load(region or DEFAULT_REGION, cache_dir=None if no_cache else cache_dir)
+        reg = load(region or DEFAULT_REGION, cache_dir=None if no_cache else cache_dir, jobs=jobs if executor == "process" else 1)
     travel = load_travel(rs, od_file, road_file, region=reg)
     prev = read_plan(previous) if previous else None
     units_hint = len(reg.counties)

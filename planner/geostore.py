@@ -120,20 +120,52 @@ def load_layers(source: Path, layers: tuple[str, ...], folder: Path | None) -> d
     raws = _read_entry(entry, layers, sha)
     if raws is not None:
         return {layer: _frame(raw) for layer, raw in raws.items()}
+    frames = {}
+    for layer, raw in _store_miss(source, data, layers, entry, sha).items():
+        # a layer the store does not keep (None): read_dataframe's own frame
+        frames[layer] = pyogrio.read_dataframe(source, layer=layer, use_arrow=False) if raw is None else _frame(raw)
+    return frames
+
+
+def _store_miss(source: Path, data: bytes, layers: tuple[str, ...], entry: Path, sha: str) -> dict[str, Raw | None]:
+    """Each layer's raw arrays read from the source's bytes (None: one the store does not keep), and the
+    entry written when it keeps them all."""
     gpkg = _unzipped(source, data)
     del data
-    raws = {}
-    frames = {}
-    for layer in layers:
-        raw = _read_raw(source if gpkg is None else gpkg, layer)
-        if raw is None:  # a layer the store does not keep: read_dataframe's own frame, and no entry
-            frames[layer] = pyogrio.read_dataframe(source, layer=layer, use_arrow=False)
-        else:
-            raws[layer] = raw
-            frames[layer] = _frame(raw)
-    if len(raws) == len(layers):
-        _write_entry(entry, raws, source.name, sha)
-    return frames
+    raws: dict[str, Raw | None] = {layer: _read_raw(source if gpkg is None else gpkg, layer) for layer in layers}
+    if all(raw is not None for raw in raws.values()):
+        _write_entry(entry, raws, source.name, sha)  # type: ignore[arg-type]
+    return raws
+
+
+def has_entry(source: Path, folder: Path) -> bool:
+    """Whether the store holds an entry of a file by this name in the current layout (its bytes not hashed:
+    a hint of what a read will find, not a promise; `load_layers` decides)."""
+    tag = _entry_path(folder, source, "0" * 64).name.rsplit(".", 2)[-2]
+    return any(folder.glob(f"{glob.escape(source.name)}.*.{tag}.store"))
+
+
+def fill(sources: list[Path], layers: tuple[str, ...], folder: Path) -> int:
+    """Make the store's entries of these files where it lacks them, without building their frames; the number
+    of files read.
+
+    Run in a worker forked beside the first read of several files (`planner.regions.load` with jobs):
+    the worker reads some files into the store while the reader reads the others, then reads the
+    worker's from the store. Whatever the worker could not store, the reader reads from its file.
+    """
+    read = 0
+    for source in sources:
+        try:
+            data = source.read_bytes()
+        except OSError:
+            continue  # the reader names it
+        sha = hashlib.sha256(data).hexdigest()
+        try:
+            _store_miss(source, data, layers, _entry_path(folder, source, sha), sha)
+        except Exception:  # a file GDAL cannot read: the reader reads it again and names the trouble
+            continue
+        read += 1
+    return read
 
 
 # --- the entry: a JSON header (fields, dtypes, buffer offsets, payload digest) and one payload ---------

@@ -157,7 +157,7 @@ EXTRACT_MAX_COUNTIES = 40
 EXTRACT_FORMAT = 1
 
 
-def load(spec: str | RegionSpec = DEFAULT_REGION, *, cache_dir: str | Path | None = None) -> Region:
+def load(spec: str | RegionSpec = DEFAULT_REGION, *, cache_dir: str | Path | None = None, jobs: int = 1) -> Region:
     """Load an embedded region by name or code as a Region (trusted data: validated when built).
 
     Parameters
@@ -169,6 +169,11 @@ def load(spec: str | RegionSpec = DEFAULT_REGION, *, cache_dir: str | Path | Non
         province's zipped GeoPackage takes about ten times longer than from its extract (the
         CLI passes its cache folder, so a one-county re-solve does not re-read the province).
         The extract is keyed by the data files' size and time and the planner version.
+    jobs
+        With more than one, a region of several files that the store (planner.geostore) lacks
+        is read in two processes: a forked worker fills the store with some of the files while
+        this process reads the others, then reads the worker's from the store. The region is
+        the same as with one.
     """
     rs = spec if isinstance(spec, RegionSpec) else resolve(spec)
     base = data_dir()
@@ -178,47 +183,104 @@ def load(spec: str | RegionSpec = DEFAULT_REGION, *, cache_dir: str | Path | Non
             return _assemble(rs, *_read_extract(extract))
         except Exception:  # a damaged or foreign extract is a miss: read the embedded data again
             pass
+    wanted = set(rs.counties)
+    store = geostore.store_folder()
+    paths = [base / file for file in rs.files]
+    mine, theirs, filled = paths, [], None
+    if store is not None and jobs > 1:
+        mine, theirs = _fill_split(paths, store)
+        if theirs:
+            from .executor import fork_call
+
+            filled = fork_call(geostore.fill, theirs, _LAYERS, store)
+    pieces = {}
+    for path in mine:
+        pieces[path] = _file_parts(_store_reader(path, store) if store is not None else _source_reader(path), wanted)
+    if filled is not None:
+        try:
+            filled()
+        except Exception:  # the worker died (memory): what it stored is read from the store, the rest from the files
+            pass
+    for path in theirs:
+        pieces[path] = _file_parts(_store_reader(path, store), wanted)  # type: ignore[arg-type]
     parts: dict[str, list[pd.DataFrame]] = {k: [] for k in ("counties", "townships", "villages", "facilities", "staff")}
     about: dict[str, str] = {}
-    wanted = set(rs.counties)
     context_counties: list[pd.DataFrame] = []
-    store = geostore.store_folder()
-    for file in rs.files:
-        path = base / file
-        read = _store_reader(path, store) if store is not None else _source_reader(path)
-        all_counties = read("counties", None, None)
-        counties = all_counties[all_counties["adcode"].isin(wanted)]
-        codes = sorted(counties["adcode"])
-        if not codes:
+    for path in paths:  # in the files' order, however they were read
+        got = pieces[path]
+        if got is None:
             continue
-        only = None if len(counties) == len(all_counties) else codes
-        # The rest of the region's cities: their hospitals send experts and may lead as a fallback.
-        rest = all_counties[all_counties["city_code"].isin(set(counties["city_code"])) & ~all_counties["adcode"].isin(wanted)]
-        if len(rest):
-            context_counties.append(pd.DataFrame(rest.drop(columns="geometry")))
-            context = read("facilities", "county_code", sorted(rest["adcode"]))
-            context = context[context["admin_level"].isin(CONTEXT_LEVELS)]
-            context["context"] = True
-            parts["facilities"].append(context)
-        parts["counties"].append(counties)
-        parts["townships"].append(read("townships", "county_code", only))
-        parts["villages"].append(read("villages", _CODE_PREFIX, only))
-        facilities = read("facilities", "county_code", only)
-        facilities["context"] = False
-        parts["facilities"].append(facilities)
-        staff = read("staff", None, None)
-        # A file's staff rows name only that file's facilities (ids carry the city code), so this
-        # file's facilities are enough: the ids of every file read so far made loading the country
-        # quadratic in its 31 files (7.6 s of 24.7 s).
-        ids = facilities["facility_id"].to_numpy()
-        if len(rest):
-            ids = np.concatenate([ids, context["facility_id"].to_numpy()])
-        parts["staff"].append(staff[staff["facility_id"].isin(ids)])  # (a set() of a str Series iterates in Python)
-        about.update(dict(zip(*read("about", None, None)[["key", "value"]].to_numpy().T)))
+        for key in parts:
+            parts[key].extend(got[key])
+        context_counties.extend(got["context_counties"])
+        about.update(got["about"])
     ctx = pd.concat(context_counties, ignore_index=True) if context_counties else None
     if extract is not None:
         _write_extract(extract, parts, about, ctx)
     return _assemble(rs, parts, about, ctx)
+
+
+def _fill_split(paths: list[Path], store: Path) -> tuple[list[Path], list[Path]]:
+    """The files this process reads, and those a forked worker stores first (none when forking does not pay:
+    fewer than two files missing from the store, or no fork on this system).
+
+    Halves by size, the largest files first, each to the lighter side: this process reads the
+    worker's files from the store once both are done, so the two should end together."""
+    import multiprocessing
+
+    missing = [p for p in paths if not geostore.has_entry(p, store)]
+    if len(missing) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return paths, []
+    sizes = {}
+    for p in missing:
+        try:
+            sizes[p] = p.stat().st_size
+        except OSError:
+            sizes[p] = 0  # read here: the reader names it
+    here = there = 0
+    theirs = set()
+    for p in sorted(missing, key=lambda q: (-sizes[q], str(q))):
+        if sizes[p] and there < here:
+            theirs.add(p)
+            there += sizes[p]
+        else:
+            here += sizes[p]
+    return [p for p in paths if p not in theirs], [p for p in paths if p in theirs]
+
+
+def _file_parts(read: Reader, wanted: set[str]) -> dict | None:
+    """The region's rows of one file (None: the file holds none of its counties)."""
+    all_counties = read("counties", None, None)
+    counties = all_counties[all_counties["adcode"].isin(wanted)]
+    codes = sorted(counties["adcode"])
+    if not codes:
+        return None
+    got: dict = {k: [] for k in ("counties", "townships", "villages", "facilities", "staff", "context_counties")}
+    only = None if len(counties) == len(all_counties) else codes
+    # The rest of the region's cities: their hospitals send experts and may lead as a fallback.
+    rest = all_counties[all_counties["city_code"].isin(set(counties["city_code"])) & ~all_counties["adcode"].isin(wanted)]
+    if len(rest):
+        got["context_counties"].append(pd.DataFrame(rest.drop(columns="geometry")))
+        context = read("facilities", "county_code", sorted(rest["adcode"]))
+        context = context[context["admin_level"].isin(CONTEXT_LEVELS)]
+        context["context"] = True
+        got["facilities"].append(context)
+    got["counties"].append(counties)
+    got["townships"].append(read("townships", "county_code", only))
+    got["villages"].append(read("villages", _CODE_PREFIX, only))
+    facilities = read("facilities", "county_code", only)
+    facilities["context"] = False
+    got["facilities"].append(facilities)
+    staff = read("staff", None, None)
+    # A file's staff rows name only that file's facilities (ids carry the city code), so this
+    # file's facilities are enough: the ids of every file read so far made loading the country
+    # quadratic in its 31 files (7.6 s of 24.7 s).
+    ids = facilities["facility_id"].to_numpy()
+    if len(rest):
+        ids = np.concatenate([ids, context["facility_id"].to_numpy()])
+    got["staff"].append(staff[staff["facility_id"].isin(ids)])  # (a set() of a str Series iterates in Python)
+    got["about"] = dict(zip(*read("about", None, None)[["key", "value"]].to_numpy().T))
+    return got
 
 
 def _assemble(rs: RegionSpec, parts: dict[str, list[pd.DataFrame]], about: dict[str, str],

@@ -149,16 +149,84 @@ def test_an_embedded_region_loads_the_same_with_and_without_the_store(monkeypatc
     plain = regions.load(region)
     monkeypatch.setenv(geostore.CACHE_ENV, str(tmp_path))
     for _ in range(2):  # the run that fills the store, and one that reads it
-        stored = regions.load(region)
-        for name in ("counties", "townships", "villages", "facilities", "staff", "context_counties"):
-            x, y = getattr(stored, name), getattr(plain, name)
-            assert type(x) is type(y)
-            pd.testing.assert_frame_equal(pd.DataFrame(x).drop(columns="geometry", errors="ignore"),
-                                          pd.DataFrame(y).drop(columns="geometry", errors="ignore"), check_exact=True)
-            if "geometry" in x.columns:
-                assert x.geometry.geom_equals_exact(y.geometry, 0).all()
-        assert stored.about == plain.about
+        _assert_same_region(regions.load(region), plain)
     assert list(tmp_path.glob("*.store"))
+
+
+def _assert_same_region(stored: regions.Region, plain: regions.Region) -> None:
+    for name in ("counties", "townships", "villages", "facilities", "staff", "context_counties"):
+        x, y = getattr(stored, name), getattr(plain, name)
+        assert type(x) is type(y)
+        pd.testing.assert_frame_equal(pd.DataFrame(x).drop(columns="geometry", errors="ignore"),
+                                      pd.DataFrame(y).drop(columns="geometry", errors="ignore"), check_exact=True)
+        if "geometry" in x.columns:
+            assert x.geometry.geom_equals_exact(y.geometry, 0).all()
+    assert stored.about == plain.about
+
+
+def _small_country(tmp_path: Path, n_files: int) -> Path:
+    """A data folder holding the embedded data's smallest files and their catalog rows (its 全国 is theirs)."""
+    import csv
+
+    built = regions.data_dir()
+    files = sorted((p for p in built.glob("*.gpkg.zip")), key=lambda p: (p.stat().st_size, p.name))[:n_files]
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for f in files:
+        (folder / f.name).symlink_to(f)
+    with open(built / "catalog.csv", encoding="utf-8", newline="") as src:
+        rows = list(csv.DictReader(src))
+    with open(folder / "catalog.csv", "w", encoding="utf-8", newline="") as out:
+        w = csv.DictWriter(out, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(r for r in rows if r["file"] in {f.name for f in files})
+    return folder
+
+
+@pytest.mark.parametrize("writable", [True, False])
+def test_the_first_read_of_several_files_fills_the_store_in_two_processes(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path, writable: bool) -> None:
+    monkeypatch.setenv("PLANNER_DATA_DIR", str(_small_country(tmp_path, 3)))
+    monkeypatch.setenv(geostore.CACHE_ENV, "off")
+    plain = regions.load("全国")
+    store = tmp_path / "store"
+    if not writable:
+        (tmp_path / "blocker").write_text("a file where the store's folder would be")
+        store = tmp_path / "blocker" / "store"
+    monkeypatch.setenv(geostore.CACHE_ENV, str(store))
+    readers = tmp_path / "readers.txt"
+    read_raw = geostore._read_raw
+
+    def logged(source: object, layer: str) -> object:
+        with open(readers, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        return read_raw(source, layer)
+
+    monkeypatch.setattr(geostore, "_read_raw", logged)
+    _assert_same_region(regions.load("全国", jobs=2), plain)
+    pids = set(readers.read_text().split())
+    assert str(os.getpid()) in pids and len(pids) == 2  # this process and one forked worker read the files
+    if writable:
+        assert len(list(store.glob("*.store"))) == 3
+        readers.unlink()
+        _assert_same_region(regions.load("全国", jobs=2), plain)  # all from the store: no file read, no worker
+        assert not readers.exists()
+    else:  # nothing could be stored: this process read the worker's files again, from their GeoPackages
+        assert readers.read_text().split().count(str(os.getpid())) == 3 * len(regions._LAYERS)
+
+
+def test_the_fill_splits_only_the_missing_files_by_size(tmp_path: Path) -> None:
+    folder = tmp_path / "store"
+    folder.mkdir()
+    paths = []
+    for name, size in [("a.gpkg", 50), ("b.gpkg", 40), ("c.gpkg", 30), ("d.gpkg", 20), ("e.gpkg", 999)]:
+        (tmp_path / name).write_bytes(b"x" * size)
+        paths.append(tmp_path / name)
+    # e is stored already (an entry by its name in the current layout): this process reads it
+    (geostore._entry_path(folder, paths[4], "0" * 64)).write_bytes(b"")
+    mine, theirs = regions._fill_split(paths, folder)
+    assert (mine, theirs) == ([paths[0], paths[3], paths[4]], [paths[1], paths[2]])  # 50 + 20 here, 40 + 30 there
+    assert regions._fill_split(paths[3:], folder) == (paths[3:], [])  # one file missing: no worker
 
 
 def _same_array(a: np.ndarray | None, b: np.ndarray | None) -> bool:
