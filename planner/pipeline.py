@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import multiprocessing
@@ -296,10 +297,22 @@ def _run_plan(region: Region, rules: RuleSet, options: SolveOptions, *, travel: 
         # The solve's workers were forked; the services' spawned ones (their stages have a task per county or
         # so) start while this process checks the plan.
         prestart(jobs, executor, SERVICE_MODULES)
+    from .executor import fork_call, forks
+
+    # On a large region what plan.json records of the rules' reading is made in a forked worker while this
+    # process checks the plan (the country: 2.4 s and 2.5 s, each on one core).
+    policy = (fork_call(_policy_meta, plan, region, units, rules)
+              if forks(jobs, executor, len(units)) and len(units) >= FORK_CHECK_UNITS else None)
     t2 = time.perf_counter()
-    statuses = check_plan(plan, units, rules.rules)
+    try:
+        statuses = check_plan(plan, units, rules.rules)
+    except BaseException:
+        if policy is not None:
+            with contextlib.suppress(Exception):
+                policy()  # the worker joined before the error goes on
+        raise
     timings["check_s"] = time.perf_counter() - t2
-    _record_policy(plan, region, units, rules)
+    plan.meta.update(_policy_meta(plan, region, units, rules) if policy is None else policy())
     from .check import integrity_statuses, structure_violations
 
     structure = structure_violations(plan, set(region.townships.index.tolist()), set(region.facilities.index.tolist()))
@@ -318,15 +331,16 @@ SERVICE_MODULES = ("planner.dialysis", "planner.villages.run", "planner.access.r
 """Modules whose tasks the services send to spawned workers (imported by them at `prestart`)."""
 
 
-def _record_policy(plan: Plan, region: Region, units: list[Unit], rules: RuleSet) -> None:
+def _policy_meta(plan: Plan, region: Region, units: list[Unit], rules: RuleSet) -> dict[str, object]:
     """What plan.json records of how the rules were read: lead exceptions used, city-grid districts, membership."""
     from .rules.community import city_grid_districts, lead_exceptions, membership_summary
 
-    plan.meta["lead_exceptions"] = [b.as_dict() for b in lead_exceptions(units, plan, rules.rules)]
+    meta: dict[str, object] = {"lead_exceptions": [b.as_dict() for b in lead_exceptions(units, plan, rules.rules)]}
     districts = city_grid_districts(region, rules.rules)
     if districts:
-        plan.meta["city_grid_districts"] = [d.as_dict() for d in districts]
-    plan.meta["membership"] = membership_summary(units, plan, rules.rules)
+        meta["city_grid_districts"] = [d.as_dict() for d in districts]
+    meta["membership"] = membership_summary(units, plan, rules.rules)
+    return meta
 
 
 def run_services(result: RunResult, options: SolveOptions = SolveOptions(), *, jobs: int = 1,
@@ -334,7 +348,6 @@ def run_services(result: RunResult, options: SolveOptions = SolveOptions(), *, j
     """Dispatch, dialysis and reserved capacity on a solved plan, each re-checked independently."""
     parallel = {"jobs": jobs, "executor": executor, "address": address}
     from .capacity import reserved_capacity
-    from .check import check_capacity, check_dialysis, check_dispatch
     from .dialysis import site_region
     from .dispatch import dispatch_region
 
@@ -350,11 +363,41 @@ def run_services(result: RunResult, options: SolveOptions = SolveOptions(), *, j
     result.capacity = reserved_capacity(result.region, result.plan, rules)
     rows = [row for d in result.dispatch for row in d.rows]
     sites = [(d.county, fid) for d in result.dialysis for fid in d.sites]
-    result.service_statuses = (check_dispatch(result.region, result.plan, rows, rules)
-                               + check_dialysis(result.region, sites, rules) + check_capacity(result.capacity, rules))
-    _run_access(result, rows, options, **parallel)
-    _run_villages(result, **parallel)
+    # On a large region the services' checks run in forked workers beside the access and village phases,
+    # whose own workers leave a core idle part of the time (the country: 3.4 s of checks); the statuses are
+    # the same objects, collected before this returns.
+    from .executor import fork_call, forks
+
+    later = forks(jobs, executor, len(result.units)) and len(result.units) >= FORK_CHECK_UNITS
+    pending: list[Callable[[], None]] = []
+    try:
+        if later:
+            got = fork_call(_service_statuses, result.region, result.plan, rows, sites, result.capacity, rules)
+            pending.append(lambda: setattr(result, "service_statuses", got()))
+        else:
+            result.service_statuses = _service_statuses(result.region, result.plan, rows, sites, result.capacity, rules)
+        _run_access(result, rows, options, pending=pending if later else None, **parallel)
+        _run_villages(result, **parallel)
+    except BaseException:
+        for collect in pending:
+            with contextlib.suppress(Exception):
+                collect()  # each worker joined and its pool shut down before the error goes on
+        raise
+    for collect in pending:
+        collect()
     return result
+
+
+FORK_CHECK_UNITS = 200
+"""Units from which the services' checks run in forked workers (`run_services`): a province has 60-180 and
+its checks take a few tenths of a second; the country has 2,847."""
+
+
+def _service_statuses(region: Region, plan: Plan, rows: list, sites: list, capacity: object, rules: list) -> list:
+    """The dispatch, dialysis and reserved-capacity checks' statuses, in that order."""
+    from .check import check_capacity, check_dialysis, check_dispatch
+
+    return check_dispatch(region, plan, rows, rules) + check_dialysis(region, sites, rules) + check_capacity(capacity, rules)
 
 
 def _run_villages(result: RunResult, *, jobs: int = 1, executor: str = "process", address: str | None = None) -> None:
@@ -381,8 +424,10 @@ def _run_villages(result: RunResult, *, jobs: int = 1, executor: str = "process"
 
 
 def _run_access(result: RunResult, roster: list, options: SolveOptions, *, jobs: int = 1, executor: str = "process",
-                address: str | None = None) -> None:
-    """The access phase (planner.access): tables and their independent check, when the rules have access rules."""
+                address: str | None = None, pending: list[Callable[[], None]] | None = None) -> None:
+    """The access phase (planner.access): tables and their independent check, when the rules have access rules.
+
+    With `pending` (a list), the check runs in a forked worker and what collects its statuses is appended."""
     from .access.check import check_access
     from .access.run import run_access
 
@@ -392,7 +437,14 @@ def _run_access(result: RunResult, roster: list, options: SolveOptions, *, jobs:
                                jobs=jobs, executor=executor, address=address)
     if result.access is not None:
         scopes = {u.id: (u.scope, tuple(u.county_codes), u.city_code) for u in result.units}
-        result.access_statuses = check_access(result.region, result.plan, result.access.tables, rules, result.travel, scopes)
+        args = (result.region, result.plan, result.access.tables, rules, result.travel, scopes)
+        if pending is None:
+            result.access_statuses = check_access(*args)
+        else:
+            from .executor import fork_call
+
+            got = fork_call(check_access, *args)
+            pending.append(lambda: setattr(result, "access_statuses", got()))
         result.timings_s["access_s"] = time.perf_counter() - t0
 
 

@@ -97,6 +97,32 @@ def test_two_workers_give_the_byte_identical_plan(hangzhou, serial) -> None:
     assert fingerprint(run_plan(hangzhou, load_rules("zhejiang-2026"), SolveOptions(), jobs=2)) == serial
 
 
+def test_checks_and_policy_records_made_in_forked_workers_are_those_made_here(hangzhou, serial, monkeypatch) -> None:
+    """The country's checks of the services and access, and plan.json's policy records, are made by workers
+    forked beside the next phase (pipeline.FORK_CHECK_UNITS: 杭州市's 13 units are let through here)."""
+    import planner.executor as executor
+    from planner import pipeline
+    from planner.check import compliance_lines
+
+    here = run_plan(hangzhou, load_rules("zhejiang-2026"), SolveOptions())
+    forked = []
+    fork_call = executor.fork_call
+
+    def counted(fn, *args):
+        forked.append(fn.__name__)
+        return fork_call(fn, *args)
+
+    monkeypatch.setattr(executor, "fork_call", counted)
+    monkeypatch.setattr(pipeline, "FORK_CHECK_UNITS", 1)
+    there = run_plan(hangzhou, load_rules("zhejiang-2026"), SolveOptions(), jobs=2)
+    assert {"_policy_meta", "_service_statuses", "check_access"} <= set(forked)
+    assert fingerprint(there) == serial
+    for name in ("statuses", "service_statuses", "access_statuses", "village_statuses", "integrity_statuses"):
+        assert compliance_lines(getattr(there, name)) == compliance_lines(getattr(here, name)), name
+    assert [s.rule.id for s in there.all_statuses] == [s.rule.id for s in here.all_statuses]
+    assert there.plan.meta["membership"] == here.plan.meta["membership"] and there.plan.meta["membership"]["counts"]
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
