@@ -62,15 +62,38 @@ def _xy(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: CircuitCoverage, travel: TravelModel,
-                  plan: Plan | None = None, licensed: dict[str, int] | None = None) -> RuleStatus:
+                  plan: Plan | None = None, licensed: dict[str, int] | None = None, *,
+                  fork_routes: bool = False) -> RuleStatus:
     """Every village is resident-served (a licensed physician within the rule's minutes, recomputed from the data) or
     visited on as many distinct weekdays as its population requires; routes start and end at a health center of the
     rule's kinds in the village's county, or (with `lead` teams) at the lead of every visited village's community in
     `plan`, last at most the working day (travel recomputed, plus service at each stop), and no center or lead sends
     more teams on a day than it has. Villages short of visits are violations; the plan's reason, when it gives one,
-    is quoted. `licensed` (licensed physicians per facility, as `_licensed` reads them) saves reading the staff again."""
-    from itertools import groupby
+    is quoted. `licensed` (licensed physicians per facility, as `_licensed` reads them) saves reading the staff again.
 
+    With `fork_routes` the routes are checked in a forked worker while this process checks the villages (the
+    country: about half of the rule's seconds each); the violations are the same, villages' first."""
+    counties = _counties(region, rule)
+    later = None
+    if fork_routes:
+        from ..executor import fork_call
+
+        later = fork_call(_circuit_routes, region, tables, rule, travel, plan, counties)
+    try:
+        found = _circuit_villages(region, tables, rule, travel, counties, licensed)
+    except BaseException:
+        if later is not None:
+            with contextlib.suppress(Exception):
+                later()  # the worker is joined and its pool shut down before the error goes on
+        raise
+    found += later() if later is not None else _circuit_routes(region, tables, rule, travel, plan, counties)
+    return RuleStatus(rule, len(counties), tuple(found))
+
+
+def _circuit_villages(region: Region, tables: dict[str, pd.DataFrame], rule: CircuitCoverage, travel: TravelModel,
+                      counties: list[str], licensed: dict[str, int] | None) -> list[Violation]:
+    """The circuit rule's village half: every village of `counties` listed, and served by a resident physician or
+    visited on enough distinct days."""
     found: list[Violation] = []
     county_name = functools.cache(region.county_name)   # each county's name looked up once (~1 ms a look-up)
     modes = tables.get("village_modes", pd.DataFrame())
@@ -83,7 +106,6 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
         for v, r, rz in zip(_strs(modes, "village"), modes.get("reason", pd.Series("", index=modes.index)).astype(str).tolist(),
                             reason_zh.astype(str).tolist()):
             listed[v] = (r, rz or r)
-    counties = _counties(region, rule)
     by_village: defaultdict[str, set[int]] = defaultdict(set)  # not setdefault(v, set()): no empty set per row
     if len(routes):
         for v, d in zip(_strs(routes, "village"), _ints(routes, "weekday")):
@@ -148,96 +170,117 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
                             f"{vname}（{code}）：{rule.resident_max_minutes:g}分钟内无执业（助理）医师（最近"
                             f"{nearest:.0f}分钟），每周需巡回诊疗{need}次，路线安排{got}次"
                             + (f"（{reason_zh}）" if reason else "；未列明无法到达的原因")))
-    if len(routes):
-        covered = set(counties)
-        kind_of = dict(zip(fac_id, _strs(fac, "kind")))
-        county_of_fac = dict(zip(fac_id, fac_county.tolist()))
-        name_of_fac = dict(zip(fac_id, _strs(fac, "name")))
-        fac_at = {f: k for k, f in enumerate(fac_id)}
-        vil_at = {v: k for k, v in enumerate(vil_code)}
-        county_of_vil = dict(zip(vil_code, vil_county.tolist()))
-        recs = sorted(zip(_strs(routes, "team"), _ints(routes, "weekday"), _ints(routes, "stop"), _strs(routes, "base"),
-                          _strs(routes, "county"), _strs(routes, "village"), _strs(routes, "village_name"),
-                          _strs(routes, "arrival"), routes["route_minutes"].astype(float).tolist()))
-        cnames = {c: county_name(c) for c in sorted(set(_strs(routes, "county")))}
-        # The lead of each township's community, from the plan (not from the tables' `role` column).
-        lead_of = {str(t): str(lead) for t, lead in plan.assignment().items()} if plan is not None else {}
-        town_of_vil = dict(zip(vil_code, _strs(vil_all, "township_code"))) if len(vil_all) else {}
-        legs_of = _RouteMinutes(travel, recs, fac_at, fac_x, fac_y, vil_at, vil_x, vil_y)
-        lead_bases: set[str] = set()
-        for (team, day), grp in groupby(recs, key=lambda r: (r[0], r[1])):
-            grp = list(grp)
-            base, county = grp[0][3], grp[0][4]
-            cname = cnames[county]
-            label = f"{team} {WEEKDAYS_ZH[int(day) - 1]}"
-            center = kind_of.get(base) in rule.base_kinds and county_of_fac.get(base) == county
-            as_lead = (not center and rule.lead_teams > 0 and base in kind_of
-                       and all(lead_of.get(town_of_vil.get(r[5], "")) == base for r in grp))
-            if as_lead:
-                lead_bases.add(base)
-            elif not center:
-                if rule.lead_teams > 0:
-                    found.append(_v(rule, county, cname, f"route {label} leaves from {base}, neither a health center of "
-                                    f"{'/'.join(rule.base_kinds)} in the county nor the lead of every visited village's "
-                                    "community", f"路线{label}的出发机构{base}既不是本县卫生院，也不是所到行政村医共体的牵头医院"))
-                else:
-                    found.append(_v(rule, county, cname, f"route {label} leaves from {base}, not a health center of "
-                                    f"{'/'.join(rule.base_kinds)} in the county", f"路线{label}的出发机构{base}不是本县卫生院"))
-                continue
-            if county not in covered:
-                continue
-            stops = [r[2] for r in grp]
-            if stops != list(range(1, len(stops) + 1)):
-                found.append(_v(rule, county, cname, f"route {label} numbers its stops {stops}", f"路线{label}站序不连续：{stops}"))
-            codes = [r[5] for r in grp]
-            bad = [c for c in codes if county_of_vil.get(c) != county]
-            if bad:
-                found.append(_v(rule, county, cname, f"route {label} visits {bad}, not villages of the county",
-                                f"路线{label}到访的{bad}不是本县行政村"))
-                continue
-            legs, back = legs_of(county, base, codes)
-            total = sum(legs) + back + rule.service_min * len(codes)
-            names = "、".join(r[6] for r in grp)
-            if total > rule.day_minutes + TOLERANCE_MIN:
-                found.append(_v(rule, county, cname,
-                                f"route {label} ({names}) takes {total:.0f} min (travel {sum(legs) + back:.0f} + "
-                                f"{len(codes)} x {rule.service_min:g} service), longer than the {rule.day_minutes:g} min day",
-                                f"路线{label}（{names}）需{total:.0f}分钟，超过每日{rule.day_minutes:g}分钟"))
-            written = grp[0][8]
-            if abs(written - total) > 1.0:
-                found.append(_v(rule, county, cname, f"route {label}: route_minutes says {written:.1f}, the data give {total:.1f}",
-                                f"路线{label}：route_minutes为{written:.1f}，按数据为{total:.1f}"))
-            t = float(rule.start_min)
-            for leg, r in zip(legs, grp):
-                t += leg
-                h, mm = r[7].split(":")
-                if abs(int(h) * 60 + int(mm) - t) > 1.0:
-                    found.append(_v(rule, county, cname, f"route {label}: arrival at {r[6]} is written {r[7]}, the data give "
-                                    f"{int(t) // 60:02d}:{int(t) % 60:02d}",
-                                    f"路线{label}：到达{r[6]}时间写为{r[7]}，按数据为{int(t) // 60:02d}:{int(t) % 60:02d}"))
-                    break
-                t += rule.service_min
-        teams: defaultdict[tuple[str, int], set[str]] = defaultdict(set)
-        twice: dict[tuple[str, int], int] = {}
-        for team, day, _stop, base, _c, v, *_rest in recs:
-            teams[base, day].add(team)
-            twice[v, day] = twice.get((v, day), 0) + 1
-        for (base, day), ts in sorted(teams.items()):
-            most = rule.teams_per_center if kind_of.get(base) in rule.base_kinds else 0
-            most += rule.lead_teams if base in lead_bases else 0
-            if len(ts) > most:
-                county = county_of_fac.get(base, "")
-                found.append(_v(rule, county, county_name(county),
-                                f"{name_of_fac.get(base, base)} sends {len(ts)} teams on {WEEKDAYS_ZH[day - 1]}, more than "
-                                f"its {most}",
-                                f"{name_of_fac.get(base, base)}{WEEKDAYS_ZH[day - 1]}派出{len(ts)}队，超过{most}队"))
-        for (v, day), n in sorted(twice.items()):
-            if n > 1:
-                county = county_of_vil.get(str(v), str(v)[:6])
-                found.append(_v(rule, county, county_name(county), f"village {v} is visited {n} times on "
-                                f"{WEEKDAYS_ZH[day - 1]} (visits count on distinct days)",
-                                f"行政村{v}在{WEEKDAYS_ZH[day - 1]}被巡回{n}次（按不同日计）"))
-    return RuleStatus(rule, len(counties), tuple(found))
+    return found
+
+
+def _circuit_routes(region: Region, tables: dict[str, pd.DataFrame], rule: CircuitCoverage, travel: TravelModel,
+                    plan: Plan | None, counties: list[str]) -> list[Violation]:
+    """The circuit rule's route half: bases, stop numbers, the county's villages, day length, written minutes and
+    arrival times, teams per base and day, one visit per village and day."""
+    from itertools import groupby
+
+    found: list[Violation] = []
+    routes = tables.get("routes", pd.DataFrame())
+    if not len(routes):
+        return found
+    county_name = functools.cache(region.county_name)   # each county's name looked up once (~1 ms a look-up)
+    fac = region.facilities
+    vil_all = region.villages
+    vil_county = region.village_counties().to_numpy()  # by township: a code's prefix is not always a county
+    vil_code = vil_all.index.astype(str).tolist()
+    vil_x, vil_y = _xy(vil_all)
+    fac_id = fac.index.astype(str).tolist()
+    fac_x, fac_y = _xy(fac)
+    fac_county = fac["county_code"].astype(str).to_numpy()
+    covered = set(counties)
+    kind_of = dict(zip(fac_id, _strs(fac, "kind")))
+    county_of_fac = dict(zip(fac_id, fac_county.tolist()))
+    name_of_fac = dict(zip(fac_id, _strs(fac, "name")))
+    fac_at = {f: k for k, f in enumerate(fac_id)}
+    vil_at = {v: k for k, v in enumerate(vil_code)}
+    county_of_vil = dict(zip(vil_code, vil_county.tolist()))
+    recs = sorted(zip(_strs(routes, "team"), _ints(routes, "weekday"), _ints(routes, "stop"), _strs(routes, "base"),
+                      _strs(routes, "county"), _strs(routes, "village"), _strs(routes, "village_name"),
+                      _strs(routes, "arrival"), routes["route_minutes"].astype(float).tolist()))
+    cnames = {c: county_name(c) for c in sorted(set(_strs(routes, "county")))}
+    # The lead of each township's community, from the plan (not from the tables' `role` column).
+    lead_of = {str(t): str(lead) for t, lead in plan.assignment().items()} if plan is not None else {}
+    town_of_vil = dict(zip(vil_code, _strs(vil_all, "township_code"))) if len(vil_all) else {}
+    legs_of = _RouteMinutes(travel, recs, fac_at, fac_x, fac_y, vil_at, vil_x, vil_y)
+    lead_bases: set[str] = set()
+    for (team, day), grp in groupby(recs, key=lambda r: (r[0], r[1])):
+        grp = list(grp)
+        base, county = grp[0][3], grp[0][4]
+        cname = cnames[county]
+        label = f"{team} {WEEKDAYS_ZH[int(day) - 1]}"
+        center = kind_of.get(base) in rule.base_kinds and county_of_fac.get(base) == county
+        as_lead = (not center and rule.lead_teams > 0 and base in kind_of
+                   and all(lead_of.get(town_of_vil.get(r[5], "")) == base for r in grp))
+        if as_lead:
+            lead_bases.add(base)
+        elif not center:
+            if rule.lead_teams > 0:
+                found.append(_v(rule, county, cname, f"route {label} leaves from {base}, neither a health center of "
+                                f"{'/'.join(rule.base_kinds)} in the county nor the lead of every visited village's "
+                                "community", f"路线{label}的出发机构{base}既不是本县卫生院，也不是所到行政村医共体的牵头医院"))
+            else:
+                found.append(_v(rule, county, cname, f"route {label} leaves from {base}, not a health center of "
+                                f"{'/'.join(rule.base_kinds)} in the county", f"路线{label}的出发机构{base}不是本县卫生院"))
+            continue
+        if county not in covered:
+            continue
+        stops = [r[2] for r in grp]
+        if stops != list(range(1, len(stops) + 1)):
+            found.append(_v(rule, county, cname, f"route {label} numbers its stops {stops}", f"路线{label}站序不连续：{stops}"))
+        codes = [r[5] for r in grp]
+        bad = [c for c in codes if county_of_vil.get(c) != county]
+        if bad:
+            found.append(_v(rule, county, cname, f"route {label} visits {bad}, not villages of the county",
+                            f"路线{label}到访的{bad}不是本县行政村"))
+            continue
+        legs, back = legs_of(county, base, codes)
+        total = sum(legs) + back + rule.service_min * len(codes)
+        names = "、".join(r[6] for r in grp)
+        if total > rule.day_minutes + TOLERANCE_MIN:
+            found.append(_v(rule, county, cname,
+                            f"route {label} ({names}) takes {total:.0f} min (travel {sum(legs) + back:.0f} + "
+                            f"{len(codes)} x {rule.service_min:g} service), longer than the {rule.day_minutes:g} min day",
+                            f"路线{label}（{names}）需{total:.0f}分钟，超过每日{rule.day_minutes:g}分钟"))
+        written = grp[0][8]
+        if abs(written - total) > 1.0:
+            found.append(_v(rule, county, cname, f"route {label}: route_minutes says {written:.1f}, the data give {total:.1f}",
+                            f"路线{label}：route_minutes为{written:.1f}，按数据为{total:.1f}"))
+        t = float(rule.start_min)
+        for leg, r in zip(legs, grp):
+            t += leg
+            h, mm = r[7].split(":")
+            if abs(int(h) * 60 + int(mm) - t) > 1.0:
+                found.append(_v(rule, county, cname, f"route {label}: arrival at {r[6]} is written {r[7]}, the data give "
+                                f"{int(t) // 60:02d}:{int(t) % 60:02d}",
+                                f"路线{label}：到达{r[6]}时间写为{r[7]}，按数据为{int(t) // 60:02d}:{int(t) % 60:02d}"))
+                break
+            t += rule.service_min
+    teams: defaultdict[tuple[str, int], set[str]] = defaultdict(set)
+    twice: dict[tuple[str, int], int] = {}
+    for team, day, _stop, base, _c, v, *_rest in recs:
+        teams[base, day].add(team)
+        twice[v, day] = twice.get((v, day), 0) + 1
+    for (base, day), ts in sorted(teams.items()):
+        most = rule.teams_per_center if kind_of.get(base) in rule.base_kinds else 0
+        most += rule.lead_teams if base in lead_bases else 0
+        if len(ts) > most:
+            county = county_of_fac.get(base, "")
+            found.append(_v(rule, county, county_name(county),
+                            f"{name_of_fac.get(base, base)} sends {len(ts)} teams on {WEEKDAYS_ZH[day - 1]}, more than "
+                            f"its {most}",
+                            f"{name_of_fac.get(base, base)}{WEEKDAYS_ZH[day - 1]}派出{len(ts)}队，超过{most}队"))
+    for (v, day), n in sorted(twice.items()):
+        if n > 1:
+            county = county_of_vil.get(str(v), str(v)[:6])
+            found.append(_v(rule, county, county_name(county), f"village {v} is visited {n} times on "
+                            f"{WEEKDAYS_ZH[day - 1]} (visits count on distinct days)",
+                            f"行政村{v}在{WEEKDAYS_ZH[day - 1]}被巡回{n}次（按不同日计）"))
+    return found
 
 
 class _RouteMinutes:
@@ -423,14 +466,17 @@ def check_remote(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], ru
 
 
 FORK_VILLAGES = 50_000
-"""With more villages than this (and jobs > 1) the remote rule is checked in a forked worker while this process
-checks the circuit rule (the country: 620,572 villages; 河南省 52,378; 浙江省 25,547 stays in this process)."""
+"""With more villages than this (and jobs > 1) the remote rule and the circuit rule's routes are checked in forked
+workers while this process checks the circuit rule's villages (the country: 620,572 villages; 河南省 52,378; 浙江省
+25,547 stays in this process)."""
 
 
 def check_villages(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], rules: list,
                    travel: TravelModel, *, jobs: int = 1, executor: str = "process") -> list[RuleStatus]:
     """One RuleStatus per enabled village rule, from the tables as written. With `jobs` > 1 on a large region the
-    remote rules run in a forked worker beside the circuit rules here; the statuses are the same, in rule order."""
+    remote rules run in a forked worker beside the circuit rules here, and each circuit rule's routes in another
+    (the circuit rule was ~7 s of the country's ~10 s check, with a core idle once the remote rule was done); the
+    statuses are the same, in rule order."""
     from ..executor import MIN_PARALLEL_ITEMS, fork_call, forks
 
     wanted = [r for r in rules if r.enabled and r.kind in ("circuit_coverage", "remote_consultation")]
@@ -438,15 +484,15 @@ def check_villages(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], 
         return []
     lic = _licensed(region)  # read once for both rules
     remote = [k for k, r in enumerate(wanted) if r.kind == "remote_consultation"]
+    big = len(region.villages) > FORK_VILLAGES and forks(jobs, executor, MIN_PARALLEL_ITEMS)
     later = None
-    if (remote and len(remote) < len(wanted) and len(region.villages) > FORK_VILLAGES
-            and forks(jobs, executor, MIN_PARALLEL_ITEMS)):
+    if big and remote and len(remote) < len(wanted):
         later = fork_call(_remote_statuses, region, plan, tables, [wanted[k] for k in remote], lic)
     done: dict[int, RuleStatus] = {}
     try:
         for k, rule in enumerate(wanted):
             if rule.kind == "circuit_coverage":
-                done[k] = check_circuit(region, tables, rule, travel, plan, lic)
+                done[k] = check_circuit(region, tables, rule, travel, plan, lic, fork_routes=big)
             elif later is None:
                 done[k] = check_remote(region, plan, tables, rule, lic)
     except BaseException:

@@ -272,7 +272,8 @@ def test_the_timetable_model_without_camel_case_aliases_is_the_cp_model_proto_an
     assert [(c, t.en) for c, t in ours.explanations] == [(c, t.en) for c, t in plain.explanations]
 
 
-def test_the_remote_rule_checked_in_a_forked_worker_gives_the_same_statuses_in_rule_order(run, monkeypatch):
+def test_the_remote_rule_and_the_circuit_routes_checked_in_forked_workers_give_the_same_statuses_in_rule_order(
+        run, monkeypatch):
     import planner.villages.check as check
 
     tables = dict(run.villages.tables)
@@ -285,6 +286,9 @@ def test_the_remote_rule_checked_in_a_forked_worker_gives_the_same_statuses_in_r
     forked = check.check_villages(run.region, run.plan, broken, rules, run.travel, jobs=2)
     assert [s.rule.id for s in forked] == [s.rule.id for s in here] == ["villages.circuit", "villages.remote"]
     assert all(s.violations for s in here)
+    circuit = [str(v) for v in here[0].violations]
+    # Both halves of the circuit rule report (the villages' here, the routes' in a worker when forked).
+    assert any("missing from village_modes" in m for m in circuit) and any("numbers its stops" in m for m in circuit)
     for a, b in zip(here, forked):
         assert a.units_checked == b.units_checked
         assert [(str(v), v.message.zh, v.unit) for v in a.violations] == [(str(v), v.message.zh, v.unit) for v in b.violations]
