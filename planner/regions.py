@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -194,8 +195,14 @@ def load(spec: str | RegionSpec = DEFAULT_REGION, *, cache_dir: str | Path | Non
 
             filled = fork_call(geostore.fill, theirs, _LAYERS, store)
     pieces = {}
-    for path in mine:
-        pieces[path] = _file_parts(_store_reader(path, store) if store is not None else _source_reader(path), wanted)
+    try:
+        for path in mine:
+            pieces[path] = _file_parts(_store_reader(path, store) if store is not None else _source_reader(path), wanted)
+    except BaseException:
+        if filled is not None:
+            with contextlib.suppress(Exception):
+                filled()  # the worker joined and its pool shut down before the error goes on
+        raise
     if filled is not None:
         try:
             filled()

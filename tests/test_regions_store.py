@@ -215,6 +215,22 @@ def test_the_first_read_of_several_files_fills_the_store_in_two_processes(monkey
         assert readers.read_text().split().count(str(os.getpid())) == 3 * len(regions._LAYERS)
 
 
+def test_an_error_here_while_the_worker_fills_joins_the_worker_before_it_goes_on(monkeypatch: pytest.MonkeyPatch,
+                                                                                 tmp_path: Path) -> None:
+    import multiprocessing
+
+    monkeypatch.setenv("PLANNER_DATA_DIR", str(_small_country(tmp_path, 3)))
+    monkeypatch.setenv(geostore.CACHE_ENV, str(tmp_path / "store"))
+
+    def broken(read: object, wanted: set[str]) -> None:
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(regions, "_file_parts", broken)  # this process's reads fail; the worker's fill does not
+    with pytest.raises(OSError, match="disk gone"):
+        regions.load("全国", jobs=2)
+    assert not multiprocessing.active_children()  # the fill's worker was joined and its pool shut down
+
+
 def test_the_fill_splits_only_the_missing_files_by_size(tmp_path: Path) -> None:
     folder = tmp_path / "store"
     folder.mkdir()
