@@ -61,6 +61,15 @@ def _xy(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(frame.geometry.x, dtype=float), np.asarray(frame.geometry.y, dtype=float)
 
 
+def _places(region: Region) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray, list[str], np.ndarray, np.ndarray,
+                                     np.ndarray]:
+    """The villages' counties (by township: a code's prefix is not always a county), codes and coordinates, then the
+    facilities' ids, coordinates and counties, as both halves of the circuit rule read them."""
+    vil, fac = region.villages, region.facilities
+    return (region.village_counties().to_numpy(), vil.index.astype(str).tolist(), *_xy(vil),
+            fac.index.astype(str).tolist(), *_xy(fac), fac["county_code"].astype(str).to_numpy())
+
+
 def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: CircuitCoverage, travel: TravelModel,
                   plan: Plan | None = None, licensed: dict[str, int] | None = None, *,
                   fork_routes: bool = False) -> RuleStatus:
@@ -111,14 +120,9 @@ def _circuit_villages(region: Region, tables: dict[str, pd.DataFrame], rule: Cir
         for v, d in zip(_strs(routes, "village"), _ints(routes, "weekday")):
             by_village[v].add(d)
     vil_all = region.villages
-    vil_county = region.village_counties().to_numpy()  # by township: a code's prefix is not always a county
-    vil_code = vil_all.index.astype(str).tolist()
-    vil_x, vil_y = _xy(vil_all)
-    fac_id = fac.index.astype(str).tolist()
-    fac_x, fac_y = _xy(fac)
+    vil_county, vil_code, vil_x, vil_y, fac_id, fac_x, fac_y, fac_county = _places(region)
     own = ~fac["context"].astype(bool).to_numpy() if "context" in fac.columns else np.ones(len(fac), dtype=bool)
     has_doc = np.array([lic.get(f, 0) > 0 for f in fac_id], dtype=bool) & own
-    fac_county = fac["county_code"].astype(str).to_numpy()
     vil_rows = positions_by(vil_county)   # grouped once: a mask per county was quadratic on the country's villages
     doc_at = np.flatnonzero(has_doc)
     doc_rows = positions_by(fac_county[has_doc]) if len(doc_at) else {}
@@ -186,12 +190,7 @@ def _circuit_routes(region: Region, tables: dict[str, pd.DataFrame], rule: Circu
     county_name = functools.cache(region.county_name)   # each county's name looked up once (~1 ms a look-up)
     fac = region.facilities
     vil_all = region.villages
-    vil_county = region.village_counties().to_numpy()  # by township: a code's prefix is not always a county
-    vil_code = vil_all.index.astype(str).tolist()
-    vil_x, vil_y = _xy(vil_all)
-    fac_id = fac.index.astype(str).tolist()
-    fac_x, fac_y = _xy(fac)
-    fac_county = fac["county_code"].astype(str).to_numpy()
+    vil_county, vil_code, vil_x, vil_y, fac_id, fac_x, fac_y, fac_county = _places(region)
     covered = set(counties)
     kind_of = dict(zip(fac_id, _strs(fac, "kind")))
     county_of_fac = dict(zip(fac_id, fac_county.tolist()))
