@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import gc
 import multiprocessing
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
@@ -200,6 +201,21 @@ def fork_call(fn: Callable[..., R], *args: Any) -> Callable[[], R]:
             gc.unfreeze()
 
     return result
+
+
+@contextlib.contextmanager
+def joined_on_error(pending: Iterable[Callable[[], Any] | None]) -> Iterator[None]:
+    """On an error in the block, call each of `pending` (what `fork_call` returned; None skipped), so that every
+    worker is joined and its pool shut down before the error goes on; their own errors give way to it. `pending`
+    is read when the error comes (a list the block appends to is seen whole)."""
+    try:
+        yield
+    except BaseException:
+        for collect in pending:
+            if collect is not None:
+                with contextlib.suppress(Exception):
+                    collect()
+        raise
 
 
 def forks(jobs: int, executor: str, n_items: int) -> bool:

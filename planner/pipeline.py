@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import hashlib
 import multiprocessing
@@ -297,20 +296,15 @@ def _run_plan(region: Region, rules: RuleSet, options: SolveOptions, *, travel: 
         # The solve's workers were forked; the services' spawned ones (their stages have a task per county or
         # so) start while this process checks the plan.
         prestart(jobs, executor, SERVICE_MODULES)
-    from .executor import fork_call, forks
+    from .executor import fork_call, forks, joined_on_error
 
     # On a large region what plan.json records of the rules' reading is made in a forked worker while this
     # process checks the plan (the country: 2.4 s and 2.5 s, each on one core).
     policy = (fork_call(_policy_meta, plan, region, units, rules)
               if forks(jobs, executor, len(units)) and len(units) >= FORK_CHECK_UNITS else None)
     t2 = time.perf_counter()
-    try:
+    with joined_on_error([policy]):
         statuses = check_plan(plan, units, rules.rules)
-    except BaseException:
-        if policy is not None:
-            with contextlib.suppress(Exception):
-                policy()  # the worker joined before the error goes on
-        raise
     timings["check_s"] = time.perf_counter() - t2
     plan.meta.update(_policy_meta(plan, region, units, rules) if policy is None else policy())
     from .check import integrity_statuses, structure_violations
@@ -366,11 +360,11 @@ def run_services(result: RunResult, options: SolveOptions = SolveOptions(), *, j
     # On a large region the services' checks run in forked workers beside the access and village phases,
     # whose own workers leave a core idle part of the time (the country: 3.4 s of checks); the statuses are
     # the same objects, collected before this returns.
-    from .executor import fork_call, forks
+    from .executor import fork_call, forks, joined_on_error
 
     later = forks(jobs, executor, len(result.units)) and len(result.units) >= FORK_CHECK_UNITS
     pending: list[Callable[[], None]] = []
-    try:
+    with joined_on_error(pending):
         if later:
             got = fork_call(_service_statuses, result.region, result.plan, rows, sites, result.capacity, rules)
             pending.append(lambda: setattr(result, "service_statuses", got()))
@@ -378,11 +372,6 @@ def run_services(result: RunResult, options: SolveOptions = SolveOptions(), *, j
             result.service_statuses = _service_statuses(result.region, result.plan, rows, sites, result.capacity, rules)
         _run_access(result, rows, options, pending=pending if later else None, **parallel)
         _run_villages(result, **parallel)
-    except BaseException:
-        for collect in pending:
-            with contextlib.suppress(Exception):
-                collect()  # each worker joined and its pool shut down before the error goes on
-        raise
     for collect in pending:
         collect()
     return result

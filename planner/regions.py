@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -194,15 +193,12 @@ def load(spec: str | RegionSpec = DEFAULT_REGION, *, cache_dir: str | Path | Non
             from .executor import fork_call
 
             filled = fork_call(geostore.fill, theirs, _LAYERS, store)
+    from .executor import joined_on_error
+
     pieces = {}
-    try:
+    with joined_on_error([filled]):
         for path in mine:
             pieces[path] = _file_parts(_store_reader(path, store) if store is not None else _source_reader(path), wanted)
-    except BaseException:
-        if filled is not None:
-            with contextlib.suppress(Exception):
-                filled()  # the worker joined and its pool shut down before the error goes on
-        raise
     if filled is not None:
         try:
             filled()

@@ -209,3 +209,23 @@ def test_forked_workers_write_through_stream_objects_of_their_own(tmp_path, monk
     assert all(ident != id(target) and used == fd for ident, used in out)
     lines = (tmp_path / "err.txt").read_text(encoding="utf-8").splitlines()
     assert sorted(lines) == sorted(f"worker line {k}" for k in range(16))
+
+
+def test_joined_on_error_collects_every_pending_worker_and_keeps_the_block_s_error() -> None:
+    from planner.executor import joined_on_error
+
+    called: list[str] = []
+
+    def fails() -> None:
+        called.append("fails")
+        raise RuntimeError("the worker's own error")
+
+    pending: list = [None, fails]
+    with pytest.raises(KeyError, match="the block's"):
+        with joined_on_error(pending):
+            pending.append(lambda: called.append("added in the block"))
+            raise KeyError("the block's")
+    assert called == ["fails", "added in the block"]
+    with joined_on_error([fails]):
+        pass  # no error: nothing is collected here
+    assert called == ["fails", "added in the block"]

@@ -3,7 +3,6 @@ remote sessions per clinic, no consultant double-booked."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections import defaultdict
 
@@ -82,25 +81,19 @@ def check_circuit(region: Region, tables: dict[str, pd.DataFrame], rule: Circuit
 
     With `fork_routes` the routes are checked in a forked worker while this process checks the villages (the
     country: about half of the rule's seconds each); the violations are the same, villages' first."""
-    counties = _counties(region, rule)
-    later = None
-    if fork_routes:
-        from ..executor import fork_call
+    from ..executor import fork_call, joined_on_error
 
-        later = fork_call(_circuit_routes, region, tables, rule, travel, plan, counties)
-    try:
-        found = _circuit_villages(region, tables, rule, travel, counties, licensed)
-    except BaseException:
-        if later is not None:
-            with contextlib.suppress(Exception):
-                later()  # the worker is joined and its pool shut down before the error goes on
-        raise
-    found += later() if later is not None else _circuit_routes(region, tables, rule, travel, plan, counties)
+    counties = _counties(region, rule)
+    places = _places(region)  # made once: the forked worker reads them from this process's memory
+    later = fork_call(_circuit_routes, region, tables, rule, travel, plan, counties, places) if fork_routes else None
+    with joined_on_error([later]):
+        found = _circuit_villages(region, tables, rule, travel, counties, licensed, places)
+    found += later() if later is not None else _circuit_routes(region, tables, rule, travel, plan, counties, places)
     return RuleStatus(rule, len(counties), tuple(found))
 
 
 def _circuit_villages(region: Region, tables: dict[str, pd.DataFrame], rule: CircuitCoverage, travel: TravelModel,
-                      counties: list[str], licensed: dict[str, int] | None) -> list[Violation]:
+                      counties: list[str], licensed: dict[str, int] | None, places: tuple) -> list[Violation]:
     """The circuit rule's village half: every village of `counties` listed, and served by a resident physician or
     visited on enough distinct days."""
     found: list[Violation] = []
@@ -120,7 +113,7 @@ def _circuit_villages(region: Region, tables: dict[str, pd.DataFrame], rule: Cir
         for v, d in zip(_strs(routes, "village"), _ints(routes, "weekday")):
             by_village[v].add(d)
     vil_all = region.villages
-    vil_county, vil_code, vil_x, vil_y, fac_id, fac_x, fac_y, fac_county = _places(region)
+    vil_county, vil_code, vil_x, vil_y, fac_id, fac_x, fac_y, fac_county = places
     own = ~fac["context"].astype(bool).to_numpy() if "context" in fac.columns else np.ones(len(fac), dtype=bool)
     has_doc = np.array([lic.get(f, 0) > 0 for f in fac_id], dtype=bool) & own
     vil_rows = positions_by(vil_county)   # grouped once: a mask per county was quadratic on the country's villages
@@ -178,7 +171,7 @@ def _circuit_villages(region: Region, tables: dict[str, pd.DataFrame], rule: Cir
 
 
 def _circuit_routes(region: Region, tables: dict[str, pd.DataFrame], rule: CircuitCoverage, travel: TravelModel,
-                    plan: Plan | None, counties: list[str]) -> list[Violation]:
+                    plan: Plan | None, counties: list[str], places: tuple) -> list[Violation]:
     """The circuit rule's route half: bases, stop numbers, the county's villages, day length, written minutes and
     arrival times, teams per base and day, one visit per village and day."""
     from itertools import groupby
@@ -190,7 +183,7 @@ def _circuit_routes(region: Region, tables: dict[str, pd.DataFrame], rule: Circu
     county_name = functools.cache(region.county_name)   # each county's name looked up once (~1 ms a look-up)
     fac = region.facilities
     vil_all = region.villages
-    vil_county, vil_code, vil_x, vil_y, fac_id, fac_x, fac_y, fac_county = _places(region)
+    vil_county, vil_code, vil_x, vil_y, fac_id, fac_x, fac_y, fac_county = places
     covered = set(counties)
     kind_of = dict(zip(fac_id, _strs(fac, "kind")))
     county_of_fac = dict(zip(fac_id, fac_county.tolist()))
@@ -476,7 +469,7 @@ def check_villages(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], 
     remote rules run in a forked worker beside the circuit rules here, and each circuit rule's routes in another
     (the circuit rule was ~7 s of the country's ~10 s check, with a core idle once the remote rule was done); the
     statuses are the same, in rule order."""
-    from ..executor import MIN_PARALLEL_ITEMS, fork_call, forks
+    from ..executor import MIN_PARALLEL_ITEMS, fork_call, forks, joined_on_error
 
     wanted = [r for r in rules if r.enabled and r.kind in ("circuit_coverage", "remote_consultation")]
     if not wanted:
@@ -488,17 +481,12 @@ def check_villages(region: Region, plan: Plan, tables: dict[str, pd.DataFrame], 
     if big and remote and len(remote) < len(wanted):
         later = fork_call(_remote_statuses, region, plan, tables, [wanted[k] for k in remote], lic)
     done: dict[int, RuleStatus] = {}
-    try:
+    with joined_on_error([later]):
         for k, rule in enumerate(wanted):
             if rule.kind == "circuit_coverage":
                 done[k] = check_circuit(region, tables, rule, travel, plan, lic, fork_routes=big)
             elif later is None:
                 done[k] = check_remote(region, plan, tables, rule, lic)
-    except BaseException:
-        if later is not None:
-            with contextlib.suppress(Exception):
-                later()  # the worker is joined and its pool shut down before the error goes on
-        raise
     if later is not None:
         done.update(zip(remote, later()))
     return [done[k] for k in range(len(wanted))]
