@@ -1,4 +1,4 @@
-"""Sample whole-machine busy cores every 0.5 s until killed; writes 't_s busy_cores' lines to the file given."""
+"""Sample whole-machine busy cores every 0.5 s (or the seconds given second) until killed; writes 't_s busy_cores' lines to the file given."""
 import os, time, sys
 def read():
     f = open("/proc/stat").readline().split()[1:]
@@ -6,7 +6,7 @@ def read():
 t0 = time.time(); a, ai = read()
 out = open(sys.argv[1], "w")
 while True:
-    time.sleep(0.5)
+    time.sleep(float(sys.argv[2]) if len(sys.argv) > 2 else 0.5)
     b, bi = read(); tot = b - a; busy = tot - (bi - ai)
     out.write(f"{time.time() - t0:.2f} {os.cpu_count() * busy / max(tot, 1):.2f}\n"); out.flush()
     a, ai = b, bi

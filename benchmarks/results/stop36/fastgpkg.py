@@ -1,4 +1,4 @@
-import sqlite3, struct, time, sys, glob, zipfile, io
+import sqlite3, time, glob, zipfile, io
 import numpy as np, pyogrio, warnings
 from pathlib import Path
 
@@ -71,7 +71,8 @@ def same(a, b):
     return None
 
 if __name__ == "__main__":
-    files = sorted(glob.glob("/work/main/geodata/built/*.gpkg.zip"))
+    from planner.regions import data_dir
+    files = sorted(glob.glob(str(data_dir() / "*.gpkg.zip")))
     tf = tg = 0.0
     for f in files:
         data = Path(f).read_bytes()

@@ -1,7 +1,7 @@
-import pickle, time, sys
+import time, sys
 from planner import regions
 from planner.rulefile import load_rules
-from planner.planning import region_units, build_model, SolveOptions, solve_unit
+from planner.planning import region_units, SolveOptions, solve_unit
 import planner.planning as P
 reg = regions.load(sys.argv[1]); rules = load_rules("zhejiang-2026")
 units = region_units(reg, rules)

@@ -1,5 +1,5 @@
 """Per-unit solve times on a region: build_model time, solver time, total; sorted summaries."""
-import sys, time, pickle, statistics
+import sys, time, pickle
 from planner import regions
 from planner.rulefile import load_rules
 from planner.planning import region_units, solve_unit, build_model, SolveOptions
