@@ -1,3 +1,4 @@
+"""The sub-regions the country's dispatch cuts (provinces and cities), timed in this process and in forked children (CPU, page faults)."""
 import time, os, gc, resource
 from planner import regions
 reg = regions.load("全国")

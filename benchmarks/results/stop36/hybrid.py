@@ -1,3 +1,4 @@
+"""CP-SAT options only for units with few open candidates, on every unit of a region: CPU and plans against the base (the second version; experiments.txt item 3)."""
 import time, sys
 from planner import regions
 from planner.rulefile import load_rules
@@ -13,7 +14,6 @@ def variant(extra, maxopen):
             dm.model.cpsat_options.update(extra)
         return dm
     return bm
-ref = None
 sigs = {}
 for name, extra, mo in [("lin2<=2", {"linearization_level": 2}, 2), ("base", {}, 0), ("lin2all", {"linearization_level": 2}, 99), ("lin2<=4", {"linearization_level": 2}, 4)]:
     P.build_model = variant(extra, mo)

@@ -1,3 +1,4 @@
+"""CP-SAT options added to UNIT_CPSAT_OPTIONS on every Nth unit of a region: CPU and plans against the base."""
 import time, sys
 from planner import regions
 from planner.rulefile import load_rules

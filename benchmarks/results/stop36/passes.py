@@ -1,3 +1,4 @@
+"""The identical solve of every Nth unit of the country, repeated in one process: the pass-to-pass spread."""
 import time, sys, resource
 from planner import regions
 from planner.rulefile import load_rules
